@@ -1,0 +1,250 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/supervisor"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func openTest(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s
+}
+
+func cm(ns, name, v string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{"k": v}}
+}
+
+func TestCollectionRoundTripAndErrors(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	c := s.ConfigMaps()
+	created, err := c.Create(ctx, cm("default", "a", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.ResourceVersion != "1" {
+		t.Fatalf("first resourceVersion = %q, want 1", created.ResourceVersion)
+	}
+	if _, err := c.Create(ctx, cm("default", "a", "1")); !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("second create: %v, want AlreadyExists", err)
+	}
+	got, err := c.Get(ctx, "default", "a")
+	if err != nil || got.Data["k"] != "1" {
+		t.Fatalf("get = %v, %v", got, err)
+	}
+	if _, err := c.Get(ctx, "other", "a"); !apierrors.IsNotFound(err) {
+		t.Fatalf("get in other namespace: %v, want NotFound", err)
+	}
+	if _, err := s.ConfigMap(ctx, "default", "missing"); !apierrors.IsNotFound(err) {
+		t.Fatalf("ObjectSource lookup: %v, want NotFound", err)
+	}
+	// An update that changes nothing keeps the resourceVersion.
+	same, err := c.Update(ctx, cm("default", "a", "1"))
+	if err != nil || same.ResourceVersion != "1" {
+		t.Fatalf("unchanged update: rv %q err %v, want rv 1", same.ResourceVersion, err)
+	}
+	changed, err := c.Update(ctx, cm("default", "a", "2"))
+	if err != nil || changed.ResourceVersion != "2" {
+		t.Fatalf("changed update: rv %q err %v, want 2", changed.ResourceVersion, err)
+	}
+	if _, err := c.Update(ctx, cm("default", "zzz", "2")); !apierrors.IsNotFound(err) {
+		t.Fatalf("update missing: %v", err)
+	}
+	_, _ = c.Create(ctx, cm("kube", "b", "1"))
+	all, rv, err := c.List(ctx, "")
+	if err != nil || len(all) != 2 || rv != 3 {
+		t.Fatalf("list all: %d items rv %d err %v", len(all), rv, err)
+	}
+	def, _, _ := c.List(ctx, "default")
+	if len(def) != 1 || def[0].Name != "a" {
+		t.Fatalf("list default = %v", def)
+	}
+	if _, err := c.Delete(ctx, "default", "a", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Delete(ctx, "default", "a", "", nil); !apierrors.IsNotFound(err) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestNotifierSeesCommitOrder(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	var mu sync.Mutex
+	var got []string
+	s.SetNotifier(func(c Change) {
+		mu.Lock()
+		got = append(got, c.Type+":"+formatRV(c.RV))
+		mu.Unlock()
+	})
+	c := s.ConfigMaps()
+	_, _ = c.Create(ctx, cm("default", "a", "1"))
+	_, _ = c.Update(ctx, cm("default", "a", "1")) // no change, no event
+	_, _ = c.Update(ctx, cm("default", "a", "2"))
+	_, _ = c.Delete(ctx, "default", "a", "", nil)
+	want := "ADDED:1 MODIFIED:2 DELETED:3"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("changes = %v, want %s", got, want)
+	}
+}
+
+func TestAcknowledgedWritesSurviveReopen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	rec := &supervisor.PodRecord{
+		Pod:    &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p", UID: "u1"}},
+		Engine: supervisor.EngineState{SandboxAttempt: 2, Instances: []supervisor.Instance{{ID: "abc", Container: "c", Attempt: 3}}},
+	}
+	if _, err := s.Pods().Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	// Simulate a kill: the file is reopened by a second handle without a
+	// clean shutdown of the first (bbolt fsyncs each commit).
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	copyDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(copyDir, FileName), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openTest(t, copyDir)
+	defer s2.Close()
+	got, err := s2.Pods().Get(ctx, "default", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Pod.UID != "u1" || got.Engine.SandboxAttempt != 2 || got.Engine.Instances[0].Attempt != 3 {
+		t.Fatalf("reopened record = %+v", got)
+	}
+	if rv, _ := s2.ResourceVersion(); rv != 1 {
+		t.Fatalf("resourceVersion after reopen = %d", rv)
+	}
+}
+
+func TestCorruptStoreIsMovedAside(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a bbolt file ", 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	defer s.Close()
+	matches, _ := filepath.Glob(path + ".corrupt-*")
+	if len(matches) != 1 {
+		t.Fatalf("corrupt copies = %v, want one", matches)
+	}
+	if _, err := s.ConfigMaps().Create(context.Background(), cm("default", "a", "1")); err != nil {
+		t.Fatalf("fresh store unusable: %v", err)
+	}
+}
+
+func TestTornStoreIsMovedAside(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	for i := 0; i < 50; i++ {
+		_, _ = s.ConfigMaps().Create(ctx, cm("default", strings.Repeat("x", i+1), strings.Repeat("v", 500)))
+	}
+	_ = s.Close()
+	path := filepath.Join(dir, FileName)
+	data, _ := os.ReadFile(path)
+	// Tear the file: keep the meta pages, zero everything after them.
+	for i := 4096 * 2; i < len(data); i++ {
+		data[i] = 0xff
+	}
+	_ = os.WriteFile(path, data, 0o600)
+	s2 := openTest(t, dir)
+	defer s2.Close()
+	if matches, _ := filepath.Glob(path + ".corrupt-*"); len(matches) != 1 {
+		t.Fatalf("torn store not moved aside: %v", matches)
+	}
+}
+
+func TestFinishPodPromotesPending(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	var changes []string
+	s.SetNotifier(func(c Change) {
+		changes = append(changes, c.Type+":"+string(c.Object.(*corev1.Pod).UID))
+	})
+	old := &supervisor.PodRecord{Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "d", Name: "p", UID: "old"}}}
+	if _, err := s.Pods().Create(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetPending(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "d", Name: "p", UID: "new"}}); err != nil {
+		t.Fatal(err)
+	}
+	final := old.Pod.DeepCopy()
+	final.Status.Phase = corev1.PodSucceeded
+	promoted, err := s.FinishPod(ctx, final)
+	if err != nil || promoted == nil || promoted.Pod.UID != "new" {
+		t.Fatalf("promoted = %+v, %v", promoted, err)
+	}
+	got, _ := s.Pods().Get(ctx, "d", "p")
+	if got.Pod.UID != "new" {
+		t.Fatalf("stored pod uid = %s", got.Pod.UID)
+	}
+	if _, err := s.PendingPods().Get(ctx, "d", "p"); !apierrors.IsNotFound(err) {
+		t.Fatalf("pending still there: %v", err)
+	}
+	want := "ADDED:old DELETED:old ADDED:new"
+	if strings.Join(changes, " ") != want {
+		t.Fatalf("changes %v, want %s", changes, want)
+	}
+	// Idempotent: finishing the old pod again touches nothing.
+	if p, err := s.FinishPod(ctx, final); err != nil || p != nil {
+		t.Fatalf("second finish = %v, %v", p, err)
+	}
+}
+
+func TestEventsAggregateAndCap(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	s.EventsPerPod = 3
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(reason string) *corev1.Event {
+		return &corev1.Event{
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "d", Name: "p", UID: "u"},
+			Reason:         reason, Message: "m", Type: corev1.EventTypeNormal,
+		}
+	}
+	first, _ := s.RecordEvent(ctx, ev("BackOff"), t0)
+	second, err := s.RecordEvent(ctx, ev("BackOff"), t0.Add(time.Minute))
+	if err != nil || second.Name != first.Name || second.Count != 2 ||
+		!second.FirstTimestamp.Time.Equal(t0) || !second.LastTimestamp.Time.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("aggregated = %+v, %v", second, err)
+	}
+	for i, r := range []string{"A", "B", "C", "D"} {
+		_, _ = s.RecordEvent(ctx, ev(r), t0.Add(time.Duration(i+2)*time.Minute))
+	}
+	list, _, _ := s.Events().List(ctx, "d")
+	if len(list) != 3 {
+		t.Fatalf("kept %d events, want cap 3", len(list))
+	}
+	for _, e := range list {
+		if e.Reason == "BackOff" || e.Reason == "A" {
+			t.Fatalf("oldest event %s kept", e.Reason)
+		}
+	}
+}
