@@ -1,0 +1,108 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// StatusError is an error answer of podrund: its v1 Status body.
+type StatusError struct {
+	Status metav1.Status
+}
+
+func (e *StatusError) Error() string { return e.Status.Message }
+
+// Code is the HTTP status code.
+func (e *StatusError) Code() int { return int(e.Status.Code) }
+
+// Reason is the Status reason, e.g. NotFound or Invalid.
+func (e *StatusError) Reason() metav1.StatusReason { return e.Status.Reason }
+
+// Causes are the field causes of an Invalid answer.
+func (e *StatusError) Causes() []metav1.StatusCause {
+	if e.Status.Details == nil {
+		return nil
+	}
+	return e.Status.Details.Causes
+}
+
+// maxErrorBody bounds what is read of an error answer.
+const maxErrorBody = 1 << 20
+
+// statusErrorFrom turns a non-2xx answer into a *StatusError. A body that is
+// not a Status (a proxy, a plain-text panic handler) still gives a useful
+// message with the HTTP code.
+func statusErrorFrom(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var st metav1.Status
+	if err := json.Unmarshal(body, &st); err == nil && (st.Kind == "Status" || st.Message != "" || st.Reason != "") {
+		if st.Code == 0 {
+			st.Code = int32(resp.StatusCode)
+		}
+		if st.Message == "" {
+			st.Message = fmt.Sprintf("the server answered %s", resp.Status)
+		}
+		return &StatusError{Status: st}
+	}
+	msg := strings.TrimSpace(string(body))
+	if msg == "" {
+		msg = fmt.Sprintf("the server answered %s", resp.Status)
+	}
+	return &StatusError{Status: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    int32(resp.StatusCode),
+		Reason:  reasonForCode(resp.StatusCode),
+		Message: msg,
+	}}
+}
+
+func reasonForCode(code int) metav1.StatusReason {
+	switch code {
+	case http.StatusNotFound:
+		return metav1.StatusReasonNotFound
+	case http.StatusConflict:
+		return metav1.StatusReasonAlreadyExists
+	case http.StatusBadRequest:
+		return metav1.StatusReasonBadRequest
+	case http.StatusUnprocessableEntity:
+		return metav1.StatusReasonInvalid
+	case http.StatusRequestEntityTooLarge:
+		return metav1.StatusReasonRequestEntityTooLarge
+	case http.StatusInternalServerError:
+		return metav1.StatusReasonInternalError
+	}
+	return metav1.StatusReasonUnknown
+}
+
+// IsNotFound reports whether err is a NotFound answer.
+func IsNotFound(err error) bool {
+	return hasReason(err, metav1.StatusReasonNotFound, http.StatusNotFound)
+}
+
+// IsAlreadyExists reports whether err is an AlreadyExists answer.
+func IsAlreadyExists(err error) bool {
+	return hasReason(err, metav1.StatusReasonAlreadyExists, http.StatusConflict)
+}
+
+func hasReason(err error, reason metav1.StatusReason, code int) bool {
+	se, ok := AsStatusError(err)
+	if !ok {
+		return false
+	}
+	return se.Status.Reason == reason || (se.Status.Reason == "" && se.Code() == code)
+}
+
+// AsStatusError finds a *StatusError in err's chain.
+func AsStatusError(err error) (*StatusError, bool) {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se, true
+	}
+	return nil, false
+}
