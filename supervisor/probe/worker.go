@@ -1,0 +1,175 @@
+package probe
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// worker probes one instance for one probe kind. Its state is touched only
+// by its own goroutine.
+type worker struct {
+	inst *instance
+	kind Kind
+	spec *corev1.Probe
+
+	ctx  context.Context // ends with RemoveInstance or, for liveness/startup, termination
+	stop context.CancelFunc
+	// trigger asks for an out-of-band attempt (R44); readiness only.
+	trigger chan struct{}
+
+	current Result // the result reported so far
+	last    Result // result of the last attempt
+	streak  int    // consecutive attempts with result last
+}
+
+func newWorker(inst *instance, kind Kind, spec *corev1.Probe) *worker {
+	ctx, cancel := context.WithCancel(inst.ctx)
+	return &worker{
+		inst:    inst,
+		kind:    kind,
+		spec:    spec,
+		ctx:     ctx,
+		stop:    cancel,
+		trigger: make(chan struct{}, 1),
+		current: initialResult(kind),
+	}
+}
+
+// run is the worker's goroutine: liveness and readiness wait until the
+// container is started (R43); then an attempt at once and one per period
+// (R42). It returns when the instance is removed, when liveness/startup are
+// stopped for termination (R49), after startup succeeded, or after a
+// liveness/startup failure (on hold until a new instance: R43).
+func (w *worker) run() {
+	defer w.inst.wg.Done()
+	if w.kind != Startup {
+		select {
+		case <-w.inst.started:
+		case <-w.ctx.Done():
+			w.stopped()
+			return
+		}
+	}
+	period := seconds(w.spec.PeriodSeconds, 10)
+	ticker := w.inst.m.clk.NewTicker(period)
+	defer func() { ticker.Stop() }()
+	for {
+		if !w.attempt() {
+			w.stopped()
+			return
+		}
+		select {
+		case <-w.ctx.Done():
+			w.stopped()
+			return
+		case <-ticker.C():
+		case <-w.trigger:
+			// An out-of-band attempt restarts the period (R44).
+			ticker.Stop()
+			ticker = w.inst.m.clk.NewTicker(period)
+		}
+	}
+}
+
+// stopped reports the forced Success of a liveness/startup worker stopped
+// for termination (R49); a removed instance reports nothing.
+func (w *worker) stopped() {
+	if w.inst.ctx.Err() != nil || w.ctx.Err() == nil || w.kind == Readiness {
+		return
+	}
+	if w.kind == Startup {
+		defer w.inst.markStarted()
+	}
+	if w.current != Success {
+		w.current = Success
+		w.send(Success, "", false)
+	}
+}
+
+// attempt makes one probe attempt unless the initial delay has not passed,
+// and applies the thresholds (R42). It returns false when the worker is done.
+func (w *worker) attempt() bool {
+	select {
+	case <-w.trigger: // this attempt serves a pending out-of-band request
+	default:
+	}
+	if w.ctx.Err() != nil {
+		return false
+	}
+	// Integer seconds, as the kubelet compares them.
+	if int32(w.inst.m.clk.Since(w.inst.startedAt).Seconds()) < w.spec.InitialDelaySeconds {
+		return true
+	}
+	o := runProbe(w.ctx, &w.inst.t, w.spec)
+	if w.ctx.Err() != nil {
+		return false // stopped during the attempt: its result is meaningless
+	}
+	if o.err != nil {
+		w.inst.log.Debug("probe errored", zap.String("probe", string(w.kind)), zap.Error(o.err))
+		return true
+	}
+	if o.result == w.last {
+		w.streak++
+	} else {
+		w.last, w.streak = o.result, 1
+	}
+	if w.streak < w.threshold(o.result) {
+		if o.warning {
+			w.send(w.current, o.output, true)
+		}
+		return true
+	}
+	changed := o.result != w.current
+	w.current = o.result
+	fatal := o.result == Failure && w.kind != Readiness
+	if changed || fatal || o.warning {
+		w.send(o.result, o.output, o.warning)
+	}
+	switch {
+	case w.kind == Startup && o.result == Success:
+		w.inst.markStarted()
+		return false // startup stops once started (R43)
+	case fatal:
+		return false // on hold until a new instance (R43)
+	}
+	return true
+}
+
+func (w *worker) threshold(r Result) int {
+	if r == Success {
+		return int(orDefault(w.spec.SuccessThreshold, 1))
+	}
+	return int(orDefault(w.spec.FailureThreshold, 3))
+}
+
+// send hands an update to the engine unless the instance is removed first.
+func (w *worker) send(r Result, output string, warning bool) {
+	u := Update{
+		PodUID:     w.inst.t.pod.UID,
+		Container:  w.inst.t.container.Name,
+		InstanceID: w.inst.t.instanceID,
+		Kind:       w.kind,
+		Result:     r,
+		Output:     output,
+		Warning:    warning,
+	}
+	select {
+	case w.inst.m.updates <- u:
+	case <-w.inst.ctx.Done():
+	}
+}
+
+// orDefault applies the R6 default to an unset (zero) field.
+func orDefault(v, def int32) int32 {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func seconds(v, def int32) time.Duration {
+	return time.Duration(orDefault(v, def)) * time.Second
+}
