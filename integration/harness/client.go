@@ -1,0 +1,272 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Client is one test's handle: a daemon, a pod namespace of its own, and a
+// host directory (HostDir) that pods mount as hostPath to leave order files
+// that outlive them.
+type Client struct {
+	T       testing.TB
+	Env     *Env
+	Daemon  *Podrund
+	NS      string
+	HostDir string
+	http    *http.Client
+}
+
+var nsUnsafe = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// NamespaceFor turns a test name into a DNS-1123 label.
+func NamespaceFor(t testing.TB) string {
+	ns := strings.Trim(nsUnsafe.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	if len(ns) > 50 {
+		ns = strings.Trim(ns[len(ns)-50:], "-")
+	}
+	return "t-" + ns
+}
+
+// Client returns a handle on the shared daemon with a namespace named after
+// the test. At cleanup it deletes every pod left in that namespace and fails
+// the test if any container of the namespace remains in containerd.
+func (e *Env) Client(t testing.TB) *Client {
+	return e.ClientOn(t, e.Daemon)
+}
+
+// ClientOn is Client for another daemon (see PrivateDaemon).
+func (e *Env) ClientOn(t testing.TB, d *Podrund) *Client {
+	t.Helper()
+	c := &Client{T: t, Env: e, Daemon: d, NS: NamespaceFor(t), http: UnixClient(d.Socket)}
+	c.HostDir = filepath.Join(e.Base, "host", c.NS)
+	if err := os.MkdirAll(c.HostDir, 0o777); err != nil {
+		t.Fatalf("create host dir: %v", err)
+	}
+	t.Cleanup(c.cleanup)
+	return c
+}
+
+// PrivateDaemon starts a podrund of the test's own (for tests that kill or
+// restart it); at cleanup its pods are deleted, it is stopped, and the leak
+// check runs on its containerd namespace and dirs.
+func (e *Env) PrivateDaemon(t testing.TB) *Podrund {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d, err := e.StartDaemon(ctx, strings.ToLower(nsUnsafe.ReplaceAllString(t.Name(), "")))
+	if err != nil {
+		if d != nil {
+			_ = d.Stop(9)
+		}
+		t.Fatalf("start private podrund: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if !d.Running() {
+			if err := d.Start(ctx); err != nil {
+				t.Errorf("restart podrund for cleanup: %v", err)
+			}
+		}
+		// Client cleanups (registered later) have run by now and deleted the pods.
+		if err := d.Stop(15); err != nil {
+			t.Errorf("stop private podrund: %v", err)
+		}
+		if leaks := e.LeakCheck(ctx, d); len(leaks) > 0 {
+			t.Errorf("LEAK CHECK (private podrund %s):\n  %s", d.Namespace, strings.Join(leaks, "\n  "))
+		}
+		_ = KillProcessesMentioning(d.Dir)
+		_ = UnmountUnder(d.Dir)
+	})
+	return d
+}
+
+// Podctl runs podctl with this client's socket and namespace. Global flags
+// go before a "--" so that exec's command stays untouched.
+func (c *Client) Podctl(args ...string) (stdout, stderr string, exit int) {
+	return c.PodctlStdin(nil, args...)
+}
+
+// PodctlStdin is Podctl with stdin.
+func (c *Client) PodctlStdin(stdin io.Reader, args ...string) (stdout, stderr string, exit int) {
+	c.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.Env.Bins.Podctl, c.withGlobals(args)...)
+	cmd.Env = append(os.Environ(), "PODRUND_SOCKET="+c.Daemon.Socket)
+	cmd.Stdin = stdin
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	exit = 0
+	if err != nil {
+		exit = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			exit = ee.ExitCode()
+		} else {
+			e.WriteString(err.Error())
+		}
+	}
+	return o.String(), e.String(), exit
+}
+
+func (c *Client) withGlobals(args []string) []string {
+	globals := []string{"--socket", c.Daemon.Socket}
+	hasNS := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-n" || a == "--namespace" || a == "-A" || a == "--all-namespaces" || strings.HasPrefix(a, "--namespace=") {
+			hasNS = true
+		}
+	}
+	if !hasNS {
+		globals = append(globals, "-n", c.NS)
+	}
+	for i, a := range args {
+		if a == "--" {
+			out := append(append(append([]string{}, args[:i]...), globals...), args[i:]...)
+			return out
+		}
+	}
+	return append(append([]string{}, args...), globals...)
+}
+
+// MustPodctl runs podctl and fails the test unless it exits 0.
+func (c *Client) MustPodctl(args ...string) string {
+	c.T.Helper()
+	out, errOut, code := c.Podctl(args...)
+	if code != 0 {
+		c.T.Fatalf("podctl %s: exit %d\nstdout: %s\nstderr: %s\npodrund log:\n%s",
+			strings.Join(args, " "), code, out, errOut, c.Daemon.LogTail(30))
+	}
+	return out
+}
+
+// Apply applies a YAML manifest with podctl apply -f - and returns its output.
+func (c *Client) Apply(manifest string) string {
+	c.T.Helper()
+	out, errOut, code := c.PodctlStdin(strings.NewReader(manifest), "apply", "-f", "-")
+	if code != 0 {
+		c.T.Fatalf("podctl apply: exit %d\nstdout: %s\nstderr: %s\nmanifest:\n%s", code, out, errOut, manifest)
+	}
+	return out
+}
+
+// ApplyFile applies a file with podctl apply -f FILE.
+func (c *Client) ApplyFile(path string) string {
+	c.T.Helper()
+	return c.MustPodctl("apply", "-f", path)
+}
+
+// GetPod returns the pod as `podctl get pod NAME -o json` prints it.
+func (c *Client) GetPod(name string) *corev1.Pod {
+	c.T.Helper()
+	out := c.MustPodctl("get", "pod", name, "-o", "json")
+	var p corev1.Pod
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		c.T.Fatalf("decode podctl get pod %s -o json: %v\n%s", name, err, out)
+	}
+	return &p
+}
+
+// Logs returns `podctl logs POD -c C [extra...]`.
+func (c *Client) Logs(pod, container string, extra ...string) string {
+	c.T.Helper()
+	return c.MustPodctl(append([]string{"logs", pod, "-c", container}, extra...)...)
+}
+
+// Events returns the namespace's events (podctl get events -o json).
+func (c *Client) Events() []corev1.Event {
+	c.T.Helper()
+	out := c.MustPodctl("get", "events", "-o", "json")
+	var l corev1.EventList
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		c.T.Fatalf("decode events: %v\n%s", err, out)
+	}
+	return l.Items
+}
+
+// REST sends one request to the daemon's socket and returns code and body.
+func (c *Client) REST(method, path, contentType string, body io.Reader) (int, []byte) {
+	c.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, "http://podrund"+path, body)
+	if err != nil {
+		c.T.Fatalf("build request: %v", err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// PodPath is the REST path of a pod in this client's namespace.
+func (c *Client) PodPath(name string) string {
+	p := "/api/v1/namespaces/" + c.NS + "/pods"
+	if name != "" {
+		p += "/" + name
+	}
+	return p
+}
+
+// ReadHostFile reads a file of HostDir.
+func (c *Client) ReadHostFile(name string) string {
+	b, err := os.ReadFile(filepath.Join(c.HostDir, name))
+	if err != nil && !os.IsNotExist(err) {
+		c.T.Fatalf("read %s: %v", name, err)
+	}
+	return string(b)
+}
+
+func (c *Client) cleanup() {
+	t := c.T
+	if t.Failed() {
+		t.Logf("podrund log tail:\n%s", c.Daemon.LogTail(60))
+	}
+	if !c.Daemon.Running() {
+		return // the private daemon's cleanup restarts it and checks leaks
+	}
+	out, _, code := c.Podctl("get", "pods", "-o", "name")
+	if code != 0 {
+		t.Errorf("cleanup: podctl get pods failed")
+		return
+	}
+	for _, name := range strings.Fields(out) {
+		name = strings.TrimPrefix(name, "pod/")
+		if _, errOut, code := c.Podctl("delete", "pod", name, "--grace-period", "1", "--wait=true"); code != 0 {
+			t.Errorf("cleanup: delete pod %s: %s", name, errOut)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	filter := fmt.Sprintf(`labels."io.podrun.pod.namespace"==%s`, c.NS)
+	left, err := c.Env.Containerd.Ctr(ctx, c.Daemon.Namespace, "containers", "ls", "-q", filter)
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+	} else if strings.TrimSpace(left) != "" {
+		t.Errorf("LEAK CHECK: containers of namespace %s remain in containerd after deleting every pod:\n%s", c.NS, left)
+	}
+}

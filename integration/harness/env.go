@@ -1,0 +1,213 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/integration/testimage"
+)
+
+// Image names the tests use besides busybox:1.28 / busybox:latest.
+const (
+	ImageOther      = "docker.io/library/busybox:other"
+	ImageStopSignal = "docker.io/library/busybox:stopsignal" // STOPSIGNAL SIGUSR1
+	ImageUser       = "docker.io/library/busybox:user"       // User 1000
+	ImageNoShell    = "docker.io/library/probeserver:latest" // /server only, no /bin/sh
+)
+
+// Env is what one test binary shares: the built programs, one private
+// containerd, one podrund, and the test images as tarballs.
+type Env struct {
+	Base       string // short temp dir (unix socket paths must stay < 108 bytes)
+	Bins       Binaries
+	Containerd *Containerd
+	Daemon     *Podrund // the shared daemon; tests use their own pod namespace on it
+	Images     []string // tarballs imported into every daemon
+	Seeds      string   // directory of shared/seed-examples
+
+	mu      sync.Mutex
+	daemons int
+}
+
+// Setup builds podrund and podctl, starts containerd and the shared podrund
+// and imports the test images. Call it from TestMain.
+func Setup(ctx context.Context) (*Env, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("integration tests need root (containerd, mounts, namespaces)")
+	}
+	base, err := os.MkdirTemp("", "podrun-it-")
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Base: base}
+	if e.Seeds, err = SeedDir(); err != nil {
+		return e, err
+	}
+	if e.Bins, err = Build(ctx, filepath.Join(base, "bin")); err != nil {
+		return e, err
+	}
+	if err := e.writeImages(); err != nil {
+		return e, err
+	}
+	if e.Containerd, err = StartContainerd(ctx, filepath.Join(base, "ctrd")); err != nil {
+		return e, err
+	}
+	e.Daemon, err = e.StartDaemon(ctx, "shared")
+	return e, err
+}
+
+func (e *Env) writeImages() error {
+	dir := filepath.Join(e.Base, "images")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	specs := map[string]testimage.Spec{
+		"busybox.tar":    testimage.Busybox(),
+		"other.tar":      testimage.Variant(ImageOther),
+		"stopsignal.tar": testimage.WithStopSignal(ImageStopSignal, "SIGUSR1"),
+		"user.tar":       testimage.WithUser(ImageUser, "1000"),
+		"noshell.tar":    testimage.NoShell(ImageNoShell, e.Bins.ProbeServer),
+	}
+	for name, spec := range specs {
+		p := filepath.Join(dir, name)
+		if err := testimage.WriteFile(p, spec); err != nil {
+			return fmt.Errorf("build test image %s: %w", name, err)
+		}
+		e.Images = append(e.Images, p)
+	}
+	return nil
+}
+
+// StartDaemon starts a podrund with its own socket, root, state and
+// containerd namespace on the shared containerd, and imports the images.
+func (e *Env) StartDaemon(ctx context.Context, name string) (*Podrund, error) {
+	e.mu.Lock()
+	e.daemons++
+	n := e.daemons
+	e.mu.Unlock()
+	dir := filepath.Join(e.Base, fmt.Sprintf("d%d", n))
+	d := NewPodrund(e.Bins.Podrund, dir, e.Containerd.Address, fmt.Sprintf("podrun-it-%d-%s", n, name))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	d.Config = filepath.Join(dir, "podrund.yaml")
+	if err := os.WriteFile(d.Config, []byte(daemonConfig(e.Base)), 0o644); err != nil {
+		return nil, fmt.Errorf("write podrund config: %w", err)
+	}
+	if err := d.Start(ctx); err != nil {
+		return d, err
+	}
+	for _, img := range e.Images {
+		out, err := exec.CommandContext(ctx, e.Bins.Podctl, "--socket", d.Socket, "image", "import", img).CombinedOutput()
+		if err != nil {
+			return d, fmt.Errorf("podctl image import %s: %w\n%s", img, err, out)
+		}
+	}
+	return d, nil
+}
+
+// daemonConfig allows hostPath volumes below the test base dir: the order
+// files of the tests must outlive the pods that write them.
+func daemonConfig(base string) string {
+	return fmt.Sprintf("allowedHostPaths:\n- %s\n", base)
+}
+
+// Close stops podrund(s) and containerd and removes everything.
+func (e *Env) Close() error {
+	var errs []error
+	if e.Daemon != nil {
+		errs = append(errs, e.Daemon.Stop(syscall.SIGTERM))
+	}
+	if e.Containerd != nil {
+		errs = append(errs, e.Containerd.Close())
+	}
+	errs = append(errs, KillProcessesMentioning(e.Base), UnmountUnder(e.Base))
+	if os.Getenv("PODRUN_KEEP") == "" {
+		errs = append(errs, os.RemoveAll(e.Base))
+	}
+	return errors.Join(errs...)
+}
+
+// LeakCheck reports what daemon d left in containerd and on the host once
+// all its pods are gone: containers, tasks, active snapshots, mounts and
+// processes below its dirs, namespace files of sandboxes.
+func (e *Env) LeakCheck(ctx context.Context, d *Podrund) []string {
+	var leaks []string
+	left, err := e.Containerd.Leftovers(ctx, d.Namespace)
+	if err != nil {
+		leaks = append(leaks, "ctr: "+err.Error())
+	}
+	leaks = append(leaks, left...)
+	mounts, err := MountsUnder(d.Dir)
+	if err != nil {
+		leaks = append(leaks, err.Error())
+	}
+	for _, m := range mounts {
+		leaks = append(leaks, "mount: "+m)
+	}
+	for _, p := range ProcessesMentioning(d.Dir) {
+		leaks = append(leaks, "process: "+p.String())
+	}
+	for _, f := range FilesUnder(filepath.Join(d.State, "sandboxes")) {
+		leaks = append(leaks, "netns/ipc/uts file: "+f)
+	}
+	return leaks
+}
+
+// SeedDir finds shared/seed-examples: $PODRUN_SEEDS, else ../shared/seed-examples
+// beside the repository root.
+func SeedDir() (string, error) {
+	if d := os.Getenv("PODRUN_SEEDS"); d != "" {
+		return checkSeeds(d)
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	return checkSeeds(filepath.Join(filepath.Dir(root), "shared", "seed-examples"))
+}
+
+func checkSeeds(dir string) (string, error) {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if len(m) == 0 {
+		return "", fmt.Errorf("seed examples not found in %s: check out shared/ beside the repository or set PODRUN_SEEDS", dir)
+	}
+	return dir, nil
+}
+
+// Main is TestMain's body: Setup, run the tests, a final leak check of the
+// shared daemon, Close. A setup failure fails the whole binary (never skips).
+func Main(m *testing.M, env **Env) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	e, err := Setup(ctx)
+	cancel()
+	*env = e
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration setup failed:", err)
+		if e != nil {
+			_ = e.Close()
+		}
+		return 1
+	}
+	code := m.Run()
+	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if leaks := e.LeakCheck(ctx, e.Daemon); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "LEAK CHECK FAILED after all tests (shared podrund):\n  %s\n", strings.Join(leaks, "\n  "))
+		code = 1
+	}
+	if err := e.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "integration cleanup:", err)
+		code = 1
+	}
+	return code
+}

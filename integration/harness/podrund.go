@@ -1,0 +1,194 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Binaries are the programs built from this tree once per test binary.
+type Binaries struct {
+	Dir         string
+	Podrund     string
+	Podctl      string
+	ProbeServer string // static, for the noshell image
+}
+
+// ModuleRoot finds the directory holding podrun's go.mod.
+func ModuleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the podrun module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// Build compiles podrund, podctl and the probe server into dir.
+func Build(ctx context.Context, dir string) (Binaries, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return Binaries{}, err
+	}
+	b := Binaries{Dir: dir, Podrund: filepath.Join(dir, "podrund"), Podctl: filepath.Join(dir, "podctl"),
+		ProbeServer: filepath.Join(dir, "probeserver")}
+	for _, job := range []struct{ out, pkg string }{
+		{b.Podrund, "./cmd/podrund"},
+		{b.Podctl, "./cmd/podctl"},
+		{b.ProbeServer, "./integration/testimage/probeserver"},
+	} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", job.out, job.pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return Binaries{}, fmt.Errorf("go build %s: %w\n%s", job.pkg, err, out)
+		}
+	}
+	return b, nil
+}
+
+// Podrund is one podrund process with its own root, state, socket and
+// containerd namespace.
+type Podrund struct {
+	Bin               string
+	Dir               string
+	Socket            string
+	Root              string
+	State             string
+	Namespace         string // containerd namespace
+	ContainerdAddress string
+	Config            string // optional --config file
+	LogPath           string
+	cmd               *exec.Cmd
+	exited            chan struct{}
+}
+
+// NewPodrund lays out dirs for a podrund below dir (not started yet).
+func NewPodrund(bin, dir, containerdAddress, namespace string) *Podrund {
+	return &Podrund{
+		Bin: bin, Dir: dir, Socket: filepath.Join(dir, "podrund.sock"),
+		Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
+		Namespace: namespace, ContainerdAddress: containerdAddress,
+		LogPath: filepath.Join(dir, "podrund.log"),
+	}
+}
+
+// Start runs podrund and waits until GET /readyz answers 200.
+func (d *Podrund) Start(ctx context.Context) error {
+	for _, p := range []string{d.Root, d.State} {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", p, err)
+		}
+	}
+	logf, err := os.OpenFile(d.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open podrund log: %w", err)
+	}
+	defer logf.Close()
+	fmt.Fprintf(logf, "==== harness: starting podrund at %s\n", time.Now().Format(time.RFC3339Nano))
+	args := []string{"--socket", d.Socket, "--root", d.Root, "--state", d.State,
+		"--containerd-address", d.ContainerdAddress, "--namespace", d.Namespace, "--log-level", "debug"}
+	if d.Config != "" {
+		args = append(args, "--config", d.Config)
+	}
+	cmd := exec.Command(d.Bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start podrund: %w", err)
+	}
+	d.cmd = cmd
+	d.exited = make(chan struct{})
+	go func() { _ = cmd.Wait(); close(d.exited) }()
+	return d.waitReady(ctx, 60*time.Second)
+}
+
+func (d *Podrund) waitReady(ctx context.Context, timeout time.Duration) error {
+	hc := UnixClient(d.Socket)
+	deadline := time.Now().Add(timeout)
+	last := "no answer"
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://podrund/readyz", nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-d.exited:
+			return fmt.Errorf("podrund exited before ready (%v); log %s:\n%s", d.cmd.ProcessState, d.LogPath, tail(d.LogPath, 40))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("podrund not ready within %v (last: %s); log:\n%s", timeout, last, tail(d.LogPath, 40))
+}
+
+// Running reports whether the process is alive.
+func (d *Podrund) Running() bool {
+	if d.cmd == nil {
+		return false
+	}
+	select {
+	case <-d.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop sends sig and waits for podrund to exit (SIGKILL after 60 s).
+func (d *Podrund) Stop(sig syscall.Signal) error {
+	if !d.Running() {
+		return nil
+	}
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal podrund: %w", err)
+	}
+	select {
+	case <-d.exited:
+		return nil
+	case <-time.After(60 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.exited
+		return fmt.Errorf("podrund did not exit within 60s of %v", sig)
+	}
+}
+
+// Restart stops podrund with sig (SIGKILL or SIGTERM) and starts it again.
+func (d *Podrund) Restart(ctx context.Context, sig syscall.Signal) error {
+	if err := d.Stop(sig); err != nil {
+		return err
+	}
+	return d.Start(ctx)
+}
+
+// LogTail returns the last n lines of podrund's log.
+func (d *Podrund) LogTail(n int) string { return tail(d.LogPath, n) }
+
+// UnixClient is an HTTP client that dials the unix socket for every request.
+func UnixClient(socket string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+		DisableKeepAlives: true,
+	}}
+}
