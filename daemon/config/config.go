@@ -1,0 +1,180 @@
+// Package config is podrund's configuration: the command-line flags of
+// design.md §1 and an optional YAML file (--config) with the same settings
+// plus policy, CNI, log rotation, image pull and shutdown settings. The
+// file is decoded strictly (an unknown key is an error that names it) and
+// flags given on the command line override it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// Config is every podrund setting.
+type Config struct {
+	Socket              string          `json:"socket,omitempty"`
+	Root                string          `json:"root,omitempty"`
+	State               string          `json:"state,omitempty"`
+	ContainerdAddress   string          `json:"containerdAddress,omitempty"`
+	Namespace           string          `json:"namespace,omitempty"`
+	LogLevel            string          `json:"logLevel,omitempty"`
+	Policy              Policy          `json:"policy,omitempty"`
+	CNI                 CNI             `json:"cni,omitempty"`
+	LogRotation         LogRotation     `json:"logRotation,omitempty"`
+	ImagePull           ImagePull       `json:"imagePull,omitempty"`
+	ShutdownGracePeriod metav1.Duration `json:"shutdownGracePeriod,omitempty"`
+	ConcurrentPodStarts int             `json:"concurrentPodStarts,omitempty"`
+}
+
+// Policy limits what pods may ask of the host.
+type Policy struct {
+	AllowPrivileged     bool     `json:"allowPrivileged,omitempty"`
+	AllowHostNamespaces bool     `json:"allowHostNamespaces,omitempty"`
+	AllowedHostPaths    []string `json:"allowedHostPaths,omitempty"` // prefixes; empty: no hostPath volumes
+}
+
+// CNI locates network configuration and plugins; an empty ConfDir means
+// loopback-only pod networking.
+type CNI struct {
+	ConfDir string `json:"confDir,omitempty"`
+	BinDir  string `json:"binDir,omitempty"`
+}
+
+// LogRotation bounds each container instance's log file.
+type LogRotation struct {
+	MaxSizeBytes int64 `json:"maxSizeBytes,omitempty"`
+	MaxFiles     int   `json:"maxFiles,omitempty"`
+}
+
+// ImagePull configures registry access.
+type ImagePull struct {
+	DockerConfig        string   `json:"dockerConfig,omitempty"`        // path of a docker config.json with credentials
+	PlainHTTPRegistries []string `json:"plainHTTPRegistries,omitempty"` // host[:port] reached over plain HTTP (localhost always is)
+}
+
+// Defaults are the values of design.md §1.
+func Defaults() Config {
+	return Config{
+		Socket:              "/run/podrund/podrund.sock",
+		Root:                "/var/lib/podrund",
+		State:               "/run/podrund",
+		ContainerdAddress:   "/run/containerd/containerd.sock",
+		Namespace:           "podrun",
+		LogLevel:            "info",
+		CNI:                 CNI{BinDir: "/opt/cni/bin:/usr/lib/cni"},
+		LogRotation:         LogRotation{MaxSizeBytes: 10 << 20, MaxFiles: 5},
+		ShutdownGracePeriod: metav1.Duration{Duration: 30 * time.Second},
+		ConcurrentPodStarts: 4,
+	}
+}
+
+// Parse decodes a config file strictly on top of base.
+func Parse(data []byte, base Config) (Config, error) {
+	c := base
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return Config{}, fmt.Errorf("decode config: %w", err)
+	}
+	return c, nil
+}
+
+// LoadFile reads and decodes a config file on top of base.
+func LoadFile(path string, base Config) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config file: %w", err)
+	}
+	c, err := Parse(data, base)
+	if err != nil {
+		return Config{}, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Validate reports every setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	need := map[string]string{"socket": c.Socket, "root": c.Root, "state": c.State,
+		"containerdAddress": c.ContainerdAddress, "namespace": c.Namespace}
+	for k, v := range need {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s must not be empty", k))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("logLevel %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	for _, p := range c.Policy.AllowedHostPaths {
+		if !filepath.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("policy.allowedHostPaths: %q is not an absolute path", p))
+		}
+	}
+	if c.LogRotation.MaxSizeBytes < 0 || c.LogRotation.MaxFiles < 0 {
+		errs = append(errs, errors.New("logRotation: maxSizeBytes and maxFiles must not be negative"))
+	}
+	if c.ShutdownGracePeriod.Duration < 0 {
+		errs = append(errs, errors.New("shutdownGracePeriod must not be negative"))
+	}
+	if c.ConcurrentPodStarts < 1 {
+		errs = append(errs, fmt.Errorf("concurrentPodStarts %d: must be at least 1", c.ConcurrentPodStarts))
+	}
+	return errors.Join(errs...)
+}
+
+// Flags are podrund's command-line flags bound to a Config.
+type Flags struct {
+	fs   *pflag.FlagSet
+	file string
+	v    Config
+}
+
+// AddFlags registers the flags of design.md §1 on fs.
+func AddFlags(fs *pflag.FlagSet) *Flags {
+	d := Defaults()
+	f := &Flags{fs: fs}
+	fs.StringVar(&f.v.Socket, "socket", d.Socket, "API socket (mode 0660)")
+	fs.StringVar(&f.v.Root, "root", d.Root, "persistent state: store, logs, volumes")
+	fs.StringVar(&f.v.State, "state", d.State, "runtime state: namespaces, sockets")
+	fs.StringVar(&f.v.ContainerdAddress, "containerd-address", d.ContainerdAddress, "containerd socket")
+	fs.StringVar(&f.v.Namespace, "namespace", d.Namespace, "containerd namespace that podrund owns")
+	fs.StringVar(&f.file, "config", "", "optional YAML config file: the same settings plus policy, CNI, log rotation, image pull")
+	fs.StringVar(&f.v.LogLevel, "log-level", d.LogLevel, "debug|info|warn|error")
+	return f
+}
+
+// Resolve gives the effective config: defaults, then the file, then the
+// flags that were given on the command line.
+func (f *Flags) Resolve() (Config, error) {
+	c := Defaults()
+	if f.file != "" {
+		var err error
+		if c, err = LoadFile(f.file, c); err != nil {
+			return Config{}, err
+		}
+	}
+	set := map[string]func(){
+		"socket":             func() { c.Socket = f.v.Socket },
+		"root":               func() { c.Root = f.v.Root },
+		"state":              func() { c.State = f.v.State },
+		"containerd-address": func() { c.ContainerdAddress = f.v.ContainerdAddress },
+		"namespace":          func() { c.Namespace = f.v.Namespace },
+		"log-level":          func() { c.LogLevel = f.v.LogLevel },
+	}
+	for name, apply := range set {
+		if f.fs.Changed(name) {
+			apply()
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return c, nil
+}

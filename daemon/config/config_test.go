@@ -1,0 +1,102 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+const fullConfig = `
+socket: /tmp/x.sock
+root: /data/podrund
+namespace: edge
+policy:
+  allowPrivileged: true
+  allowedHostPaths: [/srv/data]
+cni:
+  confDir: /etc/cni/net.d
+  binDir: /usr/lib/cni
+logRotation:
+  maxSizeBytes: 1048576
+  maxFiles: 3
+imagePull:
+  dockerConfig: /root/.docker/config.json
+  plainHTTPRegistries: ["registry.lan:5000"]
+shutdownGracePeriod: 45s
+concurrentPodStarts: 2
+`
+
+func TestParseFull(t *testing.T) {
+	c, err := Parse([]byte(fullConfig), Defaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Socket != "/tmp/x.sock" || c.Namespace != "edge" || !c.Policy.AllowPrivileged ||
+		c.Policy.AllowedHostPaths[0] != "/srv/data" || c.CNI.ConfDir != "/etc/cni/net.d" ||
+		c.LogRotation.MaxFiles != 3 || c.ImagePull.PlainHTTPRegistries[0] != "registry.lan:5000" ||
+		c.ShutdownGracePeriod.Duration != 45*time.Second || c.ConcurrentPodStarts != 2 {
+		t.Fatalf("parsed %+v", c)
+	}
+	if c.State != "/run/podrund" {
+		t.Fatalf("unset key lost its default: state %q", c.State)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseStrict(t *testing.T) {
+	for _, tc := range []struct{ doc, wantInErr string }{
+		{"sockett: /x\n", "sockett"},
+		{"policy:\n  allowPriviledged: true\n", "allowPriviledged"},
+		{"logRotation:\n  maxFiles: many\n", "maxFiles"},
+		{"root: [\n", "yaml"},
+	} {
+		_, err := Parse([]byte(tc.doc), Defaults())
+		if err == nil || !strings.Contains(err.Error(), tc.wantInErr) {
+			t.Errorf("Parse(%q) error = %v, want one naming %q", tc.doc, err, tc.wantInErr)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	c := Defaults()
+	c.LogLevel = "loud"
+	c.Policy.AllowedHostPaths = []string{"relative"}
+	c.ConcurrentPodStarts = 0
+	err := c.Validate()
+	for _, want := range []string{"logLevel", "relative", "concurrentPodStarts"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error %v does not name %s", err, want)
+		}
+	}
+}
+
+func TestFlagsOverrideFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "podrund.yaml")
+	if err := os.WriteFile(path, []byte("root: /from/file\nnamespace: filens\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("podrund", pflag.ContinueOnError)
+	f := AddFlags(fs)
+	if err := fs.Parse([]string{"--config", path, "--namespace", "flagns"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Root != "/from/file" || c.Namespace != "flagns" || c.Socket != "/run/podrund/podrund.sock" {
+		t.Fatalf("resolved %+v", c)
+	}
+	fs2 := pflag.NewFlagSet("podrund", pflag.ContinueOnError)
+	f2 := AddFlags(fs2)
+	_ = fs2.Parse([]string{"--config", filepath.Join(t.TempDir(), "missing.yaml")})
+	if _, err := f2.Resolve(); err == nil {
+		t.Fatal("missing config file accepted")
+	}
+}
