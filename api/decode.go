@@ -1,0 +1,242 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+)
+
+// Kinds podrun accepts.
+var (
+	PodGVK       = corev1.SchemeGroupVersion.WithKind("Pod")
+	ConfigMapGVK = corev1.SchemeGroupVersion.WithKind("ConfigMap")
+	SecretGVK    = corev1.SchemeGroupVersion.WithKind("Secret")
+	JobGVK       = batchv1.SchemeGroupVersion.WithKind("Job")
+)
+
+// maxListDepth bounds List nesting so a hostile body cannot recurse forever.
+const maxListDepth = 4
+
+// Decode reads every object of a multi-document YAML or JSON stream
+// (`---`-separated YAML documents, or concatenated JSON objects). A
+// `kind: List` (or PodList, JobList, ...) is expanded into its items and
+// empty documents are skipped. Decoding is strict like the API server's
+// fieldValidation=Strict: an unknown or duplicated field is an error that
+// names it with its path. Errors are *StatusError (400 BadRequest).
+func Decode(data []byte) ([]runtime.Object, error) {
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return nil, err
+	}
+	var out []runtime.Object
+	for i, raw := range docs {
+		objs, err := decodeDocument(raw, fmt.Sprintf("document %d", i), 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// DecodeObject decodes a body that must hold exactly one object (a REST
+// POST or PUT).
+func DecodeObject(data []byte) (runtime.Object, error) {
+	objs, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, badRequestf("the request body must hold exactly one object, found %d", len(objs))
+	}
+	return objs[0], nil
+}
+
+// splitDocuments returns the non-empty documents of data, each converted to
+// JSON.
+func splitDocuments(data []byte) ([]json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, nil
+	}
+	if trimmed[0] == '{' {
+		return splitJSON(trimmed)
+	}
+	return splitYAML(data)
+}
+
+func splitJSON(data []byte) ([]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var docs []json.RawMessage
+	for i := 0; ; i++ {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, badRequestf("document %d: invalid JSON: %v", i, err)
+		}
+		docs = append(docs, raw)
+	}
+}
+
+func splitYAML(data []byte) ([]json.RawMessage, error) {
+	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var docs []json.RawMessage
+	for i := 0; ; i++ {
+		doc, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, badRequestf("document %d: reading YAML: %v", i, err)
+		}
+		js, err := yaml.YAMLToJSONStrict(doc)
+		if err != nil {
+			return nil, badRequestf("document %d: error converting YAML to JSON: %v", i, err)
+		}
+		docs = append(docs, js)
+	}
+}
+
+// typeAndName is what is read from a document before its kind is known.
+type typeAndName struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+}
+
+func decodeDocument(raw json.RawMessage, where string, depth int) ([]runtime.Object, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil // an empty document, e.g. a trailing `---`
+	}
+	if raw[0] != '{' {
+		return nil, badRequestf("%s: not a Kubernetes object: expected a mapping with apiVersion and kind, got %s", where, abbreviate(raw))
+	}
+	var tn typeAndName
+	if err := json.Unmarshal(raw, &tn); err != nil {
+		return nil, badRequestf("%s: reading apiVersion and kind: %v", where, err)
+	}
+	if tn.Kind == "" {
+		return nil, badRequestf("%s: Object 'Kind' is missing in '%s'", where, abbreviate(raw))
+	}
+	if tn.APIVersion == "" {
+		return nil, badRequestf("%s: Object 'apiVersion' is missing in '%s'", where, abbreviate(raw))
+	}
+	gv, err := schema.ParseGroupVersion(tn.APIVersion)
+	if err != nil {
+		return nil, badRequestf("%s: invalid apiVersion %q: %v", where, tn.APIVersion, err)
+	}
+	gvk := gv.WithKind(tn.Kind)
+	if tn.Metadata.Name != "" {
+		where = fmt.Sprintf("%s (%s %q)", where, tn.Kind, tn.Metadata.Name)
+	}
+	if isListKind(gvk) {
+		return decodeList(raw, gvk, where, depth)
+	}
+	obj := newObject(gvk)
+	if obj == nil {
+		return nil, unknownKind(where, gvk)
+	}
+	if err := strictUnmarshal(raw, obj, where); err != nil {
+		return nil, err
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	return []runtime.Object{obj}, nil
+}
+
+func decodeList(raw json.RawMessage, gvk schema.GroupVersionKind, where string, depth int) ([]runtime.Object, error) {
+	if depth >= maxListDepth {
+		return nil, badRequestf("%s: Lists nested more than %d deep", where, maxListDepth)
+	}
+	var list corev1.List
+	if err := strictUnmarshal(raw, &list, where); err != nil {
+		return nil, err
+	}
+	var out []runtime.Object
+	for i, item := range list.Items {
+		itemWhere := fmt.Sprintf("%s, items[%d]", where, i)
+		objs, err := decodeDocument(item.Raw, itemWhere, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if gvk.Kind != "List" {
+			for _, o := range objs {
+				if got := o.GetObjectKind().GroupVersionKind(); got.Kind+"List" != gvk.Kind {
+					return nil, badRequestf("%s: a %s may not hold a %s", itemWhere, gvk.Kind, got.Kind)
+				}
+			}
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+func isListKind(gvk schema.GroupVersionKind) bool {
+	if gvk.Kind == "List" {
+		return gvk.GroupVersion() == corev1.SchemeGroupVersion
+	}
+	item, ok := strings.CutSuffix(gvk.Kind, "List")
+	return ok && newObject(gvk.GroupVersion().WithKind(item)) != nil
+}
+
+func newObject(gvk schema.GroupVersionKind) runtime.Object {
+	switch gvk {
+	case PodGVK:
+		return &corev1.Pod{}
+	case ConfigMapGVK:
+		return &corev1.ConfigMap{}
+	case SecretGVK:
+		return &corev1.Secret{}
+	case JobGVK:
+		return &batchv1.Job{}
+	}
+	return nil
+}
+
+func unknownKind(where string, gvk schema.GroupVersionKind) *StatusError {
+	return badRequestf("%s: no kind %q is registered for version %q: podrun accepts v1 Pod, ConfigMap, Secret, List and batch/v1 Job",
+		where, gvk.Kind, gvk.GroupVersion().String())
+}
+
+// strictUnmarshal decodes case-sensitively (as the API server does) and
+// reports every unknown or duplicated field with its path.
+func strictUnmarshal(raw []byte, into any, where string) error {
+	strictErrs, err := sigsjson.UnmarshalStrict(raw, into, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
+	if err != nil {
+		return badRequestf("%s: %v", where, err)
+	}
+	if len(strictErrs) > 0 {
+		msgs := make([]string, len(strictErrs))
+		for i, e := range strictErrs {
+			msgs[i] = e.Error()
+		}
+		return badRequestf("%s: strict decoding error: %s", where, strings.Join(msgs, ", "))
+	}
+	return nil
+}
+
+// abbreviate keeps error messages readable when the input is large.
+func abbreviate(b []byte) string {
+	const max = 80
+	if len(b) > max {
+		return string(b[:max]) + "..."
+	}
+	return string(b)
+}

@@ -1,0 +1,227 @@
+package api
+
+import (
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+)
+
+// Defaults the API server applies (pkg/apis/core/v1/defaults.go,
+// pkg/apis/batch/v1/defaults.go). Applying them twice changes nothing.
+const (
+	DefaultTerminationGracePeriodSeconds int64 = 30 // R7
+	DefaultSchedulerName                       = "default-scheduler"
+	DefaultTerminationMessagePath              = "/dev/termination-log"
+	DefaultBackoffLimit                  int32 = 6 // R-V2
+	defaultVolumeMode                    int32 = 0o644
+)
+
+// Default applies the defaults of the object's kind; other objects are left alone.
+func Default(obj runtime.Object) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		DefaultPod(o)
+	case *batchv1.Job:
+		DefaultJob(o)
+	case *corev1.ConfigMap:
+		DefaultConfigMap(o)
+	case *corev1.Secret:
+		DefaultSecret(o)
+	}
+}
+
+// DefaultPod defaults a Pod as the API server does on create.
+func DefaultPod(pod *corev1.Pod) {
+	pod.Kind, pod.APIVersion = PodGVK.Kind, PodGVK.GroupVersion().String()
+	DefaultPodSpec(&pod.Spec)
+}
+
+// DefaultPodSpec defaults a pod spec (of a Pod or of a Job's template).
+func DefaultPodSpec(spec *corev1.PodSpec) {
+	if spec.RestartPolicy == "" {
+		spec.RestartPolicy = corev1.RestartPolicyAlways // R7
+	}
+	if spec.TerminationGracePeriodSeconds == nil {
+		spec.TerminationGracePeriodSeconds = ptr.To(DefaultTerminationGracePeriodSeconds) // R7
+	}
+	if spec.DNSPolicy == "" {
+		spec.DNSPolicy = corev1.DNSClusterFirst
+	}
+	if spec.SchedulerName == "" {
+		spec.SchedulerName = DefaultSchedulerName
+	}
+	if spec.SecurityContext == nil {
+		spec.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	if spec.EnableServiceLinks == nil {
+		spec.EnableServiceLinks = ptr.To(corev1.DefaultEnableServiceLinks)
+	}
+	for i := range spec.InitContainers {
+		defaultContainer(&spec.InitContainers[i], spec.HostNetwork)
+	}
+	for i := range spec.Containers {
+		defaultContainer(&spec.Containers[i], spec.HostNetwork)
+	}
+	for i := range spec.Volumes {
+		defaultVolume(&spec.Volumes[i])
+	}
+}
+
+func defaultContainer(c *corev1.Container, hostNetwork bool) {
+	if c.ImagePullPolicy == "" {
+		c.ImagePullPolicy = PullPolicyFor(c.Image)
+	}
+	if c.TerminationMessagePath == "" {
+		c.TerminationMessagePath = DefaultTerminationMessagePath
+	}
+	if c.TerminationMessagePolicy == "" {
+		c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+	}
+	for i := range c.Ports {
+		p := &c.Ports[i]
+		if p.Protocol == "" {
+			p.Protocol = corev1.ProtocolTCP
+		}
+		if hostNetwork && p.HostPort == 0 {
+			p.HostPort = p.ContainerPort // SetDefaults_Pod: host network publishes container ports
+		}
+	}
+	for i := range c.Env {
+		if vf := c.Env[i].ValueFrom; vf != nil && vf.FieldRef != nil && vf.FieldRef.APIVersion == "" {
+			vf.FieldRef.APIVersion = "v1"
+		}
+	}
+	defaultRequestsFromLimits(&c.Resources)
+	defaultProbe(c.LivenessProbe)
+	defaultProbe(c.ReadinessProbe)
+	defaultProbe(c.StartupProbe)
+	if c.Lifecycle != nil {
+		defaultHandler(c.Lifecycle.PostStart)
+		defaultHandler(c.Lifecycle.PreStop)
+	}
+}
+
+// PullPolicyFor is the API server's default imagePullPolicy: Always for
+// `:latest` or an untagged image, IfNotPresent for any other tag or a digest.
+func PullPolicyFor(image string) corev1.PullPolicy {
+	if strings.Contains(image, "@") {
+		return corev1.PullIfNotPresent
+	}
+	name := image
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:] // a registry port ("host:5000/img") is not a tag
+	}
+	tag := ""
+	if i := strings.LastIndex(name, ":"); i >= 0 {
+		tag = name[i+1:]
+	}
+	if tag == "" || tag == "latest" {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
+}
+
+// defaultRequestsFromLimits copies a limit to an unset request, as
+// SetDefaults_Pod does.
+func defaultRequestsFromLimits(r *corev1.ResourceRequirements) {
+	for name, limit := range r.Limits {
+		if _, ok := r.Requests[name]; ok {
+			continue
+		}
+		if r.Requests == nil {
+			r.Requests = corev1.ResourceList{}
+		}
+		r.Requests[name] = limit.DeepCopy()
+	}
+}
+
+// defaultProbe applies R6.
+func defaultProbe(p *corev1.Probe) {
+	if p == nil {
+		return
+	}
+	if p.TimeoutSeconds == 0 {
+		p.TimeoutSeconds = 1
+	}
+	if p.PeriodSeconds == 0 {
+		p.PeriodSeconds = 10
+	}
+	if p.SuccessThreshold == 0 {
+		p.SuccessThreshold = 1
+	}
+	if p.FailureThreshold == 0 {
+		p.FailureThreshold = 3
+	}
+	defaultHTTPGet(p.HTTPGet)
+}
+
+func defaultHandler(h *corev1.LifecycleHandler) {
+	if h != nil {
+		defaultHTTPGet(h.HTTPGet)
+	}
+}
+
+func defaultHTTPGet(h *corev1.HTTPGetAction) {
+	if h == nil {
+		return
+	}
+	if h.Path == "" {
+		h.Path = "/"
+	}
+	if h.Scheme == "" {
+		h.Scheme = corev1.URISchemeHTTP
+	}
+}
+
+func defaultVolume(v *corev1.Volume) {
+	s := &v.VolumeSource
+	if countVolumeSources(s) == 0 {
+		s.EmptyDir = &corev1.EmptyDirVolumeSource{}
+	}
+	if s.ConfigMap != nil && s.ConfigMap.DefaultMode == nil {
+		s.ConfigMap.DefaultMode = ptr.To(defaultVolumeMode)
+	}
+	if s.Secret != nil && s.Secret.DefaultMode == nil {
+		s.Secret.DefaultMode = ptr.To(defaultVolumeMode)
+	}
+	if s.Projected != nil && s.Projected.DefaultMode == nil {
+		s.Projected.DefaultMode = ptr.To(defaultVolumeMode)
+	}
+	if s.DownwardAPI != nil {
+		if s.DownwardAPI.DefaultMode == nil {
+			s.DownwardAPI.DefaultMode = ptr.To(defaultVolumeMode)
+		}
+		for i := range s.DownwardAPI.Items {
+			if f := s.DownwardAPI.Items[i].FieldRef; f != nil && f.APIVersion == "" {
+				f.APIVersion = "v1"
+			}
+		}
+	}
+	if s.HostPath != nil && s.HostPath.Type == nil {
+		s.HostPath.Type = ptr.To(corev1.HostPathUnset)
+	}
+}
+
+// DefaultConfigMap sets the TypeMeta; ConfigMaps have no other defaults.
+func DefaultConfigMap(cm *corev1.ConfigMap) {
+	cm.Kind, cm.APIVersion = ConfigMapGVK.Kind, ConfigMapGVK.GroupVersion().String()
+}
+
+// DefaultSecret merges stringData into data (stringData wins, and is
+// write-only as in the API server) and defaults the type to Opaque.
+func DefaultSecret(s *corev1.Secret) {
+	s.Kind, s.APIVersion = SecretGVK.Kind, SecretGVK.GroupVersion().String()
+	if s.Type == "" {
+		s.Type = corev1.SecretTypeOpaque
+	}
+	if len(s.StringData) > 0 && s.Data == nil {
+		s.Data = make(map[string][]byte, len(s.StringData))
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
+}

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"fmt"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Validate validates an object of a kind podrun accepts and returns the
+// 422 Invalid error listing every violation, or nil. Objects are expected to
+// be defaulted first (as the API server defaults before it validates).
+func Validate(obj runtime.Object) error {
+	var errs field.ErrorList
+	var kind, name string
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		kind, name, errs = "Pod", o.Name, ValidatePod(o)
+	case *batchv1.Job:
+		kind, name, errs = "Job", o.Name, ValidateJob(o)
+	case *corev1.ConfigMap:
+		kind, name, errs = "ConfigMap", o.Name, ValidateConfigMap(o)
+	case *corev1.Secret:
+		kind, name, errs = "Secret", o.Name, ValidateSecret(o)
+	default:
+		return NewBadRequest(fmt.Sprintf("cannot validate object of type %T", obj))
+	}
+	if len(errs) > 0 {
+		return NewInvalid(kind, name, errs)
+	}
+	return nil
+}
+
+// validateObjectMeta checks name (with nameFn), namespace, labels,
+// annotations, owner references and finalizers. An empty namespace is
+// allowed: the server fills it from the request path.
+func validateObjectMeta(meta *metav1.ObjectMeta, nameFn apivalidation.ValidateNameFunc, fldPath *field.Path) field.ErrorList {
+	return apivalidation.ValidateObjectMeta(meta, meta.Namespace != "", nameFn, fldPath)
+}
+
+// validateDNSLabel returns one Invalid per problem of a DNS-1123 label.
+func validateDNSLabel(value string, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(value) {
+		errs = append(errs, field.Invalid(fldPath, value, msg))
+	}
+	return errs
+}
+
+// validateDNSSubdomain returns one Invalid per problem of a DNS-1123 subdomain.
+func validateDNSSubdomain(value string, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(value) {
+		errs = append(errs, field.Invalid(fldPath, value, msg))
+	}
+	return errs
+}
+
+// validateLabels validates label keys and values.
+func validateLabels(labels map[string]string, fldPath *field.Path) field.ErrorList {
+	return metavalidation.ValidateLabels(labels, fldPath)
+}
+
+func validateNonnegative(v int64, fldPath *field.Path) field.ErrorList {
+	return apivalidation.ValidateNonnegativeField(v, fldPath)
+}

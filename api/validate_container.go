@@ -1,0 +1,222 @@
+package api
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
+)
+
+const forbiddenOnPlainInit = "may not be set for init containers without restartPolicy=Always"
+
+// validateInitContainers applies R1, R3, R4, R5 (host ports per init
+// container) and R8 on top of the checks every container gets.
+func validateInitContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	grace := ptr.Deref(spec.TerminationGracePeriodSeconds, DefaultTerminationGracePeriodSeconds)
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		p := fldPath.Index(i)
+		errs = append(errs, validateContainerCommon(c, volumes, p)...)
+		sidecar := false
+		switch {
+		case c.RestartPolicy == nil:
+		case *c.RestartPolicy == corev1.ContainerRestartPolicyAlways:
+			sidecar = true
+		default: // R1
+			errs = append(errs, field.NotSupported(p.Child("restartPolicy"), *c.RestartPolicy,
+				[]corev1.ContainerRestartPolicy{corev1.ContainerRestartPolicyAlways}))
+		}
+		if sidecar { // R4: validated exactly as on regular containers
+			errs = append(errs, validateProbesAndLifecycle(c, grace, p)...)
+		} else { // R3
+			errs = append(errs, forbidOnPlainInit(c, p)...)
+		}
+		if len(c.ResizePolicy) > 0 { // R8
+			errs = append(errs, field.Forbidden(p.Child("resizePolicy"), "must not be set for init containers"))
+		}
+		if len(c.RestartPolicyRules) > 0 {
+			errs = append(errs, field.Forbidden(p.Child("restartPolicyRules"), "not supported by podrun (ContainerRestartRules, R-V5)"))
+		}
+		// R5: init containers run one at a time, so host ports only clash within one.
+		errs = append(errs, validateHostPorts(spec.InitContainers[i:i+1], p.Child("ports"), false)...)
+	}
+	return errs
+}
+
+// validateContainers checks regular containers (R2, R4, R5).
+func validateContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	grace := ptr.Deref(spec.TerminationGracePeriodSeconds, DefaultTerminationGracePeriodSeconds)
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		p := fldPath.Index(i)
+		errs = append(errs, validateContainerCommon(c, volumes, p)...)
+		if c.RestartPolicy != nil { // R2
+			errs = append(errs, field.Forbidden(p.Child("restartPolicy"), "may not be set for non-init containers"))
+		}
+		if len(c.RestartPolicyRules) > 0 {
+			errs = append(errs, field.Forbidden(p.Child("restartPolicyRules"), "may not be set for non-init containers"))
+		}
+		errs = append(errs, validateProbesAndLifecycle(c, grace, p)...)
+	}
+	// R5: regular containers run together, so their host ports are checked together.
+	errs = append(errs, validateHostPorts(spec.Containers, fldPath, true)...)
+	return errs
+}
+
+func forbidOnPlainInit(c *corev1.Container, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if c.Lifecycle != nil {
+		errs = append(errs, field.Forbidden(p.Child("lifecycle"), forbiddenOnPlainInit))
+	}
+	if c.LivenessProbe != nil {
+		errs = append(errs, field.Forbidden(p.Child("livenessProbe"), forbiddenOnPlainInit))
+	}
+	if c.ReadinessProbe != nil {
+		errs = append(errs, field.Forbidden(p.Child("readinessProbe"), forbiddenOnPlainInit))
+	}
+	if c.StartupProbe != nil {
+		errs = append(errs, field.Forbidden(p.Child("startupProbe"), forbiddenOnPlainInit))
+	}
+	return errs
+}
+
+// validateContainerCommon holds the checks every container gets.
+func validateContainerCommon(c *corev1.Container, volumes sets.Set[string], p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case c.Image == "":
+		errs = append(errs, field.Required(p.Child("image"), ""))
+	case strings.TrimSpace(c.Image) != c.Image:
+		errs = append(errs, field.Invalid(p.Child("image"), c.Image, "must not have leading or trailing whitespace"))
+	}
+	switch c.ImagePullPolicy {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	case "":
+		errs = append(errs, field.Required(p.Child("imagePullPolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy,
+			[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
+	}
+	switch c.TerminationMessagePolicy {
+	case corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
+	case "":
+		errs = append(errs, field.Required(p.Child("terminationMessagePolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(p.Child("terminationMessagePolicy"), c.TerminationMessagePolicy,
+			[]corev1.TerminationMessagePolicy{corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError}))
+	}
+	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
+		errs = append(errs, field.Invalid(p.Child("workingDir"), c.WorkingDir, "must be an absolute path"))
+	}
+	errs = append(errs, validatePorts(c.Ports, p.Child("ports"))...)
+	errs = append(errs, validateEnv(c.Env, p.Child("env"))...)
+	errs = append(errs, validateEnvFrom(c.EnvFrom, p.Child("envFrom"))...)
+	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, p.Child("volumeMounts"))...)
+	if len(c.VolumeDevices) > 0 {
+		errs = append(errs, field.Forbidden(p.Child("volumeDevices"), "block volumes are not supported by podrun"))
+	}
+	errs = append(errs, validateResources(&c.Resources, p.Child("resources"))...)
+	errs = append(errs, validateSecurityContext(c.SecurityContext, p.Child("securityContext"))...)
+	return errs
+}
+
+func validatePorts(ports []corev1.ContainerPort, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := sets.New[string]()
+	for i, port := range ports {
+		p := fldPath.Index(i)
+		if port.Name != "" {
+			for _, msg := range validation.IsValidPortName(port.Name) {
+				errs = append(errs, field.Invalid(p.Child("name"), port.Name, msg))
+			}
+			if names.Has(port.Name) {
+				errs = append(errs, field.Duplicate(p.Child("name"), port.Name))
+			}
+			names.Insert(port.Name)
+		}
+		if port.ContainerPort == 0 {
+			errs = append(errs, field.Required(p.Child("containerPort"), ""))
+		} else {
+			for _, msg := range validation.IsValidPortNum(int(port.ContainerPort)) {
+				errs = append(errs, field.Invalid(p.Child("containerPort"), port.ContainerPort, msg))
+			}
+		}
+		if port.HostPort != 0 {
+			for _, msg := range validation.IsValidPortNum(int(port.HostPort)) {
+				errs = append(errs, field.Invalid(p.Child("hostPort"), port.HostPort, msg))
+			}
+		}
+		switch port.Protocol {
+		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
+		case "":
+			errs = append(errs, field.Required(p.Child("protocol"), ""))
+		default:
+			errs = append(errs, field.NotSupported(p.Child("protocol"), port.Protocol,
+				[]corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}))
+		}
+	}
+	return errs
+}
+
+// validateHostPorts reports a host port used twice among containers (R5).
+// With perContainerPaths the path is containers[i].ports[j].hostPort,
+// otherwise fldPath already points at one container's ports.
+func validateHostPorts(cs []corev1.Container, fldPath *field.Path, perContainerPaths bool) field.ErrorList {
+	var errs field.ErrorList
+	used := sets.New[string]()
+	for i := range cs {
+		for j, port := range cs[i].Ports {
+			if port.HostPort == 0 {
+				continue
+			}
+			key := fmt.Sprintf("%s/%s/%d", port.HostIP, port.Protocol, port.HostPort)
+			p := fldPath.Index(j).Child("hostPort")
+			if perContainerPaths {
+				p = fldPath.Index(i).Child("ports").Index(j).Child("hostPort")
+			}
+			if used.Has(key) {
+				errs = append(errs, field.Duplicate(p, key))
+			}
+			used.Insert(key)
+		}
+	}
+	return errs
+}
+
+func validateSecurityContext(sc *corev1.SecurityContext, fldPath *field.Path) field.ErrorList {
+	if sc == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if sc.RunAsUser != nil {
+		errs = append(errs, idErrors(validation.IsValidUserID(*sc.RunAsUser), *sc.RunAsUser, fldPath.Child("runAsUser"))...)
+	}
+	if sc.RunAsGroup != nil {
+		errs = append(errs, idErrors(validation.IsValidGroupID(*sc.RunAsGroup), *sc.RunAsGroup, fldPath.Child("runAsGroup"))...)
+	}
+	if !ptr.Deref(sc.AllowPrivilegeEscalation, true) {
+		if ptr.Deref(sc.Privileged, false) {
+			errs = append(errs, field.Invalid(fldPath, sc, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))
+		}
+		if sc.Capabilities != nil && containsCap(sc.Capabilities.Add, "SYS_ADMIN") {
+			errs = append(errs, field.Invalid(fldPath, sc, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"))
+		}
+	}
+	return errs
+}
+
+func containsCap(caps []corev1.Capability, want string) bool {
+	for _, c := range caps {
+		if strings.TrimPrefix(string(c), "CAP_") == want {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,317 @@
+package api
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
+)
+
+// Limits of batch/v1 validation.
+const (
+	maxJobNameLength          = 63 // the name becomes the job-name label value
+	maxIndexedCompletions     = 100000
+	maxPodFailurePolicyRules  = 20
+	maxSuccessPolicyRules     = 20
+	maxOnExitCodeValues       = 255
+	maxSucceededIndexesLength = 64 * 1024
+)
+
+// ValidateJob validates a defaulted Job. The selector generated from the
+// Job's UID (GenerateJobSelector) is checked when present.
+func ValidateJob(job *batchv1.Job) field.ErrorList {
+	meta := field.NewPath("metadata")
+	errs := validateObjectMeta(&job.ObjectMeta, apivalidation.NameIsDNSSubdomain, meta)
+	if len(job.Name) > maxJobNameLength {
+		errs = append(errs, field.Invalid(meta.Child("name"), job.Name,
+			fmt.Sprintf("must be no more than %d characters", maxJobNameLength)))
+	}
+	return append(errs, validateJobSpec(job, field.NewPath("spec"))...)
+}
+
+func validateJobSpec(job *batchv1.Job, p *field.Path) field.ErrorList {
+	s := &job.Spec
+	var errs field.ErrorList
+	nonneg := func(v *int32, name string) {
+		if v != nil {
+			errs = append(errs, validateNonnegative(int64(*v), p.Child(name))...)
+		}
+	}
+	nonneg(s.Parallelism, "parallelism")
+	nonneg(s.Completions, "completions")
+	nonneg(s.BackoffLimit, "backoffLimit")
+	nonneg(s.TTLSecondsAfterFinished, "ttlSecondsAfterFinished")
+	nonneg(s.BackoffLimitPerIndex, "backoffLimitPerIndex")
+	nonneg(s.MaxFailedIndexes, "maxFailedIndexes")
+	if s.ActiveDeadlineSeconds != nil {
+		errs = append(errs, validateNonnegative(*s.ActiveDeadlineSeconds, p.Child("activeDeadlineSeconds"))...)
+	}
+	errs = append(errs, validateCompletionMode(s, p)...)
+	errs = append(errs, validateJobSelector(job, p)...)
+	tp := p.Child("template")
+	errs = append(errs, validateLabels(s.Template.Labels, tp.Child("metadata", "labels"))...)
+	errs = append(errs, apivalidation.ValidateAnnotations(s.Template.Annotations, tp.Child("metadata", "annotations"))...)
+	errs = append(errs, ValidatePodSpec(&s.Template.Spec, tp.Child("spec"))...)
+	rp := tp.Child("spec", "restartPolicy")
+	switch rs := s.Template.Spec.RestartPolicy; rs {
+	case corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	default:
+		errs = append(errs, field.NotSupported(rp, rs, []corev1.RestartPolicy{corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}))
+	}
+	if s.PodFailurePolicy != nil {
+		errs = append(errs, validatePodFailurePolicy(s, p.Child("podFailurePolicy"))...)
+		if s.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+			errs = append(errs, field.Invalid(rp, s.Template.Spec.RestartPolicy,
+				"only \"Never\" is supported when podFailurePolicy is specified"))
+		}
+	}
+	if s.SuccessPolicy != nil {
+		errs = append(errs, validateSuccessPolicy(s, p.Child("successPolicy"))...)
+	}
+	if r := s.PodReplacementPolicy; r != nil {
+		supported := []batchv1.PodReplacementPolicy{batchv1.TerminatingOrFailed, batchv1.Failed}
+		if s.PodFailurePolicy != nil {
+			supported = []batchv1.PodReplacementPolicy{batchv1.Failed}
+		}
+		if !containsPolicy(supported, *r) {
+			errs = append(errs, field.NotSupported(p.Child("podReplacementPolicy"), *r, supported))
+		}
+	}
+	return errs
+}
+
+func containsPolicy(list []batchv1.PodReplacementPolicy, v batchv1.PodReplacementPolicy) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func validateCompletionMode(s *batchv1.JobSpec, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	mode := ptr.Deref(s.CompletionMode, batchv1.NonIndexedCompletion)
+	switch mode {
+	case batchv1.NonIndexedCompletion:
+		if s.BackoffLimitPerIndex != nil {
+			errs = append(errs, field.Invalid(p.Child("backoffLimitPerIndex"), *s.BackoffLimitPerIndex,
+				"requires indexed completion mode"))
+		}
+	case batchv1.IndexedCompletion:
+		if s.Completions == nil {
+			errs = append(errs, field.Required(p.Child("completions"),
+				fmt.Sprintf("when completion mode is %s", batchv1.IndexedCompletion)))
+		} else if *s.Completions > maxIndexedCompletions && s.BackoffLimitPerIndex == nil {
+			errs = append(errs, field.Invalid(p.Child("completions"), *s.Completions,
+				fmt.Sprintf("must be less than or equal to %d when completion mode is %s", maxIndexedCompletions, batchv1.IndexedCompletion)))
+		}
+	default:
+		errs = append(errs, field.NotSupported(p.Child("completionMode"), mode,
+			[]batchv1.CompletionMode{batchv1.NonIndexedCompletion, batchv1.IndexedCompletion}))
+	}
+	if s.MaxFailedIndexes != nil {
+		if s.BackoffLimitPerIndex == nil {
+			errs = append(errs, field.Required(p.Child("backoffLimitPerIndex"), "when maxFailedIndexes is specified"))
+		} else if s.Completions != nil && *s.MaxFailedIndexes > *s.Completions {
+			errs = append(errs, field.Invalid(p.Child("maxFailedIndexes"), *s.MaxFailedIndexes, "must be less than or equal to completions"))
+		}
+	}
+	return errs
+}
+
+// validateJobSelector: with manualSelector the user's selector must be
+// given and match the template labels; otherwise the selector, when set,
+// must be the generated one (controller-uid of this Job).
+func validateJobSelector(job *batchv1.Job, p *field.Path) field.ErrorList {
+	s := &job.Spec
+	sp := p.Child("selector")
+	if s.Selector == nil {
+		if ptr.Deref(s.ManualSelector, false) {
+			return field.ErrorList{field.Required(sp, "")}
+		}
+		return nil // generated by the server once the Job has a UID
+	}
+	errs := metavalidation.ValidateLabelSelector(s.Selector, metavalidation.LabelSelectorValidationOptions{}, sp)
+	if !ptr.Deref(s.ManualSelector, false) {
+		uid := s.Selector.MatchLabels[batchv1.ControllerUidLabel]
+		if job.UID == "" || uid != string(job.UID) {
+			errs = append(errs, field.Invalid(sp, s.Selector, "`selector` not auto-generated"))
+		}
+	}
+	sel, err := metav1.LabelSelectorAsSelector(s.Selector)
+	if err == nil && !sel.Matches(labels.Set(s.Template.Labels)) {
+		errs = append(errs, field.Invalid(p.Child("template", "metadata", "labels"), s.Template.Labels,
+			"`selector` does not match template `labels`"))
+	}
+	return errs
+}
+
+func validatePodFailurePolicy(s *batchv1.JobSpec, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	rules := s.PodFailurePolicy.Rules
+	if len(rules) > maxPodFailurePolicyRules {
+		errs = append(errs, field.TooMany(p.Child("rules"), len(rules), maxPodFailurePolicyRules))
+	}
+	names := containerNames(&s.Template.Spec)
+	actions := []batchv1.PodFailurePolicyAction{batchv1.PodFailurePolicyActionCount, batchv1.PodFailurePolicyActionFailIndex,
+		batchv1.PodFailurePolicyActionFailJob, batchv1.PodFailurePolicyActionIgnore}
+	for i, r := range rules {
+		rp := p.Child("rules").Index(i)
+		switch r.Action {
+		case batchv1.PodFailurePolicyActionCount, batchv1.PodFailurePolicyActionFailJob, batchv1.PodFailurePolicyActionIgnore:
+		case batchv1.PodFailurePolicyActionFailIndex:
+			if s.BackoffLimitPerIndex == nil {
+				errs = append(errs, field.Invalid(rp.Child("action"), r.Action, "requires the backoffLimitPerIndex to be set"))
+			}
+		default:
+			errs = append(errs, field.NotSupported(rp.Child("action"), r.Action, actions))
+		}
+		switch {
+		case r.OnExitCodes != nil && len(r.OnPodConditions) > 0:
+			errs = append(errs, field.Invalid(rp, field.OmitValueType{}, "specifying both OnExitCodes and OnPodConditions is not supported"))
+		case r.OnExitCodes != nil:
+			errs = append(errs, validateOnExitCodes(r.OnExitCodes, names, rp.Child("onExitCodes"))...)
+		case len(r.OnPodConditions) > 0:
+			for j, c := range r.OnPodConditions {
+				cp := rp.Child("onPodConditions").Index(j)
+				if c.Type == "" {
+					errs = append(errs, field.Required(cp.Child("type"), ""))
+				}
+				if c.Status != corev1.ConditionTrue && c.Status != corev1.ConditionFalse && c.Status != corev1.ConditionUnknown {
+					errs = append(errs, field.NotSupported(cp.Child("status"), c.Status,
+						[]corev1.ConditionStatus{corev1.ConditionTrue, corev1.ConditionFalse, corev1.ConditionUnknown}))
+				}
+			}
+		default:
+			errs = append(errs, field.Invalid(rp, field.OmitValueType{}, "specifying one of OnExitCodes and OnPodConditions is required"))
+		}
+	}
+	return errs
+}
+
+func validateOnExitCodes(r *batchv1.PodFailurePolicyOnExitCodesRequirement, names map[string]bool, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if r.ContainerName != nil && !names[*r.ContainerName] {
+		errs = append(errs, field.Invalid(p.Child("containerName"), *r.ContainerName,
+			"must be one of the container or initContainer names in the pod template"))
+	}
+	if r.Operator != batchv1.PodFailurePolicyOnExitCodesOpIn && r.Operator != batchv1.PodFailurePolicyOnExitCodesOpNotIn {
+		errs = append(errs, field.NotSupported(p.Child("operator"), r.Operator, []batchv1.PodFailurePolicyOnExitCodesOperator{
+			batchv1.PodFailurePolicyOnExitCodesOpIn, batchv1.PodFailurePolicyOnExitCodesOpNotIn}))
+	}
+	vp := p.Child("values")
+	switch {
+	case len(r.Values) == 0:
+		errs = append(errs, field.Invalid(vp, r.Values, "at least one value is required"))
+	case len(r.Values) > maxOnExitCodeValues:
+		errs = append(errs, field.TooMany(vp, len(r.Values), maxOnExitCodeValues))
+	}
+	for i, v := range r.Values {
+		if r.Operator == batchv1.PodFailurePolicyOnExitCodesOpIn && v == 0 {
+			errs = append(errs, field.Invalid(vp.Index(i), v, "must not be 0 for the In operator"))
+		}
+		if i > 0 && r.Values[i-1] == v {
+			errs = append(errs, field.Duplicate(vp.Index(i), v))
+		} else if i > 0 && r.Values[i-1] > v {
+			errs = append(errs, field.Invalid(vp.Index(i), v, "must be ordered"))
+		}
+	}
+	return errs
+}
+
+func containerNames(spec *corev1.PodSpec) map[string]bool {
+	names := map[string]bool{}
+	for _, c := range spec.InitContainers {
+		names[c.Name] = true
+	}
+	for _, c := range spec.Containers {
+		names[c.Name] = true
+	}
+	return names
+}
+
+func validateSuccessPolicy(s *batchv1.JobSpec, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	rules := s.SuccessPolicy.Rules
+	if ptr.Deref(s.CompletionMode, batchv1.NonIndexedCompletion) != batchv1.IndexedCompletion {
+		errs = append(errs, field.Invalid(p, field.OmitValueType{}, "requires indexed completion mode"))
+	}
+	if len(rules) == 0 {
+		errs = append(errs, field.Required(p.Child("rules"), "at least one rules must be specified when the successPolicy is specified"))
+	}
+	if len(rules) > maxSuccessPolicyRules {
+		errs = append(errs, field.TooMany(p.Child("rules"), len(rules), maxSuccessPolicyRules))
+	}
+	completions := ptr.Deref(s.Completions, 0)
+	for i, r := range rules {
+		rp := p.Child("rules").Index(i)
+		if r.SucceededIndexes == nil && r.SucceededCount == nil {
+			errs = append(errs, field.Required(rp, "at least one of succeededCount or succeededIndexes must be specified"))
+		}
+		if r.SucceededIndexes != nil {
+			ip := rp.Child("succeededIndexes")
+			if len(*r.SucceededIndexes) > maxSucceededIndexesLength {
+				errs = append(errs, field.TooLong(ip, "", maxSucceededIndexesLength))
+			}
+			if _, err := ParseIndexes(*r.SucceededIndexes, completions); err != nil {
+				errs = append(errs, field.Invalid(ip, *r.SucceededIndexes, fmt.Sprintf("error parsing succeededIndexes: %v", err)))
+			}
+		}
+		if c := r.SucceededCount; c != nil {
+			cp := rp.Child("succeededCount")
+			if *c < 0 {
+				errs = append(errs, field.Invalid(cp, *c, "must be greater than or equal to 0"))
+			} else if *c > completions {
+				errs = append(errs, field.Invalid(cp, *c, fmt.Sprintf("must be less than or equal to %d (the number of specified completions)", completions)))
+			}
+		}
+	}
+	return errs
+}
+
+// ParseIndexes parses a Job index set like "1,3-5,7" (as used by
+// completedIndexes, failedIndexes and successPolicy) into sorted distinct
+// indexes below limit.
+func ParseIndexes(s string, limit int32) ([]int32, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int32
+	last := int32(-1)
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		first, err := strconv.ParseInt(lo, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("cannot convert string to integer for index: %q", lo)
+		}
+		end := first
+		if isRange {
+			if end, err = strconv.ParseInt(hi, 10, 32); err != nil {
+				return nil, fmt.Errorf("cannot convert string to integer for index: %q", hi)
+			}
+			if end < first {
+				return nil, fmt.Errorf("range %q must be ordered", part)
+			}
+		}
+		if int32(first) <= last {
+			return nil, fmt.Errorf("non-increasing order, previous: %d, current: %d", last, first)
+		}
+		if end >= int64(limit) || end-first > 10*maxIndexedCompletions {
+			return nil, fmt.Errorf("too large: %d", end)
+		}
+		for i := first; i <= end; i++ {
+			out = append(out, int32(i))
+		}
+		last = int32(end)
+	}
+	return out, nil
+}

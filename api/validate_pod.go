@@ -1,0 +1,208 @@
+package api
+
+import (
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Limits the API server enforces on dnsConfig.
+const (
+	maxDNSNameservers     = 3
+	maxDNSSearchPaths     = 32
+	maxActiveDeadline     = 1<<31 - 1
+	activeDeadlineRangeMs = "must be between 1 and 2147483647, inclusive"
+)
+
+// ValidatePod validates a defaulted Pod (pod-semantics §A) and reports
+// every violation with its field path.
+func ValidatePod(pod *corev1.Pod) field.ErrorList {
+	errs := validateObjectMeta(&pod.ObjectMeta, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+	return append(errs, ValidatePodSpec(&pod.Spec, field.NewPath("spec"))...)
+}
+
+// ValidatePodSpec validates a pod spec; fldPath is "spec" for a Pod and
+// "spec.template.spec" for a Job.
+func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	volumes, errs := validateVolumes(spec.Volumes, fldPath.Child("volumes"))
+	errs = append(errs, validateContainerNames(spec, fldPath)...)
+	errs = append(errs, validateInitContainers(spec, volumes, fldPath.Child("initContainers"))...)
+	errs = append(errs, validateContainers(spec, volumes, fldPath.Child("containers"))...)
+	errs = append(errs, validateRestartPolicy(spec.RestartPolicy, fldPath.Child("restartPolicy"))...)
+	errs = append(errs, validateDNS(spec, fldPath)...)
+	errs = append(errs, validateHostNetworkPorts(spec, fldPath)...)
+	if spec.TerminationGracePeriodSeconds != nil {
+		errs = append(errs, validateNonnegative(*spec.TerminationGracePeriodSeconds, fldPath.Child("terminationGracePeriodSeconds"))...)
+	}
+	if d := spec.ActiveDeadlineSeconds; d != nil && (*d < 1 || *d > maxActiveDeadline) {
+		errs = append(errs, field.Invalid(fldPath.Child("activeDeadlineSeconds"), *d, activeDeadlineRangeMs))
+	}
+	if spec.Hostname != "" {
+		errs = append(errs, validateDNSLabel(spec.Hostname, fldPath.Child("hostname"))...)
+	}
+	if spec.Subdomain != "" {
+		errs = append(errs, validateDNSLabel(spec.Subdomain, fldPath.Child("subdomain"))...)
+	}
+	if spec.ServiceAccountName != "" {
+		errs = append(errs, validateDNSSubdomain(spec.ServiceAccountName, fldPath.Child("serviceAccountName"))...)
+	}
+	for i, s := range spec.ImagePullSecrets {
+		if s.Name == "" {
+			errs = append(errs, field.Required(fldPath.Child("imagePullSecrets").Index(i).Child("name"), ""))
+		}
+	}
+	errs = append(errs, validateLabels(spec.NodeSelector, fldPath.Child("nodeSelector"))...)
+	errs = append(errs, validatePodSecurityContext(spec.SecurityContext, fldPath.Child("securityContext"))...)
+	return errs
+}
+
+// validateContainerNames: at least one regular container (R9); names are
+// DNS-1123 labels unique across init (plain and sidecar) and regular
+// containers (R5).
+func validateContainerNames(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(spec.Containers) == 0 {
+		errs = append(errs, field.Required(fldPath.Child("containers"), ""))
+	}
+	seen := sets.New[string]()
+	check := func(c *corev1.Container, p *field.Path) {
+		switch {
+		case c.Name == "":
+			errs = append(errs, field.Required(p, ""))
+		case seen.Has(c.Name):
+			errs = append(errs, field.Duplicate(p, c.Name))
+		default:
+			errs = append(errs, validateDNSLabel(c.Name, p)...)
+		}
+		seen.Insert(c.Name)
+	}
+	for i := range spec.InitContainers {
+		check(&spec.InitContainers[i], fldPath.Child("initContainers").Index(i).Child("name"))
+	}
+	for i := range spec.Containers {
+		check(&spec.Containers[i], fldPath.Child("containers").Index(i).Child("name"))
+	}
+	return errs
+}
+
+func validateRestartPolicy(p corev1.RestartPolicy, fldPath *field.Path) field.ErrorList {
+	switch p {
+	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+		return nil
+	case "":
+		return field.ErrorList{field.Required(fldPath, "")}
+	}
+	return field.ErrorList{field.NotSupported(fldPath, p, []corev1.RestartPolicy{
+		corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever})}
+}
+
+func validateDNS(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch spec.DNSPolicy {
+	case corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, corev1.DNSDefault:
+	case corev1.DNSNone:
+		if spec.DNSConfig == nil {
+			errs = append(errs, field.Required(fldPath.Child("dnsConfig"),
+				fmt.Sprintf("must provide `dnsConfig` when `dnsPolicy` is %s", corev1.DNSNone)))
+		}
+	case "":
+		errs = append(errs, field.Required(fldPath.Child("dnsPolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(fldPath.Child("dnsPolicy"), spec.DNSPolicy, []corev1.DNSPolicy{
+			corev1.DNSClusterFirstWithHostNet, corev1.DNSClusterFirst, corev1.DNSDefault, corev1.DNSNone}))
+	}
+	cfg := spec.DNSConfig
+	if cfg == nil {
+		return errs
+	}
+	p := fldPath.Child("dnsConfig")
+	if spec.DNSPolicy == corev1.DNSNone && len(cfg.Nameservers) == 0 {
+		errs = append(errs, field.Required(p.Child("nameservers"),
+			fmt.Sprintf("must provide at least one DNS nameserver when `dnsPolicy` is %s", corev1.DNSNone)))
+	}
+	if len(cfg.Nameservers) > maxDNSNameservers {
+		errs = append(errs, field.Invalid(p.Child("nameservers"), cfg.Nameservers,
+			fmt.Sprintf("must not have more than %v nameservers", maxDNSNameservers)))
+	}
+	for i, ns := range cfg.Nameservers {
+		if _, err := netip.ParseAddr(ns); err != nil {
+			errs = append(errs, field.Invalid(p.Child("nameservers").Index(i), ns, "must be a valid IP address"))
+		}
+	}
+	if len(cfg.Searches) > maxDNSSearchPaths {
+		errs = append(errs, field.Invalid(p.Child("searches"), cfg.Searches,
+			fmt.Sprintf("must not have more than %v search paths", maxDNSSearchPaths)))
+	}
+	for i, s := range cfg.Searches {
+		if s == "." {
+			continue
+		}
+		errs = append(errs, validateDNSSubdomain(s, p.Child("searches").Index(i))...)
+	}
+	for i, o := range cfg.Options {
+		if o.Name == "" {
+			errs = append(errs, field.Required(p.Child("options").Index(i), "must not be empty"))
+		}
+	}
+	return errs
+}
+
+// validateHostNetworkPorts: with hostNetwork, a hostPort must equal its
+// containerPort (the defaulting made an unset one equal).
+func validateHostNetworkPorts(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	if !spec.HostNetwork {
+		return nil
+	}
+	var errs field.ErrorList
+	check := func(cs []corev1.Container, p *field.Path) {
+		for i := range cs {
+			for j, port := range cs[i].Ports {
+				if port.HostPort != port.ContainerPort {
+					errs = append(errs, field.Invalid(p.Index(i).Child("ports").Index(j).Child("hostPort"), port.HostPort,
+						"must match `containerPort` when `hostNetwork` is true"))
+				}
+			}
+		}
+	}
+	check(spec.InitContainers, fldPath.Child("initContainers"))
+	check(spec.Containers, fldPath.Child("containers"))
+	return errs
+}
+
+func validatePodSecurityContext(sc *corev1.PodSecurityContext, fldPath *field.Path) field.ErrorList {
+	if sc == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if sc.RunAsUser != nil {
+		errs = append(errs, idErrors(validation.IsValidUserID(*sc.RunAsUser), *sc.RunAsUser, fldPath.Child("runAsUser"))...)
+	}
+	if sc.RunAsGroup != nil {
+		errs = append(errs, idErrors(validation.IsValidGroupID(*sc.RunAsGroup), *sc.RunAsGroup, fldPath.Child("runAsGroup"))...)
+	}
+	if sc.FSGroup != nil {
+		errs = append(errs, idErrors(validation.IsValidGroupID(*sc.FSGroup), *sc.FSGroup, fldPath.Child("fsGroup"))...)
+	}
+	for i, g := range sc.SupplementalGroups {
+		errs = append(errs, idErrors(validation.IsValidGroupID(g), g, fldPath.Child("supplementalGroups").Index(i))...)
+	}
+	for i, s := range sc.Sysctls {
+		if s.Name == "" {
+			errs = append(errs, field.Required(fldPath.Child("sysctls").Index(i).Child("name"), ""))
+		}
+	}
+	return errs
+}
+
+func idErrors(msgs []string, v int64, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, m := range msgs {
+		errs = append(errs, field.Invalid(p, v, m))
+	}
+	return errs
+}

@@ -1,0 +1,185 @@
+package api
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+const moreThanOneHandler = "may not specify more than 1 handler type"
+
+// validateProbesAndLifecycle validates probes and hooks of a regular
+// container or a sidecar (R4, R6).
+func validateProbesAndLifecycle(c *corev1.Container, grace int64, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if pr := c.LivenessProbe; pr != nil {
+		lp := p.Child("livenessProbe")
+		errs = append(errs, validateProbe(pr, lp)...)
+		if pr.SuccessThreshold != 1 {
+			errs = append(errs, field.Invalid(lp.Child("successThreshold"), pr.SuccessThreshold, "must be 1"))
+		}
+	}
+	if pr := c.ReadinessProbe; pr != nil {
+		rp := p.Child("readinessProbe")
+		errs = append(errs, validateProbe(pr, rp)...)
+		if pr.TerminationGracePeriodSeconds != nil {
+			errs = append(errs, field.Invalid(rp.Child("terminationGracePeriodSeconds"), *pr.TerminationGracePeriodSeconds,
+				"must not be set for readinessProbes"))
+		}
+	}
+	if pr := c.StartupProbe; pr != nil {
+		sp := p.Child("startupProbe")
+		errs = append(errs, validateProbe(pr, sp)...)
+		if pr.SuccessThreshold != 1 {
+			errs = append(errs, field.Invalid(sp.Child("successThreshold"), pr.SuccessThreshold, "must be 1"))
+		}
+	}
+	if lc := c.Lifecycle; lc != nil {
+		lp := p.Child("lifecycle")
+		if lc.PostStart != nil {
+			errs = append(errs, validateLifecycleHandler(lc.PostStart, grace, lp.Child("postStart"))...)
+		}
+		if lc.PreStop != nil {
+			errs = append(errs, validateLifecycleHandler(lc.PreStop, grace, lp.Child("preStop"))...)
+		}
+	}
+	return errs
+}
+
+// validateProbe checks one handler and the R6 minimums. Defaulting has
+// turned zeros into the R6 defaults, so a value below 1 was set explicitly.
+func validateProbe(pr *corev1.Probe, p *field.Path) field.ErrorList {
+	errs := validateProbeHandler(&pr.ProbeHandler, p)
+	errs = append(errs, validateNonnegative(int64(pr.InitialDelaySeconds), p.Child("initialDelaySeconds"))...)
+	errs = append(errs, atLeastOne(pr.TimeoutSeconds, p.Child("timeoutSeconds"))...)
+	errs = append(errs, atLeastOne(pr.PeriodSeconds, p.Child("periodSeconds"))...)
+	errs = append(errs, atLeastOne(pr.SuccessThreshold, p.Child("successThreshold"))...)
+	errs = append(errs, atLeastOne(pr.FailureThreshold, p.Child("failureThreshold"))...)
+	if g := pr.TerminationGracePeriodSeconds; g != nil && *g <= 0 {
+		errs = append(errs, field.Invalid(p.Child("terminationGracePeriodSeconds"), *g, "must be greater than 0"))
+	}
+	return errs
+}
+
+func atLeastOne(v int32, p *field.Path) field.ErrorList {
+	if v < 0 {
+		return validateNonnegative(int64(v), p) // the API server's words for a negative value
+	}
+	if v < 1 {
+		return field.ErrorList{field.Invalid(p, v, "must be greater than or equal to 1")}
+	}
+	return nil
+}
+
+func validateProbeHandler(h *corev1.ProbeHandler, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	n := 0
+	one := func(name string) bool {
+		n++
+		if n > 1 {
+			errs = append(errs, field.Forbidden(p.Child(name), moreThanOneHandler))
+			return false
+		}
+		return true
+	}
+	if h.Exec != nil && one("exec") {
+		errs = append(errs, validateExec(h.Exec, p.Child("exec"))...)
+	}
+	if h.HTTPGet != nil && one("httpGet") {
+		errs = append(errs, validateHTTPGet(h.HTTPGet, p.Child("httpGet"))...)
+	}
+	if h.TCPSocket != nil && one("tcpSocket") {
+		errs = append(errs, validatePortNumOrName(h.TCPSocket.Port, p.Child("tcpSocket", "port"))...)
+	}
+	if h.GRPC != nil && one("grpc") {
+		for _, msg := range validation.IsValidPortNum(int(h.GRPC.Port)) {
+			errs = append(errs, field.Invalid(p.Child("grpc", "port"), h.GRPC.Port, msg))
+		}
+	}
+	if n == 0 {
+		errs = append(errs, field.Required(p, "must specify a handler type"))
+	}
+	return errs
+}
+
+func validateLifecycleHandler(h *corev1.LifecycleHandler, grace int64, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	n := 0
+	one := func(name string) bool {
+		n++
+		if n > 1 {
+			errs = append(errs, field.Forbidden(p.Child(name), moreThanOneHandler))
+			return false
+		}
+		return true
+	}
+	if h.Exec != nil && one("exec") {
+		errs = append(errs, validateExec(h.Exec, p.Child("exec"))...)
+	}
+	if h.HTTPGet != nil && one("httpGet") {
+		errs = append(errs, validateHTTPGet(h.HTTPGet, p.Child("httpGet"))...)
+	}
+	if h.TCPSocket != nil && one("tcpSocket") {
+		errs = append(errs, validatePortNumOrName(h.TCPSocket.Port, p.Child("tcpSocket", "port"))...)
+	}
+	if h.Sleep != nil && one("sleep") {
+		if s := h.Sleep.Seconds; s < 0 || s > grace {
+			errs = append(errs, field.Invalid(p.Child("sleep", "seconds"), s,
+				fmt.Sprintf("must be non-negative and less than terminationGracePeriodSeconds (%d)", grace)))
+		}
+	}
+	if n == 0 {
+		errs = append(errs, field.Required(p, "must specify a handler type"))
+	}
+	return errs
+}
+
+func validateExec(e *corev1.ExecAction, p *field.Path) field.ErrorList {
+	if len(e.Command) == 0 {
+		return field.ErrorList{field.Required(p.Child("command"), "")}
+	}
+	return nil
+}
+
+func validateHTTPGet(h *corev1.HTTPGetAction, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if h.Path == "" {
+		errs = append(errs, field.Required(p.Child("path"), ""))
+	}
+	errs = append(errs, validatePortNumOrName(h.Port, p.Child("port"))...)
+	switch h.Scheme {
+	case corev1.URISchemeHTTP, corev1.URISchemeHTTPS:
+	default:
+		errs = append(errs, field.NotSupported(p.Child("scheme"), h.Scheme,
+			[]corev1.URIScheme{corev1.URISchemeHTTP, corev1.URISchemeHTTPS}))
+	}
+	for i, hd := range h.HTTPHeaders {
+		for _, msg := range validation.IsHTTPHeaderName(hd.Name) {
+			errs = append(errs, field.Invalid(p.Child("httpHeaders").Index(i).Child("name"), hd.Name, msg))
+		}
+	}
+	return errs
+}
+
+func validatePortNumOrName(port intstr.IntOrString, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch port.Type {
+	case intstr.Int:
+		for _, msg := range validation.IsValidPortNum(port.IntValue()) {
+			errs = append(errs, field.Invalid(p, port.IntValue(), msg))
+		}
+	case intstr.String:
+		if port.StrVal == "" {
+			return field.ErrorList{field.Required(p, "")}
+		}
+		for _, msg := range validation.IsValidPortName(port.StrVal) {
+			errs = append(errs, field.Invalid(p, port.StrVal, msg))
+		}
+	default:
+		errs = append(errs, field.InternalError(p, fmt.Errorf("unknown type: %v", port.Type)))
+	}
+	return errs
+}

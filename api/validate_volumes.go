@@ -1,0 +1,284 @@
+package api
+
+import (
+	"path"
+	"reflect"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// volumeSources lists the json names of the set sources of a volume.
+func volumeSources(s *corev1.VolumeSource) []string {
+	var set []string
+	v := reflect.ValueOf(s).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer && !f.IsNil() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			set = append(set, name)
+		}
+	}
+	return set
+}
+
+func countVolumeSources(s *corev1.VolumeSource) int { return len(volumeSources(s)) }
+
+// podrunVolumeSources are the sources the volumes package can provide on
+// one host; others (network and cloud disks, PVCs) are refused at
+// admission instead of failing at container creation.
+func podrunVolumeSources() sets.Set[string] {
+	return sets.New("emptyDir", "hostPath", "configMap", "secret", "projected", "downwardAPI")
+}
+
+// validateVolumes returns the declared volume names and every problem:
+// names are unique DNS-1123 labels, each volume has exactly one source.
+func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string], field.ErrorList) {
+	var errs field.ErrorList
+	names := sets.New[string]()
+	supported := podrunVolumeSources()
+	for i := range vols {
+		v := &vols[i]
+		p := fldPath.Index(i)
+		switch {
+		case v.Name == "":
+			errs = append(errs, field.Required(p.Child("name"), ""))
+		case names.Has(v.Name):
+			errs = append(errs, field.Duplicate(p.Child("name"), v.Name))
+		default:
+			errs = append(errs, validateDNSLabel(v.Name, p.Child("name"))...)
+		}
+		names.Insert(v.Name)
+		srcs := volumeSources(&v.VolumeSource)
+		switch {
+		case len(srcs) == 0:
+			errs = append(errs, field.Required(p, "must specify a volume type"))
+		case len(srcs) > 1:
+			for _, s := range srcs[1:] {
+				errs = append(errs, field.Forbidden(p.Child(s), "may not specify more than 1 volume type"))
+			}
+		case !supported.Has(srcs[0]):
+			errs = append(errs, field.Forbidden(p.Child(srcs[0]), "volume type not supported by podrun; supported: "+
+				strings.Join(sets.List(supported), ", ")))
+		}
+		errs = append(errs, validateVolumeSource(&v.VolumeSource, p)...)
+	}
+	return names, errs
+}
+
+func validateVolumeSource(s *corev1.VolumeSource, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if e := s.EmptyDir; e != nil {
+		switch e.Medium {
+		case corev1.StorageMediumDefault, corev1.StorageMediumMemory:
+		default:
+			if !strings.HasPrefix(string(e.Medium), string(corev1.StorageMediumHugePages)) {
+				errs = append(errs, field.NotSupported(p.Child("emptyDir", "medium"), e.Medium,
+					[]corev1.StorageMedium{corev1.StorageMediumDefault, corev1.StorageMediumMemory, corev1.StorageMediumHugePages}))
+			}
+		}
+		if e.SizeLimit != nil && e.SizeLimit.Sign() < 0 {
+			errs = append(errs, field.Invalid(p.Child("emptyDir", "sizeLimit"), e.SizeLimit.String(), "must be greater than or equal to 0"))
+		}
+	}
+	if h := s.HostPath; h != nil {
+		errs = append(errs, validateHostPath(h, p.Child("hostPath"))...)
+	}
+	if c := s.ConfigMap; c != nil {
+		cp := p.Child("configMap")
+		if c.Name == "" {
+			errs = append(errs, field.Required(cp.Child("name"), ""))
+		}
+		errs = append(errs, validateMode(c.DefaultMode, cp.Child("defaultMode"))...)
+		errs = append(errs, validateKeyToPaths(c.Items, cp.Child("items"))...)
+	}
+	if sec := s.Secret; sec != nil {
+		sp := p.Child("secret")
+		if sec.SecretName == "" {
+			errs = append(errs, field.Required(sp.Child("secretName"), ""))
+		}
+		errs = append(errs, validateMode(sec.DefaultMode, sp.Child("defaultMode"))...)
+		errs = append(errs, validateKeyToPaths(sec.Items, sp.Child("items"))...)
+	}
+	if d := s.DownwardAPI; d != nil {
+		dp := p.Child("downwardAPI")
+		errs = append(errs, validateMode(d.DefaultMode, dp.Child("defaultMode"))...)
+		errs = append(errs, validateDownwardAPIItems(d.Items, dp.Child("items"))...)
+	}
+	if pr := s.Projected; pr != nil {
+		errs = append(errs, validateProjected(pr, p.Child("projected"))...)
+	}
+	return errs
+}
+
+func validateHostPath(h *corev1.HostPathVolumeSource, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if h.Path == "" {
+		errs = append(errs, field.Required(p.Child("path"), ""))
+	} else {
+		errs = append(errs, validateNoBacksteps(h.Path, p.Child("path"))...)
+	}
+	if h.Type != nil {
+		supported := []corev1.HostPathType{corev1.HostPathUnset, corev1.HostPathDirectoryOrCreate, corev1.HostPathDirectory,
+			corev1.HostPathFileOrCreate, corev1.HostPathFile, corev1.HostPathSocket, corev1.HostPathCharDev, corev1.HostPathBlockDev}
+		ok := false
+		for _, t := range supported {
+			ok = ok || *h.Type == t
+		}
+		if !ok {
+			errs = append(errs, field.NotSupported(p.Child("type"), *h.Type, supported))
+		}
+	}
+	return errs
+}
+
+func validateMode(mode *int32, p *field.Path) field.ErrorList {
+	if mode != nil && (*mode < 0 || *mode > 0o777) {
+		return field.ErrorList{field.Invalid(p, *mode, "must be a number between 0 and 0777 (octal), both inclusive")}
+	}
+	return nil
+}
+
+func validateKeyToPaths(items []corev1.KeyToPath, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, it := range items {
+		p := fldPath.Index(i)
+		if it.Key == "" {
+			errs = append(errs, field.Required(p.Child("key"), ""))
+		} else {
+			for _, msg := range validation.IsConfigMapKey(it.Key) {
+				errs = append(errs, field.Invalid(p.Child("key"), it.Key, msg))
+			}
+		}
+		errs = append(errs, validateRelativePath(it.Path, p.Child("path"), true)...)
+		errs = append(errs, validateMode(it.Mode, p.Child("mode"))...)
+	}
+	return errs
+}
+
+func validateDownwardAPIItems(items []corev1.DownwardAPIVolumeFile, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, it := range items {
+		p := fldPath.Index(i)
+		errs = append(errs, validateRelativePath(it.Path, p.Child("path"), true)...)
+		errs = append(errs, validateMode(it.Mode, p.Child("mode"))...)
+		switch {
+		case it.FieldRef != nil && it.ResourceFieldRef != nil:
+			errs = append(errs, field.Invalid(p, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"))
+		case it.FieldRef != nil:
+			errs = append(errs, validateObjectFieldSelector(it.FieldRef, volumeFieldPaths(), p.Child("fieldRef"))...)
+		case it.ResourceFieldRef != nil:
+			if it.ResourceFieldRef.ContainerName == "" {
+				errs = append(errs, field.Required(p.Child("resourceFieldRef", "containerName"), ""))
+			}
+			errs = append(errs, validateResourceFieldSelector(it.ResourceFieldRef, p.Child("resourceFieldRef"))...)
+		default:
+			errs = append(errs, field.Required(p, "one of fieldRef and resourceFieldRef is required"))
+		}
+	}
+	return errs
+}
+
+func validateProjected(pr *corev1.ProjectedVolumeSource, p *field.Path) field.ErrorList {
+	errs := validateMode(pr.DefaultMode, p.Child("defaultMode"))
+	for i, src := range pr.Sources {
+		sp := p.Child("sources").Index(i)
+		n := 0
+		if src.ConfigMap != nil {
+			n++
+			if src.ConfigMap.Name == "" {
+				errs = append(errs, field.Required(sp.Child("configMap", "name"), ""))
+			}
+			errs = append(errs, validateKeyToPaths(src.ConfigMap.Items, sp.Child("configMap", "items"))...)
+		}
+		if src.Secret != nil {
+			n++
+			if src.Secret.Name == "" {
+				errs = append(errs, field.Required(sp.Child("secret", "name"), ""))
+			}
+			errs = append(errs, validateKeyToPaths(src.Secret.Items, sp.Child("secret", "items"))...)
+		}
+		if src.DownwardAPI != nil {
+			n++
+			errs = append(errs, validateDownwardAPIItems(src.DownwardAPI.Items, sp.Child("downwardAPI", "items"))...)
+		}
+		if src.ServiceAccountToken != nil || src.ClusterTrustBundle != nil || src.PodCertificate != nil {
+			n++
+			errs = append(errs, field.Forbidden(sp, "only configMap, secret and downwardAPI projections are supported by podrun"))
+		}
+		if n != 1 {
+			errs = append(errs, field.Forbidden(sp, "may not specify more than 1 volume type per source"))
+		}
+	}
+	return errs
+}
+
+// validateVolumeMounts: each mount names a declared volume, mountPath is
+// absolute and unique within the container, subPath is relative without "..".
+func validateVolumeMounts(mounts []corev1.VolumeMount, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	paths := sets.New[string]()
+	for i, m := range mounts {
+		p := fldPath.Index(i)
+		if m.Name == "" {
+			errs = append(errs, field.Required(p.Child("name"), ""))
+		} else if !volumes.Has(m.Name) {
+			errs = append(errs, field.NotFound(p.Child("name"), m.Name))
+		}
+		switch {
+		case m.MountPath == "":
+			errs = append(errs, field.Required(p.Child("mountPath"), ""))
+		case paths.Has(path.Clean(m.MountPath)):
+			errs = append(errs, field.Invalid(p.Child("mountPath"), m.MountPath, "must be unique"))
+		case !path.IsAbs(m.MountPath):
+			errs = append(errs, field.Invalid(p.Child("mountPath"), m.MountPath, "must be an absolute path"))
+		}
+		paths.Insert(path.Clean(m.MountPath))
+		if m.SubPath != "" && m.SubPathExpr != "" {
+			errs = append(errs, field.Invalid(p.Child("subPathExpr"), m.SubPathExpr, "subPathExpr and subPath are mutually exclusive"))
+		}
+		if m.SubPath != "" {
+			errs = append(errs, validateRelativePath(m.SubPath, p.Child("subPath"), false)...)
+		}
+		if m.SubPathExpr != "" {
+			errs = append(errs, validateRelativePath(m.SubPathExpr, p.Child("subPathExpr"), false)...)
+		}
+		if mp := m.MountPropagation; mp != nil {
+			switch *mp {
+			case corev1.MountPropagationNone, corev1.MountPropagationHostToContainer, corev1.MountPropagationBidirectional:
+			default:
+				errs = append(errs, field.NotSupported(p.Child("mountPropagation"), *mp, []corev1.MountPropagationMode{
+					corev1.MountPropagationBidirectional, corev1.MountPropagationHostToContainer, corev1.MountPropagationNone}))
+			}
+		}
+	}
+	return errs
+}
+
+// validateRelativePath is the API server's validateLocalDescendingPath.
+func validateRelativePath(p string, fldPath *field.Path, required bool) field.ErrorList {
+	if p == "" {
+		if required {
+			return field.ErrorList{field.Required(fldPath, "")}
+		}
+		return nil
+	}
+	var errs field.ErrorList
+	if path.IsAbs(p) {
+		errs = append(errs, field.Invalid(fldPath, p, "must be a relative path"))
+	}
+	return append(errs, validateNoBacksteps(p, fldPath)...)
+}
+
+func validateNoBacksteps(p string, fldPath *field.Path) field.ErrorList {
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." {
+			return field.ErrorList{field.Invalid(fldPath, p, "must not contain '..'")}
+		}
+	}
+	return nil
+}
