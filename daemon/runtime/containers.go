@@ -1,0 +1,298 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/supervisor"
+)
+
+// Labels on every containerd container podrund creates. The first six are
+// the team contract; the io.podrun.instance.* ones are this package's own
+// bookkeeping so an instance can be stopped, reaped and listed after a
+// podrund restart without any other state.
+const (
+	labelPodUID        = "io.podrun.pod.uid"
+	labelPodNamespace  = "io.podrun.pod.namespace"
+	labelPodName       = "io.podrun.pod.name"
+	labelContainerName = "io.podrun.container.name"
+	labelAttempt       = "io.podrun.container.attempt"
+	labelSandbox       = "io.podrun.sandbox.attempt"
+
+	labelLogPath      = "io.podrun.instance.log-path"
+	labelTermLog      = "io.podrun.instance.termination-log"
+	labelTermPolicy   = "io.podrun.instance.termination-policy"
+	labelStopSignal   = "io.podrun.instance.stop-signal"
+	labelStartedAt    = "io.podrun.instance.started-at"
+	labelOOMKilled    = "io.podrun.instance.oom-killed"
+	labelInstanceTerm = "io.podrun.instance.tty"
+)
+
+// newInstanceID is 32 random hex characters.
+func newInstanceID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate container ID: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// CreateContainer prepares an instance: resolved env, OCI spec, a fresh
+// writable snapshot and a created task whose process waits to be started.
+func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequest) (supervisor.Instance, error) {
+	ctx = r.nsCtx(ctx)
+	pod, c := req.Pod, req.Container
+	log := r.log.With(zap.String("pod", pod.Namespace+"/"+pod.Name), zap.String("container", c.Name))
+	img, imgCfg, err := r.runnableImage(ctx, req)
+	if err != nil {
+		return supervisor.Instance{}, err
+	}
+	id, err := newInstanceID()
+	if err != nil {
+		return supervisor.Instance{}, createError(err)
+	}
+	inst := supervisor.Instance{ID: id, Container: c.Name, Attempt: req.Attempt,
+		SandboxAttempt: req.Sandbox.Attempt, Image: c.Image, ImageRef: img.Name(),
+		SpecHash: specHash(c), State: supervisor.InstanceCreated, CreatedAt: time.Now()}
+	if cfgDesc, err := img.Config(ctx); err == nil {
+		inst.ImageID = cfgDesc.Digest.String()
+	}
+	if inst.StopSignal, err = stopSignal(c, imgCfg); err != nil {
+		return supervisor.Instance{}, createError(err)
+	}
+	inst.LogPath = r.logPath(pod, c.Name, req.Attempt)
+	opts, labels, err := r.containerOpts(ctx, req, img, imgCfg, inst)
+	if err != nil {
+		return supervisor.Instance{}, err
+	}
+	cont, err := r.client.NewContainer(ctx, id, opts...)
+	if err != nil {
+		return supervisor.Instance{}, createError(fmt.Errorf("create container: %w", err))
+	}
+	if _, err := cont.NewTask(ctx, r.logIO(inst.LogPath, c.TTY)); err != nil {
+		if derr := cont.Delete(ctx, containerd.WithSnapshotCleanup); derr != nil {
+			log.Warn("remove container after failed task creation", zap.Error(derr))
+		}
+		return supervisor.Instance{}, createError(fmt.Errorf("create task: %w", err))
+	}
+	r.rememberPod(id, labels[labelPodUID])
+	log.Debug("created container instance", zap.String("id", id), zap.Int32("attempt", req.Attempt))
+	return inst, nil
+}
+
+func createError(err error) error {
+	var se *supervisor.StartError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &supervisor.StartError{Reason: "CreateContainerError", Message: err.Error(), Err: err}
+}
+
+// runnableImage finds the image and makes sure it is unpacked in the
+// snapshotter podrund uses.
+func (r *Runtime) runnableImage(ctx context.Context, req supervisor.CreateRequest) (containerd.Image, ocispec.ImageConfig, error) {
+	ref := req.ImageRef
+	if ref == "" {
+		ref = req.Container.Image
+	}
+	name, err := NormaliseRef(ref)
+	if err != nil {
+		return nil, ocispec.ImageConfig{}, &supervisor.StartError{Reason: "InvalidImageName", Message: err.Error()}
+	}
+	img, err := r.client.GetImage(ctx, name)
+	if err != nil {
+		return nil, ocispec.ImageConfig{}, createError(fmt.Errorf("image %s: %w", name, err))
+	}
+	unpacked, err := img.IsUnpacked(ctx, r.snapshotter)
+	if err == nil && !unpacked {
+		err = img.Unpack(ctx, r.snapshotter)
+	}
+	if err != nil {
+		return nil, ocispec.ImageConfig{}, createError(fmt.Errorf("unpack image %s: %w", name, err))
+	}
+	spec, err := img.Spec(ctx)
+	if err != nil {
+		return nil, ocispec.ImageConfig{}, createError(fmt.Errorf("read image config of %s: %w", name, err))
+	}
+	return img, spec.Config, nil
+}
+
+// containerOpts resolves everything the container needs and composes the
+// container options, spec options last so they see the new snapshot.
+func (r *Runtime) containerOpts(ctx context.Context, req supervisor.CreateRequest, img containerd.Image,
+	imgCfg ocispec.ImageConfig, inst supervisor.Instance) ([]containerd.NewContainerOpts, map[string]string, error) {
+	pod, c := req.Pod, req.Container
+	res := &envResolver{objects: r.opts.Objects, pod: pod, sandbox: req.Sandbox,
+		cms: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}}
+	env, err := res.resolve(ctx, c)
+	if err != nil {
+		return nil, nil, createError(err)
+	}
+	args, err := processArgs(c, imgCfg, mappingOf(env))
+	if err != nil {
+		return nil, nil, createError(err)
+	}
+	termLog, err := r.prepareInstanceFiles(pod, c.Name, req.Attempt, inst.LogPath)
+	if err != nil {
+		return nil, nil, createError(err)
+	}
+	specOpts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		withProcessArgs(args),
+		withContainerEnv(env),
+		withWorkingDir(c.WorkingDir),
+		withTTY(c.TTY),
+		withTerminationLog(termLog, c.TerminationMessagePath),
+	}
+	more, err := r.podSpecOpts(ctx, pod, c, imgCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	specOpts = append(specOpts, more...)
+	labels := instanceLabels(req, inst, termLog)
+	specOpts = append(specOpts, withAnnotations(labels))
+	return []containerd.NewContainerOpts{
+		containerd.WithImage(img),
+		containerd.WithSnapshotter(r.snapshotter),
+		containerd.WithNewSnapshot(inst.ID, img),
+		containerd.WithContainerLabels(labels),
+		containerd.WithNewSpec(specOpts...),
+	}, labels, nil
+}
+
+// podSpecOpts are the options other packages own: volume mounts, the pod's
+// namespaces and /etc files, then security context and resources.
+func (r *Runtime) podSpecOpts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, imgCfg ocispec.ImageConfig) ([]oci.SpecOpts, error) {
+	var opts []oci.SpecOpts
+	if r.opts.Volumes != nil {
+		mounts, err := r.opts.Volumes.Mounts(ctx, pod, c)
+		if err != nil {
+			var se *supervisor.StartError
+			if errors.As(err, &se) {
+				return nil, err
+			}
+			return nil, &supervisor.StartError{Reason: "CreateContainerConfigError", Message: err.Error(), Err: err}
+		}
+		opts = append(opts, withVolumeMounts(mounts))
+	}
+	if r.opts.Sandboxes != nil {
+		sb, err := r.opts.Sandboxes.SpecOpts(pod)
+		if err != nil {
+			return nil, createError(fmt.Errorf("sandbox options: %w", err))
+		}
+		opts = append(opts, sb...)
+	}
+	if r.opts.Security != nil {
+		sec, err := r.opts.Security(pod, c, imgCfg)
+		if err != nil {
+			return nil, createError(fmt.Errorf("security context: %w", err))
+		}
+		opts = append(opts, sec...)
+	}
+	return opts, nil
+}
+
+func instanceLabels(req supervisor.CreateRequest, inst supervisor.Instance, termLog string) map[string]string {
+	pod, c := req.Pod, req.Container
+	policy := string(c.TerminationMessagePolicy)
+	if policy == "" {
+		policy = string(corev1.TerminationMessageReadFile)
+	}
+	return map[string]string{
+		labelPodUID:        string(pod.UID),
+		labelPodNamespace:  pod.Namespace,
+		labelPodName:       pod.Name,
+		labelContainerName: c.Name,
+		labelAttempt:       itoa(req.Attempt),
+		labelSandbox:       itoa(req.Sandbox.Attempt),
+		labelLogPath:       inst.LogPath,
+		labelTermLog:       termLog,
+		labelTermPolicy:    policy,
+		labelStopSignal:    strconv.Itoa(int(inst.StopSignal)),
+		labelInstanceTerm:  strconv.FormatBool(c.TTY),
+	}
+}
+
+// specHash identifies the container definition for R29 (name + image).
+func specHash(c *corev1.Container) string {
+	h := fnv.New64a()
+	h.Write([]byte(c.Name + "\x00" + c.Image))
+	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+// prepareInstanceFiles creates an empty termination-log file and clears a
+// log left by an earlier try of the same attempt.
+func (r *Runtime) prepareInstanceFiles(pod *corev1.Pod, container string, attempt int32, logPath string) (string, error) {
+	dir := filepath.Join(r.podDir(pod), "containers", container, itoa(attempt))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create termination-log dir: %w", err)
+	}
+	termLog := filepath.Join(dir, "termination-log")
+	if err := os.WriteFile(termLog, nil, 0o666); err != nil {
+		return "", fmt.Errorf("create termination-log file: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return "", fmt.Errorf("create log dir: %w", err)
+	}
+	removeLogFiles(logPath)
+	return termLog, nil
+}
+
+// RemoveContainer removes an instance whether it never started, runs or
+// has exited: the task is killed and deleted, then the container and its
+// snapshot. Not found is success.
+func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
+	ctx = r.nsCtx(ctx)
+	cont, err := r.client.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load container %s: %w", id, err)
+	}
+	if task, err := cont.Task(ctx, nil); err == nil {
+		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete task of %s: %w", id, err)
+		}
+	} else if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("load task of %s: %w", id, err)
+	}
+	return r.deleteContainer(ctx, cont)
+}
+
+func (r *Runtime) deleteContainer(ctx context.Context, cont containerd.Container) error {
+	labels, _ := cont.Labels(ctx)
+	if err := cont.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete container %s: %w", cont.ID(), err)
+	}
+	if tl := labels[labelTermLog]; tl != "" {
+		os.RemoveAll(filepath.Dir(tl))
+	}
+	r.forgetPod(cont.ID())
+	return nil
+}
+
+// parseSignal reads the stop-signal label; SIGTERM when absent.
+func parseSignal(s string) syscall.Signal {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return syscall.SIGTERM
+	}
+	return syscall.Signal(n)
+}
