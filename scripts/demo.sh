@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Demo: build podrund and podctl, start podrund in the background (it starts its own
+# containerd when none answers, as k3s does), import the busybox test image, run a pod
+# with a native sidecar (scripts/demo-pod.yaml = seed example 01) and show it.
+#   bash scripts/demo.sh          (re-runs itself with sudo when not root)
+# Afterwards: _output/bin/podctl get pods; _output/bin/podctl delete pod myapp-pod;
+# stop the daemon with: sudo kill "$(cat /run/podrund-demo.pid)"
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+out=_output
+mkdir -p "$out/bin"
+echo "== building podrund and podctl"
+go build -o "$out/bin/podrund" ./cmd/podrund
+go build -o "$out/bin/podctl" ./cmd/podctl
+echo "== building the busybox test image (busybox:1.28, busybox:latest) from /bin/busybox"
+go run ./integration/testimage/mktestimage -o "$out/busybox.tar"
+
+socket=/run/podrund/podrund.sock
+podctl() { "$out/bin/podctl" --socket "$socket" "$@"; }
+if podctl version >/dev/null 2>&1; then
+	echo "== podrund already answers on $socket; using it"
+else
+	echo "== starting podrund (log: /var/log/podrund-demo.log)"
+	mkdir -p /run/podrund
+	nohup "$out/bin/podrund" --socket "$socket" >/var/log/podrund-demo.log 2>&1 &
+	echo $! >/run/podrund-demo.pid
+	for _ in $(seq 1 120); do
+		podctl version >/dev/null 2>&1 && break
+		if ! kill -0 "$(cat /run/podrund-demo.pid)" 2>/dev/null; then
+			echo "podrund exited; its log:" >&2; tail -n 40 /var/log/podrund-demo.log >&2; exit 1
+		fi
+		sleep 0.5
+	done
+	podctl version
+fi
+
+echo "== podctl image import $out/busybox.tar"
+podctl image import "$out/busybox.tar"
+echo "== podctl apply -f scripts/demo-pod.yaml"
+podctl apply -f scripts/demo-pod.yaml
+podctl wait pod myapp-pod --for=condition=Ready --timeout 90s
+echo "== podctl get pods"
+podctl get pods
+echo "== podctl describe pod myapp-pod"
+podctl describe pod myapp-pod
+echo "== podctl logs myapp-pod -c myapp-container"
+podctl logs myapp-pod -c myapp-container
+echo
+echo "Demo pod is running. Try: $out/bin/podctl get pods -o wide; $out/bin/podctl delete pod myapp-pod"
+echo "Stop podrund (pods keep running in their shims): sudo kill \$(cat /run/podrund-demo.pid)"

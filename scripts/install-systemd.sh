@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds podrund and podctl, installs them to /usr/local/bin and installs and starts
+# the systemd units (podrund.socket + podrund.service). Run as root.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+prefix="${PREFIX:-/usr/local}"
+unitdir="${UNITDIR:-/etc/systemd/system}"
+
+go build -o "$prefix/bin/podrund" ./cmd/podrund
+go build -o "$prefix/bin/podctl" ./cmd/podctl
+install -m 0644 systemd/podrund.service systemd/podrund.socket "$unitdir/"
+if [ -d /run/systemd/system ]; then
+	systemctl daemon-reload
+	systemctl enable --now podrund.socket podrund.service
+	systemctl --no-pager status podrund.service || true
+else
+	echo "install-systemd.sh: systemd is not running here; units installed to $unitdir, not started"
+fi

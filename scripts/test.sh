@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every check podrun's CI runs: gofmt, go vet, staticcheck, unit tests with -race
+# (every package except integration/), then the end-to-end tests against a real,
+# private containerd (needs root). Exits non-zero on any failure.
+#   bash scripts/test.sh            everything
+#   UNIT_ONLY=1 bash scripts/test.sh    skip the integration tests
+set -uo pipefail
+# The integration tests need root; re-run under sudo (keeping the environment) when not root.
+if [ "$(id -u)" -ne 0 ] && [ -z "${UNIT_ONLY:-}" ]; then exec sudo -E bash "$0" "$@"; fi
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$HOME/go/bin:/root/go/bin:$PATH"
+
+status=0
+step() { echo; echo "=== $*"; }
+fail() { echo "FAILED: $*"; status=1; }
+start=$(date +%s)
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then echo "$unformatted"; fail "gofmt (run gofmt -w on the files above)"; fi
+
+step "go vet"
+go vet ./... || fail "go vet"
+
+step "staticcheck"
+if command -v staticcheck >/dev/null; then
+	staticcheck ./... || fail "staticcheck"
+else
+	fail "staticcheck not installed (run scripts/install-deps.sh)"
+fi
+
+step "unit tests (-race)"
+unit_pkgs=$(go list ./... | grep -v '/integration')
+go test -race -count=1 -timeout 10m $unit_pkgs > /tmp/podrun-unit.log 2>&1
+unit_rc=$?
+grep -E '^(ok|FAIL|--- FAIL|panic|\?)' /tmp/podrun-unit.log
+[ "$unit_rc" = 0 ] || fail "unit tests (full log: /tmp/podrun-unit.log)"
+
+if [ -z "${UNIT_ONLY:-}" ]; then
+	step "integration tests (real containerd)"
+	if [ "$(id -u)" -ne 0 ]; then
+		fail "integration tests need root (sudo bash scripts/test.sh)"
+	else
+		it_start=$(date +%s)
+		go test -count=1 -timeout 25m -v ./integration/... > /tmp/podrun-integration.log 2>&1
+		it_rc=$?
+		grep -E '^(ok|FAIL|--- (PASS|FAIL)|panic|LEAK)' /tmp/podrun-integration.log
+		echo "integration run took $(( $(date +%s) - it_start ))s (full log: /tmp/podrun-integration.log)"
+		[ "$it_rc" = 0 ] || fail "integration tests"
+	fi
+fi
+
+echo
+echo "total $(( $(date +%s) - start ))s"
+if [ "$status" = 0 ]; then echo "ALL CHECKS PASSED"; else echo "SOME CHECKS FAILED"; fi
+exit "$status"
