@@ -1,0 +1,118 @@
+package sandbox
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func testPod(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: "uid-" + "0123456789"},
+	}
+}
+
+func TestPodHostname(t *testing.T) {
+	p := testPod("web")
+	if got := podHostname(p); got != "web" {
+		t.Fatalf("hostname = %q, want pod name", got)
+	}
+	p.Spec.Hostname = "box"
+	if got := podHostname(p); got != "box" {
+		t.Fatalf("hostname = %q, want spec.hostname", got)
+	}
+	p.Spec.Hostname = strings.Repeat("a", 62) + "-b"
+	if got := podHostname(p); got != strings.Repeat("a", 62) {
+		t.Fatalf("truncated hostname = %q", got)
+	}
+}
+
+func TestRenderHosts(t *testing.T) {
+	p := testPod("web")
+	p.Spec.Hostname = "h"
+	p.Spec.Subdomain = "sub"
+	p.Spec.HostAliases = []corev1.HostAlias{{IP: "1.2.3.4", Hostnames: []string{"foo", "bar"}}}
+	got := string(renderHosts(p, []string{"10.88.0.5"}))
+	for _, want := range []string{
+		"# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n",
+		"::1\tlocalhost ip6-localhost ip6-loopback\n",
+		"10.88.0.5\th.sub.default.svc.cluster.local\th\n",
+		"\n# Entries added by HostAliases.\n1.2.3.4\tfoo\tbar\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("hosts file lacks %q:\n%s", want, got)
+		}
+	}
+	p.Spec.Subdomain = ""
+	p.Spec.HostAliases = nil
+	got = string(renderHosts(p, nil))
+	if !strings.HasSuffix(got, "127.0.1.1\th\n") || strings.Contains(got, "HostAliases") {
+		t.Errorf("loopback-only hosts file:\n%s", got)
+	}
+}
+
+func TestRenderHostNetworkHosts(t *testing.T) {
+	got := string(renderHostNetworkHosts([]byte("127.0.0.1 localhost"), []corev1.HostAlias{{IP: "5.6.7.8", Hostnames: []string{"x"}}}))
+	want := "# Kubernetes-managed hosts file (host network).\n127.0.0.1 localhost\n\n# Entries added by HostAliases.\n5.6.7.8\tx\n"
+	if got != want {
+		t.Fatalf("got %q want %q", got, want)
+	}
+}
+
+func TestParseResolvConf(t *testing.T) {
+	rc := parseResolvConf([]byte("# c\nnameserver 1.1.1.1\nnameserver 8.8.8.8\ndomain a.example\nsearch b.example c.example\noptions ndots:2 rotate\n"))
+	if strings.Join(rc.Nameservers, ",") != "1.1.1.1,8.8.8.8" || strings.Join(rc.Searches, ",") != "b.example,c.example" ||
+		strings.Join(rc.Options, ",") != "ndots:2,rotate" {
+		t.Fatalf("parsed %+v", rc)
+	}
+	if !allLoopback([]string{"127.0.0.53"}) || allLoopback([]string{"127.0.0.53", "10.0.0.1"}) || allLoopback(nil) {
+		t.Fatal("allLoopback wrong")
+	}
+}
+
+func TestPodResolvConf(t *testing.T) {
+	host := resolvConf{Nameservers: []string{"10.0.0.1"}, Searches: []string{"lan"}, Options: []string{"ndots:1", "edns0"}}
+	five := "5"
+	cfg := &corev1.PodDNSConfig{
+		Nameservers: []string{"9.9.9.9", "10.0.0.1", "1.1.1.1", "8.8.8.8"},
+		Searches:    []string{"svc.example"},
+		Options:     []corev1.PodDNSConfigOption{{Name: "ndots", Value: &five}, {Name: "single-request"}},
+	}
+	cases := []struct {
+		name   string
+		policy corev1.DNSPolicy
+		cfg    *corev1.PodDNSConfig
+		want   string
+	}{
+		{"ClusterFirst falls back to host", corev1.DNSClusterFirst, nil,
+			"search lan\nnameserver 10.0.0.1\noptions ndots:1 edns0\n"},
+		{"Default", corev1.DNSDefault, nil,
+			"search lan\nnameserver 10.0.0.1\noptions ndots:1 edns0\n"},
+		{"Default merged with dnsConfig, 3 nameservers max", corev1.DNSDefault, cfg,
+			"search lan svc.example\nnameserver 10.0.0.1\nnameserver 9.9.9.9\nnameserver 1.1.1.1\noptions ndots:5 edns0 single-request\n"},
+		{"None uses only dnsConfig", corev1.DNSNone, &corev1.PodDNSConfig{Nameservers: []string{"9.9.9.9"}, Searches: []string{"x"}},
+			"search x\nnameserver 9.9.9.9\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := testPod("p")
+			p.Spec.DNSPolicy = tc.policy
+			p.Spec.DNSConfig = tc.cfg
+			if got := string(renderResolvConf(podResolvConf(p, host))); got != tc.want {
+				t.Fatalf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPortMappings(t *testing.T) {
+	p := testPod("p")
+	p.Spec.InitContainers = []corev1.Container{{Ports: []corev1.ContainerPort{{ContainerPort: 53, HostPort: 5353, Protocol: corev1.ProtocolUDP}}}}
+	p.Spec.Containers = []corev1.Container{{Ports: []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8080}, {ContainerPort: 81}}}}
+	got := portMappings(p)
+	if len(got) != 2 || got[0].Protocol != "udp" || got[0].HostPort != 5353 || got[1].Protocol != "tcp" || got[1].ContainerPort != 80 {
+		t.Fatalf("port mappings %+v", got)
+	}
+}

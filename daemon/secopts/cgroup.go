@@ -1,0 +1,101 @@
+package secopts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"golang.org/x/sys/unix"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// cgroupRoot is where cgroup hierarchies are mounted.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// PodCgroupParent is the cgroup (cgroupfs driver notation) every container of
+// the pod is placed under: /podrun/pod<uid>.
+func PodCgroupParent(uid types.UID) string {
+	return "/podrun/pod" + string(uid)
+}
+
+// withPodCgroup places the container at /podrun/pod<uid>/<containerID>. The
+// container ID is only known when the spec is generated, hence an opt.
+// runc creates the intermediate cgroups on v1 and v2 (enabling controllers
+// in the parents' subtree_control on v2).
+func withPodCgroup(uid types.UID) oci.SpecOpts {
+	return func(ctx context.Context, cl oci.Client, c *containers.Container, s *oci.Spec) error {
+		if c == nil || c.ID == "" {
+			return errors.New("cgroup path: container ID unknown")
+		}
+		return oci.WithCgroup(PodCgroupParent(uid)+"/"+c.ID)(ctx, cl, c, s)
+	}
+}
+
+// podCgroupDirs lists the directories of the pod's cgroup parent in every
+// mounted hierarchy: the unified one on v2, each controller's on v1.
+func podCgroupDirs(uid types.UID) ([]string, error) {
+	rel := PodCgroupParent(uid)
+	var st unix.Statfs_t
+	if err := unix.Statfs(cgroupRoot, &st); err != nil {
+		return nil, fmt.Errorf("statfs %s: %w", cgroupRoot, err)
+	}
+	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return []string{filepath.Join(cgroupRoot, rel)}, nil
+	}
+	entries, err := os.ReadDir(cgroupRoot)
+	if err != nil {
+		return nil, fmt.Errorf("list cgroup hierarchies: %w", err)
+	}
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, filepath.Join(cgroupRoot, e.Name(), rel))
+		}
+	}
+	return dirs, nil
+}
+
+// RemovePodCgroup removes the pod's cgroup parent in every hierarchy (the
+// shared /podrun parent stays for other pods). runc removes a
+// container's own cgroup when it is deleted, but not the parents it created.
+// The pod's containers must be gone; a cgroup still in use is an error.
+func RemovePodCgroup(uid types.UID) error {
+	dirs, err := podCgroupDirs(uid)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range dirs {
+		if err := removeCgroupTree(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeCgroupTree removes d and any (empty) child cgroups, deepest first.
+// cgroup directories are removed with rmdir; their files cannot be unlinked.
+func removeCgroupTree(d string) error {
+	entries, err := os.ReadDir(d)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("read cgroup %s: %w", d, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := removeCgroupTree(filepath.Join(d, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := unix.Rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove cgroup %s: %w", d, err)
+	}
+	return nil
+}
