@@ -24,22 +24,36 @@ func RunHook(ctx context.Context, p Prober, pod *corev1.Pod, c *corev1.Container
 	case h.Exec != nil:
 		out, err := execHook(ctx, p, c, instanceID, h.Exec.Command)
 		if err != nil {
-			return fmt.Errorf("Exec lifecycle hook (%v) %s failed - error: %w, message: %q", h.Exec.Command, where, err, out) //nolint:staticcheck // event text
+			return &HookError{Err: err, Msg: fmt.Sprintf("Exec lifecycle hook (%v) %s failed - error: %v, message: %q", h.Exec.Command, where, err, out)}
 		}
 	case h.HTTPGet != nil:
 		if err := httpHook(ctx, p, pod, c, h.HTTPGet); err != nil {
-			return fmt.Errorf("HTTP lifecycle hook (%s) %s failed - error: %w", h.HTTPGet.Path, where, err) //nolint:staticcheck // event text
+			return &HookError{Err: err, Msg: fmt.Sprintf("HTTP lifecycle hook (%s) %s failed - error: %v", h.HTTPGet.Path, where, err)}
 		}
 	case h.Sleep != nil:
 		if err := sleepHook(ctx, h.Sleep.Seconds); err != nil {
-			return fmt.Errorf("Sleep lifecycle hook (%d) %s failed - error: %w", h.Sleep.Seconds, where, err) //nolint:staticcheck // event text
+			return &HookError{Err: err, Msg: fmt.Sprintf("Sleep lifecycle hook (%d) %s failed - error: %v", h.Sleep.Seconds, where, err)}
 		}
 	default:
 		// tcpSocket in a hook is not supported by the kubelet (R56).
-		return fmt.Errorf("invalid lifecycle handler %s: only exec, httpGet and sleep are supported", where)
+		err := errors.New("only exec, httpGet and sleep are supported")
+		return &HookError{Err: err, Msg: fmt.Sprintf("invalid lifecycle handler %s: %v", where, err)}
 	}
 	return nil
 }
+
+// HookError is a failed hook. Its text is the kubelet's message, e.g.
+// `Exec lifecycle hook ([sh -c exit 3]) for Container "app" in Pod
+// "web_default(uid)" failed - error: command 'sh -c exit 3' exited with 3,
+// message: "..."`, for the details of the FailedPostStartHook /
+// FailedPreStopHook event; Err is the cause.
+type HookError struct {
+	Msg string
+	Err error
+}
+
+func (e *HookError) Error() string { return e.Msg }
+func (e *HookError) Unwrap() error { return e.Err }
 
 // execHook runs the command until it exits or ctx ends; a non-zero exit is
 // an error carrying the command's output.

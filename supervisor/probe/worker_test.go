@@ -1,0 +1,292 @@
+package probe
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// R40, R42, R43: liveness starts as Success, needs failureThreshold
+// consecutive failures, reports the Failure once and then holds.
+func TestR42LivenessFailureThreshold(t *testing.T) {
+	res := newResults()
+	res.set("live", 0, 1, 0, 1, 1, 1)
+	f := newFakeProber(res.exec)
+	m, clk := newTestManager(f)
+	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+
+	nextCall(t, f, "live") // at worker start, no initial delay
+	for i := 0; i < 4; i++ {
+		noUpdate(t, m) // success, failure, success resets the count, failure, failure
+		clk.Step(10 * time.Second)
+		nextCall(t, f, "live")
+	}
+	noUpdate(t, m)
+	clk.Step(10 * time.Second)
+	nextCall(t, f, "live") // third consecutive failure
+	u := expectUpdate(t, m, Liveness, Failure)
+	if u.PodUID != "uid-p" || u.Container != "app" || u.InstanceID != "i1" || u.Output != "live output" {
+		t.Fatalf("update = %+v", u)
+	}
+	clk.Step(10 * time.Second)
+	noCall(t, f, "live") // on hold until a new instance (R43)
+}
+
+// R40, R42: readiness starts as Failure; successThreshold consecutive
+// successes make it Success; only changes are reported.
+func TestR42ReadinessSuccessThreshold(t *testing.T) {
+	res := newResults()
+	res.set("ready", 0, 0, 0, 1, 1, 0)
+	f := newFakeProber(res.exec)
+	m, clk := newTestManager(f)
+	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 5, 2, 2)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+
+	want := []*Result{nil, ptr(Success), nil, nil, ptr(Failure), nil}
+	for i, w := range want {
+		if i > 0 {
+			clk.Step(5 * time.Second)
+		}
+		nextCall(t, f, "ready")
+		if w == nil {
+			noUpdate(t, m)
+			continue
+		}
+		expectUpdate(t, m, Readiness, *w)
+	}
+	clk.Step(5 * time.Second)
+	nextCall(t, f, "ready") // readiness never holds
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// R42: ticks are skipped while now - startedAt < initialDelaySeconds.
+func TestR42InitialDelay(t *testing.T) {
+	f := newFakeProber(newResults().exec)
+	m, clk := newTestManager(f)
+	p := execProbeSpec("ready", 10, 3, 1)
+	p.InitialDelaySeconds = 15
+	c := &corev1.Container{Name: "app", ReadinessProbe: p}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+
+	noCall(t, f, "ready") // t=0
+	clk.Step(10 * time.Second)
+	noCall(t, f, "ready") // t=10 < 15
+	clk.Step(10 * time.Second)
+	nextCall(t, f, "ready") // t=20
+	expectUpdate(t, m, Readiness, Success)
+}
+
+// R42: one attempt per period, none in between.
+func TestR42Period(t *testing.T) {
+	f := newFakeProber(newResults().exec)
+	m, clk := newTestManager(f)
+	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 7, 3, 1)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+
+	nextCall(t, f, "live")
+	for i := 0; i < 3; i++ {
+		clk.Step(6 * time.Second)
+		noCall(t, f, "live")
+		clk.Step(time.Second)
+		nextCall(t, f, "live")
+	}
+}
+
+// R41: an exec exceeding timeoutSeconds is a failure.
+func TestR41ExecTimeout(t *testing.T) {
+	f := newFakeProber(func(ctx context.Context, _ string, _ []string, _ io.Writer) (int, error) {
+		<-ctx.Done() // a command that never ends; the runtime honours ctx
+		return -1, ctx.Err()
+	})
+	m, clk := newTestManager(f)
+	p := &corev1.Probe{
+		ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"sleep", "10"}}},
+		TimeoutSeconds:   1,
+		FailureThreshold: 1,
+	}
+	m.AddInstance(testPod("p"), &corev1.Container{Name: "app", LivenessProbe: p}, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+	start := time.Now()
+	u := expectUpdate(t, m, Liveness, Failure)
+	if u.Output != `command "sleep 10" timed out` {
+		t.Fatalf("output = %q", u.Output)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond || d > 3*time.Second {
+		t.Fatalf("timed out after %v, want ~1s", d)
+	}
+}
+
+// R41 (kubelet): an exec the runtime could not run is neither success nor
+// failure.
+func TestExecErrorIsDiscarded(t *testing.T) {
+	f := newFakeProber(func(context.Context, string, []string, io.Writer) (int, error) {
+		return -1, io.ErrClosedPipe
+	})
+	m, clk := newTestManager(f)
+	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 1, 1, 1)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+	for i := 0; i < 3; i++ {
+		nextCall(t, f, "live")
+		clk.Step(time.Second)
+	}
+	noUpdate(t, m)
+}
+
+// R43, R45: liveness and readiness wait for the startup probe; startup
+// stops once it succeeded; readiness is probed at once then (R44).
+func TestR43StartupGating(t *testing.T) {
+	res := newResults()
+	res.set("startup", 1, 1, 0)
+	f := newFakeProber(res.exec)
+	m, clk := newTestManager(f)
+	c := &corev1.Container{
+		Name:           "side",
+		StartupProbe:   execProbeSpec("startup", 10, 30, 1),
+		LivenessProbe:  execProbeSpec("live", 10, 3, 1),
+		ReadinessProbe: execProbeSpec("ready", 30, 3, 1),
+	}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+
+	nextCall(t, f, "startup")
+	noCall(t, f, "live")
+	noCall(t, f, "ready")
+	clk.Step(10 * time.Second)
+	nextCall(t, f, "startup")
+	noUpdate(t, m)
+	clk.Step(10 * time.Second)
+	nextCall(t, f, "startup")
+	expectUpdate(t, m, Startup, Success)
+	callsOf(t, f, "live", "ready") // both gated workers probe at once
+	expectUpdate(t, m, Readiness, Success)
+	clk.Step(10 * time.Second)
+	nextCall(t, f, "live")
+	noCall(t, f, "startup")
+}
+
+// R43: a startup Failure reaching the threshold is reported and holds.
+func TestR43StartupFailureHolds(t *testing.T) {
+	res := newResults()
+	res.set("startup", 1)
+	f := newFakeProber(res.exec)
+	m, clk := newTestManager(f)
+	c := &corev1.Container{Name: "app", StartupProbe: execProbeSpec("startup", 1, 2, 1),
+		ReadinessProbe: execProbeSpec("ready", 1, 1, 1)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+	nextCall(t, f, "startup")
+	clk.Step(time.Second)
+	nextCall(t, f, "startup")
+	expectUpdate(t, m, Startup, Failure)
+	clk.Step(time.Second)
+	noCall(t, f, "startup")
+	noCall(t, f, "ready")
+}
+
+// R44: ProbeReadinessNow probes at once and restarts the period.
+func TestR44ReadinessNow(t *testing.T) {
+	f := newFakeProber(newResults().exec)
+	m, clk := newTestManager(f)
+	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 30, 3, 1)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+	nextCall(t, f, "ready")
+	expectUpdate(t, m, Readiness, Success)
+
+	clk.Step(10 * time.Second)
+	m.ProbeReadinessNow("i1")
+	nextCall(t, f, "ready")
+	clk.Step(20 * time.Second) // the old schedule's tick (t=30) is gone
+	noCall(t, f, "ready")
+	clk.Step(10 * time.Second) // t=40: 30 s after the out-of-band attempt
+	nextCall(t, f, "ready")
+	m.ProbeReadinessNow("unknown") // no-op
+}
+
+// R49: termination stops liveness and startup (forced to Success, so the
+// container counts as started) while readiness goes on.
+func TestR49StopLivenessAndStartup(t *testing.T) {
+	res := newResults()
+	res.set("startup", 1)
+	res.set("ready", 1)
+	f := newFakeProber(res.exec)
+	m, clk := newTestManager(f)
+	pod := testPod("p")
+	c := &corev1.Container{Name: "app", StartupProbe: execProbeSpec("startup", 1, 100, 1),
+		ReadinessProbe: execProbeSpec("ready", 1, 1, 1)}
+	c2 := &corev1.Container{Name: "other", LivenessProbe: execProbeSpec("live", 1, 2, 1)}
+	m.AddInstance(pod, c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+	m.AddInstance(pod, c2, "i2", clk.Now())
+	defer m.RemoveInstance("i2")
+	callsOf(t, f, "startup", "live")
+	noCall(t, f, "ready")
+
+	m.StopLivenessAndStartup(pod.UID)
+	u := expectUpdate(t, m, Startup, Success)
+	if u.InstanceID != "i1" {
+		t.Fatalf("update = %+v", u)
+	}
+	nextCall(t, f, "ready") // readiness runs during termination
+	noUpdate(t, m)          // readiness stays Failure; liveness was Success already
+	for i := 0; i < 3; i++ {
+		clk.Step(time.Second)
+		select {
+		case call := <-f.calls:
+			if call.command[0] != "ready" {
+				t.Fatalf("%s probed during termination", call.command[0])
+			}
+		case <-time.After(wait):
+			t.Fatal("readiness stopped during termination")
+		}
+	}
+	noCall(t, f, "startup")
+	noCall(t, f, "live")
+
+	// An instance added during termination gets no liveness or startup.
+	m.AddInstance(pod, c, "i3", clk.Now())
+	defer m.RemoveInstance("i3")
+	expectUpdate(t, m, Startup, Success)
+	noCall(t, f, "startup")
+}
+
+// R40: a new instance starts from the initial results and probes again.
+func TestR40NewInstanceResets(t *testing.T) {
+	res := newResults()
+	res.set("live", 1)
+	f := newFakeProber(res.exec)
+	m, clk := newTestManager(f)
+	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 1, 1, 1)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	expectUpdate(t, m, Liveness, Failure)
+	m.RemoveInstance("i1")
+	res.set("live", 0)
+	m.AddInstance(testPod("p"), c, "i2", clk.Now())
+	defer m.RemoveInstance("i2")
+	call := nextCall(t, f, "live")
+	for call.instance != "i2" {
+		call = nextCall(t, f, "live")
+	}
+	noUpdate(t, m) // Success is the initial liveness result: no change
+}
+
+// Exec probes expand $(VAR) with the container's literal env.
+func TestExecCommandExpansion(t *testing.T) {
+	c := &corev1.Container{Env: []corev1.EnvVar{{Name: "PORT", Value: "8080"},
+		{Name: "FROM", ValueFrom: &corev1.EnvVarSource{}}}}
+	got := strings.Join(expandCommand([]string{"check", "$(PORT)", "$$(PORT)", "$(FROM)", "$(NONE)", "a$b", "$("}, c), "|")
+	if want := "check|8080|$(PORT)|$(FROM)|$(NONE)|a$b|$("; got != want {
+		t.Fatalf("expanded = %q, want %q", got, want)
+	}
+}
