@@ -26,7 +26,7 @@ func ValidateConfigMap(cm *corev1.ConfigMap) field.ErrorList {
 		size += len(k) + len(v)
 	}
 	if size > corev1.MaxSecretSize { // MaxConfigMapSize is the same 1 MiB
-		errs = append(errs, field.TooLong(field.NewPath(""), "", corev1.MaxSecretSize))
+		errs = append(errs, field.TooLong(field.NewPath("data"), "", corev1.MaxSecretSize))
 	}
 	return errs
 }
