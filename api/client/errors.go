@@ -8,28 +8,34 @@ import (
 	"net/http"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // StatusError is an error answer of podrund: its v1 Status body.
+// It satisfies apierrors.APIStatus, so apierrors.IsNotFound and friends
+// work on it too.
 type StatusError struct {
-	Status metav1.Status
+	ErrStatus metav1.Status
 }
 
-func (e *StatusError) Error() string { return e.Status.Message }
+// Status is the v1 Status body.
+func (e *StatusError) Status() metav1.Status { return e.ErrStatus }
+
+func (e *StatusError) Error() string { return e.ErrStatus.Message }
 
 // Code is the HTTP status code.
-func (e *StatusError) Code() int { return int(e.Status.Code) }
+func (e *StatusError) Code() int { return int(e.ErrStatus.Code) }
 
 // Reason is the Status reason, e.g. NotFound or Invalid.
-func (e *StatusError) Reason() metav1.StatusReason { return e.Status.Reason }
+func (e *StatusError) Reason() metav1.StatusReason { return e.ErrStatus.Reason }
 
 // Causes are the field causes of an Invalid answer.
 func (e *StatusError) Causes() []metav1.StatusCause {
-	if e.Status.Details == nil {
+	if e.ErrStatus.Details == nil {
 		return nil
 	}
-	return e.Status.Details.Causes
+	return e.ErrStatus.Details.Causes
 }
 
 // maxErrorBody bounds what is read of an error answer.
@@ -48,13 +54,13 @@ func statusErrorFrom(resp *http.Response) error {
 		if st.Message == "" {
 			st.Message = fmt.Sprintf("the server answered %s", resp.Status)
 		}
-		return &StatusError{Status: st}
+		return &StatusError{ErrStatus: st}
 	}
 	msg := strings.TrimSpace(string(body))
 	if msg == "" {
 		msg = fmt.Sprintf("the server answered %s", resp.Status)
 	}
-	return &StatusError{Status: metav1.Status{
+	return &StatusError{ErrStatus: metav1.Status{
 		Status:  metav1.StatusFailure,
 		Code:    int32(resp.StatusCode),
 		Reason:  reasonForCode(resp.StatusCode),
@@ -95,7 +101,7 @@ func hasReason(err error, reason metav1.StatusReason, code int) bool {
 	if !ok {
 		return false
 	}
-	return se.Status.Reason == reason || (se.Status.Reason == "" && se.Code() == code)
+	return se.ErrStatus.Reason == reason || (se.ErrStatus.Reason == "" && se.Code() == code)
 }
 
 // AsStatusError finds a *StatusError in err's chain.
@@ -106,3 +112,5 @@ func AsStatusError(err error) (*StatusError, bool) {
 	}
 	return nil, false
 }
+
+var _ apierrors.APIStatus = (*StatusError)(nil)

@@ -58,7 +58,7 @@ func (w *Watcher) Next() (api.WatchEvent, error) {
 		if err := json.Unmarshal(ev.Object, &st); err != nil {
 			return ev, fmt.Errorf("watch error event: %s", ev.Object)
 		}
-		return ev, &StatusError{Status: st}
+		return ev, &StatusError{ErrStatus: st}
 	}
 	if ev.Type == "" || len(ev.Object) == 0 {
 		return ev, fmt.Errorf("malformed watch event: %q", ev.Type)
