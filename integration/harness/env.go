@@ -118,7 +118,7 @@ func (e *Env) StartDaemon(ctx context.Context, name string) (*Podrund, error) {
 // daemonConfig allows hostPath volumes below the test base dir: the order
 // files of the tests must outlive the pods that write them.
 func daemonConfig(base string) string {
-	return fmt.Sprintf("allowedHostPaths:\n- %s\n", base)
+	return fmt.Sprintf("policy:\n  allowedHostPaths:\n  - %s\n", base)
 }
 
 // Close stops podrund(s) and containerd and removes everything.
