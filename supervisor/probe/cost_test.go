@@ -1,0 +1,146 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/clock"
+)
+
+// No goroutine is left behind once instances are removed, including
+// workers gated by a startup probe and attempts in flight.
+func TestRemoveInstanceLeavesNoGoroutine(t *testing.T) {
+	srv, _ := newHTTPServer(t, false)
+	port := serverPort(t, srv.URL)
+	f := newFakeProber(func(ctx context.Context, _ string, cmd []string, _ io.Writer) (int, error) {
+		if cmd[0] == "block" {
+			<-ctx.Done() // an attempt in flight when the instance goes
+			return -1, ctx.Err()
+		}
+		return 1, nil
+	})
+	m, clk := newTestManager(f)
+	baseline := runtime.NumGoroutine()
+
+	for i := 0; i < 30; i++ {
+		pod := testPod("p" + strconv.Itoa(i%5))
+		c := &corev1.Container{Name: "c" + strconv.Itoa(i)}
+		if i%2 == 0 {
+			c.StartupProbe = execProbeSpec("never", 1, 1000, 1) // keeps the others gated
+		} else {
+			c.LivenessProbe = execProbeSpec("block", 1, 3, 1)
+			c.LivenessProbe.TimeoutSeconds = 60
+		}
+		c.ReadinessProbe = httpSpec("", intstr.FromInt32(int32(port)), "/ok")
+		m.AddInstance(pod, c, "i"+strconv.Itoa(i), clk.Now())
+	}
+	callsOf(t, f, "never", "block")
+	clk.Step(time.Second)
+	for i := 0; i < 30; i++ {
+		m.RemoveInstance("i" + strconv.Itoa(i))
+	}
+	deadline := time.Now().Add(wait)
+	for runtime.NumGoroutine() > baseline+2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, baseline %d:\n%s", runtime.NumGoroutine(), baseline,
+				buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.instances) != 0 || len(m.pods) != 0 {
+		t.Fatalf("state left: %d instances, %d pods", len(m.instances), len(m.pods))
+	}
+}
+
+// benchProber answers exec at once (the runtime's own cost is not
+// podrund's) and dials loopback for real.
+type benchProber struct{ execs atomic.Int64 }
+
+func (b *benchProber) Exec(context.Context, string, ExecRequest) (int, error) {
+	b.execs.Add(1)
+	return 0, nil
+}
+
+func (b *benchProber) Dial(ctx context.Context, _ *corev1.Pod, network, address string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, network, address)
+}
+
+// BenchmarkProbes100Pods runs 100 instances, each with a 1 s exec liveness
+// probe and a 1 s httpGet readiness probe, on the real clock; every
+// iteration is one second of wall time. cpu-ms/s is the process's CPU time
+// (user+system, including the in-process HTTP server) per wall second.
+// Run: go test -run - -bench Probes100Pods -benchtime 5x ./supervisor/probe/
+func BenchmarkProbes100Pods(b *testing.B) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	port := int32(srv.Listener.Addr().(*net.TCPAddr).Port)
+	p := &benchProber{}
+	m := NewManager(p, clock.RealClock{}, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range m.Updates() {
+		}
+	}()
+	for i := 0; i < 100; i++ {
+		pod := testPod("bench" + strconv.Itoa(i))
+		pod.UID = types.UID(fmt.Sprintf("uid-%d", i))
+		c := &corev1.Container{Name: "app",
+			LivenessProbe:  execProbeSpec("true", 1, 3, 1),
+			ReadinessProbe: httpSpec("", intstr.FromInt32(port), "/healthz")}
+		c.ReadinessProbe.PeriodSeconds = 1
+		m.AddInstance(pod, c, "i"+strconv.Itoa(i), time.Now())
+	}
+	// Start measuring mid-period: the workers tick together, so a window
+	// aligned on ticks would count one burst too many.
+	time.Sleep(1500 * time.Millisecond)
+	goroutines := runtime.NumGoroutine()
+	ru0, t0 := rusage(b), time.Now()
+	n0 := p.execs.Load() + hits.Load()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		time.Sleep(time.Second)
+	}
+	b.StopTimer()
+	ru1, wall := rusage(b), time.Since(t0)
+	probes := p.execs.Load() + hits.Load() - n0
+	cpu := time.Duration(ru1-ru0) * time.Microsecond
+	b.ReportMetric(float64(cpu.Milliseconds())/wall.Seconds(), "cpu-ms/s")
+	b.ReportMetric(float64(probes)/wall.Seconds(), "probes/s")
+	b.ReportMetric(float64(goroutines), "goroutines")
+	for i := 0; i < 100; i++ {
+		m.RemoveInstance("i" + strconv.Itoa(i))
+	}
+	close(m.updates) // only here: no worker is left to send
+	<-done
+}
+
+// rusage returns the process's user+system CPU time in microseconds.
+func rusage(b *testing.B) int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Utime.Nano()/1000 + ru.Stime.Nano()/1000
+}
