@@ -1,0 +1,77 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// pullPolicy is the container's policy, defaulted as the API server does.
+func pullPolicy(c *corev1.Container) corev1.PullPolicy {
+	if c.ImagePullPolicy != "" {
+		return c.ImagePullPolicy
+	}
+	img := c.Image
+	if i := strings.LastIndex(img, "@"); i >= 0 {
+		return corev1.PullIfNotPresent
+	}
+	slash := strings.LastIndex(img, "/")
+	colon := strings.LastIndex(img, ":")
+	if colon <= slash || strings.HasSuffix(img, ":latest") {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
+}
+
+// ensureImage applies the pull policy inside a container's start (R27):
+// Pulling/Pulled/Failed/BackOff events and the waiting reasons ErrImagePull,
+// ImagePullBackOff and ErrImageNeverPull with the 10 s → 300 s pull back-off.
+func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageStatus, error) {
+	pod := w.rec.Pod
+	ev := w.m.events
+	policy := pullPolicy(c)
+	st, err := w.m.rt.ImageStatus(ctx, c.Image)
+	if err != nil {
+		st = ImageStatus{}
+	}
+	switch {
+	case policy == corev1.PullNever && !st.Present:
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
+		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "ErrImageNeverPull", msg)
+		return st, &StartError{Reason: "ErrImageNeverPull", Message: msg}
+	case policy != corev1.PullAlways && st.Present:
+		ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "Pulled",
+			fmt.Sprintf("Container image %q already present on machine", c.Image))
+		return st, nil
+	}
+	now := w.m.clk.Now()
+	if wait, until := inBackoffSinceUpdate(w.pullBackoff, c.Image, now); wait {
+		msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
+		ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "BackOff", msg)
+		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: ImagePullBackOff")
+		w.retry(until)
+		return st, &StartError{Reason: "ImagePullBackOff", Message: msg}
+	}
+	ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
+	pulled, perr := w.m.rt.PullImage(ctx, c.Image, nil)
+	if perr != nil {
+		w.pullBackoff = nextBackoff(w.pullBackoff, c.Image, now, w.m.clk.Now())
+		w.retry(w.pullBackoff[c.Image].LastUpdate.Add(w.pullBackoff[c.Image].Backoff))
+		msg := fmt.Sprintf("Failed to pull image %q: %v", c.Image, perr)
+		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "Failed", msg)
+		if st.Present {
+			// Always with a present image: run it, but say the pull failed.
+			return st, nil
+		}
+		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: ErrImagePull")
+		return st, &StartError{Reason: "ErrImagePull", Message: msg, Err: perr}
+	}
+	delete(w.pullBackoff, c.Image)
+	d := w.m.clk.Since(now)
+	ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "Pulled",
+		fmt.Sprintf("Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.",
+			c.Image, d, d, pulled.Size))
+	return pulled, nil
+}

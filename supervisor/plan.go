@@ -1,0 +1,179 @@
+package supervisor
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Termination reasons recorded in Termination.Reason.
+const (
+	TermDeleted          = "Deleted"
+	TermCompleted        = "Completed"        // Job-style completion (R72)
+	TermInitFailed       = "InitFailed"       // plain init failed under Never (R75)
+	TermDeadlineExceeded = "DeadlineExceeded" // R70
+	TermSandboxLost      = "SandboxLost"      // Never pod whose sandbox died (R14)
+	TermShutdown         = "Shutdown"         // node shutdown
+)
+
+// planInput is everything computeActions looks at; it does no I/O.
+type planInput struct {
+	Pod   *corev1.Pod
+	State *EngineState
+	// Probes holds the latest probe results per instance ID.
+	Probes map[string]probeState
+	// SandboxReady: the sandbox of State.SandboxAttempt exists.
+	SandboxReady bool
+	// Killing holds instances whose kill is in progress.
+	Killing map[string]bool
+	// RestartAfterKill names containers killed with "will be restarted"
+	// (image change, probe failure) that restart whatever the policy (R29).
+	RestartAfterKill map[string]bool
+	Now              time.Time
+}
+
+// KillAction stops one running instance outside pod termination.
+type KillAction struct {
+	InstanceID string
+	Container  string
+	Reason     string // LivenessProbe, StartupProbe or "" (definition changed)
+	Message    string
+	Restart    bool
+	// ProbeGrace is the probe-level terminationGracePeriodSeconds (R50).
+	ProbeGrace *int64
+}
+
+// Plan is what one sync should do, in the order of R11.
+type Plan struct {
+	CreateSandbox  bool
+	SandboxChanged bool   // re-initialization after sandbox loss (R14)
+	Terminate      string // non-empty: stop the pod (ordered) for this reason
+	Kill           []KillAction
+	StartInit      []int // indexes into spec.initContainers, spec order
+	StartRegular   []int // indexes into spec.containers, spec order
+	// Waiting holds containers held back by crash-loop back-off (R35).
+	Waiting map[string]WaitingReason
+	// WakeAt is the earliest time the pod must be synced again (zero: none).
+	WakeAt      time.Time
+	Initialized bool
+}
+
+func (p *Plan) wake(t time.Time) {
+	if !t.IsZero() && (p.WakeAt.IsZero() || t.Before(p.WakeAt)) {
+		p.WakeAt = t
+	}
+}
+
+// computeActions is the engine's computePodActions: a pure function from
+// spec, engine state, probe results and now to a Plan (R11–R37, R70, R72).
+func computeActions(in *planInput) Plan {
+	var p Plan
+	st := in.State
+	if st.Terminating != nil {
+		return p // R67: nothing starts once termination began
+	}
+	if reason, deadline := checkDeadline(in); reason != "" {
+		p.Terminate = reason
+		return p
+	} else {
+		p.wake(deadline)
+	}
+	if !in.SandboxReady {
+		planSandbox(in, &p)
+		return p
+	}
+	initialized, stop := planInit(in, &p)
+	if stop {
+		return p
+	}
+	p.Initialized = initialized
+	if !initialized {
+		return p // R19: regular containers are not examined before init completes
+	}
+	planRegular(in, &p)
+	return p
+}
+
+// checkDeadline applies activeDeadlineSeconds from status.startTime (R70).
+func checkDeadline(in *planInput) (string, time.Time) {
+	ads := in.Pod.Spec.ActiveDeadlineSeconds
+	start := in.Pod.Status.StartTime
+	if ads == nil || start == nil {
+		return "", time.Time{}
+	}
+	deadline := start.Add(time.Duration(*ads) * time.Second)
+	if !in.Now.Before(deadline) {
+		return TermDeadlineExceeded, time.Time{}
+	}
+	return "", deadline
+}
+
+// planSandbox decides what to do without a ready sandbox (R14).
+func planSandbox(in *planInput, p *Plan) {
+	st := in.State
+	pod := in.Pod
+	first := st.SandboxAttempt == 0
+	created := len(st.Instances) > 0
+	if !first && created && restartPolicy(pod) == corev1.RestartPolicyNever {
+		p.Terminate = TermSandboxLost
+		return
+	}
+	if !first {
+		needed, everCreated := 0, false
+		for i := range pod.Spec.Containers {
+			c := &pod.Spec.Containers[i]
+			cur, _ := newest(st, c.Name, -1)
+			if cur != nil {
+				everCreated = true
+			}
+			if restartPolicy(pod) == corev1.RestartPolicyOnFailure && cur != nil &&
+				cur.State == InstanceExited && cur.ExitCode == 0 {
+				continue
+			}
+			needed++
+		}
+		if needed == 0 && everCreated {
+			p.Terminate = TermSandboxLost
+			return
+		}
+	}
+	p.CreateSandbox = true
+	p.SandboxChanged = !first
+	if len(pod.Spec.InitContainers) > 0 {
+		p.StartInit = []int{0}
+		return
+	}
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		cur, _ := newest(st, c.Name, -1)
+		if restartPolicy(pod) == corev1.RestartPolicyOnFailure && cur != nil &&
+			cur.State == InstanceExited && cur.ExitCode == 0 {
+			continue
+		}
+		p.StartRegular = append(p.StartRegular, i)
+	}
+}
+
+// backoffGate checks the crash-loop back-off of container c whose newest
+// instance is cur; it returns true when c may start now (R35).
+func backoffGate(in *planInput, p *Plan, c *corev1.Container, cur *Instance) bool {
+	if cur == nil || cur.State != InstanceExited {
+		return true
+	}
+	wait, d, until := inBackoffSince(in.State.Backoff, backoffKey(c), cur.FinishedAt, in.Now)
+	if !wait {
+		return true
+	}
+	if p.Waiting == nil {
+		p.Waiting = make(map[string]WaitingReason)
+	}
+	p.Waiting[c.Name] = WaitingReason{
+		Reason: "CrashLoopBackOff",
+		Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
+			d, c.Name, in.Pod.Name, in.Pod.Namespace, in.Pod.UID),
+		Since: cur.FinishedAt,
+	}
+	p.wake(until)
+	return false
+}

@@ -1,0 +1,367 @@
+package supervisor
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+)
+
+// worker is the one goroutine that owns one pod: every input is observed,
+// planned with computeActions, executed and persisted here (design §4).
+type worker struct {
+	m   *Manager
+	uid types.UID
+	log *zap.Logger
+	mb  *mailbox
+
+	rec              *PodRecord // rec.Pod is copy-on-write: never mutated in place
+	probes           map[string]probeState
+	killing          map[string]int // instance ID -> kills in flight
+	restartAfterKill map[string]bool
+	oom              map[string]bool
+	pullBackoff      map[string]BackoffEntry
+	sandbox          Sandbox
+	sandboxReady     bool
+	ordering         *terminationOrdering
+	deleted          bool
+	finished         bool
+	adopt            bool
+	retryAt          time.Time
+	timer            clock.Timer
+
+	snapMu sync.Mutex
+	snap   *PodRecord
+	done   chan struct{}
+}
+
+func newWorker(m *Manager, rec *PodRecord) *worker {
+	w := &worker{
+		m:                m,
+		uid:              rec.Pod.UID,
+		log:              m.log.With(zap.String("pod", rec.Pod.Namespace+"/"+rec.Pod.Name), zap.String("uid", string(rec.Pod.UID))),
+		mb:               newMailbox(),
+		rec:              rec,
+		probes:           map[string]probeState{},
+		killing:          map[string]int{},
+		restartAfterKill: map[string]bool{},
+		oom:              map[string]bool{},
+		done:             make(chan struct{}),
+		deleted:          rec.Pod.DeletionTimestamp != nil,
+		adopt:            len(rec.Engine.Instances) > 0 || rec.Engine.SandboxAttempt > 0,
+	}
+	st := &w.rec.Engine
+	if st.Started == nil {
+		st.Started = map[string]bool{}
+	}
+	if st.Ready == nil {
+		st.Ready = map[string]bool{}
+	}
+	if st.Waiting == nil {
+		st.Waiting = map[string]WaitingReason{}
+	}
+	w.snap = &PodRecord{Pod: rec.Pod, Engine: copyEngine(st)}
+	return w
+}
+
+// run is the worker's loop; it ends when the pod finished or ctx ended
+// (podrund stopping: the containers keep running).
+func (w *worker) run(ctx context.Context) {
+	defer close(w.done)
+	defer func() {
+		if w.timer != nil {
+			w.timer.Stop()
+		}
+	}()
+	if !w.firstSync(ctx) {
+		return
+	}
+	var buf []workerMsg
+	for !w.finished {
+		var timerC <-chan time.Time
+		if w.timer != nil {
+			timerC = w.timer.C()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.mb.ready:
+			buf = w.mb.drain(buf)
+			for i := range buf {
+				w.handle(ctx, &buf[i])
+			}
+			clear(buf)
+		case <-timerC:
+		}
+		w.sync(ctx)
+	}
+}
+
+// firstSync runs the first sync (adoption included) under the manager's
+// bound on concurrent first syncs (Options.ConcurrentStarts).
+func (w *worker) firstSync(ctx context.Context) bool {
+	if w.m.sem != nil {
+		select {
+		case w.m.sem <- struct{}{}:
+			defer func() { <-w.m.sem }()
+		case <-ctx.Done():
+			return false
+		}
+	}
+	if w.adopt {
+		w.adoptInstances(ctx)
+	}
+	w.sync(ctx)
+	return true
+}
+
+// handle observes one input.
+func (w *worker) handle(ctx context.Context, msg *workerMsg) {
+	st := &w.rec.Engine
+	switch msg.kind {
+	case msgExit:
+		if in := findInstance(st, msg.id); in != nil && in.State == InstanceRunning {
+			w.reap(ctx, in, msg.exitCode, msg.at)
+		}
+	case msgOOM:
+		w.oom[msg.id] = true
+	case msgReconnected:
+		w.reobserve(ctx)
+	case msgProbe:
+		w.probeUpdate(&msg.probe)
+	case msgDelete:
+		w.delete(ctx, TermDeleted, msg.grace)
+	case msgShutdown:
+		w.delete(ctx, TermShutdown, msg.grace)
+	case msgUpdate:
+		w.update(msg.pod)
+	case msgKillDone:
+		w.killDone(ctx, msg.id, msg.err)
+	}
+}
+
+// reap records the exit of an instance (R86): exit code, finishedAt and
+// the reason Completed / Error / OOMKilled.
+func (w *worker) reap(ctx context.Context, in *Instance, code int32, at time.Time) {
+	es, err := w.m.rt.Reap(ctx, in.ID)
+	if err != nil {
+		w.log.Warn("reap instance", zap.String("container", in.Container), zap.String("id", in.ID), zap.Error(err))
+		es = ExitStatus{ExitCode: code, FinishedAt: at}
+	}
+	w.recordExit(in, es)
+}
+
+func (w *worker) recordExit(in *Instance, es ExitStatus) {
+	in.State = InstanceExited
+	in.ExitCode = es.ExitCode
+	in.FinishedAt = es.FinishedAt
+	if in.FinishedAt.IsZero() {
+		in.FinishedAt = w.m.clk.Now()
+	}
+	in.Message = es.Message
+	switch {
+	case es.OOMKilled || w.oom[in.ID]:
+		in.Reason = "OOMKilled"
+	case in.Reason != "":
+	case es.ExitCode == 0:
+		in.Reason = "Completed"
+	default:
+		in.Reason = "Error"
+	}
+	w.forgetInstance(in)
+	if w.ordering != nil {
+		w.ordering.containerTerminated(in.Container)
+	}
+}
+
+// forgetInstance drops the per-instance bookkeeping of a stopped instance.
+func (w *worker) forgetInstance(in *Instance) {
+	delete(w.oom, in.ID)
+	delete(w.probes, in.ID)
+	delete(w.rec.Engine.Started, in.ID)
+	delete(w.rec.Engine.Ready, in.ID)
+	if w.m.opts.Probes != nil {
+		w.m.opts.Probes.RemoveInstance(in.ID)
+	}
+}
+
+// probeUpdate records a probe result change (R40–R47).
+func (w *worker) probeUpdate(u *ProbeUpdate) {
+	in := findInstance(&w.rec.Engine, u.InstanceID)
+	if in == nil || in.State != InstanceRunning {
+		return
+	}
+	ps, ok := w.probes[u.InstanceID]
+	if !ok {
+		return
+	}
+	st := &w.rec.Engine
+	switch u.Kind {
+	case ProbeLiveness:
+		ps.Liveness = u.Result
+	case ProbeReadiness:
+		ps.Readiness = u.Result
+		st.Ready[u.InstanceID] = u.Result == ProbeSuccess
+	case ProbeStartup:
+		ps.Startup = u.Result
+		if u.Result == ProbeSuccess && !st.Started[u.InstanceID] {
+			st.Started[u.InstanceID] = true
+			if ps.Readiness != ProbeSuccess && w.m.opts.Probes != nil {
+				w.m.opts.Probes.ProbeReadinessNow(u.InstanceID) // R44
+			}
+		}
+	}
+	w.probes[u.InstanceID] = ps
+}
+
+// sync plans and executes until the plan makes no more progress, then
+// drives any termination, persists the status and arms the wake timer.
+func (w *worker) sync(ctx context.Context) {
+	st := &w.rec.Engine
+	var wake time.Time
+	for i := 0; i < 2*(len(w.rec.Pod.Spec.InitContainers)+len(w.rec.Pod.Spec.Containers))+2; i++ {
+		if st.Terminating != nil || w.finished {
+			break
+		}
+		plan := computeActions(w.planInput())
+		wake = plan.WakeAt
+		if plan.Terminate != "" {
+			w.beginTermination(ctx, plan.Terminate, podGrace(w.rec.Pod))
+			break
+		}
+		if !w.execute(ctx, &plan) {
+			break
+		}
+	}
+	if st.Terminating != nil && !w.finished {
+		w.driveTermination(ctx)
+	}
+	if w.finished {
+		return // finish published the final status
+	}
+	w.publish(ctx)
+	w.arm(wake)
+}
+
+func (w *worker) planInput() *planInput {
+	return &planInput{
+		Pod:              w.rec.Pod,
+		State:            &w.rec.Engine,
+		Probes:           w.probes,
+		SandboxReady:     w.sandboxReady,
+		RestartAfterKill: w.restartAfterKill,
+		Now:              w.m.clk.Now(),
+	}
+}
+
+// retry asks for a sync at t at the latest (failed starts, pull back-off).
+func (w *worker) retry(t time.Time) {
+	if w.retryAt.IsZero() || t.Before(w.retryAt) {
+		w.retryAt = t
+	}
+}
+
+// arm sets the single timer to the earliest of the plan's wake time and the
+// retry time; it fires exactly then (R37), there is no periodic tick.
+func (w *worker) arm(wake time.Time) {
+	now := w.m.clk.Now()
+	if !w.retryAt.IsZero() && !w.retryAt.After(now) {
+		w.retryAt = time.Time{}
+	}
+	if !w.retryAt.IsZero() && (wake.IsZero() || w.retryAt.Before(wake)) {
+		wake = w.retryAt
+	}
+	if wake.IsZero() {
+		if w.timer != nil {
+			w.timer.Stop()
+		}
+		return
+	}
+	d := max(wake.Sub(now), 0)
+	if w.timer == nil {
+		w.timer = w.m.clk.NewTimer(d)
+		return
+	}
+	w.timer.Stop()
+	w.timer.Reset(d)
+}
+
+// publish computes the status, keeps a snapshot for Get and commits it.
+func (w *worker) publish(ctx context.Context) {
+	st := &w.rec.Engine
+	terminal := w.finished && (st.Terminating == nil || st.Terminating.Reason != TermShutdown)
+	status := computeStatus(&statusInput{
+		Pod: w.rec.Pod, State: st, Sandbox: w.sandbox, SandboxReady: w.sandboxReady,
+		Now: w.m.clk.Now(), Terminal: terminal,
+	})
+	np := *w.rec.Pod
+	np.Status = status
+	w.rec.Pod = &np
+	snap := &PodRecord{Pod: w.rec.Pod, Engine: copyEngine(st)}
+	w.snapMu.Lock()
+	w.snap = snap
+	w.snapMu.Unlock()
+	if err := w.m.sink.SavePod(ctx, copyRecord(snap)); err != nil {
+		w.log.Error("save pod", zap.Error(err))
+	}
+}
+
+// snapshot returns the record as last published (not a copy).
+func (w *worker) snapshot() *PodRecord {
+	w.snapMu.Lock()
+	defer w.snapMu.Unlock()
+	return w.snap
+}
+
+// update applies an in-place spec change: container images and
+// activeDeadlineSeconds only (R93); the planner does the rest.
+func (w *worker) update(pod *corev1.Pod) {
+	np := *w.rec.Pod
+	np.Spec = *w.rec.Pod.Spec.DeepCopy()
+	setImages := func(dst []corev1.Container, src []corev1.Container) {
+		for i := range dst {
+			for j := range src {
+				if src[j].Name == dst[i].Name {
+					dst[i].Image = src[j].Image
+				}
+			}
+		}
+	}
+	setImages(np.Spec.InitContainers, pod.Spec.InitContainers)
+	setImages(np.Spec.Containers, pod.Spec.Containers)
+	np.Spec.ActiveDeadlineSeconds = pod.Spec.ActiveDeadlineSeconds
+	w.rec.Pod = &np
+}
+
+func copyEngine(st *EngineState) EngineState {
+	c := *st
+	c.Instances = append([]Instance(nil), st.Instances...)
+	c.Backoff = copyMap(st.Backoff)
+	c.Started = copyMap(st.Started)
+	c.Ready = copyMap(st.Ready)
+	c.Waiting = copyMap(st.Waiting)
+	if st.Terminating != nil {
+		t := *st.Terminating
+		c.Terminating = &t
+	}
+	return c
+}
+
+func copyMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return nil
+	}
+	c := make(map[K]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func copyRecord(r *PodRecord) *PodRecord {
+	return &PodRecord{Pod: r.Pod.DeepCopy(), Engine: copyEngine(&r.Engine)}
+}

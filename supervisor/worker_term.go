@@ -1,0 +1,164 @@
+package supervisor
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// effectiveGrace is R61: the requested grace (nil: the pod's), never below 1.
+func effectiveGrace(pod *corev1.Pod, grace *int64) int64 {
+	g := podGrace(pod)
+	if grace != nil {
+		g = *grace
+	}
+	return max(g, 1)
+}
+
+// delete begins (or shortens) the pod's termination (R61, R62).
+func (w *worker) delete(ctx context.Context, reason string, grace *int64) {
+	g := effectiveGrace(w.rec.Pod, grace)
+	if reason == TermDeleted {
+		w.deleted = true
+		if w.rec.Pod.DeletionTimestamp == nil {
+			np := *w.rec.Pod
+			now := metav1.NewTime(w.m.clk.Now())
+			np.DeletionTimestamp = &now
+			np.DeletionGracePeriodSeconds = &g
+			w.rec.Pod = &np
+		}
+	}
+	t := w.rec.Engine.Terminating
+	if t == nil {
+		w.beginTermination(ctx, reason, g)
+		return
+	}
+	if reason == TermDeleted && t.Reason == TermShutdown {
+		t.Reason = TermDeleted
+	}
+	if g < t.GracePeriod {
+		w.shortenGrace(ctx, g)
+	}
+}
+
+// beginTermination starts the ordered stop of every running container
+// (R62, R63, R72, R75): one grace for all, all kills (and so all preStops)
+// begin together, sidecars wait for their turn.
+func (w *worker) beginTermination(ctx context.Context, reason string, grace int64) {
+	st := &w.rec.Engine
+	pod := w.rec.Pod
+	st.Terminating = &Termination{Reason: reason, Since: w.m.clk.Now(), GracePeriod: grace}
+	clear(st.Waiting)
+	if w.m.opts.Probes != nil {
+		w.m.opts.Probes.StopLivenessAndStartup(w.uid) // R49
+	}
+	if reason == TermDeadlineExceeded {
+		w.m.events.pod(ctx, pod, corev1.EventTypeNormal, "DeadlineExceeded", deadlineMessage)
+	}
+	running := map[string]bool{}
+	for i := range st.Instances {
+		if st.Instances[i].State == InstanceRunning {
+			running[st.Instances[i].Container] = true
+		}
+	}
+	if hasSidecar(pod) {
+		w.ordering = newTerminationOrdering(pod, running)
+	}
+	w.log.Info("terminating pod", zap.String("reason", reason), zap.Int64("grace", grace))
+	w.driveTermination(ctx)
+}
+
+// driveTermination kills every running instance not yet being killed and
+// finishes the pod when nothing runs any more.
+func (w *worker) driveTermination(ctx context.Context) {
+	st := &w.rec.Engine
+	t := st.Terminating
+	anyRunning := false
+	for i := range st.Instances {
+		in := &st.Instances[i]
+		if in.State != InstanceRunning {
+			continue
+		}
+		anyRunning = true
+		if w.killing[in.ID] > 0 {
+			continue
+		}
+		c, _ := findContainer(w.rec.Pod, in.Container)
+		if c == nil {
+			continue
+		}
+		elapsed := int64(w.m.clk.Since(t.Since).Seconds())
+		w.launchKill(ctx, killRequest{Pod: w.rec.Pod, Container: c, InstanceID: in.ID,
+			Grace: max(t.GracePeriod-elapsed, 0), Ordering: w.ordering})
+	}
+	if !anyRunning && len(w.killing) == 0 {
+		w.finish(ctx)
+	}
+}
+
+// shortenGrace applies a shorter grace to kills in progress (R61): each
+// instance gets its stop signal again with what is left of the new grace
+// (at least the 2 s window).
+func (w *worker) shortenGrace(ctx context.Context, g int64) {
+	st := &w.rec.Engine
+	t := st.Terminating
+	t.GracePeriod = g
+	left := max(g-int64(w.m.clk.Since(t.Since).Seconds()), minStopWindow)
+	for i := range st.Instances {
+		in := &st.Instances[i]
+		if in.State != InstanceRunning || w.killing[in.ID] == 0 {
+			continue
+		}
+		id := in.ID
+		w.killing[id]++
+		go func() {
+			err := w.m.rt.StopContainer(ctx, id, 0, time.Duration(left)*time.Second)
+			w.mb.push(workerMsg{kind: msgKillDone, id: id, err: err})
+		}()
+	}
+}
+
+// killDone notes a finished kill; an instance still marked running is
+// reaped now rather than waiting for its exit event.
+func (w *worker) killDone(ctx context.Context, id string, err error) {
+	if w.killing[id]--; w.killing[id] <= 0 {
+		delete(w.killing, id)
+	}
+	in := findInstance(&w.rec.Engine, id)
+	if err != nil {
+		w.log.Warn("kill instance", zap.String("id", id), zap.Error(err))
+		return
+	}
+	if in != nil && w.ordering != nil {
+		w.ordering.containerTerminated(in.Container)
+	}
+	if in != nil && in.State == InstanceRunning && w.killing[id] == 0 {
+		w.reap(ctx, in, 137, w.m.clk.Now())
+	}
+}
+
+// finish tears the pod down once nothing runs: sandbox removed, terminal
+// status published, and for a deleted pod Sink.PodFinished (R62, R83).
+func (w *worker) finish(ctx context.Context) {
+	st := &w.rec.Engine
+	for i := range st.Instances {
+		w.forgetInstance(&st.Instances[i])
+	}
+	if err := w.m.rt.RemoveSandbox(ctx, w.rec.Pod); err != nil {
+		w.log.Warn("remove sandbox", zap.Error(err))
+	}
+	w.sandboxReady = false
+	w.sandbox = Sandbox{}
+	w.finished = true
+	w.publish(ctx)
+	w.log.Info("pod stopped", zap.String("reason", st.Terminating.Reason))
+	if w.deleted {
+		if err := w.m.sink.PodFinished(ctx, copyRecord(w.snapshot())); err != nil {
+			w.log.Error("pod finished", zap.Error(err))
+		}
+		w.m.remove(w.uid, w)
+	}
+}
