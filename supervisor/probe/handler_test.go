@@ -82,7 +82,7 @@ func closedPort(t *testing.T) int {
 
 func newTarget(f *fakeProber, c *corev1.Container) *target {
 	pod := testPod("p")
-	return &target{prober: f, pod: pod, container: c, instanceID: "i1", transport: newTransport(f, pod)}
+	return &target{prober: f, pod: pod, container: c, instanceID: "i1", transport: newTransport(f, func() *corev1.Pod { return pod })}
 }
 
 func httpSpec(scheme corev1.URIScheme, port intstr.IntOrString, path string, headers ...corev1.HTTPHeader) *corev1.Probe {

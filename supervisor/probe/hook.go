@@ -77,7 +77,7 @@ func httpHook(ctx context.Context, p Prober, pod *corev1.Pod, c *corev1.Containe
 	if err != nil {
 		return err
 	}
-	tr := newTransport(p, pod)
+	tr := newTransport(p, func() *corev1.Pod { return pod })
 	defer tr.CloseIdleConnections()
 	res, err := newHTTPClient(tr, 0).Do(req)
 	if err != nil {

@@ -20,10 +20,10 @@ import (
 // namespace. Like the kubelet's prober it opens a new connection per request
 // (no keep-alive: a probe checks that the server still accepts), does not
 // verify certificates, uses no proxy and asks for no compression.
-func newTransport(p Prober, pod *corev1.Pod) *http.Transport {
+func newTransport(p Prober, pod func() *corev1.Pod) *http.Transport {
 	return &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return p.Dial(ctx, pod, network, addr)
+			return p.Dial(ctx, pod(), network, addr)
 		},
 		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // R56: probes and hooks do not verify
 		DisableKeepAlives:   true,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,6 +24,7 @@ type Manager struct {
 	clk     clock.WithTicker
 	log     *zap.Logger
 	updates chan Update
+	start   time.Time // instances started before it were adopted after a podrund restart
 
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -31,7 +33,8 @@ type Manager struct {
 
 // podState is what instances of one pod share.
 type podState struct {
-	transport   *http.Transport // dials into the pod's netns; reused by every HTTP probe
+	pod         atomic.Pointer[corev1.Pod] // newest copy: its sandbox may have changed (R14)
+	transport   *http.Transport            // dials into the pod's netns; reused by every HTTP probe
 	instances   int
 	terminating bool // StopLivenessAndStartup was called (R49)
 }
@@ -46,6 +49,7 @@ func NewManager(p Prober, clk clock.WithTicker, log *zap.Logger) *Manager {
 		clk:       clk,
 		log:       log,
 		updates:   make(chan Update, updateBuffer),
+		start:     clk.Now(),
 		instances: map[string]*instance{},
 		pods:      map[types.UID]*podState{},
 	}
@@ -68,7 +72,8 @@ func (m *Manager) AddInstance(pod *corev1.Pod, c *corev1.Container, instanceID s
 	m.mu.Lock()
 	ps := m.pods[pod.UID]
 	if ps == nil {
-		ps = &podState{transport: newTransport(m.prober, pod)}
+		ps = &podState{}
+		ps.transport = newTransport(m.prober, ps.pod.Load)
 		m.pods[pod.UID] = ps
 	}
 	ps.instances++
@@ -86,8 +91,10 @@ func (m *Manager) AddInstance(pod *corev1.Pod, c *corev1.Container, instanceID s
 	}
 	inst.addWorkers()
 	m.instances[instanceID] = inst
-	m.mu.Unlock()
+	ps.pod.Store(pod)
+	// Started under the lock so that a concurrent RemoveInstance sees them.
 	inst.start(terminating)
+	m.mu.Unlock()
 }
 
 // RemoveInstance stops every worker of the instance and waits for them; a

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,6 +24,8 @@ type worker struct {
 	current Result // the result reported so far
 	last    Result // result of the last attempt
 	streak  int    // consecutive attempts with result last
+
+	erroring bool // the last attempt could not be made
 }
 
 func newWorker(inst *instance, kind Kind, spec *corev1.Probe) *worker {
@@ -54,6 +57,10 @@ func (w *worker) run() {
 		}
 	}
 	period := seconds(w.spec.PeriodSeconds, 10)
+	if !w.spread(period) {
+		w.stopped()
+		return
+	}
 	ticker := w.inst.m.clk.NewTicker(period)
 	defer func() { ticker.Stop() }()
 	for {
@@ -71,6 +78,25 @@ func (w *worker) run() {
 			ticker.Stop()
 			ticker = w.inst.m.clk.NewTicker(period)
 		}
+	}
+}
+
+// spread delays the first attempt of an instance adopted after a podrund
+// restart by a random part of the period while podrund is younger than one
+// period (R42), so that the probes of many adopted pods do not tick
+// together. It returns false if the worker was stopped meanwhile.
+func (w *worker) spread(period time.Duration) bool {
+	m := w.inst.m
+	if !w.inst.startedAt.Before(m.start) || m.clk.Since(m.start) >= period {
+		return true
+	}
+	t := m.clk.NewTimer(rand.N(period))
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-w.ctx.Done():
+		return false
 	}
 }
 
@@ -108,9 +134,14 @@ func (w *worker) attempt() bool {
 		return false // stopped during the attempt: its result is meaningless
 	}
 	if o.err != nil {
-		w.inst.log.Debug("probe errored", zap.String("probe", string(w.kind)), zap.Error(o.err))
+		// Said once per run of errors: a broken probe would log every period.
+		if !w.erroring {
+			w.inst.log.Warn("probe errored, attempt ignored", zap.String("probe", string(w.kind)), zap.Error(o.err))
+		}
+		w.erroring = true
 		return true
 	}
+	w.erroring = false
 	if o.result == w.last {
 		w.streak++
 	} else {

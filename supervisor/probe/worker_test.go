@@ -290,3 +290,29 @@ func TestExecCommandExpansion(t *testing.T) {
 		t.Fatalf("expanded = %q, want %q", got, want)
 	}
 }
+
+// R42: probes of an instance adopted after a podrund restart (started before
+// the manager) begin after a random part of one period, not all at once.
+func TestR42AdoptedInstanceSpread(t *testing.T) {
+	f := newFakeProber(newResults().exec)
+	m, clk := newTestManager(f)
+	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now().Add(-time.Hour))
+	defer m.RemoveInstance("i1")
+	deadline := time.Now().Add(wait)
+	for !clk.HasWaiters() { // the spreading timer
+		if time.Now().After(deadline) {
+			t.Fatal("no spreading timer")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	noCall(t, f, "live")
+	clk.Step(10 * time.Second) // the delay is below one period
+	nextCall(t, f, "live")
+	m.RemoveInstance("i1")
+
+	// Once podrund is older than a period, adopted instances start at once.
+	m.AddInstance(testPod("p"), c, "i2", clk.Now().Add(-time.Hour))
+	defer m.RemoveInstance("i2")
+	nextCall(t, f, "live")
+}
