@@ -397,7 +397,7 @@ func testPod(policy corev1.RestartPolicy, inits []string, regulars ...string) *c
 	tgps := int64(30)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default", UID: types.UID("uid-" + fmt.Sprint(len(inits), len(regulars), policy))},
-		Spec: corev1.PodSpec{RestartPolicy: policy, TerminationGracePeriodSeconds: &tgps},
+		Spec:       corev1.PodSpec{RestartPolicy: policy, TerminationGracePeriodSeconds: &tgps},
 	}
 	for _, n := range inits {
 		c := corev1.Container{Name: n, Image: "busybox:1.28"}

@@ -14,6 +14,9 @@ func planInit(in *planInput, p *Plan) (initialized, stop bool) {
 	st := in.State
 	pod := in.Pod
 	sb := st.SandboxAttempt
+	if len(pod.Spec.InitContainers) == 0 {
+		return true, false
+	}
 	for i := range pod.Spec.Containers {
 		cur, _ := newest(st, pod.Spec.Containers[i].Name, sb)
 		if cur != nil && (cur.State == InstanceCreated || cur.State == InstanceRunning) {
