@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/supervisor"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// getLog serves GET .../pods/NAME/log: the CRI log of the container's
+// current instance (previous=true: the one before), without the CRI prefix
+// (timestamps=true keeps the timestamp), optionally the last tailLines
+// lines or those of the last sinceSeconds; follow=true streams until the
+// instance has exited and its log is drained.
+func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
+	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
+	rec, err := s.st.Pods().Get(r.Context(), ns, name)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	opts, previous, err := s.logQuery(r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	container, err := pickContainer(rec.Pod, r.URL.Query().Get("container"))
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if e := s.eng(); e != nil {
+		if live, ok := e.Get(rec.Pod.UID); ok {
+			rec = live
+		}
+	}
+	inst, err := pickInstance(rec, container, previous)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	if previous {
+		opts.follow = false
+	}
+	path := inst.LogPath
+	if path == "" {
+		path = filepath.Join(s.o.Root, "logs", fmt.Sprintf("%s_%s_%s", ns, name, rec.Pod.UID),
+			container, fmt.Sprintf("%d.log", inst.Attempt))
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	ls := &logStreamer{path: path, opts: opts, poll: s.o.LogPollInterval, out: w,
+		exited: func() bool { return s.instanceDone(r.Context(), rec.Pod, container, inst.ID) }}
+	if f, ok := w.(http.Flusher); ok {
+		ls.flush = f.Flush
+	}
+	if err := ls.run(r.Context()); err != nil {
+		s.log.Debug("log stream ended", zapPod(rec.Pod), zap.Error(err))
+	}
+}
+
+func (s *Server) logQuery(r *http.Request) (logOptions, bool, error) {
+	var o logOptions
+	var err error
+	if o.follow, err = queryBool(r, "follow"); err != nil {
+		return o, false, err
+	}
+	if o.timestamps, err = queryBool(r, "timestamps"); err != nil {
+		return o, false, err
+	}
+	previous, err := queryBool(r, "previous")
+	if err != nil {
+		return o, false, err
+	}
+	if o.tail, err = queryInt(r, "tailLines"); err != nil {
+		return o, false, err
+	}
+	since, err := queryInt(r, "sinceSeconds")
+	if err != nil {
+		return o, false, err
+	}
+	if since != nil {
+		o.since = s.clk.Now().Add(-time.Duration(*since) * time.Second)
+	}
+	return o, previous, nil
+}
+
+// pickContainer checks the container name; without one, a pod with a
+// single container means that one (kubectl's rule).
+func pickContainer(pod *corev1.Pod, name string) (string, error) {
+	var names []string
+	for _, c := range pod.Spec.InitContainers {
+		names = append(names, c.Name)
+	}
+	for _, c := range pod.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	if name == "" {
+		if len(pod.Spec.Containers) == 1 && len(pod.Spec.InitContainers) == 0 {
+			return pod.Spec.Containers[0].Name, nil
+		}
+		return "", api.NewBadRequest(fmt.Sprintf(
+			"a container name must be specified for pod %s, choose one of: %v", pod.Name, names))
+	}
+	for _, n := range names {
+		if n == name {
+			return name, nil
+		}
+	}
+	return "", api.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", name, pod.Name))
+}
+
+// pickInstance finds the container's newest instance, or the one before
+// it for previous.
+func pickInstance(rec *supervisor.PodRecord, container string, previous bool) (supervisor.Instance, error) {
+	var mine []supervisor.Instance
+	for _, in := range rec.Engine.Instances {
+		if in.Container == container {
+			mine = append(mine, in)
+		}
+	}
+	switch {
+	case previous && len(mine) < 2:
+		return supervisor.Instance{}, api.NewBadRequest(fmt.Sprintf(
+			"previous terminated container %q in pod %q not found", container, rec.Pod.Name))
+	case previous:
+		return mine[len(mine)-2], nil
+	case len(mine) == 0:
+		reason := "ContainerCreating"
+		if wr, ok := rec.Engine.Waiting[container]; ok && wr.Reason != "" {
+			reason = wr.Reason
+		}
+		return supervisor.Instance{}, api.NewBadRequest(fmt.Sprintf(
+			"container %q in pod %q is waiting to start: %s", container, rec.Pod.Name, reason))
+	}
+	return mine[len(mine)-1], nil
+}
+
+// instanceDone reports whether a followed instance will write no more:
+// it exited, was replaced by a newer instance, or its pod is gone.
+func (s *Server) instanceDone(ctx context.Context, pod *corev1.Pod, container, id string) bool {
+	var rec *supervisor.PodRecord
+	if e := s.eng(); e != nil {
+		if live, ok := e.Get(pod.UID); ok {
+			rec = live
+		}
+	}
+	if rec == nil {
+		stored, err := s.st.Pods().Get(ctx, pod.Namespace, pod.Name)
+		if err != nil || stored.Pod.UID != pod.UID {
+			return true
+		}
+		rec = stored
+	}
+	var newest, mine *supervisor.Instance
+	for i := range rec.Engine.Instances {
+		in := &rec.Engine.Instances[i]
+		if in.Container == container {
+			newest = in
+		}
+		if in.ID == id {
+			mine = in
+		}
+	}
+	return mine == nil || newest.ID != id || mine.State == supervisor.InstanceExited
+}
+
+func zapPod(p *corev1.Pod) zap.Field { return zap.String("pod", p.Namespace+"/"+p.Name) }

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/podrun/podrun/api"
+	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// writeJSON writes v with the given code.
+func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		s.writeError(w, fmt.Errorf("encode response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+// writeError writes err as a v1 Status with its code; anything that is
+// not already an API status is a 500 InternalError (and logged).
+func (s *Server) writeError(w http.ResponseWriter, err error) {
+	se := api.AsStatusError(err)
+	if se.Code() >= 500 {
+		s.log.Warn("request failed", zap.Error(err))
+	}
+	data, _ := json.Marshal(se.Status())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(se.Code())
+	_, _ = w.Write(append(data, '\n'))
+}
+
+// readObject reads a POST/PUT body (JSON or YAML, one object, at most
+// MaxBodyBytes) and decodes it strictly.
+func (s *Server) readObject(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, api.NewRequestEntityTooLarge(fmt.Sprintf(
+			"the request body is larger than the limit of %d bytes", MaxBodyBytes))
+	}
+	if err != nil {
+		return nil, api.NewBadRequest(fmt.Sprintf("read request body: %v", err))
+	}
+	if len(data) == 0 {
+		return nil, api.NewBadRequest("the request body is empty")
+	}
+	return api.DecodeObject(data)
+}
+
+// queryBool parses a boolean query parameter ("true", "1", ...); absent is false.
+func queryBool(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, api.NewBadRequest(fmt.Sprintf("query parameter %s=%q is not a boolean", name, v))
+	}
+	return b, nil
+}
+
+// queryInt parses an optional non-negative integer query parameter.
+func queryInt(r *http.Request, name string) (*int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return nil, api.NewBadRequest(fmt.Sprintf("query parameter %s=%q must be a non-negative integer", name, v))
+	}
+	return &n, nil
+}

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/podrun/podrun/api"
+	"go.uber.org/zap"
+)
+
+// routes is every path of design.md §3.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.observe, s.recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, api.NewNotFound("path", r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, api.NewMethodNotAllowed(fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)))
+	})
+
+	r.Get("/version", s.getVersion)
+	r.Get("/healthz", s.getHealthz)
+	r.Get("/readyz", s.getReadyz)
+	r.Get("/metrics", s.getMetrics)
+
+	r.Get("/api/v1/pods", s.listPods)
+	r.Route("/api/v1/namespaces/{ns}/pods", func(r chi.Router) {
+		r.Get("/", s.listPods)
+		r.Post("/", s.createPod)
+		r.Get("/{name}", s.getPod)
+		r.Put("/{name}", s.putPod)
+		r.Delete("/{name}", s.deletePod)
+		r.Get("/{name}/log", s.getLog)
+		r.Post("/{name}/exec", s.exec)
+	})
+
+	for _, res := range s.resources() {
+		res := res
+		r.Get(res.prefix+"/"+res.plural, res.list)
+		r.Route(res.prefix+"/namespaces/{ns}/"+res.plural, func(r chi.Router) {
+			r.Get("/", res.list)
+			r.Post("/", res.create)
+			r.Get("/{name}", res.get)
+			r.Put("/{name}", res.put)
+			r.Delete("/{name}", res.delete)
+		})
+	}
+
+	r.Get("/images", s.listImages)
+	r.Delete("/images", s.removeImage)
+	r.Post("/images/import", s.importImage)
+	r.Post("/images/pull", s.pullImage)
+	return r
+}
+
+// observe records each request's duration by route pattern and code.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		code := ww.Status()
+		if code == 0 {
+			code = http.StatusOK
+		}
+		s.rec.ObserveRequest(route, r.Method, code, time.Since(start))
+		s.log.Debug("request", zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.Int("code", code), zap.Duration("took", time.Since(start)))
+	})
+}
+
+// recoverer turns a handler panic into a 500 Status instead of a dropped
+// connection; podrund never dies of a bad request.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panicked", zap.Any("panic", v), zap.String("path", r.URL.Path),
+					zap.Stack("stack"))
+				s.writeError(w, fmt.Errorf("internal error handling %s %s", r.Method, r.URL.Path))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

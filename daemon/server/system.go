@@ -1,0 +1,170 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	goruntime "runtime"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/supervisor"
+)
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
+	v := api.Version{Version: s.o.Version, GitCommit: s.o.GitCommit, GoVersion: goruntime.Version()}
+	if v.Version == "" {
+		v.Version = "dev"
+	}
+	if s.o.ContainerdVersion != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		v.Containerd = s.o.ContainerdVersion(ctx)
+		cancel()
+	}
+	s.writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) getHealthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// getReadyz is 200 once pods are re-adopted and while containerd answers;
+// otherwise 503 with the reason.
+func (s *Server) getReadyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		s.writeError(w, api.NewServiceUnavailable("podrund is starting: re-adopting pods"))
+		return
+	}
+	if s.o.Images == nil {
+		s.writeError(w, api.NewServiceUnavailable("no container runtime is connected"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := s.o.Images.Ready(ctx); err != nil {
+		s.writeError(w, api.NewServiceUnavailable(fmt.Sprintf("containerd is unreachable: %v", err)))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.o.Metrics == nil {
+		s.writeError(w, api.NewServiceUnavailable("metrics are not enabled"))
+		return
+	}
+	s.o.Metrics.Handler().ServeHTTP(w, r)
+}
+
+func (s *Server) images(w http.ResponseWriter) (Images, bool) {
+	if s.o.Images == nil {
+		s.writeError(w, api.NewServiceUnavailable("no container runtime is connected"))
+		return nil, false
+	}
+	return s.o.Images, true
+}
+
+func toImage(st supervisor.ImageStatus) api.Image {
+	return api.Image{Name: st.Ref, ID: st.ID, Size: st.Size}
+}
+
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
+	im, ok := s.images(w)
+	if !ok {
+		return
+	}
+	list, err := im.ListImages(r.Context())
+	if err != nil {
+		s.writeError(w, fmt.Errorf("list images: %w", err))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, imageList(list))
+}
+
+func imageList(list []supervisor.ImageStatus) api.ImageList {
+	out := api.ImageList{Items: []api.Image{}}
+	for _, st := range list {
+		out.Items = append(out.Items, toImage(st))
+	}
+	return out
+}
+
+// importImage takes an OCI-layout or docker-archive tarball as the body (no
+// 3 MiB limit: images are large).
+func (s *Server) importImage(w http.ResponseWriter, r *http.Request) {
+	im, ok := s.images(w)
+	if !ok {
+		return
+	}
+	list, err := im.ImportImage(r.Context(), r.Body)
+	if err != nil {
+		s.writeError(w, imageError("", fmt.Errorf("import image: %w", err)))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, imageList(list))
+}
+
+func (s *Server) pullImage(w http.ResponseWriter, r *http.Request) {
+	im, ok := s.images(w)
+	if !ok {
+		return
+	}
+	ref := r.URL.Query().Get("ref")
+	if ref == "" {
+		s.writeError(w, api.NewBadRequest("query parameter ref is required"))
+		return
+	}
+	st, err := im.PullImage(r.Context(), ref, nil)
+	if err != nil {
+		s.writeError(w, imageError(ref, fmt.Errorf("pull image %s: %w", ref, err)))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, toImage(st))
+}
+
+func (s *Server) removeImage(w http.ResponseWriter, r *http.Request) {
+	im, ok := s.images(w)
+	if !ok {
+		return
+	}
+	ref := r.URL.Query().Get("ref")
+	if ref == "" {
+		s.writeError(w, api.NewBadRequest("query parameter ref is required"))
+		return
+	}
+	st, err := im.ImageStatus(r.Context(), ref)
+	if err != nil {
+		s.writeError(w, imageError(ref, fmt.Errorf("look up image %s: %w", ref, err)))
+		return
+	}
+	if !st.Present {
+		s.writeError(w, api.NewNotFound("image", ref))
+		return
+	}
+	if err := im.RemoveImage(r.Context(), ref); err != nil {
+		s.writeError(w, imageError(ref, fmt.Errorf("remove image %s: %w", ref, err)))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, toImage(st))
+}
+
+// imageError maps containerd's error kinds to Status codes.
+func imageError(ref string, err error) error {
+	switch {
+	case errdefs.IsNotFound(err) && ref != "":
+		return api.NewNotFound("image", ref)
+	case errdefs.IsInvalidArgument(err):
+		return api.NewBadRequest(err.Error())
+	case errdefs.IsFailedPrecondition(err):
+		return api.NewConflict("image", ref, err)
+	}
+	var se *supervisor.StartError
+	if errors.As(err, &se) {
+		return api.NewBadRequest(err.Error())
+	}
+	return err
+}
