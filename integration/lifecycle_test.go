@@ -1,0 +1,204 @@
+package integration
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// TestRestartMatrix samples R31 for regular containers: pod restartPolicy ×
+// exit code. Restarted ones are seen restarting; the others end the pod.
+func TestRestartMatrix(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		policy  string
+		exit    int
+		restart bool
+		phase   corev1.PodPhase // terminal phase when not restarted
+	}{
+		{"Never", 0, false, corev1.PodSucceeded},
+		{"Never", 1, false, corev1.PodFailed},
+		{"OnFailure", 0, false, corev1.PodSucceeded},
+		{"OnFailure", 1, true, ""},
+		{"Always", 0, true, ""},
+		{"Always", 1, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%s-exit%d", tc.policy, tc.exit), func(t *testing.T) {
+			t.Parallel()
+			c := env.Client(t)
+			ps := podSpec{Name: "m", RestartPolicy: tc.policy,
+				Inits:      []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true}},
+				Containers: []ctr{{S: script{Name: "app", ExitCode: tc.exit}}}}
+			w := c.Watch("m")
+			c.Apply(ps.yaml(c.HostDir))
+			if tc.restart {
+				p := w.UntilPod("app restarted", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 1 })
+				if p.Status.Phase != corev1.PodRunning && p.Status.Phase != corev1.PodPending {
+					t.Errorf("phase %s while restarting", p.Status.Phase)
+				}
+				if ls := status(p, "app").LastTerminationState.Terminated; ls == nil || int(ls.ExitCode) != tc.exit {
+					t.Errorf("lastState %+v, want Terminated exit %d (R86)", ls, tc.exit)
+				}
+				return
+			}
+			p := w.UntilPod("terminal phase", 60*time.Second, func(p *corev1.Pod) bool {
+				return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+			})
+			if p.Status.Phase != tc.phase {
+				t.Errorf("phase %s, want %s (R78)", p.Status.Phase, tc.phase)
+			}
+			if restarts(p, "app") != 0 || count(orderLog(t, c, "m"), "app", "Starting") != 1 {
+				t.Errorf("app ran more than once: %s", dump(orderLog(t, c, "m")))
+			}
+			// R72: the sidecar is stopped once the app is done.
+			if running(p, "side") {
+				t.Errorf("sidecar still running in terminal phase")
+			}
+		})
+	}
+}
+
+// TestCrashLoopBackOff: delays 0, 10, 20 s between runs (R35, X9), waiting
+// reason CrashLoopBackOff with lastState = previous termination.
+func TestCrashLoopBackOff(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	ps := podSpec{Name: "crash", Containers: []ctr{{S: script{Name: "app", ExitCode: 3}}}}
+	w := c.Watch("crash")
+	c.Apply(ps.yaml(c.HostDir))
+	p := w.UntilPod("restartCount 3", 120*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 3 })
+	lines := orderLog(t, c, "crash")
+	d1 := lines[find(lines, "app", "Starting", 1)].At - lines[find(lines, "app", "Exiting", 0)].At
+	d2 := lines[find(lines, "app", "Starting", 2)].At - lines[find(lines, "app", "Exiting", 1)].At
+	d3 := lines[find(lines, "app", "Starting", 3)].At - lines[find(lines, "app", "Exiting", 2)].At
+	if d1 > 3 {
+		t.Errorf("first restart after %.1fs, want immediate (R35: 0 s)", d1)
+	}
+	if d2 < 9.5 || d2 > 14 {
+		t.Errorf("second restart after %.1fs, want 10 s", d2)
+	}
+	if d3 < 19.5 || d3 > 25 {
+		t.Errorf("third restart after %.1fs, want 20 s", d3)
+	}
+	sawBackOff := false
+	for _, ev := range w.History() {
+		s := status(ev.Pod, "app")
+		if s != nil && s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff" {
+			sawBackOff = true
+			if !strings.Contains(s.State.Waiting.Message, "back-off") || s.LastTerminationState.Terminated == nil ||
+				s.LastTerminationState.Terminated.ExitCode != 3 {
+				t.Errorf("CrashLoopBackOff status %+v (R87)", s)
+			}
+			if ev.Pod.Status.Phase != corev1.PodRunning {
+				t.Errorf("phase %s during back-off, want Running (R79)", ev.Pod.Status.Phase)
+			}
+		}
+	}
+	if !sawBackOff {
+		t.Error("never saw waiting reason CrashLoopBackOff")
+	}
+	waitEvent(t, c, "crash", "BackOff", "Back-off restarting failed container app", 5*time.Second)
+	if table := c.MustPodctl("get", "pods"); !strings.Contains(table, "crash") {
+		t.Errorf("get pods:\n%s", table)
+	}
+	_ = p
+}
+
+// TestJobStyleCompletionOrder: app exits 0 → sidecars stopped in reverse
+// order, all preStops fired at once at the start → Succeeded (R72-R74, X4).
+func TestJobStyleCompletionOrder(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	preStop := func(name string) string {
+		return fmt.Sprintf("    lifecycle:\n      preStop:\n        exec:\n          command: %s\n",
+			quote([]string{"sh", "-c", logLine(name, "PreStop")}))
+	}
+	side := func(name string) ctr {
+		return ctr{S: script{Name: name, Forever: true, TrapTerm: true, TermDelay: 1}, Sidecar: true, Extra: preStop(name)}
+	}
+	ps := podSpec{Name: "job", RestartPolicy: "Never",
+		Inits:      []ctr{side("s1"), side("s2"), side("s3")},
+		Containers: []ctr{{S: script{Name: "app", Delay: 1}}}}
+	w := c.Watch("job")
+	c.Apply(ps.yaml(c.HostDir))
+	final := w.UntilPod("Succeeded", 90*time.Second, phaseIs(corev1.PodSucceeded))
+	lines := orderLog(t, c, "job")
+	expectOrder(t, lines, "s1 Started", "s2 Starting", "s2 Started", "s3 Starting", "s3 Started", "app Starting",
+		"app Exiting", "s3 Exiting", "s2 Terminating", "s2 Exiting", "s1 Terminating", "s1 Exiting")
+	// All preStops start together at the beginning, before s2 gets TERM.
+	for _, s := range []string{"s1", "s2", "s3"} {
+		if i, j := find(lines, s, "PreStop", 0), find(lines, "s3", "Exiting", 0); i < 0 || i > j {
+			t.Errorf("X4: %s preStop did not run before s3 stopped; log:\n%s", s, dump(lines))
+		}
+	}
+	for _, s := range []string{"s1", "s2", "s3"} {
+		if restarts(final, s) != 0 {
+			t.Errorf("%s restarted during completion", s)
+		}
+	}
+	for _, ev := range w.History() {
+		if ev.Pod.Status.Phase == corev1.PodSucceeded && running(ev.Pod, "s1") {
+			t.Errorf("Succeeded while s1 runs (R73)")
+		}
+	}
+}
+
+// TestDeleteOrderingWithGrace: seed 06 instrumented; delete stops the app,
+// then second, then first sidecar, each waiting for the later ones (R63).
+func TestDeleteOrderingWithGrace(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	mk := func(name string) script {
+		return script{Name: name, Forever: true, TrapTerm: true, TermDelay: 2}
+	}
+	ps := podSpec{Name: "order", Grace: intp(30),
+		Inits:      []ctr{{S: mk("first"), Sidecar: true}, {S: mk("second"), Sidecar: true}},
+		Containers: []ctr{{S: mk("app")}}}
+	c.Apply(ps.yaml(c.HostDir))
+	c.WaitFor("order", "Ready", 60*time.Second, isReady)
+	final := deleteAndWait(t, c, "order")
+	lines := orderLog(t, c, "order")
+	expectOrder(t, lines, "first Started", "second Starting", "second Started", "app Starting",
+		"app Terminating", "app Exiting", "second Terminating", "second Exiting", "first Terminating", "first Exiting")
+	if g := gap(t, lines, "app Exiting", "second Terminating"); g > 1.5 {
+		t.Errorf("second sidecar got TERM %.2fs after the app exited; podrund should react at once", g)
+	}
+	if final.Status.Phase != corev1.PodSucceeded {
+		t.Errorf("final phase %s, want Succeeded: %s", final.Status.Phase, harness.Describe(final))
+	}
+}
+
+// TestInitFailureUnderNeverFailsPod: a plain init container exits 1 under
+// Never → pod Failed, running sidecar terminated, app never starts (R75, X7).
+func TestInitFailureUnderNeverFailsPod(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	ps := podSpec{Name: "initfail", RestartPolicy: "Never",
+		Inits: []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true},
+			{S: script{Name: "init", ExitCode: 1}}},
+		Containers: []ctr{{S: script{Name: "app", Forever: true}}}}
+	c.Apply(ps.yaml(c.HostDir))
+	p := c.WaitFor("initfail", "Failed and sidecar stopped", 60*time.Second, func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodFailed && terminated(p, "side") != nil
+	})
+	if s := terminated(p, "init"); s == nil || s.ExitCode != 1 || s.Reason != "Error" {
+		t.Errorf("init status %+v, want Terminated Error 1", s)
+	}
+	if s := status(p, "app"); s == nil || s.State.Waiting == nil || s.State.Waiting.Reason != "PodInitializing" {
+		t.Errorf("app status %+v, want waiting PodInitializing (never started)", s)
+	}
+	lines := orderLog(t, c, "initfail")
+	if count(lines, "app", "Starting") != 0 || count(lines, "init", "Starting") != 1 || count(lines, "side", "Starting") != 1 {
+		t.Errorf("runs:\n%s", dump(lines))
+	}
+	expectOrder(t, lines, "init Exiting", "side Terminating")
+	if table := c.MustPodctl("get", "pods"); !matchRow(table, "initfail", "Init:Error") {
+		t.Errorf("get pods:\n%s\nwant initfail Init:Error (R92)", table)
+	}
+}
