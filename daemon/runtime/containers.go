@@ -79,10 +79,12 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 	inst.LogPath = r.logPath(pod, c.Name, req.Attempt)
 	opts, labels, err := r.containerOpts(ctx, req, img, imgCfg, inst)
 	if err != nil {
+		r.discardInstance(ctx, id, labels)
 		return supervisor.Instance{}, err
 	}
 	cont, err := r.client.NewContainer(ctx, id, opts...)
 	if err != nil {
+		r.discardInstance(ctx, id, labels)
 		return supervisor.Instance{}, createError(fmt.Errorf("create container: %w", err))
 	}
 	if _, err := cont.NewTask(ctx, r.logIO(inst.LogPath, c.TTY)); err != nil {
@@ -94,6 +96,18 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 	r.rememberPod(id, labels[labelPodUID])
 	log.Debug("created container instance", zap.String("id", id), zap.Int32("attempt", req.Attempt))
 	return inst, nil
+}
+
+// discardInstance removes what a failed CreateContainer made before the
+// container record existed: the snapshot (the lease would let GC take it,
+// later) and the termination-log dir.
+func (r *Runtime) discardInstance(ctx context.Context, id string, labels map[string]string) {
+	if err := r.client.SnapshotService(r.snapshotter).Remove(ctx, id); err != nil && !errdefs.IsNotFound(err) {
+		r.log.Warn("remove snapshot of failed container", zap.String("id", id), zap.Error(err))
+	}
+	if tl := labels[labelTermLog]; tl != "" {
+		os.RemoveAll(filepath.Dir(tl))
+	}
 }
 
 func createError(err error) error {
@@ -160,12 +174,12 @@ func (r *Runtime) containerOpts(ctx context.Context, req supervisor.CreateReques
 		withTTY(c.TTY),
 		withTerminationLog(termLog, c.TerminationMessagePath),
 	}
+	labels := instanceLabels(req, inst, termLog)
 	more, err := r.podSpecOpts(ctx, pod, c, imgCfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, labels, err
 	}
 	specOpts = append(specOpts, more...)
-	labels := instanceLabels(req, inst, termLog)
 	specOpts = append(specOpts, withAnnotations(labels))
 	return []containerd.NewContainerOpts{
 		containerd.WithImage(img),

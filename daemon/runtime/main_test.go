@@ -68,6 +68,7 @@ type testEnv struct {
 	rt     *Runtime
 	events <-chan supervisor.RuntimeEvent
 	root   string
+	opts   Options
 }
 
 const (
@@ -81,14 +82,15 @@ func newTestEnv(t *testing.T) *testEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	ns := "rt-" + randHex(t, 6)
 	root := t.TempDir()
-	rt, err := New(ctx, Options{Address: testContainerd.Address, Namespace: ns, Root: root,
+	opts := Options{Address: testContainerd.Address, Namespace: ns, Root: root,
 		State: t.TempDir(), Objects: testObjects(), Logger: zaptest.NewLogger(t),
-		LogMaxBytes: 1 << 20, LogMaxFiles: 2})
+		LogMaxBytes: 1 << 20, LogMaxFiles: 2}
+	rt, err := New(ctx, opts)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, ctx: ctx, rt: rt, root: root}
+	e := &testEnv{t: t, ctx: ctx, rt: rt, root: root, opts: opts}
 	t.Cleanup(func() {
 		e.checkNothingLeft(ns)
 		cancel()
@@ -236,4 +238,20 @@ func (e *testEnv) waitLog(inst supervisor.Instance, want string) {
 func busybox(name string, command ...string) corev1.Container {
 	return corev1.Container{Name: name, Image: "busybox:1.28", Command: command,
 		TerminationMessagePath: "/dev/termination-log", TerminationMessagePolicy: corev1.TerminationMessageReadFile}
+}
+
+// waitEvent waits for the next event of kind.
+func (e *testEnv) waitEvent(kind supervisor.RuntimeEventKind) supervisor.RuntimeEvent {
+	e.t.Helper()
+	timeout := time.After(eventDeadline)
+	for {
+		select {
+		case ev := <-e.events:
+			if ev.Kind == kind {
+				return ev
+			}
+		case <-timeout:
+			e.t.Fatalf("no %s event within %s", kind, eventDeadline)
+		}
+	}
 }
