@@ -179,15 +179,15 @@ func TestSeed10RuntimeFeatureDetection(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	c.ApplyFile(seed(t, "10-runtime-feature-detection.yaml"))
-	p := c.WaitFor("feature-detect", "native-sidecar restarted once and running", 60*time.Second, func(p *corev1.Pod) bool {
+	c.WaitFor("feature-detect", "native-sidecar restarted once and running", 60*time.Second, func(p *corev1.Pod) bool {
 		return restarts(p, "native-sidecar") == 1 && running(p, "native-sidecar") && running(p, "app")
 	})
 	logsUntil(t, c, "feature-detect", "old-way-sidecar", "native sidecars work", 1, 30*time.Second)
-	out := c.MustPodctl("exec", "feature-detect", "-c", "app", "--", "cat", "/shared/state")
+	out := c.MustPodctl("exec", "feature-detect", "-c", "old-way-sidecar", "--", "cat", "/shared/state")
 	if strings.TrimSpace(out) != "native-running" {
 		t.Errorf("/shared/state = %q, want native-running", out)
 	}
-	p = c.GetPod("feature-detect")
+	p := c.GetPod("feature-detect")
 	if restarts(p, "old-way-sidecar") != 0 || restarts(p, "native-sidecar") != 1 || !running(p, "app") {
 		t.Errorf("statuses: %s", harness.Describe(p))
 	}
