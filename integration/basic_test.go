@@ -208,7 +208,7 @@ func checkNothingLeft(t *testing.T, c *harness.Client, p *corev1.Pod, ids []stri
 	if _, err := os.Stat(filepath.Join(d.Root, "pods", string(p.UID))); err == nil {
 		t.Errorf("pod dir %s remains after delete", filepath.Join(d.Root, "pods", string(p.UID)))
 	}
-	for _, proc := range harness.ProcessesMentioning(d.Dir) {
+	for _, proc := range harness.ProcessesMentioning(c.Env.Base) {
 		for _, id := range ids {
 			if strings.Contains(proc.Cmdline, id) || strings.Contains(proc.Root, id) {
 				t.Errorf("process of the deleted pod remains: %s", proc)

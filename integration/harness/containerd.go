@@ -102,6 +102,19 @@ func (c *Containerd) Start(ctx context.Context) error {
 	}
 }
 
+// PID is containerd's process id while it runs, else 0.
+func (c *Containerd) PID() int {
+	if c.cmd == nil {
+		return 0
+	}
+	select {
+	case <-c.exited:
+		return 0
+	default:
+		return c.cmd.Process.Pid
+	}
+}
+
 // Stop sends sig (SIGTERM or SIGKILL) and waits for containerd to exit.
 // Shims and containers keep running, as they do on a real host.
 func (c *Containerd) Stop(sig syscall.Signal) error {

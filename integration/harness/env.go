@@ -151,11 +151,25 @@ func (e *Env) LeakCheck(ctx context.Context, d *Podrund) []string {
 	if err != nil {
 		leaks = append(leaks, err.Error())
 	}
+	// Task rootfs mounts live in containerd's state, in a dir per namespace.
+	ctrdMounts, _ := MountsUnder(e.Containerd.Dir)
+	for _, m := range ctrdMounts {
+		if strings.Contains(m, "/"+d.Namespace+"/") {
+			mounts = append(mounts, m)
+		}
+	}
 	for _, m := range mounts {
 		leaks = append(leaks, "mount: "+m)
 	}
-	for _, p := range ProcessesMentioning(d.Dir) {
-		leaks = append(leaks, "process: "+p.String())
+	for _, p := range ProcessesMentioning(e.Base) {
+		if p.PID == d.PID() || p.PID == e.Containerd.PID() {
+			continue
+		}
+		shim := strings.Contains(p.Cmdline, "-namespace "+d.Namespace+" ")
+		inContainer := strings.Contains(p.Root, "/"+d.Namespace+"/")
+		if shim || inContainer || strings.Contains(p.Cmdline, d.Dir) {
+			leaks = append(leaks, "process: "+p.String())
+		}
 	}
 	for _, f := range FilesUnder(filepath.Join(d.State, "sandboxes")) {
 		leaks = append(leaks, "netns/ipc/uts file: "+f)

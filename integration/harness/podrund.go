@@ -140,6 +140,14 @@ func (d *Podrund) waitReady(ctx context.Context, timeout time.Duration) error {
 	return fmt.Errorf("podrund not ready within %v (last: %s); log:\n%s", timeout, last, tail(d.LogPath, 40))
 }
 
+// PID is the process id while running, else 0.
+func (d *Podrund) PID() int {
+	if !d.Running() {
+		return 0
+	}
+	return d.cmd.Process.Pid
+}
+
 // Running reports whether the process is alive.
 func (d *Podrund) Running() bool {
 	if d.cmd == nil {
