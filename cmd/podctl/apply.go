@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/podrun/podrun/api/client"
+	"github.com/podrun/podrun/api/printer"
+)
+
+type applyFlags struct {
+	files   []string
+	wait    bool
+	timeout time.Duration
+}
+
+func newApplyCommand(g *globals) *cobra.Command {
+	var f applyFlags
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE|DIR|-",
+		Short: "Create or update every object of a manifest",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return apply(cmd.Context(), g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVarP(&f.files, "filename", "f", nil, "manifest file, directory of manifests, or - for stdin")
+	fl.BoolVar(&f.wait, "wait", false, "wait until every pod is Ready or finished and every job complete; fail if one failed")
+	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long --wait waits")
+	return cmd
+}
+
+func apply(ctx context.Context, g *globals, f applyFlags) error {
+	objs, err := readManifests(f.files, g.In)
+	if err != nil {
+		return err
+	}
+	if g.output != "" && g.output != printer.Name {
+		return fmt.Errorf("apply prints names only: -o %s is not supported", g.output)
+	}
+	c := g.client()
+	var applied []runtime.Object
+	for _, mo := range objs {
+		stored, verb, err := applyOne(ctx, c, g.namespace, mo)
+		if err != nil {
+			return err
+		}
+		if g.output == printer.Name {
+			fmt.Fprintln(g.Out, printer.ResourceName(stored))
+		} else {
+			fmt.Fprintf(g.Out, "%s %s\n", printer.ResourceName(stored), verb)
+		}
+		applied = append(applied, stored)
+	}
+	if !f.wait {
+		return nil
+	}
+	return waitApplied(ctx, g, c, applied, f.timeout)
+}
+
+// applyOne is design.md's apply: GET; 404 → POST ("created"); else PUT and
+// compare resourceVersions ("unchanged" when the server kept it).
+func applyOne(ctx context.Context, c *client.Client, defaultNS string, mo manifestObject) (runtime.Object, string, error) {
+	k, err := kindOf(mo.obj)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", mo.source, err)
+	}
+	m := metaOf(mo.obj)
+	if m.GetNamespace() == "" {
+		m.SetNamespace(defaultNS)
+	}
+	ns, name := m.GetNamespace(), m.GetName()
+	if name == "" {
+		return nil, "", fmt.Errorf("error when creating %q: a %s needs metadata.name", mo.source, k.singular)
+	}
+	current := k.newObj()
+	err = c.Get(ctx, k.res, ns, name, current)
+	stored := k.newObj()
+	switch {
+	case client.IsNotFound(err):
+		if err := c.Create(ctx, k.res, ns, mo.obj, stored); err != nil {
+			return nil, "", fmt.Errorf("error when creating %q: %w", mo.source, err)
+		}
+		return stored, "created", nil
+	case err != nil:
+		return nil, "", fmt.Errorf("error when retrieving current configuration of %s %s/%s from %q: %w", k.singular, ns, name, mo.source, err)
+	}
+	before := metaOf(current).GetResourceVersion()
+	if err := c.Update(ctx, k.res, ns, name, mo.obj, stored); err != nil {
+		return nil, "", fmt.Errorf("error when updating %q: %w", mo.source, err)
+	}
+	if metaOf(stored).GetResourceVersion() == before {
+		return stored, "unchanged", nil
+	}
+	return stored, "configured", nil
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podrun/podrun/api/client"
+	"github.com/podrun/podrun/api/printer"
+)
+
+func newDescribeCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "describe pod|job NAME",
+		Short: "Show a pod or job in detail, with its events",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := kindByName(args[0])
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			switch k.res {
+			case client.Pods:
+				return describePod(ctx, g, args[1])
+			case client.Jobs:
+				return describeJob(ctx, g, args[1])
+			}
+			return fmt.Errorf("describe supports pods and jobs, not %s", args[0])
+		},
+	}
+}
+
+func describePod(ctx context.Context, g *globals, name string) error {
+	c := g.client()
+	var pod corev1.Pod
+	if err := c.Get(ctx, client.Pods, g.namespace, name, &pod); err != nil {
+		return err
+	}
+	evs, err := eventsFor(ctx, c, g.namespace, "Pod", name, pod.UID)
+	if err != nil {
+		return err
+	}
+	return printer.DescribePod(g.Out, printer.PodDescription{Pod: &pod, Events: evs}, g.now())
+}
+
+func describeJob(ctx context.Context, g *globals, name string) error {
+	c := g.client()
+	var job batchv1.Job
+	if err := c.Get(ctx, client.Jobs, g.namespace, name, &job); err != nil {
+		return err
+	}
+	evs, err := eventsFor(ctx, c, g.namespace, "Job", name, job.UID)
+	if err != nil {
+		return err
+	}
+	return printer.DescribeJob(g.Out, printer.JobDescription{Job: &job, Events: evs}, g.now())
+}
+
+// eventsFor lists the events of one object. Events of an earlier object of
+// the same name (another UID) are left out.
+func eventsFor(ctx context.Context, c *client.Client, ns, kind, name string, uid types.UID) ([]corev1.Event, error) {
+	var l corev1.EventList
+	if err := c.List(ctx, client.Events, ns, &l); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	var out []corev1.Event
+	for _, ev := range l.Items {
+		io := ev.InvolvedObject
+		if io.Name != name || (io.Kind != "" && io.Kind != kind) {
+			continue
+		}
+		if uid != "" && io.UID != "" && io.UID != uid {
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/api/client"
+)
+
+type execFlags struct {
+	container string
+	stdin     bool
+	tty       bool
+}
+
+func newExecCommand(g *globals) *cobra.Command {
+	var f execFlags
+	cmd := &cobra.Command{
+		Use:   "exec POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]",
+		Short: "Run a command in a container of a pod",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pod, command := args[0], args[1:]
+			if dash := cmd.ArgsLenAtDash(); dash > 1 {
+				return fmt.Errorf("exec takes one pod before --, got %v", args[:dash])
+			}
+			if len(command) == 0 {
+				return errors.New("you must specify at least one command for the container")
+			}
+			return execCommand(cmd.Context(), g, pod, command, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.container, "container", "c", "", "container name (default: the pod's default-container annotation, else its first container)")
+	fl.BoolVarP(&f.stdin, "stdin", "i", false, "pass stdin to the command")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "run the command in a terminal")
+	return cmd
+}
+
+func execCommand(ctx context.Context, g *globals, pod string, command []string, f execFlags) error {
+	c := g.client()
+	if f.container == "" {
+		name, err := defaultContainer(ctx, c, g.namespace, pod)
+		if err != nil {
+			return err
+		}
+		f.container = name
+	}
+	o := client.ExecOptions{Container: f.container, Command: command, Stdout: g.Out, Stderr: g.ErrOut}
+	if f.stdin {
+		o.Stdin = g.In
+	}
+	if f.tty {
+		restore, sizes, err := setupTerminal(ctx, g)
+		if err != nil {
+			fmt.Fprintf(g.ErrOut, "Unable to use a TTY - %v\n", err)
+		} else {
+			defer restore()
+			o.TTY, o.Resize = true, sizes
+		}
+	}
+	code, err := c.Exec(ctx, g.namespace, pod, o)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// setupTerminal puts the controlling terminal into raw mode and sends its
+// size now and on every SIGWINCH. restore undoes both.
+func setupTerminal(ctx context.Context, g *globals) (restore func(), sizes <-chan api.TerminalSize, err error) {
+	in, ok := g.In.(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return nil, nil, errors.New("input is not a terminal or the right kind of file")
+	}
+	sizeFd := int(in.Fd())
+	if out, ok := g.Out.(*os.File); ok && term.IsTerminal(int(out.Fd())) {
+		sizeFd = int(out.Fd())
+	}
+	state, err := term.MakeRaw(int(in.Fd()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("make the terminal raw: %w", err)
+	}
+	ch := make(chan api.TerminalSize, 1)
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	ctx, cancel := context.WithCancel(ctx)
+	send := func() {
+		w, h, err := term.GetSize(sizeFd)
+		if err != nil {
+			return
+		}
+		select { // the newest size wins over one not yet sent
+		case <-ch:
+		default:
+		}
+		ch <- api.TerminalSize{Width: uint16(w), Height: uint16(h)}
+	}
+	send()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-winch:
+				send()
+			}
+		}
+	}()
+	restore = func() {
+		cancel()
+		signal.Stop(winch)
+		_ = term.Restore(int(in.Fd()), state)
+	}
+	return restore, ch, nil
+}
