@@ -77,7 +77,10 @@ const (
 	eventDeadline = 20 * time.Second
 )
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t *testing.T) *testEnv { return newTestEnvWith(t, nil) }
+
+// newTestEnvWith lets a test adjust the Runtime's options.
+func newTestEnvWith(t *testing.T, adjust func(*Options)) *testEnv {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ns := "rt-" + randHex(t, 6)
@@ -85,6 +88,9 @@ func newTestEnv(t *testing.T) *testEnv {
 	opts := Options{Address: testContainerd.Address, Namespace: ns, Root: root,
 		State: t.TempDir(), Objects: testObjects(), Logger: zaptest.NewLogger(t),
 		LogMaxBytes: 1 << 20, LogMaxFiles: 2}
+	if adjust != nil {
+		adjust(&opts)
+	}
 	rt, err := New(ctx, opts)
 	if err != nil {
 		cancel()
