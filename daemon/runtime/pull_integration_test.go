@@ -107,7 +107,6 @@ func (reg *testRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 func TestPullFromLocalRegistryWithCredentials(t *testing.T) {
 	cfgPath := filepath.Join(t.TempDir(), "config.json")
 	e := newTestEnvWith(t, func(o *Options) { o.DockerConfig = cfgPath })
