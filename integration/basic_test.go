@@ -23,7 +23,8 @@ func TestSeed01SidecarBeforeApp(t *testing.T) {
 	if out := c.ApplyFile(seed(t, "01-sidecar-before-app.yaml")); !strings.Contains(out, "pod/myapp-pod created") {
 		t.Errorf("apply printed %q, want pod/myapp-pod created", out)
 	}
-	w.UntilPod("phase Running and Ready", 60*time.Second, func(p *corev1.Pod) bool {
+	c.MustPodctl("wait", "pod", "myapp-pod", "--for=condition=Ready", "--timeout", "60s")
+	w.UntilPod("phase Running and Ready", 10*time.Second, func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodRunning && isReady(p)
 	})
 
@@ -47,7 +48,8 @@ func TestSeed01SidecarBeforeApp(t *testing.T) {
 	if out, errOut, code := c.Podctl("delete", "pod", "myapp-pod"); code != 0 {
 		t.Fatalf("podctl delete pod myapp-pod: exit %d %s %s", code, out, errOut)
 	}
-	final := w.UntilDeleted(60 * time.Second)
+	c.MustPodctl("wait", "pod", "myapp-pod", "--for=delete", "--timeout", "60s")
+	final := w.UntilDeleted(10 * time.Second)
 	// R69: every regular container exits 0 on TERM → Succeeded.
 	if final.Status.Phase != corev1.PodSucceeded {
 		t.Errorf("final phase %s, want Succeeded (app traps TERM and exits 0); %s", final.Status.Phase, harness.Describe(final))

@@ -84,7 +84,8 @@ func TestSeed07AppExitsSidecarsFollow(t *testing.T) {
 	c := env.Client(t)
 	w := c.Watch("app-exits")
 	c.ApplyFile(seed(t, "07-app-exits-sidecars-follow.yaml"))
-	final := w.UntilPod("phase Succeeded", 90*time.Second, phaseIs(corev1.PodSucceeded))
+	c.MustPodctl("wait", "pod", "app-exits", "--for=jsonpath={.status.phase}=Succeeded", "--timeout", "90s")
+	final := w.UntilPod("phase Succeeded", 10*time.Second, phaseIs(corev1.PodSucceeded))
 	fa, f2, f1 := terminated(final, "app"), terminated(final, "second-sidecar"), terminated(final, "first-sidecar")
 	if fa == nil || f2 == nil || f1 == nil {
 		t.Fatalf("statuses at Succeeded: %s", harness.Describe(final))
