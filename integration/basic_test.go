@@ -176,12 +176,12 @@ func checkNothingLeft(t *testing.T, c *harness.Client, p *corev1.Pod, ids []stri
 	t.Helper()
 	ctx := t.Context()
 	d := c.Daemon
-	out, err := c.Env.Containerd.Ctr(ctx, d.Namespace, "containers", "ls", "-q", fmt.Sprintf(`labels."io.podrun.pod.uid"==%s`, p.UID))
+	out, err := d.Ctrd.Ctr(ctx, d.Namespace, "containers", "ls", "-q", fmt.Sprintf(`labels."io.podrun.pod.uid"==%s`, p.UID))
 	if err != nil || strings.TrimSpace(out) != "" {
 		t.Errorf("containers of pod %s remain: %q %v", p.UID, out, err)
 	}
 	for _, what := range [][]string{{"tasks", "ls"}, {"snapshots", "ls"}} {
-		out, err := c.Env.Containerd.Ctr(ctx, d.Namespace, what...)
+		out, err := d.Ctrd.Ctr(ctx, d.Namespace, what...)
 		if err != nil {
 			t.Error(err)
 		}

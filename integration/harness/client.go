@@ -65,9 +65,35 @@ func (e *Env) ClientOn(t testing.TB, d *Podrund) *Client {
 // check runs on its containerd namespace and dirs.
 func (e *Env) PrivateDaemon(t testing.TB) *Podrund {
 	t.Helper()
+	return e.PrivateDaemonOn(t, e.Containerd)
+}
+
+// PrivateContainerd starts a containerd of the test's own (for tests that
+// stop and start it); it is closed at cleanup, after the daemons on it.
+func (e *Env) PrivateContainerd(t testing.TB) *Containerd {
+	t.Helper()
+	dir, err := os.MkdirTemp(e.Base, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrd, err := StartContainerd(t.Context(), dir)
+	if err != nil {
+		t.Fatalf("start private containerd: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := ctrd.Close(); err != nil {
+			t.Errorf("close private containerd: %v", err)
+		}
+	})
+	return ctrd
+}
+
+// PrivateDaemonOn is PrivateDaemon on the given containerd.
+func (e *Env) PrivateDaemonOn(t testing.TB, ctrd *Containerd) *Podrund {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d, err := e.StartDaemon(ctx, strings.ToLower(nsUnsafe.ReplaceAllString(t.Name(), "")))
+	d, err := e.StartDaemonOn(ctx, strings.ToLower(nsUnsafe.ReplaceAllString(t.Name(), "")), ctrd)
 	if err != nil {
 		if d != nil {
 			_ = d.Stop(9)
@@ -86,7 +112,7 @@ func (e *Env) PrivateDaemon(t testing.TB) *Podrund {
 		if err := d.Stop(15); err != nil {
 			t.Errorf("stop private podrund: %v", err)
 		}
-		if leaks := e.LeakCheck(ctx, d); len(leaks) > 0 {
+		if leaks := e.LeakCheckOn(ctx, d, ctrd); len(leaks) > 0 {
 			t.Errorf("LEAK CHECK (private podrund %s):\n  %s", d.Namespace, strings.Join(leaks, "\n  "))
 		}
 		_ = KillProcessesMentioning(d.Dir)
@@ -263,7 +289,7 @@ func (c *Client) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	filter := fmt.Sprintf(`labels."io.podrun.pod.namespace"==%s`, c.NS)
-	left, err := c.Env.Containerd.Ctr(ctx, c.Daemon.Namespace, "containers", "ls", "-q", filter)
+	left, err := c.Daemon.Ctrd.Ctr(ctx, c.Daemon.Namespace, "containers", "ls", "-q", filter)
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
 	} else if strings.TrimSpace(left) != "" {

@@ -90,12 +90,18 @@ func (e *Env) writeImages() error {
 // StartDaemon starts a podrund with its own socket, root, state and
 // containerd namespace on the shared containerd, and imports the images.
 func (e *Env) StartDaemon(ctx context.Context, name string) (*Podrund, error) {
+	return e.StartDaemonOn(ctx, name, e.Containerd)
+}
+
+// StartDaemonOn is StartDaemon on another containerd.
+func (e *Env) StartDaemonOn(ctx context.Context, name string, ctrd *Containerd) (*Podrund, error) {
 	e.mu.Lock()
 	e.daemons++
 	n := e.daemons
 	e.mu.Unlock()
 	dir := filepath.Join(e.Base, fmt.Sprintf("d%d", n))
-	d := NewPodrund(e.Bins.Podrund, dir, e.Containerd.Address, fmt.Sprintf("podrun-it-%d-%s", n, name))
+	d := NewPodrund(e.Bins.Podrund, dir, ctrd.Address, fmt.Sprintf("podrun-it-%d-%s", n, name))
+	d.Ctrd = ctrd
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -141,8 +147,13 @@ func (e *Env) Close() error {
 // all its pods are gone: containers, tasks, active snapshots, mounts and
 // processes below its dirs, namespace files of sandboxes.
 func (e *Env) LeakCheck(ctx context.Context, d *Podrund) []string {
+	return e.LeakCheckOn(ctx, d, e.Containerd)
+}
+
+// LeakCheckOn is LeakCheck for a daemon on the given containerd.
+func (e *Env) LeakCheckOn(ctx context.Context, d *Podrund, ctrd *Containerd) []string {
 	var leaks []string
-	left, err := e.Containerd.Leftovers(ctx, d.Namespace)
+	left, err := ctrd.Leftovers(ctx, d.Namespace)
 	if err != nil {
 		leaks = append(leaks, "ctr: "+err.Error())
 	}
@@ -152,7 +163,7 @@ func (e *Env) LeakCheck(ctx context.Context, d *Podrund) []string {
 		leaks = append(leaks, err.Error())
 	}
 	// Task rootfs mounts live in containerd's state, in a dir per namespace.
-	ctrdMounts, _ := MountsUnder(e.Containerd.Dir)
+	ctrdMounts, _ := MountsUnder(ctrd.Dir)
 	for _, m := range ctrdMounts {
 		if strings.Contains(m, "/"+d.Namespace+"/") {
 			mounts = append(mounts, m)
@@ -162,7 +173,7 @@ func (e *Env) LeakCheck(ctx context.Context, d *Podrund) []string {
 		leaks = append(leaks, "mount: "+m)
 	}
 	for _, p := range ProcessesMentioning(e.Base) {
-		if p.PID == d.PID() || p.PID == e.Containerd.PID() {
+		if p.PID == d.PID() || p.PID == ctrd.PID() || p.PID == e.Containerd.PID() {
 			continue
 		}
 		shim := strings.Contains(p.Cmdline, "-namespace "+d.Namespace+" ")

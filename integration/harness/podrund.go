@@ -69,6 +69,7 @@ type Podrund struct {
 	ContainerdAddress string
 	Config            string // optional --config file
 	LogPath           string
+	Ctrd              *Containerd // the harness containerd it talks to, if any
 	cmd               *exec.Cmd
 	exited            chan struct{}
 }
