@@ -18,6 +18,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/clock"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // No goroutine is left behind once instances are removed, including
@@ -70,7 +74,7 @@ func TestRemoveInstanceLeavesNoGoroutine(t *testing.T) {
 
 // benchProber answers exec at once (the runtime's own cost is not
 // podrund's) and dials loopback for real.
-type benchProber struct{ execs atomic.Int64 }
+type benchProber struct{ execs, dials atomic.Int64 }
 
 func (b *benchProber) Exec(context.Context, string, ExecRequest) (int, error) {
 	b.execs.Add(1)
@@ -78,6 +82,7 @@ func (b *benchProber) Exec(context.Context, string, ExecRequest) (int, error) {
 }
 
 func (b *benchProber) Dial(ctx context.Context, _ *corev1.Pod, network, address string) (net.Conn, error) {
+	b.dials.Add(1)
 	var d net.Dialer
 	return d.DialContext(ctx, network, address)
 }
@@ -96,37 +101,72 @@ func BenchmarkProbes100Pods(b *testing.B) {
 	defer srv.Close()
 	port := int32(srv.Listener.Addr().(*net.TCPAddr).Port)
 	p := &benchProber{}
+	benchProbes(b, p, func() int64 { return p.execs.Load() + hits.Load() }, func() *corev1.Container {
+		c := &corev1.Container{Name: "app",
+			LivenessProbe:  execProbeSpec("true", 1, 3, 1),
+			ReadinessProbe: httpSpec("", intstr.FromInt32(port), "/healthz")}
+		c.ReadinessProbe.PeriodSeconds = 1
+		return c
+	})
+}
+
+// BenchmarkProbes100PodsTCPGRPC is the same with a tcpSocket liveness probe
+// and a grpc readiness probe against an in-process gRPC health server.
+func BenchmarkProbes100PodsTCPGRPC(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Stop()
+	port := int32(l.Addr().(*net.TCPAddr).Port)
+	p := &benchProber{}
+	// Each tcpSocket and each grpc attempt dials once.
+	benchProbes(b, p, p.dials.Load, func() *corev1.Container {
+		return &corev1.Container{Name: "app",
+			LivenessProbe: &corev1.Probe{PeriodSeconds: 1, TimeoutSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+				TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}}},
+			ReadinessProbe: &corev1.Probe{PeriodSeconds: 1, TimeoutSeconds: 1, ProbeHandler: corev1.ProbeHandler{
+				GRPC: &corev1.GRPCAction{Port: port}}}}
+	})
+}
+
+// benchProbes runs 100 instances of the container for b.N seconds and
+// reports CPU time per second, probes per second (as count counts them) and
+// the worker goroutines.
+func benchProbes(b *testing.B, p *benchProber, count func() int64, container func() *corev1.Container) {
 	m := NewManager(p, clock.RealClock{}, nil)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for range m.Updates() {
+		for u := range m.Updates() {
+			if u.Result == Failure {
+				b.Errorf("probe failed: %+v", u)
+			}
 		}
 	}()
 	for i := 0; i < 100; i++ {
 		pod := testPod("bench" + strconv.Itoa(i))
 		pod.UID = types.UID(fmt.Sprintf("uid-%d", i))
-		c := &corev1.Container{Name: "app",
-			LivenessProbe:  execProbeSpec("true", 1, 3, 1),
-			ReadinessProbe: httpSpec("", intstr.FromInt32(port), "/healthz")}
-		c.ReadinessProbe.PeriodSeconds = 1
-		m.AddInstance(pod, c, "i"+strconv.Itoa(i), time.Now())
+		m.AddInstance(pod, container(), "i"+strconv.Itoa(i), time.Now())
 	}
 	// Start measuring mid-period: the workers tick together, so a window
 	// aligned on ticks would count one burst too many.
 	time.Sleep(1500 * time.Millisecond)
 	goroutines := runtime.NumGoroutine()
 	ru0, t0 := rusage(b), time.Now()
-	n0 := p.execs.Load() + hits.Load()
+	n0 := count()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		time.Sleep(time.Second)
 	}
 	b.StopTimer()
 	ru1, wall := rusage(b), time.Since(t0)
-	probes := p.execs.Load() + hits.Load() - n0
+	probes := count() - n0
 	cpu := time.Duration(ru1-ru0) * time.Microsecond
-	b.ReportMetric(float64(cpu.Milliseconds())/wall.Seconds(), "cpu-ms/s")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/wall.Seconds(), "cpu-ms/s")
 	b.ReportMetric(float64(probes)/wall.Seconds(), "probes/s")
 	b.ReportMetric(float64(goroutines), "goroutines")
 	for i := 0; i < 100; i++ {
