@@ -154,6 +154,7 @@ func (m *Manager) Start(ctx context.Context, rec *PodRecord) error {
 	m.workers[rec.Pod.UID] = w
 	if p := rec.Pod.Status.Phase; (p == corev1.PodSucceeded || p == corev1.PodFailed) && rec.Engine.Terminating != nil {
 		w.finished = true // already stopped before podrund went down
+		w.closed = true
 		close(w.done)
 		return nil
 	}
@@ -183,9 +184,9 @@ func (m *Manager) Delete(ctx context.Context, uid types.UID, grace *int64) error
 	if w == nil {
 		return fmt.Errorf("delete pod %s: %w", uid, ErrPodNotFound)
 	}
-	select {
-	case <-w.done:
+	if !w.tryPush(workerMsg{kind: msgDelete, grace: grace}) {
 		// Already stopped (completed pod): nothing to kill.
+		<-w.done
 		m.remove(uid, w)
 		rec := copyRecord(w.snapshot())
 		m.wg.Add(1)
@@ -195,8 +196,6 @@ func (m *Manager) Delete(ctx context.Context, uid types.UID, grace *int64) error
 				m.log.Error("pod finished", zap.String("uid", string(uid)), zap.Error(err))
 			}
 		}()
-	default:
-		w.mb.push(workerMsg{kind: msgDelete, grace: grace})
 	}
 	return nil
 }

@@ -111,7 +111,7 @@ func TestRestartMatrix_R31(t *testing.T) {
 			{name: "sidecar liveness failure: kill + restart", pod: runPod, mutate: withProbe(ProbeLiveness, "s"),
 				instances: []Instance{inst(runPod, "i1", InstanceExited, 0), inst(runPod, "s", InstanceRunning, 0), inst(runPod, "r", InstanceRunning, 0)},
 				probes:    map[string]probeState{"s-id": {Liveness: ProbeFailure}}, started: []string{"s-id"},
-				kill:      []string{"s:true"}},
+				kill: []string{"s:true"}},
 			{name: "sidecar startup failure: kill + restart", pod: scPod, mutate: withProbe(ProbeStartup, "s"),
 				instances: []Instance{inst(scPod, "s", InstanceRunning, 0)},
 				probes:    map[string]probeState{"s-id": {Startup: ProbeFailure}},

@@ -36,7 +36,34 @@ type worker struct {
 
 	snapMu sync.Mutex
 	snap   *PodRecord
-	done   chan struct{}
+	closed bool // the loop ended; messages are no longer read
+	// cancelStart aborts a start in progress (pull, postStart) when the pod
+	// is deleted, so a deletion never waits on a container being created.
+	cancelStart context.CancelFunc
+	done        chan struct{}
+	baseCtx     context.Context // the worker's lifetime; kills run under it
+}
+
+// tryPush queues msg unless the worker's loop has ended.
+func (w *worker) tryPush(msg workerMsg) bool {
+	w.snapMu.Lock()
+	defer w.snapMu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.mb.push(msg)
+	if msg.kind == msgDelete && w.cancelStart != nil {
+		w.cancelStart()
+	}
+	return true
+}
+
+// close ends message intake and returns what was still queued.
+func (w *worker) close() []workerMsg {
+	w.snapMu.Lock()
+	defer w.snapMu.Unlock()
+	w.closed = true
+	return w.mb.drain(nil)
 }
 
 func newWorker(m *Manager, rec *PodRecord) *worker {
@@ -72,14 +99,17 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 // (podrund stopping: the containers keep running).
 func (w *worker) run(ctx context.Context) {
 	defer close(w.done)
+	w.baseCtx = ctx
 	defer func() {
 		if w.timer != nil {
 			w.timer.Stop()
 		}
 	}()
 	if !w.firstSync(ctx) {
+		w.close()
 		return
 	}
+	defer w.afterFinish(ctx)
 	var buf []workerMsg
 	for !w.finished {
 		var timerC <-chan time.Time
@@ -88,6 +118,7 @@ func (w *worker) run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			w.close()
 			return
 		case <-w.mb.ready:
 			buf = w.mb.drain(buf)
@@ -98,6 +129,24 @@ func (w *worker) run(ctx context.Context) {
 		case <-timerC:
 		}
 		w.sync(ctx)
+	}
+}
+
+// afterFinish handles a delete that raced with the pod finishing on its
+// own (Job-style completion): the finished pod is reported at once.
+func (w *worker) afterFinish(ctx context.Context) {
+	if ctx.Err() != nil || w.deleted {
+		return
+	}
+	for _, msg := range w.close() {
+		if msg.kind == msgDelete {
+			w.deleted = true
+			if err := w.m.sink.PodFinished(ctx, copyRecord(w.snapshot())); err != nil {
+				w.log.Error("pod finished", zap.Error(err))
+			}
+			w.m.remove(w.uid, w)
+			return
+		}
 	}
 }
 
@@ -200,6 +249,10 @@ func (w *worker) probeUpdate(u *ProbeUpdate) {
 		return
 	}
 	st := &w.rec.Engine
+	if u.Result == ProbeFailure {
+		w.m.events.container(context.Background(), w.rec.Pod, in.Container, corev1.EventTypeWarning, "Unhealthy",
+			string(u.Kind)+" probe failed: "+u.Output)
+	}
 	switch u.Kind {
 	case ProbeLiveness:
 		ps.Liveness = u.Result

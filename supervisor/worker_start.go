@@ -31,6 +31,16 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 		}
 		st.Waiting[name] = wr
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	w.snapMu.Lock()
+	w.cancelStart = cancel
+	w.snapMu.Unlock()
+	defer func() {
+		w.snapMu.Lock()
+		w.cancelStart = nil
+		w.snapMu.Unlock()
+		cancel()
+	}()
 	progressed := false
 	if p.CreateSandbox {
 		if err := w.createSandbox(ctx, p.SandboxChanged); err != nil {
@@ -42,6 +52,9 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 	}
 	for _, i := range p.StartInit {
 		c := &pod.Spec.InitContainers[i]
+		if ctx.Err() != nil {
+			return progressed // deleted meanwhile
+		}
 		if w.startContainer(ctx, c, classOf(c, true)) {
 			progressed = true
 		} else if !isSidecar(c) {
@@ -49,6 +62,9 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 		}
 	}
 	for _, i := range p.StartRegular {
+		if ctx.Err() != nil {
+			return progressed
+		}
 		if w.startContainer(ctx, &pod.Spec.Containers[i], Regular) {
 			progressed = true // R13: one failure does not stop the next
 		}
@@ -95,6 +111,9 @@ func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class 
 	pod := w.rec.Pod
 	ev := w.m.events
 	img, err := w.ensureImage(ctx, c)
+	if ctx.Err() != nil {
+		return false // deleted while pulling: no start, no failure
+	}
 	if err != nil {
 		w.startFailed(ctx, c, err, "ErrImagePull")
 		return false
@@ -158,7 +177,11 @@ func (w *worker) postStart(ctx context.Context, c *corev1.Container, id string) 
 	pod := w.rec.Pod
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil && w.m.opts.RunHook != nil {
 		w.publish(ctx) // the container shows Running while its hook runs
-		if err := w.m.opts.RunHook(ctx, pod, c, id, c.Lifecycle.PostStart); err != nil {
+		err := w.m.opts.RunHook(ctx, pod, c, id, c.Lifecycle.PostStart)
+		if ctx.Err() != nil {
+			return false // deleted while the hook ran: termination stops it
+		}
+		if err != nil {
 			w.m.events.container(ctx, pod, c.Name, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed")
 			w.killOne(ctx, KillAction{InstanceID: id, Container: c.Name, Reason: "FailedPostStartHook",
 				Message: fmt.Sprintf("FailedPostStartHook: %v", err)})
@@ -240,6 +263,9 @@ func (w *worker) killOne(ctx context.Context, k KillAction) {
 // the result comes back as msgKillDone.
 func (w *worker) launchKill(ctx context.Context, r killRequest) {
 	w.killing[r.InstanceID]++
+	if w.baseCtx != nil {
+		ctx = w.baseCtx
+	}
 	go func() {
 		err := w.m.killer.kill(ctx, r)
 		w.mb.push(workerMsg{kind: msgKillDone, id: r.InstanceID, err: err})

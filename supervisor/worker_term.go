@@ -58,14 +58,8 @@ func (w *worker) beginTermination(ctx context.Context, reason string, grace int6
 	if reason == TermDeadlineExceeded {
 		w.m.events.pod(ctx, pod, corev1.EventTypeNormal, "DeadlineExceeded", deadlineMessage)
 	}
-	running := map[string]bool{}
-	for i := range st.Instances {
-		if st.Instances[i].State == InstanceRunning {
-			running[st.Instances[i].Container] = true
-		}
-	}
 	if hasSidecar(pod) {
-		w.ordering = newTerminationOrdering(pod, running)
+		w.ordering = newTerminationOrdering(pod, w.runningContainers())
 	}
 	w.log.Info("terminating pod", zap.String("reason", reason), zap.Int64("grace", grace))
 	w.driveTermination(ctx)
@@ -76,6 +70,9 @@ func (w *worker) beginTermination(ctx context.Context, reason string, grace int6
 func (w *worker) driveTermination(ctx context.Context) {
 	st := &w.rec.Engine
 	t := st.Terminating
+	if w.ordering == nil && hasSidecar(w.rec.Pod) {
+		w.ordering = newTerminationOrdering(w.rec.Pod, w.runningContainers()) // resumed after a restart
+	}
 	anyRunning := false
 	for i := range st.Instances {
 		in := &st.Instances[i]
@@ -114,6 +111,9 @@ func (w *worker) shortenGrace(ctx context.Context, g int64) {
 		}
 		id := in.ID
 		w.killing[id]++
+		if w.baseCtx != nil {
+			ctx = w.baseCtx
+		}
 		go func() {
 			err := w.m.rt.StopContainer(ctx, id, 0, time.Duration(left)*time.Second)
 			w.mb.push(workerMsg{kind: msgKillDone, id: id, err: err})
@@ -161,4 +161,14 @@ func (w *worker) finish(ctx context.Context) {
 		}
 		w.m.remove(w.uid, w)
 	}
+}
+
+func (w *worker) runningContainers() map[string]bool {
+	running := map[string]bool{}
+	for i := range w.rec.Engine.Instances {
+		if in := &w.rec.Engine.Instances[i]; in.State == InstanceRunning {
+			running[in.Container] = true
+		}
+	}
+	return running
 }
