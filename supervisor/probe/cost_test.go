@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -183,4 +184,47 @@ func rusage(b *testing.B) int64 {
 		b.Fatal(err)
 	}
 	return ru.Utime.Nano()/1000 + ru.Stime.Nano()/1000
+}
+
+// One HTTP transport per pod, shared by its instances, dropped with the
+// pod's last instance.
+func TestTransportSharedPerPod(t *testing.T) {
+	m, clk := newTestManager(newFakeProber(newResults().exec))
+	pod := testPod("p")
+	m.AddInstance(pod, &corev1.Container{Name: "a"}, "i1", clk.Now())
+	m.AddInstance(pod, &corev1.Container{Name: "b"}, "i2", clk.Now())
+	m.mu.Lock()
+	shared := m.instances["i1"].t.transport == m.instances["i2"].t.transport
+	m.mu.Unlock()
+	if !shared {
+		t.Fatal("instances of one pod use different transports")
+	}
+	m.RemoveInstance("i1")
+	m.mu.Lock()
+	left := m.pods[pod.UID]
+	m.mu.Unlock()
+	if left == nil || left.instances != 1 {
+		t.Fatalf("pod state after removing one of two instances: %+v", left)
+	}
+	m.RemoveInstance("i2")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.pods) != 0 {
+		t.Fatal("pod state left after its last instance")
+	}
+}
+
+// Handler output is bounded (10 KiB, as the kubelet keeps).
+func TestOutputBounded(t *testing.T) {
+	big := strings.Repeat("x", 3*maxOutput)
+	f := newFakeProber(func(_ context.Context, _ string, _ []string, out io.Writer) (int, error) {
+		_, _ = io.WriteString(out, big)
+		_, _ = io.WriteString(out, big)
+		return 1, nil
+	})
+	tg := newTarget(f, &corev1.Container{Name: "app"})
+	o := runProbe(context.Background(), tg, execProbeSpec("big", 1, 1, 1))
+	if o.result != Failure || len(o.output) != maxOutput {
+		t.Fatalf("result %s, output of %d bytes", o.result, len(o.output))
+	}
 }
