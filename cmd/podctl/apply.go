@@ -83,16 +83,18 @@ func applyOne(ctx context.Context, c *client.Client, defaultNS string, mo manife
 	stored := k.newObj()
 	switch {
 	case client.IsNotFound(err):
+		// A Status error is printed as it is (design: `Error from server
+		// (Invalid): Pod "x" is invalid: ...`); the name is in it.
 		if err := c.Create(ctx, k.res, ns, mo.obj, stored); err != nil {
-			return nil, "", fmt.Errorf("error when creating %q: %w", mo.source, err)
+			return nil, "", err
 		}
 		return stored, "created", nil
 	case err != nil:
-		return nil, "", fmt.Errorf("error when retrieving current configuration of %s %s/%s from %q: %w", k.singular, ns, name, mo.source, err)
+		return nil, "", err
 	}
 	before := metaOf(current).GetResourceVersion()
 	if err := c.Update(ctx, k.res, ns, name, mo.obj, stored); err != nil {
-		return nil, "", fmt.Errorf("error when updating %q: %w", mo.source, err)
+		return nil, "", err
 	}
 	if metaOf(stored).GetResourceVersion() == before {
 		return stored, "unchanged", nil
