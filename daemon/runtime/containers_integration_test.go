@@ -210,6 +210,13 @@ func TestListStartRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
+	if err := e.rt.StopContainer(e.ctx, inst.ID, 0, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("stopping a never-started instance took %s; it ignores TERM, so it must be killed at once", d)
+	}
 	if err := e.rt.RemoveContainer(e.ctx, inst.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,8 +23,7 @@ const maxLogLine = 16 * 1024
 
 // logPath is <root>/logs/<ns>_<pod>_<uid>/<container>/<attempt>.log.
 func (r *Runtime) logPath(pod *corev1.Pod, container string, attempt int32) string {
-	dir := fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID)
-	return filepath.Join(r.opts.Root, "logs", dir, container, itoa(attempt)+".log")
+	return LogPath(r.opts.Root, pod, container, attempt)
 }
 
 // removeLogFiles deletes a log and its rotated files.
@@ -178,4 +178,45 @@ func (l *criLog) copyStream(stream string, r io.Reader) error {
 			return firstErr
 		}
 	}
+}
+
+// LogPath is where the log of attempt of a container of pod lives:
+// <root>/logs/<ns>_<pod>_<uid>/<container>/<attempt>.log (rotated files
+// add .1, .2, …).
+func LogPath(root string, pod *corev1.Pod, container string, attempt int32) string {
+	return filepath.Join(PodLogDir(root, pod), container, itoa(attempt)+".log")
+}
+
+// PodLogDir is the directory of all logs of a pod; it is removed with the
+// pod (RemovePodLogs).
+func PodLogDir(root string, pod *corev1.Pod) string {
+	return filepath.Join(root, "logs", fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
+}
+
+// RemovePodLogs deletes a deleted pod's logs, as the kubelet does.
+func (r *Runtime) RemovePodLogs(pod *corev1.Pod) error {
+	if err := os.RemoveAll(PodLogDir(r.opts.Root, pod)); err != nil {
+		return fmt.Errorf("remove logs of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// LastLogAttempt is the highest attempt with a log file of the container
+// (R88: restartCount when no earlier instance is known is this + 1).
+func (r *Runtime) LastLogAttempt(pod *corev1.Pod, container string) (int32, bool) {
+	entries, err := os.ReadDir(filepath.Join(PodLogDir(r.opts.Root, pod), container))
+	if err != nil {
+		return 0, false
+	}
+	best, found := int32(0), false
+	for _, e := range entries {
+		n, err := strconv.ParseInt(strings.TrimSuffix(e.Name(), ".log"), 10, 32)
+		if err != nil || !strings.HasSuffix(e.Name(), ".log") {
+			continue
+		}
+		if !found || int32(n) > best {
+			best, found = int32(n), true
+		}
+	}
+	return best, found
 }

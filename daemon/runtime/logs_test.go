@@ -169,3 +169,30 @@ func TestLogTailByteLimit(t *testing.T) {
 		t.Fatalf("tail of %d bytes, want 2048", len(got))
 	}
 }
+
+func TestPodLogPathsAndLastAttempt(t *testing.T) {
+	r := &Runtime{opts: Options{Root: t.TempDir()}}
+	pod := testPod()
+	if _, ok := r.LastLogAttempt(pod, "app"); ok {
+		t.Fatal("attempt found without logs")
+	}
+	for _, a := range []int32{0, 2, 11} {
+		p := LogPath(r.opts.Root, pod, "app", a)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, nil, 0o644)
+	}
+	os.WriteFile(LogPath(r.opts.Root, pod, "app", 30)+".1", nil, 0o644) // rotated file only: ignored
+	if n, ok := r.LastLogAttempt(pod, "app"); !ok || n != 11 {
+		t.Fatalf("LastLogAttempt = %d, %v; want 11", n, ok)
+	}
+	want := filepath.Join(r.opts.Root, "logs", "ns_web_uid-1", "app", "2.log")
+	if got := LogPath(r.opts.Root, pod, "app", 2); got != want {
+		t.Fatalf("LogPath = %s, want %s", got, want)
+	}
+	if err := r.RemovePodLogs(pod); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(PodLogDir(r.opts.Root, pod)); !os.IsNotExist(err) {
+		t.Fatal("pod log dir still there")
+	}
+}

@@ -80,10 +80,14 @@ func (r *Runtime) StopContainer(ctx context.Context, id string, sig syscall.Sign
 	if err != nil {
 		return fmt.Errorf("wait for task of %s: %w", id, err)
 	}
-	if st, err := task.Status(ctx); err == nil && st.Status == containerd.Stopped {
+	st, err := task.Status(ctx)
+	if err == nil && st.Status == containerd.Stopped {
 		return nil
 	}
-	if grace > 0 && sig != syscall.SIGKILL {
+	// A never-started process (R59) is PID 1 of its namespace waiting to
+	// exec: it ignores catchable signals, so it gets SIGKILL at once.
+	neverStarted := err == nil && st.Status == containerd.Created
+	if grace > 0 && sig != syscall.SIGKILL && !neverStarted {
 		if err := task.Kill(ctx, sig); err != nil && !isGone(err) {
 			return fmt.Errorf("signal %s to %s: %w", sig, id, err)
 		}
