@@ -43,6 +43,11 @@ func (w *worker) adoptInstances(ctx context.Context) {
 // reobserve re-reads the runtime after a reconnect: exits missed while the
 // connection was down are reaped now.
 func (w *worker) reobserve(ctx context.Context) {
+	if w.sandboxReady {
+		if ok, err := w.m.rt.SandboxExists(ctx, w.rec.Pod); err == nil && !ok {
+			w.sandboxReady = false // R14: lost with the runtime (reboot, containerd restart)
+		}
+	}
 	list, err := w.m.rt.ListContainers(ctx)
 	if err != nil {
 		w.log.Warn("list runtime containers", zap.Error(err))

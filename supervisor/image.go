@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -51,14 +52,16 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 		msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
 		ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "BackOff", msg)
 		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: ImagePullBackOff")
-		w.retry(until)
+		w.retry(minTime(until, now.Add(errorRetry)))
 		return st, &StartError{Reason: "ImagePullBackOff", Message: msg}
 	}
 	ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
 	pulled, perr := w.m.rt.PullImage(ctx, c.Image, nil)
 	if perr != nil {
 		w.pullBackoff = nextBackoff(w.pullBackoff, c.Image, now, w.m.clk.Now())
-		w.retry(w.pullBackoff[c.Image].LastUpdate.Add(w.pullBackoff[c.Image].Backoff))
+		// Like the kubelet's error retry: the next sync shows ImagePullBackOff
+		// while the back-off lasts, then pulls again.
+		w.retry(now.Add(errorRetry))
 		msg := fmt.Sprintf("Failed to pull image %q: %v", c.Image, perr)
 		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "Failed", msg)
 		if st.Present {
@@ -74,4 +77,11 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 		fmt.Sprintf("Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.",
 			c.Image, d, d, pulled.Size))
 	return pulled, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -276,6 +276,9 @@ func (w *worker) probeUpdate(u *ProbeUpdate) {
 func (w *worker) sync(ctx context.Context) {
 	st := &w.rec.Engine
 	var wake time.Time
+	if !w.retryAt.After(w.m.clk.Now()) {
+		w.retryAt = time.Time{} // due now: this sync is the retry
+	}
 	for i := 0; i < 2*(len(w.rec.Pod.Spec.InitContainers)+len(w.rec.Pod.Spec.Containers))+2; i++ {
 		if st.Terminating != nil || w.finished {
 			break

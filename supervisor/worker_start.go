@@ -48,7 +48,6 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 			w.retry(w.m.clk.Now().Add(errorRetry))
 			return false
 		}
-		progressed = true
 	}
 	for _, i := range p.StartInit {
 		c := &pod.Spec.InitContainers[i]

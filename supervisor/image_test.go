@@ -1,0 +1,124 @@
+package supervisor
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func (h *harness) waitingReason(uid string, name string) string {
+	for _, cs := range append(h.status(types.UID(uid)).InitContainerStatuses, h.status(types.UID(uid)).ContainerStatuses...) {
+		if cs.Name == name && cs.State.Waiting != nil {
+			return cs.State.Waiting.Reason
+		}
+	}
+	return ""
+}
+
+func countCalls(calls []string, call string) int {
+	n := 0
+	for _, c := range calls {
+		if c == call {
+			n++
+		}
+	}
+	return n
+}
+
+// TestImagePolicies_R27_R99: IfNotPresent with a present image does not
+// pull ("already present"), Always pulls ("Successfully pulled"), Never
+// with a missing image is ErrImageNeverPull.
+func TestImagePolicies_R27_R99(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "a", "b", "c")
+	pod.Spec.Containers[0].ImagePullPolicy = corev1.PullIfNotPresent
+	pod.Spec.Containers[1].ImagePullPolicy = corev1.PullAlways
+	pod.Spec.Containers[1].Image = "nginx:1"
+	pod.Spec.Containers[2].ImagePullPolicy = corev1.PullNever
+	pod.Spec.Containers[2].Image = "missing:1"
+	h.start(pod)
+	h.waitRunning("b")
+	h.waitFor("ErrImageNeverPull", func() bool { return h.waitingReason(string(pod.UID), "c") == "ErrImageNeverPull" })
+	if !h.sink.hasEvent("Pulled", `Container image "busybox:1.28" already present on machine`) {
+		t.Error("missing 'already present' event")
+	}
+	if !h.sink.hasEvent("Pulling", `Pulling image "nginx:1"`) {
+		t.Error("missing Pulling event")
+	}
+	found := false
+	for _, e := range h.sink.eventList() {
+		if e.Reason == "Pulled" && len(e.Message) > 30 && e.Message[:30] == `Successfully pulled image "ngi` {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("missing 'Successfully pulled' event")
+	}
+	if n := countCalls(h.rt.callLog(), "pull busybox:1.28"); n != 0 {
+		t.Errorf("IfNotPresent pulled a present image %d times", n)
+	}
+	if h.status(pod.UID).Phase != corev1.PodPending {
+		t.Errorf("phase %s, want Pending while c cannot start", h.status(pod.UID).Phase)
+	}
+}
+
+// TestImagePullBackOff_R34_R87: a failing pull reports ErrImagePull, then
+// ImagePullBackOff while the pull back-off (10 s, 20 s, ...) lasts.
+func TestImagePullBackOff_R34_R87(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	pod.Spec.Containers[0].Image = "nope:1"
+	h.rt.pullErr["nope:1"] = errors.New("not found")
+	h.start(pod)
+	uid := string(pod.UID)
+	h.waitFor("ErrImagePull", func() bool { return h.waitingReason(uid, "r") == "ErrImagePull" })
+	h.waitFor("timer armed", func() bool { return h.clk.HasWaiters() })
+	h.clk.Step(10 * time.Second) // back-off 10 s over: pull again, fails, back-off 20 s
+	h.waitFor("second pull", func() bool { return countCalls(h.rt.callLog(), "pull nope:1") == 2 })
+	h.waitFor("timer armed", func() bool { return h.clk.HasWaiters() })
+	h.clk.Step(10 * time.Second) // within 20 s: ImagePullBackOff, no pull
+	h.waitFor("ImagePullBackOff", func() bool { return h.waitingReason(uid, "r") == "ImagePullBackOff" })
+	if n := countCalls(h.rt.callLog(), "pull nope:1"); n != 2 {
+		t.Fatalf("pulled %d times during back-off", n)
+	}
+	if !h.sink.hasEvent("BackOff", `Back-off pulling image "nope:1"`) || !h.sink.hasEvent("Failed", "Error: ErrImagePull") {
+		t.Fatal("missing BackOff/Failed events")
+	}
+	h.waitFor("timer armed", func() bool { return h.clk.HasWaiters() })
+	h.clk.Step(10 * time.Second)
+	h.waitFor("third pull", func() bool { return countCalls(h.rt.callLog(), "pull nope:1") == 3 })
+}
+
+// TestImageAlwaysPullFailsButPresent: with Always, a failed pull of a
+// present image runs the present image and records a Warning.
+func TestImageAlwaysPullFailsButPresent(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	pod.Spec.Containers[0].ImagePullPolicy = corev1.PullAlways
+	h.rt.pullErr["busybox:1.28"] = errors.New("registry unreachable")
+	h.start(pod)
+	h.waitRunning("r")
+	found := false
+	for _, e := range h.sink.eventList() {
+		if e.Reason == "Failed" && e.Type == corev1.EventTypeWarning {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no Warning event for the failed pull")
+	}
+}
+
+func TestPullPolicyDefault(t *testing.T) {
+	for img, want := range map[string]corev1.PullPolicy{
+		"busybox": corev1.PullAlways, "busybox:latest": corev1.PullAlways, "busybox:1.28": corev1.PullIfNotPresent,
+		"localhost:5000/x": corev1.PullAlways, "x@sha256:abc": corev1.PullIfNotPresent,
+	} {
+		if got := pullPolicy(&corev1.Container{Image: img}); got != want {
+			t.Errorf("%s: %s, want %s", img, got, want)
+		}
+	}
+}
