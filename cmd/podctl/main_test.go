@@ -108,16 +108,20 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// watchCount is how many watches of res podctl has opened so far.
+func watchCount(srv *fake.Server, res client.Resource) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if strings.HasPrefix(r, "GET ") && strings.Contains(r, "/"+string(res)+"?") && strings.Contains(r, "watch=true") {
+			n++
+		}
+	}
+	return n
+}
+
 // watching reports whether podctl has opened a watch on res.
 func watching(srv *fake.Server, res client.Resource) func() bool {
-	return func() bool {
-		for _, r := range srv.Requests() {
-			if strings.HasPrefix(r, "GET ") && strings.Contains(r, "/"+string(res)+"?") && strings.Contains(r, "watch=true") {
-				return true
-			}
-		}
-		return false
-	}
+	return func() bool { return watchCount(srv, res) > 0 }
 }
 
 func TestUnreachableSocket(t *testing.T) {
@@ -155,4 +159,21 @@ func writeFileIn(t *testing.T, dir, name, content string) {
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func objMeta(name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: "default"}
+}
+
+func metaCM() metav1.TypeMeta { return metav1.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"} }
+
+// requestCount is how many requests so far were exactly req ("GET /path").
+func requestCount(srv *fake.Server, req string) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r == req {
+			n++
+		}
+	}
+	return n
 }

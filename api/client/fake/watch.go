@@ -63,6 +63,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, res client.R
 		}
 	}
 	s.subs[sub] = struct{}{}
+	s.reqs = append(s.reqs, r.Method+" "+r.URL.RequestURI())
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
