@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/podrun/podrun/daemon/secopts"
 	"github.com/podrun/podrun/integration/harness"
 	"github.com/podrun/podrun/integration/testimage"
 	"github.com/podrun/podrun/supervisor"
@@ -156,6 +157,13 @@ func randHex(t *testing.T, n int) string {
 func (e *testEnv) pod(containers ...corev1.Container) *corev1.Pod {
 	pod := testPod()
 	pod.UID = types.UID("uid-" + randHex(e.t, 8))
+	// secopts puts containers under a pod cgroup; the sandbox removes it
+	// on pod teardown, which these tests do not run.
+	e.t.Cleanup(func() {
+		if err := secopts.RemovePodCgroup(pod.UID); err != nil {
+			e.t.Errorf("remove pod cgroup: %v", err)
+		}
+	})
 	pod.CreationTimestamp = metav1.Now()
 	pod.Spec.Containers = containers
 	return pod

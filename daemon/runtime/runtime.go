@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podrun/podrun/daemon/secopts"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -61,7 +62,8 @@ type Options struct {
 	Objects   ObjectSource
 	Sandboxes SandboxManager // nil: containers get the default namespaces (tests)
 	Volumes   VolumeManager  // nil: no volume mounts (tests)
-	// Security is secopts.SpecOpts; nil: no security context or resources.
+	// Security builds security context and resources; nil: secopts.SpecOpts
+	// (pass a secopts.Config's SpecOpts to apply podrund's policy).
 	Security SecurityOpts
 	Logger   *zap.Logger
 	// LogMaxBytes / LogMaxFiles rotate each instance's log; 0 = no rotation.
@@ -97,6 +99,9 @@ func New(ctx context.Context, o Options) (*Runtime, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
+	}
+	if o.Security == nil {
+		o.Security = secopts.SpecOpts
 	}
 	bin := o.LoggerBinary
 	if bin == "" {
