@@ -1,0 +1,240 @@
+package supervisor
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// fakeProbes is a ProbeManager that records calls; tests send updates.
+type fakeProbes struct {
+	mu      sync.Mutex
+	added   []string
+	removed []string
+	stopped []types.UID
+	now     []string
+	ch      chan ProbeUpdate
+}
+
+func newFakeProbes() *fakeProbes { return &fakeProbes{ch: make(chan ProbeUpdate, 100)} }
+
+func (p *fakeProbes) AddInstance(pod *corev1.Pod, c *corev1.Container, id string, startedAt time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.added = append(p.added, id)
+}
+func (p *fakeProbes) RemoveInstance(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.removed = append(p.removed, id)
+}
+func (p *fakeProbes) StopLivenessAndStartup(uid types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = append(p.stopped, uid)
+}
+func (p *fakeProbes) ProbeReadinessNow(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.now = append(p.now, id)
+}
+func (p *fakeProbes) Updates() <-chan ProbeUpdate { return p.ch }
+
+func (p *fakeProbes) send(pod *corev1.Pod, container, id string, kind ProbeKind, r ProbeResult) {
+	p.ch <- ProbeUpdate{PodUID: pod.UID, Container: container, InstanceID: id, Kind: kind, Result: r, Output: "out"}
+}
+
+// restart simulates a podrund restart: the manager stops (containers keep
+// running in the fake runtime) and a new one adopts the saved record.
+func (h *harness) restart(opts Options) (*harness, *PodRecord) {
+	h.t.Helper()
+	h.cancel()
+	<-h.done
+	h.sink.mu.Lock()
+	rec := copyRecord(h.sink.last)
+	h.sink.mu.Unlock()
+	opts.Clock = h.clk
+	h2 := &harness{t: h.t, clk: h.clk, rt: h.rt, sink: h.sink, before: h.before}
+	h2.m = NewManager(h.rt, h.sink, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	h2.cancel, h2.done = cancel, make(chan struct{})
+	go func() {
+		defer close(h2.done)
+		_ = h2.m.Run(ctx)
+	}()
+	h.t.Cleanup(h2.stop)
+	return h2, rec
+}
+
+func (f *fakeRuntime) mark() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+func (f *fakeRuntime) callsSince(n int) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls[n:]...)
+}
+
+// TestAdoptNoRestart_R94: after a podrund restart running containers are
+// adopted: nothing is created or started, restartCount, Started and Ready
+// keep their values in every status saved during the restart.
+func TestAdoptNoRestart_R94(t *testing.T) {
+	probes := newFakeProbes()
+	h := newHarness(t, Options{Probes: probes})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"i", "s:sidecar"}, "r")
+	pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{}
+	pod.Spec.Containers[0].StartupProbe = &corev1.Probe{}
+	h.start(pod)
+	h.rt.exit(h.waitRunning("i"), 0)
+	h.waitRunning("s")
+	r := h.waitRunning("r")
+	h.waitFor("r registered with probes", func() bool {
+		probes.mu.Lock()
+		defer probes.mu.Unlock()
+		return len(probes.added) > 0 && probes.added[len(probes.added)-1] == r
+	})
+	probes.send(pod, "r", r, ProbeStartup, ProbeSuccess)
+	probes.send(pod, "r", r, ProbeReadiness, ProbeSuccess)
+	h.waitFor("Ready", func() bool { return cond(h.status(pod.UID), corev1.PodReady).Status == corev1.ConditionTrue })
+
+	probes2 := newFakeProbes()
+	h2, rec := h.restart(Options{Probes: probes2})
+	mark := h.rt.mark()
+	h.sink.mu.Lock()
+	saved := len(h.sink.saves)
+	h.sink.mu.Unlock()
+	if err := h2.m.Start(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	h2.waitFor("first status after adoption", func() bool { h.sink.mu.Lock(); defer h.sink.mu.Unlock(); return len(h.sink.saves) > saved })
+	for _, c := range h.rt.callsSince(mark) {
+		if c != "sandbox 1" { // EnsureSandbox is idempotent: it re-opens the sandbox
+			t.Fatalf("R94: runtime call after adoption: %v", c)
+		}
+	}
+	h.sink.mu.Lock()
+	after := h.sink.saves[saved:]
+	h.sink.mu.Unlock()
+	for _, s := range after {
+		st := s.Pod.Status
+		if st.Phase != corev1.PodRunning || cond(st, corev1.PodReady).Status != corev1.ConditionTrue {
+			t.Fatalf("R94: status flapped: phase %s ready %v", st.Phase, cond(st, corev1.PodReady))
+		}
+		for _, cs := range append(st.InitContainerStatuses[1:], st.ContainerStatuses...) {
+			if cs.RestartCount != 0 || !cs.Ready || cs.Started == nil || !*cs.Started {
+				t.Fatalf("R94: %s flapped: %+v", cs.Name, cs)
+			}
+		}
+	}
+	probes2.mu.Lock()
+	defer probes2.mu.Unlock()
+	if len(probes2.added) != 2 {
+		t.Fatalf("adopted instances not handed to the probes: %v", probes2.added)
+	}
+}
+
+// TestAdoptExitedWhileDown_R94_R35: an instance that exited while podrund
+// was down is reaped on adoption and restarted by the usual rules.
+func TestAdoptExitedWhileDown_R94_R35(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	h.start(pod)
+	r := h.waitRunning("r")
+	h.waitPhase(pod.UID, corev1.PodRunning)
+	h2, rec := h.restart(Options{})
+	h.rt.exit(r, 2) // podrund is down
+	if err := h2.m.Start(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	h2.waitFor("restarted", func() bool { return h.rt.running("r") != "" })
+	h2.waitFor("status", func() bool {
+		cs := h2.status(pod.UID).ContainerStatuses
+		return len(cs) == 1 && cs[0].RestartCount == 1 && cs[0].LastTerminationState.Terminated != nil &&
+			cs[0].LastTerminationState.Terminated.ExitCode == 2
+	})
+}
+
+// TestSandboxLoss_R95_R14: after a reboot (sandbox and containers gone)
+// Always pods re-run the whole initialization with restartCount+1 and are
+// Pending until the regular container runs; Never pods are not re-created.
+func TestSandboxLoss_R95_R14(t *testing.T) {
+	for _, pol := range []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyNever} {
+		t.Run(string(pol), func(t *testing.T) {
+			h := newHarness(t, Options{})
+			pod := testPod(pol, []string{"i1", "s:sidecar", "i3"}, "r")
+			h.start(pod)
+			h.rt.exit(h.waitRunning("i1"), 0)
+			h.waitRunning("s")
+			h.rt.exit(h.waitRunning("i3"), 0)
+			h.waitRunning("r")
+			h.waitPhase(pod.UID, corev1.PodRunning)
+			h2, rec := h.restart(Options{})
+			h.rt.mu.Lock() // reboot: every container and the sandbox are gone
+			clear(h.rt.containers)
+			clear(h.rt.sandboxes)
+			h.rt.mu.Unlock()
+			mark := h.rt.mark()
+			if err := h2.m.Start(context.Background(), rec); err != nil {
+				t.Fatal(err)
+			}
+			if pol == corev1.RestartPolicyNever {
+				h2.waitPhase(pod.UID, corev1.PodFailed)
+				for _, c := range h.rt.callsSince(mark) {
+					if c == "sandbox 2" {
+						t.Fatal("R14: Never pod re-created")
+					}
+				}
+				return
+			}
+			i1 := h2.waitRunning("i1")
+			if ph := h2.status(pod.UID).Phase; ph != corev1.PodPending {
+				t.Fatalf("R80: phase %s while re-initializing", ph)
+			}
+			h.rt.exit(i1, 0)
+			h2.waitRunning("s")
+			h.rt.exit(h2.waitRunning("i3"), 0)
+			h2.waitRunning("r")
+			h2.waitPhase(pod.UID, corev1.PodRunning)
+			want := []string{"remove-sandbox", "sandbox 2", "create i1", "start i1"}
+			if got := h.rt.callsSince(mark); !equalStrings(got[:4], want) {
+				t.Fatalf("calls %v", got)
+			}
+			st := h2.status(pod.UID)
+			for _, cs := range append(st.InitContainerStatuses, st.ContainerStatuses...) {
+				if cs.RestartCount != 1 {
+					t.Fatalf("R88: %s restartCount %d, want 1", cs.Name, cs.RestartCount)
+				}
+			}
+			if !h.sink.hasEvent("SandboxChanged", "Pod sandbox changed, it will be killed and re-created.") {
+				t.Fatal("no SandboxChanged event")
+			}
+		})
+	}
+}
+
+// TestLostContainer_R88: a running instance that vanished while the
+// sandbox exists is ContainerStatusUnknown 137 and restarts with
+// restartCount+1.
+func TestLostContainer_R88(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	h.start(pod)
+	r := h.waitRunning("r")
+	h.waitPhase(pod.UID, corev1.PodRunning)
+	h.rt.mu.Lock()
+	delete(h.rt.containers, r)
+	h.rt.mu.Unlock()
+	h.rt.events <- RuntimeEvent{Kind: EventReconnected}
+	h.waitFor("restart", func() bool {
+		cs := h.status(pod.UID).ContainerStatuses[0]
+		lt := cs.LastTerminationState.Terminated
+		return cs.RestartCount == 1 && lt != nil && lt.Reason == "ContainerStatusUnknown" && lt.ExitCode == 137
+	})
+}
