@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podrun/podrun/api/client"
 	"github.com/podrun/podrun/api/client/fake"
@@ -177,3 +179,12 @@ func requestCount(srv *fake.Server, req string) int {
 	}
 	return n
 }
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
+func typesUID(s string) types.UID { return types.UID(s) }
+
+// squash collapses runs of spaces so tests do not depend on alignment.
+func squash(s string) string { return regexp.MustCompile(` +`).ReplaceAllString(s, " ") }
