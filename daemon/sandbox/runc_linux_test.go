@@ -212,16 +212,22 @@ func runContainer(t *testing.T, ctx context.Context, pod *corev1.Pod, opts []oci
 	return stdout.String(), mem
 }
 
-// readMemoryLimit polls the container's cgroup (v1 or v2) for its memory limit.
+// readMemoryLimit polls the container's cgroup (v1 or v2) for its memory
+// limit. runc creates the cgroup before it writes the limits, so an
+// unlimited value is read again until the container is gone.
 func readMemoryLimit(pod *corev1.Pod, id string) string {
 	cg := secopts.PodCgroupParent(pod.UID) + "/" + id
 	files := []string{"/sys/fs/cgroup/memory" + cg + "/memory.limit_in_bytes", "/sys/fs/cgroup" + cg + "/memory.max"}
+	last := ""
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		for _, f := range files {
 			if data, err := os.ReadFile(f); err == nil {
-				return strings.TrimSpace(string(data))
+				last = strings.TrimSpace(string(data))
+				if last != "max" && len(last) < 19 { // not "unlimited" (2^63 rounded to pages)
+					return last
+				}
 			}
 		}
 	}
-	return ""
+	return last
 }
