@@ -105,9 +105,7 @@ func (r *Runtime) discardInstance(ctx context.Context, id string, labels map[str
 	if err := r.client.SnapshotService(r.snapshotter).Remove(ctx, id); err != nil && !errdefs.IsNotFound(err) {
 		r.log.Warn("remove snapshot of failed container", zap.String("id", id), zap.Error(err))
 	}
-	if tl := labels[labelTermLog]; tl != "" {
-		os.RemoveAll(filepath.Dir(tl))
-	}
+	removeTerminationLog(labels[labelTermLog])
 }
 
 func createError(err error) error {
@@ -295,11 +293,24 @@ func (r *Runtime) deleteContainer(ctx context.Context, cont containerd.Container
 	if err := cont.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", cont.ID(), err)
 	}
-	if tl := labels[labelTermLog]; tl != "" {
-		os.RemoveAll(filepath.Dir(tl))
-	}
+	removeTerminationLog(labels[labelTermLog])
 	r.forgetPod(cont.ID())
 	return nil
+}
+
+// removeTerminationLog deletes <pod dir>/containers/<container>/<attempt>
+// and the parents it leaves empty, so the pod directory can go with the
+// pod (sandbox and volumes remove their parts and then the empty dir).
+func removeTerminationLog(path string) {
+	if path == "" {
+		return
+	}
+	attemptDir := filepath.Dir(path)
+	os.RemoveAll(attemptDir)
+	containerDir := filepath.Dir(attemptDir)
+	if os.Remove(containerDir) == nil {
+		os.Remove(filepath.Dir(containerDir)) // containers/
+	}
 }
 
 // parseSignal reads the stop-signal label; SIGTERM when absent.
