@@ -36,6 +36,18 @@ func podHostname(pod *corev1.Pod) string {
 	return h
 }
 
+// utsHostname is the hostname set in the pod's UTS namespace: the FQDN with
+// setHostnameAsFQDN (when the pod has a subdomain), else podHostname.
+func utsHostname(pod *corev1.Pod) string {
+	h := podHostname(pod)
+	if d := podDomain(pod); d != "" && pod.Spec.SetHostnameAsFQDN != nil && *pod.Spec.SetHostnameAsFQDN {
+		if fqdn := h + "." + d; len(fqdn) <= 64 {
+			return fqdn
+		}
+	}
+	return h
+}
+
 // podDomain returns "<subdomain>.<ns>.svc.cluster.local" or "" without subdomain.
 func podDomain(pod *corev1.Pod) string {
 	if pod.Spec.Subdomain == "" {

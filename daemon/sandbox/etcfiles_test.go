@@ -116,3 +116,17 @@ func TestPortMappings(t *testing.T) {
 		t.Fatalf("port mappings %+v", got)
 	}
 }
+
+func TestUTSHostnameFQDN(t *testing.T) {
+	p := testPod("web")
+	p.Spec.Subdomain = "sub"
+	yes := true
+	p.Spec.SetHostnameAsFQDN = &yes
+	if got := utsHostname(p); got != "web.sub.default.svc.cluster.local" {
+		t.Fatalf("FQDN hostname = %q", got)
+	}
+	p.Spec.Subdomain = ""
+	if got := utsHostname(p); got != "web" {
+		t.Fatalf("hostname without subdomain = %q", got)
+	}
+}

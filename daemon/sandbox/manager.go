@@ -197,7 +197,7 @@ func (m *Manager) create(ctx context.Context, pod *corev1.Pod, attempt int32) (*
 		return r, fmt.Errorf("create sandbox directory: %w", err)
 	}
 	kinds := namespaceKinds(pod)
-	if err := createNamespaces(dir, kinds, podHostname(pod)); err != nil {
+	if err := createNamespaces(dir, kinds, utsHostname(pod)); err != nil {
 		r.Pinned = kinds // some may be pinned; teardown handles absent ones
 		return r, fmt.Errorf("create pod namespaces: %w", err)
 	}

@@ -56,7 +56,12 @@ func (m *Manager) teardown(ctx context.Context, pod *corev1.Pod, r *record) erro
 		r = &record{Pinned: []string{"net", "uts", "ipc"}, Shm: true,
 			CNI: m.cniEnabled() && !pod.Spec.HostNetwork, HolderPID: readHolderPID(dir)}
 	}
-	if r.CNI {
+	if r.CNI && !m.cniEnabled() {
+		// CNI was switched off since: the plugins cannot be run, so their
+		// host-side state (IPAM lease, port mappings) stays behind.
+		m.log.Warn("sandbox was set up with CNI, which is no longer configured; skipping CNI teardown",
+			zap.String("pod", pod.Namespace+"/"+pod.Name))
+	} else if r.CNI {
 		netns := filepath.Join(dir, "net")
 		if ok, _ := isNamespaceMount(netns); !ok {
 			netns = ""
@@ -145,7 +150,7 @@ func (m *Manager) writePodFiles(pod *corev1.Pod, podIPs []string) error {
 	if err != nil {
 		return err
 	}
-	hostname := podHostname(pod)
+	hostname := utsHostname(pod)
 	if pod.Spec.HostNetwork {
 		if hostname, err = os.Hostname(); err != nil {
 			return fmt.Errorf("read host name: %w", err)
