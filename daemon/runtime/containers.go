@@ -91,7 +91,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 		if derr := cont.Delete(ctx, containerd.WithSnapshotCleanup); derr != nil {
 			log.Warn("remove container after failed task creation", zap.Error(derr))
 		}
-		return supervisor.Instance{}, createError(fmt.Errorf("create task: %w", err))
+		// Under the kubelet the task is created by CRI StartContainer, so a
+		// process that cannot start (no such executable) is RunContainerError.
+		return supervisor.Instance{}, runError(fmt.Errorf("failed to create containerd task: %w", err))
 	}
 	r.rememberPod(id, labels[labelPodUID])
 	log.Debug("created container instance", zap.String("id", id), zap.Int32("attempt", req.Attempt))

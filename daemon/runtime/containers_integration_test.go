@@ -100,10 +100,11 @@ func TestEnvInContainer(t *testing.T) {
 	if !errors.As(err, &se) || se.Reason != "CreateContainerConfigError" || !strings.Contains(se.Message, `"absent"`) {
 		t.Fatalf("create with missing configmap: %v, want CreateContainerConfigError naming it", err)
 	}
-	// An unknown executable fails creation with CreateContainerError.
+	// An unknown executable cannot start: RunContainerError, as the kubelet
+	// reports a failed task creation.
 	_, err = e.create(e.pod(busybox("nope", "/no/such/binary")), 0)
-	if !errors.As(err, &se) || se.Reason != "CreateContainerError" {
-		t.Fatalf("create with missing binary: %v, want CreateContainerError", err)
+	if !errors.As(err, &se) || se.Reason != "RunContainerError" || !strings.Contains(se.Message, "/no/such/binary") {
+		t.Fatalf("create with missing binary: %v, want RunContainerError naming the binary", err)
 	}
 }
 
