@@ -72,6 +72,7 @@ func newRootCommand(s streams) *cobra.Command {
 		newImageCommand(g),
 		newVersionCommand(g),
 	)
+	addCompletions(g, root)
 	return root
 }
 
