@@ -91,7 +91,14 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 	if st.Waiting == nil {
 		st.Waiting = map[string]WaitingReason{}
 	}
-	w.snap = &PodRecord{Pod: rec.Pod, Engine: copyEngine(st)}
+	if !w.adopt && rec.Pod.Status.Phase == "" {
+		// A new pod shows its Pending status (R84) from the first Get on.
+		np := *rec.Pod
+		np.Status = computeStatus(&statusInput{Pod: rec.Pod, State: st, Now: m.clk.Now()})
+		np.Status.Phase = corev1.PodPending
+		w.rec.Pod = &np
+	}
+	w.snap = &PodRecord{Pod: w.rec.Pod, Engine: copyEngine(st)}
 	return w
 }
 
