@@ -88,7 +88,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 		return supervisor.Instance{}, createError(fmt.Errorf("create container: %w", err))
 	}
 	if _, err := cont.NewTask(ctx, r.logIO(inst.LogPath, c.TTY)); err != nil {
-		if derr := cont.Delete(ctx, containerd.WithSnapshotCleanup); derr != nil {
+		if derr := r.deleteContainer(ctx, cont); derr != nil {
 			log.Warn("remove container after failed task creation", zap.Error(derr))
 		}
 		// Under the kubelet the task is created by CRI StartContainer, so a

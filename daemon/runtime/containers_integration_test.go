@@ -102,9 +102,13 @@ func TestEnvInContainer(t *testing.T) {
 	}
 	// An unknown executable cannot start: RunContainerError, as the kubelet
 	// reports a failed task creation.
-	_, err = e.create(e.pod(busybox("nope", "/no/such/binary")), 0)
+	pod := e.pod(busybox("nope", "/no/such/binary"))
+	_, err = e.create(pod, 0)
 	if !errors.As(err, &se) || se.Reason != "RunContainerError" || !strings.Contains(se.Message, "/no/such/binary") {
 		t.Fatalf("create with missing binary: %v, want RunContainerError naming the binary", err)
+	}
+	if _, err := os.Stat(e.rt.podDir(pod) + "/containers"); !os.IsNotExist(err) {
+		t.Fatalf("failed create left its termination-log dir: %v", err)
 	}
 }
 
