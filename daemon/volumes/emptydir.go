@@ -25,18 +25,12 @@ func setupEmptyDir(dir string, src *corev1.EmptyDirVolumeSource, fsGroup *int64)
 		return fmt.Errorf("create emptyDir: %w", err)
 	}
 	if src.Medium == corev1.StorageMediumMemory {
-		mounted, err := mountinfo.Mounted(dir)
-		if err != nil {
-			return fmt.Errorf("check emptyDir mount: %w", err)
+		opts := "mode=0777"
+		if src.SizeLimit != nil && !src.SizeLimit.IsZero() {
+			opts += ",size=" + strconv.FormatInt(src.SizeLimit.Value(), 10)
 		}
-		if !mounted {
-			opts := "mode=0777"
-			if src.SizeLimit != nil && !src.SizeLimit.IsZero() {
-				opts += ",size=" + strconv.FormatInt(src.SizeLimit.Value(), 10)
-			}
-			if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
-				return fmt.Errorf("mount tmpfs emptyDir: %w", err)
-			}
+		if err := ensureTmpfs(dir, opts); err != nil {
+			return fmt.Errorf("emptyDir: %w", err)
 		}
 	}
 	if err := os.Chmod(dir, 0o777); err != nil {
@@ -44,6 +38,21 @@ func setupEmptyDir(dir string, src *corev1.EmptyDirVolumeSource, fsGroup *int64)
 	}
 	if fsGroup != nil {
 		return setOwnership(dir, *fsGroup, false)
+	}
+	return nil
+}
+
+// ensureTmpfs mounts a tmpfs on dir unless one is mounted there already.
+func ensureTmpfs(dir, opts string) error {
+	mounted, err := mountinfo.Mounted(dir)
+	if err != nil {
+		return fmt.Errorf("check mount on %s: %w", dir, err)
+	}
+	if mounted {
+		return nil
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mount tmpfs on %s: %w", dir, err)
 	}
 	return nil
 }

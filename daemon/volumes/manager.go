@@ -134,6 +134,15 @@ func (m *Manager) setup(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) 
 	if err != nil {
 		return "", false, err
 	}
+	if v.Secret != nil || v.Projected != nil {
+		// Secrets never touch the disk: their volumes are tmpfs, as the kubelet's.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", false, fmt.Errorf("create volume directory: %w", err)
+		}
+		if err := ensureTmpfs(dir, "mode=0755"); err != nil {
+			return "", false, err
+		}
+	}
 	return dir, false, m.project(pod, dir, payload)
 }
 

@@ -349,3 +349,36 @@ func TestExpandVars(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretOnTmpfsAndConfigMapSubPath(t *testing.T) {
+	ctx := context.Background()
+	m, objs := newTestManager(t)
+	objs.secrets["default/s"] = &corev1.Secret{Data: map[string][]byte{"pw": []byte("x")}}
+	objs.cms["default/cfg"] = &corev1.ConfigMap{Data: map[string]string{"app.conf": "port=80"}}
+	pod := newPod(
+		corev1.Volume{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s"}}},
+		corev1.Volume{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}},
+	)
+	c := &corev1.Container{Name: "app", VolumeMounts: []corev1.VolumeMount{
+		{Name: "s", MountPath: "/s"},
+		{Name: "cfg", MountPath: "/etc/app.conf", SubPath: "app.conf"},
+	}}
+	mounts, err := m.Mounts(ctx, pod, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(m.VolumeDir(pod.UID, "s"), &st); err != nil || st.Type != unix.TMPFS_MAGIC {
+		t.Fatalf("secret volume not on tmpfs: type %x, %v", st.Type, err)
+	}
+	// subPath resolves the ..data links to the file itself (so, as under the
+	// kubelet, a subPath mount does not see later updates).
+	src := mounts[1].Source
+	if !strings.HasPrefix(src, m.VolumeDir(pod.UID, "cfg")+"/..") || readFile(t, src) != "port=80" {
+		t.Fatalf("configMap subPath source %q", src)
+	}
+	if err := m.Cleanup(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+}
