@@ -35,13 +35,13 @@ const (
 	labelAttempt       = "io.podrun.container.attempt"
 	labelSandbox       = "io.podrun.sandbox.attempt"
 
-	labelLogPath      = "io.podrun.instance.log-path"
-	labelTermLog      = "io.podrun.instance.termination-log"
-	labelTermPolicy   = "io.podrun.instance.termination-policy"
-	labelStopSignal   = "io.podrun.instance.stop-signal"
-	labelStartedAt    = "io.podrun.instance.started-at"
-	labelOOMKilled    = "io.podrun.instance.oom-killed"
-	labelInstanceTerm = "io.podrun.instance.tty"
+	labelLogPath    = "io.podrun.instance.log-path"
+	labelTermLog    = "io.podrun.instance.termination-log"
+	labelTermPolicy = "io.podrun.instance.termination-policy"
+	labelStopSignal = "io.podrun.instance.stop-signal"
+	labelStartedAt  = "io.podrun.instance.started-at"
+	labelOOMKilled  = "io.podrun.instance.oom-killed"
+	labelTTY        = "io.podrun.instance.tty"
 )
 
 // newInstanceID is 32 random hex characters.
@@ -239,7 +239,7 @@ func instanceLabels(req supervisor.CreateRequest, inst supervisor.Instance, term
 		labelTermLog:       termLog,
 		labelTermPolicy:    policy,
 		labelStopSignal:    strconv.Itoa(int(inst.StopSignal)),
-		labelInstanceTerm:  strconv.FormatBool(c.TTY),
+		labelTTY:           strconv.FormatBool(c.TTY),
 	}
 }
 

@@ -65,7 +65,9 @@ func (r *Runtime) Exec(ctx context.Context, id string, req supervisor.ExecReques
 		return -1, fmt.Errorf("start exec in %s: %w", id, err)
 	}
 	if req.TTY && req.Resize != nil {
-		go forwardResize(nctx, proc, req.Resize)
+		rctx, stopResize := context.WithCancel(nctx)
+		defer stopResize()
+		go forwardResize(rctx, proc, req.Resize)
 	}
 	select {
 	case st := <-statusC:
