@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +23,7 @@ func newLogsCommand(g *globals) *cobra.Command {
 	var (
 		o     client.LogOptions
 		since time.Duration
+		m     multiLog
 	)
 	cmd := &cobra.Command{
 		Use:   "logs POD [-c CONTAINER]",
@@ -39,7 +43,13 @@ func newLogsCommand(g *globals) *cobra.Command {
 				// The API counts whole seconds; round up so nothing asked for is lost.
 				o.SinceSeconds = int64((since + time.Second - 1) / time.Second)
 			}
-			return streamLogs(cmd.Context(), g, args[0], o)
+			if m.all {
+				if o.Container != "" {
+					return errors.New("--all-containers and a container name are exclusive")
+				}
+				return streamAllLogs(cmd.Context(), g, args[0], o, m.prefix)
+			}
+			return streamLogs(cmd.Context(), g, args[0], o, m.prefix)
 		},
 	}
 	f := cmd.Flags()
@@ -49,10 +59,12 @@ func newLogsCommand(g *globals) *cobra.Command {
 	f.BoolVar(&o.Timestamps, "timestamps", false, "prefix every line with its timestamp")
 	f.Int64Var(&o.TailLines, "tail", -1, "print only the last N lines (-1: all)")
 	f.DurationVar(&since, "since", 0, "print only lines newer than this duration, e.g. 5s, 2m")
+	f.BoolVar(&m.all, "all-containers", false, "print the logs of every container (init, sidecar, regular) in spec order")
+	f.BoolVar(&m.prefix, "prefix", false, "prefix every line with [pod/NAME/CONTAINER]")
 	return cmd
 }
 
-func streamLogs(ctx context.Context, g *globals, pod string, o client.LogOptions) error {
+func streamLogs(ctx context.Context, g *globals, pod string, o client.LogOptions, prefix bool) error {
 	c := g.client()
 	if o.Container == "" {
 		name, err := defaultContainer(ctx, c, g.namespace, pod)
@@ -61,15 +73,84 @@ func streamLogs(ctx context.Context, g *globals, pod string, o client.LogOptions
 		}
 		o.Container = name
 	}
+	return copyLog(ctx, c, g, pod, o, prefix, &sync.Mutex{})
+}
+
+// copyLog copies one container's log to stdout; with prefix, line by line
+// under mu so that concurrent follows do not interleave within a line.
+func copyLog(ctx context.Context, c *client.Client, g *globals, pod string, o client.LogOptions, prefix bool, mu *sync.Mutex) error {
 	rc, err := c.Logs(ctx, g.namespace, pod, o)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	if _, err := io.Copy(g.Out, rc); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("read log: %w", err)
+	if !prefix {
+		_, err = io.Copy(g.Out, rc)
+	} else {
+		tag := fmt.Sprintf("[pod/%s/%s] ", pod, o.Container)
+		br := bufio.NewReader(rc)
+		for err == nil {
+			var line string
+			line, err = br.ReadString('\n')
+			if line != "" {
+				mu.Lock()
+				_, _ = io.WriteString(g.Out, tag+line)
+				mu.Unlock()
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+	}
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("read log of %s: %w", o.Container, err)
 	}
 	return nil
+}
+
+// multiLog are the flags of logs --all-containers.
+type multiLog struct {
+	all, prefix bool
+}
+
+// streamAllLogs prints every container's log: one after another, or with
+// -f all at once.
+func streamAllLogs(ctx context.Context, g *globals, pod string, o client.LogOptions, prefix bool) error {
+	c := g.client()
+	var p corev1.Pod
+	if err := c.Get(ctx, client.Pods, g.namespace, pod, &p); err != nil {
+		return err
+	}
+	var names []string
+	for _, ctr := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		names = append(names, ctr.Name)
+	}
+	var mu sync.Mutex
+	if !o.Follow {
+		for _, n := range names {
+			o.Container = n
+			if err := copyLog(ctx, c, g, pod, o, prefix, &mu); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func(o client.LogOptions) {
+			defer wg.Done()
+			errs[i] = copyLog(ctx, c, g, pod, o, prefix, &mu)
+		}(withContainer(o, n))
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func withContainer(o client.LogOptions, name string) client.LogOptions {
+	o.Container = name
+	return o
 }
 
 // defaultContainer is the container logs and exec use without -c: the

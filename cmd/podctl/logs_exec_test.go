@@ -41,7 +41,15 @@ func TestLogsDefaultContainer(t *testing.T) {
 	if r := podctl(t, srv, "logs", "web", "-c", "proxy"); r.code != 0 || r.stdout != "proxy line\n" {
 		t.Errorf("-c proxy: %+v", r)
 	}
-	r := podctl(t, srv, "logs", "web", "-c", "app", "-f", "--previous", "--timestamps", "--tail", "3", "--since", "1500ms")
+	r := podctl(t, srv, "logs", "web", "--all-containers", "--prefix")
+	if want := "[pod/web/proxy] proxy line\n[pod/web/app] app line\n[pod/web/helper] helper line\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("--all-containers --prefix: %+v", r)
+	}
+	r = podctl(t, srv, "logs", "web", "--all-containers", "-f")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) != 3 {
+		t.Errorf("--all-containers -f: %+v", r)
+	}
+	r = podctl(t, srv, "logs", "web", "-c", "app", "-f", "--previous", "--timestamps", "--tail", "3", "--since", "1500ms")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
