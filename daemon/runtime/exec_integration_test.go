@@ -48,6 +48,15 @@ func TestExec(t *testing.T) {
 		t.Fatalf("exec with tty: code %d err %v stdout %q", code, err, out.String())
 	}
 
+	out.Reset()
+	sizes := make(chan supervisor.TerminalSize, 1)
+	sizes <- supervisor.TerminalSize{Width: 100, Height: 40}
+	code, err = e.rt.Exec(e.ctx, inst.ID, supervisor.ExecRequest{Command: []string{"sh", "-c", "sleep 0.5; stty size"},
+		TTY: true, Stdout: &out, Resize: sizes})
+	if err != nil || code != 0 || strings.TrimSpace(out.String()) != "40 100" {
+		t.Fatalf("exec with resize: code %d err %v stdout %q, want 40 100", code, err, out.String())
+	}
+
 	// A probe timeout: the context ends, the exec is killed.
 	ctx, cancel := context.WithTimeout(e.ctx, time.Second)
 	defer cancel()
