@@ -65,6 +65,9 @@ func unshareAndPin(dir string, kinds []string, flags int, hostname string) error
 		if err := loopbackUp(); err != nil {
 			return err
 		}
+		if err := podNetSysctls(); err != nil {
+			return err
+		}
 	}
 	tid := unix.Gettid()
 	for _, k := range kinds {
@@ -90,6 +93,23 @@ func loopbackUp() error {
 	}
 	if err := h.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("bring lo up in pod netns: %w", err)
+	}
+	return nil
+}
+
+// podNetSysctls applies what containerd's CRI sets in every pod network
+// namespace by default (enable_unprivileged_ports, enable_unprivileged_icmp):
+// a non-root container may bind ports below 1024 and ping. /proc/sys/net
+// shows the network namespace of the thread that opens it. Pod sysctls from
+// the spec are applied later by runc and win.
+func podNetSysctls() error {
+	for file, val := range map[string]string{
+		"/proc/sys/net/ipv4/ip_unprivileged_port_start": "0",
+		"/proc/sys/net/ipv4/ping_group_range":           "0 2147483647",
+	} {
+		if err := os.WriteFile(file, []byte(val), 0o644); err != nil {
+			return fmt.Errorf("set %s in pod netns: %w", file, err)
+		}
 	}
 	return nil
 }

@@ -137,6 +137,15 @@ func TestSandboxLifecycle(t *testing.T) {
 			t.Errorf("hostname in pod uts ns = %q", got)
 		}
 	})
+	inNamespace(t, filepath.Join(dir, "net"), unix.CLONE_NEWNET, func() {
+		got, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+		if err != nil || strings.TrimSpace(string(got)) != "0" {
+			t.Errorf("ip_unprivileged_port_start in pod netns = %q, %v", got, err)
+		}
+	})
+	if host, _ := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); strings.TrimSpace(string(host)) == "0" {
+		t.Errorf("the host's ip_unprivileged_port_start was changed")
+	}
 	checkPodFiles(t, m, pod)
 	checkSharedPID(t, dir)
 	checkDial(t, m, pod)

@@ -46,7 +46,7 @@ func (m *Manager) SpecOpts(pod *corev1.Pod) ([]oci.SpecOpts, error) {
 		bind(filepath.Join(pd, "etc-hosts"), "/etc/hosts"),
 		bind(filepath.Join(pd, "resolv.conf"), "/etc/resolv.conf"),
 		bind(filepath.Join(pd, "hostname"), "/etc/hostname"),
-		bind(shm, "/dev/shm"),
+		{Source: shm, Destination: "/dev/shm", Type: "bind", Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec", "rw"}},
 	}
 	opts = append(opts, oci.WithoutMounts("/etc/hosts", "/etc/resolv.conf", "/etc/hostname", "/dev/shm"), oci.WithMounts(mounts))
 	return opts, nil
