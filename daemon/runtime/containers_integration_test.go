@@ -247,3 +247,23 @@ func TestTTYContainerLogs(t *testing.T) {
 		t.Fatalf("tty container: exit %d, stdout %q", st.ExitCode, out)
 	}
 }
+
+func TestLogRotationThroughShimLogger(t *testing.T) {
+	e := newTestEnvWith(t, func(o *Options) { o.LogMaxBytes, o.LogMaxFiles = 4096, 3 })
+	inst, st := e.run(e.pod(busybox("chatty", "sh", "-c",
+		`i=0; while [ $i -lt 500 ]; do echo line-$i; i=$((i+1)); done`)))
+	if st.ExitCode != 0 {
+		t.Fatalf("exit %d", st.ExitCode)
+	}
+	for _, p := range []string{inst.LogPath, inst.LogPath + ".1", inst.LogPath + ".2"} {
+		if size := fileSize(t, p); size > 4096 || size == 0 {
+			t.Errorf("%s: %d bytes, want 1..4096", p, size)
+		}
+	}
+	if _, err := os.Stat(inst.LogPath + ".3"); !os.IsNotExist(err) {
+		t.Error("more than 3 log files kept")
+	}
+	if out := e.stdout(inst); len(out) == 0 || out[len(out)-1] != "line-499" {
+		t.Fatalf("live log does not end with the last line")
+	}
+}
