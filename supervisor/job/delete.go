@@ -28,6 +28,20 @@ func (c *Controller) DeleteJob(ctx context.Context, job *batchv1.Job, policy met
 	if policy == metav1.DeletePropagationOrphan {
 		return 0, c.removeJob(ctx, job)
 	}
+	remaining, err := c.DeleteDependents(ctx, job)
+	if err != nil {
+		return 0, err
+	}
+	if policy == metav1.DeletePropagationForeground && remaining > 0 {
+		return foregroundRecheck, nil
+	}
+	return 0, c.removeJob(ctx, job)
+}
+
+// DeleteDependents begins the graceful deletion of every pod the Job owns
+// (running and finished) and returns how many pods still exist. The daemon
+// calls it for a Job already removed from the store (Background).
+func (c *Controller) DeleteDependents(ctx context.Context, job *batchv1.Job) (remaining int, err error) {
 	pods, err := c.ownedPods(ctx, job)
 	if err != nil {
 		return 0, err
@@ -37,13 +51,10 @@ func (c *Controller) DeleteJob(ctx context.Context, job *batchv1.Job, policy met
 			continue
 		}
 		if err := c.pods.DeletePod(ctx, p.Namespace, p.Name, nil); err != nil {
-			return 0, fmt.Errorf("delete pod %s/%s of deleted job %s: %w", p.Namespace, p.Name, job.Name, err)
+			return len(pods), fmt.Errorf("delete pod %s/%s of deleted job %s: %w", p.Namespace, p.Name, job.Name, err)
 		}
 	}
-	if policy == metav1.DeletePropagationForeground && len(pods) > 0 {
-		return foregroundRecheck, nil
-	}
-	return 0, c.removeJob(ctx, job)
+	return len(pods), nil
 }
 
 func (c *Controller) removeJob(ctx context.Context, job *batchv1.Job) error {
