@@ -105,6 +105,9 @@ func (m *Manager) route(ev RuntimeEvent) {
 	case EventExit, EventOOM:
 		w := m.worker(types.UID(ev.PodUID))
 		if w == nil {
+			w = m.workerOf(ev.ContainerID)
+		}
+		if w == nil {
 			return
 		}
 		kind := msgExit
@@ -127,6 +130,18 @@ func (m *Manager) worker(uid types.UID) *worker {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.workers[uid]
+}
+
+// workerOf finds the pod of an instance when the event carried no pod UID.
+func (m *Manager) workerOf(id string) *worker {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.workers {
+		if findInstance(&w.snapshot().Engine, id) != nil {
+			return w
+		}
+	}
+	return nil
 }
 
 // remove forgets a worker once its deleted pod finished.
@@ -152,12 +167,6 @@ func (m *Manager) Start(ctx context.Context, rec *PodRecord) error {
 	}
 	w := newWorker(m, rec)
 	m.workers[rec.Pod.UID] = w
-	if p := rec.Pod.Status.Phase; (p == corev1.PodSucceeded || p == corev1.PodFailed) && rec.Engine.Terminating != nil {
-		w.finished = true // already stopped before podrund went down
-		w.closed = true
-		close(w.done)
-		return nil
-	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

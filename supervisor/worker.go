@@ -171,6 +171,10 @@ func (w *worker) firstSync(ctx context.Context) bool {
 	if w.adopt {
 		w.adoptInstances(ctx)
 	}
+	if w.deleted && w.rec.Engine.Terminating == nil {
+		// Deleted while podrund was down: terminate now (R61).
+		w.delete(ctx, TermDeleted, w.rec.Pod.DeletionGracePeriodSeconds)
+	}
 	w.sync(ctx)
 	return true
 }
