@@ -91,6 +91,9 @@ func (m *Manager) cniSetup(ctx context.Context, pod *corev1.Pod, netns string) (
 	}
 	var v4, v6 []string
 	for _, cfg := range res.Interfaces {
+		if cfg.Sandbox == "" {
+			continue // host side: the bridge, the veth peer
+		}
 		for _, ipc := range cfg.IPConfigs {
 			if ipc.IP.To4() != nil {
 				v4 = append(v4, ipc.IP.String())

@@ -75,7 +75,7 @@ func fsGroupOf(pod *corev1.Pod) *int64 {
 func (m *Manager) Mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container) ([]specs.Mount, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.pods[pod.UID] = pod
+	m.pods[pod.UID] = pod.DeepCopy() // Run reads it while the caller may change pod
 	var env map[string]string
 	var mounts []specs.Mount
 	for _, vm := range c.VolumeMounts {
@@ -171,7 +171,7 @@ func (m *Manager) project(pod *corev1.Pod, dir string, payload map[string]file) 
 func (m *Manager) Refresh(ctx context.Context, pod *corev1.Pod) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.pods[pod.UID] = pod
+	m.pods[pod.UID] = pod.DeepCopy() // Run reads it while the caller may change pod
 	var errs []error
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
