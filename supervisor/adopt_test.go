@@ -238,3 +238,48 @@ func TestLostContainer_R88(t *testing.T) {
 		return cs.RestartCount == 1 && lt != nil && lt.Reason == "ContainerStatusUnknown" && lt.ExitCode == 137
 	})
 }
+
+// TestAdoptMidTermination_R61_R94: podrund restarts while a pod is being
+// deleted; the new manager resumes the termination and reports the pod
+// finished. A completed pod adopted later is reported at once on delete.
+func TestAdoptMidTermination_R61_R94(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"s:sidecar"}, "r")
+	h.rt.term["r"] = termBehaviour{ignore: true}
+	h.startRunning(pod, "s", "r")
+	_ = h.m.Delete(context.Background(), pod.UID, nil)
+	h.waitFor("r stopping", func() bool { _, ok := h.rt.stopOf("r"); return ok })
+	h.waitFor("terminating saved", func() bool {
+		h.sink.mu.Lock()
+		defer h.sink.mu.Unlock()
+		return h.sink.last.Engine.Terminating != nil
+	})
+	h2, rec := h.restart(Options{})
+	if rec.Pod.DeletionTimestamp == nil {
+		t.Fatal("deletion not persisted")
+	}
+	if err := h2.m.Start(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	fin := h2.waitFinished(pod.UID)
+	if fin.Pod.Status.Phase != corev1.PodFailed || h.rt.running("s") != "" || h.rt.running("r") != "" {
+		t.Fatalf("phase %s, running s=%q r=%q", fin.Pod.Status.Phase, h.rt.running("s"), h.rt.running("r"))
+	}
+
+	pod2 := testPod(corev1.RestartPolicyNever, nil, "r")
+	pod2.UID = "done-pod"
+	h2.start(pod2)
+	h.rt.exit(h2.waitRunning("r"), 0)
+	h2.waitPhase(pod2.UID, corev1.PodSucceeded)
+	h3, rec2 := h2.restart(Options{})
+	if err := h3.m.Start(context.Background(), rec2); err != nil {
+		t.Fatal(err)
+	}
+	h3.waitFor("adopted", func() bool { _, ok := h3.m.Get(pod2.UID); return ok })
+	if err := h3.m.Delete(context.Background(), pod2.UID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fin := h3.waitFinished(pod2.UID); fin.Pod.Status.Phase != corev1.PodSucceeded {
+		t.Fatalf("phase %s", fin.Pod.Status.Phase)
+	}
+}
