@@ -104,3 +104,22 @@ func (c *Controller) handleTTL(ctx context.Context, job *batchv1.Job, now time.T
 	c.event(job, corev1.EventTypeNormal, "TTLExpired", fmt.Sprintf("Job finished more than %ds ago", *ttl))
 	return c.DeleteJob(ctx, job, metav1.DeletePropagationBackground)
 }
+
+// CopyControllerState copies what the controller owns in a Job — its
+// status and CountedPodsAnnotation — from one Job into another. The daemon
+// uses it (1) on a PUT of a Job, so that re-applying a manifest (which has
+// no status) keeps the counts and leaves the Job unchanged, and (2) in
+// UpdateJobStatus, to write the controller's state onto the stored Job
+// without overwriting a spec the user changed meanwhile.
+func CopyControllerState(from, to *batchv1.Job) {
+	from.Status.DeepCopyInto(&to.Status)
+	v, ok := from.Annotations[CountedPodsAnnotation]
+	if !ok {
+		delete(to.Annotations, CountedPodsAnnotation)
+		return
+	}
+	if to.Annotations == nil {
+		to.Annotations = map[string]string{}
+	}
+	to.Annotations[CountedPodsAnnotation] = v
+}

@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,40 @@ func TestPropagationOf(t *testing.T) {
 		if got := PropagationOf(j); got != want {
 			t.Errorf("%q: %s, want %s", fin, got, want)
 		}
+	}
+}
+
+func TestCopyControllerState(t *testing.T) {
+	h := newHarness(t, newJob(nil))
+	h.sync()
+	h.finish(h.activePods()[0], corev1.PodSucceeded, nil)
+	h.sync()
+	applied := newJob(nil) // the manifest applied again: no status, no annotation
+	CopyControllerState(h.job, applied)
+	if applied.Status.Succeeded != 1 || applied.Annotations[CountedPodsAnnotation] != h.job.Annotations[CountedPodsAnnotation] {
+		t.Fatalf("status %+v annotations %v", applied.Status, applied.Annotations)
+	}
+	empty := &batchv1.Job{}
+	CopyControllerState(empty, applied)
+	if _, ok := applied.Annotations[CountedPodsAnnotation]; ok || applied.Status.Succeeded != 0 {
+		t.Fatalf("copying an empty state left %+v %v", applied.Status, applied.Annotations)
+	}
+}
+
+func TestIndexedLongJobName(t *testing.T) {
+	name := strings.Repeat("j", 60)
+	h := newHarness(t, indexedJob(12, 12, func(j *batchv1.Job) { j.Name = name }))
+	h.sync()
+	for _, n := range h.podNames() {
+		if len(n) > 63 || !strings.Contains(n, "-") {
+			t.Errorf("pod name %q", n)
+		}
+	}
+	p := h.f.pods[strings.Repeat("j", 54)+"-11-00012"]
+	if p == nil {
+		t.Fatalf("pods %v", h.podNames())
+	}
+	if len(p.Spec.Hostname) > 63 {
+		t.Errorf("hostname %q", p.Spec.Hostname)
 	}
 }

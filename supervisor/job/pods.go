@@ -200,10 +200,15 @@ func (c *Controller) newPod(st *syncState, index *int32) *corev1.Pod {
 	for k, v := range jobLabels(job) {
 		pod.Labels[k] = v
 	}
-	base := job.Name + "-"
+	base := truncate(job.Name+"-", maxGeneratedNameBase)
 	if index != nil {
 		idx := strconv.Itoa(int(*index))
-		base += idx + "-"
+		// podGenerateNameWithIndex: a long Job name is cut, the index kept.
+		suffix := "-" + idx + "-"
+		base = job.Name + suffix
+		if len(base) > maxGeneratedNameBase {
+			base = job.Name[:maxGeneratedNameBase-len(suffix)] + suffix
+		}
 		pod.Labels[batchv1.JobCompletionIndexAnnotation] = idx
 		if pod.Annotations == nil {
 			pod.Annotations = map[string]string{}
@@ -213,11 +218,10 @@ func (c *Controller) newPod(st *syncState, index *int32) *corev1.Pod {
 			pod.Annotations[batchv1.JobIndexFailureCountAnnotation] = strconv.Itoa(int(st.indexFailures(*index)))
 		}
 		addCompletionIndexEnv(&pod.Spec)
-		if pod.Spec.Hostname == "" {
-			pod.Spec.Hostname = strings.TrimRight(truncate(fmt.Sprintf("%s-%d", job.Name, *index), 63), "-.")
-		}
+		// As Kubernetes does, the hostname names the index (a DNS label).
+		pod.Spec.Hostname = strings.TrimRight(truncate(fmt.Sprintf("%s-%d", job.Name, *index), 63), "-.")
 	}
-	pod.Name = truncate(base, maxGeneratedNameBase) + c.rand(randomSuffixLength)
+	pod.Name = base + c.rand(randomSuffixLength)
 	return pod
 }
 
