@@ -60,9 +60,6 @@ type probeState struct {
 // liveness Success, startup Unknown, readiness Failure.
 func initialProbeState(c *corev1.Container) probeState {
 	ps := probeState{Liveness: ProbeSuccess, Readiness: ProbeFailure, Startup: ProbeUnknown}
-	if c.LivenessProbe == nil {
-		ps.Liveness = ProbeSuccess
-	}
 	if c.StartupProbe == nil {
 		ps.Startup = ProbeSuccess
 	}

@@ -1,0 +1,89 @@
+package supervisor
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// probeUpdate records a probe result change (R40–R47).
+func (w *worker) probeUpdate(u *ProbeUpdate) {
+	in := findInstance(&w.rec.Engine, u.InstanceID)
+	if in == nil || in.State != InstanceRunning {
+		return
+	}
+	ps, ok := w.probes[u.InstanceID]
+	if !ok {
+		return
+	}
+	st := &w.rec.Engine
+	if u.Result == ProbeFailure {
+		w.m.events.container(context.Background(), w.rec.Pod, in.Container, corev1.EventTypeWarning, "Unhealthy",
+			string(u.Kind)+" probe failed: "+u.Output)
+	}
+	switch u.Kind {
+	case ProbeLiveness:
+		ps.Liveness = u.Result
+	case ProbeReadiness:
+		ps.Readiness = u.Result
+		st.Ready[u.InstanceID] = u.Result == ProbeSuccess
+	case ProbeStartup:
+		ps.Startup = u.Result
+		if u.Result == ProbeSuccess && !st.Started[u.InstanceID] {
+			st.Started[u.InstanceID] = true
+			if ps.Readiness != ProbeSuccess && w.m.opts.Probes != nil {
+				w.m.opts.Probes.ProbeReadinessNow(u.InstanceID) // R44
+			}
+		}
+	}
+	w.probes[u.InstanceID] = ps
+}
+
+// update applies an in-place spec change: container images and
+// activeDeadlineSeconds only (R93); the planner does the rest.
+func (w *worker) update(pod *corev1.Pod) {
+	np := *w.rec.Pod
+	np.Spec = *w.rec.Pod.Spec.DeepCopy()
+	setImages := func(dst []corev1.Container, src []corev1.Container) {
+		for i := range dst {
+			for j := range src {
+				if src[j].Name == dst[i].Name {
+					dst[i].Image = src[j].Image
+				}
+			}
+		}
+	}
+	setImages(np.Spec.InitContainers, pod.Spec.InitContainers)
+	setImages(np.Spec.Containers, pod.Spec.Containers)
+	np.Spec.ActiveDeadlineSeconds = pod.Spec.ActiveDeadlineSeconds
+	w.rec.Pod = &np
+}
+
+func copyEngine(st *EngineState) EngineState {
+	c := *st
+	c.Instances = append([]Instance(nil), st.Instances...)
+	c.Backoff = copyMap(st.Backoff)
+	c.Started = copyMap(st.Started)
+	c.Ready = copyMap(st.Ready)
+	c.Waiting = copyMap(st.Waiting)
+	if st.Terminating != nil {
+		t := *st.Terminating
+		c.Terminating = &t
+	}
+	return c
+}
+
+func copyMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return nil
+	}
+	c := make(map[K]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func copyRecord(r *PodRecord) *PodRecord {
+	return &PodRecord{Pod: r.Pod.DeepCopy(), Engine: copyEngine(&r.Engine)}
+}
