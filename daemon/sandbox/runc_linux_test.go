@@ -100,6 +100,7 @@ func TestContainerInSandbox(t *testing.T) {
 		"echo pid=$$",
 		fmt.Sprintf("echo web=$(wget -qO- http://127.0.0.1:%d/)", port),
 		"echo vol=$(cat /data/k)",
+		"echo oom=$(cat /proc/self/oom_score_adj)",
 		"(touch /x 2>/dev/null && echo rootfs=rw) || echo rootfs=ro",
 		"sleep 2", // time for the host to read the container's cgroup
 	}, "; ")
@@ -117,7 +118,7 @@ func TestContainerInSandbox(t *testing.T) {
 	want := map[string]string{
 		"host": "runc-pod", "etchostname": "runc-pod", "ids": "1000:3000:3000,4000",
 		"capbnd": "0000000000000400", "nnp": "1", "seccomp": "2", "web": "hello from the netns",
-		"vol": "from-configmap", "rootfs": "ro",
+		"vol": "from-configmap", "oom": "999", "rootfs": "ro", // oom: Burstable without a memory request
 	}
 	got := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {

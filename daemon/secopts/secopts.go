@@ -66,7 +66,7 @@ func (cfg Config) SpecOpts(pod *corev1.Pod, c *corev1.Container, img ocispec.Ima
 		return nil, err
 	}
 	opts = append(opts, so)
-	opts = append(opts, resourceOpts(c)...)
+	opts = append(opts, resourceOpts(pod, c)...)
 	return append(opts, withPodCgroup(pod.UID)), nil
 }
 

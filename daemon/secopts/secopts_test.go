@@ -193,6 +193,9 @@ func TestSpecOptsDefaults(t *testing.T) {
 	if !slices.Equal(s.Process.Capabilities.Effective, defaultCapabilities()) {
 		t.Errorf("default caps %v", s.Process.Capabilities.Effective)
 	}
+	if s.Process.OOMScoreAdj == nil || *s.Process.OOMScoreAdj != 1000 {
+		t.Errorf("best-effort oom_score_adj %v", s.Process.OOMScoreAdj)
+	}
 	if *s.Linux.Resources.CPU.Shares != 2 || s.Linux.Resources.CPU.Quota != nil || s.Linux.Resources.Memory != nil {
 		t.Errorf("best-effort resources %+v %+v", s.Linux.Resources.CPU, s.Linux.Resources.Memory)
 	}
@@ -271,5 +274,44 @@ func TestSysctlRefusals(t *testing.T) {
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s hostNetwork=%v: err %v, want %q", tc.name, tc.hostNet, err, tc.want)
 		}
+	}
+}
+
+func TestQOSAndOOMScoreAdj(t *testing.T) {
+	rl := func(cpu, mem string) corev1.ResourceList {
+		l := corev1.ResourceList{}
+		if cpu != "" {
+			l[corev1.ResourceCPU] = resource.MustParse(cpu)
+		}
+		if mem != "" {
+			l[corev1.ResourceMemory] = resource.MustParse(mem)
+		}
+		return l
+	}
+	const capacity = 8 << 30
+	cases := []struct {
+		name     string
+		req, lim corev1.ResourceList
+		qos      corev1.PodQOSClass
+		adj      int
+	}{
+		{"best effort", nil, nil, corev1.PodQOSBestEffort, 1000},
+		{"guaranteed", rl("500m", "1Gi"), rl("500m", "1Gi"), corev1.PodQOSGuaranteed, -997},
+		{"burstable by request share", rl("100m", "2Gi"), nil, corev1.PodQOSBurstable, 750},
+		{"burstable tiny request", rl("100m", "1Ki"), nil, corev1.PodQOSBurstable, 999},
+		{"burstable huge request", rl("", "8Gi"), rl("", "8Gi"), corev1.PodQOSBurstable, 3},
+		{"limits differ from requests", rl("250m", "1Gi"), rl("500m", "1Gi"), corev1.PodQOSBurstable, 875},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := basePod()
+			pod.Spec.Containers = []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Requests: tc.req, Limits: tc.lim}}}
+			if got := PodQOS(pod); got != tc.qos {
+				t.Fatalf("QoS %s, want %s", got, tc.qos)
+			}
+			if got := OOMScoreAdj(pod, &pod.Spec.Containers[0], capacity); got != tc.adj {
+				t.Fatalf("oom_score_adj %d, want %d", got, tc.adj)
+			}
+		})
 	}
 }
