@@ -18,9 +18,9 @@ type Policy struct {
 	// AllowHostNamespaces admits hostNetwork, hostPID and hostIPC.
 	AllowHostNamespaces bool `json:"allowHostNamespaces"`
 	// AllowedHostPaths are the path prefixes hostPath volumes may use
-	// ("/var/log" admits /var/log and /var/log/app, not /var/logs). Absent
-	// (nil) admits every hostPath, as PodSecurityPolicy did; an empty list
-	// (`allowedHostPaths: []`) admits none.
+	// ("/var/log" admits /var/log and /var/log/app, not /var/logs; "/"
+	// admits all). Empty: no hostPath volume is admitted, as in
+	// daemon/config's policy.
 	AllowedHostPaths []string `json:"allowedHostPaths,omitempty"`
 	// AllowedUnsafeSysctls are sysctls besides the safe set, each a name or a
 	// prefix ending in "*" (the kubelet's --allowed-unsafe-sysctls).
@@ -55,7 +55,7 @@ func (p *Policy) Check(pod *corev1.Pod) field.ErrorList {
 		}
 	}
 	for i, v := range pod.Spec.Volumes {
-		if v.HostPath != nil && p.AllowedHostPaths != nil && !p.hostPathAllowed(v.HostPath.Path) {
+		if v.HostPath != nil && !p.hostPathAllowed(v.HostPath.Path) {
 			errs = append(errs, field.Forbidden(spec.Child("volumes").Index(i).Child("hostPath", "path"),
 				"hostPath "+v.HostPath.Path+" is not under a path allowed by the podrund policy ("+strings.Join(p.AllowedHostPaths, ", ")+")"))
 		}

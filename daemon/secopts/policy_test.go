@@ -41,8 +41,8 @@ func TestPolicyCheck(t *testing.T) {
 		{"hostPath equal to prefix", strict, pod(hostPath("/srv/data")), nil},
 		{"hostPath sibling", strict, pod(hostPath("/var/logs")), []string{"spec.volumes[0].hostPath.path"}},
 		{"hostPath climbing out", strict, pod(hostPath("/var/log/../../etc")), []string{"spec.volumes[0].hostPath.path"}},
-		{"hostPaths unrestricted when absent", &Policy{}, pod(hostPath("/etc")), nil},
-		{"no hostPaths when empty", &Policy{AllowedHostPaths: []string{}}, pod(hostPath("/var/log")), []string{"spec.volumes[0].hostPath.path"}},
+		{"no hostPaths when none listed", &Policy{}, pod(hostPath("/var/log")), []string{"spec.volumes[0].hostPath.path"}},
+		{"every hostPath under /", &Policy{AllowedHostPaths: []string{"/"}}, pod(hostPath("/etc")), nil},
 		{"unsafe sysctl", strict, pod(func(p *corev1.Pod) {
 			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "kernel.shm_rmid_forced"}, {Name: "net.core.somaxconn"}}}
 		}), []string{"spec.securityContext.sysctls[1].name"}},
