@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 
 	gocni "github.com/containerd/go-cni"
@@ -11,9 +12,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
+// defaultCNIBinDirs are where CNI plugins usually live: the upstream
+// location and Debian's containernetworking-plugins.
+const defaultCNIBinDirs = "/opt/cni/bin:/usr/lib/cni"
+
 // cniEnabled reports whether pods get a CNI network instead of loopback only.
 func (m *Manager) cniEnabled() bool {
-	return m.o.CNIConfDir != "" && m.o.CNIBinDir != ""
+	return m.o.CNIConfDir != ""
 }
 
 // loadCNI reads the CNI configuration afresh for every pod, so a changed or
@@ -21,7 +26,7 @@ func (m *Manager) cniEnabled() bool {
 func (m *Manager) loadCNI() (gocni.CNI, error) {
 	c, err := gocni.New(
 		gocni.WithPluginConfDir(m.o.CNIConfDir),
-		gocni.WithPluginDir([]string{m.o.CNIBinDir}),
+		gocni.WithPluginDir(filepath.SplitList(m.o.CNIBinDir)),
 		gocni.WithInterfacePrefix("eth"),
 	)
 	if err != nil {

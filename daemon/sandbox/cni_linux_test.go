@@ -69,7 +69,7 @@ func cleanupHostNetwork(t *testing.T) {
 func TestCNIBridgeHostPort(t *testing.T) {
 	ctx := context.Background()
 	cleanupHostNetwork(t)
-	m := newTestManager(t, Options{CNIConfDir: writeBridgeConf(t), CNIBinDir: "/usr/lib/cni"})
+	m := newTestManager(t, Options{CNIConfDir: writeBridgeConf(t), CNIBinDir: "/nonexistent/bin:/usr/lib/cni"})
 	pod := testPod("web")
 	pod.UID = "cni-test-pod-uid"
 	const hostPort, containerPort = 18937, 8080

@@ -26,7 +26,9 @@ import (
 type Options struct {
 	Root  string // persistent state; pod files in <Root>/pods/<uid>/
 	State string // runtime state; namespaces in <State>/sandboxes/<uid>/
-	// CNIConfDir and CNIBinDir enable CNI networking; empty: loopback only.
+	// CNIConfDir enables CNI networking; empty: loopback only. CNIBinDir is
+	// a list of plugin directories separated by ':' (default
+	// /opt/cni/bin:/usr/lib/cni).
 	CNIConfDir, CNIBinDir string
 	Logger                *zap.Logger
 }
@@ -60,8 +62,8 @@ func NewManager(o Options) (*Manager, error) {
 	if o.Root == "" || o.State == "" {
 		return nil, errors.New("sandbox: Root and State are required")
 	}
-	if (o.CNIConfDir == "") != (o.CNIBinDir == "") {
-		return nil, errors.New("sandbox: CNI needs both a configuration and a plugin directory")
+	if o.CNIConfDir != "" && o.CNIBinDir == "" {
+		o.CNIBinDir = defaultCNIBinDirs
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
