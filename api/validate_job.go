@@ -315,3 +315,31 @@ func ParseIndexes(s string, limit int32) ([]int32, error) {
 	}
 	return out, nil
 }
+
+// ValidateJobUpdate checks a PUT of a Job against the stored one (both
+// defaulted): the API server keeps the selector, the pod template, the
+// completion mode, completions (except for elastic Indexed Jobs, where
+// completions and parallelism change together), the pod failure and
+// success policies and backoffLimitPerIndex immutable ("field is immutable").
+func ValidateJobUpdate(job, old *batchv1.Job) field.ErrorList {
+	errs := ValidateJob(job)
+	p := field.NewPath("spec")
+	s, o := &job.Spec, &old.Spec
+	immutable := func(newVal, oldVal any, path *field.Path) {
+		errs = append(errs, apivalidation.ValidateImmutableField(newVal, oldVal, path)...)
+	}
+	immutable(s.Selector, o.Selector, p.Child("selector"))
+	immutable(s.ManualSelector, o.ManualSelector, p.Child("manualSelector"))
+	immutable(s.Template, o.Template, p.Child("template"))
+	immutable(s.CompletionMode, o.CompletionMode, p.Child("completionMode"))
+	immutable(s.PodFailurePolicy, o.PodFailurePolicy, p.Child("podFailurePolicy"))
+	immutable(s.BackoffLimitPerIndex, o.BackoffLimitPerIndex, p.Child("backoffLimitPerIndex"))
+	immutable(s.SuccessPolicy, o.SuccessPolicy, p.Child("successPolicy"))
+	elastic := ptr.Deref(s.CompletionMode, "") == batchv1.IndexedCompletion &&
+		ptr.Deref(s.Completions, -1) == ptr.Deref(s.Parallelism, -2) &&
+		ptr.Deref(o.Completions, -1) == ptr.Deref(o.Parallelism, -2)
+	if !elastic {
+		immutable(s.Completions, o.Completions, p.Child("completions"))
+	}
+	return errs
+}

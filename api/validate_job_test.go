@@ -140,3 +140,28 @@ func TestParseIndexes(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateJobUpdate(t *testing.T) {
+	old := baseJob()
+	checkErrs(t, ValidateJobUpdate(baseJob(), old), nil)
+
+	ok := baseJob()
+	ok.Spec.Parallelism, ok.Spec.Suspend, ok.Spec.ActiveDeadlineSeconds = ptr.To[int32](3), ptr.To(true), ptr.To[int64](10)
+	checkErrs(t, ValidateJobUpdate(ok, old), nil)
+
+	bad := baseJob()
+	bad.Spec.Template.Spec.Containers[0].Image = "busybox:1.36"
+	bad.Spec.Completions = ptr.To[int32](2)
+	errs := ValidateJobUpdate(bad, old)
+	if len(errs) != 2 || errs[0].Field != "spec.template" || errs[1].Field != "spec.completions" ||
+		!strings.Contains(errs[0].Error(), "field is immutable") {
+		t.Fatalf("errors %v", errs)
+	}
+
+	elasticOld := baseJob()
+	elasticOld.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+	elasticOld.Spec.Completions, elasticOld.Spec.Parallelism = ptr.To[int32](4), ptr.To[int32](4)
+	elastic := elasticOld.DeepCopy()
+	elastic.Spec.Completions, elastic.Spec.Parallelism = ptr.To[int32](6), ptr.To[int32](6)
+	checkErrs(t, ValidateJobUpdate(elastic, elasticOld), nil)
+}
