@@ -22,40 +22,47 @@ var errFailed = errors.New("failed")
 
 // waitApplied is apply --wait: it watches every pod until it is Ready or
 // has finished, and every job until it completes or fails. Progress (the
-// pod's STATUS column as it changes) goes to stderr; the outcome of each
-// object to stdout. Any failure or timeout makes podctl exit 1.
+// STATUS column as it changes) goes to stderr; once all are done, the
+// outcome of each object goes to stdout in manifest order. Any failure or
+// timeout makes podctl exit 1.
 func waitApplied(ctx context.Context, g *globals, c *client.Client, objs []runtime.Object, timeout time.Duration) error {
 	ctx, cancel := withTimeout(ctx, timeout)
 	defer cancel()
-	var (
-		mu       sync.Mutex
-		failures []string
-		wg       sync.WaitGroup
-	)
-	for _, obj := range objs {
+	prog := newProgress(g.ErrOut)
+	results := make([]string, len(objs))
+	failed := make([]bool, len(objs))
+	var wg sync.WaitGroup
+	for i, obj := range objs {
 		k, err := kindOf(obj)
 		if err != nil || (k.res != client.Pods && k.res != client.Jobs) {
 			continue
 		}
 		m := metaOf(obj)
+		ref := printer.ResourceName(obj)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ref := printer.ResourceName(obj)
-			outcome, err := waitOne(ctx, g, &mu, c, k, m.GetNamespace(), m.GetName(), ref)
-			mu.Lock()
-			defer mu.Unlock()
+			outcome, err := waitOne(ctx, prog, c, k, m.GetNamespace(), m.GetName(), ref)
 			switch {
 			case errors.Is(err, context.DeadlineExceeded):
-				failures = append(failures, fmt.Sprintf("error: timed out waiting for %s", ref))
+				results[i], failed[i] = "error: timed out waiting for "+ref, true
 			case err != nil:
-				failures = append(failures, errorMessage(fmt.Errorf("%s: %w", ref, err)))
+				results[i], failed[i] = errorMessage(fmt.Errorf("%s: %w", ref, err)), true
 			default:
-				fmt.Fprintf(g.Out, "%s %s\n", ref, outcome)
+				results[i] = ref + " " + outcome
 			}
 		}()
 	}
 	wg.Wait()
+	var failures []string
+	for i, r := range results {
+		switch {
+		case failed[i]:
+			failures = append(failures, r)
+		case r != "":
+			fmt.Fprintln(g.Out, r)
+		}
+	}
 	if len(failures) > 0 {
 		return &exitError{code: 1, msg: strings.Join(failures, "\n")}
 	}
@@ -64,10 +71,10 @@ func waitApplied(ctx context.Context, g *globals, c *client.Client, objs []runti
 
 // waitOne waits for one pod or job and returns its outcome ("ready",
 // "succeeded", "complete").
-func waitOne(ctx context.Context, g *globals, mu *sync.Mutex, c *client.Client, k kind, ns, name, ref string) (string, error) {
+func waitOne(ctx context.Context, prog *progress, c *client.Client, k kind, ns, name, ref string) (string, error) {
 	var (
-		outcome, lastStatus string
-		failure             error
+		outcome string
+		failure error
 	)
 	err := watchUntil(ctx, c, k, ns, name, nil, func(ev api.WatchEvent) error {
 		if ev.Type == client.Deleted {
@@ -90,12 +97,7 @@ func waitOne(ctx context.Context, g *globals, mu *sync.Mutex, c *client.Client, 
 			status = printer.JobStatus(o)
 			outcome, err = jobOutcome(o)
 		}
-		if status != lastStatus {
-			lastStatus = status
-			mu.Lock()
-			fmt.Fprintf(g.ErrOut, "%s: %s\n", ref, status)
-			mu.Unlock()
-		}
+		prog.update(ref, status)
 		if err != nil || outcome != "" {
 			failure = err
 			return errStopWatch
