@@ -167,6 +167,7 @@ func (r *Runtime) containerOpts(ctx context.Context, req supervisor.CreateReques
 		return nil, nil, createError(err)
 	}
 	specOpts := []oci.SpecOpts{
+		withHostnameEnv(pod),
 		oci.WithImageConfig(img),
 		withProcessArgs(args),
 		withContainerEnv(env),

@@ -78,7 +78,7 @@ func TestCommandAndArgsOverImage(t *testing.T) {
 
 func TestEnvInContainer(t *testing.T) {
 	e := newTestEnv(t)
-	c := busybox("env", "sh", "-c", `echo "$MODE|$GREETING|$POD_IP|$PATH|$(GREETING)"; cd; pwd`)
+	c := busybox("env")
 	c.WorkingDir = "/tmp"
 	c.Env = []corev1.EnvVar{
 		{Name: "MODE", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
@@ -86,9 +86,9 @@ func TestEnvInContainer(t *testing.T) {
 		{Name: "GREETING", Value: "mode=$(MODE)"},
 		{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}},
 	}
-	c.Command = []string{"sh", "-c", `echo "$MODE|$GREETING|$POD_IP|$PATH|$(GREETING)"; pwd`}
+	c.Command = []string{"sh", "-c", `echo "$MODE|$GREETING|$POD_IP|$PATH|$(GREETING)|$HOSTNAME"; pwd`}
 	inst, _ := e.run(e.pod(c))
-	want := []string{"fast|mode=fast|10.1.2.3|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|mode=fast", "/tmp"}
+	want := []string{"fast|mode=fast|10.1.2.3|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|mode=fast|web", "/tmp"}
 	if out := e.stdout(inst); !equal(out, want) {
 		t.Fatalf("output %q, want %q", out, want)
 	}

@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/containerd/containerd/v2/core/containers"
@@ -64,6 +66,30 @@ func withProcessArgs(args []string) oci.SpecOpts { return oci.WithProcessArgs(ar
 // withContainerEnv puts the container's env over the image's (same names
 // are replaced).
 func withContainerEnv(env []string) oci.SpecOpts { return oci.WithEnv(env) }
+
+// withHostnameEnv sets HOSTNAME as containerd's CRI does, before the
+// image's and the container's env (which may override it).
+func withHostnameEnv(pod *corev1.Pod) oci.SpecOpts {
+	return oci.WithEnv([]string{"HOSTNAME=" + podHostname(pod)})
+}
+
+// podHostname is the kubelet's: spec.hostname, else the pod name (at most
+// 63 characters); the node's name with hostNetwork.
+func podHostname(pod *corev1.Pod) string {
+	if pod.Spec.HostNetwork {
+		if h, err := os.Hostname(); err == nil {
+			return h
+		}
+	}
+	h := pod.Spec.Hostname
+	if h == "" {
+		h = pod.Name
+	}
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
+	}
+	return h
+}
 
 // withWorkingDir sets workingDir when the container has one; else the
 // image's WORKDIR (or /) stays.
