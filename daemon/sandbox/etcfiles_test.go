@@ -1,8 +1,13 @@
 package sandbox
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -128,5 +133,44 @@ func TestUTSHostnameFQDN(t *testing.T) {
 	p.Spec.Subdomain = ""
 	if got := utsHostname(p); got != "web" {
 		t.Fatalf("hostname without subdomain = %q", got)
+	}
+}
+
+func TestSpecOptsRespectVolumeAtEtcHosts(t *testing.T) {
+	m := &Manager{o: Options{Root: "/r", State: "/s"}}
+	p := testPod("p")
+	opts, err := m.SpecOpts(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &oci.Spec{Hostname: "x", Linux: &specs.Linux{}, Mounts: []specs.Mount{
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm"},
+		{Destination: "/etc/hosts", Type: "bind", Source: "/my/volume/hosts"},
+	}}
+	if err := oci.ApplyOpts(context.Background(), nil, &containers.Container{ID: "c"}, s, opts...); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, mnt := range s.Mounts {
+		got[mnt.Destination] += mnt.Source + ";"
+	}
+	want := map[string]string{
+		"/dev/shm": "/s/sandboxes/uid-0123456789/shm;", "/etc/hosts": "/my/volume/hosts;",
+		"/etc/resolv.conf": "/r/pods/uid-0123456789/resolv.conf;", "/etc/hostname": "/r/pods/uid-0123456789/hostname;",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s mounted from %q, want %q", k, got[k], v)
+		}
+	}
+	if s.Hostname != "" {
+		t.Errorf("hostname %q set for a joined UTS namespace", s.Hostname)
+	}
+	var nsPaths []string
+	for _, ns := range s.Linux.Namespaces {
+		nsPaths = append(nsPaths, string(ns.Type)+"="+ns.Path)
+	}
+	if strings.Join(nsPaths, ",") != "network=/s/sandboxes/uid-0123456789/net,uts=/s/sandboxes/uid-0123456789/uts,ipc=/s/sandboxes/uid-0123456789/ipc" {
+		t.Errorf("namespaces %v", nsPaths)
 	}
 }

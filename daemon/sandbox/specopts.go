@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"path/filepath"
+	"slices"
 
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
@@ -48,8 +49,25 @@ func (m *Manager) SpecOpts(pod *corev1.Pod) ([]oci.SpecOpts, error) {
 		bind(filepath.Join(pd, "hostname"), "/etc/hostname"),
 		{Source: shm, Destination: "/dev/shm", Type: "bind", Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec", "rw"}},
 	}
-	opts = append(opts, oci.WithoutMounts("/etc/hosts", "/etc/resolv.conf", "/etc/hostname", "/dev/shm"), oci.WithMounts(mounts))
-	return opts, nil
+	return append(opts, withPodMounts(mounts)), nil
+}
+
+// withPodMounts adds the pod's mounts unless the container mounts a volume
+// at the same place itself (the kubelet then leaves e.g. /etc/hosts to it);
+// the runtime's own /dev/shm tmpfs is replaced by the pod's.
+func withPodMounts(mounts []specs.Mount) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		for _, pm := range mounts {
+			i := slices.IndexFunc(s.Mounts, func(m specs.Mount) bool { return filepath.Clean(m.Destination) == pm.Destination })
+			switch {
+			case i < 0:
+				s.Mounts = append(s.Mounts, pm)
+			case s.Mounts[i].Type != "bind": // the runtime default (tmpfs /dev/shm)
+				s.Mounts[i] = pm
+			}
+		}
+		return nil
+	}
 }
 
 func withoutHostname(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
