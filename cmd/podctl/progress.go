@@ -46,8 +46,17 @@ func (p *progress) update(ref, status string) {
 	if p.drawn > 0 {
 		fmt.Fprintf(p.w, "\x1b[%dA", p.drawn) // back to the first line drawn
 	}
+	width := 0
+	if f, ok := p.w.(*os.File); ok {
+		width, _, _ = term.GetSize(int(f.Fd()))
+	}
 	for _, r := range p.order {
-		fmt.Fprintf(p.w, "\r\x1b[K%s: %s\n", r, p.status[r])
+		line := r + ": " + p.status[r]
+		// A wrapped line would throw off the cursor-up count of the next redraw.
+		if width > 1 && len(line) >= width {
+			line = line[:width-1]
+		}
+		fmt.Fprintf(p.w, "\r\x1b[K%s\n", line)
 	}
 	p.drawn = len(p.order)
 }
