@@ -3,6 +3,7 @@ package runtime
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"strings"
@@ -44,6 +45,12 @@ func TestImportKeepsArchiveNames(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Ref != "docker.io/library/dockersave:v1" || !got[0].Present {
 		t.Fatalf("docker-archive import = %+v, want docker.io/library/dockersave:v1", got)
+	}
+	c := busybox("saved", "echo", "from-docker-archive")
+	c.Image = "dockersave:v1"
+	inst, res := e.run(e.pod(c))
+	if out := e.stdout(inst); res.ExitCode != 0 || len(out) != 1 || out[0] != "from-docker-archive" {
+		t.Fatalf("docker-archive image run: exit %d, out %q", res.ExitCode, out)
 	}
 	if err := e.rt.RemoveImage(e.ctx, "dockersave:v1"); err != nil {
 		t.Fatal(err)
@@ -88,15 +95,26 @@ func dockerArchive(t *testing.T, spec testimage.Spec, repoTag string) []byte {
 	if err := json.Unmarshal(files[blob(idx.Manifests[0])], &mf); err != nil {
 		t.Fatal(err)
 	}
+	// docker save writes uncompressed layers as <id>/layer.tar.
+	zr, err := gzip.NewReader(bytes.NewReader(files[blob(mf.Layers[0])]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layerPath := mf.Layers[0].Digest.Encoded() + "/layer.tar"
+	cfgPath := mf.Config.Digest.Encoded() + ".json"
 	manifest, _ := json.Marshal([]map[string]any{{
-		"Config": blob(mf.Config), "RepoTags": []string{repoTag}, "Layers": []string{blob(mf.Layers[0])},
+		"Config": cfgPath, "RepoTags": []string{repoTag}, "Layers": []string{layerPath},
 	}})
 	var out bytes.Buffer
 	tw := tar.NewWriter(&out)
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"manifest.json", manifest}, {blob(mf.Config), files[blob(mf.Config)]}, {blob(mf.Layers[0]), files[blob(mf.Layers[0])]}} {
+	}{{"manifest.json", manifest}, {cfgPath, files[blob(mf.Config)]}, {layerPath, layer}} {
 		tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg})
 		tw.Write(f.data)
 	}
