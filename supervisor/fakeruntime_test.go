@@ -30,6 +30,7 @@ type fakeContainer struct {
 	state            InstanceState
 	exit             *ExitStatus
 	startedAt        time.Time
+	exited           chan struct{} // closed when it exits
 }
 
 type stopRecord struct {
@@ -131,7 +132,7 @@ func (f *fakeRuntime) CreateContainer(ctx context.Context, req CreateRequest) (I
 	f.seq++
 	id := fmt.Sprintf("%s-%d", req.Container.Name, f.seq)
 	f.containers[id] = &fakeContainer{id: id, podUID: string(req.Pod.UID), name: req.Container.Name,
-		attempt: req.Attempt, state: InstanceCreated}
+		attempt: req.Attempt, state: InstanceCreated, exited: make(chan struct{})}
 	return Instance{ID: id, ImageRef: req.ImageRef}, nil
 }
 
@@ -162,6 +163,7 @@ func (f *fakeRuntime) StopContainer(ctx context.Context, id string, sig syscall.
 	if !ok {
 		b = termBehaviour{code: 143}
 	}
+	exited := c.exited
 	f.mu.Unlock()
 	code := b.code
 	wait := b.delay
@@ -171,6 +173,8 @@ func (f *fakeRuntime) StopContainer(ctx context.Context, id string, sig syscall.
 	if wait > 0 {
 		select {
 		case <-f.clk.After(wait):
+		case <-exited: // stopped by another call
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -188,6 +192,7 @@ func (f *fakeRuntime) exit(id string, code int32) {
 		return
 	}
 	c.state = InstanceExited
+	close(c.exited)
 	c.exit = &ExitStatus{ExitCode: code, FinishedAt: f.clk.Now()}
 	f.record("exit %s %d", c.name, code)
 	ev := RuntimeEvent{Kind: EventExit, PodUID: c.podUID, ContainerID: id, ExitCode: code, At: f.clk.Now()}

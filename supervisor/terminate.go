@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ const minStopWindow int64 = 2
 // channel per container, closed when it stops; a sidecar waits for every
 // regular container and every sidecar declared after it.
 type terminationOrdering struct {
+	mu         sync.Mutex // containerTerminated is called by kills and the worker
 	terminated map[string]chan struct{}
 	prereqs    map[string][]chan struct{}
 }
@@ -51,36 +53,62 @@ func newTerminationOrdering(pod *corev1.Pod, running map[string]bool) *terminati
 	return o
 }
 
-// waitForTurn blocks until name may be stopped or grace seconds passed; it
-// returns the time waited (R63).
-func (o *terminationOrdering) waitForTurn(ctx context.Context, clk clock.WithTicker, name string, grace int64) time.Duration {
+// turn returns a channel closed once every container that name waits for
+// has terminated (R63); closing stop abandons the wait.
+func (o *terminationOrdering) turn(name string, stop <-chan struct{}) <-chan struct{} {
+	done := make(chan struct{})
 	pre := o.prereqs[name]
-	if len(pre) == 0 || grace <= 0 {
-		return 0
-	}
-	start := clk.Now()
-	t := clk.NewTimer(time.Duration(grace) * time.Second)
-	defer t.Stop()
-	for _, ch := range pre {
-		select {
-		case <-ch:
-		case <-t.C():
-			return clk.Since(start)
-		case <-ctx.Done():
-			return clk.Since(start)
+	go func() {
+		for _, ch := range pre {
+			select {
+			case <-ch:
+			case <-stop:
+				return
+			}
 		}
-	}
-	return clk.Since(start)
+		close(done)
+	}()
+	return done
 }
 
 // containerTerminated marks name stopped for the ordering.
 func (o *terminationOrdering) containerTerminated(name string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if ch, ok := o.terminated[name]; ok {
 		select {
 		case <-ch:
 		default:
 			close(ch)
 		}
+	}
+}
+
+// podGrace is the grace of one pod termination, shared by all its kills;
+// it can only shrink (R61: a second delete with a shorter grace).
+type terminationGrace struct {
+	mu     sync.Mutex
+	grace  int64
+	shrunk chan struct{} // closed and replaced on every shrink
+}
+
+func newTerminationGrace(g int64) *terminationGrace {
+	return &terminationGrace{grace: g, shrunk: make(chan struct{})}
+}
+
+func (g *terminationGrace) current() (int64, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.grace, g.shrunk
+}
+
+func (g *terminationGrace) shrink(n int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if n < g.grace {
+		g.grace = n
+		close(g.shrunk)
+		g.shrunk = make(chan struct{})
 	}
 }
 
@@ -93,6 +121,19 @@ type killRequest struct {
 	Ordering   *terminationOrdering
 	Reason     string
 	Message    string
+	// PodGrace, in a pod termination, caps Grace at the pod's current
+	// grace minus Offset (seconds between termination start and this kill).
+	PodGrace *terminationGrace
+	Offset   int64
+}
+
+// budget is the kill's grace now (R58 step 1, R61).
+func (r *killRequest) budget() (int64, <-chan struct{}) {
+	if r.PodGrace == nil {
+		return r.Grace, nil
+	}
+	g, shrunk := r.PodGrace.current()
+	return min(r.Grace, g-r.Offset), shrunk
 }
 
 // killer runs kills; it is shared by every kill goroutine of a pod.
@@ -105,7 +146,8 @@ type killer struct {
 
 // kill is the kubelet's killContainer (R54, R58): Killing event, preStop
 // within the grace, the ordering turn, then stop signal and SIGKILL after
-// at least 2 s. The ordering is told when the instance stopped.
+// at least 2 s. Deductions are whole seconds, as upstream. The ordering is
+// told when the instance stopped.
 func (k *killer) kill(ctx context.Context, r killRequest) error {
 	name := r.Container.Name
 	if r.Ordering != nil {
@@ -116,16 +158,82 @@ func (k *killer) kill(ctx context.Context, r killRequest) error {
 		msg = fmt.Sprintf("Stopping container %s", name)
 	}
 	k.events.container(ctx, r.Pod, name, corev1.EventTypeNormal, "Killing", msg)
-	grace := r.Grace
-	if h := preStop(r.Container); h != nil && grace > 0 && k.runHook != nil {
-		grace -= int64(k.runPreStop(ctx, r, h, grace).Seconds())
+	start := k.clk.Now()
+	var used int64
+	if h := preStop(r.Container); h != nil && k.runHook != nil {
+		if g, _ := r.budget(); g > 0 {
+			used += int64(k.waitBudget(ctx, &r, k.startPreStop(ctx, r, h), used).Seconds())
+		}
 	}
-	if r.Ordering != nil && grace > 0 {
-		grace -= int64(r.Ordering.waitForTurn(ctx, k.clk, name, grace).Seconds())
+	if r.Ordering != nil {
+		if g, _ := r.budget(); g-used > 0 {
+			stop := make(chan struct{})
+			used += int64(k.waitBudget(ctx, &r, r.Ordering.turn(name, stop), used).Seconds())
+			close(stop)
+		}
 	}
-	grace = max(grace, minStopWindow)
-	if err := k.rt.StopContainer(ctx, r.InstanceID, 0, time.Duration(grace)*time.Second); err != nil {
-		return fmt.Errorf("stop container %s (%s): %w", name, r.InstanceID, err)
+	g, _ := r.budget()
+	return k.stop(ctx, &r, start, max(g-used, minStopWindow))
+}
+
+// waitBudget waits for done at most the budget left after used seconds;
+// a shrinking pod grace shortens the wait (R61). It returns the time waited.
+func (k *killer) waitBudget(ctx context.Context, r *killRequest, done <-chan struct{}, used int64) time.Duration {
+	start := k.clk.Now()
+	for {
+		g, shrunk := r.budget()
+		left := time.Duration(g-used)*time.Second - k.clk.Since(start)
+		if left <= 0 {
+			return k.clk.Since(start)
+		}
+		t := k.clk.NewTimer(left)
+		select {
+		case <-done:
+		case <-t.C():
+		case <-ctx.Done():
+		case <-shrunk:
+			t.Stop()
+			continue
+		}
+		t.Stop()
+		return k.clk.Since(start)
+	}
+}
+
+// stop sends the stop signal with grace seconds before SIGKILL; if the pod
+// grace shrinks meanwhile, the runtime is asked again with what is left.
+func (k *killer) stop(ctx context.Context, r *killRequest, start time.Time, grace int64) error {
+	errc := make(chan error, 4)
+	pending := 1
+	go func() { errc <- k.rt.StopContainer(ctx, r.InstanceID, 0, time.Duration(grace)*time.Second) }()
+	var first error
+	for pending > 0 {
+		_, shrunk := r.budget()
+		select {
+		case err := <-errc:
+			pending--
+			if err != nil && first == nil {
+				first = fmt.Errorf("stop container %s (%s): %w", r.Container.Name, r.InstanceID, err)
+			}
+			if err == nil {
+				return drain(errc, pending)
+			}
+		case <-shrunk:
+			g, _ := r.budget()
+			left := max(g-int64(k.clk.Since(start).Seconds()), minStopWindow)
+			if pending < cap(errc) {
+				pending++
+				go func() { errc <- k.rt.StopContainer(ctx, r.InstanceID, 0, time.Duration(left)*time.Second) }()
+			}
+		}
+	}
+	return first
+}
+
+// drain waits for the other stop calls (they end with the container).
+func drain(errc <-chan error, pending int) error {
+	for ; pending > 0; pending-- {
+		<-errc
 	}
 	return nil
 }
@@ -137,23 +245,16 @@ func preStop(c *corev1.Container) *corev1.LifecycleHandler {
 	return c.Lifecycle.PreStop
 }
 
-// runPreStop runs the hook and waits for it at most grace seconds; a hook
-// still running is abandoned, not cancelled (R54).
-func (k *killer) runPreStop(ctx context.Context, r killRequest, h *corev1.LifecycleHandler, grace int64) time.Duration {
-	start := k.clk.Now()
-	done := make(chan error, 1)
+// startPreStop runs the hook in the background; the returned channel is
+// closed when it returns. A hook still running when the budget ends is
+// abandoned, not cancelled: it dies with the container (R54).
+func (k *killer) startPreStop(ctx context.Context, r killRequest, h *corev1.LifecycleHandler) <-chan struct{} {
+	done := make(chan struct{})
 	go func() {
-		done <- k.runHook(ctx, r.Pod, r.Container, r.InstanceID, h)
-	}()
-	t := k.clk.NewTimer(time.Duration(grace) * time.Second)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
+		defer close(done)
+		if err := k.runHook(ctx, r.Pod, r.Container, r.InstanceID, h); err != nil {
 			k.events.container(ctx, r.Pod, r.Container.Name, corev1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed")
 		}
-	case <-t.C():
-	case <-ctx.Done():
-	}
-	return k.clk.Since(start)
+	}()
+	return done
 }

@@ -279,3 +279,33 @@ func TestGraceOnlyDecreases_R61(t *testing.T) {
 		t.Fatalf("grace %d, want 3", rec.Engine.Terminating.GracePeriod)
 	}
 }
+
+// TestGraceShrinkKeepsOrder_R61_R63: a shorter second delete shortens every
+// wait: the sidecar still waits for its turn, now only up to the new grace.
+func TestGraceShrinkKeepsOrder_R61_R63(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"s:sidecar"}, "r")
+	h.rt.term["r"] = termBehaviour{ignore: true}
+	h.rt.term["s"] = termBehaviour{ignore: true}
+	h.startRunning(pod, "s", "r")
+	base := h.clk.Now()
+	g30, g5 := int64(30), int64(5)
+	_ = h.m.Delete(context.Background(), pod.UID, &g30)
+	h.waitFor("r stopping", func() bool { _, ok := h.rt.stopOf("r"); return ok })
+	h.waitFor("timers", func() bool { return h.clk.Waiters() >= 2 })
+	h.clk.Step(time.Second)
+	time.Sleep(10 * time.Millisecond)
+	if _, ok := h.rt.stopOf("s"); ok {
+		t.Fatal("sidecar stopped before its turn")
+	}
+	_ = h.m.Delete(context.Background(), pod.UID, &g5)
+	rec := h.waitFinished(pod.UID)
+	h.checkStop(base, "r", 0, 30*time.Second)
+	h.checkStop(base, "s", 5*time.Second, 2*time.Second)
+	if d := h.clk.Now().Sub(base); d < 7*time.Second || d > 8*time.Second {
+		t.Fatalf("finished at +%v, want ~7 s", d)
+	}
+	if h.finalExit(rec, "r") != 137 || h.finalExit(rec, "s") != 137 {
+		t.Fatal("both should be SIGKILLed")
+	}
+}

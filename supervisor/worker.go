@@ -28,6 +28,7 @@ type worker struct {
 	sandbox          Sandbox
 	sandboxReady     bool
 	ordering         *terminationOrdering
+	podGrace         *terminationGrace
 	deleted          bool
 	finished         bool
 	adopt            bool

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"time"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
@@ -40,7 +39,7 @@ func (w *worker) delete(ctx context.Context, reason string, grace *int64) {
 		t.Reason = TermDeleted
 	}
 	if g < t.GracePeriod {
-		w.shortenGrace(ctx, g)
+		w.shortenGrace(g)
 	}
 }
 
@@ -87,37 +86,24 @@ func (w *worker) driveTermination(ctx context.Context) {
 		if c == nil {
 			continue
 		}
+		if w.podGrace == nil {
+			w.podGrace = newTerminationGrace(t.GracePeriod)
+		}
 		elapsed := int64(w.m.clk.Since(t.Since).Seconds())
 		w.launchKill(ctx, killRequest{Pod: w.rec.Pod, Container: c, InstanceID: in.ID,
-			Grace: max(t.GracePeriod-elapsed, 0), Ordering: w.ordering})
+			Grace: t.GracePeriod, PodGrace: w.podGrace, Offset: elapsed, Ordering: w.ordering})
 	}
 	if !anyRunning && len(w.killing) == 0 {
 		w.finish(ctx)
 	}
 }
 
-// shortenGrace applies a shorter grace to kills in progress (R61): each
-// instance gets its stop signal again with what is left of the new grace
-// (at least the 2 s window).
-func (w *worker) shortenGrace(ctx context.Context, g int64) {
-	st := &w.rec.Engine
-	t := st.Terminating
-	t.GracePeriod = g
-	left := max(g-int64(w.m.clk.Since(t.Since).Seconds()), minStopWindow)
-	for i := range st.Instances {
-		in := &st.Instances[i]
-		if in.State != InstanceRunning || w.killing[in.ID] == 0 {
-			continue
-		}
-		id := in.ID
-		w.killing[id]++
-		if w.baseCtx != nil {
-			ctx = w.baseCtx
-		}
-		go func() {
-			err := w.m.rt.StopContainer(ctx, id, 0, time.Duration(left)*time.Second)
-			w.mb.push(workerMsg{kind: msgKillDone, id: id, err: err})
-		}()
+// shortenGrace applies a shorter grace to the termination in progress
+// (R61): every kill's remaining waits and stop window shrink with it.
+func (w *worker) shortenGrace(g int64) {
+	w.rec.Engine.Terminating.GracePeriod = g
+	if w.podGrace != nil {
+		w.podGrace.shrink(g)
 	}
 }
 
