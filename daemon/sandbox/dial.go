@@ -15,7 +15,11 @@ import (
 // is created on a thread switched into the pod's netns and stays there after
 // the thread switches back; the connection is then used from anywhere.
 func (m *Manager) Dial(ctx context.Context, pod *corev1.Pod, network, address string) (net.Conn, error) {
-	var d net.Dialer
+	// No Happy Eyeballs: its racing dials run on other goroutines, hence
+	// other OS threads outside the pod's netns. With it off, every address
+	// is tried in turn on this goroutine (name resolution may still run
+	// elsewhere; it only reads the host's resolver configuration).
+	d := net.Dialer{FallbackDelay: -1}
 	if pod.Spec.HostNetwork {
 		return d.DialContext(ctx, network, address)
 	}

@@ -216,8 +216,11 @@ func checkDial(t *testing.T, m *Manager, pod *corev1.Pod) {
 	}
 	defer ln.Close()
 	go func() {
-		c, err := ln.Accept()
-		if err == nil {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
 			_, _ = io.WriteString(c, "hello from the pod\n")
 			c.Close()
 		}
@@ -229,14 +232,18 @@ func checkDial(t *testing.T, m *Manager, pod *corev1.Pod) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := m.Dial(ctx, pod, "tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || line != "hello from the pod\n" {
-		t.Fatalf("read %q, %v", line, err)
+	// By address and by name: "localhost" may resolve to ::1 and 127.0.0.1,
+	// and every attempt must be made from inside the pod.
+	for _, a := range []string{addr, net.JoinHostPort("localhost", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))} {
+		c, err := m.Dial(ctx, pod, "tcp", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if err != nil || line != "hello from the pod\n" {
+			t.Fatalf("read from %s: %q, %v", a, line, err)
+		}
 	}
 }
 
