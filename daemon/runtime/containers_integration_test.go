@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/snapshots"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/supervisor"
@@ -265,5 +267,25 @@ func TestLogRotationThroughShimLogger(t *testing.T) {
 	}
 	if out := e.stdout(inst); len(out) == 0 || out[len(out)-1] != "line-499" {
 		t.Fatalf("live log does not end with the last line")
+	}
+}
+
+// The native snapshotter is the fallback where overlayfs does not work.
+func TestNativeSnapshotter(t *testing.T) {
+	e := newTestEnvWith(t, func(o *Options) { o.Snapshotter = "native" })
+	inst, st := e.run(e.pod(busybox("native", "sh", "-c", "echo written > /new-file && cat /new-file")))
+	if out := e.stdout(inst); st.ExitCode != 0 || len(out) != 1 || out[0] != "written" {
+		t.Fatalf("native snapshotter: exit %d, out %q", st.ExitCode, out)
+	}
+	// The leftover check lists overlayfs only; look at native here.
+	var active []string
+	err := e.rt.Client().SnapshotService("native").Walk(e.rt.nsCtx(e.ctx), func(_ context.Context, info snapshots.Info) error {
+		if info.Kind == snapshots.KindActive {
+			active = append(active, info.Name)
+		}
+		return nil
+	})
+	if err != nil || len(active) > 0 {
+		t.Fatalf("native snapshots left: %q, %v", active, err)
 	}
 }

@@ -75,6 +75,9 @@ type Options struct {
 	// DockerConfig is the config.json with registry credentials; empty:
 	// $HOME/.docker/config.json.
 	DockerConfig string
+	// Snapshotter forces a containerd snapshotter; empty: overlayfs when
+	// it works on this host, else native.
+	Snapshotter string
 }
 
 // Runtime implements supervisor.Runtime on containerd.
@@ -122,7 +125,10 @@ func New(ctx context.Context, o Options) (*Runtime, error) {
 		c.Close()
 		return nil, err
 	}
-	r.snapshotter = r.pickSnapshotter(ctx)
+	r.snapshotter = o.Snapshotter
+	if r.snapshotter == "" {
+		r.snapshotter = r.pickSnapshotter(ctx)
+	}
 	r.log.Info("connected to containerd", zap.String("address", o.Address),
 		zap.String("namespace", o.Namespace), zap.String("snapshotter", r.snapshotter))
 	return r, nil
