@@ -72,6 +72,12 @@ func (w *worker) reconcile(ctx context.Context, listed map[string]RuntimeContain
 			continue
 		}
 		rc, ok := listed[in.ID]
+		if ev, exited := w.m.takeEarly(in.ID); exited && ok {
+			rc.State = InstanceExited // exited after the runtime was listed
+			if rc.Exit == nil {
+				rc.Exit = &ExitStatus{ExitCode: ev.ExitCode, FinishedAt: ev.At}
+			}
+		}
 		switch {
 		case ok && rc.State == InstanceRunning && in.State == InstanceRunning:
 			w.adoptRunning(in)

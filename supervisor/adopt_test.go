@@ -283,3 +283,37 @@ func TestAdoptMidTermination_R61_R94(t *testing.T) {
 		t.Fatalf("phase %s", fin.Pod.Status.Phase)
 	}
 }
+
+// TestAdoptEarlyExit_R94: an instance that exits after the boot listing but
+// before its pod was started again is still reaped and restarted.
+func TestAdoptEarlyExit_R94(t *testing.T) {
+	h := newHarness(t, Options{})
+	a := testPod(corev1.RestartPolicyAlways, nil, "r")
+	a.UID = "pod-a"
+	b := testPod(corev1.RestartPolicyAlways, nil, "q")
+	b.UID = "pod-b"
+	h.startRunning(a, "r")
+	h.startRunning(b, "q")
+	recs := map[string]*PodRecord{}
+	h.sink.mu.Lock()
+	for _, s := range h.sink.saves {
+		recs[string(s.Pod.UID)] = s
+	}
+	h.sink.mu.Unlock()
+	h2, _ := h.restart(Options{})
+	if err := h2.m.Start(context.Background(), copyRecord(recs["pod-a"])); err != nil {
+		t.Fatal(err)
+	}
+	h2.waitFor("a adopted", func() bool { _, ok := h2.m.Get("pod-a"); return ok })
+	h2.waitFor("listing cached", func() bool { h2.m.listMu.Lock(); defer h2.m.listMu.Unlock(); return h2.m.listed != nil })
+	h.rt.exit(h.rt.running("q"), 3)
+	h2.waitFor("early exit kept", func() bool { h2.m.listMu.Lock(); defer h2.m.listMu.Unlock(); return len(h2.m.early) == 1 })
+	if err := h2.m.Start(context.Background(), copyRecord(recs["pod-b"])); err != nil {
+		t.Fatal(err)
+	}
+	h2.waitFor("q restarted", func() bool {
+		cs := h2.status("pod-b").ContainerStatuses
+		return len(cs) == 1 && cs[0].RestartCount == 1 && cs[0].LastTerminationState.Terminated != nil &&
+			cs[0].LastTerminationState.Terminated.ExitCode == 3
+	})
+}

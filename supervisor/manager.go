@@ -46,7 +46,13 @@ type Manager struct {
 
 	listMu sync.Mutex
 	listed map[string]map[string]RuntimeContainer // pod UID -> ID -> container
+	// early holds exits of instances whose pod is not started yet (boot:
+	// events flow before every pod was adopted); adoption consumes them.
+	early map[string]RuntimeEvent
 }
+
+// maxEarlyExits bounds the exits kept for pods not started yet.
+const maxEarlyExits = 4096
 
 // NewManager returns a Manager; call Run to route runtime events.
 func NewManager(rt Runtime, sink Sink, opts Options) *Manager {
@@ -108,6 +114,7 @@ func (m *Manager) route(ev RuntimeEvent) {
 			w = m.workerOf(ev.ContainerID)
 		}
 		if w == nil {
+			m.keepEarly(ev)
 			return
 		}
 		kind := msgExit
@@ -130,6 +137,28 @@ func (m *Manager) worker(uid types.UID) *worker {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.workers[uid]
+}
+
+// keepEarly remembers an exit for a pod that is not started yet.
+func (m *Manager) keepEarly(ev RuntimeEvent) {
+	if ev.Kind != EventExit {
+		return
+	}
+	m.listMu.Lock()
+	defer m.listMu.Unlock()
+	if m.early == nil || len(m.early) >= maxEarlyExits {
+		m.early = map[string]RuntimeEvent{}
+	}
+	m.early[ev.ContainerID] = ev
+}
+
+// takeEarly returns and forgets an early exit of instance id.
+func (m *Manager) takeEarly(id string) (RuntimeEvent, bool) {
+	m.listMu.Lock()
+	defer m.listMu.Unlock()
+	ev, ok := m.early[id]
+	delete(m.early, id)
+	return ev, ok
 }
 
 // workerOf finds the pod of an instance when the event carried no pod UID.

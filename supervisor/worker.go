@@ -143,10 +143,11 @@ func (w *worker) run(ctx context.Context) {
 // afterFinish handles a delete that raced with the pod finishing on its
 // own (Job-style completion): the finished pod is reported at once.
 func (w *worker) afterFinish(ctx context.Context) {
+	msgs := w.close()
 	if ctx.Err() != nil || w.deleted {
 		return
 	}
-	for _, msg := range w.close() {
+	for _, msg := range msgs {
 		if msg.kind == msgDelete {
 			w.deleted = true
 			if err := w.m.sink.PodFinished(ctx, copyRecord(w.snapshot())); err != nil {
@@ -171,6 +172,11 @@ func (w *worker) firstSync(ctx context.Context) bool {
 	}
 	if w.adopt {
 		w.adoptInstances(ctx)
+	}
+	// Inputs that arrived while waiting for the slot (a delete above all)
+	// count before anything is started.
+	for _, msg := range w.mb.drain(nil) {
+		w.handle(ctx, &msg)
 	}
 	if w.deleted && w.rec.Engine.Terminating == nil {
 		// Deleted while podrund was down: terminate now (R61).
