@@ -31,6 +31,17 @@ type Options struct {
 	// /opt/cni/bin:/usr/lib/cni).
 	CNIConfDir, CNIBinDir string
 	Logger                *zap.Logger
+	// Volumes, when set, has its Cleanup called by Remove, so a pod's
+	// volumes (tmpfs mounts included) go when its sandbox goes: at the end
+	// of the pod, as the kubelet tears down a terminated pod's volumes. A
+	// sandbox lost and re-created (R14, after a reboot) thus starts with
+	// fresh emptyDirs. Nil: the caller cleans volumes up itself.
+	Volumes VolumeCleaner
+}
+
+// VolumeCleaner removes a pod's volumes; *volumes.Manager is one.
+type VolumeCleaner interface {
+	Cleanup(ctx context.Context, pod *corev1.Pod) error
 }
 
 // Manager creates, checks and removes pod sandboxes.

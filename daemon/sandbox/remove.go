@@ -18,9 +18,9 @@ import (
 
 // Remove tears the pod's sandbox down: CNI first (while the netns still
 // exists, so plugins can clean up inside it), then the PID holder, the
-// namespace mounts, the shared /dev/shm, the pod's /etc files and its
-// cgroup parent. Containers must be gone already. Absent parts are fine, so
-// Remove is idempotent.
+// namespace mounts, the shared /dev/shm, the volumes (with Options.Volumes),
+// the pod's /etc files and its cgroup parent. Containers must be gone
+// already. Absent parts are fine, so Remove is idempotent.
 func (m *Manager) Remove(ctx context.Context, pod *corev1.Pod) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -30,6 +30,11 @@ func (m *Manager) Remove(ctx context.Context, pod *corev1.Pod) error {
 	}
 	if err := m.teardown(ctx, pod, r); err != nil {
 		return err
+	}
+	if m.o.Volumes != nil {
+		if err := m.o.Volumes.Cleanup(ctx, pod); err != nil {
+			return err
+		}
 	}
 	for _, f := range []string{"etc-hosts", "resolv.conf", "hostname"} {
 		if err := os.Remove(filepath.Join(m.podDir(pod), f)); err != nil && !errors.Is(err, os.ErrNotExist) {

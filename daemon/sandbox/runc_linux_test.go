@@ -76,6 +76,9 @@ func TestContainerInSandbox(t *testing.T) {
 		if err := m.Remove(ctx, pod); err != nil {
 			t.Errorf("remove sandbox: %v", err)
 		}
+		if _, err := os.Stat(filepath.Join(m.o.Root, "pods", string(pod.UID))); !os.IsNotExist(err) {
+			t.Errorf("pod directory (volumes) left after sandbox removal: %v", err)
+		}
 	}()
 	port := serveInNetNS(t, sb.NetNSPath)
 
@@ -84,11 +87,7 @@ func TestContainerInSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if err := vols.Cleanup(ctx, pod); err != nil {
-			t.Errorf("volumes cleanup: %v", err)
-		}
-	}()
+	m.o.Volumes = vols // Remove (deferred above) cleans the volumes up
 
 	script := strings.Join([]string{
 		"echo host=$(hostname)",
