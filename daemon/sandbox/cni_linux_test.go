@@ -80,6 +80,7 @@ func TestCNIBridgeHostPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = m.Remove(context.Background(), pod) }) // even when the test fails half-way
 	_, subnet, _ := net.ParseCIDR(testSubnet)
 	if ip := net.ParseIP(sb.PodIP); ip == nil || !subnet.Contains(ip) {
 		t.Fatalf("pod IP %q not in %s", sb.PodIP, testSubnet)

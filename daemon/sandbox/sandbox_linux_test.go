@@ -110,6 +110,7 @@ func TestSandboxLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = m.Remove(context.Background(), pod) }) // even when the test fails half-way
 	if sb.Attempt != 3 || sb.PodIP != "" || sb.NetNSPath != filepath.Join(m.sandboxDir(pod), "net") {
 		t.Fatalf("sandbox %+v", sb)
 	}
@@ -258,6 +259,7 @@ func TestHostNamespacesPod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = m.Remove(context.Background(), pod) }) // even when the test fails half-way
 	if sb.NetNSPath != "" || sb.PodIP == "" || len(sb.HostIPs) == 0 || sb.PodIP != sb.HostIPs[0] {
 		t.Fatalf("hostNetwork sandbox %+v", sb)
 	}
