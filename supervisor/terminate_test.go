@@ -23,7 +23,7 @@ func (h *sleepHooks) run(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 	h.mu.Lock()
 	h.starts[c.Name] = h.clk.Now()
 	h.mu.Unlock()
-	if hd.Sleep == nil {
+	if hd.Sleep == nil || hd.Sleep.Seconds == 0 {
 		return nil
 	}
 	select {
