@@ -60,6 +60,7 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 		exited: func() bool { return s.instanceDone(r.Context(), rec.Pod, container, inst.ID) }}
 	if f, ok := w.(http.Flusher); ok {
 		ls.flush = f.Flush
+		f.Flush()
 	}
 	if err := ls.run(r.Context()); err != nil {
 		s.log.Debug("log stream ended", zapPod(rec.Pod), zap.Error(err))

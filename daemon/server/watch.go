@@ -116,6 +116,9 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, f watchFilte
 	flusher, _ := w.(http.Flusher)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
+	if flusher != nil {
+		flusher.Flush() // the client sees the stream open even before the first event
+	}
 	enc := json.NewEncoder(w)
 	send := func(typ string, obj runtime.Object) bool {
 		raw, err := json.Marshal(obj)

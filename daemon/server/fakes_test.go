@@ -1,0 +1,274 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/daemon/metrics"
+	"github.com/podrun/podrun/daemon/store"
+	"github.com/podrun/podrun/supervisor"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// fakeEngine stands in for supervisor.Manager: it remembers the pods it
+// was given and, on Delete, reports them finished through the sink
+// (immediately, or when the test calls finish).
+type fakeEngine struct {
+	mu        sync.Mutex
+	sink      supervisor.Sink
+	pods      map[types.UID]*supervisor.PodRecord
+	calls     []string
+	instances map[string]supervisor.Instance // key uid/container
+	holdStop  bool                           // Delete does not finish the pod by itself
+}
+
+func newFakeEngine() *fakeEngine {
+	return &fakeEngine{pods: map[types.UID]*supervisor.PodRecord{}, instances: map[string]supervisor.Instance{}}
+}
+
+func (f *fakeEngine) record(c string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, c)
+}
+
+func (f *fakeEngine) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func (f *fakeEngine) Start(ctx context.Context, rec *supervisor.PodRecord) error {
+	f.record("Start " + rec.Pod.Name + " " + string(rec.Pod.UID))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pods[rec.Pod.UID] = rec
+	return nil
+}
+
+func (f *fakeEngine) UpdatePod(ctx context.Context, pod *corev1.Pod) error {
+	f.record("UpdatePod " + pod.Name + " " + pod.Spec.Containers[0].Image)
+	return nil
+}
+
+func (f *fakeEngine) Delete(ctx context.Context, uid types.UID, grace *int64) error {
+	g := "nil"
+	if grace != nil {
+		g = strconv.FormatInt(*grace, 10)
+	}
+	f.record("Delete " + string(uid) + " " + g)
+	if !f.holdStop {
+		go func() { _ = f.finish(uid) }()
+	}
+	return nil
+}
+
+// finish reports the pod stopped: terminal phase, as the engine would.
+func (f *fakeEngine) finish(uid types.UID) error {
+	f.mu.Lock()
+	rec, ok := f.pods[uid]
+	delete(f.pods, uid)
+	f.mu.Unlock()
+	if !ok {
+		return errors.New("unknown pod")
+	}
+	final := &supervisor.PodRecord{Pod: rec.Pod.DeepCopy(), Engine: rec.Engine}
+	final.Pod.Status.Phase = corev1.PodSucceeded
+	return f.sink.PodFinished(context.Background(), final)
+}
+
+func (f *fakeEngine) Get(uid types.UID) (*supervisor.PodRecord, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec, ok := f.pods[uid]
+	if !ok {
+		return nil, false
+	}
+	return &supervisor.PodRecord{Pod: rec.Pod.DeepCopy(), Engine: rec.Engine}, true
+}
+
+func (f *fakeEngine) setEngineState(uid types.UID, st supervisor.EngineState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pods[uid].Engine = st
+}
+
+func (f *fakeEngine) Instance(uid types.UID, container string) (supervisor.Instance, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.instances[string(uid)+"/"+container]
+	return in, ok
+}
+
+// fakeImages is an in-memory image store.
+type fakeImages struct {
+	mu       sync.Mutex
+	images   map[string]supervisor.ImageStatus
+	readyErr error
+}
+
+func (f *fakeImages) ImportImage(ctx context.Context, rd io.Reader) ([]supervisor.ImageStatus, error) {
+	data, _ := io.ReadAll(rd)
+	st := supervisor.ImageStatus{Present: true, Ref: strings.TrimSpace(string(data)), ID: "sha256:abc", Size: int64(len(data))}
+	f.mu.Lock()
+	f.images[st.Ref] = st
+	f.mu.Unlock()
+	return []supervisor.ImageStatus{st}, nil
+}
+
+func (f *fakeImages) ListImages(ctx context.Context) ([]supervisor.ImageStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []supervisor.ImageStatus
+	for _, st := range f.images {
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (f *fakeImages) ImageStatus(ctx context.Context, ref string) (supervisor.ImageStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.images[ref], nil
+}
+
+func (f *fakeImages) PullImage(ctx context.Context, ref string, _ supervisor.PullProgress) (supervisor.ImageStatus, error) {
+	st := supervisor.ImageStatus{Present: true, Ref: ref, ID: "sha256:pulled", Size: 42}
+	f.mu.Lock()
+	f.images[ref] = st
+	f.mu.Unlock()
+	return st, nil
+}
+
+func (f *fakeImages) RemoveImage(ctx context.Context, ref string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.images, ref)
+	return nil
+}
+
+func (f *fakeImages) Ready(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.readyErr
+}
+
+// testServer is a Server on a real unix socket.
+type testServer struct {
+	t      *testing.T
+	srv    *Server
+	st     *store.Store
+	engine *fakeEngine
+	images *fakeImages
+	client *http.Client
+	root   string
+}
+
+func newTestServer(t *testing.T, mod func(*Options)) *testServer {
+	t.Helper()
+	root := t.TempDir()
+	st, err := store.Open(context.Background(), root, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := &fakeImages{images: map[string]supervisor.ImageStatus{}}
+	o := Options{Store: st, Images: images, Logger: zaptest.NewLogger(t), Root: root,
+		LogPollInterval: 10 * time.Millisecond, Metrics: metrics.New(nil, nil)}
+	if mod != nil {
+		mod(&o)
+	}
+	srv, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := newFakeEngine()
+	eng.sink = srv
+	srv.SetEngine(eng)
+	srv.SetReady(true)
+	sock := filepath.Join(t.TempDir(), "podrund.sock")
+	ln, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = st.Close()
+	})
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
+	return &testServer{t: t, srv: srv, st: st, engine: eng, images: images, client: client, root: root}
+}
+
+// do sends a request and returns the code and body.
+func (ts *testServer) do(method, path, contentType string, body []byte) (int, []byte) {
+	ts.t.Helper()
+	req, err := http.NewRequest(method, "http://podrund"+path, bytes.NewReader(body))
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
+}
+
+func (ts *testServer) status(data []byte) metav1.Status {
+	ts.t.Helper()
+	var s metav1.Status
+	if err := json.Unmarshal(data, &s); err != nil || s.Kind != "Status" {
+		ts.t.Fatalf("not a Status body: %s", data)
+	}
+	return s
+}
+
+func (ts *testServer) pod(data []byte) *corev1.Pod {
+	ts.t.Helper()
+	var p corev1.Pod
+	if err := json.Unmarshal(data, &p); err != nil {
+		ts.t.Fatalf("not a pod: %s", data)
+	}
+	return &p
+}
+
+// eventually polls cond for up to 5 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type storeChange = store.Change
+
+func zapNop() *zap.Logger { return zap.NewNop() }
