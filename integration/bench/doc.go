@@ -1,0 +1,16 @@
+// Package bench is podrun's benchmark (issue 9): it starts a private
+// containerd and real podrund processes built from this tree (through
+// integration/harness) and measures, in one run,
+//
+//   - pod start (2 sidecars + 1 app) against containerd's own floor, with
+//     loopback-only and with CNI bridge networking;
+//   - reaction times from containerd's exit events to podrund's next action;
+//   - podrund's footprint (RSS, CPU) idle and with 50 pods, with and
+//     without 1 s probes;
+//   - scale (100 pods at once, API list latency);
+//   - churn (apply/delete cycles) followed by a leak check.
+//
+// It reports a markdown table on stdout and JSON in a file. It runs only
+// when PODRUN_BENCH=1 (see BENCHMARKS.md); the normal test suite only runs
+// its unit tests.
+package bench

@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// FootprintResult is issue 9 item 4, all of podrund's own process:
+// RSS (VmRSS), threads, fds from /proc/<pid>/status and fd/, goroutines and
+// heap from its /metrics, CPU as utime+stime of /proc/<pid>/stat over a
+// window in which nothing is asked of it.
+type FootprintResult struct {
+	Idle            Snapshot `json:"idle"`            // fresh daemon, image imported, no pods
+	EmptyCPU        CPU      `json:"emptyCPU"`        // no pods
+	Pods            int      `json:"pods"`            // running pods below
+	WithPods        Snapshot `json:"withPods"`        // after the pods settled
+	WithPodsCPU     CPU      `json:"withPodsCPU"`     // no probes
+	WithProbes      Snapshot `json:"withProbes"`      // same count of pods, each with exec + httpGet probes
+	WithProbesCPU   CPU      `json:"withProbesCPU"`   // probe period ProbePeriodSec
+	ContainerdCPU   CPU      `json:"containerdCPU"`   // containerd over the probe window, for context
+	ProbeStartupSec float64  `json:"probeStartupSec"` // time to start the probed pods
+}
+
+// Snapshot is one look at podrund.
+type Snapshot struct {
+	ProcStat
+	Goroutines float64 `json:"goroutines"`
+	HeapInuse  float64 `json:"heapInuseMiB"`
+}
+
+// CPU is CPU time used over a window.
+type CPU struct {
+	WindowSec float64 `json:"windowSec"`
+	CPUSec    float64 `json:"cpuSec"`
+	Percent   float64 `json:"percentOfOneCore"`
+}
+
+func (d *Daemon) snapshot(ctx context.Context) (Snapshot, error) {
+	ps, err := readProcStat(d.P.PID())
+	if err != nil {
+		return Snapshot{}, err
+	}
+	m, err := scrapeMetrics(ctx, d.P.Socket, "go_goroutines", "go_memstats_heap_inuse_bytes")
+	if err != nil {
+		return Snapshot{ProcStat: ps}, err
+	}
+	return Snapshot{ProcStat: ps, Goroutines: m["go_goroutines"], HeapInuse: round2(m["go_memstats_heap_inuse_bytes"] / (1 << 20))}, nil
+}
+
+// cpuOver measures pid's CPU time over window.
+func cpuOver(ctx context.Context, pid int, window time.Duration) (CPU, error) {
+	a, err := readProcStat(pid)
+	if err != nil {
+		return CPU{}, err
+	}
+	t0 := time.Now()
+	settle(ctx, window)
+	if ctx.Err() != nil {
+		return CPU{}, ctx.Err()
+	}
+	b, err := readProcStat(pid)
+	if err != nil {
+		return CPU{}, err
+	}
+	w := time.Since(t0).Seconds()
+	sec := float64(b.CPUTicks-a.CPUTicks) / clockTick
+	return CPU{WindowSec: round2(w), CPUSec: round2(sec), Percent: round2(sec / w * 100)}, nil
+}
+
+// cpuPair measures two processes over the same window.
+func cpuPair(ctx context.Context, pidA, pidB int, window time.Duration) (a, b CPU, err error) {
+	var wg sync.WaitGroup
+	var errB error
+	wg.Add(1)
+	go func() { defer wg.Done(); b, errB = cpuOver(ctx, pidB, window) }()
+	a, err = cpuOver(ctx, pidA, window)
+	wg.Wait()
+	return a, b, errors.Join(err, errB)
+}
+
+func (r *run) footprint(ctx context.Context) error {
+	d, err := r.env.StartDaemon(ctx, "footprint", nil)
+	const ns = "bench-footprint"
+	if d != nil {
+		defer r.stopDaemon(ctx, d, ns)
+	}
+	if err != nil {
+		return err
+	}
+	res := &FootprintResult{Pods: r.s.FootprintPods}
+	r.res.Footprint = res
+	settle(ctx, 2*time.Second)
+	if res.Idle, err = d.snapshot(ctx); err != nil {
+		return err
+	}
+	if res.EmptyCPU, err = cpuOver(ctx, d.P.PID(), r.s.EmptyWindow); err != nil {
+		return err
+	}
+	r.progress("footprint idle: RSS %d KiB, %v goroutines, CPU %.2f%%", res.Idle.RSSKiB, res.Idle.Goroutines, res.EmptyCPU.Percent)
+	pw, err := watchPods(ctx, d.C, ns)
+	if err != nil {
+		return err
+	}
+	defer pw.Close()
+	plain := make([]*corev1.Pod, r.s.FootprintPods)
+	for i := range plain {
+		plain[i] = threeContainerPod(fmt.Sprintf("idle-%d", i))
+	}
+	if _, _, err := startPods(ctx, d, pw, ns, plain, 8, r.s.ReadyTimeout*4); err != nil {
+		return err
+	}
+	settle(ctx, 3*time.Second)
+	if res.WithPods, err = d.snapshot(ctx); err != nil {
+		return err
+	}
+	if res.WithPodsCPU, err = cpuOver(ctx, d.P.PID(), r.s.IdleWindow); err != nil {
+		return err
+	}
+	r.progress("footprint %d pods: RSS %d KiB, CPU %.2f%%", res.Pods, res.WithPods.RSSKiB, res.WithPodsCPU.Percent)
+	if err := deleteAll(ctx, d, ns); err != nil {
+		return err
+	}
+	probed := make([]*corev1.Pod, r.s.FootprintPods)
+	for i := range probed {
+		probed[i] = probedPod(fmt.Sprintf("probed-%d", i), r.s.ProbePeriodSec)
+	}
+	_, total, err := startPods(ctx, d, pw, ns, probed, 8, r.s.ReadyTimeout*4)
+	if err != nil {
+		return err
+	}
+	res.ProbeStartupSec = round2(total.Seconds())
+	settle(ctx, 3*time.Second)
+	if res.WithProbes, err = d.snapshot(ctx); err != nil {
+		return err
+	}
+	if res.WithProbesCPU, res.ContainerdCPU, err = cpuPair(ctx, d.P.PID(), r.env.H.Containerd.PID(), r.s.IdleWindow); err != nil {
+		return err
+	}
+	r.progress("footprint %d probed pods: RSS %d KiB, CPU %.2f%%, containerd %.2f%%", res.Pods,
+		res.WithProbes.RSSKiB, res.WithProbesCPU.Percent, res.ContainerdCPU.Percent)
+	return deleteAll(ctx, d, ns)
+}
+
+// startPods applies pods with at most par requests in flight and waits
+// until every container of each runs. It returns each pod's apply →
+// running time and the time until the last one ran.
+func startPods(ctx context.Context, d *Daemon, pw *podWatch, ns string, pods []*corev1.Pod, par int, timeout time.Duration) ([]time.Duration, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t0 := time.Now()
+	per := make([]time.Duration, len(pods))
+	errs := make([]error, len(pods))
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	var last time.Time
+	var mu sync.Mutex
+	for i, p := range pods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			t := time.Now()
+			err := applyPod(ctx, d.C, ns, p)
+			<-sem
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			ev, err := pw.wait(ctx, p.Name, "every container running", allRunning)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			per[i] = ev.At.Sub(t)
+			mu.Lock()
+			if ev.At.After(last) {
+				last = ev.At
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, 0, fmt.Errorf("start %d pods: %w", len(pods), err)
+	}
+	return per, last.Sub(t0), nil
+}
+
+func (f *FootprintResult) writeTable(w io.Writer) {
+	fmt.Fprintln(w, "\n| podrund footprint | RSS MiB | threads | fds | goroutines | heap MiB | CPU s / window s | % of a core |\n|---|---|---|---|---|---|---|---|")
+	row := func(name string, s Snapshot, c CPU) {
+		fmt.Fprintf(w, "| %s | %.1f | %d | %d | %.0f | %.1f | %.2f / %.0f | %.2f |\n", name, float64(s.RSSKiB)/1024,
+			s.Threads, s.FDs, s.Goroutines, s.HeapInuse, c.CPUSec, c.WindowSec, c.Percent)
+	}
+	row("idle, no pods", f.Idle, f.EmptyCPU)
+	row(fmt.Sprintf("%d pods, no probes", f.Pods), f.WithPods, f.WithPodsCPU)
+	row(fmt.Sprintf("%d pods, exec + httpGet probes every 1 s", f.Pods), f.WithProbes, f.WithProbesCPU)
+	fmt.Fprintf(w, "\ncontainerd over the probe window: %.2f s CPU (%.1f%% of a core)\n", f.ContainerdCPU.CPUSec, f.ContainerdCPU.Percent)
+}

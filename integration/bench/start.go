@@ -1,0 +1,135 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vishvananda/netlink"
+)
+
+// startWarmup pods of each kind run first and are not counted: the first
+// uses of a fresh snapshotter, shim binary and page cache are not what a
+// running host sees.
+const startWarmup = 2
+
+// podStart is issue 9 items 1–2 for one network mode: podrun and the floor
+// interleaved pod by pod, so drift of the machine hits both alike.
+func (r *run) podStart(ctx context.Context, network string, cni *CNIConfig) error {
+	res := PodStartResult{Network: network}
+	fl, err := newFloor(ctx, r.ctrd, r.env.ImageTar, filepath.Join(r.env.H.Base, "floor-"+network), cni)
+	if err != nil {
+		return err
+	}
+	d, derr := r.env.StartDaemon(ctx, "start-"+network, cni)
+	const ns = "bench-start"
+	if d != nil {
+		defer r.stopDaemon(ctx, d, ns)
+	}
+	var pw *podWatch
+	if derr == nil {
+		pw, derr = watchPods(ctx, d.C, ns)
+	}
+	if derr != nil {
+		// podrund is broken: still report the floor, and say what failed.
+		r.fail("pod start %s: podrund: %v", network, derr)
+		fd, err := fl.measure(ctx, r.s.StartPods+startWarmup)
+		if len(fd) > startWarmup {
+			res.Floor = Summarize(fd[startWarmup:])
+		}
+		r.res.PodStart = append(r.res.PodStart, res)
+		return err
+	}
+	defer pw.Close()
+	var floorD, podD, delD []time.Duration
+	for i := 0; i < r.s.StartPods+startWarmup; i++ {
+		fdur, fp, err := fl.runPod(ctx, i)
+		if rerr := fp.remove(ctx); err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return err
+		}
+		start, del, err := r.startOne(ctx, d, pw, ns, fmt.Sprintf("start-%d", i))
+		if err != nil {
+			return err
+		}
+		if i >= startWarmup {
+			floorD, podD, delD = append(floorD, fdur), append(podD, start), append(delD, del)
+		}
+		r.progress("pod start %s %d/%d: podrun %v, floor %v", network, i+1, r.s.StartPods+startWarmup,
+			start.Round(time.Microsecond), fdur.Round(time.Microsecond))
+	}
+	res.Podrun, res.Floor, res.Delete = Summarize(podD), Summarize(floorD), Summarize(delD)
+	res.RatioMedian, res.RatioP90 = ratio(res.Podrun.Median, res.Floor.Median), ratio(res.Podrun.P90, res.Floor.P90)
+	r.res.PodStart = append(r.res.PodStart, res)
+	return nil
+}
+
+// startOne applies a three-container pod and times apply → every container
+// running (as the watch stream reports it), then DELETE → DELETED.
+func (r *run) startOne(ctx context.Context, d *Daemon, pw *podWatch, ns, name string) (start, del time.Duration, err error) {
+	wctx, cancel := context.WithTimeout(ctx, r.s.ReadyTimeout)
+	defer cancel()
+	t0 := time.Now()
+	if err := applyPod(wctx, d.C, ns, threeContainerPod(name)); err != nil {
+		return 0, 0, err
+	}
+	ev, err := pw.wait(wctx, name, "every container running", allRunning)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w\npodrund log:\n%s", err, d.P.LogTail(20))
+	}
+	start = ev.At.Sub(t0)
+	t1 := time.Now()
+	if err := deletePod(wctx, d.C, ns, name); err != nil {
+		return 0, 0, err
+	}
+	ev, err = pw.wait(wctx, name, "DELETED", isDeleted)
+	if err != nil {
+		return 0, 0, err
+	}
+	pw.forget(name)
+	return start, ev.At.Sub(t1), nil
+}
+
+// benchBridge and benchSubnet are the CNI mode's network; the subnet is
+// one that podrun's own tests do not use.
+const (
+	benchBridge = "prbench0"
+	benchSubnet = "10.238.0.0/24"
+)
+
+// writeCNIConfig writes a bridge + host-local conflist (no masquerade, no
+// portmap: nothing in iptables) with IPAM state below dir.
+func writeCNIConfig(dir, binDir string) (*CNIConfig, error) {
+	conf := filepath.Join(dir, "conf")
+	if err := os.MkdirAll(conf, 0o755); err != nil {
+		return nil, err
+	}
+	body := fmt.Sprintf(`{
+  "cniVersion": "1.0.0",
+  "name": "podrun-bench",
+  "plugins": [
+    {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": false,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "dataDir": %q}}
+  ]
+}`, benchBridge, benchSubnet, filepath.Join(dir, "ipam"))
+	if err := os.WriteFile(filepath.Join(conf, "10-podrun-bench.conflist"), []byte(body), 0o644); err != nil {
+		return nil, fmt.Errorf("write CNI config: %w", err)
+	}
+	return &CNIConfig{ConfDir: conf, BinDir: binDir, Bridge: benchBridge}, nil
+}
+
+// removeBridge deletes the bridge the plugin left for the next pod.
+func removeBridge(name string) error {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return nil // never created
+	}
+	if err := netlink.LinkDel(l); err != nil {
+		return fmt.Errorf("delete bridge %s: %w", name, err)
+	}
+	return nil
+}

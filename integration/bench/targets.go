@@ -1,0 +1,39 @@
+package bench
+
+import "fmt"
+
+// evaluateTargets states issue 9's goals against the figures.
+func (r *Results) evaluateTargets() {
+	for _, p := range r.PodStart {
+		measured := p.Podrun.N > 0 && p.Floor.N > 0
+		r.target("pod start "+p.Network+", sequential", "≤ 1.15 × floor (median)",
+			fmt.Sprintf("%.3f ×", p.RatioMedian), p.RatioMedian <= 1.15, measured)
+		r.target("pod start "+p.Network+", prepared ahead", "< 0.8 × floor (median)",
+			"", false, measured && p.PreparedAhead)
+	}
+	rr := r.Reaction
+	have := rr != nil && rr.ExitToSidecarTERM.N > 0
+	var term, create float64
+	if have {
+		term, create = rr.ExitToSidecarTERM.Median, rr.CrashToCreate.Median
+	}
+	r.target("first sidecar stop signal after app exit", "≤ 20 ms (median)", fmt.Sprintf("%.2f ms", term), term <= 20, have)
+	r.target("sidecar restart issued after crash", "≤ 20 ms (median)", fmt.Sprintf("%.2f ms", create), create <= 20, have)
+	f := r.Footprint
+	idle, pods := 0.0, 0.0
+	if f != nil {
+		idle, pods = float64(f.Idle.RSSKiB)/1024, float64(f.WithPods.RSSKiB)/1024
+	}
+	r.target("podrund RSS idle", "< 25 MiB", fmt.Sprintf("%.1f MiB", idle), idle < 25, f != nil && f.Idle.RSSKiB > 0)
+	r.target(fmt.Sprintf("podrund RSS with %d pods", r.Settings.FootprintPods), "< 60 MiB", fmt.Sprintf("%.1f MiB", pods),
+		pods < 60, f != nil && f.WithPods.RSSKiB > 0)
+	c := r.Churn
+	val := ""
+	if c != nil {
+		val = "none"
+		if !c.NoGrowth {
+			val = fmt.Sprint(c.Why)
+		}
+	}
+	r.target("growth across churn", "none", val, c != nil && c.NoGrowth, c != nil)
+}
