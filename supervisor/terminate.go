@@ -162,7 +162,11 @@ func (k *killer) kill(ctx context.Context, r killRequest) error {
 	var used int64
 	if h := preStop(r.Container); h != nil && k.runHook != nil {
 		if g, _ := r.budget(); g > 0 {
-			used += int64(k.waitBudget(ctx, &r, k.startPreStop(ctx, r, h), used).Seconds())
+			// An abandoned hook keeps running until the container is gone
+			// (R54); then it is cancelled so no goroutine outlives the kill.
+			hookCtx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			used += int64(k.waitBudget(ctx, &r, k.startPreStop(hookCtx, r, h), used).Seconds())
 		}
 	}
 	if r.Ordering != nil {
@@ -252,7 +256,7 @@ func (k *killer) startPreStop(ctx context.Context, r killRequest, h *corev1.Life
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := k.runHook(ctx, r.Pod, r.Container, r.InstanceID, h); err != nil {
+		if err := k.runHook(ctx, r.Pod, r.Container, r.InstanceID, h); err != nil && ctx.Err() == nil {
 			k.events.container(ctx, r.Pod, r.Container.Name, corev1.EventTypeWarning, "FailedPreStopHook", "PreStopHook failed")
 		}
 	}()
