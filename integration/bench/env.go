@@ -27,7 +27,11 @@ type Env struct {
 	H        *harness.Env
 	ImageTar string
 	BuildErr error // podrund/podctl did not build: every daemon start fails with it
-	daemons  []*Daemon
+	// podrundBin runs podrund at the benchmark's log level: the harness
+	// starts it with --log-level debug, and debug logging is not what a
+	// host runs, so a wrapper appends the wanted level (the last one wins).
+	podrundBin string
+	daemons    []*Daemon
 }
 
 // Daemon is one podrund with a REST client and a host directory its pods
@@ -40,7 +44,7 @@ type Daemon struct {
 
 // Setup builds podrund and podctl, writes the test image and starts a
 // private containerd.
-func Setup(ctx context.Context) (*Env, error) {
+func Setup(ctx context.Context, logLevel string) (*Env, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("the benchmark needs root (containerd, mounts, namespaces)")
 	}
@@ -51,6 +55,11 @@ func Setup(ctx context.Context) (*Env, error) {
 	e := &Env{H: &harness.Env{Base: base}}
 	// A tree whose podrund does not build yet still gets its floor measured.
 	e.H.Bins, e.BuildErr = harness.Build(ctx, filepath.Join(base, "bin"))
+	if e.BuildErr == nil {
+		if e.podrundBin, err = logLevelWrapper(e.H.Bins, logLevel); err != nil {
+			return e, err
+		}
+	}
 	e.ImageTar = filepath.Join(base, "busybox.tar")
 	if err := testimage.WriteFile(e.ImageTar, testimage.Busybox()); err != nil {
 		return e, fmt.Errorf("build test image: %w", err)
@@ -87,7 +96,7 @@ func (e *Env) StartDaemon(ctx context.Context, name string, cni *CNIConfig) (*Da
 		return nil, e.BuildErr
 	}
 	dir := filepath.Join(e.H.Base, fmt.Sprintf("d%d", len(e.daemons)+1))
-	p := harness.NewPodrund(e.H.Bins.Podrund, dir, e.H.Containerd.Address, "podrun-bench-"+name)
+	p := harness.NewPodrund(e.podrundBin, dir, e.H.Containerd.Address, "podrun-bench-"+name)
 	p.Ctrd = e.H.Containerd
 	d := &Daemon{P: p, C: client.New(p.Socket), HostDir: filepath.Join(e.H.Base, "host", name)}
 	e.daemons = append(e.daemons, d)
@@ -151,4 +160,13 @@ func settle(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+func logLevelWrapper(bins harness.Binaries, level string) (string, error) {
+	path := filepath.Join(bins.Dir, "podrund-"+level)
+	script := fmt.Sprintf("#!/bin/sh\nexec %s \"$@\" --log-level %s\n", bins.Podrund, level)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		return "", fmt.Errorf("write podrund wrapper: %w", err)
+	}
+	return path, nil
 }

@@ -28,7 +28,7 @@ type run struct {
 // with the next one. The returned error is about setup only.
 func Run(ctx context.Context, s Settings, progress io.Writer) (*Results, error) {
 	r := &run{s: s, out: progress, res: &Results{Settings: s, Started: time.Now(), Leaks: map[string][]string{}}}
-	env, err := Setup(ctx)
+	env, err := Setup(ctx, s.LogLevel)
 	if env != nil {
 		defer func() {
 			if err := env.Close(); err != nil {

@@ -27,6 +27,7 @@ type Settings struct {
 	ReadyTimeout   time.Duration `json:"readyTimeout"`   // one pod to running
 	CNIBinDir      string        `json:"cniBinDir"`      // CNI plugins for the bridge mode
 	ProbePeriodSec int32         `json:"probePeriodSec"` // probes in the footprint's probe run
+	LogLevel       string        `json:"logLevel"`       // podrund's --log-level
 }
 
 // AllPhases is the order of a full run.
@@ -40,7 +41,7 @@ func DefaultSettings(quick bool) Settings {
 		EmptyWindow: 10 * time.Second, ScalePods: 100, Lists: 50,
 		ChurnCycles: 200, ChurnLanes: 4, ChurnWarmup: 8,
 		PhaseTimeout: 6 * time.Minute, ReadyTimeout: 60 * time.Second,
-		CNIBinDir: "/usr/lib/cni", ProbePeriodSec: 1,
+		CNIBinDir: "/usr/lib/cni", ProbePeriodSec: 1, LogLevel: "info",
 	}
 	if quick {
 		s.Quick = true
@@ -55,7 +56,7 @@ func DefaultSettings(quick bool) Settings {
 // SettingsFromEnv reads BENCH_QUICK, BENCH_OUT, BENCH_PHASES and the
 // per-figure overrides BENCH_START_PODS, BENCH_FOOTPRINT_PODS,
 // BENCH_IDLE_WINDOW (a Go duration), BENCH_SCALE_PODS, BENCH_CHURN_CYCLES,
-// BENCH_REACTION_RUNS, BENCH_CNI_BIN_DIR.
+// BENCH_REACTION_RUNS, BENCH_CNI_BIN_DIR, BENCH_LOG_LEVEL (podrund's, default info).
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	s := DefaultSettings(isTrue(getenv("BENCH_QUICK")))
 	if v := getenv("BENCH_OUT"); v != "" {
@@ -67,6 +68,13 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 			return s, err
 		}
 		s.Phases = phases
+	}
+	switch v := getenv("BENCH_LOG_LEVEL"); v {
+	case "":
+	case "debug", "info", "warn", "error":
+		s.LogLevel = v
+	default:
+		return s, fmt.Errorf("BENCH_LOG_LEVEL=%q: want debug, info, warn or error", v)
 	}
 	if v := getenv("BENCH_CNI_BIN_DIR"); v != "" {
 		s.CNIBinDir = v
