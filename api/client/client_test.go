@@ -309,3 +309,42 @@ func TestExecErrors(t *testing.T) {
 		t.Error("exec without a command succeeded")
 	}
 }
+
+// TestWatchWithHeldBackHeaders: a server that holds back the headers of a
+// watch with nothing to report must not block Watch; the stream and an
+// error answer both arrive through Next.
+func TestWatchWithHeldBackHeaders(t *testing.T) {
+	release := make(chan struct{})
+	c := serveUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("fieldSelector") == "metadata.name=missing" {
+			<-release
+			writeStatus(w, metav1.Status{Code: 404, Reason: metav1.StatusReasonNotFound, Message: "gone"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK) // not flushed
+		<-release
+		fmt.Fprintln(w, `{"type":"ADDED","object":{"metadata":{"name":"p"}}}`)
+	}))
+	start := time.Now()
+	w, err := c.Watch(context.Background(), Pods, "default", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w2, err := c.Watch(context.Background(), Pods, "default", "missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*watchOpenWait {
+		t.Errorf("Watch blocked %v on held-back headers", d)
+	}
+	close(release)
+	if ev, err := w.Next(); err != nil || ev.Type != Added {
+		t.Errorf("first event %v %v", ev.Type, err)
+	}
+	if _, err := w2.Next(); !IsNotFound(err) {
+		t.Errorf("error answer after the wait: %v", err)
+	}
+	w2.Close()
+}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -25,28 +27,76 @@ const (
 // Watcher reads a ?watch=true stream: ADDED for every existing object, then
 // the changes.
 type Watcher struct {
-	body io.ReadCloser
-	dec  *json.Decoder
+	cancel context.CancelFunc
+	// opened delivers the answer to the watch request once; afterwards
+	// body and dec are set.
+	opened chan openResult
+	body   io.ReadCloser
+	dec    *json.Decoder
 }
 
+type openResult struct {
+	resp *http.Response
+	err  error
+}
+
+// watchOpenWait bounds how long Watch waits for the answer's headers. A
+// server may hold back the headers of a watch with nothing to report yet;
+// by then it has long subscribed, so the caller may go on (and read what
+// it watches) without missing a change.
+const watchOpenWait = time.Second
+
 // Watch opens a watch on collection r in namespace ns (""= every namespace);
-// a non-empty name narrows it to that object.
+// a non-empty name narrows it to that object. It returns once podrund has
+// answered, or after watchOpenWait if the answer's headers are held back;
+// an error answer then comes from the first Next.
 func (c *Client) Watch(ctx context.Context, r Resource, ns, name string) (*Watcher, error) {
 	q := url.Values{"watch": {"true"}}
 	if name != "" {
 		q.Set("fieldSelector", "metadata.name="+name)
 	}
-	resp, err := c.send(ctx, request{method: "GET", path: r.Path(ns), query: q}, nil)
-	if err != nil {
-		return nil, err
+	ctx, cancel := context.WithCancel(ctx)
+	opened := make(chan openResult, 1)
+	w := &Watcher{cancel: cancel, opened: opened}
+	go func() {
+		resp, err := c.send(ctx, request{method: "GET", path: r.Path(ns), query: q}, nil)
+		opened <- openResult{resp, err}
+	}()
+	timer := time.NewTimer(watchOpenWait)
+	defer timer.Stop()
+	select {
+	case res := <-opened:
+		if err := w.open(res); err != nil {
+			cancel()
+			return nil, err
+		}
+	case <-timer.C:
+	case <-ctx.Done():
+		cancel()
+		return nil, ctx.Err()
 	}
-	return &Watcher{body: resp.Body, dec: json.NewDecoder(resp.Body)}, nil
+	return w, nil
+}
+
+func (w *Watcher) open(res openResult) error {
+	w.opened = nil
+	if res.err != nil {
+		return res.err
+	}
+	w.body = res.resp.Body
+	w.dec = json.NewDecoder(res.resp.Body)
+	return nil
 }
 
 // Next blocks for the next event. It returns io.EOF when the server ended
 // the stream, and a *StatusError for an ERROR event.
 func (w *Watcher) Next() (api.WatchEvent, error) {
 	var ev api.WatchEvent
+	if w.opened != nil {
+		if err := w.open(<-w.opened); err != nil {
+			return ev, err
+		}
+	}
 	if err := w.dec.Decode(&ev); err != nil {
 		if errors.Is(err, io.EOF) {
 			return ev, io.EOF
@@ -67,4 +117,20 @@ func (w *Watcher) Next() (api.WatchEvent, error) {
 }
 
 // Close ends the watch.
-func (w *Watcher) Close() error { return w.body.Close() }
+func (w *Watcher) Close() error {
+	w.cancel()
+	if w.opened != nil {
+		// The request is still out; its answer is closed when it comes.
+		go func(ch chan openResult) {
+			if res := <-ch; res.err == nil {
+				res.resp.Body.Close()
+			}
+		}(w.opened)
+		w.opened = nil
+		return nil
+	}
+	if w.body == nil { // the watch was refused
+		return nil
+	}
+	return w.body.Close()
+}
