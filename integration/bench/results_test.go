@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestChurnJudge(t *testing.T) {
+	base := ChurnState{Snapshot: Snapshot{ProcStat: ProcStat{RSSKiB: 20000, FDs: 12}, Goroutines: 30}, Mounts: 0}
+	c := &ChurnResult{Before: base, After: base}
+	c.After.RSSKiB = 21000 // within the slack
+	c.judge()
+	if !c.NoGrowth {
+		t.Fatalf("no growth judged as growth: %v", c.Why)
+	}
+	c = &ChurnResult{Before: base, After: base}
+	c.After.Goroutines, c.After.FDs, c.After.RSSKiB, c.After.NetnsFiles = 31, 14, 30000, 3
+	c.judge()
+	if c.NoGrowth || len(c.Why) != 4 {
+		t.Fatalf("growth not found: %v", c.Why)
+	}
+}
+
+func TestTargetsAndReport(t *testing.T) {
+	r := &Results{Settings: DefaultSettings(false)}
+	r.PodStart = []PodStartResult{{Network: "loopback", Podrun: Dist{N: 30, Median: 110}, Floor: Dist{N: 30, Median: 100}, RatioMedian: 1.1}}
+	r.Reaction = &ReactionResult{ExitToSidecarTERM: Dist{N: 5, Median: 25}, CrashToCreate: Dist{N: 5, Median: 5}}
+	r.Footprint = &FootprintResult{Pods: 50, Idle: Snapshot{ProcStat: ProcStat{RSSKiB: 20 << 10}}, WithPods: Snapshot{ProcStat: ProcStat{RSSKiB: 70 << 10}}}
+	r.evaluateTargets()
+	want := map[string]string{
+		"pod start loopback, sequential":           "met",
+		"pod start loopback, prepared ahead":       "not measured",
+		"first sidecar stop signal after app exit": "missed",
+		"sidecar restart issued after crash":       "met",
+		"podrund RSS idle":                         "met",
+		"podrund RSS with 50 pods":                 "missed",
+		"growth across churn":                      "not measured",
+	}
+	for _, tg := range r.Targets {
+		if w, ok := want[tg.Name]; !ok || w != tg.Status {
+			t.Errorf("target %q: status %q, want %q", tg.Name, tg.Status, w)
+		}
+		delete(want, tg.Name)
+	}
+	if len(want) != 0 {
+		t.Errorf("targets missing: %v", want)
+	}
+	var out bytes.Buffer
+	r.WriteTables(&out)
+	if !strings.Contains(out.String(), "| pod start, podrun, loopback | 30 | 110.00 |") {
+		t.Errorf("table lacks the pod start row:\n%s", out.String())
+	}
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := r.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	var back Results
+	if err := json.Unmarshal(b, &back); err != nil || back.PodStart[0].Podrun.Median != 110 {
+		t.Fatalf("JSON round trip: %v %+v", err, back.PodStart)
+	}
+}
