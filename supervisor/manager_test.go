@@ -159,3 +159,18 @@ func TestConcurrentStarts(t *testing.T) {
 		t.Fatalf("max concurrent first syncs %d", maxIn.Load())
 	}
 }
+
+// TestActiveDeadlineFromFirstSync_R70: a pod whose record came with a
+// status but no startTime still gets its deadline timer at once.
+func TestActiveDeadlineFromFirstSync_R70(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	pod.Status.Phase = corev1.PodPending // as the server may store it
+	ads := int64(5)
+	pod.Spec.ActiveDeadlineSeconds = &ads
+	h.start(pod)
+	h.waitRunning("r")
+	h.waitFor("deadline timer", h.clk.HasWaiters)
+	h.clk.Step(5 * time.Second)
+	h.waitPhase(pod.UID, corev1.PodFailed)
+}

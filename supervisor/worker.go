@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 )
@@ -263,6 +264,14 @@ func (w *worker) sync(ctx context.Context) {
 	var wake time.Time
 	if !w.retryAt.After(w.m.clk.Now()) {
 		w.retryAt = time.Time{} // due now: this sync is the retry
+	}
+	if w.rec.Pod.Status.StartTime == nil {
+		// R70/R90: startTime is set once, before the first plan, so the
+		// activeDeadlineSeconds wake-up is armed from the first sync on.
+		np := *w.rec.Pod
+		now := metav1.NewTime(w.m.clk.Now())
+		np.Status.StartTime = &now
+		w.rec.Pod = &np
 	}
 	for i := 0; i < 2*(len(w.rec.Pod.Spec.InitContainers)+len(w.rec.Pod.Spec.Containers))+2; i++ {
 		if st.Terminating != nil || w.finished {
