@@ -57,13 +57,13 @@ type logLine struct {
 
 // lineAssembler joins partial records into lines and applies since.
 type lineAssembler struct {
-	opts logOptions
-	cur  *logLine
+	since time.Time
+	cur   *logLine
 }
 
 // add takes a record and returns a completed line, if any.
 func (a *lineAssembler) add(rec criRecord) (logLine, bool) {
-	if !a.opts.since.IsZero() && rec.ts.Before(a.opts.since) {
+	if !a.since.IsZero() && rec.ts.Before(a.since) {
 		return logLine{}, false
 	}
 	if a.cur == nil {
@@ -196,6 +196,7 @@ func (ls *logStreamer) drain(of *openFile) error {
 // run writes the log; with follow it goes on until the instance exited
 // and its file is drained, or ctx ends.
 func (ls *logStreamer) run(ctx context.Context) error {
+	ls.asm.since = ls.opts.since
 	files := logFiles(ls.path)
 	for _, p := range files[:len(files)-1] {
 		of, err := openLog(p)
