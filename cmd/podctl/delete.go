@@ -119,7 +119,13 @@ func deleteOne(ctx context.Context, g *globals, p *printer.Printer, t deleteTarg
 		return printDeleted(g, p, t, obj)
 	}
 	var final runtime.Object
-	del := func() error {
+	del := func(first bool) error {
+		if !first { // a re-opened watch: is the object gone already?
+			if err := c.Get(ctx, t.k.res, t.namespace, t.name, t.k.newObj()); client.IsNotFound(err) {
+				return errStopWatch
+			}
+			return nil
+		}
 		obj := t.k.newObj()
 		if err := c.Delete(ctx, t.k.res, t.namespace, t.name, opts, obj); err != nil {
 			return err

@@ -185,3 +185,22 @@ func TestParseJSONPath(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitSurvivesAnEndedWatch: podrund ends the stream and the pod goes
+// away before the watch is re-opened; no DELETED will ever come, so the
+// re-opened watch must look for itself.
+func TestWaitSurvivesAnEndedWatch(t *testing.T) {
+	srv := fake.Start(t)
+	srv.Set(client.Pods, pod("web", corev1.PodRunning))
+	const get = "GET /api/v1/namespaces/default/pods/web"
+	done := podctlAsync(t, srv, "wait", "pod", "web", "--for=delete", "--timeout", "10s")
+	eventually(t, "the pod read after the watch", func() bool { return requestCount(srv, get) == 1 })
+	srv.EndWatches()
+	srv.Remove(client.Pods, "default", "web")
+	if r := done(); r.code != 0 || r.stdout != "pod/web condition met\n" {
+		t.Errorf("wait after an ended watch: %+v", r)
+	}
+	if n := watchCount(srv, client.Pods); n != 2 {
+		t.Errorf("%d watches, want the first and one re-opened", n)
+	}
+}

@@ -63,7 +63,7 @@ func waitFor(ctx context.Context, c *client.Client, k kind, ns, name string, con
 		}
 		return nil
 	}
-	start := func() error {
+	resync := func(bool) error {
 		var raw json.RawMessage
 		err := c.Get(ctx, k.res, ns, name, &raw)
 		switch {
@@ -74,7 +74,7 @@ func waitFor(ctx context.Context, c *client.Client, k kind, ns, name string, con
 		}
 		return check(raw)
 	}
-	return watchUntil(ctx, c, k, ns, name, start, func(ev api.WatchEvent) error {
+	return watchUntil(ctx, c, k, ns, name, resync, func(ev api.WatchEvent) error {
 		switch {
 		case ev.Type == client.Deleted && cond.forDelete:
 			return errStopWatch

@@ -91,6 +91,16 @@ func (s *Server) Close() {
 	s.srv.Close()
 }
 
+// EndWatches ends every open watch stream, as a restarting podrund would.
+func (s *Server) EndWatches() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sub := range s.subs {
+		sub.close()
+		delete(s.subs, sub)
+	}
+}
+
 // Requests are "METHOD PATH?QUERY" of every request so far.
 func (s *Server) Requests() []string {
 	s.mu.Lock()
