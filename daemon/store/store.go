@@ -16,6 +16,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -83,7 +84,7 @@ func Open(ctx context.Context, root string, log *zap.Logger) (*Store, error) {
 	}
 	path := filepath.Join(root, FileName)
 	db, err := openChecked(path)
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: another podrund holds it: %w", path, err)
 	}
 	if err != nil {
