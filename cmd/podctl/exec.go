@@ -59,7 +59,7 @@ func execCommand(ctx context.Context, g *globals, pod string, command []string, 
 		o.Stdin = g.In
 	}
 	if f.tty {
-		restore, sizes, err := setupTerminal(ctx, g)
+		restore, sizes, err := setupTerminal(ctx, g, f.stdin)
 		if err != nil {
 			fmt.Fprintf(g.ErrOut, "Unable to use a TTY - %v\n", err)
 		} else {
@@ -77,9 +77,11 @@ func execCommand(ctx context.Context, g *globals, pod string, command []string, 
 	return nil
 }
 
-// setupTerminal puts the controlling terminal into raw mode and sends its
-// size now and on every SIGWINCH. restore undoes both.
-func setupTerminal(ctx context.Context, g *globals) (restore func(), sizes <-chan api.TerminalSize, err error) {
+// setupTerminal sends the terminal's size now and on every SIGWINCH and,
+// when stdin is passed on (raw), puts the terminal into raw mode so that
+// every key reaches the command. Without stdin the terminal stays cooked:
+// Ctrl-C must still stop podctl. restore undoes both.
+func setupTerminal(ctx context.Context, g *globals, raw bool) (restore func(), sizes <-chan api.TerminalSize, err error) {
 	in, ok := g.In.(*os.File)
 	if !ok || !term.IsTerminal(int(in.Fd())) {
 		return nil, nil, errors.New("input is not a terminal or the right kind of file")
@@ -88,9 +90,11 @@ func setupTerminal(ctx context.Context, g *globals) (restore func(), sizes <-cha
 	if out, ok := g.Out.(*os.File); ok && term.IsTerminal(int(out.Fd())) {
 		sizeFd = int(out.Fd())
 	}
-	state, err := term.MakeRaw(int(in.Fd()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("make the terminal raw: %w", err)
+	var state *term.State
+	if raw {
+		if state, err = term.MakeRaw(int(in.Fd())); err != nil {
+			return nil, nil, fmt.Errorf("make the terminal raw: %w", err)
+		}
 	}
 	ch := make(chan api.TerminalSize, 1)
 	winch := make(chan os.Signal, 1)
@@ -121,7 +125,9 @@ func setupTerminal(ctx context.Context, g *globals) (restore func(), sizes <-cha
 	restore = func() {
 		cancel()
 		signal.Stop(winch)
-		_ = term.Restore(int(in.Fd()), state)
+		if state != nil {
+			_ = term.Restore(int(in.Fd()), state)
+		}
 	}
 	return restore, ch, nil
 }

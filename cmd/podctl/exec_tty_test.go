@@ -115,3 +115,36 @@ func TestExecTTY(t *testing.T) {
 		t.Error("the terminal mode was not restored")
 	}
 }
+
+// TestExecTTYWithoutStdin: -t alone gives the command a terminal of the
+// right size but leaves the local terminal cooked, so Ctrl-C still stops
+// podctl.
+func TestExecTTYWithoutStdin(t *testing.T) {
+	_, slave := openPTY(t)
+	setSize(t, slave, 120, 40)
+	srv := fake.Start(t)
+	srv.Set(client.Pods, pod("web", corev1.PodRunning))
+	type seen struct {
+		tty, stdin, cooked bool
+		size               api.TerminalSize
+	}
+	got := make(chan seen, 1)
+	srv.Exec = func(_ string, _ []string, tty bool, stdin *fake.ExecStdin, _, _ *fake.ExecOutput, resize <-chan api.TerminalSize) int {
+		now, _ := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+		s := seen{tty: tty, stdin: stdin != nil, cooked: now.Lflag&unix.ICANON != 0 && now.Lflag&unix.ISIG != 0}
+		select {
+		case s.size = <-resize:
+		case <-time.After(10 * time.Second):
+		}
+		got <- s
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code := run(ctx, []string{"--socket", srv.Socket, "exec", "-t", "web", "--", "top"},
+		streams{In: slave, Out: slave, ErrOut: io.Discard})
+	s := <-got
+	if code != 0 || !s.tty || s.stdin || !s.cooked || s.size != (api.TerminalSize{Width: 120, Height: 40}) {
+		t.Errorf("exit %d, seen %+v", code, s)
+	}
+}
