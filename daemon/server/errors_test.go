@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"github.com/podrun/podrun/daemon/secopts"
 	"net/http"
 	"strings"
 	"testing"
@@ -97,11 +98,14 @@ func TestAlreadyExists(t *testing.T) {
 }
 
 func TestPolicyForbidsHostNamespaces(t *testing.T) {
-	ts := newTestServer(t, nil)
+	ts := newTestServer(t, func(o *Options) { o.Policy = &secopts.Policy{AllowedHostPaths: []string{"/srv"}} })
 	body := strings.Replace(goodPod, "spec:\n", "spec:\n  hostNetwork: true\n", 1)
 	code, data := ts.do("POST", "/api/v1/namespaces/default/pods", "application/yaml", []byte(body))
-	if code != 403 || !strings.Contains(ts.status(data).Message, "allowHostNamespaces") {
+	if st := ts.status(data); code != 422 || len(st.Details.Causes) != 1 || st.Details.Causes[0].Field != "spec.hostNetwork" {
 		t.Fatalf("hostNetwork pod: %d %s", code, data)
+	}
+	if code, data := ts.do("POST", "/api/v1/namespaces/default/pods", "application/yaml", []byte(goodPod)); code != 201 {
+		t.Fatalf("plain pod under a policy: %d %s", code, data)
 	}
 }
 

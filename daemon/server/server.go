@@ -17,8 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/podrun/podrun/daemon/config"
 	"github.com/podrun/podrun/daemon/metrics"
+	"github.com/podrun/podrun/daemon/secopts"
 	"github.com/podrun/podrun/daemon/store"
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/types"
@@ -37,9 +37,10 @@ type Options struct {
 	Jobs    JobController
 	Volumes VolumeRefresher
 	Metrics *metrics.Metrics // nil: /metrics answers 503 and nothing is recorded
-	Policy  config.Policy
-	Clock   clock.Clock
-	Logger  *zap.Logger
+	// Policy is checked on every pod and Job template; nil admits everything.
+	Policy *secopts.Policy
+	Clock  clock.Clock
+	Logger *zap.Logger
 	// Root is podrund's --root, where container logs live.
 	Root string
 	// Version, GitCommit and ContainerdVersion fill GET /version.
