@@ -168,7 +168,10 @@ func readOutput(conn io.Reader, o ExecOptions) (int, error) {
 			if err := json.Unmarshal(payload, &ex); err != nil {
 				return -1, fmt.Errorf("exec: bad exit frame %q: %w", payload, err)
 			}
-			if ex.Error != "" && ex.ExitCode < 0 {
+			if ex.ExitCode < 0 {
+				if ex.Error == "" {
+					ex.Error = "the command's exit status is unknown"
+				}
 				return -1, fmt.Errorf("exec: %s", ex.Error)
 			}
 			return ex.ExitCode, nil
