@@ -392,7 +392,24 @@ func (h *harness) stepUntil(what string, step time.Duration, cond func() bool) {
 			h.t.Fatalf("timed out stepping for %s; calls: %v", what, h.rt.callLog())
 		}
 		h.clk.Step(step)
-		time.Sleep(2 * time.Millisecond)
+		h.settle()
+	}
+}
+
+// settle waits until the engine's goroutines stopped reacting to the last
+// clock step (waiters and goroutine count unchanged for a few polls), so
+// that fake-time measurements do not depend on the machine's load.
+func (h *harness) settle() {
+	last, lastG, same := -1, -1, 0
+	for i := 0; i < 100 && same < 3; i++ {
+		time.Sleep(time.Millisecond)
+		n, g := h.clk.Waiters(), runtime.NumGoroutine()
+		if n == last && g == lastG {
+			same++
+		} else {
+			same = 0
+		}
+		last, lastG = n, g
 	}
 }
 
