@@ -40,8 +40,9 @@ func apply(ctx context.Context, g *globals, f applyFlags) error {
 	if err != nil {
 		return err
 	}
-	if g.output != "" && g.output != printer.Name {
-		return fmt.Errorf("apply prints names only: -o %s is not supported", g.output)
+	p, err := g.printer()
+	if err != nil {
+		return err
 	}
 	c := g.client()
 	var applied []runtime.Object
@@ -50,12 +51,18 @@ func apply(ctx context.Context, g *globals, f applyFlags) error {
 		if err != nil {
 			return err
 		}
-		if g.output == printer.Name {
+		switch p.Format() {
+		case printer.Name:
 			fmt.Fprintln(g.Out, printer.ResourceName(stored))
-		} else {
+		case printer.Table, printer.Wide:
 			fmt.Fprintf(g.Out, "%s %s\n", printer.ResourceName(stored), verb)
 		}
 		applied = append(applied, stored)
+	}
+	if structured(p) { // -o json|yaml: the objects as stored, as kubectl prints them
+		if err := printObjects(p, applied); err != nil {
+			return err
+		}
 	}
 	if !f.wait {
 		return nil
@@ -100,4 +107,16 @@ func applyOne(ctx context.Context, c *client.Client, defaultNS string, mo manife
 		return stored, "unchanged", nil
 	}
 	return stored, "configured", nil
+}
+
+// printObjects prints one object as itself and several as a v1 List.
+func printObjects(p *printer.Printer, objs []runtime.Object) error {
+	if len(objs) == 1 {
+		return p.PrintObject(objs[0])
+	}
+	items := make([]any, len(objs))
+	for i, o := range objs {
+		items[i] = o
+	}
+	return p.PrintList(items)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,26 @@ func TestApplyCreatedConfiguredUnchanged(t *testing.T) {
 	}
 	if got := strings.Join(verbs, " "); got != "GET POST GET PUT GET PUT" {
 		t.Errorf("pod requests %q", got)
+	}
+}
+
+func TestApplyOutputFormats(t *testing.T) {
+	srv := fake.Start(t)
+	doc := strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28")
+	if r := podctlIn(t, srv, strings.NewReader(doc), "apply", "-f", "-", "-o", "name"); r.stdout != "configmap/cfg\npod/web\n" {
+		t.Errorf("-o name: %+v", r)
+	}
+	r := podctlIn(t, srv, strings.NewReader(doc), "apply", "-f", "-", "-o", "json")
+	var l struct {
+		Kind  string `json:"kind"`
+		Items []struct {
+			Kind     string            `json:"kind"`
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil || l.Kind != "List" || len(l.Items) != 2 ||
+		l.Items[1].Kind != "Pod" || l.Items[1].Metadata.UID == "" {
+		t.Errorf("-o json: %v %+v", err, r)
 	}
 }
 
