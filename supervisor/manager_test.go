@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -174,3 +175,33 @@ func TestActiveDeadlineFromFirstSync_R70(t *testing.T) {
 	h.clk.Step(5 * time.Second)
 	h.waitPhase(pod.UID, corev1.PodFailed)
 }
+
+// TestWorkerEndsWithPod: once a pod finished (deleted, or completed on its
+// own) its worker goroutine and every kill goroutine are gone, while the
+// manager keeps running.
+func TestWorkerEndsWithPod(t *testing.T) {
+	h := newHarness(t, Options{})
+	time.Sleep(10 * time.Millisecond)
+	base := goroutines()
+	for i := range 3 {
+		pod := testPod(corev1.RestartPolicyNever, []string{"s:sidecar"}, "r")
+		pod.UID = types.UID("leak-" + string(rune('a'+i)))
+		h.startRunning(pod, "s", "r")
+		if i == 0 {
+			h.rt.exit(h.rt.running("r"), 0) // Job-style completion
+			h.waitPhase(pod.UID, corev1.PodSucceeded)
+			continue
+		}
+		_ = h.m.Delete(context.Background(), pod.UID, nil)
+		h.waitFinished(pod.UID)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for goroutines() > base && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := goroutines(); n > base {
+		t.Fatalf("%d goroutines left after the pods finished, %d before", n, base)
+	}
+}
+
+func goroutines() int { return runtime.NumGoroutine() }
