@@ -8,6 +8,17 @@
 // podrund restart neither loses nor repeats a completion. It imports no
 // containerd, HTTP or store code; the daemon provides PodControl and
 // JobStore.
+//
+// Wiring in the daemon:
+//   - c := NewController(Options{Pods, Jobs, Events, Logger}); r :=
+//     NewRunner(c, jobSource, clock.RealClock{}, log); go r.Run(ctx).
+//   - r is the server's JobController (OnJobApplied, OnJobDeleted); every
+//     pod write (store notifier) calls r.PodChanged(pod).
+//   - JobStore.UpdateJobStatus = store Mutate of the stored Job with
+//     CopyControllerState(job, stored), so a concurrent spec PUT survives.
+//   - A Job PUT copies the stored controller state into the new object
+//     (CopyControllerState(stored, incoming)) and checks
+//     api.ValidateJobUpdate, so re-applying a manifest keeps the counts.
 package job
 
 import (
