@@ -25,8 +25,6 @@ type planInput struct {
 	Probes map[string]probeState
 	// SandboxReady: the sandbox of State.SandboxAttempt exists.
 	SandboxReady bool
-	// Killing holds instances whose kill is in progress.
-	Killing map[string]bool
 	// RestartAfterKill names containers killed with "will be restarted"
 	// (image change, probe failure) that restart whatever the policy (R29).
 	RestartAfterKill map[string]bool
