@@ -174,3 +174,5 @@ func (s *Server) instanceDone(ctx context.Context, pod *corev1.Pod, container, i
 }
 
 func zapPod(p *corev1.Pod) zap.Field { return zap.String("pod", p.Namespace+"/"+p.Name) }
+
+func zapErr(err error) zap.Field { return zap.Error(err) }

@@ -35,6 +35,11 @@ type objectResource[T runtime.Object] struct {
 	// already set).
 	prepare func(obj T) error
 	newList func(items []T, rv string) runtime.Object
+	// merge, for a PUT, carries over what the server owns from the stored
+	// object and checks the update; runs after prepare.
+	merge func(next, cur T) error
+	// onDelete adjusts the deleted object from the request (Job propagation).
+	onDelete func(r *http.Request, obj T)
 	// applied runs after a create or a changing update; deleted after a delete.
 	applied func(ctx context.Context, obj T)
 	deleted func(ctx context.Context, obj T)
@@ -172,6 +177,12 @@ func (o *objectResource[T]) handlePut(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
+	if o.merge != nil {
+		if err := o.merge(obj, cur); err != nil {
+			s.writeError(w, err)
+			return
+		}
+	}
 	updated, err := o.coll.Update(r.Context(), obj)
 	if err != nil {
 		s.writeError(w, err)
@@ -188,6 +199,9 @@ func (o *objectResource[T]) handleDelete(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		o.s.writeError(w, err)
 		return
+	}
+	if o.onDelete != nil {
+		o.onDelete(r, obj)
 	}
 	if o.deleted != nil {
 		o.deleted(r.Context(), obj)

@@ -74,6 +74,10 @@ func (s *Server) resources() []resourceRoutes {
 		coll:    s.st.Jobs(),
 		meta:    func(o *batchv1.Job) *metav1.ObjectMeta { return &o.ObjectMeta },
 		prepare: s.prepareJob,
+		merge:   mergeJobUpdate,
+		onDelete: func(r *http.Request, j *batchv1.Job) {
+			jobPropagation(j, r.URL.Query().Get("propagationPolicy"))
+		},
 		newList: func(items []*batchv1.Job, rv string) runtime.Object {
 			l := &batchv1.JobList{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "JobList"},
 				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: []batchv1.Job{}}
@@ -83,13 +87,13 @@ func (s *Server) resources() []resourceRoutes {
 			return l
 		},
 		applied: func(ctx context.Context, j *batchv1.Job) {
-			if s.o.Jobs != nil {
-				s.o.Jobs.OnJobApplied(context.WithoutCancel(ctx), j.DeepCopy())
+			if jc := s.jobController(); jc != nil {
+				jc.OnJobApplied(context.WithoutCancel(ctx), j.DeepCopy())
 			}
 		},
 		deleted: func(ctx context.Context, j *batchv1.Job) {
-			if s.o.Jobs != nil {
-				s.o.Jobs.OnJobDeleted(context.WithoutCancel(ctx), j.DeepCopy())
+			if jc := s.jobController(); jc != nil {
+				jc.OnJobDeleted(context.WithoutCancel(ctx), j.DeepCopy())
 			}
 		},
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/podrun/podrun/daemon/secopts"
 	"github.com/podrun/podrun/daemon/store"
 	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 )
@@ -31,10 +32,12 @@ const MaxBodyBytes = 3 << 20
 // Options configure a Server. Store is required; the rest may be nil
 // (the paths that need them then answer 503).
 type Options struct {
-	Store   *store.Store
-	Images  Images
-	Execer  Execer
-	Jobs    JobController
+	Store  *store.Store
+	Images Images
+	Execer Execer
+	Jobs   JobController
+	// Pods hears about every committed pod write (the Job runner).
+	Pods    PodObserver
 	Volumes VolumeRefresher
 	Metrics *metrics.Metrics // nil: /metrics answers 503 and nothing is recorded
 	// Policy is checked on every pod and Job template; nil admits everything.
@@ -94,9 +97,21 @@ func New(o Options) (*Server, error) {
 	if o.Metrics != nil {
 		s.rec = o.Metrics
 	}
-	s.st.SetNotifier(s.hub.publish)
+	s.st.SetNotifier(s.notify)
 	s.handler = s.routes()
 	return s, nil
+}
+
+// notify is the store's Notifier: watchers first, then the pod observer.
+func (s *Server) notify(c store.Change) {
+	s.hub.publish(c)
+	obs := s.podObserver()
+	if obs == nil || c.Bucket != store.BucketPods {
+		return
+	}
+	if pod, ok := c.Object.(*corev1.Pod); ok {
+		obs.PodChanged(pod)
+	}
 }
 
 // SetEngine connects the engine. It is separate from New because the
@@ -105,6 +120,26 @@ func (s *Server) SetEngine(e Engine) {
 	s.engineMu.Lock()
 	defer s.engineMu.Unlock()
 	s.engine = e
+}
+
+// SetJobController connects the Job controller after New (it is built
+// with the server as its pod control and job store). obs may be nil.
+func (s *Server) SetJobController(jc JobController, obs PodObserver) {
+	s.engineMu.Lock()
+	defer s.engineMu.Unlock()
+	s.o.Jobs, s.o.Pods = jc, obs
+}
+
+func (s *Server) jobController() JobController {
+	s.engineMu.RLock()
+	defer s.engineMu.RUnlock()
+	return s.o.Jobs
+}
+
+func (s *Server) podObserver() PodObserver {
+	s.engineMu.RLock()
+	defer s.engineMu.RUnlock()
+	return s.o.Pods
 }
 
 func (s *Server) eng() Engine {

@@ -1,0 +1,137 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/supervisor"
+	"github.com/podrun/podrun/supervisor/job"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// The Job controller (supervisor/job) acts through the server: these
+// methods implement its job.PodControl, job.JobStore and job.JobSource.
+var (
+	_ job.PodControl = (*Server)(nil)
+	_ job.JobStore   = (*Server)(nil)
+	_ job.JobSource  = (*Server)(nil)
+)
+
+// PodObserver hears about every committed pod write (the Job runner's
+// PodChanged). It must not block or call the store.
+type PodObserver interface {
+	PodChanged(pod *corev1.Pod)
+}
+
+// CreatePod stores and starts a pod made by a controller, with the same
+// defaulting, validation, policy and identity as a POST.
+func (s *Server) CreatePod(ctx context.Context, pod *corev1.Pod) error {
+	pod = pod.DeepCopy()
+	api.DefaultPod(pod)
+	if err := api.Validate(pod); err != nil {
+		return err
+	}
+	if err := s.admit(pod); err != nil {
+		return err
+	}
+	s.newPodIdentity(pod)
+	rec, err := s.st.Pods().Create(ctx, &supervisor.PodRecord{Pod: pod})
+	if err != nil {
+		return err
+	}
+	if err := s.startPod(ctx, rec); err != nil {
+		if _, derr := s.st.Pods().Delete(context.WithoutCancel(ctx), pod.Namespace, pod.Name, pod.UID, nil); derr != nil {
+			s.log.Error("remove pod that failed to start", zapPod(pod), zapErr(derr))
+		}
+		return fmt.Errorf("start pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// DeletePod begins the graceful deletion of a pod, as DELETE does.
+func (s *Server) DeletePod(ctx context.Context, namespace, name string, grace *int64) error {
+	rec, err := s.st.Pods().Get(ctx, namespace, name)
+	if err != nil {
+		return err
+	}
+	if rec.Pod.DeletionTimestamp != nil && grace == nil {
+		return nil // already on its way out
+	}
+	_, err = s.beginDelete(ctx, rec, grace)
+	return err
+}
+
+// ListPods lists a namespace's pods matching selector, terminating and
+// finished ones included.
+func (s *Server) ListPods(ctx context.Context, namespace string, selector labels.Selector) ([]*corev1.Pod, error) {
+	recs, _, err := s.st.Pods().List(ctx, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("list pods of %s: %w", namespace, err)
+	}
+	var out []*corev1.Pod
+	for _, rec := range recs {
+		if selector == nil || selector.Matches(labels.Set(rec.Pod.Labels)) {
+			out = append(out, rec.Pod)
+		}
+	}
+	return out, nil
+}
+
+// UpdateJobStatus writes the controller's state (status and counted-pods
+// annotation, together) onto the stored Job, keeping its spec.
+func (s *Server) UpdateJobStatus(ctx context.Context, j *batchv1.Job) error {
+	_, err := s.st.Jobs().Mutate(ctx, j.Namespace, j.Name, func(cur *batchv1.Job) (*batchv1.Job, error) {
+		if cur.UID != j.UID {
+			return nil, api.NewConflict("job", j.Name, fmt.Errorf("the job was replaced"))
+		}
+		job.CopyControllerState(j, cur)
+		return cur, nil
+	})
+	return err
+}
+
+// DeleteJob removes the Job object (its pods are the controller's business).
+func (s *Server) DeleteJob(ctx context.Context, namespace, name string) error {
+	_, err := s.st.Jobs().Delete(ctx, namespace, name, "", nil)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// GetJob reads a stored Job.
+func (s *Server) GetJob(ctx context.Context, namespace, name string) (*batchv1.Job, error) {
+	return s.st.Jobs().Get(ctx, namespace, name)
+}
+
+// ListJobs lists every stored Job.
+func (s *Server) ListJobs(ctx context.Context) ([]*batchv1.Job, error) {
+	jobs, _, err := s.st.Jobs().List(ctx, "")
+	return jobs, err
+}
+
+// mergeJobUpdate keeps what the controller owns across a PUT and checks
+// the fields the API server keeps immutable.
+func mergeJobUpdate(next, cur *batchv1.Job) error {
+	job.CopyControllerState(cur, next)
+	if errs := api.ValidateJobUpdate(next, cur); len(errs) > 0 {
+		return api.NewInvalid("Job", next.Name, errs)
+	}
+	return nil
+}
+
+// jobPropagation records a DELETE's propagationPolicy on the deleted Job
+// the way the API server does (as a finalizer), for the controller.
+func jobPropagation(j *batchv1.Job, policy string) {
+	switch metav1.DeletionPropagation(policy) {
+	case metav1.DeletePropagationOrphan:
+		j.Finalizers = append(j.Finalizers, metav1.FinalizerOrphanDependents)
+	case metav1.DeletePropagationForeground:
+		j.Finalizers = append(j.Finalizers, metav1.FinalizerDeleteDependents)
+	}
+}

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/podrun/podrun/supervisor"
+	"github.com/podrun/podrun/supervisor/job"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
+)
+
+// The real Job controller driven through the server: a Job creates its
+// pod, the pod succeeding completes the Job, and re-applying the manifest
+// keeps the status (the controller's state is not lost to a PUT).
+func TestJobControllerThroughServer(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := job.NewController(job.Options{Pods: ts.srv, Jobs: ts.srv})
+	runner := job.NewRunner(c, ts.srv, clock.RealClock{}, nil)
+	ts.srv.SetJobController(runner, runner)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = runner.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	jobsPath := "/apis/batch/v1/namespaces/default/jobs"
+	if code, data := ts.do("POST", jobsPath, "application/yaml", []byte(jobYAML)); code != 201 {
+		t.Fatalf("create job: %d %s", code, data)
+	}
+	var pod *corev1.Pod
+	eventually(t, "the job's pod", func() bool {
+		pods, _ := ts.srv.ListPods(context.Background(), "default", nil)
+		if len(pods) == 1 {
+			pod = pods[0]
+		}
+		return pod != nil
+	})
+	done2 := pod.DeepCopy()
+	done2.Status.Phase = corev1.PodSucceeded
+	if err := ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: done2}); err != nil {
+		t.Fatal(err)
+	}
+	var j batchv1.Job
+	eventually(t, "job complete", func() bool {
+		_, data := ts.do("GET", jobsPath+"/once", "", nil)
+		_ = json.Unmarshal(data, &j)
+		return j.Status.Succeeded == 1 && j.Status.CompletionTime != nil
+	})
+	code, data := ts.do("PUT", jobsPath+"/once", "application/yaml", []byte(jobYAML))
+	var again batchv1.Job
+	_ = json.Unmarshal(data, &again)
+	if code != 200 || again.Status.Succeeded != 1 || again.ResourceVersion != j.ResourceVersion {
+		t.Fatalf("re-apply of a finished job: %d succeeded=%d rv %s→%s", code, again.Status.Succeeded,
+			j.ResourceVersion, again.ResourceVersion)
+	}
+}
