@@ -37,6 +37,17 @@ func Default(obj runtime.Object) {
 func DefaultPod(pod *corev1.Pod) {
 	pod.Kind, pod.APIVersion = PodGVK.Kind, PodGVK.GroupVersion().String()
 	DefaultPodSpec(&pod.Spec)
+	// SetDefaults_Pod (not PodSpec): so a Job's template keeps these unset
+	// and the pods made from it get them.
+	if pod.Spec.EnableServiceLinks == nil {
+		pod.Spec.EnableServiceLinks = ptr.To(corev1.DefaultEnableServiceLinks)
+	}
+	for i := range pod.Spec.InitContainers {
+		defaultRequestsFromLimits(&pod.Spec.InitContainers[i].Resources)
+	}
+	for i := range pod.Spec.Containers {
+		defaultRequestsFromLimits(&pod.Spec.Containers[i].Resources)
+	}
 }
 
 // DefaultPodSpec defaults a pod spec (of a Pod or of a Job's template).
@@ -55,9 +66,6 @@ func DefaultPodSpec(spec *corev1.PodSpec) {
 	}
 	if spec.SecurityContext == nil {
 		spec.SecurityContext = &corev1.PodSecurityContext{}
-	}
-	if spec.EnableServiceLinks == nil {
-		spec.EnableServiceLinks = ptr.To(corev1.DefaultEnableServiceLinks)
 	}
 	for i := range spec.InitContainers {
 		defaultContainer(&spec.InitContainers[i], spec.HostNetwork)
@@ -94,7 +102,6 @@ func defaultContainer(c *corev1.Container, hostNetwork bool) {
 			vf.FieldRef.APIVersion = "v1"
 		}
 	}
-	defaultRequestsFromLimits(&c.Resources)
 	defaultProbe(c.LivenessProbe)
 	defaultProbe(c.ReadinessProbe)
 	defaultProbe(c.StartupProbe)

@@ -196,3 +196,15 @@ func TestGenerateJobSelector(t *testing.T) {
 		t.Error("manualSelector: nothing may be generated")
 	}
 }
+
+// SetDefaults_Pod-only defaults stay off a Job's template, as in Kubernetes.
+func TestJobTemplateLacksPodOnlyDefaults(t *testing.T) {
+	job := &batchv1.Job{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "c", Image: "i", Resources: corev1.ResourceRequirements{
+			Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}}}}}}}}
+	DefaultJob(job)
+	s := job.Spec.Template.Spec
+	if s.EnableServiceLinks != nil || s.Containers[0].Resources.Requests != nil {
+		t.Fatalf("template got pod-only defaults: %+v", s)
+	}
+}
