@@ -49,6 +49,12 @@ func newLogsCommand(g *globals) *cobra.Command {
 				}
 				return streamAllLogs(cmd.Context(), g, args[0], o, m.prefix)
 			}
+			if m.followRestarts {
+				if !o.Follow || o.Previous {
+					return errors.New("--follow-restarts needs -f and no --previous")
+				}
+				return followRestarts(cmd.Context(), g, args[0], o, m.prefix)
+			}
 			return streamLogs(cmd.Context(), g, args[0], o, m.prefix)
 		},
 	}
@@ -61,6 +67,7 @@ func newLogsCommand(g *globals) *cobra.Command {
 	f.DurationVar(&since, "since", 0, "print only lines newer than this duration, e.g. 5s, 2m")
 	f.BoolVar(&m.all, "all-containers", false, "print the logs of every container (init, sidecar, regular) in spec order")
 	f.BoolVar(&m.prefix, "prefix", false, "prefix every line with [pod/NAME/CONTAINER]")
+	f.BoolVar(&m.followRestarts, "follow-restarts", false, "with -f, go on with the container's next instances after it restarts")
 	return cmd
 }
 
@@ -110,7 +117,7 @@ func copyLog(ctx context.Context, c *client.Client, g *globals, pod string, o cl
 
 // multiLog are the flags of logs --all-containers.
 type multiLog struct {
-	all, prefix bool
+	all, prefix, followRestarts bool
 }
 
 // streamAllLogs prints every container's log: one after another, or with

@@ -153,3 +153,33 @@ func TestImageCommands(t *testing.T) {
 		t.Errorf("import of a missing file: %+v", r)
 	}
 }
+
+func TestLogsFollowRestarts(t *testing.T) {
+	srv := fake.Start(t)
+	withRestarts := func(n int32, phase corev1.PodPhase) *corev1.Pod {
+		p := pod("web", phase)
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: n,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+		return p
+	}
+	srv.Set(client.Pods, withRestarts(0, corev1.PodRunning))
+	srv.SetLog("default", "web", "app", "first\n")
+	const logReq = "GET /api/v1/namespaces/default/pods/web/log?container=app&follow=true"
+	done := podctlAsync(t, srv, "logs", "web", "-f", "--follow-restarts", "--tail", "1")
+	eventually(t, "the watch after the first log", watching(srv, client.Pods))
+	srv.SetLog("default", "web", "app", "second\n")
+	srv.Set(client.Pods, withRestarts(1, corev1.PodRunning))
+	eventually(t, "the second log", func() bool { return requestCount(srv, logReq) == 1 })
+	srv.Set(client.Pods, withRestarts(1, corev1.PodSucceeded))
+	r := done()
+	if r.code != 0 || r.stdout != "first\nsecond\n" {
+		t.Errorf("logs --follow-restarts: %+v", r)
+	}
+	// The first request kept --tail; the next instance's log is read whole.
+	if n := requestCount(srv, logReq+"&tailLines=1"); n != 1 {
+		t.Errorf("first log request with tailLines=1: %d; requests %v", n, srv.Requests())
+	}
+	if r := podctl(t, srv, "logs", "web", "--follow-restarts"); r.code != 1 {
+		t.Errorf("--follow-restarts without -f: %+v", r)
+	}
+}

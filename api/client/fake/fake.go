@@ -101,6 +101,13 @@ func (s *Server) EndWatches() {
 	}
 }
 
+// SetLog sets the log text of a container (safe while serving).
+func (s *Server) SetLog(ns, pod, container, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Logs[ns+"/"+pod+"/"+container] = text
+}
+
 // Requests are "METHOD PATH?QUERY" of every request so far.
 func (s *Server) Requests() []string {
 	s.mu.Lock()
