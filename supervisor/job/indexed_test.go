@@ -151,3 +151,15 @@ func TestFailIndexAndMaxFailedIndexes(t *testing.T) {
 	}
 	h.wantCondition(batchv1.JobFailureTarget, corev1.ConditionTrue, "MaxFailedIndexesExceeded", "")
 }
+
+// A Job that skipped validation (Indexed without completions) must not
+// crash the controller.
+func TestIndexedWithoutCompletionsDoesNotPanic(t *testing.T) {
+	j := indexedJob(1, 1, nil)
+	j.Spec.Completions = nil
+	h := newHarness(t, j)
+	h.sync()
+	if h.f.creates != 0 {
+		t.Fatalf("creates %d", h.f.creates)
+	}
+}

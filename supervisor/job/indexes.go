@@ -7,6 +7,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/utils/ptr"
 )
 
 // parseIndexSet reads an index list like "1,3-5,7" (completedIndexes,
@@ -112,7 +113,7 @@ func (st *syncState) pendingIndexes(held []*corev1.Pod) []int32 {
 		taken.Insert(podIndex(p))
 	}
 	var out []int32
-	n := *st.job.Spec.Completions
+	n := ptr.Deref(st.job.Spec.Completions, 0)
 	for i := int32(0); i < n; i++ {
 		if !st.completed.Has(i) && !st.failedIdx.Has(i) && !taken.Has(i) {
 			out = append(out, i)
