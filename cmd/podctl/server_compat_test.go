@@ -210,3 +210,39 @@ func TestRealServerErrors(t *testing.T) {
 		t.Errorf("logs of a missing pod: %+v", r)
 	}
 }
+
+func TestRealServerJobsAndSecrets(t *testing.T) {
+	sock, _ := startRealServer(t)
+	if r := podctlAt(t, sock, jobManifest, "apply", "-f", "-"); r.code != 0 || r.stdout != "job.batch/pi created\n" {
+		t.Fatalf("apply job: %+v", r)
+	}
+	if r := podctlAt(t, sock, jobManifest, "apply", "-f", "-"); r.stdout != "job.batch/pi unchanged\n" {
+		t.Errorf("re-apply job: %+v", r)
+	}
+	r := podctlAt(t, sock, "", "get", "job", "pi", "-o", "json")
+	var job struct {
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &job); err != nil || job.Kind != "Job" {
+		t.Errorf("get job -o json: %v %+v", err, r)
+	}
+	if r := podctlAt(t, sock, "", "get", "jobs"); !strings.HasPrefix(fields(r.stdout)[1], "pi Running 0/1") {
+		t.Errorf("get jobs: %+v", r)
+	}
+	if r := podctlAt(t, sock, "", "delete", "job", "pi", "--wait=true"); r.code != 0 || r.stdout != "job.batch \"pi\" deleted\n" {
+		t.Errorf("delete job: %+v", r)
+	}
+	secret := "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {token: abc}\n"
+	if r := podctlAt(t, sock, secret, "apply", "-f", "-"); r.stdout != "secret/creds created\n" {
+		t.Errorf("apply secret: %+v", r)
+	}
+	if r := podctlAt(t, sock, secret, "apply", "-f", "-"); r.stdout != "secret/creds unchanged\n" {
+		t.Errorf("re-apply of a secret with stringData: %+v", r)
+	}
+	if r := podctlAt(t, sock, "", "get", "secrets"); !strings.HasPrefix(fields(r.stdout)[1], "creds Opaque 1 ") {
+		t.Errorf("get secrets: %+v", r)
+	}
+	if r := podctlAt(t, sock, "", "get", "events", "-A"); r.code != 0 {
+		t.Errorf("get events -A: %+v", r)
+	}
+}
