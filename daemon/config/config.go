@@ -38,6 +38,8 @@ type Policy struct {
 	AllowPrivileged     bool     `json:"allowPrivileged,omitempty"`
 	AllowHostNamespaces bool     `json:"allowHostNamespaces,omitempty"`
 	AllowedHostPaths    []string `json:"allowedHostPaths,omitempty"` // prefixes; empty: no hostPath volumes
+	// AllowedUnsafeSysctls are sysctls besides the safe set: names or prefixes ending in "*".
+	AllowedUnsafeSysctls []string `json:"allowedUnsafeSysctls,omitempty"`
 }
 
 // CNI locates network configuration and plugins; an empty ConfDir means

@@ -17,6 +17,7 @@ namespace: edge
 policy:
   allowPrivileged: true
   allowedHostPaths: [/srv/data]
+  allowedUnsafeSysctls: ["net.core.*"]
 cni:
   confDir: /etc/cni/net.d
   binDir: /usr/lib/cni
@@ -36,7 +37,7 @@ func TestParseFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Socket != "/tmp/x.sock" || c.Namespace != "edge" || !c.Policy.AllowPrivileged ||
-		c.Policy.AllowedHostPaths[0] != "/srv/data" || c.CNI.ConfDir != "/etc/cni/net.d" ||
+		c.Policy.AllowedHostPaths[0] != "/srv/data" || c.Policy.AllowedUnsafeSysctls[0] != "net.core.*" || c.CNI.ConfDir != "/etc/cni/net.d" ||
 		c.LogRotation.MaxFiles != 3 || c.ImagePull.PlainHTTPRegistries[0] != "registry.lan:5000" ||
 		c.ShutdownGracePeriod.Duration != 45*time.Second || c.ConcurrentPodStarts != 2 {
 		t.Fatalf("parsed %+v", c)

@@ -30,8 +30,9 @@ type Recorder interface {
 	// ObserveJobCompletion: from a regular container's exit to the pod's
 	// Job-style completion.
 	ObserveJobCompletion(d time.Duration)
-	// ObserveProbe: one probe run; kind Liveness|Readiness|Startup,
-	// result success|failure|unknown.
+	// ObserveProbe: a probe result reported to the engine; kind
+	// Liveness|Readiness|Startup. d <= 0: the run's duration is unknown
+	// and only the result is counted.
 	ObserveProbe(kind, result string, d time.Duration)
 	// ObserveRequest: one API request.
 	ObserveRequest(route, method string, code int, d time.Duration)
@@ -78,7 +79,7 @@ func New(pods PodLister, ping Pinger) *Metrics {
 		}),
 		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "podrun_probe_total",
-			Help: "Probe runs by kind and result.",
+			Help: "Probe results reported to the engine (result changes and failures at threshold) by kind and result.",
 		}, []string{"probe_type", "result"}),
 		probeDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "podrun_probe_duration_seconds",
@@ -126,7 +127,9 @@ func (m *Metrics) ObserveJobCompletion(d time.Duration) { m.jobDone.Observe(d.Se
 
 func (m *Metrics) ObserveProbe(kind, result string, d time.Duration) {
 	m.probes.WithLabelValues(kind, result).Inc()
-	m.probeDur.WithLabelValues(kind).Observe(d.Seconds())
+	if d > 0 {
+		m.probeDur.WithLabelValues(kind).Observe(d.Seconds())
+	}
 }
 
 func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration) {
