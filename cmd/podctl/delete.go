@@ -17,6 +17,7 @@ import (
 type deleteFlags struct {
 	files   []string
 	grace   int64
+	now     bool
 	wait    bool
 	timeout time.Duration
 }
@@ -34,6 +35,12 @@ func newDeleteCommand(g *globals) *cobra.Command {
 		Use:   "delete pod|job|configmap|secret NAME... | -f FILE",
 		Short: "Delete objects; pods stop gracefully",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.now {
+				if f.grace >= 0 {
+					return errors.New("--now and --grace-period cannot be given together")
+				}
+				f.grace = 1 // kubectl's --now
+			}
 			targets, err := deleteTargets(g, f, args)
 			if err != nil {
 				return err
@@ -58,6 +65,7 @@ func newDeleteCommand(g *globals) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringSliceVarP(&f.files, "filename", "f", nil, "delete the objects of this manifest")
 	fl.Int64Var(&f.grace, "grace-period", -1, "seconds a pod gets to stop (-1: the pod's terminationGracePeriodSeconds)")
+	fl.BoolVar(&f.now, "now", false, "stop pods at once (--grace-period=1)")
 	fl.BoolVar(&f.wait, "wait", true, "wait until the objects are gone")
 	fl.DurationVar(&f.timeout, "timeout", 0, "how long --wait waits (0: forever)")
 	return cmd

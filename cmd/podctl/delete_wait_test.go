@@ -204,3 +204,17 @@ func TestWaitSurvivesAnEndedWatch(t *testing.T) {
 		t.Errorf("%d watches, want the first and one re-opened", n)
 	}
 }
+
+func TestDeleteNow(t *testing.T) {
+	srv := fake.Start(t)
+	srv.Set(client.Pods, pod("web", corev1.PodRunning))
+	if r := podctl(t, srv, "delete", "pod", "web", "--now"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if requestCount(srv, "DELETE /api/v1/namespaces/default/pods/web?gracePeriodSeconds=1") != 1 {
+		t.Errorf("--now did not ask for a 1s grace period: %v", srv.Requests())
+	}
+	if r := podctl(t, srv, "delete", "pod", "web", "--now", "--grace-period", "3"); r.code != 1 {
+		t.Errorf("--now with --grace-period: %+v", r)
+	}
+}
