@@ -34,13 +34,15 @@ func (r *eventRecorder) container(ctx context.Context, pod *corev1.Pod, name, ty
 	r.record(ctx, pod, fieldPath(pod, name), typ, reason, msg)
 }
 
-func (r *eventRecorder) pod(ctx context.Context, pod *corev1.Pod, typ, reason, msg string) {
-	r.record(ctx, pod, "", typ, reason, msg)
+func (r *eventRecorder) record(ctx context.Context, pod *corev1.Pod, path, typ, reason, msg string) {
+	r.send(ctx, r.build(pod, path, typ, reason, msg))
 }
 
-func (r *eventRecorder) record(ctx context.Context, pod *corev1.Pod, path, typ, reason, msg string) {
+// build makes the Event without sending it (the worker queues its events
+// until the status they describe is committed).
+func (r *eventRecorder) build(pod *corev1.Pod, path, typ, reason, msg string) *corev1.Event {
 	now := metav1.NewTime(r.clk.Now())
-	ev := &corev1.Event{
+	return &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      fmt.Sprintf("%s.%x%s", pod.Name, now.UnixNano(), strconv.FormatUint(r.seq.Add(1), 36)),
 			Namespace: pod.Namespace,
@@ -57,8 +59,32 @@ func (r *eventRecorder) record(ctx context.Context, pod *corev1.Pod, path, typ, 
 		LastTimestamp:  now,
 		Count:          1,
 	}
+}
+
+func (r *eventRecorder) send(ctx context.Context, ev *corev1.Event) {
 	if err := r.sink.RecordEvent(ctx, ev); err != nil {
-		r.log.Warn("record event", zap.String("pod", pod.Namespace+"/"+pod.Name),
-			zap.String("reason", reason), zap.Error(err))
+		r.log.Warn("record event", zap.String("pod", ev.InvolvedObject.Namespace+"/"+ev.InvolvedObject.Name),
+			zap.String("reason", ev.Reason), zap.Error(err))
 	}
+}
+
+// containerEvent queues an event about one of the pod's containers; it is
+// sent after the next SavePod (status committed before it is reported).
+func (w *worker) containerEvent(name, typ, reason, msg string) {
+	pod := w.rec.Pod
+	w.evq = append(w.evq, w.m.events.build(pod, fieldPath(pod, name), typ, reason, msg))
+}
+
+// podEvent queues an event about the pod itself.
+func (w *worker) podEvent(typ, reason, msg string) {
+	w.evq = append(w.evq, w.m.events.build(w.rec.Pod, "", typ, reason, msg))
+}
+
+// flushEvents sends the queued events.
+func (w *worker) flushEvents(ctx context.Context) {
+	for i, ev := range w.evq {
+		w.m.events.send(ctx, ev)
+		w.evq[i] = nil
+	}
+	w.evq = w.evq[:0]
 }

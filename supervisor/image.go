@@ -30,8 +30,6 @@ func pullPolicy(c *corev1.Container) corev1.PullPolicy {
 // Pulling/Pulled/Failed/BackOff events and the waiting reasons ErrImagePull,
 // ImagePullBackOff and ErrImageNeverPull with the 10 s → 300 s pull back-off.
 func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageStatus, error) {
-	pod := w.rec.Pod
-	ev := w.m.events
 	policy := pullPolicy(c)
 	st, err := w.m.rt.ImageStatus(ctx, c.Image)
 	if err != nil {
@@ -40,22 +38,23 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 	switch {
 	case policy == corev1.PullNever && !st.Present:
 		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
-		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "ErrImageNeverPull", msg)
+		w.containerEvent(c.Name, corev1.EventTypeWarning, "ErrImageNeverPull", msg)
 		return st, &StartError{Reason: "ErrImageNeverPull", Message: msg}
 	case policy != corev1.PullAlways && st.Present:
-		ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "Pulled",
+		w.containerEvent(c.Name, corev1.EventTypeNormal, "Pulled",
 			fmt.Sprintf("Container image %q already present on machine", c.Image))
 		return st, nil
 	}
 	now := w.m.clk.Now()
 	if wait, until := inBackoffSinceUpdate(w.pullBackoff, c.Image, now); wait {
 		msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
-		ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "BackOff", msg)
-		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: ImagePullBackOff")
+		w.containerEvent(c.Name, corev1.EventTypeNormal, "BackOff", msg)
+		w.containerEvent(c.Name, corev1.EventTypeWarning, "Failed", "Error: ImagePullBackOff")
 		w.retry(minTime(until, now.Add(errorRetry)))
 		return st, &StartError{Reason: "ImagePullBackOff", Message: msg}
 	}
-	ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
+	w.containerEvent(c.Name, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
+	w.publish(ctx) // a pull can be long: report what is going on now
 	pulled, perr := w.m.rt.PullImage(ctx, c.Image, nil)
 	if perr != nil {
 		w.pullBackoff = nextBackoff(w.pullBackoff, c.Image, now, w.m.clk.Now())
@@ -63,17 +62,17 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 		// while the back-off lasts, then pulls again.
 		w.retry(now.Add(errorRetry))
 		msg := fmt.Sprintf("Failed to pull image %q: %v", c.Image, perr)
-		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "Failed", msg)
+		w.containerEvent(c.Name, corev1.EventTypeWarning, "Failed", msg)
 		if st.Present {
 			// Always with a present image: run it, but say the pull failed.
 			return st, nil
 		}
-		ev.container(ctx, pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: ErrImagePull")
+		w.containerEvent(c.Name, corev1.EventTypeWarning, "Failed", "Error: ErrImagePull")
 		return st, &StartError{Reason: "ErrImagePull", Message: msg, Err: perr}
 	}
 	delete(w.pullBackoff, c.Image)
 	d := w.m.clk.Since(now)
-	ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "Pulled",
+	w.containerEvent(c.Name, corev1.EventTypeNormal, "Pulled",
 		fmt.Sprintf("Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.",
 			c.Image, d, d, pulled.Size))
 	return pulled, nil

@@ -30,6 +30,7 @@ type worker struct {
 	sandboxReady     bool
 	ordering         *terminationOrdering
 	podGrace         *terminationGrace
+	evq              []*corev1.Event // sent after the next SavePod
 	deleted          bool
 	finished         bool
 	adopt            bool
@@ -358,6 +359,7 @@ func (w *worker) publish(ctx context.Context) {
 	if err := w.m.sink.SavePod(ctx, copyRecord(snap)); err != nil {
 		w.log.Error("save pod", zap.Error(err))
 	}
+	w.flushEvents(ctx)
 }
 
 // snapshot returns the record as last published (not a copy).

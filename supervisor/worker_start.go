@@ -26,7 +26,7 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 	for name, wr := range p.Waiting {
 		old := st.Waiting[name]
 		if old.Reason != wr.Reason || !old.Since.Equal(wr.Since) {
-			w.m.events.container(ctx, pod, name, corev1.EventTypeWarning, "BackOff",
+			w.containerEvent(name, corev1.EventTypeWarning, "BackOff",
 				fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", name, pod.Name, pod.Namespace, pod.UID))
 		}
 		st.Waiting[name] = wr
@@ -77,7 +77,7 @@ func (w *worker) createSandbox(ctx context.Context, changed bool) error {
 	st := &w.rec.Engine
 	pod := w.rec.Pod
 	if changed {
-		w.m.events.pod(ctx, pod, corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+		w.podEvent(corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 		for i := range st.Instances {
 			if in := &st.Instances[i]; in.State == InstanceRunning || in.State == InstanceCreated {
 				if err := w.m.rt.RemoveContainer(ctx, in.ID); err != nil {
@@ -108,7 +108,6 @@ func (w *worker) createSandbox(ctx context.Context, changed bool) error {
 func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class ContainerClass) bool {
 	st := &w.rec.Engine
 	pod := w.rec.Pod
-	ev := w.m.events
 	img, err := w.ensureImage(ctx, c)
 	if ctx.Err() != nil {
 		return false // deleted while pulling: no start, no failure
@@ -147,7 +146,7 @@ func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class 
 	if class == Regular {
 		st.Initialized = true
 	}
-	ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "Created", "Created container: "+c.Name)
+	w.containerEvent(c.Name, corev1.EventTypeNormal, "Created", "Created container: "+c.Name)
 	startedAt, err := w.m.rt.StartContainer(ctx, inst.ID)
 	if err != nil {
 		if rerr := w.m.rt.RemoveContainer(ctx, inst.ID); rerr != nil {
@@ -161,7 +160,7 @@ func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class 
 	in.State, in.StartedAt = InstanceRunning, startedAt
 	delete(st.Waiting, c.Name)
 	delete(w.restartAfterKill, c.Name)
-	ev.container(ctx, pod, c.Name, corev1.EventTypeNormal, "Started", "Started container "+c.Name)
+	w.containerEvent(c.Name, corev1.EventTypeNormal, "Started", "Started container "+c.Name)
 	w.probes[inst.ID] = initialProbeState(c)
 	if w.m.opts.Probes != nil {
 		w.m.opts.Probes.AddInstance(pod, c, inst.ID, startedAt)
@@ -181,7 +180,7 @@ func (w *worker) postStart(ctx context.Context, c *corev1.Container, id string) 
 			return false // deleted while the hook ran: termination stops it
 		}
 		if err != nil {
-			w.m.events.container(ctx, pod, c.Name, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed")
+			w.containerEvent(c.Name, corev1.EventTypeWarning, "FailedPostStartHook", "PostStartHook failed")
 			w.killOne(ctx, KillAction{InstanceID: id, Container: c.Name, Reason: "FailedPostStartHook",
 				Message: fmt.Sprintf("FailedPostStartHook: %v", err)})
 			st.Waiting[c.Name] = WaitingReason{Reason: "PostStartHookError", Message: err.Error(), Since: w.m.clk.Now()}
@@ -204,7 +203,7 @@ func (w *worker) startFailed(ctx context.Context, c *corev1.Container, err error
 	now := w.m.clk.Now()
 	w.rec.Engine.Waiting[c.Name] = WaitingReason{Reason: se.Reason, Message: se.Message, Since: now}
 	if se.Reason != "ImagePullBackOff" && se.Reason != "ErrImagePull" {
-		w.m.events.container(ctx, w.rec.Pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: "+se.Message)
+		w.containerEvent(c.Name, corev1.EventTypeWarning, "Failed", "Error: "+se.Message)
 		w.retry(now.Add(errorRetry))
 	}
 	w.log.Info("start container failed", zap.String("container", c.Name), zap.String("reason", se.Reason), zap.Error(err))

@@ -1,8 +1,6 @@
 package supervisor
 
 import (
-	"context"
-
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -18,7 +16,7 @@ func (w *worker) probeUpdate(u *ProbeUpdate) {
 	}
 	st := &w.rec.Engine
 	if u.Result == ProbeFailure {
-		w.m.events.container(context.Background(), w.rec.Pod, in.Container, corev1.EventTypeWarning, "Unhealthy",
+		w.containerEvent(in.Container, corev1.EventTypeWarning, "Unhealthy",
 			string(u.Kind)+" probe failed: "+u.Output)
 	}
 	switch u.Kind {

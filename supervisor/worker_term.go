@@ -55,7 +55,7 @@ func (w *worker) beginTermination(ctx context.Context, reason string, grace int6
 		w.m.opts.Probes.StopLivenessAndStartup(w.uid) // R49
 	}
 	if reason == TermDeadlineExceeded {
-		w.m.events.pod(ctx, pod, corev1.EventTypeNormal, "DeadlineExceeded", deadlineMessage)
+		w.podEvent(corev1.EventTypeNormal, "DeadlineExceeded", deadlineMessage)
 	}
 	if hasSidecar(pod) {
 		w.ordering = newTerminationOrdering(pod, w.runningContainers())
