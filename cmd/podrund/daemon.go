@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/podrun/podrun/daemon/config"
+	"github.com/podrun/podrun/daemon/metrics"
+	"github.com/podrun/podrun/daemon/runtime"
+	"github.com/podrun/podrun/daemon/sandbox"
+	"github.com/podrun/podrun/daemon/secopts"
+	"github.com/podrun/podrun/daemon/server"
+	"github.com/podrun/podrun/daemon/store"
+	"github.com/podrun/podrun/daemon/volumes"
+	"github.com/podrun/podrun/supervisor"
+	"github.com/podrun/podrun/supervisor/job"
+	"github.com/podrun/podrun/supervisor/probe"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
+)
+
+// volumeRefreshInterval is how often mounted configMap/secret volumes are
+// re-projected, like the kubelet's periodic pod sync.
+const volumeRefreshInterval = time.Minute
+
+// daemon holds the wired parts.
+type daemon struct {
+	cfg    config.Config
+	log    *zap.Logger
+	st     *store.Store
+	rt     *runtime.Runtime
+	srv    *server.Server
+	mgr    *supervisor.Manager
+	jobs   *job.Runner
+	vols   *volumes.Manager
+	stopCD func() // stops an embedded containerd (host shutdown only)
+}
+
+// run wires podrund, re-adopts every stored pod, serves until ctx ends
+// (SIGTERM/SIGINT: pods keep running) or the host shuts down (pods are
+// stopped in pod order first).
+func run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
+	log.Info("podrund starting", zap.String("version", version), zap.String("root", cfg.Root),
+		zap.String("state", cfg.State), zap.String("namespace", cfg.Namespace))
+	for _, dir := range []string{cfg.Root, cfg.State} {
+		if err := os.MkdirAll(dir, 0o711); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	d := &daemon{cfg: cfg, log: log}
+	if err := d.wire(ctx); err != nil {
+		d.close()
+		return err
+	}
+	defer d.close()
+	return d.serve(ctx)
+}
+
+func (d *daemon) wire(ctx context.Context) error {
+	cfg, log := d.cfg, d.log
+	var err error
+	if d.st, err = store.Open(ctx, cfg.Root, log.Named("store")); err != nil {
+		return err
+	}
+	addr, stop, err := runtime.EnsureContainerd(ctx, cfg.ContainerdAddress, cfg.Root, cfg.State, log.Named("containerd"))
+	if err != nil {
+		return err
+	}
+	d.stopCD = stop
+	d.vols = volumes.NewManager(cfg.Root, d.st, log.Named("volumes"))
+	sb, err := sandbox.NewManager(sandbox.Options{Root: cfg.Root, State: cfg.State, CNIConfDir: cfg.CNI.ConfDir,
+		CNIBinDir: cfg.CNI.BinDir, Logger: log.Named("sandbox"), Volumes: d.vols})
+	if err != nil {
+		return fmt.Errorf("pod sandboxes: %w", err)
+	}
+	d.rt, err = runtime.New(ctx, runtime.Options{Address: addr, Namespace: cfg.Namespace, Root: cfg.Root,
+		State: cfg.State, Objects: d.st, Sandboxes: sb, Volumes: d.vols, Logger: log.Named("runtime"),
+		LogMaxBytes: cfg.LogRotation.MaxSizeBytes, LogMaxFiles: cfg.LogRotation.MaxFiles,
+		DockerConfig: cfg.ImagePull.DockerConfig})
+	if err != nil {
+		return fmt.Errorf("containerd runtime: %w", err)
+	}
+	m := metrics.New(d.listPods, d.rt.Ready)
+	d.srv, err = server.New(server.Options{Store: d.st, Images: d.rt, Execer: d.rt, Volumes: d.vols,
+		Metrics: m, Policy: policy(cfg.Policy), Root: cfg.Root, Logger: log.Named("api"),
+		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion})
+	if err != nil {
+		return err
+	}
+	clk := clock.RealClock{}
+	p := prober{rt: d.rt}
+	probes := newProbeManager(ctx, probe.NewManager(p, clk, log.Named("probe")), m)
+	d.mgr = supervisor.NewManager(d.rt, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
+		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p)})
+	d.srv.SetEngine(d.mgr)
+	ctrl := job.NewController(job.Options{Pods: d.srv, Jobs: d.srv, Logger: log.Named("job")})
+	d.jobs = job.NewRunner(ctrl, d.srv, clk, log.Named("job"))
+	d.srv.SetJobController(d.jobs, d.jobs)
+	return nil
+}
+
+func policy(p config.Policy) *secopts.Policy {
+	return &secopts.Policy{AllowPrivileged: p.AllowPrivileged, AllowHostNamespaces: p.AllowHostNamespaces,
+		AllowedHostPaths: p.AllowedHostPaths, AllowedUnsafeSysctls: p.AllowedUnsafeSysctls}
+}
+
+func (d *daemon) listPods(ctx context.Context) ([]*corev1.Pod, error) {
+	recs, _, err := d.st.Pods().List(ctx, "")
+	pods := make([]*corev1.Pod, 0, len(recs))
+	for _, r := range recs {
+		pods = append(pods, r.Pod)
+	}
+	return pods, err
+}
+
+func (d *daemon) containerdVersion(ctx context.Context) string {
+	v, err := d.rt.Version(ctx)
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+// adopt hands every stored pod to the engine: running instances are
+// adopted, nothing restarts (R94); after a reboot R95 applies.
+func (d *daemon) adopt(ctx context.Context) error {
+	recs, _, err := d.st.Pods().List(ctx, "")
+	if err != nil {
+		return fmt.Errorf("list stored pods: %w", err)
+	}
+	for _, rec := range recs {
+		if err := d.mgr.Start(ctx, rec); err != nil {
+			d.log.Error("re-adopt pod", zap.String("pod", rec.Pod.Namespace+"/"+rec.Pod.Name),
+				zap.String("uid", string(rec.Pod.UID)), zap.Error(err))
+		}
+	}
+	d.log.Info("re-adopted stored pods", zap.Int("pods", len(recs)))
+	return nil
+}
+
+func (d *daemon) serve(ctx context.Context) error {
+	inhibitor := inhibitShutdown(d.log)
+	defer inhibitor.release()
+	ln, err := listen(d.cfg.Socket, d.log)
+	if err != nil {
+		return err
+	}
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEngine()
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- d.mgr.Run(engineCtx) }()
+	if err := d.adopt(ctx); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	jobsDone := make(chan struct{})
+	go func() { _ = d.jobs.Run(engineCtx); close(jobsDone) }()
+	go d.vols.Run(engineCtx, volumeRefreshInterval)
+
+	serveCtx, stopServe := context.WithCancel(ctx)
+	defer stopServe()
+	served := make(chan error, 1)
+	go func() { served <- d.srv.Serve(serveCtx, ln) }()
+	d.srv.SetReady(true)
+	notifyReady(d.log)
+	go watchdog(serveCtx, func() bool { return true }, d.log)
+	d.log.Info("podrund ready")
+
+	hostShutdown := false
+	select {
+	case <-ctx.Done():
+		d.log.Info("stopping podrund; pods keep running in their shims")
+	case starting := <-inhibitor.shutdownStarting():
+		hostShutdown = starting
+		d.log.Info("host is shutting down: stopping pods in pod order",
+			zap.Duration("grace", d.cfg.ShutdownGracePeriod.Duration))
+	case err := <-served:
+		return fmt.Errorf("API server stopped: %w", err)
+	case err := <-engineDone:
+		return fmt.Errorf("pod engine stopped: %w", err)
+	}
+	notifyStopping()
+	if hostShutdown {
+		d.shutdownPods()
+	}
+	stopServe()
+	<-served
+	stopEngine()
+	<-engineDone
+	<-jobsDone
+	if hostShutdown {
+		d.stopCD()
+	}
+	return nil
+}
+
+// shutdownPods stops every pod in pod order (apps, then sidecars in
+// reverse) within the configured grace; the pods stay in the store.
+func (d *daemon) shutdownPods() {
+	grace := d.cfg.ShutdownGracePeriod.Duration
+	ctx, cancel := context.WithTimeout(context.Background(), grace+10*time.Second)
+	defer cancel()
+	if err := d.mgr.Shutdown(ctx, grace); err != nil {
+		d.log.Error("stop pods at host shutdown", zap.Error(err))
+	}
+}
+
+func (d *daemon) close() {
+	var errs []error
+	if d.rt != nil {
+		errs = append(errs, d.rt.Close())
+	}
+	if d.st != nil {
+		errs = append(errs, d.st.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		d.log.Warn("close", zap.Error(err))
+	}
+}
