@@ -97,7 +97,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.mgr = supervisor.NewManager(d.rt, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
 		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p)})
 	d.srv.SetEngine(d.mgr)
-	ctrl := job.NewController(job.Options{Pods: d.srv, Jobs: d.srv, Logger: log.Named("job")})
+	ctrl := job.NewController(job.Options{Pods: d.srv, Jobs: d.srv, Events: d.srv, Logger: log.Named("job")})
 	d.jobs = job.NewRunner(ctrl, d.srv, clk, log.Named("job"))
 	d.srv.SetJobController(d.jobs, d.jobs)
 	return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/supervisor"
 	"github.com/podrun/podrun/supervisor/job"
+	"go.uber.org/zap"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,10 +18,25 @@ import (
 // The Job controller (supervisor/job) acts through the server: these
 // methods implement its job.PodControl, job.JobStore and job.JobSource.
 var (
-	_ job.PodControl = (*Server)(nil)
-	_ job.JobStore   = (*Server)(nil)
-	_ job.JobSource  = (*Server)(nil)
+	_ job.PodControl    = (*Server)(nil)
+	_ job.JobStore      = (*Server)(nil)
+	_ job.JobSource     = (*Server)(nil)
+	_ job.EventRecorder = (*Server)(nil)
 )
+
+// JobEvent records an event about a Job (the controller's
+// SuccessfulCreate, Completed, BackoffLimitExceeded, ...).
+func (s *Server) JobEvent(j *batchv1.Job, eventType, reason, message string) {
+	ev := &corev1.Event{
+		InvolvedObject: corev1.ObjectReference{Kind: "Job", APIVersion: "batch/v1", Namespace: j.Namespace,
+			Name: j.Name, UID: j.UID, ResourceVersion: j.ResourceVersion},
+		Type: eventType, Reason: reason, Message: message,
+		Source: corev1.EventSource{Component: "job-controller"},
+	}
+	if err := s.RecordEvent(context.Background(), ev); err != nil {
+		s.log.Warn("record job event", zap.String("job", j.Namespace+"/"+j.Name), zap.Error(err))
+	}
+}
 
 // PodObserver hears about every committed pod write (the Job runner's
 // PodChanged). It must not block or call the store.

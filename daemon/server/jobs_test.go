@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/podrun/podrun/supervisor"
@@ -17,7 +18,7 @@ import (
 // keeps the status (the controller's state is not lost to a PUT).
 func TestJobControllerThroughServer(t *testing.T) {
 	ts := newTestServer(t, nil)
-	c := job.NewController(job.Options{Pods: ts.srv, Jobs: ts.srv})
+	c := job.NewController(job.Options{Pods: ts.srv, Jobs: ts.srv, Events: ts.srv})
 	runner := job.NewRunner(c, ts.srv, clock.RealClock{}, nil)
 	ts.srv.SetJobController(runner, runner)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -48,6 +49,10 @@ func TestJobControllerThroughServer(t *testing.T) {
 		_ = json.Unmarshal(data, &j)
 		return j.Status.Succeeded == 1 && j.Status.CompletionTime != nil
 	})
+	_, evs := ts.do("GET", "/api/v1/namespaces/default/events", "", nil)
+	if !strings.Contains(string(evs), `"kind":"Job"`) {
+		t.Fatalf("no job events recorded: %s", evs)
+	}
 	code, data := ts.do("PUT", jobsPath+"/once", "application/yaml", []byte(jobYAML))
 	var again batchv1.Job
 	_ = json.Unmarshal(data, &again)

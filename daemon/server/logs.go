@@ -134,10 +134,7 @@ func pickInstance(rec *supervisor.PodRecord, container string, previous bool) (s
 	case previous:
 		return mine[len(mine)-2], nil
 	case len(mine) == 0:
-		reason := "ContainerCreating"
-		if wr, ok := rec.Engine.Waiting[container]; ok && wr.Reason != "" {
-			reason = wr.Reason
-		}
+		reason := waitingReason(rec, container)
 		return supervisor.Instance{}, api.NewBadRequest(fmt.Sprintf(
 			"container %q in pod %q is waiting to start: %s", container, rec.Pod.Name, reason))
 	}
@@ -176,3 +173,18 @@ func (s *Server) instanceDone(ctx context.Context, pod *corev1.Pod, container, i
 func zapPod(p *corev1.Pod) zap.Field { return zap.String("pod", p.Namespace+"/"+p.Name) }
 
 func zapErr(err error) zap.Field { return zap.Error(err) }
+
+// waitingReason is why a container has no instance yet, as its status
+// says (kubectl's "is waiting to start: REASON").
+func waitingReason(rec *supervisor.PodRecord, container string) string {
+	all := append(append([]corev1.ContainerStatus{}, rec.Pod.Status.InitContainerStatuses...), rec.Pod.Status.ContainerStatuses...)
+	for _, cs := range all {
+		if cs.Name == container && cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {
+			return cs.State.Waiting.Reason
+		}
+	}
+	if wr, ok := rec.Engine.Waiting[container]; ok && wr.Reason != "" {
+		return wr.Reason
+	}
+	return "ContainerCreating"
+}
