@@ -154,6 +154,10 @@ func (c *Collection[T]) mutateTx(w *writeTx, namespace, name string, fn func(T) 
 		return zero, err
 	}
 	oldRV := c.meta(cur).ResourceVersion
+	oldPublic, err := c.publicJSON(cur)
+	if err != nil {
+		return zero, err
+	}
 	next, err := fn(cur)
 	if err != nil {
 		return zero, err
@@ -170,7 +174,32 @@ func (c *Collection[T]) mutateTx(w *writeTx, namespace, name string, fn func(T) 
 	if bytes.Equal(data, old) {
 		return next, nil
 	}
+	newPublic, err := c.publicJSON(next)
+	if err != nil {
+		return zero, err
+	}
+	if c.public != nil && bytes.Equal(oldPublic, newPublic) {
+		// Only private state changed (the engine's memory behind a pod):
+		// stored, but the API object, its resourceVersion and watchers see
+		// nothing, so apply can still say "unchanged".
+		if err := c.b(w.tx).Put(key, data); err != nil {
+			return zero, fmt.Errorf("store %s %s/%s: %w", c.resource.Resource, namespace, name, err)
+		}
+		return next, nil
+	}
 	return next, c.putTx(w, next, Modified)
+}
+
+// publicJSON encodes what watchers see of obj (nil without a public view).
+func (c *Collection[T]) publicJSON(obj T) ([]byte, error) {
+	if c.public == nil {
+		return nil, nil
+	}
+	data, err := json.Marshal(c.public(obj))
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", c.resource.Resource, err)
+	}
+	return data, nil
 }
 
 // Delete removes an object and returns it. When uid is set the stored

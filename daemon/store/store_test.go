@@ -248,3 +248,34 @@ func TestEventsAggregateAndCap(t *testing.T) {
 		}
 	}
 }
+
+// Engine state that changes behind an unchanged pod is stored without a new
+// resourceVersion or a watch event (apply keeps saying "unchanged").
+func TestPrivateStateChangeIsQuiet(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	var changes int
+	s.SetNotifier(func(Change) { changes++ })
+	rec := &supervisor.PodRecord{Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "d", Name: "p", UID: "u"}}}
+	created, _ := s.Pods().Create(ctx, rec)
+	rv := created.Pod.ResourceVersion
+	got, err := s.Pods().Mutate(ctx, "d", "p", func(r *supervisor.PodRecord) (*supervisor.PodRecord, error) {
+		r.Engine.SandboxAttempt = 7
+		return r, nil
+	})
+	if err != nil || got.Pod.ResourceVersion != rv || changes != 1 {
+		t.Fatalf("private change: rv %s→%s, %d changes, %v", rv, got.Pod.ResourceVersion, changes, err)
+	}
+	stored, _ := s.Pods().Get(ctx, "d", "p")
+	if stored.Engine.SandboxAttempt != 7 {
+		t.Fatal("private change was not stored")
+	}
+	got, _ = s.Pods().Mutate(ctx, "d", "p", func(r *supervisor.PodRecord) (*supervisor.PodRecord, error) {
+		r.Pod.Status.Phase = corev1.PodRunning
+		return r, nil
+	})
+	if got.Pod.ResourceVersion == rv || changes != 2 {
+		t.Fatalf("status change: rv %s, %d changes", got.Pod.ResourceVersion, changes)
+	}
+}
