@@ -45,7 +45,8 @@ func (p *fakeProbes) ProbeReadinessNow(id string) {
 func (p *fakeProbes) Updates() <-chan ProbeUpdate { return p.ch }
 
 func (p *fakeProbes) send(pod *corev1.Pod, container, id string, kind ProbeKind, r ProbeResult) {
-	p.ch <- ProbeUpdate{PodUID: pod.UID, Container: container, InstanceID: id, Kind: kind, Result: r, Output: "out"}
+	// A Failure result comes from a failed attempt, as the probe package sends it.
+	p.ch <- ProbeUpdate{PodUID: pod.UID, Container: container, InstanceID: id, Kind: kind, Result: r, Output: "out", Failed: r == ProbeFailure}
 }
 
 // restart simulates a podrund restart: the manager stops (containers keep

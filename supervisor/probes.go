@@ -34,6 +34,8 @@ type ProbeUpdate struct {
 	Kind       ProbeKind
 	Result     ProbeResult
 	Output     string
+	Warning    bool // the attempt succeeded with a warning (R41): a ProbeWarning event
+	Failed     bool // the attempt failed: an Unhealthy event, even below the threshold
 }
 
 // ProbeManager runs the probe workers (supervisor/probe behind an adapter).

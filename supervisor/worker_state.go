@@ -15,9 +15,13 @@ func (w *worker) probeUpdate(u *ProbeUpdate) {
 		return
 	}
 	st := &w.rec.Engine
-	if u.Result == ProbeFailure {
+	if u.Failed {
 		w.containerEvent(in.Container, corev1.EventTypeWarning, "Unhealthy",
 			string(u.Kind)+" probe failed: "+u.Output)
+	}
+	if u.Warning {
+		w.containerEvent(in.Container, corev1.EventTypeWarning, "ProbeWarning",
+			string(u.Kind)+" probe warning: "+u.Output)
 	}
 	switch u.Kind {
 	case ProbeLiveness:

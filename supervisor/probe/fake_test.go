@@ -167,23 +167,42 @@ func noCall(t *testing.T, f *fakeProber, name string) {
 	}
 }
 
+// isFailureNotice tells a failed attempt that did not (yet) change the
+// result: it carries the unchanged result with Failed set, only for the
+// Unhealthy event. The result tests look past these; TestFailureNotices
+// checks them.
+func isFailureNotice(u Update) bool { return u.Failed && u.Result != Failure }
+
 func nextUpdate(t *testing.T, m *Manager) Update {
 	t.Helper()
-	select {
-	case u := <-m.Updates():
-		return u
-	case <-time.After(wait):
-		t.Fatalf("no update within %v", wait)
+	deadline := time.After(wait)
+	for {
+		select {
+		case u := <-m.Updates():
+			if isFailureNotice(u) {
+				continue
+			}
+			return u
+		case <-deadline:
+			t.Fatalf("no update within %v", wait)
+			return Update{}
+		}
 	}
-	return Update{}
 }
 
 func noUpdate(t *testing.T, m *Manager) {
 	t.Helper()
-	select {
-	case u := <-m.Updates():
-		t.Fatalf("unexpected update %+v", u)
-	case <-time.After(150 * time.Millisecond):
+	quiet := time.After(150 * time.Millisecond)
+	for {
+		select {
+		case u := <-m.Updates():
+			if isFailureNotice(u) {
+				continue
+			}
+			t.Fatalf("unexpected update %+v", u)
+		case <-quiet:
+			return
+		}
 	}
 }
 

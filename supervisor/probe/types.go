@@ -68,7 +68,9 @@ func initialResult(k Kind) Result {
 // forces liveness/startup to Success (R49), and with Warning set when an
 // attempt succeeded with a warning (R41: a redirect to another host). A
 // Warning update may repeat the current result; its Output is the text of a
-// ProbeWarning event ("<Kind> probe warning: <Output>").
+// ProbeWarning event ("<Kind> probe warning: <Output>"). Every failed
+// attempt is sent too, with Failed set, even below the failure threshold, so
+// that the engine records one Unhealthy event per failure as the kubelet does.
 type Update struct {
 	PodUID     types.UID
 	Container  string
@@ -79,6 +81,7 @@ type Update struct {
 	// of the Unhealthy event ("<Kind> probe failed: <Output>").
 	Output  string
 	Warning bool
+	Failed  bool // this attempt failed (the Unhealthy event)
 }
 
 // ExecRequest runs a command in a running instance; it mirrors the fields of

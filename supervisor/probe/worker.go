@@ -111,7 +111,7 @@ func (w *worker) stopped() {
 	}
 	if w.current != Success {
 		w.current = Success
-		w.send(Success, "", false)
+		w.send(Success, "", false, false)
 	}
 }
 
@@ -147,17 +147,20 @@ func (w *worker) attempt() bool {
 	} else {
 		w.last, w.streak = o.result, 1
 	}
+	// Every failed attempt is reported, as the kubelet records an Unhealthy
+	// event per failure, not only when the threshold flips the result.
+	failed := o.result == Failure
 	if w.streak < w.threshold(o.result) {
-		if o.warning {
-			w.send(w.current, o.output, true)
+		if o.warning || failed {
+			w.send(w.current, o.output, o.warning, failed)
 		}
 		return true
 	}
 	changed := o.result != w.current
 	w.current = o.result
-	fatal := o.result == Failure && w.kind != Readiness
-	if changed || fatal || o.warning {
-		w.send(o.result, o.output, o.warning)
+	fatal := failed && w.kind != Readiness
+	if changed || fatal || o.warning || failed {
+		w.send(o.result, o.output, o.warning, failed)
 	}
 	switch {
 	case w.kind == Startup && o.result == Success:
@@ -177,7 +180,7 @@ func (w *worker) threshold(r Result) int {
 }
 
 // send hands an update to the engine unless the instance is removed first.
-func (w *worker) send(r Result, output string, warning bool) {
+func (w *worker) send(r Result, output string, warning, failed bool) {
 	u := Update{
 		PodUID:     w.inst.t.pod.UID,
 		Container:  w.inst.t.container.Name,
@@ -186,6 +189,7 @@ func (w *worker) send(r Result, output string, warning bool) {
 		Result:     r,
 		Output:     output,
 		Warning:    warning,
+		Failed:     failed,
 	}
 	select {
 	case w.inst.m.updates <- u:

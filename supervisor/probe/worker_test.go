@@ -239,7 +239,16 @@ func TestR49StopLivenessAndStartup(t *testing.T) {
 		t.Fatalf("update = %+v", u)
 	}
 	nextCall(t, f, "ready") // readiness runs during termination
-	noUpdate(t, m)          // readiness stays Failure; liveness was Success already
+	// Readiness stays Failure (only the failed attempt is noticed); liveness
+	// was Success already.
+	expectReadinessNotice := func() {
+		t.Helper()
+		if u := <-m.Updates(); u.Kind != Readiness || u.Result != Failure || !u.Failed {
+			t.Fatalf("update = %+v, want a readiness failure notice", u)
+		}
+	}
+	expectReadinessNotice()
+	noUpdate(t, m)
 	for i := 0; i < 3; i++ {
 		clk.Step(time.Second)
 		select {
@@ -247,6 +256,7 @@ func TestR49StopLivenessAndStartup(t *testing.T) {
 			if call.command[0] != "ready" {
 				t.Fatalf("%s probed during termination", call.command[0])
 			}
+			expectReadinessNotice()
 		case <-time.After(wait):
 			t.Fatal("readiness stopped during termination")
 		}
@@ -315,4 +325,50 @@ func TestR42AdoptedInstanceSpread(t *testing.T) {
 	m.AddInstance(testPod("p"), c, "i2", clk.Now().Add(-time.Hour))
 	defer m.RemoveInstance("i2")
 	nextCall(t, f, "live")
+}
+
+// R41/R99: every failed attempt is reported with Failed set, also below the
+// failure threshold and for a readiness probe that never succeeded, so the
+// engine records one Unhealthy event per failure; successes are not.
+func TestFailureNotices(t *testing.T) {
+	res := newResults()
+	res.set("live", 1, 1, 0)
+	res.set("ready", 1, 1, 0)
+	f := newFakeProber(res.exec)
+	m, clk := newTestManager(f)
+	c := &corev1.Container{Name: "app",
+		LivenessProbe:  execProbeSpec("live", 10, 3, 1),
+		ReadinessProbe: execProbeSpec("ready", 10, 3, 1)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+
+	count := map[Kind]int{}
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			clk.Step(10 * time.Second)
+		}
+		callsOf(t, f, "live", "ready")
+		deadline := time.After(300 * time.Millisecond)
+	drain:
+		for {
+			select {
+			case u := <-m.Updates():
+				if !u.Failed {
+					if u.Kind == Readiness && u.Result == Success {
+						continue // the third attempt succeeds: a result change
+					}
+					t.Fatalf("attempt %d: update without Failed: %+v", attempt, u)
+				}
+				if u.Kind == Liveness && u.Result != Success {
+					t.Fatalf("liveness result changed below the threshold: %+v", u)
+				}
+				count[u.Kind]++
+			case <-deadline:
+				break drain
+			}
+		}
+	}
+	if count[Liveness] != 2 || count[Readiness] != 2 {
+		t.Fatalf("failure notices = %v, want 2 liveness and 2 readiness", count)
+	}
 }
