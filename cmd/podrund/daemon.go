@@ -167,7 +167,7 @@ func (d *daemon) serve(ctx context.Context) error {
 	go func() { served <- d.srv.Serve(serveCtx, ln) }()
 	d.srv.SetReady(true)
 	notifyReady(d.log)
-	go watchdog(serveCtx, func() bool { return true }, d.log)
+	go watchdog(serveCtx, d.healthy, d.log)
 	d.log.Info("podrund ready")
 
 	hostShutdown := false
@@ -196,6 +196,26 @@ func (d *daemon) serve(ctx context.Context) error {
 		d.stopCD()
 	}
 	return nil
+}
+
+// healthy is the watchdog's check: the store answers a read within a
+// few seconds (a wedged store or a stuck process stops the pings and
+// systemd restarts podrund; pods keep running).
+func (d *daemon) healthy() bool {
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.st.ResourceVersion()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			d.log.Error("store read failed", zap.Error(err))
+		}
+		return err == nil
+	case <-time.After(5 * time.Second):
+		return false
+	}
 }
 
 // shutdownPods stops every pod in pod order (apps, then sidecars in

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/supervisor"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 )
 
@@ -233,7 +235,15 @@ func TestPodStartLatencyObservedOnce(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		_ = ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: started})
 	}
+	finished := started.DeepCopy()
+	finished.Status.Phase = corev1.PodSucceeded
+	finished.Status.ContainerStatuses[0].State.Terminated = &corev1.ContainerStateTerminated{
+		FinishedAt: metav1.NewTime(time.Now().Add(-time.Second))}
+	_ = ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: finished})
 	_, body := ts.do("GET", "/metrics", "", nil)
+	if !strings.Contains(string(body), "podrun_job_completion_duration_seconds_count 1\n") {
+		t.Fatalf("completion latency not observed:\n%s", grepLines(string(body), "podrun_job"))
+	}
 	if !strings.Contains(string(body), "podrun_pod_start_duration_seconds_count 1\n") {
 		t.Fatalf("start latency not observed once:\n%s", grepLines(string(body), "podrun_pod_start"))
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap"
@@ -38,8 +39,29 @@ func (s *Server) SavePod(ctx context.Context, rec *supervisor.PodRecord) error {
 		return fmt.Errorf("save pod %s/%s: %w", rec.Pod.Namespace, rec.Pod.Name, err)
 	}
 	s.observeStart(&created, &before, &after)
+	s.observeCompletion(&before, &after)
 	return nil
 }
+
+// observeCompletion records, when a pod reaches a terminal phase, how long
+// after its last regular container exited that happened (the sidecars'
+// termination in a Job-style completion).
+func (s *Server) observeCompletion(before, after *corev1.PodStatus) {
+	if terminal(before.Phase) || !terminal(after.Phase) {
+		return
+	}
+	var last time.Time
+	for _, cs := range after.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil && t.FinishedAt.After(last) {
+			last = t.FinishedAt.Time
+		}
+	}
+	if !last.IsZero() {
+		s.rec.ObserveJobCompletion(s.clk.Since(last))
+	}
+}
+
+func terminal(p corev1.PodPhase) bool { return p == corev1.PodSucceeded || p == corev1.PodFailed }
 
 // observeStart records the pod start latency once per pod: when all its
 // containers have started for the first time.
