@@ -40,6 +40,7 @@ type Daemon struct {
 	P       *harness.Podrund
 	C       *client.Client
 	HostDir string
+	Fresh   Snapshot // right after it became ready, before the image import
 }
 
 // Setup builds podrund and podctl, writes the test image and starts a
@@ -106,10 +107,14 @@ func (e *Env) StartDaemon(ctx context.Context, name string, cni *CNIConfig) (*Da
 		}
 	}
 	p.Config = filepath.Join(dir, "podrund.yaml")
-	if err := os.WriteFile(p.Config, []byte(daemonConfig(e.H.Base, cni)), 0o644); err != nil {
+	err := os.WriteFile(p.Config, []byte(daemonConfig(e.H.Base, cni)), 0o644)
+	if err != nil {
 		return nil, fmt.Errorf("write podrund config: %w", err)
 	}
 	if err := p.Start(ctx); err != nil {
+		return nil, err
+	}
+	if d.Fresh, err = d.snapshot(ctx); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(e.ImageTar)

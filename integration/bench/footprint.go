@@ -16,7 +16,8 @@ import (
 // heap from its /metrics, CPU as utime+stime of /proc/<pid>/stat over a
 // window in which nothing is asked of it.
 type FootprintResult struct {
-	Idle            Snapshot `json:"idle"`            // fresh daemon, image imported, no pods
+	Fresh           Snapshot `json:"fresh"`           // right after ready, before the image import
+	Idle            Snapshot `json:"idle"`            // image imported, no pods
 	EmptyCPU        CPU      `json:"emptyCPU"`        // no pods
 	Pods            int      `json:"pods"`            // running pods below
 	WithPods        Snapshot `json:"withPods"`        // after the pods settled
@@ -93,7 +94,7 @@ func (r *run) footprint(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res := &FootprintResult{Pods: r.s.FootprintPods}
+	res := &FootprintResult{Pods: r.s.FootprintPods, Fresh: d.Fresh}
 	r.res.Footprint = res
 	settle(ctx, 2*time.Second)
 	if res.Idle, err = d.snapshot(ctx); err != nil {
@@ -193,12 +194,19 @@ func startPods(ctx context.Context, d *Daemon, pw *podWatch, ns string, pods []*
 }
 
 func (f *FootprintResult) writeTable(w io.Writer) {
-	fmt.Fprintln(w, "\n| podrund footprint | RSS MiB | threads | fds | goroutines | heap MiB | CPU s / window s | % of a core |\n|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "\n| podrund footprint | RSS MiB | anon MiB | file MiB | threads | fds | goroutines | heap MiB | CPU s / window s | % of a core |\n|---|---|---|---|---|---|---|---|---|---|")
 	row := func(name string, s Snapshot, c CPU) {
-		fmt.Fprintf(w, "| %s | %.1f | %d | %d | %.0f | %.1f | %.2f / %.0f | %.2f |\n", name, float64(s.RSSKiB)/1024,
-			s.Threads, s.FDs, s.Goroutines, s.HeapInuse, c.CPUSec, c.WindowSec, c.Percent)
+		cpu := "-"
+		if c.WindowSec > 0 {
+			cpu = fmt.Sprintf("%.2f / %.0f | %.2f", c.CPUSec, c.WindowSec, c.Percent)
+		} else {
+			cpu += " | -"
+		}
+		fmt.Fprintf(w, "| %s | %.1f | %.1f | %.1f | %d | %d | %.0f | %.1f | %s |\n", name, float64(s.RSSKiB)/1024,
+			float64(s.AnonKiB)/1024, float64(s.FileKiB)/1024, s.Threads, s.FDs, s.Goroutines, s.HeapInuse, cpu)
 	}
-	row("idle, no pods", f.Idle, f.EmptyCPU)
+	row("fresh, before the image import", f.Fresh, CPU{})
+	row("idle, image imported, no pods", f.Idle, f.EmptyCPU)
 	row(fmt.Sprintf("%d pods, no probes", f.Pods), f.WithPods, f.WithPodsCPU)
 	row(fmt.Sprintf("%d pods, exec + httpGet probes every 1 s", f.Pods), f.WithProbes, f.WithProbesCPU)
 	fmt.Fprintf(w, "\ncontainerd over the probe window: %.2f s CPU (%.1f%% of a core)\n", f.ContainerdCPU.CPUSec, f.ContainerdCPU.Percent)

@@ -75,8 +75,8 @@ func hostVolume(p *corev1.Pod, dir string) {
 
 // exitPod (reaction a/b): the sidecars note SIGTERM by creating
 // /host/<pod>.<sidecar>.term (a shell builtin: no fork), the app exits 0
-// after appDelay; restartPolicy Never, so the pod then terminates its
-// sidecars and succeeds.
+// after appDelay (empty: it waits for SIGTERM); restartPolicy Never, so
+// the pod then terminates its sidecars and succeeds.
 func exitPod(name, dir string, appDelay string) *corev1.Pod {
 	p := threeContainerPod(name)
 	p.Spec.RestartPolicy = corev1.RestartPolicyNever
@@ -84,7 +84,9 @@ func exitPod(name, dir string, appDelay string) *corev1.Pod {
 		c := &p.Spec.InitContainers[i]
 		c.Command[2] = fmt.Sprintf(`trap ': > /host/%s.%s.term; exit 0' TERM; sleep 3600 & wait`, name, c.Name)
 	}
-	p.Spec.Containers[0].Command[2] = "sleep " + appDelay + "; exit 0"
+	if appDelay != "" {
+		p.Spec.Containers[0].Command[2] = "sleep " + appDelay + "; exit 0"
+	}
 	hostVolume(p, dir)
 	return p
 }

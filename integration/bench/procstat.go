@@ -83,6 +83,8 @@ func meminfo(key string) int64 {
 // ProcStat is a process's resource use as /proc shows it.
 type ProcStat struct {
 	RSSKiB   int64 `json:"rssKiB"`
+	AnonKiB  int64 `json:"rssAnonKiB"` // heap, stacks: the process's own memory
+	FileKiB  int64 `json:"rssFileKiB"` // mapped file pages, mostly the executable's text
 	Threads  int   `json:"threads"`
 	FDs      int   `json:"fds"`
 	CPUTicks int64 `json:"cpuTicks"` // utime+stime in clock ticks
@@ -98,7 +100,7 @@ func readProcStat(pid int) (ProcStat, error) {
 	if err != nil {
 		return s, fmt.Errorf("read status of %d: %w", pid, err)
 	}
-	s.RSSKiB, s.Threads = parseStatus(status)
+	s.RSSKiB, s.AnonKiB, s.FileKiB, s.Threads = parseStatus(status)
 	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
 		return s, fmt.Errorf("read stat of %d: %w", pid, err)
@@ -114,7 +116,7 @@ func readProcStat(pid int) (ProcStat, error) {
 	return s, nil
 }
 
-func parseStatus(b []byte) (rssKiB int64, threads int) {
+func parseStatus(b []byte) (rssKiB, anonKiB, fileKiB int64, threads int) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
@@ -128,11 +130,15 @@ func parseStatus(b []byte) (rssKiB int64, threads int) {
 		switch k {
 		case "VmRSS":
 			rssKiB, _ = strconv.ParseInt(f[0], 10, 64)
+		case "RssAnon":
+			anonKiB, _ = strconv.ParseInt(f[0], 10, 64)
+		case "RssFile":
+			fileKiB, _ = strconv.ParseInt(f[0], 10, 64)
 		case "Threads":
 			threads, _ = strconv.Atoi(f[0])
 		}
 	}
-	return rssKiB, threads
+	return rssKiB, anonKiB, fileKiB, threads
 }
 
 // parseCPUTicks reads utime (field 14) + stime (field 15) of /proc/PID/stat;

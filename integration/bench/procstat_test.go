@@ -17,9 +17,9 @@ func TestParseCPUTicks(t *testing.T) {
 }
 
 func TestParseStatusAndSelf(t *testing.T) {
-	rss, thr := parseStatus([]byte("Name:\tpodrund\nVmRSS:\t  12345 kB\nThreads:\t7\n"))
-	if rss != 12345 || thr != 7 {
-		t.Fatalf("parseStatus = %d, %d", rss, thr)
+	rss, anon, file, thr := parseStatus([]byte("Name:\tpodrund\nVmRSS:\t  12345 kB\nRssAnon:\t 345 kB\nRssFile:\t12000 kB\nThreads:\t7\n"))
+	if rss != 12345 || anon != 345 || file != 12000 || thr != 7 {
+		t.Fatalf("parseStatus = %d, %d, %d, %d", rss, anon, file, thr)
 	}
 	s, err := readProcStat(os.Getpid())
 	if err != nil || s.RSSKiB <= 0 || s.Threads <= 0 || s.FDs <= 0 {

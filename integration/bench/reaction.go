@@ -174,7 +174,7 @@ func (x *reactor) crashRun(ctx context.Context, name string) (toCreate, toStart 
 func (x *reactor) calibrate(ctx context.Context, name string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, x.r.s.ReadyTimeout)
 	defer cancel()
-	if err := applyPod(ctx, x.d.C, x.ns, exitPod(name, x.d.HostDir, "3600")); err != nil {
+	if err := applyPod(ctx, x.d.C, x.ns, exitPod(name, x.d.HostDir, "")); err != nil {
 		return 0, err
 	}
 	ev, err := x.pw.wait(ctx, name, "every container running", allRunning)

@@ -11,13 +11,13 @@ import (
 
 func TestChurnJudge(t *testing.T) {
 	base := ChurnState{Snapshot: Snapshot{ProcStat: ProcStat{RSSKiB: 20000, FDs: 12}, Goroutines: 30}, Mounts: 0}
-	c := &ChurnResult{Before: base, After: base}
-	c.After.RSSKiB = 21000 // within the slack
+	c := &ChurnResult{Before: base, Mid: base, After: base}
+	c.Mid.RSSKiB, c.After.RSSKiB = 26000, 27000 // the heap's first rise, then within the slack
 	c.judge()
 	if !c.NoGrowth {
 		t.Fatalf("no growth judged as growth: %v", c.Why)
 	}
-	c = &ChurnResult{Before: base, After: base}
+	c = &ChurnResult{Before: base, Mid: base, After: base}
 	c.After.Goroutines, c.After.FDs, c.After.RSSKiB, c.After.NetnsFiles = 31, 14, 30000, 3
 	c.judge()
 	if c.NoGrowth || len(c.Why) != 4 {
