@@ -63,21 +63,14 @@ func (o *objectResource[T]) handleList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	var f watchFilter
-	var sub *subscription
-	if watch {
-		f, sub, err = s.startWatch(r, o.bucket, ns)
-	} else {
-		f.namespace = ns
-		var fns string
-		f.name, fns, err = parseFieldSelector(r.URL.Query().Get("fieldSelector"))
-		if f.namespace == "" {
-			f.namespace = fns
-		}
-	}
+	f, err := newFilter(r, o.bucket, ns)
 	if err != nil {
 		s.writeError(w, err)
 		return
+	}
+	var sub *subscription
+	if watch {
+		sub = s.startWatch(f)
 	}
 	items, rv, err := o.coll.List(r.Context(), ns)
 	if err != nil {

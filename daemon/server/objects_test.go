@@ -206,3 +206,40 @@ func TestImagesAPI(t *testing.T) {
 		t.Fatalf("version: %d %s", code, data)
 	}
 }
+
+func TestFieldSelectors(t *testing.T) {
+	ts := newTestServer(t, nil)
+	p := ts.create(goodPod)
+	ts.create(strings.Replace(goodPod, "name: myapp", "name: other", 1))
+	running := p.DeepCopy()
+	running.Status.Phase = corev1.PodRunning
+	_ = ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: running})
+	for _, name := range []string{"myapp", "other"} {
+		_ = ts.srv.RecordEvent(context.Background(), &corev1.Event{Reason: "Started", Message: name,
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: name}})
+	}
+	count := func(path string) int {
+		code, data := ts.do("GET", path, "", nil)
+		var l struct{ Items []json.RawMessage }
+		if code != 200 || json.Unmarshal(data, &l) != nil {
+			t.Fatalf("%s: %d %s", path, code, data)
+		}
+		return len(l.Items)
+	}
+	cases := map[string]int{
+		"/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dother":      1,
+		"/api/v1/events?fieldSelector=involvedObject.kind%3DPod,reason%3DStarted":          2,
+		"/api/v1/namespaces/default/pods?fieldSelector=status.phase%21%3DRunning":          1,
+		"/api/v1/pods?fieldSelector=metadata.name%3D%3Dmyapp,metadata.namespace%3Ddefault": 1,
+		"/api/v1/pods?fieldSelector=metadata.namespace%3Dkube-system":                      0,
+	}
+	for path, want := range cases {
+		if got := count(path); got != want {
+			t.Errorf("%s: %d items, want %d", path, got, want)
+		}
+	}
+	if code, data := ts.do("GET", "/api/v1/pods?fieldSelector=spec.hostname%3Dx", "", nil); code != 400 ||
+		!strings.Contains(ts.status(data).Message, "field label not supported") {
+		t.Fatalf("unsupported field: %d %s", code, data)
+	}
+}

@@ -32,23 +32,14 @@ func (s *Server) listPods(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	var f watchFilter
+	f, err := newFilter(r, store.BucketPods, ns)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
 	var sub *subscription
 	if watch {
-		if f, sub, err = s.startWatch(r, store.BucketPods, ns); err != nil {
-			s.writeError(w, err)
-			return
-		}
-	} else {
-		name, fns, err := parseFieldSelector(r.URL.Query().Get("fieldSelector"))
-		if err != nil {
-			s.writeError(w, err)
-			return
-		}
-		f = watchFilter{namespace: ns, name: name}
-		if f.namespace == "" {
-			f.namespace = fns
-		}
+		sub = s.startWatch(f)
 	}
 	recs, rv, err := s.st.Pods().List(r.Context(), ns)
 	if err != nil {

@@ -2,15 +2,12 @@ package server
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/daemon/store"
 	"go.uber.org/zap"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -69,43 +66,6 @@ func (h *hub) publish(c store.Change) {
 	}
 }
 
-// watchFilter is what one watch request wants.
-type watchFilter struct {
-	bucket    string
-	namespace string // "" = all
-	name      string // from fieldSelector metadata.name=NAME
-}
-
-func parseFieldSelector(sel string) (name, namespace string, err error) {
-	if sel == "" {
-		return "", "", nil
-	}
-	for _, term := range strings.Split(sel, ",") {
-		k, v, ok := strings.Cut(term, "==")
-		if !ok {
-			k, v, ok = strings.Cut(term, "=")
-		}
-		switch {
-		case ok && k == "metadata.name":
-			name = v
-		case ok && k == "metadata.namespace":
-			namespace = v
-		default:
-			return "", "", api.NewBadRequest(fmt.Sprintf(
-				"unsupported fieldSelector %q: only metadata.name=NAME and metadata.namespace=NS are supported", term))
-		}
-	}
-	return name, namespace, nil
-}
-
-func (f watchFilter) matches(obj runtime.Object) bool {
-	m, ok := obj.(metav1.Object)
-	if !ok {
-		return false
-	}
-	return (f.namespace == "" || m.GetNamespace() == f.namespace) && (f.name == "" || m.GetName() == f.name)
-}
-
 // serveWatch streams ADDED for every object of list (taken after
 // subscribing, at store resourceVersion rv), then every later change, as
 // newline-delimited watch events, until the client goes away, the daemon
@@ -159,15 +119,6 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, f watchFilte
 
 // startWatch subscribes for the filter; the caller lists after this so
 // that no change between list and subscribe is lost.
-func (s *Server) startWatch(r *http.Request, bucket, namespace string) (watchFilter, *subscription, error) {
-	name, ns, err := parseFieldSelector(r.URL.Query().Get("fieldSelector"))
-	if err != nil {
-		return watchFilter{}, nil, err
-	}
-	if namespace == "" {
-		namespace = ns
-	}
-	f := watchFilter{bucket: bucket, namespace: namespace, name: name}
-	sub := s.hub.subscribe(func(c store.Change) bool { return c.Bucket == f.bucket && f.matches(c.Object) })
-	return f, sub, nil
+func (s *Server) startWatch(f watchFilter) *subscription {
+	return s.hub.subscribe(func(c store.Change) bool { return c.Bucket == f.bucket && f.matches(c.Object) })
 }
