@@ -258,7 +258,7 @@ spec:
 		return p.Status.Phase == corev1.PodRunning && isReady(p)
 	})
 	// An object acknowledged just before the kill must survive too.
-	c.Apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: last\ndata:\n  x: y\n")
+	c.Apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: last\ndata:\n  x: \"y\"\n")
 	if err := d.Restart(t.Context(), 9); err != nil {
 		t.Fatalf("SIGKILL and restart podrund: %v", err)
 	}
