@@ -17,9 +17,11 @@ import (
 // process exited (TaskExit.ExitedAt, from the shim that reaped it).
 type ctrTimes struct {
 	Created, Started, Exited time.Time
+	TaskDeleted, Removed     time.Time // /tasks/delete and /containers/delete: the reap
 }
 
-// ctrEvents records /containers/create, /tasks/start and /tasks/exit of
+// ctrEvents records /containers/create, /tasks/start, /tasks/exit,
+// /tasks/delete and /containers/delete of
 // one containerd namespace, keyed by container ID. It is how the benchmark
 // sees what podrund did, on containerd's clock, without asking podrund.
 type ctrEvents struct {
@@ -34,7 +36,9 @@ func recordEvents(ctx context.Context, c *containerd.Client, ns string) *ctrEven
 	envs, errs := c.Subscribe(ctx,
 		fmt.Sprintf(`namespace==%q,topic=="/containers/create"`, ns),
 		fmt.Sprintf(`namespace==%q,topic=="/tasks/start"`, ns),
-		fmt.Sprintf(`namespace==%q,topic=="/tasks/exit"`, ns))
+		fmt.Sprintf(`namespace==%q,topic=="/tasks/exit"`, ns),
+		fmt.Sprintf(`namespace==%q,topic=="/tasks/delete"`, ns),
+		fmt.Sprintf(`namespace==%q,topic=="/containers/delete"`, ns))
 	go func() {
 		for {
 			select {
@@ -77,6 +81,12 @@ func (r *ctrEvents) add(topic string, ts time.Time, any typeurl.Any) {
 		if e.ID == e.ContainerID || e.ID == "" { // the init process, not an exec
 			get(e.ContainerID).Exited = e.ExitedAt.AsTime()
 		}
+	case *apievents.TaskDelete:
+		if e.ID == e.ContainerID || e.ID == "" {
+			get(e.ContainerID).TaskDeleted = ts
+		}
+	case *apievents.ContainerDelete:
+		get(e.ID).Removed = ts
 	default:
 		return
 	}

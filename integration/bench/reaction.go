@@ -28,6 +28,11 @@ type ReactionResult struct {
 	CrashToCreate     Dist `json:"crashToCreate"`
 	CrashToStart      Dist `json:"crashToStart"`
 	SignalBaseline    Dist `json:"signalBaseline"`
+	// Where the time goes: exit → the exited container reaped (its
+	// /containers/delete event: task deleted, container and snapshot
+	// removed), for the app of the exit runs and the crashed sidecar.
+	ExitToAppReaped      Dist `json:"exitToAppReaped"`
+	CrashToSidecarReaped Dist `json:"crashToSidecarReaped"`
 }
 
 func (r *run) reaction(ctx context.Context) error {
@@ -54,16 +59,17 @@ func (r *run) reaction(ctx context.Context) error {
 	ce := recordEvents(evctx, r.ctrd, d.P.Namespace)
 	x := &reactor{r: r, d: d, pw: pw, fw: fw, ce: ce, ns: ns}
 	res := &ReactionResult{}
-	var term, succ, create, start, base []time.Duration
+	var term, succ, create, start, base, appReap, scReap []time.Duration
 	for i := 0; i < r.s.ReactionRuns; i++ {
-		a, b, err := x.exitRun(ctx, fmt.Sprintf("exit-%d", i))
+		a, b, ar, err := x.exitRun(ctx, fmt.Sprintf("exit-%d", i))
 		if err != nil {
 			return err
 		}
-		c, s, err := x.crashRun(ctx, fmt.Sprintf("crash-%d", i))
+		c, s, sr, err := x.crashRun(ctx, fmt.Sprintf("crash-%d", i))
 		if err != nil {
 			return err
 		}
+		appReap, scReap = append(appReap, ar), append(scReap, sr)
 		k, err := x.calibrate(ctx, fmt.Sprintf("calib-%d", i))
 		if err != nil {
 			return err
@@ -74,6 +80,7 @@ func (r *run) reaction(ctx context.Context) error {
 	}
 	res.ExitToSidecarTERM, res.ExitToSucceeded = Summarize(term), Summarize(succ)
 	res.CrashToCreate, res.CrashToStart, res.SignalBaseline = Summarize(create), Summarize(start), Summarize(base)
+	res.ExitToAppReaped, res.CrashToSidecarReaped = Summarize(appReap), Summarize(scReap)
 	r.res.Reaction = res
 	return nil
 }
@@ -103,69 +110,69 @@ func status(p *corev1.Pod, name string) (corev1.ContainerStatus, bool) {
 }
 
 // exitRun: the app exits 0 (restartPolicy Never) while both sidecars run.
-func (x *reactor) exitRun(ctx context.Context, name string) (toTERM, toSucceeded time.Duration, err error) {
+func (x *reactor) exitRun(ctx context.Context, name string) (toTERM, toSucceeded, toReaped time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(ctx, x.r.s.ReadyTimeout)
 	defer cancel()
 	if err := applyPod(ctx, x.d.C, x.ns, exitPod(name, x.d.HostDir, "2")); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	ev, err := x.pw.wait(ctx, name, "every container running", allRunning)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	app, _ := status(ev.Pod, appName)
 	ev, err = x.pw.wait(ctx, name, "phase Succeeded", func(e podEvent) bool { return e.Pod.Status.Phase == corev1.PodSucceeded })
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	exit, err := x.ce.waitFor(ctx, containerID(app), "exit", func(t ctrTimes) bool { return !t.Exited.IsZero() })
+	exit, err := x.ce.waitFor(ctx, containerID(app), "exit and reap", func(t ctrTimes) bool { return !t.Exited.IsZero() && !t.Removed.IsZero() })
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	first := time.Time{}
 	for _, sc := range []string{sidecar2, sidecar1} { // reverse order: sidecar-2 is stopped first
 		at, err := x.fw.wait(ctx, name+"."+sc+".term")
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if first.IsZero() || at.Before(first) {
 			first = at
 		}
 	}
 	if err := x.remove(ctx, name); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return first.Sub(exit.Exited), ev.At.Sub(exit.Exited), nil
+	return first.Sub(exit.Exited), ev.At.Sub(exit.Exited), exit.Removed.Sub(exit.Exited), nil
 }
 
 // crashRun: sidecar-1 exits 1 once; its first restart has no back-off.
-func (x *reactor) crashRun(ctx context.Context, name string) (toCreate, toStart time.Duration, err error) {
+func (x *reactor) crashRun(ctx context.Context, name string) (toCreate, toStart, toReaped time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(ctx, x.r.s.ReadyTimeout)
 	defer cancel()
 	if err := applyPod(ctx, x.d.C, x.ns, crashPod(name, x.d.HostDir, "1")); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	ev, err := x.pw.wait(ctx, name, "sidecar-1 restarted and running", func(e podEvent) bool {
 		s, ok := status(e.Pod, sidecar1)
 		return ok && s.RestartCount >= 1 && s.State.Running != nil && s.LastTerminationState.Terminated != nil
 	})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	s, _ := status(ev.Pod, sidecar1)
 	oldID, newID := strings.TrimPrefix(s.LastTerminationState.Terminated.ContainerID, "containerd://"), containerID(s)
-	old, err := x.ce.waitFor(ctx, oldID, "exit", func(t ctrTimes) bool { return !t.Exited.IsZero() })
+	old, err := x.ce.waitFor(ctx, oldID, "exit and reap", func(t ctrTimes) bool { return !t.Exited.IsZero() && !t.Removed.IsZero() })
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	nw, err := x.ce.waitFor(ctx, newID, "create and start", func(t ctrTimes) bool { return !t.Created.IsZero() && !t.Started.IsZero() })
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if err := x.remove(ctx, name); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return nw.Created.Sub(old.Exited), nw.Started.Sub(old.Exited), nil
+	return nw.Created.Sub(old.Exited), nw.Started.Sub(old.Exited), old.Removed.Sub(old.Exited), nil
 }
 
 // calibrate measures the measuring path itself: the benchmark sends SIGTERM

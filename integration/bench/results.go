@@ -102,6 +102,8 @@ func (r *Results) WriteTables(w io.Writer) {
 		fmt.Fprintln(w, distRow("sidecar crash → restart issued (create)", rr.CrashToCreate))
 		fmt.Fprintln(w, distRow("sidecar crash → restarted (task start)", rr.CrashToStart))
 		fmt.Fprintln(w, distRow("calibration: kill → trap file seen", rr.SignalBaseline))
+		fmt.Fprintln(w, distRow("app exit → app reaped (container deleted)", rr.ExitToAppReaped))
+		fmt.Fprintln(w, distRow("sidecar crash → crashed instance reaped", rr.CrashToSidecarReaped))
 	}
 	if s := r.Scale; s != nil {
 		fmt.Fprintln(w, distRow(fmt.Sprintf("scale: per pod, %d at once", s.Pods), s.PerPod))
