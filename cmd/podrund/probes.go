@@ -31,8 +31,7 @@ type probeManager struct {
 }
 
 // newProbeManager converts the probe workers' updates for the engine until
-// ctx ends. Warning-only updates (R41 redirects) carry no result change the
-// engine acts on; they are counted in the metrics only.
+// ctx ends, counting them in the metrics.
 func newProbeManager(ctx context.Context, m *probe.Manager, rec metrics.Recorder) *probeManager {
 	pm := &probeManager{Manager: m, updates: make(chan supervisor.ProbeUpdate, 64)}
 	go func() {
@@ -41,14 +40,13 @@ func newProbeManager(ctx context.Context, m *probe.Manager, rec metrics.Recorder
 			case <-ctx.Done():
 				return
 			case u := <-m.Updates():
-				rec.ObserveProbe(string(u.Kind), u.Result.String(), 0)
-				if u.Warning {
-					continue
+				result := u.Result.String()
+				if u.Failed {
+					result = probe.Failure.String()
 				}
+				rec.ObserveProbe(string(u.Kind), result, 0)
 				select {
-				case pm.updates <- supervisor.ProbeUpdate{PodUID: u.PodUID, Container: u.Container,
-					InstanceID: u.InstanceID, Kind: supervisor.ProbeKind(u.Kind),
-					Result: probeResult(u.Result), Output: u.Output}:
+				case pm.updates <- engineUpdate(u):
 				case <-ctx.Done():
 					return
 				}
@@ -56,6 +54,12 @@ func newProbeManager(ctx context.Context, m *probe.Manager, rec metrics.Recorder
 		}
 	}()
 	return pm
+}
+
+func engineUpdate(u probe.Update) supervisor.ProbeUpdate {
+	return supervisor.ProbeUpdate{PodUID: u.PodUID, Container: u.Container, InstanceID: u.InstanceID,
+		Kind: supervisor.ProbeKind(u.Kind), Result: probeResult(u.Result), Output: u.Output,
+		Warning: u.Warning, Failed: u.Failed}
 }
 
 func (pm *probeManager) Updates() <-chan supervisor.ProbeUpdate { return pm.updates }
