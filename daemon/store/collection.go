@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -71,7 +72,10 @@ func (c *Collection[T]) List(ctx context.Context, namespace string) ([]T, uint64
 		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 			obj, err := c.decode(v)
 			if err != nil {
-				return err
+				// One unreadable object must not hide all the others.
+				c.s.log.Error("skipping an undecodable stored object", zap.String("bucket", c.bucket),
+					zap.ByteString("key", k), zap.Error(err))
+				continue
 			}
 			out = append(out, obj)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/supervisor"
+	bolt "go.etcd.io/bbolt"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -277,5 +278,25 @@ func TestPrivateStateChangeIsQuiet(t *testing.T) {
 	})
 	if got.Pod.ResourceVersion == rv || changes != 2 {
 		t.Fatalf("status change: rv %s, %d changes", got.Pod.ResourceVersion, changes)
+	}
+}
+
+func TestUndecodableObjectIsSkippedInLists(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	_, _ = s.ConfigMaps().Create(ctx, cm("d", "good", "1"))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(BucketConfigMaps)).Put(Key("d", "bad"), []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := s.ConfigMaps().List(ctx, "d")
+	if err != nil || len(list) != 1 || list[0].Name != "good" {
+		t.Fatalf("list = %v, %v", list, err)
+	}
+	if _, err := s.ConfigMaps().Get(ctx, "d", "bad"); err == nil {
+		t.Fatal("Get of an undecodable object succeeded")
 	}
 }
