@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/podrun/podrun/api"
@@ -117,9 +116,9 @@ func (s *Server) prepareJob(j *batchv1.Job) error {
 // readEvent decodes an Event body (the api decoder knows only the kinds
 // users apply), strictly.
 func (s *Server) readEvent(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	data, err := readBody(w, r)
 	if err != nil {
-		return nil, api.NewRequestEntityTooLarge(fmt.Sprintf("read event body: %v", err))
+		return nil, err
 	}
 	ev := &corev1.Event{}
 	if err := yaml.UnmarshalStrict(data, ev); err != nil {

@@ -41,6 +41,15 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 // readObject reads a POST/PUT body (JSON or YAML, one object, at most
 // MaxBodyBytes) and decodes it strictly.
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
+	data, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return api.DecodeObject(data)
+}
+
+// readBody reads a non-empty body of at most MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -53,7 +62,7 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request) (runtime.Obj
 	if len(data) == 0 {
 		return nil, api.NewBadRequest("the request body is empty")
 	}
-	return api.DecodeObject(data)
+	return data, nil
 }
 
 // queryBool parses a boolean query parameter ("true", "1", ...); absent is false.
