@@ -3,14 +3,29 @@
 # containerd when none answers, as k3s does), import the busybox test image, run a pod
 # with a native sidecar (scripts/demo-pod.yaml = seed example 01) and show it.
 #   bash scripts/demo.sh          (re-runs itself with sudo when not root)
-# Afterwards: _output/bin/podctl get pods; _output/bin/podctl delete pod myapp-pod;
-# stop the daemon with: sudo kill "$(cat /run/podrund-demo.pid)"
+#   bash scripts/demo.sh stop     deletes the demo pod, stops podrund and the containerd it started
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
 out=_output
+socket=/run/podrund/podrund.sock
+podctl() { "$out/bin/podctl" --socket "$socket" "$@"; }
+
+if [ "${1:-}" = stop ]; then
+	podctl delete pod myapp-pod --wait=true || true
+	if [ -f /run/podrund-demo.pid ]; then
+		kill -TERM "$(cat /run/podrund-demo.pid)" 2>/dev/null || true
+		rm -f /run/podrund-demo.pid
+	fi
+	# podrund leaves the containerd it started running (pods outlive podrund); stop it too.
+	pkill_pid=$(pgrep -f -x '/usr/bin/containerd --config /var/lib/podrund/containerd/config.toml' || true)
+	[ -z "$pkill_pid" ] || kill -TERM $pkill_pid
+	echo "demo stopped"
+	exit 0
+fi
+
 mkdir -p "$out/bin"
 echo "== building podrund and podctl"
 go build -o "$out/bin/podrund" ./cmd/podrund
@@ -18,8 +33,6 @@ go build -o "$out/bin/podctl" ./cmd/podctl
 echo "== building the busybox test image (busybox:1.28, busybox:latest) from /bin/busybox"
 go run ./integration/testimage/mktestimage -o "$out/busybox.tar"
 
-socket=/run/podrund/podrund.sock
-podctl() { "$out/bin/podctl" --socket "$socket" "$@"; }
 if podctl version >/dev/null 2>&1; then
 	echo "== podrund already answers on $socket; using it"
 else
@@ -50,4 +63,4 @@ echo "== podctl logs myapp-pod -c myapp-container"
 podctl logs myapp-pod -c myapp-container
 echo
 echo "Demo pod is running. Try: $out/bin/podctl get pods -o wide; $out/bin/podctl delete pod myapp-pod"
-echo "Stop podrund (pods keep running in their shims): sudo kill \$(cat /run/podrund-demo.pid)"
+echo "Stop the demo (pod, podrund, the containerd podrund started): bash scripts/demo.sh stop"
