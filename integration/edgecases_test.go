@@ -50,7 +50,7 @@ func TestX02NextInitWaitsForSidecarStarted(t *testing.T) {
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 	c.Apply(ps.yaml(c.HostDir))
 	p := c.WaitFor("x2", "app running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
-	lines := orderLog(t, c, "x2")
+	lines := waitLines(t, c, "x2", "app Starting")
 	expectOrder(t, lines, "side Started", "side ProbeOK", "init2 Starting", "app Starting")
 	if g := gap(t, lines, "side Starting", "init2 Starting"); g < 2.5 {
 		t.Errorf("init2 started %.1fs after the sidecar; the startup probe passes only after 3 s", g)
@@ -77,7 +77,7 @@ func TestX03RegularStartBlockedByPostStartNotProbe(t *testing.T) {
 	}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("x3", "c2 running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "c2") })
-	lines := orderLog(t, c, "x3")
+	lines := waitLines(t, c, "x3", "c2 Starting")
 	expectOrder(t, lines, "c1 Starting", "c1 PostStartDone", "c2 Starting")
 }
 

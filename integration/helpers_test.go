@@ -163,6 +163,30 @@ func orderLog(t *testing.T, c *harness.Client, pod string) []orderLine {
 	return out
 }
 
+// waitLines reads the pod's order file until every "name event" of want is
+// in it (a container can be running before its first echo ran).
+func waitLines(t *testing.T, c *harness.Client, pod string, want ...string) []orderLine {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		lines := orderLog(t, c, pod)
+		missing := ""
+		for _, w := range want {
+			name, event, _ := strings.Cut(w, " ")
+			if find(lines, name, event, 0) < 0 {
+				missing = w
+			}
+		}
+		if missing == "" {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order file of %s lacks %q after 15s:\n%s", pod, missing, dump(lines))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // find returns the index of the n-th (0-based) line "name event", or -1.
 func find(lines []orderLine, name, event string, n int) int {
 	for i, l := range lines {

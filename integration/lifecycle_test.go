@@ -74,6 +74,12 @@ func TestCrashLoopBackOff(t *testing.T) {
 	c.Apply(ps.yaml(c.HostDir))
 	p := w.UntilPod("restartCount 3", 120*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 3 })
 	lines := orderLog(t, c, "crash")
+	for deadline := time.Now().Add(15 * time.Second); count(lines, "app", "Starting") < 4; lines = orderLog(t, c, "crash") {
+		if time.Now().After(deadline) {
+			t.Fatalf("4th run never logged:\n%s", dump(lines))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	d1 := lines[find(lines, "app", "Starting", 1)].At - lines[find(lines, "app", "Exiting", 0)].At
 	d2 := lines[find(lines, "app", "Starting", 2)].At - lines[find(lines, "app", "Exiting", 1)].At
 	d3 := lines[find(lines, "app", "Starting", 3)].At - lines[find(lines, "app", "Exiting", 2)].At
