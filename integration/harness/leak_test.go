@@ -1,0 +1,81 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/integration/testimage"
+)
+
+// TestLeakCheckFindsLeftovers proves the leak check can fail: a container
+// left running in a daemon's containerd namespace is reported as container,
+// task, active snapshot, rootfs mount and processes; once removed, nothing is.
+func TestLeakCheckFindsLeftovers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root to run containerd")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	base, err := os.MkdirTemp("", "podrun-leak-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	c, err := StartContainerd(ctx, filepath.Join(base, "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	e := &Env{Base: base, Containerd: c}
+	d := NewPodrund("", filepath.Join(base, "d"), c.Address, "leaktest")
+	img := filepath.Join(base, "img.tar")
+	if err := testimage.WriteFile(img, testimage.Busybox()); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.Ctr(ctx, d.Namespace, "images", "import", img); err != nil {
+		t.Fatal(err, out)
+	}
+	if got := e.LeakCheckOn(ctx, d, c); len(got) != 0 {
+		t.Fatalf("leaks reported with only an image present: %v", got)
+	}
+	if out, err := c.Ctr(ctx, d.Namespace, "run", "-d", "docker.io/library/busybox:1.28", "leaked", "sleep", "600"); err != nil {
+		t.Fatal(err, out)
+	}
+	got := strings.Join(e.LeakCheckOn(ctx, d, c), "\n")
+	for _, want := range []string{"containers: leaked", "tasks: leaked", "snapshots: leaked", "mount: ", "process: "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("leak check output lacks %q:\n%s", want, got)
+		}
+	}
+	if out, err := c.Ctr(ctx, d.Namespace, "tasks", "kill", "-s", "SIGKILL", "leaked"); err != nil {
+		t.Fatal(err, out)
+	}
+	for i := 0; i < 50; i++ {
+		if _, err := c.Ctr(ctx, d.Namespace, "tasks", "rm", "leaked"); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out, err := c.Ctr(ctx, d.Namespace, "containers", "rm", "leaked"); err != nil {
+		t.Fatal(err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := e.LeakCheckOn(ctx, d, c)
+		if len(got) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leaks still reported after removing the container: %v", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
