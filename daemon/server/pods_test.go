@@ -261,3 +261,45 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Deleting a pod that waits for its replacement drops the replacement:
+// nothing starts once the old pod has stopped.
+func TestDeleteDuringReplacementDropsPending(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.engine.holdStop = true
+	orig := ts.create(goodPod)
+	next := ts.put(strings.Replace(goodPod, `"3600"`, `"10"`, 1))
+	if next.UID == orig.UID {
+		t.Fatal("not replaced")
+	}
+	if code, data := ts.do("DELETE", podsPath+"/myapp?gracePeriodSeconds=0", "", nil); code != 200 {
+		t.Fatalf("delete: %d %s", code, data)
+	}
+	if err := ts.engine.finish(orig.UID); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := ts.do("GET", podsPath+"/myapp", "", nil); code != 404 {
+		t.Fatalf("pod after delete during replacement: %d", code)
+	}
+	for _, c := range ts.engine.Calls() {
+		if strings.HasPrefix(c, "Start myapp "+string(next.UID)) {
+			t.Fatalf("replacement started after delete: %v", ts.engine.Calls())
+		}
+	}
+}
+
+// A pod the engine does not run (its worker is gone) is removed at once.
+func TestDeleteOfUnknownPodFinishesAtOnce(t *testing.T) {
+	ts := newTestServer(t, nil)
+	p := ts.create(goodPod)
+	ts.engine.mu.Lock()
+	delete(ts.engine.pods, p.UID)
+	ts.engine.mu.Unlock()
+	code, data := ts.do("DELETE", podsPath+"/myapp", "", nil)
+	if code != 200 || ts.pod(data).DeletionTimestamp == nil {
+		t.Fatalf("delete: %d %s", code, data)
+	}
+	if code, _ := ts.do("GET", podsPath+"/myapp", "", nil); code != 404 {
+		t.Fatalf("pod still there: %d", code)
+	}
+}
