@@ -45,7 +45,14 @@ type daemon struct {
 // stopped in pod order first).
 func run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	log.Info("podrund starting", zap.String("version", version), zap.String("root", cfg.Root),
-		zap.String("state", cfg.State), zap.String("namespace", cfg.Namespace))
+		zap.String("state", cfg.State), zap.String("namespace", cfg.Namespace),
+		zap.String("cniConfDir", cfg.CNI.ConfDir), zap.Any("policy", cfg.Policy),
+		zap.Int64("logMaxBytes", cfg.LogRotation.MaxSizeBytes), zap.Int("logMaxFiles", cfg.LogRotation.MaxFiles),
+		zap.Duration("shutdownGracePeriod", cfg.ShutdownGracePeriod.Duration))
+	if len(cfg.ImagePull.PlainHTTPRegistries) > 0 {
+		log.Warn("imagePull.plainHTTPRegistries is not supported by the runtime yet; only localhost registries use plain HTTP",
+			zap.Strings("registries", cfg.ImagePull.PlainHTTPRegistries))
+	}
 	for _, dir := range []string{cfg.Root, cfg.State} {
 		if err := os.MkdirAll(dir, 0o711); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
@@ -181,6 +188,9 @@ func (d *daemon) serve(ctx context.Context) error {
 	case err := <-served:
 		return fmt.Errorf("API server stopped: %w", err)
 	case err := <-engineDone:
+		if err == nil {
+			err = errors.New("it returned early")
+		}
 		return fmt.Errorf("pod engine stopped: %w", err)
 	}
 	notifyStopping()
