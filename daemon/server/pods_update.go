@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -66,7 +67,8 @@ func (s *Server) applyPod(ctx context.Context, next *corev1.Pod) (*corev1.Pod, e
 			return nil, err
 		}
 		if e := s.eng(); e != nil {
-			if err := e.UpdatePod(context.WithoutCancel(ctx), updated.DeepCopy()); err != nil {
+			err := e.UpdatePod(context.WithoutCancel(ctx), updated.DeepCopy())
+			if err != nil && !errors.Is(err, supervisor.ErrPodNotFound) {
 				return nil, fmt.Errorf("update pod %s/%s in place: %w", ns, name, err)
 			}
 		}
