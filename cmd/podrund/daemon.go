@@ -110,7 +110,12 @@ func (d *daemon) wire(ctx context.Context) error {
 	return nil
 }
 
-func policy(p config.Policy) *secopts.Policy {
+// policy converts the config file's policy; none configured (nil) admits
+// everything, as the kubelet does (only root can reach the socket).
+func policy(p *config.Policy) *secopts.Policy {
+	if p == nil {
+		return nil
+	}
 	return &secopts.Policy{AllowPrivileged: p.AllowPrivileged, AllowHostNamespaces: p.AllowHostNamespaces,
 		AllowedHostPaths: p.AllowedHostPaths, AllowedUnsafeSysctls: p.AllowedUnsafeSysctls}
 }

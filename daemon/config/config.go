@@ -25,7 +25,7 @@ type Config struct {
 	ContainerdAddress   string          `json:"containerdAddress,omitempty"`
 	Namespace           string          `json:"namespace,omitempty"`
 	LogLevel            string          `json:"logLevel,omitempty"`
-	Policy              Policy          `json:"policy,omitempty"`
+	Policy              *Policy         `json:"policy,omitempty"` // nil: no policy, everything allowed (as under the kubelet)
 	CNI                 CNI             `json:"cni,omitempty"`
 	LogRotation         LogRotation     `json:"logRotation,omitempty"`
 	ImagePull           ImagePull       `json:"imagePull,omitempty"`
@@ -114,9 +114,11 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("logLevel %q: must be debug, info, warn or error", c.LogLevel))
 	}
-	for _, p := range c.Policy.AllowedHostPaths {
-		if !filepath.IsAbs(p) {
-			errs = append(errs, fmt.Errorf("policy.allowedHostPaths: %q is not an absolute path", p))
+	if c.Policy != nil {
+		for _, p := range c.Policy.AllowedHostPaths {
+			if !filepath.IsAbs(p) {
+				errs = append(errs, fmt.Errorf("policy.allowedHostPaths: %q is not an absolute path", p))
+			}
 		}
 	}
 	if c.LogRotation.MaxSizeBytes < 0 || c.LogRotation.MaxFiles < 0 {

@@ -36,7 +36,7 @@ func TestParseFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Socket != "/tmp/x.sock" || c.Namespace != "edge" || !c.Policy.AllowPrivileged ||
+	if c.Socket != "/tmp/x.sock" || c.Namespace != "edge" || c.Policy == nil || !c.Policy.AllowPrivileged ||
 		c.Policy.AllowedHostPaths[0] != "/srv/data" || c.Policy.AllowedUnsafeSysctls[0] != "net.core.*" || c.CNI.ConfDir != "/etc/cni/net.d" ||
 		c.LogRotation.MaxFiles != 3 || c.ImagePull.PlainHTTPRegistries[0] != "registry.lan:5000" ||
 		c.ShutdownGracePeriod.Duration != 45*time.Second || c.ConcurrentPodStarts != 2 {
@@ -67,7 +67,7 @@ func TestParseStrict(t *testing.T) {
 func TestValidate(t *testing.T) {
 	c := Defaults()
 	c.LogLevel = "loud"
-	c.Policy.AllowedHostPaths = []string{"relative"}
+	c.Policy = &Policy{AllowedHostPaths: []string{"relative"}}
 	c.ConcurrentPodStarts = 0
 	err := c.Validate()
 	for _, want := range []string{"logLevel", "relative", "concurrentPodStarts"} {
