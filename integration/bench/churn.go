@@ -101,7 +101,7 @@ func (r *run) cycles(ctx context.Context, d *Daemon, pw *podWatch, ns, prefix st
 				if i >= n {
 					return
 				}
-				if _, _, err := r.startOne(ctx, d, pw, ns, fmt.Sprintf("%s-%d", prefix, i)); err != nil {
+				if _, err := r.startOne(ctx, d, pw, ns, fmt.Sprintf("%s-%d", prefix, i)); err != nil {
 					errs[lane] = err
 					return
 				}

@@ -37,18 +37,18 @@ var AllPhases = []string{"start", "start-cni", "reaction", "footprint", "scale",
 func DefaultSettings(quick bool) Settings {
 	s := Settings{
 		Output: "bench-results.json", Phases: AllPhases,
-		StartPods: 30, ReactionRuns: 8, FootprintPods: 50, IdleWindow: 60 * time.Second,
-		EmptyWindow: 10 * time.Second, ScalePods: 100, Lists: 50,
+		StartPods: 30, ReactionRuns: 6, FootprintPods: 50, IdleWindow: 60 * time.Second,
+		EmptyWindow: 5 * time.Second, ScalePods: 100, Lists: 50,
 		ChurnCycles: 200, ChurnLanes: 4, ChurnWarmup: 8,
 		PhaseTimeout: 6 * time.Minute, ReadyTimeout: 60 * time.Second,
 		CNIBinDir: "/usr/lib/cni", ProbePeriodSec: 1, LogLevel: "info",
 	}
 	if quick {
 		s.Quick = true
-		s.StartPods, s.ReactionRuns, s.FootprintPods = 10, 3, 20
-		s.IdleWindow, s.EmptyWindow = 10*time.Second, 3*time.Second
-		s.ScalePods, s.Lists = 30, 20
-		s.ChurnCycles, s.ChurnWarmup = 40, 4
+		s.StartPods, s.ReactionRuns, s.FootprintPods = 8, 3, 10
+		s.IdleWindow, s.EmptyWindow = 5*time.Second, 3*time.Second
+		s.ScalePods, s.Lists = 20, 20
+		s.ChurnCycles, s.ChurnWarmup = 24, 4
 	}
 	return s
 }

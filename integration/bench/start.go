@@ -43,26 +43,38 @@ func (r *run) podStart(ctx context.Context, network string, cni *CNIConfig) erro
 		return err
 	}
 	defer pw.Close()
+	evctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	podEvents, floorEvents := recordEvents(evctx, r.ctrd, d.P.Namespace), recordEvents(evctx, r.ctrd, floorNamespace)
 	var floorD, podD, delD []time.Duration
+	var b spanSamples
 	for i := 0; i < r.s.StartPods+startWarmup; i++ {
 		fdur, fp, err := fl.runPod(ctx, i)
+		var fids []string
+		for _, c := range fp.containers {
+			fids = append(fids, c.ID())
+		}
 		if rerr := fp.remove(ctx); err == nil {
 			err = rerr
 		}
 		if err != nil {
 			return err
 		}
-		start, del, err := r.startOne(ctx, d, pw, ns, fmt.Sprintf("start-%d", i))
+		st, err := r.startOne(ctx, d, pw, ns, fmt.Sprintf("start-%d", i))
 		if err != nil {
 			return err
 		}
 		if i >= startWarmup {
-			floorD, podD, delD = append(floorD, fdur), append(podD, start), append(delD, del)
+			floorD, podD, delD = append(floorD, fdur), append(podD, st.Start), append(delD, st.Delete)
+			if err := b.add(ctx, podEvents, floorEvents, st, fids); err != nil {
+				return err
+			}
 		}
 		r.progress("pod start %s %d/%d: podrun %v, floor %v", network, i+1, r.s.StartPods+startWarmup,
-			start.Round(time.Microsecond), fdur.Round(time.Microsecond))
+			st.Start.Round(time.Microsecond), fdur.Round(time.Microsecond))
 	}
 	res.Podrun, res.Floor, res.Delete = Summarize(podD), Summarize(floorD), Summarize(delD)
+	res.Spans = b.summary()
 	if network == "loopback" {
 		r.note("podrund has no mode that prepares later containers ahead (supervisor's startContainer " +
 			"creates and starts each container in turn), so pod start is measured sequentially only; " +
@@ -73,30 +85,72 @@ func (r *run) podStart(ctx context.Context, network string, cni *CNIConfig) erro
 	return nil
 }
 
+// startTiming is one pod's start and delete.
+type startTiming struct {
+	Applied time.Time // before the apply's GET
+	Running podEvent  // the first event with every container running
+	Start   time.Duration
+	Delete  time.Duration
+}
+
 // startOne applies a three-container pod and times apply → every container
 // running (as the watch stream reports it), then DELETE → DELETED.
-func (r *run) startOne(ctx context.Context, d *Daemon, pw *podWatch, ns, name string) (start, del time.Duration, err error) {
+func (r *run) startOne(ctx context.Context, d *Daemon, pw *podWatch, ns, name string) (startTiming, error) {
+	var st startTiming
 	wctx, cancel := context.WithTimeout(ctx, r.s.ReadyTimeout)
 	defer cancel()
-	t0 := time.Now()
+	st.Applied = time.Now()
 	if err := applyPod(wctx, d.C, ns, threeContainerPod(name)); err != nil {
-		return 0, 0, err
+		return st, err
 	}
 	ev, err := pw.wait(wctx, name, "every container running", allRunning)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w\npodrund log:\n%s", err, d.P.LogTail(20))
+		return st, fmt.Errorf("%w\npodrund log:\n%s", err, d.P.LogTail(20))
 	}
-	start = ev.At.Sub(t0)
+	st.Running, st.Start = ev, ev.At.Sub(st.Applied)
 	t1 := time.Now()
 	if err := deletePod(wctx, d.C, ns, name); err != nil {
-		return 0, 0, err
+		return st, err
 	}
 	ev, err = pw.wait(wctx, name, "DELETED", isDeleted)
 	if err != nil {
-		return 0, 0, err
+		return st, err
 	}
 	pw.forget(name)
-	return start, ev.At.Sub(t1), nil
+	st.Delete = ev.At.Sub(t1)
+	return st, nil
+}
+
+// spans splits a start by containerd's events of the three containers (in
+// start order): before the first /containers/create, from it to the third
+// /tasks/start, and from that to the end.
+func spans(ctx context.Context, ce *ctrEvents, ids []string, from, to time.Time) (before, inside, after time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var first, last time.Time
+	for _, id := range ids {
+		t, err := ce.waitFor(ctx, id, "create and start", func(t ctrTimes) bool { return !t.Created.IsZero() && !t.Started.IsZero() })
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		if first.IsZero() || t.Created.Before(first) {
+			first = t.Created
+		}
+		if t.Started.After(last) {
+			last = t.Started
+		}
+	}
+	return first.Sub(from), last.Sub(first), to.Sub(last), nil
+}
+
+// podIDs are the containerd IDs of a running pod's containers.
+func podIDs(p podEvent) []string {
+	var ids []string
+	for _, name := range []string{sidecar1, sidecar2, appName} {
+		s, _ := status(p.Pod, name)
+		ids = append(ids, containerID(s))
+	}
+	return ids
 }
 
 // benchBridge and benchSubnet are the CNI mode's network; the subnet is
@@ -137,4 +191,28 @@ func removeBridge(name string) error {
 		return fmt.Errorf("delete bridge %s: %w", name, err)
 	}
 	return nil
+}
+
+// spanSamples collects the containerd-event split of podrun's and the
+// floor's starts.
+type spanSamples struct {
+	before, inside, after, floorInside []time.Duration
+}
+
+func (b *spanSamples) add(ctx context.Context, pod, floor *ctrEvents, st startTiming, floorIDs []string) error {
+	x, y, z, err := spans(ctx, pod, podIDs(st.Running), st.Applied, st.Running.At)
+	if err != nil {
+		return err
+	}
+	_, f, _, err := spans(ctx, floor, floorIDs, time.Time{}, time.Time{})
+	if err != nil {
+		return err
+	}
+	b.before, b.inside, b.after, b.floorInside = append(b.before, x), append(b.inside, y), append(b.after, z), append(b.floorInside, f)
+	return nil
+}
+
+func (b *spanSamples) summary() StartSpans {
+	return StartSpans{ApplyToFirstCreate: Summarize(b.before), FirstCreateToLastStart: Summarize(b.inside),
+		LastStartToWatch: Summarize(b.after), FloorFirstCreateToLastStart: Summarize(b.floorInside)}
 }
