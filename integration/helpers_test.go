@@ -187,6 +187,23 @@ func waitLines(t *testing.T, c *harness.Client, pod string, want ...string) []or
 	}
 }
 
+// waitCount reads the pod's order file until "name event" appears n times.
+func waitCount(t *testing.T, c *harness.Client, pod, line string, n int) []orderLine {
+	t.Helper()
+	name, event, _ := strings.Cut(line, " ")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		lines := orderLog(t, c, pod)
+		if count(lines, name, event) >= n {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order file of %s has %q fewer than %d times after 15s:\n%s", pod, line, n, dump(lines))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // find returns the index of the n-th (0-based) line "name event", or -1.
 func find(lines []orderLine, name, event string, n int) int {
 	for i, l := range lines {

@@ -1,0 +1,303 @@
+package integration
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// TestLogsPreviousTailTimestamps: one log per instance; --previous reads the
+// instance before the current one (design §4); --tail and --timestamps.
+func TestLogsPreviousTailTimestamps(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	c.Apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: logs
+spec:
+  containers:
+  - name: app
+    image: busybox:1.28
+    command: ["sh", "-c", "n=$(cat /shared/n 2>/dev/null || echo 0); echo $((n+1)) > /shared/n; echo run $n line a; sleep 0.2; echo run $n line b >&2; sleep 0.2; echo run $n line c; if [ $n = 0 ]; then exit 1; fi; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
+    volumeMounts:
+    - name: shared
+      mountPath: /shared
+  volumes:
+  - name: shared
+    emptyDir: {}
+`)
+	c.WaitFor("logs", "second instance running", 60*time.Second, func(p *corev1.Pod) bool {
+		return restarts(p, "app") == 1 && running(p, "app")
+	})
+	cur := logsUntil(t, c, "logs", "app", "run 1 line c", 1, 20*time.Second)
+	// stdout and stderr are two pipes; only lines of one stream keep their order.
+	if strings.Contains(cur, "run 0") {
+		t.Errorf("current log holds the previous run: %q", cur)
+	}
+	if !strings.Contains(cur, "run 1 line b") {
+		t.Errorf("stderr line missing from the log: %q", cur)
+	}
+	prev := c.Logs("logs", "app", "--previous")
+	if !strings.Contains(prev, "run 0 line a\nrun 0 line b\nrun 0 line c") || strings.Contains(prev, "run 1") {
+		t.Errorf("--previous = %q, want exactly run 0's lines in order", prev)
+	}
+	if tail := c.Logs("logs", "app", "--previous", "--tail", "1"); strings.TrimSpace(tail) != "run 0 line c" {
+		t.Errorf("--tail 1 = %q", tail)
+	}
+	ts := c.Logs("logs", "app", "--previous", "--timestamps")
+	re := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d) run 0 line a$`)
+	if !re.MatchString(ts) {
+		t.Errorf("--timestamps = %q, want RFC3339 timestamp then the line", ts)
+	}
+}
+
+// TestExec: stdout, stderr, stdin and the exit code travel through podctl exec.
+func TestExec(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	ps := podSpec{Name: "ex", Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
+	c.Apply(ps.yaml(c.HostDir))
+	c.WaitFor("ex", "Ready", 60*time.Second, isReady)
+	out, errOut, code := c.Podctl("exec", "ex", "-c", "app", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+	if out != "out\n" || !strings.Contains(errOut, "err") || code != 3 {
+		t.Errorf("exec: stdout %q stderr %q exit %d; want out, err, 3", out, errOut, code)
+	}
+	out, _, code = c.PodctlStdin(strings.NewReader("hello stdin\n"), "exec", "-i", "ex", "-c", "app", "--", "cat")
+	if out != "hello stdin\n" || code != 0 {
+		t.Errorf("exec -i cat: %q exit %d", out, code)
+	}
+	if _, errOut, code := c.Podctl("exec", "ex", "-c", "nope", "--", "true"); code != 1 || errOut == "" {
+		t.Errorf("exec into a missing container: exit %d %q; want exit 1 with a message", code, errOut)
+	}
+}
+
+// TestImageStopSignalAndUser: the image's STOPSIGNAL is the stop signal (R58
+// step 6); the image's User applies unless the pod overrides it.
+func TestImageStopSignalAndUser(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	sig := []string{"sh", "-c", logLine("app", "Starting") + "; trap '" + strings.ReplaceAll(logLine("app", "USR1"), "'", `'"'"'`) + "; exit 0' USR1; trap '" +
+		strings.ReplaceAll(logLine("app", "TERM"), "'", `'"'"'`) + "; exit 0' TERM; while true; do sleep 1 & wait $!; done"}
+	ps := podSpec{Name: "sig", Containers: []ctr{
+		{S: script{Name: "app"}, Image: harness.ImageStopSignal, Command: sig},
+		{S: script{Name: "user"}, Image: harness.ImageUser, Command: []string{"sh", "-c", "id -u; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}},
+		{S: script{Name: "root"}, Image: harness.ImageUser, Command: []string{"sh", "-c", "id -u; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"},
+			Extra: "    securityContext:\n      runAsUser: 0\n"},
+	}}
+	c.Apply(ps.yaml(c.HostDir))
+	c.WaitFor("sig", "Ready", 60*time.Second, isReady)
+	waitLines(t, c, "sig", "app Starting")
+	logsUntil(t, c, "sig", "user", "1000", 1, 10*time.Second)
+	logsUntil(t, c, "sig", "root", "0", 1, 10*time.Second)
+	final := deleteAndWait(t, c, "sig")
+	lines := orderLog(t, c, "sig")
+	if find(lines, "app", "USR1", 0) < 0 || find(lines, "app", "TERM", 0) >= 0 {
+		t.Errorf("stop signal: want SIGUSR1 from the image's STOPSIGNAL, log:\n%s", dump(lines))
+	}
+	if s := terminated(final, "app"); s == nil || s.ExitCode != 0 {
+		t.Errorf("app final %+v", s)
+	}
+}
+
+// TestProbesAgainstNoShellImage: httpGet, tcpSocket and grpc probes and an
+// httpGet postStart hook against the static probe server (no shell to exec).
+func TestProbesAgainstNoShellImage(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	c.Apply(`apiVersion: v1
+kind: Pod
+metadata:
+  name: probes
+spec:
+  terminationGracePeriodSeconds: 5
+  initContainers:
+  - name: server
+    image: ` + harness.ImageNoShell + `
+    restartPolicy: Always
+    startupProbe:
+      tcpSocket:
+        port: 8080
+      periodSeconds: 1
+    readinessProbe:
+      httpGet:
+        path: /healthz
+        port: 8080
+      periodSeconds: 1
+      failureThreshold: 1
+    livenessProbe:
+      grpc:
+        port: 9090
+      periodSeconds: 1
+      failureThreshold: 3
+    lifecycle:
+      postStart:
+        httpGet:
+          path: /status/200
+          port: 8080
+          host: 127.0.0.1
+  containers:
+  - name: app
+    image: busybox:1.28
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
+`)
+	c.WaitFor("probes", "Ready", 60*time.Second, isReady)
+	// Make the server unhealthy: readiness (http) fails → not Ready; liveness
+	// (grpc NOT_SERVING) fails → the sidecar is restarted, healthy again.
+	c.MustPodctl("exec", "probes", "-c", "app", "--", "wget", "-qO-", "http://127.0.0.1:8080/set?healthy=false")
+	w := c.Watch("probes")
+	w.UntilPod("not Ready", 30*time.Second, func(p *corev1.Pod) bool { return !isReady(p) })
+	p := w.UntilPod("server restarted by liveness and Ready again", 60*time.Second, func(p *corev1.Pod) bool {
+		return restarts(p, "server") >= 1 && isReady(p)
+	})
+	if restarts(p, "app") != 0 {
+		t.Errorf("app restarted: %s", harness.Describe(p))
+	}
+	waitEvent(t, c, "probes", "Unhealthy", "Readiness probe failed", 5*time.Second)
+	waitEvent(t, c, "probes", "Killing", "failed liveness probe", 5*time.Second)
+	if out := c.Logs("probes", "server", "--previous"); !strings.Contains(out, "request GET /status/200") {
+		t.Errorf("postStart httpGet hook never reached the server; its log:\n%s\ncurrent:\n%s\nevents: %v", out, c.Logs("probes", "server"), eventsFor(t, c, "probes", ""))
+	}
+}
+
+// TestActiveDeadline: activeDeadlineSeconds fails the pod with reason
+// DeadlineExceeded and stops everything (R70).
+func TestActiveDeadline(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	ps := podSpec{Name: "dl", Extra: "  activeDeadlineSeconds: 3\n",
+		Inits:      []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true}},
+		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
+	c.Apply(ps.yaml(c.HostDir))
+	p := c.WaitFor("dl", "Failed and stopped", 60*time.Second, func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodFailed && terminated(p, "side") != nil && terminated(p, "app") != nil
+	})
+	if p.Status.Reason != "DeadlineExceeded" || !strings.Contains(p.Status.Message, "deadline") {
+		t.Errorf("status reason %q message %q, want DeadlineExceeded (R70)", p.Status.Reason, p.Status.Message)
+	}
+	expectOrder(t, orderLog(t, c, "dl"), "app Exiting", "side Exiting")
+	// (kubectl's STATUS shows the app's terminated reason here, Completed, not
+	// the pod reason: printPod lets container reasons override it, R92.)
+}
+
+// TestApplySemantics: unchanged / configured; an image-only change is in
+// place; any other change replaces the pod (new UID) after the old is gone.
+func TestApplySemantics(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	ps := podSpec{Name: "ap", Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
+	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap created" {
+		t.Errorf("first apply: %q", out)
+	}
+	first := c.WaitFor("ap", "Ready", 60*time.Second, isReady)
+	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap unchanged" {
+		t.Errorf("same apply: %q, want unchanged", out)
+	}
+	ps.Containers[0].Extra = "    env:\n    - name: X\n      value: \"1\"\n"
+	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap configured" {
+		t.Errorf("env change: %q, want configured", out)
+	}
+	p := c.WaitFor("ap", "replaced and Ready", 90*time.Second, func(p *corev1.Pod) bool { return p.UID != first.UID && isReady(p) })
+	if len(p.Spec.Containers[0].Env) != 1 {
+		t.Errorf("replacement lacks the new env: %+v", p.Spec.Containers[0].Env)
+	}
+	lines := waitCount(t, c, "ap", "app Starting", 2)
+	// The old instance had stopped before the new one started.
+	if i, j := find(lines, "app", "Exiting", 0), find(lines, "app", "Starting", 1); i < 0 || j < 0 || j < i {
+		t.Errorf("replacement started before the old pod stopped:\n%s", dump(lines))
+	}
+}
+
+// TestConfigMapAndSecret: env from a ConfigMap and a Secret volume.
+func TestConfigMapAndSecret(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	c.Apply(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  greeting: hello-from-configmap
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: sec
+stringData:
+  token: s3cr3t
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: cfgpod
+spec:
+  restartPolicy: Never
+  containers:
+  - name: app
+    image: busybox:1.28
+    command: ["sh", "-c", "echo $GREETING; cat /secret/token; echo"]
+    env:
+    - name: GREETING
+      valueFrom:
+        configMapKeyRef:
+          name: cfg
+          key: greeting
+    volumeMounts:
+    - name: s
+      mountPath: /secret
+  volumes:
+  - name: s
+    secret:
+      secretName: sec
+`)
+	c.WaitFor("cfgpod", "Succeeded", 60*time.Second, phaseIs(corev1.PodSucceeded))
+	if out := c.Logs("cfgpod", "app"); out != "hello-from-configmap\ns3cr3t\n" {
+		t.Errorf("log %q", out)
+	}
+}
+
+// TestPodctlOutputs: the output formats of design §2.
+func TestPodctlOutputs(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	ps := podSpec{Name: "out", Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
+	c.Apply(ps.yaml(c.HostDir))
+	c.WaitFor("out", "Ready", 60*time.Second, isReady)
+	if got := c.MustPodctl("get", "pods", "-o", "name"); strings.TrimSpace(got) != "pod/out" {
+		t.Errorf("-o name: %q", got)
+	}
+	var list corev1.PodList
+	if err := json.Unmarshal([]byte(c.MustPodctl("get", "pods", "-o", "json")), &list); err != nil || list.Kind != "List" || len(list.Items) != 1 {
+		t.Errorf("-o json list: kind %q items %d err %v", list.Kind, len(list.Items), err)
+	}
+	if y := c.MustPodctl("get", "pod", "out", "-o", "yaml"); !strings.Contains(y, "kind: Pod") || !strings.Contains(y, "phase: Running") {
+		t.Errorf("-o yaml:\n%s", y)
+	}
+	if w := c.MustPodctl("get", "pods", "-o", "wide"); !strings.Contains(w, "IP") || !matchRow(w, "out", "1/1", "Running") {
+		t.Errorf("-o wide:\n%s", w)
+	}
+	if all := c.MustPodctl("get", "pods", "-A"); !strings.Contains(all, "NAMESPACE") || !strings.Contains(all, c.NS) {
+		t.Errorf("-A:\n%s", all)
+	}
+	if d := c.MustPodctl("describe", "pod", "out"); !strings.Contains(d, "Name:") || !strings.Contains(d, "Started container app") {
+		t.Errorf("describe:\n%s", d)
+	}
+	code, body := c.REST("GET", "/metrics", "", nil)
+	if code != 200 || !strings.Contains(string(body), "# TYPE") {
+		t.Errorf("/metrics: %d %.200s", code, body)
+	}
+	var v struct{ Version, GoVersion, Containerd string }
+	if err := json.Unmarshal([]byte(c.MustPodctl("version", "-o", "json")), &v); err != nil {
+		// version's table form is fine too; the REST shape is what the contract fixes.
+		code, body := c.REST("GET", "/version", "", nil)
+		if code != 200 || json.Unmarshal(body, &v) != nil || v.GoVersion == "" || v.Containerd == "" {
+			t.Errorf("/version: %d %s", code, body)
+		}
+	}
+}
