@@ -1,0 +1,352 @@
+package jobs
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+const image = "busybox:1.28"
+
+// newClient is env.Client plus a cleanup that deletes the namespace's Jobs
+// (Background) and waits for their pods to go before the harness's own
+// cleanup deletes the remaining pods and checks for leaked containers:
+// without it a live Job would re-create the pods the harness deletes.
+func newClient(t *testing.T) *harness.Client {
+	t.Helper()
+	return clientOn(t, env.Daemon)
+}
+
+func clientOn(t *testing.T, d *harness.Podrund) *harness.Client {
+	t.Helper()
+	c := env.ClientOn(t, d)
+	t.Cleanup(func() { deleteAllJobs(t, c) })
+	return c
+}
+
+func deleteAllJobs(t *testing.T, c *harness.Client) {
+	if !c.Daemon.Running() {
+		return
+	}
+	var l batchv1.JobList
+	if code, body := c.REST(http.MethodGet, jobPath(c, ""), "", nil); code == http.StatusOK {
+		_ = json.Unmarshal(body, &l)
+	}
+	for _, j := range l.Items {
+		if code, body := c.REST(http.MethodDelete, jobPath(c, j.Name), "", nil); code != http.StatusOK && code != http.StatusNotFound {
+			t.Errorf("cleanup: delete job %s: %d %s", j.Name, code, body)
+		}
+	}
+	if len(l.Items) == 0 {
+		return
+	}
+	// The runner deletes the pods asynchronously; the harness then waits for
+	// every pod to stop.
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(listJobsOrNil(c)) == 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Errorf("cleanup: jobs of %s still listed after delete", c.NS)
+}
+
+func listJobsOrNil(c *harness.Client) []batchv1.Job {
+	var l batchv1.JobList
+	if code, body := c.REST(http.MethodGet, jobPath(c, ""), "", nil); code == http.StatusOK {
+		_ = json.Unmarshal(body, &l)
+	}
+	return l.Items
+}
+
+// jobPath is the REST path of a Job (or of the Jobs) of c's namespace.
+func jobPath(c *harness.Client, name string) string {
+	p := "/apis/batch/v1/namespaces/" + c.NS + "/jobs"
+	if name != "" {
+		p += "/" + name
+	}
+	return p
+}
+
+// getJob reads a Job through REST; nil when it does not exist.
+func getJob(t *testing.T, c *harness.Client, name string) *batchv1.Job {
+	t.Helper()
+	code, body := c.REST(http.MethodGet, jobPath(c, name), "", nil)
+	if code == http.StatusNotFound {
+		return nil
+	}
+	if code != http.StatusOK {
+		t.Fatalf("get job %s: %d %s", name, code, body)
+	}
+	var j batchv1.Job
+	if err := json.Unmarshal(body, &j); err != nil {
+		t.Fatalf("decode job %s: %v\n%s", name, err, body)
+	}
+	return &j
+}
+
+// waitJob polls the Job until cond holds.
+func waitJob(t *testing.T, c *harness.Client, name, what string, timeout time.Duration, cond func(j *batchv1.Job) bool) *batchv1.Job {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		j := getJob(t, c, name)
+		if j != nil && cond(j) {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s: not %s within %v; job:\n%s\npods:\n%s", name, what, timeout, jobString(j), podsString(listPods(t, c)))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// condition returns the Job's condition of type ct with status True, or nil.
+func condition(j *batchv1.Job, ct batchv1.JobConditionType) *batchv1.JobCondition {
+	for i := range j.Status.Conditions {
+		if c := &j.Status.Conditions[i]; c.Type == ct && c.Status == corev1.ConditionTrue {
+			return c
+		}
+	}
+	return nil
+}
+
+func isComplete(j *batchv1.Job) bool { return condition(j, batchv1.JobComplete) != nil }
+func isFailed(j *batchv1.Job) bool   { return condition(j, batchv1.JobFailed) != nil }
+func isFinished(j *batchv1.Job) bool { return isComplete(j) || isFailed(j) }
+
+// waitFailed waits for the Failed condition and checks its reason.
+func waitFailed(t *testing.T, c *harness.Client, name, reason string, timeout time.Duration) *batchv1.Job {
+	t.Helper()
+	j := waitJob(t, c, name, "finished", timeout, isFinished)
+	cond := condition(j, batchv1.JobFailed)
+	if cond == nil || cond.Reason != reason {
+		t.Fatalf("job %s: want Failed/%s, got:\n%s", name, reason, jobString(j))
+	}
+	return j
+}
+
+func jobString(j *batchv1.Job) string {
+	if j == nil {
+		return "<none>"
+	}
+	b, _ := json.MarshalIndent(j.Status, "", "  ")
+	return string(b)
+}
+
+// listPods lists the pods of c's namespace (REST).
+func listPods(t *testing.T, c *harness.Client) []corev1.Pod {
+	t.Helper()
+	code, body := c.REST(http.MethodGet, c.PodPath(""), "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("list pods: %d %s", code, body)
+	}
+	var l corev1.PodList
+	if err := json.Unmarshal(body, &l); err != nil {
+		t.Fatalf("decode pods: %v", err)
+	}
+	return l.Items
+}
+
+// jobPods lists the pods the Job controller created for job.
+func jobPods(t *testing.T, c *harness.Client, job string) []corev1.Pod {
+	t.Helper()
+	var out []corev1.Pod
+	for _, p := range listPods(t, c) {
+		if p.Labels[batchv1.JobNameLabel] == job {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// waitPods polls the Job's pods until cond holds.
+func waitPods(t *testing.T, c *harness.Client, job, what string, timeout time.Duration, cond func(ps []corev1.Pod) bool) []corev1.Pod {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ps := jobPods(t, c, job)
+		if cond(ps) {
+			return ps
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pods of job %s: not %s within %v:\n%s\njob:\n%s", job, what, timeout, podsString(ps), jobString(getJob(t, c, job)))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func podsString(ps []corev1.Pod) string {
+	var b strings.Builder
+	for i := range ps {
+		b.WriteString(harness.Describe(&ps[i]))
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func countPhase(ps []corev1.Pod, phase corev1.PodPhase) int {
+	n := 0
+	for _, p := range ps {
+		if p.Status.Phase == phase {
+			n++
+		}
+	}
+	return n
+}
+
+func status(p *corev1.Pod, name string) *corev1.ContainerStatus {
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// rowOf returns the fields of the table row whose first column is name.
+func rowOf(table, name string) []string {
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && f[0] == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// waitEvent waits for an event with reason and a message containing msg
+// about the named object.
+func waitEvent(t *testing.T, c *harness.Client, object, reason, msg string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, e := range c.Events() {
+			if e.InvolvedObject.Name == object && e.Reason == reason && strings.Contains(e.Message, msg) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no event %s %q about %s within %v", reason, msg, object, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// touch creates a file in the test's host dir (seen by pods as /shared/NAME).
+func touch(t *testing.T, c *harness.Client, name string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(c.HostDir, name), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// logLine is a shell command appending "<uptime> <pod> <what>" to
+// /shared/order.log; POD_NAME comes from the downward API.
+func logLine(what string) string {
+	return fmt.Sprintf(`echo "$(cut -d' ' -f1 /proc/uptime) $POD_NAME %s" >> /shared/order.log`, what)
+}
+
+// container renders one container (6 spaces of indent below "containers:")
+// that mounts the shared host dir and knows its pod's name.
+func container(name, script string, extra ...string) string {
+	cmd, _ := json.Marshal([]string{"sh", "-c", script})
+	s := fmt.Sprintf(`      - name: %s
+        image: %s
+        command: %s
+        env:
+        - name: POD_NAME
+          valueFrom: {fieldRef: {fieldPath: metadata.name}}
+        volumeMounts:
+        - {name: shared, mountPath: /shared}
+`, name, image, cmd)
+	for _, e := range extra {
+		s += "        " + e + "\n"
+	}
+	return s
+}
+
+// jobYAML renders a Job: specLines go below spec (2 spaces), podLines below
+// template.spec (6 spaces), then the containers.
+func jobYAML(c *harness.Client, name, specLines, podLines, inits, containers string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: %s\nspec:\n", name)
+	b.WriteString(indent(specLines, "  "))
+	b.WriteString("  template:\n    spec:\n")
+	b.WriteString(indent(podLines, "      "))
+	fmt.Fprintf(&b, "      terminationGracePeriodSeconds: 2\n      volumes:\n      - name: shared\n        hostPath: {path: %s, type: Directory}\n", c.HostDir)
+	if inits != "" {
+		b.WriteString("      initContainers:\n" + inits)
+	}
+	b.WriteString("      containers:\n" + containers)
+	return b.String()
+}
+
+func indent(lines, prefix string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(lines), "\n") {
+		if strings.TrimSpace(l) != "" {
+			b.WriteString(prefix + strings.TrimSpace(l) + "\n")
+		}
+	}
+	return b.String()
+}
+
+// orderLine is one line of the shared order file.
+type orderLine struct {
+	At    float64
+	Pod   string
+	Event string
+}
+
+func readOrder(t *testing.T, c *harness.Client) []orderLine {
+	t.Helper()
+	var out []orderLine
+	for _, line := range strings.Split(strings.TrimSpace(c.ReadHostFile("order.log")), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		at, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			t.Fatalf("order.log line %q: %v", line, err)
+		}
+		out = append(out, orderLine{At: at, Pod: f[1], Event: strings.Join(f[2:], " ")})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
+
+func dumpOrder(lines []orderLine) string {
+	var b strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&b, "  %.2f %s %s\n", l.At, l.Pod, l.Event)
+	}
+	return b.String()
+}
+
+// index returns the position of the first line (pod, event), or -1; pod ""
+// matches any pod.
+func index(lines []orderLine, pod, event string) int {
+	for i, l := range lines {
+		if (pod == "" || l.Pod == pod) && l.Event == event {
+			return i
+		}
+	}
+	return -1
+}
