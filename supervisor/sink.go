@@ -20,6 +20,9 @@ type EngineState struct {
 	Started        map[string]bool          `json:"started,omitempty"` // instance ID -> started (R94: no flap after restart)
 	Ready          map[string]bool          `json:"ready,omitempty"`   // instance ID -> ready
 	Waiting        map[string]WaitingReason `json:"waiting,omitempty"` // container name -> last start failure (R87)
+	// History is the bounded life record of the pod's instances, pruned
+	// ones included, for `podctl timeline` (history.go).
+	History []InstanceRecord `json:"history,omitempty"`
 }
 
 // BackoffEntry is one crash-loop back-off record (R35).

@@ -22,6 +22,7 @@ type worker struct {
 
 	rec              *PodRecord // rec.Pod is copy-on-write: never mutated in place
 	probes           map[string]probeState
+	probeCounts      map[probeKey]ProbeInfo // consecutive failures, for "Waiting for"
 	killing          map[string]int // instance ID -> kills in flight
 	restartAfterKill map[string]bool
 	oom              map[string]bool
@@ -39,6 +40,7 @@ type worker struct {
 
 	snapMu sync.Mutex
 	snap   *PodRecord
+	diag   diagSnapshot // probe and pull facts as of snap, for Diagnose
 	closed bool // the loop ended; messages are no longer read
 	// cancelStart aborts a start in progress (pull, postStart) when the pod
 	// is deleted, so a deletion never waits on a container being created.
@@ -77,6 +79,7 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 		mb:               newMailbox(),
 		rec:              rec,
 		probes:           map[string]probeState{},
+		probeCounts:      map[probeKey]ProbeInfo{},
 		killing:          map[string]int{},
 		restartAfterKill: map[string]bool{},
 		oom:              map[string]bool{},
@@ -352,9 +355,12 @@ func (w *worker) publish(ctx context.Context) {
 	np := *w.rec.Pod
 	np.Status = status
 	w.rec.Pod = &np
+	syncHistory(st, w.instanceReady, w.m.clk.Now())
 	snap := &PodRecord{Pod: w.rec.Pod, Engine: copyEngine(st)}
+	diag := w.diagSnapshot()
 	w.snapMu.Lock()
 	w.snap = snap
+	w.diag = diag
 	w.snapMu.Unlock()
 	if err := w.m.sink.SavePod(ctx, copyRecord(snap)); err != nil {
 		w.log.Error("save pod", zap.Error(err))

@@ -261,6 +261,7 @@ func (w *worker) killOne(ctx context.Context, k KillAction) {
 // the result comes back as msgKillDone.
 func (w *worker) launchKill(ctx context.Context, r killRequest) {
 	w.killing[r.InstanceID]++
+	markKilled(&w.rec.Engine, r.InstanceID, w.m.clk.Now())
 	if w.baseCtx != nil {
 		ctx = w.baseCtx
 	}

@@ -15,6 +15,7 @@ func (w *worker) probeUpdate(u *ProbeUpdate) {
 		return
 	}
 	st := &w.rec.Engine
+	w.countProbe(u)
 	if u.Failed {
 		w.containerEvent(in.Container, corev1.EventTypeWarning, "Unhealthy",
 			string(u.Kind)+" probe failed: "+u.Output)
@@ -68,6 +69,7 @@ func copyEngine(st *EngineState) EngineState {
 	c.Started = copyMap(st.Started)
 	c.Ready = copyMap(st.Ready)
 	c.Waiting = copyMap(st.Waiting)
+	c.History = append([]InstanceRecord(nil), st.History...)
 	if st.Terminating != nil {
 		t := *st.Terminating
 		c.Terminating = &t

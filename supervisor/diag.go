@@ -1,0 +1,94 @@
+package supervisor
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// ProbeInfo is what the engine knows of one probe of one instance beyond
+// its result: how many attempts in a row failed and when the last ran.
+type ProbeInfo struct {
+	Result   ProbeResult
+	Failures int       // consecutive failed attempts (reset by a success)
+	LastAt   time.Time // the last attempt the engine heard of
+}
+
+// PodDiagnosis is the engine's view of a pod for the operator: the record
+// plus the facts that live only in the worker (probe counts, image pull
+// back-off), as of the last published status.
+type PodDiagnosis struct {
+	Record *PodRecord
+	// Probes is keyed by instance ID, then probe kind.
+	Probes map[string]map[ProbeKind]ProbeInfo
+	// PullBackoff is keyed by image as written in the spec: the next pull
+	// is not tried before LastUpdate+Backoff.
+	PullBackoff map[string]BackoffEntry
+}
+
+type probeKey struct {
+	id   string
+	kind ProbeKind
+}
+
+type diagSnapshot struct {
+	probes      map[string]map[ProbeKind]ProbeInfo
+	pullBackoff map[string]BackoffEntry
+}
+
+// Diagnose returns the pod's record and the worker-only facts behind its
+// blockers (see Blockers). False when the engine does not run the pod.
+func (m *Manager) Diagnose(uid types.UID) (*PodDiagnosis, bool) {
+	w := m.worker(uid)
+	if w == nil {
+		return nil, false
+	}
+	w.snapMu.Lock()
+	rec, d := w.snap, w.diag
+	w.snapMu.Unlock()
+	return &PodDiagnosis{Record: copyRecord(rec), Probes: d.probes, PullBackoff: copyMap(d.pullBackoff)}, true
+}
+
+// countProbe keeps the consecutive failures of each probe: the adapter
+// reports every failed attempt (Failed) and every result change.
+func (w *worker) countProbe(u *ProbeUpdate) {
+	k := probeKey{u.InstanceID, u.Kind}
+	pi := w.probeCounts[k]
+	pi.Result = u.Result
+	pi.LastAt = w.m.clk.Now()
+	switch {
+	case u.Failed:
+		pi.Failures++
+	case u.Result == ProbeSuccess:
+		pi.Failures = 0
+	}
+	w.probeCounts[k] = pi
+}
+
+// diagSnapshot copies the probe counts of the current instances and the
+// image pull back-off for Diagnose; it is built on every publish.
+func (w *worker) diagSnapshot() diagSnapshot {
+	d := diagSnapshot{probes: map[string]map[ProbeKind]ProbeInfo{}, pullBackoff: copyMap(w.pullBackoff)}
+	for k, pi := range w.probeCounts {
+		if findInstance(&w.rec.Engine, k.id) == nil {
+			delete(w.probeCounts, k) // the instance is gone
+			continue
+		}
+		if d.probes[k.id] == nil {
+			d.probes[k.id] = map[ProbeKind]ProbeInfo{}
+		}
+		d.probes[k.id][k.kind] = pi
+	}
+	return d
+}
+
+// instanceReady is the container-status readiness of a running instance
+// (status.go): started, and ready by its probe when it has one.
+func (w *worker) instanceReady(in *Instance) bool {
+	c, init := findContainer(w.rec.Pod, in.Container)
+	if c == nil || classOf(c, init) == PlainInit {
+		return false
+	}
+	st := &w.rec.Engine
+	return st.Started[in.ID] && (c.ReadinessProbe == nil || st.Ready[in.ID])
+}
