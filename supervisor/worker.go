@@ -23,7 +23,7 @@ type worker struct {
 	rec              *PodRecord // rec.Pod is copy-on-write: never mutated in place
 	probes           map[string]probeState
 	probeCounts      map[probeKey]ProbeInfo // consecutive failures, for "Waiting for"
-	killing          map[string]int // instance ID -> kills in flight
+	killing          map[string]int         // instance ID -> kills in flight
 	restartAfterKill map[string]bool
 	oom              map[string]bool
 	pullBackoff      map[string]BackoffEntry
@@ -41,7 +41,7 @@ type worker struct {
 	snapMu sync.Mutex
 	snap   *PodRecord
 	diag   diagSnapshot // probe and pull facts as of snap, for Diagnose
-	closed bool // the loop ended; messages are no longer read
+	closed bool         // the loop ended; messages are no longer read
 	// cancelStart aborts a start in progress (pull, postStart) when the pod
 	// is deleted, so a deletion never waits on a container being created.
 	cancelStart context.CancelFunc
