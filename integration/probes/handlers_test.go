@@ -1,0 +1,130 @@
+package probes
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// handlerCase is one probe handler type: YAML (indented 6 spaces) for a
+// target that answers and for one that does not, the server that provides
+// the target (a sidecar of the pod, sharing its network namespace), and what
+// the Unhealthy event of a failure says.
+type handlerCase struct {
+	name     string
+	good     string
+	bad      string
+	server   ctr
+	failText string
+}
+
+// probe renders a probe of kind (livenessProbe, readinessProbe, startupProbe)
+// with handler YAML h, period 1 s and the given failureThreshold.
+func probe(kind, h string, failureThreshold int) string {
+	return fmt.Sprintf("    %s:\n%s      periodSeconds: 1\n      failureThreshold: %d\n", kind, h, failureThreshold)
+}
+
+func handlerCases() []handlerCase {
+	return []handlerCase{{
+		name: "exec",
+		good: "      exec:\n        command: [\"sh\", \"-c\", \"test -d /shared\"]\n",
+		bad:  "      exec:\n        command: [\"sh\", \"-c\", \"echo exec-says-no; exit 3\"]\n",
+		// exec needs no server; a plain sidecar keeps the pods' shapes alike.
+		server:   ctr{Name: "server", Sidecar: true, Command: forever("server")},
+		failText: "exec-says-no",
+	}, {
+		name: "httpget",
+		good: "      httpGet:\n        path: /healthz\n        port: 8080\n",
+		bad:  "      httpGet:\n        path: /missing\n        port: 8080\n",
+		server: ctr{Name: "server", Sidecar: true, Command: []string{"sh", "-c",
+			"mkdir -p /www && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www"},
+			Extra: probe("startupProbe", "      tcpSocket:\n        port: 8080\n", 30)},
+		failText: "statuscode: 404",
+	}, {
+		name: "tcpsocket",
+		good: "      tcpSocket:\n        port: 7070\n",
+		bad:  "      tcpSocket:\n        port: 7071\n",
+		server: ctr{Name: "server", Sidecar: true, Command: []string{"nc", "-ll", "-p", "7070", "-e", "true"},
+			Extra: probe("startupProbe", "      tcpSocket:\n        port: 7070\n", 30)},
+		failText: "connection refused",
+	}, {
+		name: "grpc",
+		good: "      grpc:\n        port: 9090\n",
+		bad:  "      grpc:\n        port: 9090\n        service: nope\n",
+		// The static probe server of the no-shell image (built by the suite).
+		server: ctr{Name: "server", Sidecar: true, Image: harness.ImageNoShell,
+			Extra: probe("startupProbe", "      grpc:\n        port: 9090\n", 30)},
+		failText: "NotFound",
+	}}
+}
+
+// TestHandlersForEveryProbeKind runs every handler type (exec, httpGet,
+// tcpSocket, grpc) as liveness, readiness and startup probe, each against a
+// target that answers and one that does not (R40–R47):
+//   - good: all three probes pass → started, ready, never restarted;
+//   - badstartup: startup fails → killed "failed startup probe", restarted, never started;
+//   - badready: readiness fails → started, not ready, Unhealthy, never restarted;
+//   - badlive: liveness fails → Unhealthy, killed "failed liveness probe", restarted.
+func TestHandlersForEveryProbeKind(t *testing.T) {
+	t.Parallel()
+	for _, hc := range handlerCases() {
+		t.Run(hc.name, func(t *testing.T) {
+			t.Parallel()
+			runHandlerCase(t, hc)
+		})
+	}
+}
+
+func runHandlerCase(t *testing.T, hc handlerCase) {
+	c := env.Client(t)
+	pod := "h-" + hc.name
+	ps := podSpec{Name: pod, Grace: 2, Inits: []ctr{hc.server}, Containers: []ctr{
+		{Name: "good", Command: forever("good"), Extra: probe("startupProbe", hc.good, 3) +
+			probe("readinessProbe", hc.good, 3) + probe("livenessProbe", hc.good, 3)},
+		{Name: "badstartup", Command: forever("badstartup"), Extra: probe("startupProbe", hc.bad, 2)},
+		{Name: "badready", Command: forever("badready"), Extra: probe("readinessProbe", hc.bad, 1)},
+		{Name: "badlive", Command: forever("badlive"), Extra: probe("livenessProbe", hc.bad, 1)},
+	}}
+	c.Apply(ps.yaml(c.HostDir))
+	w := c.Watch(pod)
+	p := w.UntilPod("good ready, bad ones restarted", 120*time.Second, func(p *corev1.Pod) bool {
+		return ready(p, "good") && started(p, "badready") && restarts(p, "badstartup") >= 1 && restarts(p, "badlive") >= 1
+	})
+	// Each failing probe has been reported by now; after that the good
+	// probes must still hold (they ran periodically meanwhile).
+	waitEvent(t, c, pod, "badready", "Unhealthy", "Readiness probe failed: ", 30*time.Second)
+	waitEvent(t, c, pod, "badlive", "Unhealthy", "Liveness probe failed: ", 30*time.Second)
+	waitEvent(t, c, pod, "badstartup", "Unhealthy", "Startup probe failed: ", 30*time.Second)
+	waitEvent(t, c, pod, "badlive", "Killing", "failed liveness probe", 30*time.Second)
+	waitEvent(t, c, pod, "badstartup", "Killing", "failed startup probe", 30*time.Second)
+	if ev := eventsFor(t, c, pod, "badready", "Unhealthy"); len(ev) == 0 || !strings.Contains(ev[0].Message, hc.failText) {
+		t.Errorf("readiness failure event %v should carry the handler's output %q (R41)", describeEvents(ev), hc.failText)
+	}
+	p = c.GetPod(pod)
+	if !started(p, "good") || !ready(p, "good") || restarts(p, "good") != 0 {
+		t.Errorf("good container: %+v, want started, ready, 0 restarts", status(p, "good"))
+	}
+	if !started(p, "badready") || ready(p, "badready") || restarts(p, "badready") != 0 {
+		t.Errorf("badready: %+v, want started, not ready, never restarted (R47)", status(p, "badready"))
+	}
+	if started(p, "badstartup") {
+		t.Errorf("badstartup: %+v, want never started (R45)", status(p, "badstartup"))
+	}
+	if ready(p, "badstartup") {
+		t.Errorf("badstartup ready while its startup probe fails (R46)")
+	}
+	if isReady(p) {
+		t.Errorf("pod Ready while badready is not: %s", harness.Describe(p))
+	}
+	for _, ev := range w.History() {
+		if ready(ev.Pod, "badstartup") || ready(ev.Pod, "badready") {
+			t.Errorf("a failing container was reported ready: %s", harness.Describe(ev.Pod))
+			break
+		}
+	}
+}

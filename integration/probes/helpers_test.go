@@ -1,0 +1,285 @@
+package probes
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+const busybox = "busybox:1.28"
+
+// mark is shell that appends "<uptime> <name> <what>" to the pod's order file.
+func mark(name, what string) string {
+	return fmt.Sprintf(`echo "$(cut -d' ' -f1 /proc/uptime) %s %s" >> /shared/order.log`, name, what)
+}
+
+// forever is a PID 1 script that logs Started, exits 0 on TERM and otherwise
+// sleeps in the background so that the trap runs at once.
+func forever(name string) []string {
+	return []string{"sh", "-c", mark(name, "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}
+}
+
+// ctr is one container of a test pod; every container mounts the pod's
+// hostPath order dir at /shared.
+type ctr struct {
+	Name    string
+	Image   string // busybox:1.28 unless set
+	Command []string
+	Args    []string
+	Sidecar bool   // restartPolicy: Always on an init container
+	Extra   string // raw YAML for the container, indented by 4 spaces
+}
+
+type podSpec struct {
+	Name          string
+	RestartPolicy string
+	Grace         int // terminationGracePeriodSeconds when > 0
+	Inits         []ctr
+	Containers    []ctr
+}
+
+func jsonList(args []string) string {
+	b, _ := json.Marshal(args)
+	return string(b)
+}
+
+func (p podSpec) yaml(hostDir string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n", p.Name)
+	if p.RestartPolicy != "" {
+		fmt.Fprintf(&b, "  restartPolicy: %s\n", p.RestartPolicy)
+	}
+	if p.Grace > 0 {
+		fmt.Fprintf(&b, "  terminationGracePeriodSeconds: %d\n", p.Grace)
+	}
+	fmt.Fprintf(&b, "  volumes:\n  - name: shared\n    hostPath:\n      path: %s\n      type: DirectoryOrCreate\n",
+		filepath.Join(hostDir, p.Name))
+	list := func(key string, cs []ctr) {
+		if len(cs) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "  %s:\n", key)
+		for _, c := range cs {
+			img := c.Image
+			if img == "" {
+				img = busybox
+			}
+			fmt.Fprintf(&b, "  - name: %s\n    image: %s\n", c.Name, img)
+			if c.Command != nil {
+				fmt.Fprintf(&b, "    command: %s\n", jsonList(c.Command))
+			}
+			if c.Args != nil {
+				fmt.Fprintf(&b, "    args: %s\n", jsonList(c.Args))
+			}
+			if c.Sidecar {
+				b.WriteString("    restartPolicy: Always\n")
+			}
+			b.WriteString("    volumeMounts:\n    - name: shared\n      mountPath: /shared\n")
+			b.WriteString(c.Extra)
+		}
+	}
+	list("initContainers", p.Inits)
+	list("containers", p.Containers)
+	return b.String()
+}
+
+// orderLine is one line of a pod's order file.
+type orderLine struct {
+	At    float64 // host uptime, seconds
+	Name  string
+	Event string
+}
+
+func orderLog(t *testing.T, c *harness.Client, pod string) []orderLine {
+	t.Helper()
+	var out []orderLine
+	for _, line := range strings.Split(strings.TrimSpace(c.ReadHostFile(filepath.Join(pod, "order.log"))), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		at, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			t.Fatalf("order file line %q: %v", line, err)
+		}
+		out = append(out, orderLine{At: at, Name: f[1], Event: strings.Join(f[2:], " ")})
+	}
+	return out
+}
+
+// waitLines polls the order file until each "name event" of want is in it.
+func waitLines(t *testing.T, c *harness.Client, pod string, timeout time.Duration, want ...string) []orderLine {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		lines := orderLog(t, c, pod)
+		missing := ""
+		for _, w := range want {
+			if find(lines, w) < 0 {
+				missing = w
+			}
+		}
+		if missing == "" {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order file of %s lacks %q after %v:\n%s", pod, missing, timeout, dump(lines))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// find is the index of the first line "name event", or -1.
+func find(lines []orderLine, step string) int {
+	name, event, _ := strings.Cut(step, " ")
+	for i, l := range lines {
+		if l.Name == name && l.Event == event {
+			return i
+		}
+	}
+	return -1
+}
+
+// expectOrder checks that the first occurrences of steps come in this order.
+func expectOrder(t *testing.T, lines []orderLine, steps ...string) {
+	t.Helper()
+	last := -1
+	for i, s := range steps {
+		j := find(lines, s)
+		if j < 0 {
+			t.Errorf("order: %q never happened:\n%s", s, dump(lines))
+			return
+		}
+		if j < last {
+			t.Errorf("order: %q came before %q:\n%s", s, steps[i-1], dump(lines))
+			return
+		}
+		last = j
+	}
+}
+
+func dump(lines []orderLine) string {
+	var b strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&b, "  %.2f %s %s\n", l.At, l.Name, l.Event)
+	}
+	return b.String()
+}
+
+func status(p *corev1.Pod, name string) *corev1.ContainerStatus {
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+func running(p *corev1.Pod, name string) bool {
+	s := status(p, name)
+	return s != nil && s.State.Running != nil
+}
+
+func started(p *corev1.Pod, name string) bool {
+	s := status(p, name)
+	return s != nil && s.Started != nil && *s.Started
+}
+
+func ready(p *corev1.Pod, name string) bool {
+	s := status(p, name)
+	return s != nil && s.Ready
+}
+
+func restarts(p *corev1.Pod, name string) int32 {
+	if s := status(p, name); s != nil {
+		return s.RestartCount
+	}
+	return 0
+}
+
+func waitingReason(p *corev1.Pod, name string) string {
+	if s := status(p, name); s != nil && s.State.Waiting != nil {
+		return s.State.Waiting.Reason
+	}
+	return ""
+}
+
+func condition(p *corev1.Pod, ct corev1.PodConditionType) *corev1.PodCondition {
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == ct {
+			return &p.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func isReady(p *corev1.Pod) bool {
+	c := condition(p, corev1.PodReady)
+	return c != nil && c.Status == corev1.ConditionTrue
+}
+
+// eventsFor lists pod's events with reason ("" = any) whose field path names
+// container ("" = any).
+func eventsFor(t *testing.T, c *harness.Client, pod, container, reason string) []corev1.Event {
+	t.Helper()
+	var out []corev1.Event
+	for _, e := range c.Events() {
+		if e.InvolvedObject.Name != pod || (reason != "" && e.Reason != reason) {
+			continue
+		}
+		if container != "" && !strings.HasSuffix(e.InvolvedObject.FieldPath, "{"+container+"}") {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// waitEvent polls the events until one of container with reason and a
+// message containing msg exists.
+func waitEvent(t *testing.T, c *harness.Client, pod, container, reason, msg string, timeout time.Duration) corev1.Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, e := range eventsFor(t, c, pod, container, reason) {
+			if strings.Contains(e.Message, msg) {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no event %s %q for %s/%s within %v; events:\n%s", reason, msg, pod, container, timeout,
+				describeEvents(eventsFor(t, c, pod, "", "")))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func describeEvents(evs []corev1.Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "  %s %s x%d %s: %s\n", e.InvolvedObject.FieldPath, e.Reason, e.Count, e.Type, e.Message)
+	}
+	return b.String()
+}
+
+// deleteAndWait deletes the pod (podctl delete --wait -o json) and returns
+// the final object.
+func deleteAndWait(t *testing.T, c *harness.Client, pod string, extra ...string) *corev1.Pod {
+	t.Helper()
+	out := c.MustPodctl(append([]string{"delete", "pod", pod, "--wait=true", "-o", "json"}, extra...)...)
+	var p corev1.Pod
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatalf("decode final object of delete --wait: %v\n%s", err, out)
+	}
+	return &p
+}
