@@ -1,0 +1,150 @@
+// Package stats reads a container's CPU and memory use from its cgroup
+// (v1 and v2), for `podctl top pod`.
+package stats
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Sample is one reading of a cgroup.
+type Sample struct {
+	CPUUsageNanos uint64 // cumulative CPU time
+	MemoryUsage   uint64 // whole usage, page cache included
+	WorkingSet    uint64 // usage minus inactive file cache (kubelet's working set)
+}
+
+// Reader reads cgroups under Root (normally /sys/fs/cgroup).
+type Reader struct {
+	Root string
+}
+
+// NewReader reads the host's cgroups.
+func NewReader() *Reader { return &Reader{Root: "/sys/fs/cgroup"} }
+
+// Sample reads the cgroup at rel (cgroupfs notation, e.g.
+// /podrun/pod<uid>/<containerID>) in the unified hierarchy on v2, or in the
+// cpuacct and memory hierarchies on v1.
+func (r *Reader) Sample(rel string) (Sample, error) {
+	if _, err := os.Stat(filepath.Join(r.Root, "cgroup.controllers")); err == nil {
+		return sampleV2(filepath.Join(r.Root, rel))
+	}
+	return r.sampleV1(rel)
+}
+
+func sampleV2(dir string) (Sample, error) {
+	var s Sample
+	cpu, err := readKeyed(filepath.Join(dir, "cpu.stat"))
+	if err != nil {
+		return s, err
+	}
+	s.CPUUsageNanos = cpu["usage_usec"] * 1000
+	if s.MemoryUsage, err = readUint(filepath.Join(dir, "memory.current")); err != nil {
+		return s, err
+	}
+	mem, err := readKeyed(filepath.Join(dir, "memory.stat"))
+	if err != nil {
+		return s, err
+	}
+	s.WorkingSet = workingSet(s.MemoryUsage, mem["inactive_file"])
+	return s, nil
+}
+
+func (r *Reader) sampleV1(rel string) (Sample, error) {
+	var s Sample
+	cpuDir, err := r.v1Hierarchy("cpuacct")
+	if err != nil {
+		return s, err
+	}
+	if s.CPUUsageNanos, err = readUint(filepath.Join(cpuDir, rel, "cpuacct.usage")); err != nil {
+		return s, err
+	}
+	memDir := filepath.Join(r.Root, "memory", rel)
+	if s.MemoryUsage, err = readUint(filepath.Join(memDir, "memory.usage_in_bytes")); err != nil {
+		return s, err
+	}
+	mem, err := readKeyed(filepath.Join(memDir, "memory.stat"))
+	if err != nil {
+		return s, err
+	}
+	s.WorkingSet = workingSet(s.MemoryUsage, mem["total_inactive_file"])
+	return s, nil
+}
+
+// v1Hierarchy finds where a v1 controller is mounted: its own directory or
+// a co-mounted one such as cpu,cpuacct.
+func (r *Reader) v1Hierarchy(controller string) (string, error) {
+	entries, err := os.ReadDir(r.Root)
+	if err != nil {
+		return "", fmt.Errorf("list cgroup hierarchies: %w", err)
+	}
+	for _, e := range entries {
+		for _, c := range strings.Split(e.Name(), ",") {
+			if c == controller {
+				return filepath.Join(r.Root, e.Name()), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("cgroup v1 controller %s is not mounted under %s", controller, r.Root)
+}
+
+func workingSet(usage, inactiveFile uint64) uint64 {
+	if inactiveFile > usage {
+		return 0
+	}
+	return usage - inactiveFile
+}
+
+// ErrNoCgroup says the cgroup does not exist (the container is gone).
+var ErrNoCgroup = errors.New("cgroup not found")
+
+func readFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, ErrNoCgroup)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
+}
+
+func readUint(path string) (uint64, error) {
+	b, err := readFile(path)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// readKeyed parses "key value" lines (cpu.stat, memory.stat); lines that
+// do not parse are skipped, as the kernel adds keys over time.
+func readKeyed(path string) (map[string]uint64, error) {
+	b, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]uint64{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 2 {
+			continue
+		}
+		if v, err := strconv.ParseUint(f[1], 10, 64); err == nil {
+			m[f[0]] = v
+		}
+	}
+	return m, nil
+}
