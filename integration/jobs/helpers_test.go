@@ -14,6 +14,8 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podrun/podrun/integration/harness"
 )
@@ -52,16 +54,26 @@ func deleteAllJobs(t *testing.T, c *harness.Client) {
 	if len(l.Items) == 0 {
 		return
 	}
-	// The runner deletes the pods asynchronously; the harness then waits for
-	// every pod to stop.
+	uids := map[types.UID]bool{}
+	for _, j := range l.Items {
+		uids[j.UID] = true
+	}
+	// The runner deletes the pods asynchronously (Background); wait until
+	// they are gone so that the harness's cleanup does not race it.
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if len(listJobsOrNil(c)) == 0 {
+		left := 0
+		for _, p := range listPods(t, c) {
+			if ref := metav1.GetControllerOf(&p); ref != nil && uids[ref.UID] {
+				left++
+			}
+		}
+		if left == 0 && len(listJobsOrNil(c)) == 0 {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Errorf("cleanup: jobs of %s still listed after delete", c.NS)
+	t.Errorf("cleanup: jobs of %s or their pods still there 60s after delete", c.NS)
 }
 
 func listJobsOrNil(c *harness.Client) []batchv1.Job {

@@ -1,0 +1,162 @@
+package jobs
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// TestParallelCompletions: completions 4, parallelism 2 — four pods succeed,
+// never more than two run at once (their start/end lines in the shared
+// order file overlap at most pairwise), and no fifth pod is created.
+func TestParallelCompletions(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	work := logLine("start") + "; sleep 1; " + logLine("end")
+	c.Apply(jobYAML(c, "par", "completions: 4\nparallelism: 2\nbackoffLimit: 0", "restartPolicy: Never", "",
+		container("work", work)))
+	j := waitJob(t, c, "par", "Complete", 90*time.Second, isComplete)
+	if j.Status.Succeeded != 4 || j.Status.Failed != 0 || j.Status.Active != 0 {
+		t.Errorf("job status %s, want succeeded 4", jobString(j))
+	}
+	ps := jobPods(t, c, "par")
+	if len(ps) != 4 || countPhase(ps, corev1.PodSucceeded) != 4 {
+		t.Errorf("want exactly 4 Succeeded pods:\n%s", podsString(ps))
+	}
+	lines := readOrder(t, c)
+	running, most, started := 0, 0, map[string]bool{}
+	for _, l := range lines {
+		switch l.Event {
+		case "start":
+			running++
+			started[l.Pod] = true
+		case "end":
+			running--
+		}
+		most = max(most, running)
+	}
+	if most != 2 || len(started) != 4 {
+		t.Errorf("at most %d pods ran at once (want 2, parallelism) and %d pods started (want 4):\n%s", most, len(started), dumpOrder(lines))
+	}
+	if row := rowOf(c.MustPodctl("get", "jobs"), "par"); len(row) < 3 || row[1] != "Complete" || row[2] != "4/4" {
+		t.Errorf("get jobs row %q, want Complete 4/4", row)
+	}
+}
+
+// TestIndexedCompletion: completionMode Indexed gives each pod its index as
+// label, annotation and JOB_COMPLETION_INDEX (init containers included),
+// and the Job records completedIndexes.
+func TestIndexedCompletion(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	c.Apply(jobYAML(c, "idx", "completions: 3\nparallelism: 3\ncompletionMode: Indexed\nbackoffLimit: 0", "restartPolicy: Never",
+		container("init", `echo "$JOB_COMPLETION_INDEX" > /shared/init-$POD_NAME`),
+		container("work", `echo "$JOB_COMPLETION_INDEX $(hostname)" > /shared/work-$POD_NAME`)))
+	j := waitJob(t, c, "idx", "Complete", 90*time.Second, isComplete)
+	if j.Status.CompletedIndexes != "0-2" || j.Status.Succeeded != 3 {
+		t.Errorf("job status %s, want completedIndexes 0-2, succeeded 3", jobString(j))
+	}
+	ps := jobPods(t, c, "idx")
+	if len(ps) != 3 {
+		t.Fatalf("want 3 pods:\n%s", podsString(ps))
+	}
+	seen := map[string]bool{}
+	for _, p := range ps {
+		i := p.Labels[batchv1.JobCompletionIndexAnnotation]
+		if a := p.Annotations[batchv1.JobCompletionIndexAnnotation]; a != i || i == "" {
+			t.Errorf("pod %s: index label %q, annotation %q", p.Name, i, a)
+		}
+		if !strings.HasPrefix(p.Name, "idx-"+i+"-") {
+			t.Errorf("pod %s of index %s: want name idx-%s-xxxxx", p.Name, i, i)
+		}
+		seen[i] = true
+		if got := strings.TrimSpace(c.ReadHostFile("work-" + p.Name)); got != i+" idx-"+i {
+			t.Errorf("pod %s: JOB_COMPLETION_INDEX and hostname %q, want %q", p.Name, got, i+" idx-"+i)
+		}
+		if got := strings.TrimSpace(c.ReadHostFile("init-" + p.Name)); got != i {
+			t.Errorf("pod %s: init container's JOB_COMPLETION_INDEX %q, want %q", p.Name, got, i)
+		}
+	}
+	if len(seen) != 3 || !seen["0"] || !seen["1"] || !seen["2"] {
+		t.Errorf("indexes %v, want 0, 1, 2", seen)
+	}
+}
+
+// TestBackoffLimitFailedPods: backoffLimit 1 under restartPolicy Never —
+// the first failed pod is replaced (after the controller's delay), the
+// second fails the Job with BackoffLimitExceeded and failed 2.
+func TestBackoffLimitFailedPods(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	c.Apply(jobYAML(c, "fail", "backoffLimit: 1", "restartPolicy: Never", "",
+		container("work", logLine("start")+"; exit 1")))
+	j := waitFailed(t, c, "fail", batchv1.JobReasonBackoffLimitExceeded, 90*time.Second)
+	if j.Status.Failed != 2 || j.Status.Succeeded != 0 || j.Status.Active != 0 {
+		t.Errorf("job status %s, want failed 2", jobString(j))
+	}
+	ps := jobPods(t, c, "fail")
+	if len(ps) != 2 || countPhase(ps, corev1.PodFailed) != 2 {
+		t.Errorf("want exactly 2 Failed pods:\n%s", podsString(ps))
+	}
+	if lines := readOrder(t, c); len(lines) != 2 || lines[0].Pod == lines[1].Pod {
+		t.Errorf("want two pods started one after the other:\n%s", dumpOrder(lines))
+	}
+	if row := rowOf(c.MustPodctl("get", "jobs"), "fail"); len(row) < 3 || row[1] != "Failed" || row[2] != "0/1" {
+		t.Errorf("get jobs row %q, want Failed 0/1", row)
+	}
+	waitEvent(t, c, "fail", "BackoffLimitExceeded", "Job has reached the specified backoff limit", 5*time.Second)
+}
+
+// TestBackoffLimitOnFailureRestarts is R-V2: under restartPolicy OnFailure
+// restarts count against backoffLimit — a crashing regular container's and
+// a crashing sidecar's alike (each in its own Job, so that the sidecar's
+// restarts alone must fail its Job). The pod is then deleted.
+func TestBackoffLimitOnFailureRestarts(t *testing.T) {
+	t.Parallel()
+	t.Run("app", func(t *testing.T) {
+		t.Parallel()
+		c := newClient(t)
+		c.Apply(jobYAML(c, "crash", "backoffLimit: 1", "restartPolicy: OnFailure", "",
+			container("work", logLine("work start")+"; exit 3")))
+		checkRestartLimit(t, c, "crash", "work")
+	})
+	t.Run("sidecar", func(t *testing.T) {
+		t.Parallel()
+		c := newClient(t)
+		c.Apply(jobYAML(c, "side", "backoffLimit: 1", "restartPolicy: OnFailure",
+			container("proxy", logLine("proxy start")+"; sleep 1; exit 2", "restartPolicy: Always"),
+			container("work", logLine("work start")+"; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done")))
+		checkRestartLimit(t, c, "side", "proxy")
+	})
+}
+
+// checkRestartLimit: the Job fails with BackoffLimitExceeded once crasher
+// restarted (twice started), its single pod is deleted, nothing is counted
+// as failed by phase.
+func checkRestartLimit(t *testing.T, c *harness.Client, job, crasher string) {
+	t.Helper()
+	j := waitFailed(t, c, job, batchv1.JobReasonBackoffLimitExceeded, 90*time.Second)
+	if j.Status.Active != 0 || j.Status.Succeeded != 0 {
+		t.Errorf("job status %s", jobString(j))
+	}
+	starts := 0
+	pods := map[string]bool{}
+	for _, l := range readOrder(t, c) {
+		pods[l.Pod] = true
+		if l.Event == crasher+" start" {
+			starts++
+		}
+	}
+	if len(pods) != 1 {
+		t.Errorf("want one pod (OnFailure restarts in place), got %v", pods)
+	}
+	if starts < 2 {
+		t.Errorf("%s started %d times; the Job failed before any restart", crasher, starts)
+	}
+	waitPods(t, c, job, "deleted", 60*time.Second, func(ps []corev1.Pod) bool { return len(ps) == 0 })
+}
