@@ -11,7 +11,19 @@ import (
 	"go.uber.org/zap"
 )
 
-// routes is every path of design.md §3.
+// routes is every path of design.md §3, plus podrun's operator paths,
+// extensions beyond that contract (bodies in api/ops.go):
+//
+//	GET /api/v1/namespaces/{ns}/pods/{name}/blockers  what holds the pod back
+//	    now, one line per blocker with the time it may change (describe's
+//	    "Waiting for"); computed from the engine's state (supervisor.Blockers).
+//	GET /api/v1/namespaces/{ns}/pods/{name}/timeline  every remembered
+//	    container instance (the last 50) with created/started/ready/killed/
+//	    finished times, exit codes and crash-loop back-off, plus the pod's
+//	    Killing and BackOff events (podctl timeline).
+//	GET /api/v1/namespaces/{ns}/pods/{name}/stats?window=500ms  CPU
+//	    (cumulative and millicores over the window) and memory (working set
+//	    and usage) of each running container from its cgroup (podctl top).
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.observe, s.recoverer)
@@ -36,6 +48,9 @@ func (s *Server) routes() http.Handler {
 		r.Delete("/{name}", s.deletePod)
 		r.Get("/{name}/log", s.getLog)
 		r.Post("/{name}/exec", s.exec)
+		r.Get("/{name}/blockers", s.getBlockers)
+		r.Get("/{name}/timeline", s.getTimeline)
+		r.Get("/{name}/stats", s.getStats)
 	})
 
 	for _, res := range s.resources() {

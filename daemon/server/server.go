@@ -52,6 +52,8 @@ type Options struct {
 	ContainerdVersion func(ctx context.Context) string
 	// LogPollInterval is how often a followed log is checked for growth.
 	LogPollInterval time.Duration
+	// Stats reads container cgroups for .../stats; nil reads /sys/fs/cgroup.
+	Stats CgroupSampler
 	// WatchBuffer is each watcher's queue; a watcher that falls this far
 	// behind is dropped rather than slowing the engine.
 	WatchBuffer int
