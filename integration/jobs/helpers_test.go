@@ -311,9 +311,9 @@ func jobYAML(c *harness.Client, name, specLines, podLines, inits, containers str
 
 func indent(lines, prefix string) string {
 	var b strings.Builder
-	for _, l := range strings.Split(strings.TrimSpace(lines), "\n") {
+	for _, l := range strings.Split(lines, "\n") {
 		if strings.TrimSpace(l) != "" {
-			b.WriteString(prefix + strings.TrimSpace(l) + "\n")
+			b.WriteString(prefix + strings.TrimRight(l, " \t") + "\n")
 		}
 	}
 	return b.String()
