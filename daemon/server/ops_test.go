@@ -96,7 +96,7 @@ func TestTimelineFromHistoryAndEvents(t *testing.T) {
 	ts.engine.setEngineState(p.UID, st)
 	ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "e1", Namespace: "default"}, Reason: "BackOff", Message: "Back-off",
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Name: "myapp", UID: p.UID, FieldPath: "spec.containers{app}"},
-		LastTimestamp: metav1.NewTime(t0.Add(6 * time.Second)), Count: 2}
+		LastTimestamp:  metav1.NewTime(t0.Add(6 * time.Second)), Count: 2}
 	other := ev.DeepCopy()
 	other.Name, other.Reason = "e2", "Pulled" // not a timeline reason
 	for _, e := range []*corev1.Event{ev, other} {
