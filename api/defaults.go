@@ -201,14 +201,27 @@ func defaultVolume(v *corev1.Volume) {
 		if s.DownwardAPI.DefaultMode == nil {
 			s.DownwardAPI.DefaultMode = ptr.To(defaultVolumeMode)
 		}
-		for i := range s.DownwardAPI.Items {
-			if f := s.DownwardAPI.Items[i].FieldRef; f != nil && f.APIVersion == "" {
-				f.APIVersion = "v1"
+		defaultDownwardAPIItems(s.DownwardAPI.Items)
+	}
+	if s.Projected != nil {
+		// The API server defaults every ObjectFieldSelector, projected
+		// downwardAPI items included; validation then requires apiVersion.
+		for i := range s.Projected.Sources {
+			if d := s.Projected.Sources[i].DownwardAPI; d != nil {
+				defaultDownwardAPIItems(d.Items)
 			}
 		}
 	}
 	if s.HostPath != nil && s.HostPath.Type == nil {
 		s.HostPath.Type = ptr.To(corev1.HostPathUnset)
+	}
+}
+
+func defaultDownwardAPIItems(items []corev1.DownwardAPIVolumeFile) {
+	for i := range items {
+		if f := items[i].FieldRef; f != nil && f.APIVersion == "" {
+			f.APIVersion = "v1"
+		}
 	}
 }
 

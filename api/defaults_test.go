@@ -208,3 +208,28 @@ func TestJobTemplateLacksPodOnlyDefaults(t *testing.T) {
 		t.Fatalf("template got pod-only defaults: %+v", s)
 	}
 }
+
+// TestDefaultProjectedDownwardAPI: a projected downwardAPI fieldRef without
+// apiVersion is defaulted to v1 as the API server does, so a pod written the
+// usual way passes validation.
+func TestDefaultProjectedDownwardAPI(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "busybox:1.28",
+				VolumeMounts: []corev1.VolumeMount{{Name: "proj", MountPath: "/proj"}}}},
+			Volumes: []corev1.Volume{{Name: "proj", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{DownwardAPI: &corev1.DownwardAPIProjection{Items: []corev1.DownwardAPIVolumeFile{
+					{Path: "ns", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}},
+				}}}},
+			}}}},
+		},
+	}
+	DefaultPod(pod)
+	if got := pod.Spec.Volumes[0].Projected.Sources[0].DownwardAPI.Items[0].FieldRef.APIVersion; got != "v1" {
+		t.Errorf("projected downwardAPI fieldRef.apiVersion = %q, want v1", got)
+	}
+	if errs := ValidatePod(pod); len(errs) > 0 {
+		t.Errorf("ValidatePod after DefaultPod: %v", errs)
+	}
+}
