@@ -21,6 +21,9 @@ type handlerCase struct {
 	bad      string
 	server   ctr
 	failText string
+	// noshellGood, if set, is a passing handler aimed at a second probe
+	// server (no-shell image, ports 8081/9091) that is probed by all kinds.
+	noshellGood string
 }
 
 // probe renders a probe of kind (livenessProbe, readinessProbe, startupProbe)
@@ -44,14 +47,16 @@ func handlerCases() []handlerCase {
 		server: ctr{Name: "server", Sidecar: true, Command: []string{"sh", "-c",
 			"mkdir -p /www && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www"},
 			Extra: probe("startupProbe", "      tcpSocket:\n        port: 8080\n", 30)},
-		failText: "statuscode: 404",
+		failText:    "statuscode: 404",
+		noshellGood: "      httpGet:\n        path: /healthz\n        port: 8081\n",
 	}, {
 		name: "tcpsocket",
 		good: "      tcpSocket:\n        port: 7070\n",
 		bad:  "      tcpSocket:\n        port: 7071\n",
 		server: ctr{Name: "server", Sidecar: true, Command: []string{"nc", "-ll", "-p", "7070", "-e", "true"},
 			Extra: probe("startupProbe", "      tcpSocket:\n        port: 7070\n", 30)},
-		failText: "connection refused",
+		failText:    "connection refused",
+		noshellGood: "      tcpSocket:\n        port: 8081\n",
 	}, {
 		name: "grpc",
 		good: "      grpc:\n        port: 9090\n",
@@ -59,7 +64,8 @@ func handlerCases() []handlerCase {
 		// The static probe server of the no-shell image (built by the suite).
 		server: ctr{Name: "server", Sidecar: true, Image: harness.ImageNoShell,
 			Extra: probe("startupProbe", "      grpc:\n        port: 9090\n", 30)},
-		failText: "NotFound",
+		failText:    "NotFound",
+		noshellGood: "      grpc:\n        port: 9091\n",
 	}}
 }
 
@@ -90,10 +96,17 @@ func runHandlerCase(t *testing.T, hc handlerCase) {
 		{Name: "badready", Command: forever("badready"), Extra: probe("readinessProbe", hc.bad, 1)},
 		{Name: "badlive", Command: forever("badlive"), Extra: probe("livenessProbe", hc.bad, 1)},
 	}}
+	if hc.noshellGood != "" {
+		// R41: podrund runs httpGet/tcpSocket/grpc itself; the image has no shell or tools.
+		ps.Containers = append(ps.Containers, ctr{Name: "noshell", Image: harness.ImageNoShell,
+			Args: []string{"-http", ":8081", "-grpc", ":9091"},
+			Extra: probe("startupProbe", hc.noshellGood, 30) + probe("readinessProbe", hc.noshellGood, 3) +
+				probe("livenessProbe", hc.noshellGood, 3)})
+	}
 	c.Apply(ps.yaml(c.HostDir))
 	w := c.Watch(pod)
 	p := w.UntilPod("good ready, bad ones restarted", 120*time.Second, func(p *corev1.Pod) bool {
-		return ready(p, "good") && started(p, "badready") && restarts(p, "badstartup") >= 1 && restarts(p, "badlive") >= 1
+		return ready(p, "good") && (hc.noshellGood == "" || ready(p, "noshell")) && started(p, "badready") && restarts(p, "badstartup") >= 1 && restarts(p, "badlive") >= 1
 	})
 	// Each failing probe has been reported by now; after that the good
 	// probes must still hold (they ran periodically meanwhile).
@@ -108,6 +121,14 @@ func runHandlerCase(t *testing.T, hc handlerCase) {
 	p = c.GetPod(pod)
 	if !started(p, "good") || !ready(p, "good") || restarts(p, "good") != 0 {
 		t.Errorf("good container: %+v, want started, ready, 0 restarts", status(p, "good"))
+	}
+	if hc.noshellGood != "" && (!started(p, "noshell") || !ready(p, "noshell") || restarts(p, "noshell") != 0) {
+		t.Errorf("no-shell container: %+v, want started, ready, 0 restarts", status(p, "noshell"))
+	}
+	if hc.name == "httpget" {
+		if out := c.Logs(pod, "noshell"); strings.Count(out, "request GET /healthz") < 3 {
+			t.Errorf("no-shell server saw too few probe requests from podrund:\n%s", out)
+		}
 	}
 	if !started(p, "badready") || ready(p, "badready") || restarts(p, "badready") != 0 {
 		t.Errorf("badready: %+v, want started, not ready, never restarted (R47)", status(p, "badready"))

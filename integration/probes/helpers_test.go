@@ -51,6 +51,12 @@ func jsonList(args []string) string {
 	return string(b)
 }
 
+// jsonString quotes s for YAML (a JSON string is a YAML flow scalar).
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
 func (p podSpec) yaml(hostDir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n", p.Name)
@@ -282,4 +288,39 @@ func deleteAndWait(t *testing.T, c *harness.Client, pod string, extra ...string)
 		t.Fatalf("decode final object of delete --wait: %v\n%s", err, out)
 	}
 	return &p
+}
+
+// containsRow reports whether a table row starting with name holds each of cols.
+func containsRow(table, name string, cols ...string) bool {
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != name {
+			continue
+		}
+		ok := true
+		for _, c := range cols {
+			found := false
+			for _, x := range f {
+				found = found || x == c
+			}
+			ok = ok && found
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// untilNext is w.UntilPod over the events that arrive from now on (UntilPod
+// alone would also match versions seen before).
+func untilNext(w *harness.PodWatch, what string, timeout time.Duration, cond func(p *corev1.Pod) bool) *corev1.Pod {
+	skip := len(w.History())
+	return w.Until(what, timeout, func(ev harness.WatchedPod) bool {
+		if skip > 0 {
+			skip--
+			return false
+		}
+		return cond(ev.Pod)
+	})
 }
