@@ -120,6 +120,7 @@ spec:
   initContainers:
   - name: server
     image: ` + harness.ImageNoShell + `
+    imagePullPolicy: IfNotPresent
     restartPolicy: Always
     startupProbe:
       tcpSocket:
@@ -163,6 +164,32 @@ spec:
 	waitEvent(t, c, "probes", "Killing", "failed liveness probe", 5*time.Second)
 	if out := c.Logs("probes", "server", "--previous"); !strings.Contains(out, "request GET /status/200") {
 		t.Errorf("postStart httpGet hook never reached the server; its log:\n%s\ncurrent:\n%s\nevents: %v", out, c.Logs("probes", "server"), eventsFor(t, c, "probes", ""))
+	}
+}
+
+// TestPullAlwaysOffline: imagePullPolicy Always (the default for :latest)
+// with an unreachable registry and the image present: the container runs,
+// also on every restart, and a Warning event says the pull failed (issue 2).
+func TestPullAlwaysOffline(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	ps := podSpec{Name: "offline", Containers: []ctr{{S: script{Name: "app", Delay: 1, ExitCode: 1}, Image: "busybox:latest"}}}
+	c.Apply(ps.yaml(c.HostDir))
+	p := c.WaitFor("offline", "restarted twice", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 2 })
+	if p.Spec.Containers[0].ImagePullPolicy != corev1.PullAlways {
+		t.Errorf("imagePullPolicy defaulted to %q for :latest, want Always", p.Spec.Containers[0].ImagePullPolicy)
+	}
+	for _, ev := range eventsFor(t, c, "offline", "") {
+		if ev.Reason == "Failed" && strings.Contains(ev.Message, "ImagePullBackOff") {
+			t.Errorf("event %s %q: the present image must be used when the registry is unreachable", ev.Reason, ev.Message)
+		}
+	}
+	found := false
+	for _, ev := range eventsFor(t, c, "offline", "") {
+		found = found || ev.Type == corev1.EventTypeWarning && strings.Contains(strings.ToLower(ev.Message), "pull")
+	}
+	if !found {
+		t.Errorf("no Warning event about the failed pull; events: %v", eventsFor(t, c, "offline", ""))
 	}
 }
 

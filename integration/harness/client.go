@@ -178,8 +178,8 @@ func (c *Client) MustPodctl(args ...string) string {
 	c.T.Helper()
 	out, errOut, code := c.Podctl(args...)
 	if code != 0 {
-		c.T.Fatalf("podctl %s: exit %d\nstdout: %s\nstderr: %s\npodrund log:\n%s",
-			strings.Join(args, " "), code, out, errOut, c.Daemon.LogTail(30))
+		c.T.Fatalf("podctl %s: exit %d\nstdout: %s\nstderr: %s",
+			strings.Join(args, " "), code, out, errOut)
 	}
 	return out
 }
@@ -270,7 +270,10 @@ func (c *Client) ReadHostFile(name string) string {
 func (c *Client) cleanup() {
 	t := c.T
 	if t.Failed() {
-		t.Logf("podrund log tail:\n%s", c.Daemon.LogTail(60))
+		t.Logf("podrund log lines of namespace %s:\n%s", c.NS, c.Daemon.LogGrep(c.NS, 80))
+		if out, _, code := c.Podctl("get", "events"); code == 0 {
+			t.Logf("events:\n%s", out)
+		}
 	}
 	if !c.Daemon.Running() {
 		return // the private daemon's cleanup restarts it and checks leaks

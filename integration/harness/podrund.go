@@ -191,6 +191,26 @@ func (d *Podrund) Restart(ctx context.Context, sig syscall.Signal) error {
 // LogTail returns the last n lines of podrund's log.
 func (d *Podrund) LogTail(n int) string { return tail(d.LogPath, n) }
 
+// LogGrep returns the last n lines of podrund's log that mention substr
+// (a pod namespace, so that a failing test sees its own pods' story), API
+// request lines left out.
+func (d *Podrund) LogGrep(substr string, n int) string {
+	b, err := os.ReadFile(d.LogPath)
+	if err != nil {
+		return err.Error()
+	}
+	var keep []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, substr) && !strings.Contains(l, `"logger":"api"`) {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) > n {
+		keep = keep[len(keep)-n:]
+	}
+	return strings.Join(keep, "\n")
+}
+
 // UnixClient is an HTTP client that dials the unix socket for every request.
 func UnixClient(socket string) *http.Client {
 	return &http.Client{Transport: &http.Transport{

@@ -145,8 +145,8 @@ func (w *PodWatch) Until(what string, timeout time.Duration, cond func(ev Watche
 		select {
 		case <-ch:
 		case <-deadline:
-			w.c.T.Fatalf("timed out after %v waiting for pod %s: %s; last status:\n%s\npodrund log:\n%s",
-				timeout, w.name, what, Describe(w.Last()), w.c.Daemon.LogTail(40))
+			w.c.T.Fatalf("timed out after %v waiting for pod %s: %s; last status:\n%s",
+				timeout, w.name, what, Describe(w.Last()))
 		}
 	}
 }
