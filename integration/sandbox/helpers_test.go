@@ -1,0 +1,220 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// forever keeps a container alive and lets it stop at once on SIGTERM.
+const forever = "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
+
+// openDaemon starts a podrund of the test's own with the given config file
+// contents on the shared containerd and imports the busybox images. At
+// cleanup (after the clients' cleanups deleted their pods) it is stopped and
+// the harness leak check runs on its namespace and dirs.
+func openDaemon(t *testing.T, name, config string) *harness.Podrund {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp(env.Base, "sb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := harness.NewPodrund(env.Bins.Podrund, dir, env.Containerd.Address, "podrun-sb-"+name)
+	d.Ctrd = env.Containerd
+	d.Config = filepath.Join(dir, "podrund.yaml")
+	if err := os.WriteFile(d.Config, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := d.Stop(15); err != nil {
+			t.Errorf("stop podrund %s: %v", name, err)
+		}
+		if leaks := env.LeakCheckOn(ctx, d, env.Containerd); len(leaks) > 0 {
+			t.Errorf("LEAK CHECK (podrund %s):\n  %s", name, strings.Join(leaks, "\n  "))
+		}
+		_ = harness.KillProcessesMentioning(d.Dir)
+		_ = harness.UnmountUnder(d.Dir)
+	})
+	if err := d.Start(ctx); err != nil {
+		t.Fatalf("start podrund %s: %v", name, err)
+	}
+	for _, img := range env.Images {
+		if b := filepath.Base(img); b != "busybox.tar" && b != "user.tar" {
+			continue
+		}
+		out, err := exec.CommandContext(ctx, env.Bins.Podctl, "--socket", d.Socket, "image", "import", img).CombinedOutput()
+		if err != nil {
+			t.Fatalf("podctl image import %s: %v\n%s", img, err, out)
+		}
+	}
+	return d
+}
+
+// sh runs a shell command in a container with podctl exec and returns its
+// stdout; a non-zero exit fails the test.
+func sh(t *testing.T, c *harness.Client, pod, ctr, script string) string {
+	t.Helper()
+	out, errOut, code := c.Podctl("exec", pod, "-c", ctr, "--", "sh", "-c", script)
+	if code != 0 {
+		t.Fatalf("exec in %s/%s %q: exit %d\nstdout: %s\nstderr: %s", pod, ctr, script, code, out, errOut)
+	}
+	return strings.TrimSpace(out)
+}
+
+// shFails runs a command that must fail inside the container and returns its stderr.
+func shFails(t *testing.T, c *harness.Client, pod, ctr, script string) string {
+	t.Helper()
+	out, errOut, code := c.Podctl("exec", pod, "-c", ctr, "--", "sh", "-c", script)
+	if code == 0 {
+		t.Errorf("exec in %s/%s %q succeeded (stdout %q); want a failure", pod, ctr, script, out)
+	}
+	return errOut
+}
+
+// want compares what a container saw with what the test expects.
+func want(t *testing.T, what, got, exp string) {
+	t.Helper()
+	if got != exp {
+		t.Errorf("%s: got %q, want %q", what, got, exp)
+	}
+}
+
+// wantContains checks that what a container saw contains every part.
+func wantContains(t *testing.T, what, got string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(got, p) {
+			t.Errorf("%s: %q lacks %q", what, got, p)
+		}
+	}
+}
+
+// applyReady applies a manifest and waits until pod name is Ready.
+func applyReady(t *testing.T, c *harness.Client, manifest, name string) *corev1.Pod {
+	t.Helper()
+	c.Apply(manifest)
+	return c.WaitFor(name, "Ready", 90*time.Second, isReady)
+}
+
+func isReady(p *corev1.Pod) bool {
+	for _, cd := range p.Status.Conditions {
+		if cd.Type == corev1.PodReady {
+			return cd.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// status returns the status of container name (init or regular).
+func status(p *corev1.Pod, name string) *corev1.ContainerStatus {
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// waiting returns the waiting state of container name, or nil.
+func waiting(p *corev1.Pod, name string) *corev1.ContainerStateWaiting {
+	if s := status(p, name); s != nil {
+		return s.State.Waiting
+	}
+	return nil
+}
+
+// logsUntil follows `podctl logs -f` until a line contains wantLine; it
+// starts again when podctl ends early (the container has not started yet,
+// or its instance ended).
+func logsUntil(t *testing.T, c *harness.Client, pod, container, wantLine string, timeout time.Duration) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var got strings.Builder
+	for ctx.Err() == nil {
+		if followLogs(ctx, t, c, pod, container, wantLine, &got) {
+			return got.String()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	t.Fatalf("podctl logs %s -c %s -f: no line with %q within %v; output:\n%s", pod, container, wantLine, timeout, got.String())
+	return ""
+}
+
+func followLogs(ctx context.Context, t *testing.T, c *harness.Client, pod, container, wantLine string, got *strings.Builder) bool {
+	cmd := exec.CommandContext(ctx, c.Env.Bins.Podctl, "--socket", c.Daemon.Socket, "-n", c.NS, "logs", pod, "-c", container, "-f")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		got.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), wantLine) {
+			return true
+		}
+	}
+	return false
+}
+
+// eventually polls f until it returns "" (success) or the timeout passes;
+// the last complaint fails the test.
+func eventually(t *testing.T, timeout time.Duration, f func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msg := f()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", timeout, msg)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// deletePod deletes the pod with podctl delete --wait and checks that the
+// host holds nothing of it any more (see podLeftovers).
+func deletePod(t *testing.T, c *harness.Client, name string) {
+	t.Helper()
+	p := c.GetPod(name)
+	c.MustPodctl("delete", "pod", name, "--grace-period", "2", "--wait=true")
+	if left := podLeftovers(c.Daemon, p.UID); len(left) > 0 {
+		t.Errorf("pod %s left behind after deletion:\n  %s", name, strings.Join(left, "\n  "))
+	}
+}
+
+// indent shifts every line of s right by n spaces (YAML blocks).
+func indent(s string, n int) string {
+	pad := strings.Repeat(" ", n)
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = pad + l
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
