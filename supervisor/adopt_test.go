@@ -318,3 +318,34 @@ func TestAdoptEarlyExit_R94(t *testing.T) {
 			cs[0].LastTerminationState.Terminated.ExitCode == 3
 	})
 }
+
+// TestAdoptRemovesUnknownInstance_R94: a container of the pod that the
+// stored record does not name (podrund stopped after creating it, before
+// the status was committed) is removed on adoption; the recorded running
+// instance is adopted untouched.
+func TestAdoptRemovesUnknownInstance_R94(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	h.start(pod)
+	r := h.waitRunning("r")
+	h.waitPhase(pod.UID, corev1.PodRunning)
+	h2, rec := h.restart(Options{})
+	h.rt.mu.Lock()
+	h.rt.containers["r-orphan"] = &fakeContainer{id: "r-orphan", podUID: string(pod.UID), name: "r",
+		attempt: 1, state: InstanceRunning, exited: make(chan struct{})}
+	h.rt.mu.Unlock()
+	if err := h2.m.Start(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	h2.waitFor("unknown instance removed", func() bool {
+		h.rt.mu.Lock()
+		defer h.rt.mu.Unlock()
+		return h.rt.containers["r-orphan"] == nil
+	})
+	if got := h.rt.running("r"); got != r {
+		t.Fatalf("recorded instance %s not adopted as is (running: %q)", r, got)
+	}
+	if cs := h2.status(pod.UID).ContainerStatuses; len(cs) != 1 || cs[0].RestartCount != 0 {
+		t.Fatalf("status after adoption: %+v", cs)
+	}
+}
