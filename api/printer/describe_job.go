@@ -12,6 +12,9 @@ import (
 type JobDescription struct {
 	Job    *batchv1.Job
 	Events []corev1.Event // the job's events, any order
+	// WaitingFor holds what holds the job's unfinished pods back, one
+	// line per blocker prefixed with the pod ("pod NAME: ...").
+	WaitingFor []string
 }
 
 // DescribeJob writes the kubectl-style description of a job.
@@ -67,6 +70,7 @@ func DescribeJob(out io.Writer, desc JobDescription, now time.Time) error {
 	d.templateContainers("Init Containers", pod.Spec.InitContainers)
 	d.templateContainers("Containers", pod.Spec.Containers)
 	d.volumes(tmpl.Spec.Volumes)
+	d.waitingFor(desc.WaitingFor)
 	d.events(desc.Events)
 	return d.flush()
 }
