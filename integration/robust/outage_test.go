@@ -1,0 +1,88 @@
+package robust
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// TestContainerdOutage: containerd is stopped for 10 s. podrund keeps
+// serving the API, /readyz answers 503 naming containerd, the pods keep
+// running; an app that exits during the outage is seen once containerd is
+// back (the event subscription is renewed and the pods re-observed), and
+// /readyz is 200 again.
+func TestContainerdOutage(t *testing.T) {
+	t.Parallel()
+	ctrd := env.PrivateContainerd(t)
+	d := env.PrivateDaemonOn(t, ctrd)
+	c := env.ClientOn(t, d)
+	applyAll(t, c,
+		newPod(c, "steady", corev1.RestartPolicyAlways, []corev1.Container{sidecar(shell("side", forever))},
+			withProbes(shell("app", httpServe), true, false)),
+		newPod(c, "finisher", corev1.RestartPolicyNever, nil,
+			shell("app", "trap 'exit 0' TERM; while [ ! -f /shared/stop ]; do sleep 0.2; done; exit 3")))
+	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+		pods := listPods(t, c)
+		return isReady(pods["steady"]) && isReady(pods["finisher"])
+	})
+	before := listPods(t, c)
+
+	if err := ctrd.Stop(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = ctrd.Start(t.Context())
+		}
+	}()
+	outageEnds := time.Now().Add(10 * time.Second)
+	if err := os.WriteFile(filepath.Join(c.HostDir, "finisher", "stop"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sawUnready := false
+	for time.Now().Before(outageEnds) {
+		code, body := c.REST(http.MethodGet, "/readyz", "", nil)
+		if code == http.StatusServiceUnavailable && strings.Contains(string(body), "containerd") {
+			sawUnready = true
+		} else if code == http.StatusOK {
+			t.Errorf("/readyz is 200 while containerd is down")
+		}
+		// The API keeps serving from the store.
+		if pods := listPods(t, c); len(pods) != 2 {
+			t.Errorf("during the outage the API lists %d pods, want 2", len(pods))
+		}
+		c.MustPodctl("get", "pods")
+		time.Sleep(time.Second)
+	}
+	if !sawUnready {
+		t.Errorf("/readyz never answered 503 naming containerd during the outage")
+	}
+	if err := ctrd.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	eventually(t, time.Minute, func() string { return "/readyz not 200 after containerd came back" }, func() bool {
+		code, _ := c.REST(http.MethodGet, "/readyz", "", nil)
+		return code == http.StatusOK
+	})
+	var fin *corev1.Pod
+	eventually(t, time.Minute, func() string { return "exit during the outage not seen: " + describe(fin) }, func() bool {
+		fin = c.GetPod("finisher")
+		return fin.Status.Phase == corev1.PodFailed
+	})
+	if s := statusOf(fin, "app").State.Terminated; s == nil || s.ExitCode != 3 ||
+		s.ContainerID != statusOf(before["finisher"], "app").ContainerID {
+		t.Errorf("finisher's exit during the outage: %+v", s)
+	}
+	steady := c.GetPod("steady")
+	if diff := statusDiff(before["steady"], steady); diff != "" {
+		t.Errorf("steady pod changed across the containerd outage: %s", diff)
+	}
+}

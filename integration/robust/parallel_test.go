@@ -1,0 +1,93 @@
+package robust
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// hookScript is a postStart hook that logs "<uptime> b" and "<uptime> e"
+// around two seconds of work; starting a container blocks on it (R11), so
+// the pod holds its start slot meanwhile.
+const hookScript = `echo "$(cut -d' ' -f1 /proc/uptime) b" >> /shared/hook; sleep 2; echo "$(cut -d' ' -f1 /proc/uptime) e" >> /shared/hook`
+
+// TestBoundedPodStarts: with concurrentPodStarts: 2, six pods applied at
+// once never have more than two first starts (container creation up to
+// the end of its postStart hook) in flight together.
+func TestBoundedPodStarts(t *testing.T) {
+	t.Parallel()
+	d := env.PrivateDaemon(t)
+	c := env.ClientOn(t, d)
+	cfg, err := os.ReadFile(d.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(d.Config, append(cfg, "concurrentPodStarts: 2\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := d.Restart(ctx, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	const pods, limit = 6, 2
+	var objs []any
+	for i := range pods {
+		app := shell("app", forever)
+		app.Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
+			Exec: &corev1.ExecAction{Command: []string{"sh", "-c", hookScript}}}}
+		objs = append(objs, newPod(c, fmt.Sprintf("p%d", i), corev1.RestartPolicyAlways, nil, app))
+	}
+	applyAll(t, c, objs...)
+	eventually(t, 3*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+		n := 0
+		for _, p := range listPods(t, c) {
+			if isReady(p) {
+				n++
+			}
+		}
+		return n == pods
+	})
+	type edge struct {
+		at    float64
+		delta int
+	}
+	var edges []edge
+	for i := range pods {
+		lines := strings.Fields(c.ReadHostFile(fmt.Sprintf("p%d/hook", i)))
+		if len(lines) != 4 {
+			t.Fatalf("pod p%d hook log %q, want one begin and one end", i, lines)
+		}
+		for j := 0; j < 4; j += 2 {
+			at, err := strconv.ParseFloat(lines[j], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edges = append(edges, edge{at, map[string]int{"b": 1, "e": -1}[lines[j+1]]})
+		}
+	}
+	// Ends before begins at the same instant: touching intervals do not overlap.
+	sort.Slice(edges, func(i, j int) bool {
+		if edges[i].at != edges[j].at {
+			return edges[i].at < edges[j].at
+		}
+		return edges[i].delta < edges[j].delta
+	})
+	inFlight, most := 0, 0
+	for _, e := range edges {
+		inFlight += e.delta
+		most = max(most, inFlight)
+	}
+	if most > limit {
+		t.Errorf("%d pod starts in flight at once, concurrentPodStarts is %d", most, limit)
+	}
+	t.Logf("at most %d of %d pod starts in flight together (limit %d)", most, pods, limit)
+}

@@ -1,0 +1,173 @@
+package robust
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// note appends the container's name to /shared/runs when it starts.
+func note(name, rest string) string { return "echo " + name + " >> /shared/runs; " + rest }
+
+func rebootPods(c *harness.Client) []any {
+	always := newPod(c, "always", corev1.RestartPolicyAlways, []corev1.Container{
+		shell("init1", note("init1", "true")),
+		sidecar(shell("side", note("side", forever))),
+		// init3 takes a while, so the Pending phase of re-initialization is seen (R80).
+		shell("init3", note("init3", "sleep 3")),
+	}, shell("app", note("app", forever)))
+	onFailure := newPod(c, "onfailure", corev1.RestartPolicyOnFailure,
+		[]corev1.Container{shell("init", note("init", "true"))}, shell("app", note("app", forever)))
+	return []any{always, onFailure,
+		newPod(c, "never-running", corev1.RestartPolicyNever, nil, shell("app", note("app", forever))),
+		newPod(c, "never-done", corev1.RestartPolicyNever, nil, shell("app", note("app", "exit 0"))),
+		newPod(c, "onfailure-done", corev1.RestartPolicyOnFailure, nil, shell("app", note("app", "exit 0"))),
+	}
+}
+
+// TestReboot simulates a host reboot: podrund stops, every task and shim
+// dies, containerd stops and its state directory is cleared, as is
+// podrund's --state (tmpfs /run on a real host: the sandboxes are gone);
+// the store is kept. After both start again R95 holds: Always and
+// OnFailure pods re-run initialization in order with every restartCount
+// incremented, Pending until the app is created (R80); Never pods and
+// finished pods stay finished (R14).
+func TestReboot(t *testing.T) {
+	t.Parallel()
+	ctrd := env.PrivateContainerd(t)
+	d := env.PrivateDaemonOn(t, ctrd)
+	c := env.ClientOn(t, d)
+	applyAll(t, c, rebootPods(c)...)
+	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+		p := listPods(t, c)
+		return isReady(p["always"]) && isReady(p["onfailure"]) && isReady(p["never-running"]) &&
+			p["never-done"].Status.Phase == corev1.PodSucceeded && p["onfailure-done"].Status.Phase == corev1.PodSucceeded
+	})
+	before := listPods(t, c)
+	simulateReboot(t, d, ctrd)
+	w := watchNamespace(t, d, c.NS)
+
+	var now map[string]*corev1.Pod
+	reinitialized := func(name string) bool {
+		return isReady(now[name]) &&
+			statusOf(now[name], "app").RestartCount == statusOf(before[name], "app").RestartCount+1
+	}
+	eventually(t, 2*time.Minute, func() string { return "pods not re-initialized:\n" + fmtPods(now) }, func() bool {
+		now = listPods(t, c)
+		return reinitialized("always") && reinitialized("onfailure") &&
+			now["never-running"].Status.Phase == corev1.PodFailed
+	})
+	for _, name := range []string{"always", "onfailure"} {
+		for _, s := range allStatuses(before[name]) {
+			ns := statusOf(now[name], s.Name)
+			if ns.RestartCount != s.RestartCount+1 || ns.ContainerID == s.ContainerID {
+				t.Errorf("%s/%s after reboot: restartCount %d -> %d, id %s -> %s; want +1 and a new instance (R95)",
+					name, s.Name, s.RestartCount, ns.RestartCount, s.ContainerID, ns.ContainerID)
+			}
+		}
+	}
+	if got, want := c.ReadHostFile("always/runs"), strings.Repeat("init1\nside\ninit3\napp\n", 2); got != want {
+		t.Errorf("always pod's initialization after reboot ran %q, want %q (R95: in order, again)", got, want)
+	}
+	if got, want := c.ReadHostFile("onfailure/runs"), strings.Repeat("init\napp\n", 2); got != want {
+		t.Errorf("onfailure pod ran %q, want %q", got, want)
+	}
+	checkPendingUntilApp(t, w, before["always"])
+	checkStaysFinished(t, c, before, now)
+}
+
+// simulateReboot kills podrund, every task and shim and containerd, clears
+// containerd's state dir and podrund's --state, and starts both again.
+func simulateReboot(t *testing.T, d *harness.Podrund, ctrd *harness.Containerd) {
+	t.Helper()
+	if err := d.Stop(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctrd.Stop(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Shims, container processes and podrund's log copiers die with the host.
+	for _, dir := range []string{ctrd.Dir, d.Dir} {
+		if err := harness.KillProcessesMentioning(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{filepath.Join(ctrd.Dir, "state"), d.State} {
+		if err := harness.UnmountUnder(dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatalf("clear %s: %v", dir, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := ctrd.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Start(ctx); err != nil {
+		t.Fatalf("podrund after reboot: %v", err)
+	}
+}
+
+// checkPendingUntilApp: once re-initialization shows (Pending), no update
+// reports Running until the app's new instance exists (R80).
+func checkPendingUntilApp(t *testing.T, w *nsWatch, prev *corev1.Pod) {
+	t.Helper()
+	oldApp := statusOf(prev, "app").ContainerID
+	sawPending, sawRunning := false, false
+	var trail []string
+	for _, ev := range w.all() {
+		if ev.Pod.Name != "always" {
+			continue
+		}
+		app := statusOf(ev.Pod, "app")
+		trail = append(trail, fmt.Sprintf("%s app=%s/%s", ev.Pod.Status.Phase, harness.StateString(app.State), app.ContainerID))
+		switch ev.Pod.Status.Phase {
+		case corev1.PodPending:
+			sawPending = true
+		case corev1.PodRunning:
+			if sawPending && (app.ContainerID == "" || app.ContainerID == oldApp) {
+				t.Errorf("Running before the app was re-created (R80): %s", describe(ev.Pod))
+			}
+			if sawPending {
+				sawRunning = true
+			}
+		}
+	}
+	if !sawPending || !sawRunning {
+		t.Errorf("always pod after reboot: want Pending then Running (R80), saw %v", trail)
+	}
+}
+
+// checkStaysFinished: a Never pod that ran is not re-created, finished
+// pods keep their final status (R14, R95).
+func checkStaysFinished(t *testing.T, c *harness.Client, before, now map[string]*corev1.Pod) {
+	t.Helper()
+	for _, name := range []string{"never-running", "never-done", "onfailure-done"} {
+		b, n := statusOf(before[name], "app"), statusOf(now[name], "app")
+		if n.RestartCount != b.RestartCount || n.ContainerID != b.ContainerID || n.State.Terminated == nil {
+			t.Errorf("%s re-created after reboot: %s", name, describe(now[name]))
+		}
+	}
+	for _, name := range []string{"never-done", "onfailure-done"} {
+		if now[name].Status.Phase != corev1.PodSucceeded {
+			t.Errorf("%s: phase %s after reboot, want Succeeded", name, now[name].Status.Phase)
+		}
+		if got := c.ReadHostFile(name + "/runs"); got != "app\n" {
+			t.Errorf("%s ran again after reboot: %q", name, got)
+		}
+	}
+	if got := c.ReadHostFile("never-running/runs"); got != "app\n" {
+		t.Errorf("never-running ran again after reboot: %q", got)
+	}
+}
