@@ -162,8 +162,12 @@ spec:
 	}
 	waitEvent(t, c, "probes", "Unhealthy", "Readiness probe failed", 5*time.Second)
 	waitEvent(t, c, "probes", "Killing", "failed liveness probe", 5*time.Second)
-	if out := c.Logs("probes", "server", "--previous"); !strings.Contains(out, "request GET /status/200") {
-		t.Errorf("postStart httpGet hook never reached the server; its log:\n%s\ncurrent:\n%s\nevents: %v", out, c.Logs("probes", "server"), eventsFor(t, c, "probes", ""))
+	// The hook may race the server's listen (the kubelet's too): a refused
+	// hook kills that instance (R53) and the next one runs it again. Some
+	// instance must have been reached by it.
+	prev, cur := c.Logs("probes", "server", "--previous"), c.Logs("probes", "server")
+	if !strings.Contains(prev+cur, "request GET /status/200") {
+		t.Errorf("postStart httpGet hook never reached the server; logs:\n%s\n---\n%s", prev, cur)
 	}
 }
 
