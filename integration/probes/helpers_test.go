@@ -196,6 +196,13 @@ func running(p *corev1.Pod, name string) bool {
 	return s != nil && s.State.Running != nil
 }
 
+func terminated(p *corev1.Pod, name string) *corev1.ContainerStateTerminated {
+	if s := status(p, name); s != nil {
+		return s.State.Terminated
+	}
+	return nil
+}
+
 func started(p *corev1.Pod, name string) bool {
 	s := status(p, name)
 	return s != nil && s.Started != nil && *s.Started
