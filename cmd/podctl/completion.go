@@ -117,6 +117,8 @@ func addCompletions(g *globals, root *cobra.Command) {
 		switch cmd.Name() {
 		case "get", "describe", "delete", "wait":
 			cmd.ValidArgsFunction = completeTypeThenName(g)
+		case "timeline":
+			cmd.ValidArgsFunction = completePodThenNothing(g)
 		case "logs", "exec":
 			cmd.ValidArgsFunction = completePodThenNothing(g)
 			_ = cmd.RegisterFlagCompletionFunc("container", completeContainer(g))

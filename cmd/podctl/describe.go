@@ -45,7 +45,60 @@ func describePod(ctx context.Context, g *globals, name string) error {
 	if err != nil {
 		return err
 	}
-	return printer.DescribePod(g.Out, printer.PodDescription{Pod: &pod, Events: evs}, g.now())
+	waiting, err := waitingFor(ctx, c, g.namespace, name)
+	if err != nil {
+		return err
+	}
+	return printer.DescribePod(g.Out, printer.PodDescription{Pod: &pod, Events: evs, WaitingFor: waiting}, g.now())
+}
+
+// waitingFor reads the pod's blockers (podrun's /blockers path). A daemon
+// without that path (older podrund) leaves the section out.
+func waitingFor(ctx context.Context, c *client.Client, ns, name string) ([]string, error) {
+	b, err := c.Blockers(ctx, ns, name)
+	if client.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read what pod %s waits for: %w", name, err)
+	}
+	lines := make([]string, 0, len(b.Items))
+	for _, it := range b.Items {
+		lines = append(lines, it.Message)
+	}
+	return lines, nil
+}
+
+// jobWaitingFor collects the blockers of the job's unfinished pods.
+func jobWaitingFor(ctx context.Context, c *client.Client, job *batchv1.Job) ([]string, error) {
+	var pods corev1.PodList
+	if err := c.List(ctx, client.Pods, job.Namespace, &pods); err != nil {
+		return nil, fmt.Errorf("list pods of job %s: %w", job.Name, err)
+	}
+	var out []string
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if !ownedBy(p, job.UID) || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		lines, err := waitingFor(ctx, c, p.Namespace, p.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range lines {
+			out = append(out, "pod "+p.Name+": "+l)
+		}
+	}
+	return out, nil
+}
+
+func ownedBy(p *corev1.Pod, uid types.UID) bool {
+	for _, o := range p.OwnerReferences {
+		if o.UID == uid {
+			return true
+		}
+	}
+	return false
 }
 
 func describeJob(ctx context.Context, g *globals, name string) error {
@@ -58,7 +111,11 @@ func describeJob(ctx context.Context, g *globals, name string) error {
 	if err != nil {
 		return err
 	}
-	return printer.DescribeJob(g.Out, printer.JobDescription{Job: &job, Events: evs}, g.now())
+	waiting, err := jobWaitingFor(ctx, c, &job)
+	if err != nil {
+		return err
+	}
+	return printer.DescribeJob(g.Out, printer.JobDescription{Job: &job, Events: evs, WaitingFor: waiting}, g.now())
 }
 
 // eventsFor lists the events of one object. Events of an earlier object of

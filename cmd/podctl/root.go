@@ -71,6 +71,8 @@ func newRootCommand(s streams) *cobra.Command {
 		newWaitCommand(g),
 		newImageCommand(g),
 		newVersionCommand(g),
+		newTimelineCommand(g),
+		newTopCommand(g),
 	)
 	addCompletions(g, root)
 	return root

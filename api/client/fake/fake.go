@@ -55,6 +55,9 @@ type Server struct {
 	// Exec answers exec requests (nil: 404).
 	Exec   ExecFunc
 	Images []api.Image
+	// Ops maps "namespace/pod/sub" (sub: blockers, timeline, stats) to the
+	// body of podrun's operator paths; missing keys answer 404.
+	Ops map[string]any
 
 	srv *httptest.Server
 }
@@ -67,6 +70,7 @@ func Start(t testing.TB) *Server {
 		objs:   map[client.Resource]map[string]Object{},
 		subs:   map[*subscriber]struct{}{},
 		Logs:   map[string]string{},
+		Ops:    map[string]any{},
 	}
 	l, err := net.Listen("unix", s.Socket)
 	if err != nil {
@@ -106,6 +110,13 @@ func (s *Server) SetLog(ns, pod, container, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Logs[ns+"/"+pod+"/"+container] = text
+}
+
+// SetOp sets the body of an operator path (blockers, timeline, stats).
+func (s *Server) SetOp(ns, pod, sub string, body any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Ops[ns+"/"+pod+"/"+sub] = body
 }
 
 // Requests are "METHOD PATH?QUERY" of every request so far.

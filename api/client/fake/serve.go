@@ -41,6 +41,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveLog(w, r, ns, name)
 	case sub == "exec" && r.Method == "POST":
 		s.serveExec(w, r, ns, name)
+	case (sub == "blockers" || sub == "timeline" || sub == "stats") && r.Method == "GET":
+		s.mu.Lock()
+		body, ok := s.Ops[ns+"/"+name+"/"+sub]
+		s.mu.Unlock()
+		if !ok {
+			writeStatus(w, 404, metav1.StatusReasonNotFound, "no %s for pod %q", sub, name)
+			return
+		}
+		writeJSON(w, 200, body)
 	case sub != "":
 		writeStatus(w, 404, metav1.StatusReasonNotFound, "no subresource %q", sub)
 	case name == "" && r.Method == "GET" && r.URL.Query().Get("watch") == "true":
