@@ -210,7 +210,16 @@ func (c *Controller) reconcile(ctx context.Context, st *syncState, log *zap.Logg
 // criteria or its failure target and, once no pod runs any more, adds the
 // final Complete or Failed condition.
 func (c *Controller) finish(ctx context.Context, st *syncState, target *batchv1.JobCondition) error {
+	deleted := len(st.terminating)
 	err := c.deletePods(ctx, st, st.active)
+	if target.Type == batchv1.JobFailureTarget {
+		// Once a Job is failing, Kubernetes' controller counts every pod
+		// that did not terminate on its own as failed ("when the job is
+		// considered finished, every non-terminated pod is considered
+		// failed"): a Job past its deadline or backoff limit reports the
+		// pods it stopped in status.failed.
+		st.job.Status.Failed += int32(len(st.terminating) - deleted)
+	}
 	if len(st.active) > 0 || len(st.terminating) > 0 {
 		return err
 	}

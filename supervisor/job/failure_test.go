@@ -102,8 +102,10 @@ func TestOnFailureRestartsCountSidecars(t *testing.T) {
 			h.gone()
 			h.sync()
 			h.wantCondition(batchv1.JobFailed, corev1.ConditionTrue, "BackoffLimitExceeded", "")
-			if h.job.Status.Failed != 0 {
-				t.Fatalf("the pod deleted for the failure is not a counted failure: failed %d", h.job.Status.Failed)
+			// As in Kubernetes, the pod deleted because the Job failed
+			// counts as failed, once.
+			if h.job.Status.Failed != 1 {
+				t.Fatalf("the pod deleted for the failure: failed %d, want 1", h.job.Status.Failed)
 			}
 		})
 	}
@@ -130,6 +132,9 @@ func TestActiveDeadline(t *testing.T) {
 	h.gone()
 	h.sync()
 	h.wantCondition(batchv1.JobFailed, corev1.ConditionTrue, "DeadlineExceeded", "")
+	if h.job.Status.Failed != 1 {
+		t.Fatalf("the running pod deleted at the deadline: failed %d, want 1 (Kubernetes counts it)", h.job.Status.Failed)
+	}
 }
 
 // A pod deleted by someone else counts as failed at once and is replaced
