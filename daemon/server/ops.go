@@ -110,3 +110,6 @@ func (s *Server) getStats(w http.ResponseWriter, r *http.Request) {
 	out.Pod, out.Namespace = name, ns
 	s.writeJSON(w, http.StatusOK, out)
 }
+
+// The engine podrund wires in answers /blockers with its probe counts.
+var _ Diagnoser = (*supervisor.Manager)(nil)
