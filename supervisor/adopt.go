@@ -115,7 +115,15 @@ func (w *worker) reconcile(ctx context.Context, listed map[string]RuntimeContain
 			w.dropInstance(in.ID)
 			i--
 		default:
-			// Gone from the runtime while running (R88): lost, 137.
+			// Gone from the runtime while running (R88): lost, 137. A
+			// container whose task is gone (reboot, containerd state lost)
+			// is removed here: it is recorded as exited, so nothing else
+			// would remove it, and it would outlive the pod's deletion.
+			if ok {
+				if err := w.m.rt.RemoveContainer(ctx, in.ID); err != nil {
+					w.log.Warn("remove lost instance", zap.String("id", in.ID), zap.Error(err))
+				}
+			}
 			w.recordExit(in, ExitStatus{ExitCode: 137, FinishedAt: now})
 			in.Reason = "ContainerStatusUnknown"
 			in.Message = lostMessage

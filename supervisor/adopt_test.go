@@ -349,3 +349,33 @@ func TestAdoptRemovesUnknownInstance_R94(t *testing.T) {
 		t.Fatalf("status after adoption: %+v", cs)
 	}
 }
+
+// TestRebootRemovesTasklessContainers_R95: after a reboot the containers
+// are still in the runtime's metadata but their tasks are gone (Unknown).
+// Adoption records them as lost (137) and removes them, so they do not
+// outlive the pod; the pod re-initializes (R95).
+func TestRebootRemovesTasklessContainers_R95(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"s:sidecar"}, "r")
+	h.start(pod)
+	old := []string{h.waitRunning("s"), h.waitRunning("r")}
+	h.waitPhase(pod.UID, corev1.PodRunning)
+	h2, rec := h.restart(Options{})
+	h.rt.mu.Lock()
+	for _, c := range h.rt.containers {
+		c.state = InstanceUnknown // metadata kept, task gone
+	}
+	clear(h.rt.sandboxes)
+	h.rt.mu.Unlock()
+	if err := h2.m.Start(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	h2.waitFor("re-initialized", func() bool { r := h.rt.running("r"); return r != "" && r != old[1] })
+	h.rt.mu.Lock()
+	defer h.rt.mu.Unlock()
+	for _, id := range old {
+		if h.rt.containers[id] != nil {
+			t.Errorf("lost instance %s still in the runtime after adoption", id)
+		}
+	}
+}
