@@ -2,9 +2,11 @@ package robust
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,7 +55,11 @@ func TestReboot(t *testing.T) {
 			p["never-done"].Status.Phase == corev1.PodSucceeded && p["onfailure-done"].Status.Phase == corev1.PodSucceeded
 	})
 	before := listPods(t, c)
-	simulateReboot(t, d, ctrd)
+	var uids []string
+	for _, p := range before {
+		uids = append(uids, string(p.UID))
+	}
+	simulateReboot(t, d, ctrd, uids)
 	w := watchNamespace(t, d, c.NS)
 
 	var now map[string]*corev1.Pod
@@ -87,7 +93,7 @@ func TestReboot(t *testing.T) {
 
 // simulateReboot kills podrund, every task and shim and containerd, clears
 // containerd's state dir and podrund's --state, and starts both again.
-func simulateReboot(t *testing.T, d *harness.Podrund, ctrd *harness.Containerd) {
+func simulateReboot(t *testing.T, d *harness.Podrund, ctrd *harness.Containerd, podUIDs []string) {
 	t.Helper()
 	if err := d.Stop(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -109,6 +115,7 @@ func simulateReboot(t *testing.T, d *harness.Podrund, ctrd *harness.Containerd) 
 			t.Fatalf("clear %s: %v", dir, err)
 		}
 	}
+	removePodCgroups(t, podUIDs)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := ctrd.Start(ctx); err != nil {
@@ -169,5 +176,43 @@ func checkStaysFinished(t *testing.T, c *harness.Client, before, now map[string]
 	}
 	if got := c.ReadHostFile("never-running/runs"); got != "app\n" {
 		t.Errorf("never-running ran again after reboot: %q", got)
+	}
+}
+
+// removePodCgroups removes the (now empty) cgroups of the pods' killed
+// containers, as a reboot does: podrund's pod cgroups are
+// <hierarchy>/podrun/pod<uid>[/<container>] (cgroup v1 and v2).
+func removePodCgroups(t *testing.T, podUIDs []string) {
+	t.Helper()
+	var dirs []string
+	for _, uid := range podUIDs {
+		for _, pattern := range []string{"/sys/fs/cgroup/*/podrun/pod" + uid, "/sys/fs/cgroup/podrun/pod" + uid} {
+			roots, _ := filepath.Glob(pattern)
+			for _, root := range roots {
+				_ = filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+					if err == nil && e.IsDir() {
+						dirs = append(dirs, p)
+					}
+					return nil
+				})
+			}
+		}
+	}
+	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) }) // children first
+	// Killed tasks leave their cgroups a moment later: retry while busy.
+	var left []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		left = left[:0]
+		for _, dir := range dirs {
+			if err := syscall.Rmdir(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+				left = append(left, dir+": "+err.Error())
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(left) > 0 {
+		t.Logf("%d cgroups of killed containers could not be removed (podrund must cope), e.g. %s", len(left), left[0])
 	}
 }

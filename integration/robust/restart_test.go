@@ -111,7 +111,15 @@ func TestDaemonRestart(t *testing.T) {
 	if got := c.ReadHostFile("init-done/runs"); got != "init\n" {
 		t.Errorf("completed init container re-ran across podrund restarts (R94): runs %q", got)
 	}
-	_, _, _ = c.Podctl("delete", "job", "job1")
+	c.MustPodctl("delete", "job", "job1")
+	eventually(t, time.Minute, func() string { return "the Job's pod outlives the Job" }, func() bool {
+		for name := range listPods(t, c) {
+			if strings.HasPrefix(name, "job1-") {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // unchanging are the pods whose containers all run and must stay exactly

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -100,5 +99,3 @@ func eventually(t *testing.T, timeout time.Duration, what func() string, cond fu
 		time.Sleep(200 * time.Millisecond)
 	}
 }
-
-func errorf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
