@@ -9,6 +9,7 @@ import (
 
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -32,6 +33,28 @@ func withPodCgroup(uid types.UID) oci.SpecOpts {
 			return errors.New("cgroup path: container ID unknown")
 		}
 		return oci.WithCgroup(PodCgroupParent(uid)+"/"+c.ID)(ctx, cl, c, s)
+	}
+}
+
+// withCgroupMount mounts the container's own cgroup at /sys/fs/cgroup, as
+// containerd's CRI plugin does: containerd's default spec has no cgroup
+// mount, so without it a process cannot see its limits (cpu.shares,
+// memory.limit_in_bytes / cpu.max, memory.max) the way it can under the
+// kubelet. Read-only unless privileged; a volume mounted there wins.
+func withCgroupMount(privileged bool) oci.SpecOpts {
+	return func(ctx context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		for _, m := range s.Mounts {
+			if filepath.Clean(m.Destination) == cgroupRoot {
+				return nil
+			}
+		}
+		mode := "ro"
+		if privileged {
+			mode = "rw"
+		}
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: cgroupRoot, Type: "cgroup", Source: "cgroup",
+			Options: []string{"nosuid", "noexec", "nodev", "relatime", mode}})
+		return nil
 	}
 }
 

@@ -67,7 +67,7 @@ func (cfg Config) SpecOpts(pod *corev1.Pod, c *corev1.Container, img ocispec.Ima
 	}
 	opts = append(opts, so)
 	opts = append(opts, resourceOpts(pod, c)...)
-	return append(opts, withPodCgroup(pod.UID)), nil
+	return append(opts, withPodCgroup(pod.UID), withCgroupMount(privileged)), nil
 }
 
 // effective merges the pod's and the container's security context; the
