@@ -138,6 +138,11 @@ func (r *Runtime) Reap(ctx context.Context, id string) (supervisor.ExitStatus, e
 	task, err := cont.Task(ctx, nil)
 	switch {
 	case err == nil:
+		if oom, err := oomKilledInCgroup(ctx, cont); err != nil {
+			r.log.Warn("check OOM kill in cgroup", zap.String("id", id), zap.Error(err))
+		} else if oom {
+			labels[labelOOMKilled] = "true"
+		}
 		st, err := task.Delete(ctx)
 		if err != nil {
 			return supervisor.ExitStatus{}, fmt.Errorf("delete task of %s: %w", id, err)
