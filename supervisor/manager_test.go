@@ -95,6 +95,9 @@ func TestOOMKilled_R86(t *testing.T) {
 	if lt == nil || lt.Reason != "OOMKilled" {
 		t.Fatalf("lastState %+v", lt)
 	}
+	if !h.sink.hasEvent("OOMKilling", "Container i was OOM-killed: it exceeded its memory limit (exit code 0)") {
+		t.Fatalf("no OOMKilling event; events %v", h.sink.eventList())
+	}
 }
 
 // TestShutdown: node shutdown stops every pod in order, keeps the records

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -238,6 +239,10 @@ func (w *worker) recordExit(in *Instance, es ExitStatus) {
 	switch {
 	case es.OOMKilled || w.oom[in.ID]:
 		in.Reason = "OOMKilled"
+		// The status alone is easy to miss once the container restarts; the
+		// kubelet's node reports an OOM kill as an OOMKilling event too.
+		w.containerEvent(in.Container, corev1.EventTypeWarning, "OOMKilling",
+			fmt.Sprintf("Container %s was OOM-killed: it exceeded its memory limit (exit code %d)", in.Container, es.ExitCode))
 	case in.Reason != "":
 	case es.ExitCode == 0:
 		in.Reason = "Completed"
