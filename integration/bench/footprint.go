@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/api/client"
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // FootprintResult is issue 9 item 4, all of podrund's own process:
@@ -26,6 +30,13 @@ type FootprintResult struct {
 	WithProbesCPU   CPU      `json:"withProbesCPU"`   // probe period ProbePeriodSec
 	ContainerdCPU   CPU      `json:"containerdCPU"`   // containerd over the probe window, for context
 	ProbeStartupSec float64  `json:"probeStartupSec"` // time to start the probed pods
+	ProbeRestarts   int32    `json:"probeRestarts"`   // restarts of the probed pods' containers by the window's end
+	// podrund's log writers: one "podrund cri-logger" process per running
+	// container (containerd's binary log driver), not part of podrund's RSS.
+	Loggers         int     `json:"loggers"`
+	LoggersRSSMi    float64 `json:"loggersRSSMiB"`
+	PlainDeleteSec  float64 `json:"plainDeleteSec"`  // delete every plain pod, until the last DELETED
+	ProbedDeleteSec float64 `json:"probedDeleteSec"` // the same for the probed pods
 }
 
 // Snapshot is one look at podrund.
@@ -123,10 +134,14 @@ func (r *run) footprint(ctx context.Context) error {
 	if res.WithPodsCPU, err = cpuOver(ctx, d.P.PID(), r.s.IdleWindow); err != nil {
 		return err
 	}
-	r.progress("footprint %d pods: RSS %d KiB, CPU %.2f%%", res.Pods, res.WithPods.RSSKiB, res.WithPodsCPU.Percent)
+	res.Loggers, res.LoggersRSSMi = loggerProcesses(d.P.Dir)
+	r.progress("footprint %d pods: RSS %d KiB, CPU %.2f%%; %d cri-logger processes, %.1f MiB", res.Pods,
+		res.WithPods.RSSKiB, res.WithPodsCPU.Percent, res.Loggers, res.LoggersRSSMi)
+	t0 := time.Now()
 	if err := deleteAll(ctx, d, ns); err != nil {
 		return err
 	}
+	res.PlainDeleteSec = round2(time.Since(t0).Seconds())
 	probed := make([]*corev1.Pod, r.s.FootprintPods)
 	for i := range probed {
 		probed[i] = probedPod(fmt.Sprintf("probed-%d", i), r.s.ProbePeriodSec)
@@ -143,9 +158,39 @@ func (r *run) footprint(ctx context.Context) error {
 	if res.WithProbesCPU, res.ContainerdCPU, err = cpuPair(ctx, d.P.PID(), r.env.H.Containerd.PID(), r.s.IdleWindow); err != nil {
 		return err
 	}
-	r.progress("footprint %d probed pods: RSS %d KiB, CPU %.2f%%, containerd %.2f%%", res.Pods,
-		res.WithProbes.RSSKiB, res.WithProbesCPU.Percent, res.ContainerdCPU.Percent)
-	return deleteAll(ctx, d, ns)
+	var list corev1.PodList
+	if err := d.C.List(ctx, client.Pods, ns, &list); err != nil {
+		return fmt.Errorf("list probed pods: %w", err)
+	}
+	for _, p := range list.Items {
+		for _, st := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			res.ProbeRestarts += st.RestartCount
+		}
+	}
+	r.progress("footprint %d probed pods: RSS %d KiB, CPU %.2f%%, containerd %.2f%%, %d restarts", res.Pods,
+		res.WithProbes.RSSKiB, res.WithProbesCPU.Percent, res.ContainerdCPU.Percent, res.ProbeRestarts)
+	t0 = time.Now()
+	if err := deleteAll(ctx, d, ns); err != nil {
+		return err
+	}
+	res.ProbedDeleteSec = round2(time.Since(t0).Seconds())
+	return nil
+}
+
+// loggerProcesses counts the "podrund cri-logger" processes of the daemon
+// whose files live below dir, and their summed RSS.
+func loggerProcesses(dir string) (int, float64) {
+	n, kib := 0, int64(0)
+	for _, p := range harness.ProcessesMentioning(dir) {
+		if !strings.Contains(p.Cmdline, " cri-logger ") {
+			continue
+		}
+		if st, err := readProcStat(p.PID); err == nil {
+			n++
+			kib += st.RSSKiB
+		}
+	}
+	return n, round2(float64(kib) / 1024)
 }
 
 // startPods applies pods with at most par requests in flight and waits
@@ -209,5 +254,9 @@ func (f *FootprintResult) writeTable(w io.Writer) {
 	row("idle, image imported, no pods", f.Idle, f.EmptyCPU)
 	row(fmt.Sprintf("%d pods, no probes", f.Pods), f.WithPods, f.WithPodsCPU)
 	row(fmt.Sprintf("%d pods, exec + httpGet probes every 1 s", f.Pods), f.WithProbes, f.WithProbesCPU)
-	fmt.Fprintf(w, "\ncontainerd over the probe window: %.2f s CPU (%.1f%% of a core)\n", f.ContainerdCPU.CPUSec, f.ContainerdCPU.Percent)
+	fmt.Fprintf(w, "\ncontainerd over the probe window: %.2f s CPU (%.1f%% of a core); restarts of probed containers: %d; "+
+		"probed pods took %.1f s to start\n", f.ContainerdCPU.CPUSec, f.ContainerdCPU.Percent, f.ProbeRestarts, f.ProbeStartupSec)
+	fmt.Fprintf(w, "\nOutside podrund: %d `podrund cri-logger` processes (one per running container) with %.1f MiB RSS in all, with %d pods.\n",
+		f.Loggers, f.LoggersRSSMi, f.Pods)
+	fmt.Fprintf(w, "Deleting all %d pods took %.1f s (plain) and %.1f s (probed).\n", f.Pods, f.PlainDeleteSec, f.ProbedDeleteSec)
 }

@@ -49,14 +49,17 @@ func threeContainerPod(name string) *corev1.Pod {
 }
 
 // probedPod is threeContainerPod whose app serves HTTP (busybox httpd) and
-// has a readiness httpGet probe and a liveness exec probe every period s.
+// has a liveness httpGet probe and a readiness exec probe every period s.
+// The exec probe is the readiness one on purpose: on a loaded 2-core host
+// an exec (a runc exec through containerd) can exceed its 1 s timeout, and
+// as a liveness probe that restarts the app and feeds the load back.
 func probedPod(name string, period int32) *corev1.Pod {
 	p := threeContainerPod(name)
 	app := &p.Spec.Containers[0]
 	app.Command = []string{"sh", "-c", "mkdir -p /tmp/www && echo ok > /tmp/www/index.html && httpd -p 8080 -h /tmp/www && " + waitTERM}
+	app.LivenessProbe = &corev1.Probe{PeriodSeconds: period, InitialDelaySeconds: 2, FailureThreshold: 10,
+		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}}}
 	app.ReadinessProbe = &corev1.Probe{PeriodSeconds: period, ProbeHandler: corev1.ProbeHandler{
-		HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}}}
-	app.LivenessProbe = &corev1.Probe{PeriodSeconds: period, ProbeHandler: corev1.ProbeHandler{
 		Exec: &corev1.ExecAction{Command: []string{"true"}}}}
 	return p
 }

@@ -198,3 +198,40 @@ func parseMetrics(body []byte, names []string) map[string]float64 {
 	}
 	return out
 }
+
+// loadAverage is the first three fields of /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// otherPodrunds lists podrund daemons and containerd processes that are not
+// this run's (below base): other work on the machine skews the figures.
+func otherPodrunds(base string) []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(raw) == 0 {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+		name := filepath.Base(args[0])
+		if (name != "podrund" && name != "containerd") || strings.Contains(string(raw), base) ||
+			(len(args) > 1 && args[1] == "cri-logger") {
+			continue
+		}
+		out = append(out, fmt.Sprintf("pid %s %s", e.Name(), strings.Join(args, " ")))
+	}
+	return out
+}

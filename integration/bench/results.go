@@ -16,6 +16,8 @@ type Results struct {
 	Settings  Settings            `json:"settings"`
 	Started   time.Time           `json:"started"`
 	Seconds   float64             `json:"seconds"`
+	LoadStart string              `json:"loadAvgStart"` // /proc/loadavg when the phases began
+	LoadEnd   string              `json:"loadAvgEnd"`
 	PodStart  []PodStartResult    `json:"podStart,omitempty"`
 	Reaction  *ReactionResult     `json:"reaction,omitempty"`
 	Footprint *FootprintResult    `json:"footprint,omitempty"`
@@ -98,6 +100,7 @@ func (r *Results) WriteTables(w io.Writer) {
 	fmt.Fprintf(w, "\n### podrun benchmark (%s, %s)\n\n", r.Started.UTC().Format(time.RFC3339), map[bool]string{true: "quick", false: "full"}[r.Settings.Quick])
 	fmt.Fprintf(w, "Machine: %d CPUs (%s), %d MiB RAM, kernel %s, %s, containerd %s, %s, podrun %s\n\n",
 		m.CPUs, m.CPUModel, m.MemoryMiB, m.Kernel, m.Cgroup, m.Containerd, m.GoVersion, m.Commit)
+	fmt.Fprintf(w, "Load average at the start: %s; at the end: %s; run took %.0f s\n\n", r.LoadStart, r.LoadEnd, r.Seconds)
 	if len(r.PodStart) > 0 || r.Reaction != nil {
 		fmt.Fprintln(w, distHeader)
 	}

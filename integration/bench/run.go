@@ -50,9 +50,15 @@ func Run(ctx context.Context, s Settings, progress io.Writer) (*Results, error) 
 		version = v.Version
 	}
 	r.res.Machine = describeMachine(version)
+	r.res.LoadStart = loadAverage()
+	if others := otherPodrunds(env.H.Base); len(others) > 0 {
+		r.note("other podrund/containerd processes were running on this machine during the run "+
+			"(figures are then pessimistic): %s", strings.Join(others, "; "))
+	}
 	for _, phase := range s.Phases {
 		r.runPhase(ctx, phase)
 	}
+	r.res.LoadEnd = loadAverage()
 	r.res.evaluateTargets()
 	r.res.Seconds = time.Since(r.res.Started).Round(time.Second).Seconds()
 	return r.res, nil

@@ -40,7 +40,7 @@ func DefaultSettings(quick bool) Settings {
 		StartPods: 30, ReactionRuns: 6, FootprintPods: 50, IdleWindow: 60 * time.Second,
 		EmptyWindow: 5 * time.Second, ScalePods: 100, Lists: 50,
 		ChurnCycles: 200, ChurnLanes: 4, ChurnWarmup: 8,
-		PhaseTimeout: 6 * time.Minute, ReadyTimeout: 60 * time.Second,
+		PhaseTimeout: 8 * time.Minute, ReadyTimeout: 60 * time.Second,
 		CNIBinDir: "/usr/lib/cni", ProbePeriodSec: 1, LogLevel: "info",
 	}
 	if quick {
