@@ -92,3 +92,23 @@ func (w *worker) instanceReady(in *Instance) bool {
 	st := &w.rec.Engine
 	return st.Started[in.ID] && (c.ReadinessProbe == nil || st.Ready[in.ID])
 }
+
+// noteReady stamps the instance's readiness on its history record the
+// moment the engine learns it (a publish may come only after the next
+// container started, which would misplace the mark).
+func (w *worker) noteReady(id string) {
+	st := &w.rec.Engine
+	in := findInstance(st, id)
+	if in == nil || in.State != InstanceRunning || !w.instanceReady(in) {
+		return
+	}
+	if r := ensureRecord(st, in); r.ReadyAt.IsZero() {
+		r.ReadyAt = w.m.clk.Now()
+	}
+}
+
+// noteSignalled is called from a kill goroutine when it sends the stop
+// signal; the worker marks it on the history and publishes.
+func (w *worker) noteSignalled(id string, at time.Time) {
+	w.tryPush(workerMsg{kind: msgSignalled, id: id, at: at})
+}

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,30 @@ func TestDiagnose_CrashLoopHistoryAndStartupCounts(t *testing.T) {
 	}
 	if _, ok := h.m.Diagnose("nope"); ok {
 		t.Fatal("diagnosis of an unknown pod")
+	}
+}
+
+// TestHistory_KillMarksFollowTerminationOrder_R64: the kill mark is the
+// stop signal, so the sidecar's comes after the regular container ended.
+func TestHistory_KillMarksFollowTerminationOrder_R64(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"s:sidecar"}, "r")
+	h.startRunning(pod, "s", "r")
+	if err := h.m.Delete(context.Background(), pod.UID, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := h.waitFinished(pod.UID)
+	var s, r *InstanceRecord
+	for i := range rec.Engine.History {
+		switch rec.Engine.History[i].Container {
+		case "s":
+			s = &rec.Engine.History[i]
+		case "r":
+			r = &rec.Engine.History[i]
+		}
+	}
+	if s == nil || r == nil || r.KilledAt.IsZero() || s.KilledAt.IsZero() || r.FinishedAt.IsZero() ||
+		s.KilledAt.Before(r.FinishedAt) || s.ReadyAt.IsZero() || r.ReadyAt.Before(s.ReadyAt) {
+		t.Fatalf("history: s=%+v r=%+v", s, r)
 	}
 }

@@ -33,11 +33,7 @@ type InstanceRecord struct {
 func syncHistory(st *EngineState, ready func(in *Instance) bool, now time.Time) {
 	for i := range st.Instances {
 		in := &st.Instances[i]
-		r := historyRecord(st, in.ID)
-		if r == nil {
-			st.History = append(st.History, InstanceRecord{ID: in.ID, Container: in.Container, Attempt: in.Attempt})
-			r = &st.History[len(st.History)-1]
-		}
+		r := ensureRecord(st, in)
 		r.CreatedAt, r.StartedAt, r.FinishedAt = in.CreatedAt, in.StartedAt, in.FinishedAt
 		r.ExitCode, r.Reason, r.State = in.ExitCode, in.Reason, string(in.State)
 		if r.ReadyAt.IsZero() && in.State == InstanceRunning && ready(in) {
@@ -57,21 +53,26 @@ func syncHistory(st *EngineState, ready func(in *Instance) bool, now time.Time) 
 	pruneHistory(st)
 }
 
-// markKilled stamps the start of a kill on the instance's record.
-func markKilled(st *EngineState, id string, now time.Time) {
+// markKilled stamps when the stop signal was sent on the instance's record.
+func markKilled(st *EngineState, id string, at time.Time) {
+	in := findInstance(st, id)
 	r := historyRecord(st, id)
-	if r == nil {
-		in := findInstance(st, id)
-		if in == nil {
-			return
-		}
-		st.History = append(st.History, InstanceRecord{ID: id, Container: in.Container, Attempt: in.Attempt,
-			CreatedAt: in.CreatedAt, StartedAt: in.StartedAt, State: string(in.State)})
-		r = &st.History[len(st.History)-1]
+	if r == nil && in != nil {
+		r = ensureRecord(st, in)
 	}
-	if r.KilledAt.IsZero() {
-		r.KilledAt = now
+	if r != nil && r.KilledAt.IsZero() {
+		r.KilledAt = at
 	}
+}
+
+// ensureRecord returns the instance's record, adding it if needed.
+func ensureRecord(st *EngineState, in *Instance) *InstanceRecord {
+	if r := historyRecord(st, in.ID); r != nil {
+		return r
+	}
+	st.History = append(st.History, InstanceRecord{ID: in.ID, Container: in.Container, Attempt: in.Attempt,
+		CreatedAt: in.CreatedAt, StartedAt: in.StartedAt, State: string(in.State)})
+	return &st.History[len(st.History)-1]
 }
 
 func historyRecord(st *EngineState, id string) *InstanceRecord {

@@ -18,6 +18,7 @@ const (
 	msgUpdate
 	msgKillDone
 	msgShutdown
+	msgSignalled // a kill sent its stop signal (timeline's kill mark)
 )
 
 // workerMsg is one input of a pod worker.

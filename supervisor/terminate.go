@@ -125,6 +125,9 @@ type killRequest struct {
 	// grace minus Offset (seconds between termination start and this kill).
 	PodGrace *terminationGrace
 	Offset   int64
+	// signalled, when set, hears when the stop signal is sent (after the
+	// preStop hook and the ordering turn) for the timeline's kill mark.
+	signalled func(at time.Time)
 }
 
 // budget is the kill's grace now (R58 step 1, R61).
@@ -209,6 +212,9 @@ func (k *killer) waitBudget(ctx context.Context, r *killRequest, done <-chan str
 func (k *killer) stop(ctx context.Context, r *killRequest, start time.Time, grace int64) error {
 	errc := make(chan error, 4)
 	pending := 1
+	if r.signalled != nil {
+		r.signalled(k.clk.Now())
+	}
 	go func() { errc <- k.rt.StopContainer(ctx, r.InstanceID, 0, time.Duration(grace)*time.Second) }()
 	var first error
 	for pending > 0 {

@@ -214,6 +214,8 @@ func (w *worker) handle(ctx context.Context, msg *workerMsg) {
 		w.update(msg.pod)
 	case msgKillDone:
 		w.killDone(ctx, msg.id, msg.err)
+	case msgSignalled:
+		markKilled(st, msg.id, msg.at)
 	}
 }
 

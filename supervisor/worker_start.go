@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
@@ -189,6 +190,7 @@ func (w *worker) postStart(ctx context.Context, c *corev1.Container, id string) 
 	}
 	if c.StartupProbe == nil {
 		st.Started[id] = true // R17: running, postStart returned, no startup probe
+		w.noteReady(id)
 	}
 	return true
 }
@@ -261,7 +263,7 @@ func (w *worker) killOne(ctx context.Context, k KillAction) {
 // the result comes back as msgKillDone.
 func (w *worker) launchKill(ctx context.Context, r killRequest) {
 	w.killing[r.InstanceID]++
-	markKilled(&w.rec.Engine, r.InstanceID, w.m.clk.Now())
+	r.signalled = func(at time.Time) { w.noteSignalled(r.InstanceID, at) }
 	if w.baseCtx != nil {
 		ctx = w.baseCtx
 	}

@@ -40,6 +40,7 @@ func (w *worker) probeUpdate(u *ProbeUpdate) {
 		}
 	}
 	w.probes[u.InstanceID] = ps
+	w.noteReady(u.InstanceID)
 }
 
 // update applies an in-place spec change: container images and
