@@ -216,7 +216,11 @@ func (r *Runtime) podSpecOpts(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 	if r.opts.Security != nil {
 		sec, err := r.opts.Security(pod, c, imgCfg)
 		if err != nil {
-			return nil, createError(fmt.Errorf("security context: %w", err))
+			// The kubelet builds these in generateContainerConfig, so a
+			// violated runAsNonRoot or a missing seccomp profile is a
+			// CreateContainerConfigError there, not a CreateContainerError.
+			return nil, &supervisor.StartError{Reason: "CreateContainerConfigError",
+				Message: "security context: " + err.Error(), Err: err}
 		}
 		opts = append(opts, sec...)
 	}
