@@ -1,0 +1,172 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// procStatus returns the value of field (e.g. "CapEff") in the container's
+// /proc/self/status.
+func procStatus(t *testing.T, c *harness.Client, pod, ctr, field string) string {
+	t.Helper()
+	out := sh(t, c, pod, ctr, "grep '^"+field+":' /proc/self/status")
+	_, v, _ := strings.Cut(out, ":")
+	return strings.TrimSpace(v)
+}
+
+// TestSecurityContext: what the processes see of runAsUser/runAsGroup,
+// supplementalGroups, fsGroup, capabilities add/drop over the default set,
+// readOnlyRootFilesystem, allowPrivilegeEscalation false, seccomp
+// RuntimeDefault, masked and read-only /proc paths, and a safe sysctl.
+func TestSecurityContext(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	applyReady(t, c, `apiVersion: v1
+kind: Pod
+metadata: {name: sec}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext:
+    runAsUser: 1000
+    runAsGroup: 3000
+    supplementalGroups: [4000]
+    fsGroup: 2000
+    sysctls:
+    - {name: kernel.shm_rmid_forced, value: "1"}
+  volumes:
+  - name: data
+    emptyDir: {}
+  containers:
+  - name: ids
+    image: busybox:1.28
+    command: ["sh", "-c", "`+forever+`"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  - name: tight
+    image: busybox:1.28
+    command: ["sh", "-c", "`+forever+`"]
+    securityContext:
+      runAsUser: 0
+      runAsGroup: 0
+      readOnlyRootFilesystem: true
+      allowPrivilegeEscalation: false
+      seccompProfile: {type: RuntimeDefault}
+      capabilities:
+        drop: [ALL]
+        add: [NET_BIND_SERVICE]
+  - name: plain
+    image: busybox:1.28
+    command: ["sh", "-c", "`+forever+`"]
+    securityContext: {runAsUser: 0, runAsGroup: 0}
+`, "sec")
+	want(t, "id -u", sh(t, c, "sec", "ids", "id -u"), "1000")
+	want(t, "id -g", sh(t, c, "sec", "ids", "id -g"), "3000")
+	groups := " " + sh(t, c, "sec", "ids", "id -G") + " "
+	wantContains(t, "id -G (runAsGroup, fsGroup, supplementalGroups)", groups, " 3000 ", " 2000 ", " 4000 ")
+	want(t, "fsGroup owns the emptyDir", sh(t, c, "sec", "ids", "stat -c %g /data"), "2000")
+	want(t, "new file in the emptyDir gets the fsGroup", sh(t, c, "sec", "ids", "touch /data/f && stat -c %g /data/f"), "2000")
+
+	want(t, "CapEff with drop ALL add NET_BIND_SERVICE", procStatus(t, c, "sec", "tight", "CapEff"), "0000000000000400")
+	want(t, "CapBnd with drop ALL add NET_BIND_SERVICE", procStatus(t, c, "sec", "tight", "CapBnd"), "0000000000000400")
+	want(t, "NoNewPrivs with allowPrivilegeEscalation false", procStatus(t, c, "sec", "tight", "NoNewPrivs"), "1")
+	want(t, "Seccomp with RuntimeDefault", procStatus(t, c, "sec", "tight", "Seccomp"), "2")
+	wantContains(t, "write to a read-only root", shFails(t, c, "sec", "tight", "touch /newfile"), "Read-only file system")
+	// Without settings: the runtimes' default capability set, no
+	// no_new_privs, seccomp Unconfined (the kubelet's default).
+	want(t, "default CapEff", procStatus(t, c, "sec", "plain", "CapEff"), "00000000a80425fb")
+	want(t, "default NoNewPrivs", procStatus(t, c, "sec", "plain", "NoNewPrivs"), "0")
+	want(t, "default Seccomp", procStatus(t, c, "sec", "plain", "Seccomp"), "0")
+	sh(t, c, "sec", "plain", "touch /newfile")
+	// Masked paths are /dev/null (char 1,3) or an empty read-only tmpfs;
+	// /proc/sys is read-only.
+	want(t, "/proc/keys masked", sh(t, c, "sec", "plain", "stat -c %t,%T /proc/keys"), "1,3")
+	want(t, "/proc/acpi masked", sh(t, c, "sec", "plain", "ls -A /proc/acpi | wc -l"), "0")
+	wantContains(t, "/proc/sys mount", sh(t, c, "sec", "plain", "grep ' /proc/sys ' /proc/mounts"), " ro,")
+	shFails(t, c, "sec", "plain", "echo 0 > /proc/sys/kernel/shm_rmid_forced")
+	// The safe sysctl is set in the pod's IPC namespace, not on the host.
+	want(t, "sysctl kernel.shm_rmid_forced", sh(t, c, "sec", "plain", "cat /proc/sys/kernel/shm_rmid_forced"), "1")
+	if b, _ := os.ReadFile("/proc/sys/kernel/shm_rmid_forced"); strings.TrimSpace(string(b)) == "1" {
+		t.Logf("note: the host's kernel.shm_rmid_forced is 1 as well")
+	}
+	deletePod(t, c, "sec")
+}
+
+// TestRunAsNonRoot: runAsNonRoot with an image that runs as root is refused
+// with CreateContainerConfigError and a clear message; an image with a
+// non-root user runs.
+func TestRunAsNonRoot(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	c.Apply(`apiVersion: v1
+kind: Pod
+metadata: {name: nonroot}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {runAsNonRoot: true}
+  containers:
+  - name: rootimg
+    image: busybox:1.28
+    command: ["sh", "-c", "` + forever + `"]
+  - name: userimg
+    image: ` + harness.ImageUser + `
+    command: ["sh", "-c", "` + forever + `"]
+`)
+	p := c.WaitFor("nonroot", "rootimg refused, userimg running", 60*time.Second, func(p *corev1.Pod) bool {
+		w := waiting(p, "rootimg")
+		s := status(p, "userimg")
+		return w != nil && w.Reason == "CreateContainerConfigError" && s != nil && s.State.Running != nil
+	})
+	wantContains(t, "refusal message", waiting(p, "rootimg").Message, "runAsNonRoot", "root")
+	want(t, "id -u of the non-root image", sh(t, c, "nonroot", "userimg", "id -u"), "1000")
+	deletePod(t, c, "nonroot")
+}
+
+// TestPolicyRefusals: the shared daemon's policy (hostPaths below the test
+// base dir only, no privileged, no host namespaces) refuses pods at submit
+// with 422 and a field error for each violation; nothing runs.
+func TestPolicyRefusals(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	head := "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n"
+	ctr := "  containers:\n  - name: app\n    image: busybox:1.28\n"
+	cases := map[string]struct{ yaml, field string }{
+		"privileged":     {head + ctr + "    securityContext: {privileged: true}\n", "spec.containers[0].securityContext.privileged"},
+		"privilegedInit": {head + "  initContainers:\n  - name: i\n    image: busybox:1.28\n    securityContext: {privileged: true}\n" + ctr, "spec.initContainers[0].securityContext.privileged"},
+		"hostNetwork":    {head + "  hostNetwork: true\n" + ctr, "spec.hostNetwork"},
+		"hostPID":        {head + "  hostPID: true\n" + ctr, "spec.hostPID"},
+		"hostIPC":        {head + "  hostIPC: true\n" + ctr, "spec.hostIPC"},
+		"hostPath":       {head + "  volumes:\n  - name: etc\n    hostPath: {path: /etc}\n" + ctr, "spec.volumes[0].hostPath.path"},
+		"hostPathDotDot": {head + "  volumes:\n  - name: up\n    hostPath: {path: " + c.HostDir + "/../../../../etc}\n" + ctr, "spec.volumes[0].hostPath.path"},
+	}
+	for name, tc := range cases {
+		code, body := c.REST("POST", c.PodPath(""), "application/yaml", strings.NewReader(tc.yaml))
+		var st metav1.Status
+		_ = json.Unmarshal(body, &st)
+		if code != 422 || st.Reason != metav1.StatusReasonInvalid || st.Details == nil {
+			t.Errorf("%s: HTTP %d %s; want 422 Invalid", name, code, body)
+			continue
+		}
+		found := false
+		for _, cause := range st.Details.Causes {
+			found = found || cause.Field == tc.field && strings.Contains(cause.Message, "policy")
+		}
+		if !found {
+			t.Errorf("%s: causes %+v lack field %s with a policy message", name, st.Details.Causes, tc.field)
+		}
+	}
+	if code, _ := c.REST("GET", c.PodPath("bad"), "", nil); code != 404 {
+		t.Errorf("a refused pod was stored: GET answered %d", code)
+	}
+	// podctl shows the field error too.
+	_, errOut, code := c.PodctlStdin(strings.NewReader(cases["privileged"].yaml), "apply", "-f", "-")
+	if code == 0 || !strings.Contains(errOut, "spec.containers[0].securityContext.privileged") {
+		t.Errorf("podctl apply of a privileged pod: exit %d, stderr %q", code, errOut)
+	}
+}
