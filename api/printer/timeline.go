@@ -40,8 +40,8 @@ func DrawTimeline(out io.Writer, t *api.PodTimeline, width int) error {
 		rows[i].bar = drawBar(in, start, end, barW)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Pod %s/%s: %d instances over %s (%s to %s)\n", t.Namespace, t.Pod, len(t.Instances),
-		end.Sub(start).Round(100*time.Millisecond), clock(start), clock(end))
+	fmt.Fprintf(&b, "%s\n", fit(fmt.Sprintf("Pod %s: %d instances over %s (%s to %s)", t.Pod, len(t.Instances),
+		end.Sub(start).Round(100*time.Millisecond), clock(start), clock(end)), width))
 	for _, r := range rows {
 		fmt.Fprintf(&b, "%-*s |%s| %s\n", labelW, r.label, string(r.bar), r.result)
 	}
@@ -52,9 +52,36 @@ func DrawTimeline(out io.Writer, t *api.PodTimeline, width int) error {
 		copy(axis[barW-len(rgt):], rgt)
 	}
 	fmt.Fprintf(&b, "%-*s  %s\n", labelW, "", strings.TrimRight(string(axis), " "))
-	fmt.Fprintf(&b, "%s\n", TimelineLegend)
+	for _, l := range wrap(TimelineLegend, width) {
+		fmt.Fprintf(&b, "%s\n", l)
+	}
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+// fit cuts s to width columns (a wrapped line would break the drawing).
+func fit(s string, width int) string {
+	if width > 1 && len(s) > width {
+		return s[:width-1] + "…"
+	}
+	return s
+}
+
+// wrap breaks the legend between its entries (two spaces apart).
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, item := range strings.Split(s, "  ") {
+		if line != "" && len(line)+2+len(item) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += "  "
+		}
+		line += item
+	}
+	return append(lines, line)
 }
 
 func clock(t time.Time) string { return t.Local().Format("15:04:05") }

@@ -118,7 +118,8 @@ func TestWaitingForSidecarStartupProbeThenRunning(t *testing.T) {
 	s := screen(t, c, 80, 20, "timeline", "gated")
 	pb, pres := row(t, s, "proxy (sidecar) #0")
 	ab, ares := row(t, s, "app #0")
-	if strings.Index(pb, "S") >= strings.Index(ab, "S") || !strings.Contains(pb, "R") || pres != "running" || ares != "running" ||
+	first := func(bar string) int { return len(bar) - len(strings.TrimLeft(bar, " ")) }
+	if first(pb) >= first(ab) || !strings.Contains(pb, "R") || pres != "running" || ares != "running" ||
 		!strings.HasSuffix(pb, ">") {
 		t.Fatalf("timeline screen:\n%s", s)
 	}
@@ -204,24 +205,42 @@ func TestWaitingForTerminatingSidecar(t *testing.T) {
 	c.WaitFor("stopping", "Running", time.Minute, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 	w := c.Watch("stopping")
 	c.MustPodctl("delete", "pod", "stopping", "--wait=false")
-	out := describeUntil(t, c, "stopping", "terminating: waiting for sidecar log-shipper (grace ", 20*time.Second)
-	sec := waitingSection(out)
+	// app stops within a second of SIGTERM; then only the sidecar, which
+	// ignores it, holds the pod until its grace ends (R64: sidecars last).
+	var sec string
+	deadline := time.Now().Add(12 * time.Second)
+	for {
+		sec = waitingSection(c.MustPodctl("describe", "pod", "stopping"))
+		if strings.Contains(sec, "sidecar log-shipper") && !strings.Contains(sec, "container app") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Waiting for never came down to the sidecar:\n%s", sec)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	m := regexp.MustCompile(`terminating: waiting for sidecar log-shipper \(grace (\d+)s left\)`).FindStringSubmatch(sec)
-	if m == nil || m[1] == "0" || strings.Contains(sec, "container app") {
+	if m == nil || m[1] == "0" || strings.Count(sec, "\n") != 1 {
 		t.Fatalf("Waiting for:\n%s", sec)
 	}
-	tl := timeline(t, c, "stopping")
 	var ship, app *api.TimelineInstance
-	for i := range tl.Instances {
-		switch tl.Instances[i].Container {
-		case "log-shipper":
-			ship = &tl.Instances[i]
-		case "app":
-			app = &tl.Instances[i]
+	for ship == nil || ship.KilledAt == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("no kill mark for the sidecar: %+v", ship)
 		}
+		tl := timeline(t, c, "stopping")
+		for i := range tl.Instances {
+			switch tl.Instances[i].Container {
+			case "log-shipper":
+				ship = &tl.Instances[i]
+			case "app":
+				app = &tl.Instances[i]
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	if ship == nil || app == nil || app.FinishedAt == nil || app.KilledAt == nil || ship.KilledAt == nil || ship.FinishedAt != nil {
-		t.Fatalf("timeline while the sidecar holds on: %+v", tl.Instances)
+	if app == nil || app.FinishedAt == nil || app.KilledAt == nil || ship.FinishedAt != nil || ship.KilledAt.Before(*app.FinishedAt) {
+		t.Fatalf("timeline while the sidecar holds on (its stop signal must follow app's exit): app=%+v ship=%+v", app, ship)
 	}
 	s := screen(t, c, 100, 20, "timeline", "stopping")
 	if _, res := row(t, s, "log-shipper (sidecar) #0"); res != "stopping" {
