@@ -53,9 +53,15 @@ func jsonList(args []string) string {
 
 // jsonString quotes s for YAML (a JSON string is a YAML flow scalar).
 func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSpace(b.String())
 }
+
+// shq quotes s for sh in single quotes (expanded only when it runs).
+func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }
 
 func (p podSpec) yaml(hostDir string) string {
 	var b strings.Builder

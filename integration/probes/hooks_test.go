@@ -112,7 +112,7 @@ func TestPreStopCutAtGrace(t *testing.T) {
 	c := env.Client(t)
 	const grace = 3
 	// On TERM the app only logs and keeps running: SIGKILL must end it.
-	app := mark("app", "Started") + `; trap 'echo "$(cut -d" " -f1 /proc/uptime) app TERM" >> /shared/order.log' TERM; while true; do sleep 1 & wait $!; done`
+	app := mark("app", "Started") + "; trap " + shq(mark("app", "TERM")) + " TERM; while true; do sleep 1 & wait $!; done"
 	hook := mark("hook", "Begin") + "; while true; do " + mark("hook", "Tick") + "; sleep 0.5; done"
 	ps := podSpec{Name: "prestop", Grace: grace,
 		Containers: []ctr{{Name: "app", Command: []string{"sh", "-c", app}, Extra: execHook("preStop", hook)}}}
