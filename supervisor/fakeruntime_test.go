@@ -55,6 +55,9 @@ type fakeRuntime struct {
 	term       map[string]termBehaviour
 	stops      []stopRecord
 	seq        int
+	// onPull, when set, runs inside PullImage with its progress callback
+	// (as the runtime's reporting goroutine would call it).
+	onPull func(progress PullProgress)
 }
 
 func newFakeRuntime(clk *clocktesting.FakeClock) *fakeRuntime {
@@ -88,6 +91,12 @@ func (f *fakeRuntime) ImageStatus(ctx context.Context, ref string) (ImageStatus,
 }
 
 func (f *fakeRuntime) PullImage(ctx context.Context, ref string, progress PullProgress) (ImageStatus, error) {
+	f.mu.Lock()
+	onPull := f.onPull
+	f.mu.Unlock()
+	if onPull != nil && progress != nil {
+		onPull(progress)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("pull %s", ref)

@@ -55,7 +55,9 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 	}
 	w.containerEvent(c.Name, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
 	w.publish(ctx) // a pull can be long: report what is going on now
-	pulled, perr := w.m.rt.PullImage(ctx, c.Image, nil)
+	progress, endPull := w.pullReporter(ctx, c)
+	pulled, perr := w.m.rt.PullImage(ctx, c.Image, progress)
+	endPull()
 	if perr != nil {
 		w.pullBackoff = nextBackoff(w.pullBackoff, c.Image, now, w.m.clk.Now())
 		// Like the kubelet's error retry: the next sync shows ImagePullBackOff

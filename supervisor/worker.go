@@ -39,6 +39,12 @@ type worker struct {
 	retryAt          time.Time
 	timer            clock.Timer
 
+	// pullMu orders pull progress reports (from the runtime's goroutine)
+	// before the worker's next publish; see pullReporter.
+	pullMu     sync.Mutex
+	pullActive bool
+	pullLast   time.Time
+
 	snapMu sync.Mutex
 	snap   *PodRecord
 	diag   diagSnapshot // probe and pull facts as of snap, for Diagnose
