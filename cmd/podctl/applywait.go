@@ -93,6 +93,7 @@ func waitOne(ctx context.Context, prog *progress, c *client.Client, k kind, ns, 
 		case *corev1.Pod:
 			_, status, _ = printer.PodStatusColumns(o)
 			outcome, err = podOutcome(o, status)
+			status += pullNote(o)
 		case *batchv1.Job:
 			status = printer.JobStatus(o)
 			outcome, err = jobOutcome(o)
@@ -142,4 +143,17 @@ func jobOutcome(job *batchv1.Job) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// pullNote is the image pull in progress, as the engine reports it in a
+// container's waiting message ("Pulling image "x": 12.3 MB of 40.0 MB").
+func pullNote(p *corev1.Pod) string {
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for _, cs := range list {
+			if w := cs.State.Waiting; w != nil && strings.HasPrefix(w.Message, "Pulling image ") {
+				return ", " + cs.Name + ": " + w.Message
+			}
+		}
+	}
+	return ""
 }

@@ -109,3 +109,19 @@ func TestTopPod(t *testing.T) {
 		t.Fatalf("top -o json: %v %+v", err, r)
 	}
 }
+
+func TestApplyWaitShowsPullBytes(t *testing.T) {
+	srv := fake.Start(t)
+	file := writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
+	done := podctlAsync(t, srv, "apply", "-f", file, "--wait", "--timeout", "10s")
+	eventually(t, "the pod watch", watching(srv, client.Pods))
+	pulling := pod("web", corev1.PodPending)
+	pulling.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{
+		Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: `Pulling image "busybox:1.28": 1.2 MB of 2.0 MB`}}}}
+	srv.Set(client.Pods, pulling)
+	srv.Set(client.Pods, pod("web", corev1.PodRunning, readyCond(true)))
+	r := done()
+	if r.code != 0 || !strings.Contains(r.stderr, `pod/web: ContainerCreating, app: Pulling image "busybox:1.28": 1.2 MB of 2.0 MB`+"\n") {
+		t.Fatalf("apply --wait: %+v", r)
+	}
+}
