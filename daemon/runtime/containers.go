@@ -44,6 +44,10 @@ const (
 	labelTTY        = "io.podrun.instance.tty"
 )
 
+// failedCreateCleanupTimeout bounds the removal of a half-created
+// container, which runs even when the caller's context is done.
+const failedCreateCleanupTimeout = 30 * time.Second
+
 // newInstanceID is 32 random hex characters.
 func newInstanceID() (string, error) {
 	b := make([]byte, 16)
@@ -88,7 +92,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 		return supervisor.Instance{}, createError(fmt.Errorf("create container: %w", err))
 	}
 	if _, err := cont.NewTask(ctx, r.logIO(inst.LogPath, c.TTY)); err != nil {
-		if derr := r.deleteContainer(ctx, cont); derr != nil {
+		if derr := r.removeFailedContainer(ctx, cont); derr != nil {
 			log.Warn("remove container after failed task creation", zap.Error(derr))
 		}
 		// Under the kubelet the task is created by CRI StartContainer, so a
@@ -98,6 +102,25 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 	r.rememberPod(id, labels[labelPodUID])
 	log.Debug("created container instance", zap.String("id", id), zap.Int32("attempt", req.Attempt))
 	return inst, nil
+}
+
+// removeFailedContainer removes a container whose task creation failed.
+// The failure is often ctx itself (the pod was deleted while its container
+// was being created), so the cleanup runs on a context of its own; and the
+// shim may have created the task before the cancellation was seen, so a
+// task is deleted (killed) first — else containerd refuses to delete the
+// container and the container, its snapshot and a process are left behind.
+func (r *Runtime) removeFailedContainer(ctx context.Context, cont containerd.Container) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failedCreateCleanupTimeout)
+	defer cancel()
+	if task, err := cont.Task(ctx, nil); err == nil {
+		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete task of container %s: %w", cont.ID(), err)
+		}
+	} else if !errdefs.IsNotFound(err) {
+		return fmt.Errorf("look up task of container %s: %w", cont.ID(), err)
+	}
+	return r.deleteContainer(ctx, cont)
 }
 
 // discardInstance removes what a failed CreateContainer made before the
