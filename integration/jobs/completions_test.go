@@ -7,6 +7,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podrun/podrun/integration/harness"
 )
@@ -17,7 +18,9 @@ import (
 func TestParallelCompletions(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	work := logLine("start") + "; sleep 1; " + logLine("end")
+	// The first two pods wait for each other so that they surely overlap
+	// however slowly containers start on a loaded machine.
+	work := logLine("start") + `; until [ "$(grep -c start /shared/order.log)" -ge 2 ]; do sleep 0.1; done; sleep 1; ` + logLine("end")
 	c.Apply(jobYAML(c, "par", "completions: 4\nparallelism: 2\nbackoffLimit: 0", "restartPolicy: Never", "",
 		container("work", work)))
 	j := waitJob(t, c, "par", "Complete", 90*time.Second, isComplete)
@@ -67,6 +70,7 @@ func TestIndexedCompletion(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, p := range ps {
+		checkOwnedBy(t, &p, j)
 		i := p.Labels[batchv1.JobCompletionIndexAnnotation]
 		if a := p.Annotations[batchv1.JobCompletionIndexAnnotation]; a != i || i == "" {
 			t.Errorf("pod %s: index label %q, annotation %q", p.Name, i, a)
@@ -103,8 +107,13 @@ func TestBackoffLimitFailedPods(t *testing.T) {
 	if len(ps) != 2 || countPhase(ps, corev1.PodFailed) != 2 {
 		t.Errorf("want exactly 2 Failed pods:\n%s", podsString(ps))
 	}
+	// The controller waits 10 s after a failed pod before it creates the
+	// next one (its pod back-off), so the second pod starts at least that
+	// long after the first (a lower bound: load only makes it later).
 	if lines := readOrder(t, c); len(lines) != 2 || lines[0].Pod == lines[1].Pod {
 		t.Errorf("want two pods started one after the other:\n%s", dumpOrder(lines))
+	} else if gap := lines[1].At - lines[0].At; gap < 9 {
+		t.Errorf("second pod started %.1fs after the first, want ≥ 9s (10s back-off from a finish time stored in whole seconds):\n%s", gap, dumpOrder(lines))
 	}
 	if row := rowOf(c.MustPodctl("get", "jobs"), "fail"); len(row) < 3 || row[1] != "Failed" || row[2] != "0/1" {
 		t.Errorf("get jobs row %q, want Failed 0/1", row)
@@ -161,4 +170,50 @@ func checkRestartLimit(t *testing.T, c *harness.Client, job, crasher string) {
 		t.Errorf("%s started %d times; the Job failed before any restart", crasher, starts)
 	}
 	waitPods(t, c, job, "deleted", 60*time.Second, func(ps []corev1.Pod) bool { return len(ps) == 0 })
+}
+
+// checkOwnedBy checks the labels and controller reference Kubernetes' job
+// controller gives a Job's pods.
+func checkOwnedBy(t *testing.T, p *corev1.Pod, j *batchv1.Job) {
+	t.Helper()
+	uid := string(j.UID)
+	for k, v := range map[string]string{"job-name": j.Name, batchv1.JobNameLabel: j.Name,
+		"controller-uid": uid, batchv1.ControllerUidLabel: uid} {
+		if p.Labels[k] != v {
+			t.Errorf("pod %s: label %s=%q, want %q", p.Name, k, p.Labels[k], v)
+		}
+	}
+	ref := metav1.GetControllerOf(p)
+	if ref == nil || ref.Kind != "Job" || ref.APIVersion != "batch/v1" || ref.Name != j.Name || ref.UID != j.UID ||
+		ref.BlockOwnerDeletion == nil || !*ref.BlockOwnerDeletion {
+		t.Errorf("pod %s: controller reference %+v, want the Job %s", p.Name, ref, j.Name)
+	}
+}
+
+// TestSuccessPolicy: an Indexed Job whose successPolicy names index 0
+// completes as soon as index 0 succeeded; the pods of the other indexes
+// are deleted.
+func TestSuccessPolicy(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	work := `if [ "$JOB_COMPLETION_INDEX" = 0 ]; then until [ "$(grep -c start /shared/order.log)" -ge 3 ]; do sleep 0.1; done; exit 0; fi; ` +
+		forever("idx")
+	c.Apply(jobYAML(c, "sp", `completions: 3
+parallelism: 3
+completionMode: Indexed
+backoffLimit: 0
+successPolicy:
+  rules:
+  - succeededIndexes: "0"`, "restartPolicy: Never", "", container("main", logLine("start")+"; "+work)))
+	j := waitJob(t, c, "sp", "Complete", 90*time.Second, isComplete)
+	if cond := condition(j, batchv1.JobSuccessCriteriaMet); cond == nil || cond.Reason != batchv1.JobReasonSuccessPolicy {
+		t.Errorf("want SuccessCriteriaMet/SuccessPolicy: %s", jobString(j))
+	}
+	if j.Status.CompletedIndexes != "0" || j.Status.Succeeded != 1 {
+		t.Errorf("job status %s, want completedIndexes 0", jobString(j))
+	}
+	waitPods(t, c, "sp", "the other indexes deleted", 60*time.Second, func(ps []corev1.Pod) bool { return len(ps) == 1 })
+	if lines := readOrder(t, c); index(lines, "", "idx term") < 0 {
+		t.Errorf("the other indexes were not stopped gracefully:\n%s", dumpOrder(lines))
+	}
 }

@@ -37,7 +37,7 @@ func waitLine(t *testing.T, c *harness.Client, event string) {
 func TestJobActiveDeadline(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	c.Apply(jobYAML(c, "late", "activeDeadlineSeconds: 3\nbackoffLimit: 0", "restartPolicy: Never",
+	c.Apply(jobYAML(c, "late", "activeDeadlineSeconds: 6\nbackoffLimit: 0", "restartPolicy: Never",
 		container("proxy", forever("proxy"), "restartPolicy: Always"),
 		container("main", forever("main"))))
 	waitLine(t, c, "main start")
@@ -62,7 +62,7 @@ func TestJobActiveDeadline(t *testing.T) {
 func TestPodActiveDeadline(t *testing.T) {
 	t.Parallel()
 	c := newClient(t)
-	c.Apply(jobYAML(c, "podlate", "backoffLimit: 0", "restartPolicy: Never\nactiveDeadlineSeconds: 2", "",
+	c.Apply(jobYAML(c, "podlate", "backoffLimit: 0", "restartPolicy: Never\nactiveDeadlineSeconds: 4", "",
 		container("main", forever("main"))))
 	j := waitFailed(t, c, "podlate", batchv1.JobReasonBackoffLimitExceeded, 60*time.Second)
 	if j.Status.Failed != 1 {
