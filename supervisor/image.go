@@ -49,6 +49,11 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 	if wait, until := inBackoffSinceUpdate(w.pullBackoff, c.Image, now); wait {
 		msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
 		w.containerEvent(c.Name, corev1.EventTypeNormal, "BackOff", msg)
+		if st.Present {
+			// Same fallback as a failed pull below: while pulls back off,
+			// run the image that is there instead of refusing to restart.
+			return st, nil
+		}
 		w.containerEvent(c.Name, corev1.EventTypeWarning, "Failed", "Error: ImagePullBackOff")
 		w.retry(minTime(until, now.Add(errorRetry)))
 		return st, &StartError{Reason: "ImagePullBackOff", Message: msg}

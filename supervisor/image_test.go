@@ -122,3 +122,27 @@ func TestPullPolicyDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestImageAlwaysPullFailsButPresentRestarts: the fallback to a present
+// image also holds while the pull back-off lasts. Before, the first start
+// ran the present image but the restart after a liveness kill or crash
+// (within the 10 s pull back-off) was refused with ImagePullBackOff,
+// delaying every restart of a `:latest` container on an offline host by the
+// pull back-off although the image it had just run was there.
+func TestImageAlwaysPullFailsButPresentRestarts(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	pod.Spec.Containers[0].ImagePullPolicy = corev1.PullAlways
+	h.rt.pullErr["busybox:1.28"] = errors.New("registry unreachable")
+	h.start(pod)
+	first := h.waitRunning("r")
+	h.rt.exit(first, 1)
+	// 1st restart: no crash back-off; the pull back-off (10 s) is running.
+	h.waitFor("restarted", func() bool { id := h.rt.running("r"); return id != "" && id != first })
+	if r := h.waitingReason(string(pod.UID), "r"); r == "ImagePullBackOff" {
+		t.Errorf("waiting reason %s for a present image", r)
+	}
+	if !h.sink.hasEvent("BackOff", `Back-off pulling image "busybox:1.28"`) {
+		t.Error("no BackOff event for the skipped pull")
+	}
+}
