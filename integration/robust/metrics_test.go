@@ -86,8 +86,8 @@ func TestMetrics(t *testing.T) {
 		newPod(c, "done", corev1.RestartPolicyNever, nil, shell("app", "sleep 1; exit 0")))
 	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		p := listPods(t, c)
-		return isReady(p["runner"]) && statusOf(p["crasher"], "app").RestartCount >= 1 &&
-			p["done"].Status.Phase == corev1.PodSucceeded
+		return isReady(p["runner"]) && restartsOf(p["crasher"], "app") >= 1 &&
+			p["done"] != nil && phaseOf(p["done"]) == corev1.PodSucceeded
 	})
 	// The restart count as the API shows it, read after the scrape can only be higher.
 	m1 := scrape(t, c)

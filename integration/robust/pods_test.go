@@ -118,6 +118,9 @@ func allStatuses(p *corev1.Pod) []corev1.ContainerStatus {
 }
 
 func isReady(p *corev1.Pod) bool {
+	if p == nil {
+		return false
+	}
 	for _, cd := range p.Status.Conditions {
 		if cd.Type == corev1.PodReady {
 			return cd.Status == corev1.ConditionTrue
@@ -136,4 +139,24 @@ func fmtPods(pods map[string]*corev1.Pod) string {
 		fmt.Fprintf(&b, "pod %s: %s", n, describe(p))
 	}
 	return b.String()
+}
+
+// restartsOf is a container's restartCount, -1 while the pod or the
+// status is not there yet.
+func restartsOf(p *corev1.Pod, name string) int32 {
+	if p == nil {
+		return -1
+	}
+	if s := statusOf(p, name); s != nil {
+		return s.RestartCount
+	}
+	return -1
+}
+
+// phaseOf is the pod's phase, "" while there is no pod.
+func phaseOf(p *corev1.Pod) corev1.PodPhase {
+	if p == nil {
+		return ""
+	}
+	return p.Status.Phase
 }

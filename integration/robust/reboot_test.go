@@ -52,7 +52,7 @@ func TestReboot(t *testing.T) {
 	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		p := listPods(t, c)
 		return isReady(p["always"]) && isReady(p["onfailure"]) && isReady(p["never-running"]) &&
-			p["never-done"].Status.Phase == corev1.PodSucceeded && p["onfailure-done"].Status.Phase == corev1.PodSucceeded
+			phaseOf(p["never-done"]) == corev1.PodSucceeded && phaseOf(p["onfailure-done"]) == corev1.PodSucceeded
 	})
 	before := listPods(t, c)
 	var uids []string
@@ -65,12 +65,12 @@ func TestReboot(t *testing.T) {
 	var now map[string]*corev1.Pod
 	reinitialized := func(name string) bool {
 		return isReady(now[name]) &&
-			statusOf(now[name], "app").RestartCount == statusOf(before[name], "app").RestartCount+1
+			restartsOf(now[name], "app") == restartsOf(before[name], "app")+1
 	}
 	eventually(t, 2*time.Minute, func() string { return "pods not re-initialized:\n" + fmtPods(now) }, func() bool {
 		now = listPods(t, c)
 		return reinitialized("always") && reinitialized("onfailure") &&
-			now["never-running"].Status.Phase == corev1.PodFailed
+			phaseOf(now["never-running"]) == corev1.PodFailed
 	})
 	for _, name := range []string{"always", "onfailure"} {
 		for _, s := range allStatuses(before[name]) {

@@ -209,8 +209,7 @@ func checkCaughtUp(t *testing.T, c *harness.Client, prev *corev1.Pod) {
 	var p *corev1.Pod
 	eventually(t, time.Minute, func() string { return describe(p) }, func() bool {
 		p = c.GetPod("exit-while-down")
-		s := statusOf(p, "app")
-		return s.RestartCount == statusOf(prev, "app").RestartCount+1
+		return restartsOf(p, "app") == restartsOf(prev, "app")+1
 	})
 	last := statusOf(p, "app").LastTerminationState.Terminated
 	if last == nil || last.ExitCode != 1 || last.ContainerID != statusOf(prev, "app").ContainerID {
@@ -229,7 +228,7 @@ func checkBackoffKept(t *testing.T, prev *corev1.Pod, w *nsWatch) {
 	var next *corev1.Pod
 	eventually(t, backoff+time.Minute, func() string { return "crash-looping container never restarted: " + describe(c0(w)) }, func() bool {
 		for _, ev := range w.all() {
-			if ev.Pod.Name == "crashloop" && statusOf(ev.Pod, "app").RestartCount > ps.RestartCount {
+			if ev.Pod.Name == "crashloop" && restartsOf(ev.Pod, "app") > ps.RestartCount {
 				next = ev.Pod
 				return true
 			}
