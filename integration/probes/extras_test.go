@@ -1,0 +1,70 @@
+package probes
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// TestHTTPProbeRedirects: a redirect to the same host is followed (the
+// target's answer decides), one to another host counts as success with a
+// ProbeWarning event (R41) — against the no-shell probe server. Its image is
+// :latest (pull policy Always) and cannot be pulled here: the liveness
+// restart must run the present image, not wait out a pull back-off.
+func TestHTTPProbeRedirects(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	get := func(kind, path string, threshold int) string {
+		return probe(kind, "      httpGet:\n        path: "+jsonString(path)+"\n        port: 8080\n", threshold)
+	}
+	ps := podSpec{Name: "redir", Grace: 2, Containers: []ctr{{Name: "server", Image: harness.ImageNoShell,
+		Extra: get("startupProbe", "/redirect?to=/healthz", 30) +
+			get("readinessProbe", "/redirect?to=http://elsewhere.invalid/x", 3) +
+			get("livenessProbe", "/redirect?to=/status/500", 1)}}}
+	w := c.Watch("redir")
+	c.Apply(ps.yaml(c.HostDir))
+	w.UntilPod("started and ready", 60*time.Second, func(p *corev1.Pod) bool { return started(p, "server") && ready(p, "server") })
+	waitEvent(t, c, "redir", "server", "ProbeWarning", "Probe terminated redirects", 20*time.Second)
+	waitEvent(t, c, "redir", "server", "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500", 20*time.Second)
+	w.UntilPod("restarted by the followed redirect's 500", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "server") >= 1 })
+	for _, e := range eventsFor(t, c, "redir", "server", "Unhealthy") {
+		if e.Message[:9] != "Liveness " {
+			t.Errorf("unexpected probe failure (startup/readiness redirects must succeed): %s", e.Message)
+		}
+	}
+}
+
+// TestStopSignalAndSleepPreStopCutByGrace: lifecycle.stopSignal replaces
+// SIGTERM; a preStop sleep longer than the deletion's grace is cut short at
+// the grace, then the stop signal follows (R56, R58).
+func TestStopSignalAndSleepPreStopCutByGrace(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	app := []string{"sh", "-c", mark("app", "Started") + "; trap " + shq(mark("app", "TERM")+"; exit 1") + " TERM; trap " +
+		shq(mark("app", "USR1")+"; exit 0") + " USR1; while true; do sleep 1 & wait $!; done"}
+	hook := "    lifecycle:\n      stopSignal: SIGUSR1\n      preStop:\n        sleep:\n          seconds: 40\n"
+	ps := podSpec{Name: "stopsig", Grace: 60, Containers: []ctr{{Name: "app", Command: app, Extra: hook}}}
+	yaml := ps.yaml(c.HostDir)
+	yaml = yaml[:len("apiVersion: v1\nkind: Pod\nmetadata:\n  name: stopsig\nspec:\n")] + "  os:\n    name: linux\n" +
+		yaml[len("apiVersion: v1\nkind: Pod\nmetadata:\n  name: stopsig\nspec:\n"):]
+	c.Apply(yaml)
+	c.WaitFor("stopsig", "running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
+	waitLines(t, c, "stopsig", 15*time.Second, "app Started")
+	begin := time.Now()
+	final := deleteAndWait(t, c, "stopsig", "--grace-period", "3")
+	took := time.Since(begin)
+	lines := orderLog(t, c, "stopsig")
+	if find(lines, "app USR1") < 0 || find(lines, "app TERM") >= 0 {
+		t.Errorf("want the stopSignal SIGUSR1, not SIGTERM:\n%s", dump(lines))
+	}
+	if s := terminated(final, "app"); s == nil || s.ExitCode != 0 {
+		t.Errorf("app %s, want exit 0 from the USR1 trap", harness.Describe(final))
+	}
+	// The 40 s sleep hook is cut at the 3 s grace.
+	if took < 3*time.Second-500*time.Millisecond || took > 20*time.Second {
+		t.Errorf("delete took %v, want ≈ the 3 s grace (preStop sleep 40 s cut, R56)", took)
+	}
+}
