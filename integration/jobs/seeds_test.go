@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,8 +39,12 @@ func TestSeed02LegacySidecarBlocksJob(t *testing.T) {
 	if j.Status.Succeeded != 0 || isFinished(j) {
 		t.Errorf("job status %s, want incomplete", jobString(j))
 	}
-	if row := rowOf(c.MustPodctl("get", "jobs"), "pi"); len(row) < 3 || row[2] != "0/1" {
-		t.Errorf("get jobs row %q, want COMPLETIONS 0/1", row)
+	table := c.MustPodctl("get", "jobs")
+	if header := strings.Fields(strings.SplitN(table, "\n", 2)[0]); strings.Join(header, " ") != "NAME STATUS COMPLETIONS DURATION AGE" {
+		t.Errorf("get jobs header %q", header)
+	}
+	if row := rowOf(table, "pi"); len(row) != 5 || row[1] != "Running" || row[2] != "0/1" {
+		t.Errorf("get jobs row %q, want STATUS Running COMPLETIONS 0/1", row)
 	}
 }
 
