@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,6 +71,9 @@ func containerBlocker(d *PodDiagnosis, c *corev1.Container, class ContainerClass
 	switch {
 	case cur == nil || cur.State == InstanceCreated:
 		b.Reason, b.Message = "NotStarted", who+": not started yet"
+		if msg := pullingMessage(d.Record.Pod, c.Name); msg != "" {
+			b.Reason, b.Message = "Pulling", fmt.Sprintf("image %s: %s", c.Image, msg)
+		}
 		return b, false
 	case cur.State == InstanceRunning:
 		return runningBlocker(d, b, who, c, cur, now)
@@ -186,4 +190,22 @@ func seconds(d time.Duration) string {
 		return "0s"
 	}
 	return fmt.Sprintf("%ds", int64((d+time.Second-1)/time.Second))
+}
+
+// pullingMessage is the pull in progress of container name as the status
+// shows it (pullReporter), e.g. "pulling, 12.3 MB of 40.0 MB".
+func pullingMessage(pod *corev1.Pod, name string) string {
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.InitContainerStatuses, pod.Status.ContainerStatuses} {
+		for _, cs := range list {
+			w := cs.State.Waiting
+			if cs.Name != name || w == nil || !strings.HasPrefix(w.Message, "Pulling image ") {
+				continue
+			}
+			if i := strings.LastIndex(w.Message, ": "); i >= 0 {
+				return "pulling, " + w.Message[i+2:]
+			}
+			return "pulling"
+		}
+	}
+	return ""
 }

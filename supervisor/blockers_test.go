@@ -151,3 +151,19 @@ func TestHistory_KeepsPrunedInstancesBounded(t *testing.T) {
 		t.Fatalf("back-off not recorded: %+v", r)
 	}
 }
+
+func TestBlockers_PullInProgress(t *testing.T) {
+	pod := testPod(corev1.RestartPolicyAlways, nil, "app")
+	pod.Spec.Containers[0].Image = "foo:1"
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{
+		Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: pullMessage("foo:1", 12_300_000, 40_000_000)}}}}
+	got := blockerLines(Blockers(diagnosis(pod, EngineState{Initialized: true}), t0))
+	if want := []string{"image foo:1: pulling, 12.3 MB of 40.0 MB"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("lines = %q, want %q", got, want)
+	}
+	pod.Status.ContainerStatuses = nil
+	got = blockerLines(Blockers(diagnosis(pod, EngineState{Initialized: true}), t0))
+	if want := []string{"container app: not started yet"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("lines = %q, want %q", got, want)
+	}
+}

@@ -17,9 +17,10 @@ import (
 func newTopCommand(g *globals) *cobra.Command {
 	top := &cobra.Command{Use: "top", Short: "Show CPU and memory use"}
 	top.AddCommand(&cobra.Command{
-		Use:   "pod [NAME]",
-		Short: "CPU (millicores) and memory (working set) of each running container, from its cgroup",
-		Args:  cobra.MaximumNArgs(1),
+		Use:               "pod [NAME]",
+		Short:             "CPU (millicores) and memory (working set) of each running container, from its cgroup",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completePodThenNothing(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			stats, err := podStats(cmd.Context(), g, args)
 			if err != nil {
