@@ -34,7 +34,8 @@ type FootprintResult struct {
 	// podrund's log writers: one "podrund cri-logger" process per running
 	// container (containerd's binary log driver), not part of podrund's RSS.
 	Loggers         int     `json:"loggers"`
-	LoggersRSSMi    float64 `json:"loggersRSSMiB"`
+	LoggersRSSMi    float64 `json:"loggersRSSMiB"`   // summed RSS: counts their shared text once per process
+	LoggersPSSMi    float64 `json:"loggersPSSMiB"`   // summed PSS: shared pages split among the sharers
 	PlainDeleteSec  float64 `json:"plainDeleteSec"`  // delete every plain pod, until the last DELETED
 	ProbedDeleteSec float64 `json:"probedDeleteSec"` // the same for the probed pods
 }
@@ -134,9 +135,9 @@ func (r *run) footprint(ctx context.Context) error {
 	if res.WithPodsCPU, err = cpuOver(ctx, d.P.PID(), r.s.IdleWindow); err != nil {
 		return err
 	}
-	res.Loggers, res.LoggersRSSMi = loggerProcesses(d.P.Dir)
-	r.progress("footprint %d pods: RSS %d KiB, CPU %.2f%%; %d cri-logger processes, %.1f MiB", res.Pods,
-		res.WithPods.RSSKiB, res.WithPodsCPU.Percent, res.Loggers, res.LoggersRSSMi)
+	res.Loggers, res.LoggersRSSMi, res.LoggersPSSMi = loggerProcesses(d.P.Dir)
+	r.progress("footprint %d pods: RSS %d KiB, CPU %.2f%%; %d cri-logger processes, RSS %.1f MiB, PSS %.1f MiB", res.Pods,
+		res.WithPods.RSSKiB, res.WithPodsCPU.Percent, res.Loggers, res.LoggersRSSMi, res.LoggersPSSMi)
 	t0 := time.Now()
 	if err := deleteAll(ctx, d, ns); err != nil {
 		return err
@@ -178,19 +179,20 @@ func (r *run) footprint(ctx context.Context) error {
 }
 
 // loggerProcesses counts the "podrund cri-logger" processes of the daemon
-// whose files live below dir, and their summed RSS.
-func loggerProcesses(dir string) (int, float64) {
-	n, kib := 0, int64(0)
+// whose files live below dir, and their summed RSS and PSS in MiB.
+func loggerProcesses(dir string) (n int, rssMiB, pssMiB float64) {
+	var rss, pss int64
 	for _, p := range harness.ProcessesMentioning(dir) {
 		if !strings.Contains(p.Cmdline, " cri-logger ") {
 			continue
 		}
 		if st, err := readProcStat(p.PID); err == nil {
 			n++
-			kib += st.RSSKiB
+			rss += st.RSSKiB
+			pss += readPSS(p.PID)
 		}
 	}
-	return n, round2(float64(kib) / 1024)
+	return n, round2(float64(rss) / 1024), round2(float64(pss) / 1024)
 }
 
 // startPods applies pods with at most par requests in flight and waits
@@ -256,7 +258,7 @@ func (f *FootprintResult) writeTable(w io.Writer) {
 	row(fmt.Sprintf("%d pods, exec + httpGet probes every 1 s", f.Pods), f.WithProbes, f.WithProbesCPU)
 	fmt.Fprintf(w, "\ncontainerd over the probe window: %.2f s CPU (%.1f%% of a core); restarts of probed containers: %d; "+
 		"probed pods took %.1f s to start\n", f.ContainerdCPU.CPUSec, f.ContainerdCPU.Percent, f.ProbeRestarts, f.ProbeStartupSec)
-	fmt.Fprintf(w, "\nOutside podrund: %d `podrund cri-logger` processes (one per running container) with %.1f MiB RSS in all, with %d pods.\n",
-		f.Loggers, f.LoggersRSSMi, f.Pods)
+	fmt.Fprintf(w, "\nOutside podrund: %d `podrund cri-logger` processes (one per running container) with %d pods: "+
+		"%.1f MiB PSS in all (%.1f MiB summed RSS, shared text counted in each).\n", f.Loggers, f.Pods, f.LoggersPSSMi, f.LoggersRSSMi)
 	fmt.Fprintf(w, "Deleting all %d pods took %.1f s (plain) and %.1f s (probed).\n", f.Pods, f.PlainDeleteSec, f.ProbedDeleteSec)
 }

@@ -235,3 +235,18 @@ func otherPodrunds(base string) []string {
 	}
 	return out
 }
+
+// readPSS is the Pss of /proc/PID/smaps_rollup in KiB (0 when unreadable).
+func readPSS(pid int) int64 {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "smaps_rollup"))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == "Pss" {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}

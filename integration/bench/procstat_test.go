@@ -21,6 +21,9 @@ func TestParseStatusAndSelf(t *testing.T) {
 	if rss != 12345 || anon != 345 || file != 12000 || thr != 7 {
 		t.Fatalf("parseStatus = %d, %d, %d, %d", rss, anon, file, thr)
 	}
+	if pss := readPSS(os.Getpid()); pss <= 0 {
+		t.Fatalf("readPSS(self) = %d", pss)
+	}
 	s, err := readProcStat(os.Getpid())
 	if err != nil || s.RSSKiB <= 0 || s.Threads <= 0 || s.FDs <= 0 {
 		t.Fatalf("readProcStat(self) = %+v, %v", s, err)
