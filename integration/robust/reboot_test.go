@@ -201,7 +201,7 @@ func removePodCgroups(t *testing.T, podUIDs []string) {
 	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) }) // children first
 	// Killed tasks leave their cgroups a moment later: retry while busy.
 	var left []string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		left = left[:0]
 		for _, dir := range dirs {
 			if err := syscall.Rmdir(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
