@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"slices"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/supervisor"
@@ -150,4 +152,32 @@ func jobPropagation(j *batchv1.Job, policy string) {
 	case metav1.DeletePropagationForeground:
 		j.Finalizers = append(j.Finalizers, metav1.FinalizerDeleteDependents)
 	}
+}
+
+// foregroundDeleteJob handles a DELETE with propagationPolicy Foreground
+// as the API server does: the Job is not removed but marked (deletion
+// timestamp and the foregroundDeletion finalizer) and stays visible while
+// the controller deletes its pods; the controller removes it once none is
+// left (job.Controller.DeleteJob). Other policies remove it at once.
+func (s *Server) foregroundDeleteJob(r *http.Request, namespace, name string) (*batchv1.Job, bool, error) {
+	if metav1.DeletionPropagation(r.URL.Query().Get("propagationPolicy")) != metav1.DeletePropagationForeground {
+		return nil, false, nil
+	}
+	j, err := s.st.Jobs().Mutate(r.Context(), namespace, name, func(cur *batchv1.Job) (*batchv1.Job, error) {
+		if cur.DeletionTimestamp == nil {
+			now := metav1.Now()
+			cur.DeletionTimestamp = &now
+		}
+		if !slices.Contains(cur.Finalizers, metav1.FinalizerDeleteDependents) {
+			cur.Finalizers = append(cur.Finalizers, metav1.FinalizerDeleteDependents)
+		}
+		return cur, nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if jc := s.jobController(); jc != nil {
+		jc.OnJobApplied(context.WithoutCancel(r.Context()), j.DeepCopy())
+	}
+	return j, true, nil
 }

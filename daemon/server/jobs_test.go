@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,4 +61,53 @@ func TestJobControllerThroughServer(t *testing.T) {
 		t.Fatalf("re-apply of a finished job: %d succeeded=%d rv %s→%s", code, again.Status.Succeeded,
 			j.ResourceVersion, again.ResourceVersion)
 	}
+}
+
+// DELETE with propagationPolicy=Foreground keeps the Job, marked with a
+// deletion timestamp and the foregroundDeletion finalizer, until its pods
+// are gone; then the controller removes it (as the API server and the
+// garbage collector do). Background removes the Job at once.
+func TestJobForegroundDeletion(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.engine.holdStop = true
+	c := job.NewController(job.Options{Pods: ts.srv, Jobs: ts.srv, Events: ts.srv})
+	runner := job.NewRunner(c, ts.srv, clock.RealClock{}, nil)
+	ts.srv.SetJobController(runner, runner)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = runner.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	jobsPath := "/apis/batch/v1/namespaces/default/jobs"
+	if code, data := ts.do("POST", jobsPath, "application/yaml", []byte(jobYAML)); code != 201 {
+		t.Fatalf("create job: %d %s", code, data)
+	}
+	var pod *corev1.Pod
+	eventually(t, "the job's pod", func() bool {
+		pods, _ := ts.srv.ListPods(context.Background(), "default", nil)
+		if len(pods) == 1 {
+			pod = pods[0]
+		}
+		return pod != nil
+	})
+	code, data := ts.do("DELETE", jobsPath+"/once?propagationPolicy=Foreground", "", nil)
+	var marked batchv1.Job
+	_ = json.Unmarshal(data, &marked)
+	if code != 200 || marked.DeletionTimestamp == nil || !slices.Contains(marked.Finalizers, "foregroundDeletion") {
+		t.Fatalf("foreground delete: %d %s", code, data)
+	}
+	eventually(t, "the pod deleted", func() bool {
+		pods, _ := ts.srv.ListPods(context.Background(), "default", nil)
+		return len(pods) == 1 && pods[0].DeletionTimestamp != nil
+	})
+	if code, data := ts.do("GET", jobsPath+"/once", "", nil); code != 200 {
+		t.Fatalf("the job went while its pod still runs: %d %s", code, data)
+	}
+	if err := ts.engine.finish(pod.UID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the job removed", func() bool {
+		code, _ := ts.do("GET", jobsPath+"/once", "", nil)
+		return code == 404
+	})
 }

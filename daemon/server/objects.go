@@ -40,6 +40,10 @@ type objectResource[T runtime.Object] struct {
 	merge func(next, cur T) error
 	// onDelete adjusts the deleted object from the request (Job propagation).
 	onDelete func(r *http.Request, obj T)
+	// deferDelete, when it reports true, stands in for the removal: the
+	// object was only marked for deletion (a Job deleted with Foreground
+	// propagation stays until its pods are gone).
+	deferDelete func(r *http.Request, namespace, name string) (T, bool, error)
 	// applied runs after a create or a changing update; deleted after a delete.
 	applied func(ctx context.Context, obj T)
 	deleted func(ctx context.Context, obj T)
@@ -188,6 +192,17 @@ func (o *objectResource[T]) handlePut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (o *objectResource[T]) handleDelete(w http.ResponseWriter, r *http.Request) {
+	if o.deferDelete != nil {
+		obj, deferred, err := o.deferDelete(r, chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
+		if err != nil {
+			o.s.writeError(w, err)
+			return
+		}
+		if deferred {
+			o.s.writeJSON(w, http.StatusOK, o.public(obj))
+			return
+		}
+	}
 	obj, err := o.coll.Delete(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), "", nil)
 	if err != nil {
 		o.s.writeError(w, err)

@@ -77,6 +77,7 @@ func (s *Server) resources() []resourceRoutes {
 		onDelete: func(r *http.Request, j *batchv1.Job) {
 			jobPropagation(j, r.URL.Query().Get("propagationPolicy"))
 		},
+		deferDelete: s.foregroundDeleteJob,
 		newList: func(items []*batchv1.Job, rv string) runtime.Object {
 			l := &batchv1.JobList{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "JobList"},
 				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: []batchv1.Job{}}
