@@ -151,20 +151,35 @@ func ptrDeref(p *int32) int32 {
 }
 
 // TestDeletePropagation: deleting a Job deletes its pods (podctl's default,
-// Background; Foreground likewise) unless propagationPolicy is Orphan.
+// Background) unless propagationPolicy is Orphan; with Foreground the Job
+// stays, marked for deletion, until its pods are gone.
 func TestDeletePropagation(t *testing.T) {
 	t.Parallel()
 	for _, policy := range []string{"Background", "Foreground", "Orphan"} {
 		t.Run(policy, func(t *testing.T) {
 			t.Parallel()
 			c := newClient(t)
-			c.Apply(jobYAML(c, "del", "backoffLimit: 0", "restartPolicy: Never", "", container("main", forever("main"))))
+			// sh as PID 1 ignores TERM: the pod takes its whole grace
+			// period (2 s) to stop, long enough to see a Foreground
+			// deletion wait for it.
+			c.Apply(jobYAML(c, "del", "backoffLimit: 0", "restartPolicy: Never", "",
+				container("main", logLine("main start")+"; while true; do sleep 1; done")))
 			waitLine(t, c, "main start")
 			pod := jobPods(t, c, "del")[0]
 			if policy == "Background" {
 				c.MustPodctl("delete", "job", "del")
 			} else if code, body := c.REST(http.MethodDelete, jobPath(c, "del")+"?propagationPolicy="+policy, "", nil); code != http.StatusOK {
 				t.Fatalf("DELETE job: %d %s", code, body)
+			}
+			if policy == "Foreground" {
+				// The Job stays, marked, while its pod terminates.
+				j := getJob(t, c, "del")
+				if j == nil || j.DeletionTimestamp == nil {
+					t.Errorf("Foreground: the job went before its pod (or is not marked): %v", j)
+				}
+				if p := c.GetPod(pod.Name); p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+					t.Errorf("Foreground: the pod is not being deleted")
+				}
 			}
 			waitJobGone(t, c, "del")
 			if policy != "Orphan" {
