@@ -173,6 +173,11 @@ func TestWaitingForInitCrashLoop(t *testing.T) {
 	if runs < 2 || !backoff {
 		t.Fatalf("timeline: %d failed runs, back-off %v: %+v", runs, backoff, tl.Instances)
 	}
+	// As a person sees describe in a terminal: the section and its line.
+	d := screen(t, c, 120, 100, "describe", "pod", "crashy")
+	if !regexp.MustCompile(`(?m)^Waiting for:\n  init container migrate: CrashLoopBackOff, next start in \d+s \(last exit code 3\)$`).MatchString(d) {
+		t.Fatalf("describe screen:\n%s", d)
+	}
 	s := screen(t, c, 100, 20, "timeline", "crashy")
 	if bar, res := row(t, s, "migrate (init) #1"); !strings.Contains(bar, "X~") || res != "exit 3" {
 		t.Fatalf("timeline screen:\n%s", s)
