@@ -134,7 +134,8 @@ func (e *Env) StartDaemon(ctx context.Context, name string, cni *CNIConfig) (*Da
 func (e *Env) StopDaemon(ctx context.Context, d *Daemon, ns string) ([]string, error) {
 	var errs []error
 	if d.P.Running() && ns != "" {
-		errs = append(errs, deleteAll(ctx, d, ns))
+		_, err := deleteAll(ctx, d, ns)
+		errs = append(errs, err)
 	}
 	errs = append(errs, d.P.Stop(syscall.SIGTERM))
 	leaks := e.H.LeakCheckOn(ctx, d.P, e.H.Containerd)

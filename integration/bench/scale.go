@@ -14,12 +14,13 @@ import (
 // goroutine each) until every container of every pod runs, then the list
 // latency of GET /api/v1/namespaces/NS/pods with all of them.
 type ScaleResult struct {
-	Pods          int     `json:"pods"`
-	AllRunningSec float64 `json:"allRunningSec"` // first apply → last pod running
-	PerPod        Dist    `json:"perPod"`        // each pod's apply → running
-	List          Dist    `json:"list"`
-	ListBytes     int     `json:"listBytes"` // size of one list answer
-	DeleteAllSec  float64 `json:"deleteAllSec"`
+	Pods            int     `json:"pods"`
+	AllRunningSec   float64 `json:"allRunningSec"` // first apply → last pod running
+	PerPod          Dist    `json:"perPod"`        // each pod's apply → running
+	List            Dist    `json:"list"`
+	ListBytes       int     `json:"listBytes"` // size of one list answer
+	DeleteAllSec    float64 `json:"deleteAllSec"`
+	SlowestDeleteMs float64 `json:"slowestDeleteMs"` // slowest answer to a DELETE request
 }
 
 func (r *run) scale(ctx context.Context) error {
@@ -62,9 +63,10 @@ func (r *run) scale(ctx context.Context) error {
 	}
 	res.List = Summarize(lists)
 	t0 := time.Now()
-	if err := deleteAll(ctx, d, ns); err != nil {
+	slowest, err := deleteAll(ctx, d, ns)
+	if err != nil {
 		return err
 	}
-	res.DeleteAllSec = round2(time.Since(t0).Seconds())
+	res.DeleteAllSec, res.SlowestDeleteMs = round2(time.Since(t0).Seconds()), round2(float64(slowest)/1e6)
 	return nil
 }

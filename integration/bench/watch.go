@@ -176,25 +176,43 @@ func deletePod(ctx context.Context, c *client.Client, ns, name string) error {
 }
 
 // deleteAll deletes every pod of ns and waits until the watch reports each
-// one DELETED.
-func deleteAll(ctx context.Context, d *Daemon, ns string) error {
+// one DELETED. It returns the slowest DELETE answer: the API promises to
+// answer at once, so a slow one is a finding of its own. DELETEs go out
+// concurrently so one slow answer does not hold back the others.
+func deleteAll(ctx context.Context, d *Daemon, ns string) (time.Duration, error) {
 	pw, err := watchPods(ctx, d.C, ns) // before the list: no DELETED event can slip by
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer pw.Close()
 	var list corev1.PodList
 	if err := d.C.List(ctx, client.Pods, ns, &list); err != nil {
-		return fmt.Errorf("list pods of %s: %w", ns, err)
+		return 0, fmt.Errorf("list pods of %s: %w", ns, err)
 	}
-	var errs []error
-	for _, p := range list.Items {
-		errs = append(errs, deletePod(ctx, d.C, ns, p.Name))
+	errs := make([]error, len(list.Items))
+	took := make([]time.Duration, len(list.Items))
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i, p := range list.Items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t0 := time.Now()
+			errs[i] = deletePod(ctx, d.C, ns, p.Name)
+			took[i] = time.Since(t0)
+		}()
+	}
+	wg.Wait()
+	var slowest time.Duration
+	for _, t := range took {
+		slowest = max(slowest, t)
 	}
 	for _, p := range list.Items {
 		if _, err := pw.wait(ctx, p.Name, "DELETED", isDeleted); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return slowest, errors.Join(errs...)
 }
