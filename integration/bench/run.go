@@ -107,7 +107,11 @@ func (r *run) stopDaemon(ctx context.Context, d *Daemon, ns string) {
 	}
 	if len(leaks) > 0 {
 		r.res.Leaks[d.P.Namespace] = leaks
-		r.fail("podrund %s left behind: %s", d.P.Namespace, strings.Join(leaks, "; "))
+		shown := leaks
+		if len(shown) > 5 {
+			shown = shown[:5]
+		}
+		r.fail("podrund %s left %d things behind (all in the JSON's leaks), e.g.: %s", d.P.Namespace, len(leaks), strings.Join(shown, "; "))
 	}
 }
 
