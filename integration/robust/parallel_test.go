@@ -12,6 +12,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // hookScript is a postStart hook that logs "<uptime> b" and "<uptime> e"
@@ -26,25 +28,11 @@ func TestBoundedPodStarts(t *testing.T) {
 	t.Parallel()
 	d := env.PrivateDaemon(t)
 	c := env.ClientOn(t, d)
-	cfg, err := os.ReadFile(d.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(d.Config, append(cfg, "concurrentPodStarts: 2\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := d.Restart(ctx, syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	setConcurrentPodStarts(t, d, 2)
 	const pods, limit = 6, 2
 	var objs []any
 	for i := range pods {
-		app := shell("app", forever)
-		app.Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
-			Exec: &corev1.ExecAction{Command: []string{"sh", "-c", hookScript}}}}
-		objs = append(objs, newPod(c, fmt.Sprintf("p%d", i), corev1.RestartPolicyAlways, nil, app))
+		objs = append(objs, hookPod(c, fmt.Sprintf("p%d", i)))
 	}
 	applyAll(t, c, objs...)
 	eventually(t, 3*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
@@ -56,17 +44,57 @@ func TestBoundedPodStarts(t *testing.T) {
 		}
 		return n == pods
 	})
+	names := make([]string, pods)
+	for i := range names {
+		names[i] = fmt.Sprintf("p%d", i)
+	}
+	most := maxStartsInFlight(t, c, names, 1)
+	if most > limit {
+		t.Errorf("%d pod starts in flight at once, concurrentPodStarts is %d", most, limit)
+	}
+	t.Logf("at most %d of %d pod starts in flight together (limit %d)", most, pods, limit)
+}
+
+// setConcurrentPodStarts restarts podrund with concurrentPodStarts: n.
+func setConcurrentPodStarts(t *testing.T, d *harness.Podrund, n int) {
+	t.Helper()
+	cfg, err := os.ReadFile(d.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(d.Config, fmt.Appendf(cfg, "concurrentPodStarts: %d\n", n), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := d.Restart(ctx, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hookPod is an Always pod whose app blocks its start on hookScript.
+func hookPod(c *harness.Client, name string) *corev1.Pod {
+	app := shell("app", forever)
+	app.Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
+		Exec: &corev1.ExecAction{Command: []string{"sh", "-c", hookScript}}}}
+	return newPod(c, name, corev1.RestartPolicyAlways, nil, app)
+}
+
+// maxStartsInFlight reads the hook logs of pods (runs hook runs each) and
+// returns the most hooks that overlapped in time.
+func maxStartsInFlight(t *testing.T, c *harness.Client, pods []string, runs int) int {
+	t.Helper()
 	type edge struct {
 		at    float64
 		delta int
 	}
 	var edges []edge
-	for i := range pods {
-		lines := strings.Fields(c.ReadHostFile(fmt.Sprintf("p%d/hook", i)))
-		if len(lines) != 4 {
-			t.Fatalf("pod p%d hook log %q, want one begin and one end", i, lines)
+	for _, pod := range pods {
+		lines := strings.Fields(c.ReadHostFile(pod + "/hook"))
+		if len(lines) != 4*runs {
+			t.Fatalf("pod %s hook log %q, want %d begin/end pairs", pod, lines, runs)
 		}
-		for j := 0; j < 4; j += 2 {
+		for j := 0; j < len(lines); j += 2 {
 			at, err := strconv.ParseFloat(lines[j], 64)
 			if err != nil {
 				t.Fatal(err)
@@ -86,8 +114,5 @@ func TestBoundedPodStarts(t *testing.T) {
 		inFlight += e.delta
 		most = max(most, inFlight)
 	}
-	if most > limit {
-		t.Errorf("%d pod starts in flight at once, concurrentPodStarts is %d", most, limit)
-	}
-	t.Logf("at most %d of %d pod starts in flight together (limit %d)", most, pods, limit)
+	return most
 }

@@ -29,12 +29,20 @@ func rebootPods(c *harness.Client) []any {
 	}, shell("app", note("app", forever)))
 	onFailure := newPod(c, "onfailure", corev1.RestartPolicyOnFailure,
 		[]corev1.Container{shell("init", note("init", "true"))}, shell("app", note("app", forever)))
-	return []any{always, onFailure,
+	objs := []any{always, onFailure,
 		newPod(c, "never-running", corev1.RestartPolicyNever, nil, shell("app", note("app", forever))),
 		newPod(c, "never-done", corev1.RestartPolicyNever, nil, shell("app", note("app", "exit 0"))),
 		newPod(c, "onfailure-done", corev1.RestartPolicyOnFailure, nil, shell("app", note("app", "exit 0"))),
 	}
+	for _, name := range bootPods {
+		objs = append(objs, hookPod(c, name))
+	}
+	return objs
 }
+
+// bootPods start with a blocking postStart hook: at boot they show that
+// re-initializing pods start with bounded parallelism.
+var bootPods = []string{"boot-0", "boot-1", "boot-2", "boot-3"}
 
 // TestReboot simulates a host reboot: podrund stops, every task and shim
 // dies, containerd stops and its state directory is cleared, as is
@@ -42,15 +50,22 @@ func rebootPods(c *harness.Client) []any {
 // the store is kept. After both start again R95 holds: Always and
 // OnFailure pods re-run initialization in order with every restartCount
 // incremented, Pending until the app is created (R80); Never pods and
-// finished pods stay finished (R14).
+// finished pods stay finished (R14); with concurrentPodStarts: 2 no more
+// than two pods start at once at boot.
 func TestReboot(t *testing.T) {
 	t.Parallel()
 	ctrd := env.PrivateContainerd(t)
 	d := env.PrivateDaemonOn(t, ctrd)
 	c := env.ClientOn(t, d)
+	setConcurrentPodStarts(t, d, 2)
 	applyAll(t, c, rebootPods(c)...)
 	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		p := listPods(t, c)
+		for _, name := range bootPods {
+			if !isReady(p[name]) {
+				return false
+			}
+		}
 		return isReady(p["always"]) && isReady(p["onfailure"]) && isReady(p["never-running"]) &&
 			phaseOf(p["never-done"]) == corev1.PodSucceeded && phaseOf(p["onfailure-done"]) == corev1.PodSucceeded
 	})
@@ -69,6 +84,11 @@ func TestReboot(t *testing.T) {
 	}
 	eventually(t, 2*time.Minute, func() string { return "pods not re-initialized:\n" + fmtPods(now) }, func() bool {
 		now = listPods(t, c)
+		for _, name := range bootPods {
+			if !reinitialized(name) {
+				return false
+			}
+		}
 		return reinitialized("always") && reinitialized("onfailure") &&
 			phaseOf(now["never-running"]) == corev1.PodFailed
 	})
@@ -86,6 +106,9 @@ func TestReboot(t *testing.T) {
 	}
 	if got, want := c.ReadHostFile("onfailure/runs"), strings.Repeat("init\napp\n", 2); got != want {
 		t.Errorf("onfailure pod ran %q, want %q", got, want)
+	}
+	if most := maxStartsInFlight(t, c, bootPods, 2); most > 2 {
+		t.Errorf("%d pod starts in flight at once (before or after the reboot), concurrentPodStarts is 2", most)
 	}
 	checkPendingUntilApp(t, w, before["always"])
 	checkStaysFinished(t, c, before, now)

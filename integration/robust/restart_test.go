@@ -89,7 +89,7 @@ func TestDaemonRestart(t *testing.T) {
 	})
 
 	before := listPods(t, c)
-	r1 := restartAndCheck(t, c, d, syscall.SIGKILL, before, func() {
+	r1 := restartAndCheck(t, c, d, syscall.SIGKILL, before, unchanging, func() {
 		// While podrund is down: an app exits and the Job's container finishes.
 		for _, f := range []string{"exit-while-down/exit", "job1/go"} {
 			if err := os.WriteFile(filepath.Join(c.HostDir, f), nil, 0o644); err != nil {
@@ -106,7 +106,10 @@ func TestDaemonRestart(t *testing.T) {
 		return isReady(c.GetPod("exit-while-down"))
 	})
 	before = listPods(t, c)
-	restartAndCheck(t, c, d, syscall.SIGTERM, before, nil)
+	// Now the once-exited app must stay as it is, too.
+	restartAndCheck(t, c, d, syscall.SIGTERM, before, func(name string) bool {
+		return name == "exit-while-down" || unchanging(name)
+	}, nil)
 	checkJobOnce(t, c)
 	if got := c.ReadHostFile("init-done/runs"); got != "init\n" {
 		t.Errorf("completed init container re-ran across podrund restarts (R94): runs %q", got)
@@ -133,7 +136,7 @@ func unchanging(name string) bool {
 // show the same instances, restart counts, ready and started values and
 // phase as before. It returns the watch, still running.
 func restartAndCheck(t *testing.T, c *harness.Client, d *harness.Podrund, sig syscall.Signal,
-	before map[string]*corev1.Pod, whileDown func()) *nsWatch {
+	before map[string]*corev1.Pod, unchanging func(pod string) bool, whileDown func()) *nsWatch {
 	t.Helper()
 	if err := d.Stop(sig); err != nil {
 		t.Fatal(err)
