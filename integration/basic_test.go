@@ -37,6 +37,8 @@ func TestSeed01SidecarBeforeApp(t *testing.T) {
 	if table := c.MustPodctl("get", "pods"); !matchRow(table, "myapp-pod", "2/2", "Running") {
 		t.Errorf("podctl get pods:\n%s\nwant a row myapp-pod 2/2 Running (R91)", table)
 	}
+	// Running is not "has printed yet": follow the log until the line is there.
+	logsUntil(t, c, "myapp-pod", "myapp-container", "app running", 1, 30*time.Second)
 	if out := c.Logs("myapp-pod", "myapp-container"); !strings.Contains(out, "app running") {
 		t.Errorf("podctl logs myapp-pod -c myapp-container = %q, want app running", out)
 	}
