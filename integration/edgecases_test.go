@@ -94,6 +94,7 @@ func TestX05SharedGraceBudget(t *testing.T) {
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 20}}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("x5", "Ready", 60*time.Second, isReady)
+	waitLines(t, c, "x5", "quick Started", "slow Started", "app Started") // TERM traps installed
 	start := time.Now()
 	final := deleteAndWait(t, c, "x5")
 	took := time.Since(start)
@@ -126,6 +127,7 @@ func TestX06DeletedPodTerminalPhase(t *testing.T) {
 			Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 		c.Apply(ps.yaml(c.HostDir))
 		c.WaitFor("x6a", "Ready", 60*time.Second, isReady)
+		waitLines(t, c, "x6a", "side Started", "app Started")
 		if p := deleteAndWait(t, c, "x6a"); p.Status.Phase != corev1.PodSucceeded {
 			t.Errorf("phase %s, want Succeeded (sidecar's exit 1 ignored): %s", p.Status.Phase, harness.Describe(p))
 		}
@@ -238,6 +240,7 @@ func TestX10NothingRestartsDuringTermination(t *testing.T) {
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 4}}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("x10", "Ready", 60*time.Second, isReady)
+	waitLines(t, c, "x10", "side Started", "app Started")
 	final := deleteAndWait(t, c, "x10")
 	lines := orderLog(t, c, "x10")
 	if n := count(lines, "side", "Starting"); n != 1 {

@@ -83,8 +83,8 @@ func TestExec(t *testing.T) {
 func TestImageStopSignalAndUser(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	sig := []string{"sh", "-c", logLine("app", "Starting") + "; trap '" + strings.ReplaceAll(logLine("app", "USR1"), "'", `'"'"'`) + "; exit 0' USR1; trap '" +
-		strings.ReplaceAll(logLine("app", "TERM"), "'", `'"'"'`) + "; exit 0' TERM; while true; do sleep 1 & wait $!; done"}
+	sig := []string{"sh", "-c", "trap '" + strings.ReplaceAll(logLine("app", "USR1"), "'", `'"'"'`) + "; exit 0' USR1; trap '" +
+		strings.ReplaceAll(logLine("app", "TERM"), "'", `'"'"'`) + "; exit 0' TERM; " + logLine("app", "Starting") + "; while true; do sleep 1 & wait $!; done"}
 	ps := podSpec{Name: "sig", Containers: []ctr{
 		{S: script{Name: "app"}, Image: harness.ImageStopSignal, Command: sig},
 		{S: script{Name: "user"}, Image: harness.ImageUser, Command: []string{"sh", "-c", "id -u; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}},
@@ -227,6 +227,7 @@ func TestApplySemantics(t *testing.T) {
 		t.Errorf("first apply: %q", out)
 	}
 	first := c.WaitFor("ap", "Ready", 60*time.Second, isReady)
+	waitLines(t, c, "ap", "app Started")
 	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap unchanged" {
 		t.Errorf("same apply: %q, want unchanged", out)
 	}

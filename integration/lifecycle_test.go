@@ -168,6 +168,7 @@ func TestDeleteOrderingWithGrace(t *testing.T) {
 		Containers: []ctr{{S: mk("app")}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("order", "Ready", 60*time.Second, isReady)
+	waitLines(t, c, "order", "first Started", "second Started", "app Started") // TERM traps installed
 	final := deleteAndWait(t, c, "order")
 	lines := orderLog(t, c, "order")
 	expectOrder(t, lines, "first Started", "second Starting", "second Started", "app Starting",
