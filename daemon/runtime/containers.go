@@ -48,6 +48,10 @@ const (
 // container, which runs even when the caller's context is done.
 const failedCreateCleanupTimeout = 30 * time.Second
 
+// createTimeout bounds creating a container and its task (shim start
+// included) on a heavily loaded host.
+const createTimeout = 2 * time.Minute
+
 // newInstanceID is 32 random hex characters.
 func newInstanceID() (string, error) {
 	b := make([]byte, 16)
@@ -86,18 +90,33 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 		r.discardInstance(ctx, id, labels)
 		return supervisor.Instance{}, err
 	}
-	cont, err := r.client.NewContainer(ctx, id, opts...)
+	// containerd goes on creating a container or task when the caller's
+	// context is cancelled half-way (the pod was deleted while starting):
+	// the client gets "context canceled" while the snapshot, container or
+	// shim and process appear anyway, too late for any cleanup to see. So
+	// the create runs on a context of its own and is undone afterwards if
+	// ctx ended meanwhile: either an instance is returned or nothing is left.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
+	cont, err := r.client.NewContainer(cctx, id, opts...)
 	if err != nil {
-		r.discardInstance(ctx, id, labels)
+		r.discardInstance(cctx, id, labels)
 		return supervisor.Instance{}, createError(fmt.Errorf("create container: %w", err))
 	}
-	if _, err := cont.NewTask(ctx, r.logIO(inst.LogPath, c.TTY)); err != nil {
-		if derr := r.removeFailedContainer(ctx, cont); derr != nil {
+	if _, err := cont.NewTask(cctx, r.logIO(inst.LogPath, c.TTY)); err != nil {
+		if derr := r.removeFailedContainer(cctx, cont); derr != nil {
 			log.Warn("remove container after failed task creation", zap.Error(derr))
 		}
 		// Under the kubelet the task is created by CRI StartContainer, so a
 		// process that cannot start (no such executable) is RunContainerError.
 		return supervisor.Instance{}, runError(fmt.Errorf("failed to create containerd task: %w", err))
+	}
+	if err := ctx.Err(); err != nil {
+		if derr := r.removeFailedContainer(cctx, cont); derr != nil {
+			log.Warn("remove container created after its pod's sync ended", zap.Error(derr))
+		}
+		removeTerminationLog(labels[labelTermLog])
+		return supervisor.Instance{}, createError(fmt.Errorf("create container: %w", err))
 	}
 	r.rememberPod(id, labels[labelPodUID])
 	log.Debug("created container instance", zap.String("id", id), zap.Int32("attempt", req.Attempt))
