@@ -1,0 +1,56 @@
+package sandbox
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDeleteWhileStarting: a pod deleted right after it was submitted,
+// while its sandbox and containers are being created, leaves nothing
+// behind: no container, netns, mount, cgroup or process.
+func TestDeleteWhileStarting(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	for i := 0; i < 4; i++ {
+		name := fmt.Sprintf("quick%d", i)
+		c.Apply(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: m
+    emptyDir: {medium: Memory}
+  initContainers:
+  - name: side
+    image: busybox:1.28
+    restartPolicy: Always
+    command: ["sh", "-c", "%s"]
+    volumeMounts: [{name: m, mountPath: /m}]
+  containers:
+  - name: app
+    image: busybox:1.28
+    command: ["sh", "-c", "%s"]
+    volumeMounts: [{name: m, mountPath: /m}]
+`, name, forever, forever))
+		time.Sleep(time.Duration(i) * 40 * time.Millisecond)
+		p := c.GetPod(name)
+		c.MustPodctl("delete", "pod", name, "--grace-period", "1", "--wait=true")
+		if left := podLeftovers(c.Daemon, p.UID); len(left) > 0 {
+			t.Errorf("pod %s deleted %dms after submit left:\n  %s", name, i*40, strings.Join(left, "\n  "))
+		}
+	}
+	eventually(t, 10*time.Second, func() string {
+		out, err := c.Daemon.Ctrd.Ctr(t.Context(), c.Daemon.Namespace, "containers", "ls", "-q",
+			`labels."io.podrun.pod.namespace"==`+c.NS)
+		if err != nil {
+			return err.Error()
+		}
+		if strings.TrimSpace(out) != "" {
+			return "containers left after deleting pods while they started:\n" + out
+		}
+		return ""
+	})
+}
