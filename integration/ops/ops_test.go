@@ -179,6 +179,7 @@ func TestWaitingForInitCrashLoop(t *testing.T) {
 		t.Fatalf("describe screen:\n%s", d)
 	}
 	s := screen(t, c, 100, 20, "timeline", "crashy")
+	t.Logf("timeline as shown in a 100-column terminal:\n%s\n%s", s, waitingSection(d))
 	if bar, res := row(t, s, "migrate (init) #1"); !strings.Contains(bar, "X~") || res != "exit 3" {
 		t.Fatalf("timeline screen:\n%s", s)
 	}
@@ -248,6 +249,7 @@ func TestWaitingForTerminatingSidecar(t *testing.T) {
 		t.Fatalf("timeline while the sidecar holds on (its stop signal must follow app's exit): app=%+v ship=%+v", app, ship)
 	}
 	s := screen(t, c, 100, 20, "timeline", "stopping")
+	t.Logf("timeline as shown in a 100-column terminal:\n%s\n%s", s, sec)
 	if _, res := row(t, s, "log-shipper (sidecar) #0"); res != "stopping" {
 		t.Fatalf("timeline screen:\n%s", s)
 	}
