@@ -137,6 +137,12 @@ func (s *Server) ListJobs(ctx context.Context) ([]*batchv1.Job, error) {
 // the fields the API server keeps immutable.
 func mergeJobUpdate(next, cur *batchv1.Job) error {
 	job.CopyControllerState(cur, next)
+	if cur.DeletionTimestamp != nil {
+		// A Job on its way out (Foreground) stays so: re-applying its
+		// manifest must not revive it, or the controller would recreate
+		// the pods it is deleting.
+		next.DeletionTimestamp, next.Finalizers = cur.DeletionTimestamp, cur.Finalizers
+	}
 	if errs := api.ValidateJobUpdate(next, cur); len(errs) > 0 {
 		return api.NewInvalid("Job", next.Name, errs)
 	}

@@ -103,6 +103,13 @@ func TestJobForegroundDeletion(t *testing.T) {
 	if code, data := ts.do("GET", jobsPath+"/once", "", nil); code != 200 {
 		t.Fatalf("the job went while its pod still runs: %d %s", code, data)
 	}
+	// Re-applying the manifest does not revive the Job.
+	code, data = ts.do("PUT", jobsPath+"/once", "application/yaml", []byte(jobYAML))
+	var again batchv1.Job
+	_ = json.Unmarshal(data, &again)
+	if code != 200 || again.DeletionTimestamp == nil || !slices.Contains(again.Finalizers, "foregroundDeletion") {
+		t.Fatalf("PUT of a job being deleted: %d %s", code, data)
+	}
 	if err := ts.engine.finish(pod.UID); err != nil {
 		t.Fatal(err)
 	}
