@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/podrun/podrun/daemon/config"
@@ -38,6 +39,14 @@ type daemon struct {
 	jobs   *job.Runner
 	vols   *volumes.Manager
 	stopCD func() // stops an embedded containerd (host shutdown only)
+}
+
+// seccompRoot is where Localhost seccomp profiles live: <root>/seccomp, as
+// the kubelet's are in <root-dir>/seccomp. With the default root that is
+// secopts.DefaultSeccompRoot; a podrund with another --root (tests, a
+// second daemon) no longer shares the host-wide directory.
+func seccompRoot(cfg config.Config) string {
+	return filepath.Join(cfg.Root, "seccomp")
 }
 
 // run wires podrund, re-adopts every stored pod, serves until ctx ends
@@ -87,7 +96,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.rt, err = runtime.New(ctx, runtime.Options{Address: addr, Namespace: cfg.Namespace, Root: cfg.Root,
 		State: cfg.State, Objects: d.st, Sandboxes: sb, Volumes: d.vols, Logger: log.Named("runtime"),
 		LogMaxBytes: cfg.LogRotation.MaxSizeBytes, LogMaxFiles: cfg.LogRotation.MaxFiles,
-		DockerConfig: cfg.ImagePull.DockerConfig})
+		DockerConfig: cfg.ImagePull.DockerConfig, Security: secopts.Config{SeccompRoot: seccompRoot(cfg)}.SpecOpts})
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)
 	}
