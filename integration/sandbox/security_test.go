@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,10 +26,20 @@ func procStatus(t *testing.T, c *harness.Client, pod, ctr, field string) string 
 // TestSecurityContext: what the processes see of runAsUser/runAsGroup,
 // supplementalGroups, fsGroup, capabilities add/drop over the default set,
 // readOnlyRootFilesystem, allowPrivilegeEscalation false, seccomp
-// RuntimeDefault, masked and read-only /proc paths, and a safe sysctl.
+// RuntimeDefault and Localhost, masked and read-only /proc paths, and a
+// safe sysctl.
 func TestSecurityContext(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
+	// A Localhost profile below the daemon's <root>/seccomp: allow all but mkdir.
+	prof := filepath.Join(c.Daemon.Root, "seccomp", c.NS, "deny-mkdir.json")
+	if err := os.MkdirAll(filepath.Dir(prof), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := os.WriteFile(prof, []byte(`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
 	applyReady(t, c, `apiVersion: v1
 kind: Pod
 metadata: {name: sec}
@@ -61,6 +72,11 @@ spec:
       capabilities:
         drop: [ALL]
         add: [NET_BIND_SERVICE]
+  - name: local
+    image: busybox:1.28
+    command: ["sh", "-c", "`+forever+`"]
+    securityContext:
+      seccompProfile: {type: Localhost, localhostProfile: `+c.NS+`/deny-mkdir.json}
   - name: plain
     image: busybox:1.28
     command: ["sh", "-c", "`+forever+`"]
@@ -84,6 +100,9 @@ spec:
 	want(t, "default NoNewPrivs", procStatus(t, c, "sec", "plain", "NoNewPrivs"), "0")
 	want(t, "default Seccomp", procStatus(t, c, "sec", "plain", "Seccomp"), "0")
 	sh(t, c, "sec", "plain", "touch /newfile")
+	want(t, "Seccomp with a Localhost profile", procStatus(t, c, "sec", "local", "Seccomp"), "2")
+	wantContains(t, "mkdir under the Localhost profile", shFails(t, c, "sec", "local", "mkdir /tmp/d"), "Operation not permitted")
+	sh(t, c, "sec", "plain", "mkdir /tmp/d")
 	// Masked paths are /dev/null (char 1,3) or an empty read-only tmpfs;
 	// /proc/sys is read-only.
 	want(t, "/proc/keys masked", sh(t, c, "sec", "plain", "stat -c %t,%T /proc/keys"), "1,3")
