@@ -114,9 +114,14 @@ func BenchmarkProbeCost(b *testing.B) {
 
 func unhealthyCount(b *testing.B, c *harness.Client) int32 {
 	var n int32
+	seen := map[string]bool{}
 	for _, e := range c.Events() {
 		if e.Reason == "Unhealthy" {
 			n += e.Count
+			if msg := e.Message[:min(len(e.Message), 60)]; !seen[msg] && len(seen) < 3 {
+				seen[msg] = true
+				b.Logf("probe failure: %s", e.Message)
+			}
 		}
 	}
 	return n

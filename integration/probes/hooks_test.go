@@ -33,17 +33,10 @@ func TestPostStartBlocksNextContainer(t *testing.T) {
 	lines := waitLines(t, c, "poststart", 15*time.Second, "c2 Started")
 	expectOrder(t, lines, "sc HookBegin", "sc HookEnd", "c1 Started")
 	expectOrder(t, lines, "sc Started", "sc HookEnd")
-	sawRunningWhileHook := false
 	for _, ev := range w.History() {
-		if running(ev.Pod, "sc") && !started(ev.Pod, "sc") {
-			sawRunningWhileHook = true
-		}
 		if !started(ev.Pod, "sc") && status(ev.Pod, "c1") != nil && status(ev.Pod, "c1").State.Running != nil {
 			t.Errorf("c1 running before the sidecar's postStart returned: %s", harness.Describe(ev.Pod))
 		}
-	}
-	if !sawRunningWhileHook {
-		t.Log("no status with the sidecar Running but not started was published (allowed: statuses may be coalesced)")
 	}
 	c1, c2 := status(p, "c1").State.Running, status(p, "c2").State.Running
 	// One-second timestamps: a 3 s hook leaves ≥ 2 s between the starts.
