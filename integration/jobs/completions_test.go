@@ -217,3 +217,31 @@ successPolicy:
 		t.Errorf("the other indexes were not stopped gracefully:\n%s", dumpOrder(lines))
 	}
 }
+
+// TestIndexedRetry: in Indexed mode a failed pod is replaced by a pod of
+// the same index (after the controller's back-off); the Job completes with
+// every index once and counts the failure.
+func TestIndexedRetry(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	work := `if [ "$JOB_COMPLETION_INDEX" = 1 ] && [ ! -f /shared/retried ]; then touch /shared/retried; exit 1; fi; ` +
+		logLine("done-$JOB_COMPLETION_INDEX")
+	c.Apply(jobYAML(c, "ir", "completions: 2\nparallelism: 2\ncompletionMode: Indexed\nbackoffLimit: 1", "restartPolicy: Never", "",
+		container("main", work)))
+	j := waitJob(t, c, "ir", "Complete", 90*time.Second, isComplete)
+	if j.Status.CompletedIndexes != "0,1" || j.Status.Succeeded != 2 || j.Status.Failed != 1 {
+		t.Errorf("job status %s, want completedIndexes 0,1, succeeded 2, failed 1", jobString(j))
+	}
+	ps := jobPods(t, c, "ir")
+	byIndex := map[string][]corev1.PodPhase{}
+	for _, p := range ps {
+		i := p.Labels[batchv1.JobCompletionIndexAnnotation]
+		byIndex[i] = append(byIndex[i], p.Status.Phase)
+	}
+	if len(ps) != 3 || len(byIndex["0"]) != 1 || len(byIndex["1"]) != 2 {
+		t.Errorf("want one pod of index 0 and two of index 1 (failed, then succeeded): %v\n%s", byIndex, podsString(ps))
+	}
+	if lines := readOrder(t, c); len(lines) != 2 || index(lines, "", "done-0") < 0 || index(lines, "", "done-1") < 0 {
+		t.Errorf("want each index done once:\n%s", dumpOrder(lines))
+	}
+}
