@@ -133,16 +133,19 @@ func TestVolumes(t *testing.T) {
 	want(t, "downwardAPI limits.memory in Mi", sh(t, c, "vols", "app", "cat /down/memlimit"), "64")
 	want(t, "projected", sh(t, c, "vols", "app", "for f in b user ns; do cat /proj/$f; echo; done | tr '\\n' ' '"), "beta admin "+c.NS)
 
-	// A re-applied ConfigMap reaches the mounted file within seconds.
-	c.Apply(strings.Replace(volConfig, "a: alpha", "a: omega", 1))
+	// A re-applied ConfigMap or Secret reaches the mounted files (the
+	// projected one too) within seconds; modes stay.
+	c.Apply(strings.NewReplacer("a: alpha", "a: omega", "b: beta", "b: gamma", "pass: s3cret", "pass: n3w").Replace(volConfig))
 	start := time.Now()
 	eventually(t, 20*time.Second, func() string {
-		if got := sh(t, c, "vols", "app", "cat /cfg/dir/a.txt"); got != "omega" {
-			return "configMap update not in the mounted file: " + got
+		got := sh(t, c, "vols", "app", "cat /cfg/dir/a.txt; echo; cat /proj/b; echo; cat /sec/pass")
+		if got != "omega\ngamma\nn3w" {
+			return "configMap/secret update not in the mounted files: " + got
 		}
 		return ""
 	})
-	t.Logf("configMap update visible after %v", time.Since(start).Round(100*time.Millisecond))
+	t.Logf("configMap and secret updates visible after %v", time.Since(start).Round(100*time.Millisecond))
+	want(t, "secret item mode after the update", sh(t, c, "vols", "app", "stat -L -c %a /sec/pass"), "400")
 
 	// A container restart keeps the volumes' contents.
 	sh(t, c, "vols", "app", "echo m > /mem/keep && touch /tmp/stop")
