@@ -126,3 +126,27 @@ func waitCount(t *testing.T, c *harness.Client, event string, n int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestPodrundKilledBeforeTimers: the Job controller's timers (a Job's
+// activeDeadlineSeconds, ttlSecondsAfterFinished) are derived from the
+// stored Job, so a podrund killed before they fire still enforces them
+// after its restart.
+func TestPodrundKilledBeforeTimers(t *testing.T) {
+	t.Parallel()
+	d := env.PrivateDaemon(t)
+	c := clientOn(t, d)
+	c.Apply(jobYAML(c, "dl", "activeDeadlineSeconds: 8\nbackoffLimit: 0", "restartPolicy: Never", "",
+		container("main", logLine("dl start")+"; while true; do sleep 1 & wait $!; done")))
+	c.Apply(jobYAML(c, "ttl", "ttlSecondsAfterFinished: 4", "restartPolicy: Never", "",
+		container("main", logLine("ttl done"))))
+	waitCount(t, c, "dl start", 1)
+	waitJob(t, c, "ttl", "Complete", 60*time.Second, isComplete)
+	if j := getJob(t, c, "dl"); j == nil || isFinished(j) {
+		t.Fatalf("dl finished before the kill (machine too slow for this test's 8 s deadline): %s", jobString(j))
+	}
+	kill(t, d)
+	restart(t, d)
+	waitFailed(t, c, "dl", batchv1.JobReasonDeadlineExceeded, 60*time.Second)
+	waitJobGone(t, c, "ttl")
+	waitPods(t, c, "ttl", "deleted with the job", 60*time.Second, func(ps []corev1.Pod) bool { return len(ps) == 0 })
+}
