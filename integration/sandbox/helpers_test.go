@@ -206,15 +206,3 @@ func deletePod(t *testing.T, c *harness.Client, name string) {
 		t.Errorf("pod %s left behind after deletion:\n  %s", name, strings.Join(left, "\n  "))
 	}
 }
-
-// indent shifts every line of s right by n spaces (YAML blocks).
-func indent(s string, n int) string {
-	pad := strings.Repeat(" ", n)
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = pad + l
-		}
-	}
-	return strings.Join(lines, "\n") + "\n"
-}

@@ -76,6 +76,7 @@ spec:
 	if ip := net.ParseIP(web.Status.PodIP); ip == nil || !subnet.Contains(ip) || web.Status.PodIP == testGateway {
 		t.Errorf("status.podIP %q, want an address of %s", web.Status.PodIP, testSubnet)
 	}
+	wantContains(t, "/etc/hosts names the pod IP", sh(t, c, "web", "httpd", "cat /etc/hosts"), web.Status.PodIP+"\tweb")
 	wantContains(t, "eth0 in the pod", sh(t, c, "web", "httpd", "ip -4 addr show eth0"), "inet "+web.Status.PodIP+"/24")
 	// (Debian's busybox wget crashes with -T, hence timeout.)
 	want(t, "outbound to the host via the bridge gateway",
