@@ -1,0 +1,48 @@
+package probes
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// cgiServer is a sidecar running busybox httpd whose /cgi-bin/mark?WHAT
+// appends "<uptime> hook WHAT" to the order file, so that httpGet hooks
+// leave a line when podrund calls them.
+func cgiServer() ctr {
+	script := "#!/bin/sh\n" + `echo "$(cut -d' ' -f1 /proc/uptime) hook $QUERY_STRING" >> /shared/order.log` +
+		"\nprintf 'Content-Type: text/plain\\r\\n\\r\\nok\\n'\n"
+	setup := "mkdir -p /www/cgi-bin && printf %s " + shq(script) + " > /www/cgi-bin/mark && chmod +x /www/cgi-bin/mark && " +
+		"httpd -p 8080 -h /www && " + mark("web", "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
+	return ctr{Name: "web", Sidecar: true, Command: []string{"sh", "-c", setup},
+		Extra: probe("startupProbe", "      tcpSocket:\n        port: 8080\n", 30)}
+}
+
+func httpHook(kind, what string) string {
+	return "      " + kind + ":\n        httpGet:\n          path: /cgi-bin/mark?" + what + "\n          port: 8080\n"
+}
+
+// TestHTTPGetHooks: an httpGet postStart runs before the next container
+// starts (R52, R56) and an httpGet preStop runs before the stop signal
+// (R54) — both sent by podrund into the pod's network namespace.
+func TestHTTPGetHooks(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	trapApp := []string{"sh", "-c", mark("app", "Started") + "; trap " + shq(mark("app", "TERM")+"; exit 0") +
+		" TERM; while true; do sleep 1 & wait $!; done"}
+	ps := podSpec{Name: "httphooks", Grace: 10,
+		Inits: []ctr{cgiServer()},
+		Containers: []ctr{
+			{Name: "app", Command: trapApp, Extra: "    lifecycle:\n" + httpHook("postStart", "PostStart") + httpHook("preStop", "PreStop")},
+			{Name: "next", Command: forever("next")},
+		},
+	}
+	c.Apply(ps.yaml(c.HostDir))
+	c.WaitFor("httphooks", "next running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "next") })
+	lines := waitLines(t, c, "httphooks", 15*time.Second, "next Started", "hook PostStart")
+	expectOrder(t, lines, "web Started", "hook PostStart", "next Started")
+	deleteAndWait(t, c, "httphooks")
+	lines = orderLog(t, c, "httphooks")
+	expectOrder(t, lines, "next Started", "hook PreStop", "app TERM")
+}
