@@ -69,7 +69,7 @@ next:
 // TestMetrics: /metrics parses, and the figures move as pods start,
 // restart and complete.
 func TestMetrics(t *testing.T) {
-	c := env.Client(t)
+	c := freshClient(t, env.Daemon)
 	m0 := scrape(t, c)
 	for _, name := range []string{"podrun_pods", "podrun_pod_start_duration_seconds", "podrun_containerd_up",
 		"podrun_api_request_duration_seconds", "process_resident_memory_bytes"} {

@@ -21,7 +21,7 @@ func TestContainerdOutage(t *testing.T) {
 	t.Parallel()
 	ctrd := env.PrivateContainerd(t)
 	d := env.PrivateDaemonOn(t, ctrd)
-	c := env.ClientOn(t, d)
+	c := freshClient(t, d)
 	applyAll(t, c,
 		newPod(c, "steady", corev1.RestartPolicyAlways, []corev1.Container{sidecar(shell("side", forever))},
 			withProbes(shell("app", httpServe), true, false)),

@@ -27,7 +27,7 @@ const hookScript = `echo "$(cut -d' ' -f1 /proc/uptime) b" >> /shared/hook; slee
 func TestBoundedPodStarts(t *testing.T) {
 	t.Parallel()
 	d := env.PrivateDaemon(t)
-	c := env.ClientOn(t, d)
+	c := freshClient(t, d)
 	setConcurrentPodStarts(t, d, 2)
 	const pods, limit = 6, 2
 	var objs []any

@@ -56,7 +56,7 @@ func TestReboot(t *testing.T) {
 	t.Parallel()
 	ctrd := env.PrivateContainerd(t)
 	d := env.PrivateDaemonOn(t, ctrd)
-	c := env.ClientOn(t, d)
+	c := freshClient(t, d)
 	setConcurrentPodStarts(t, d, 2)
 	applyAll(t, c, rebootPods(c)...)
 	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {

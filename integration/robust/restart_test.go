@@ -63,7 +63,7 @@ func restartPods(c *harness.Client) []any {
 func TestDaemonRestart(t *testing.T) {
 	t.Parallel()
 	d := env.PrivateDaemon(t)
-	c := env.ClientOn(t, d)
+	c := freshClient(t, d)
 	applyAll(t, c, restartPods(c)...)
 	eventually(t, 4*time.Minute, func() string { return "pods not all Ready:\n" + fmtPods(listPods(t, c)) }, func() bool {
 		pods := listPods(t, c)
@@ -123,6 +123,7 @@ func TestDaemonRestart(t *testing.T) {
 		}
 		return true
 	})
+	deleteAllAndCheckShims(t, c, d)
 }
 
 // unchanging are the pods whose containers all run and must stay exactly
@@ -292,4 +293,41 @@ func checkJobOnce(t *testing.T, c *harness.Client) {
 	if len(jobPods) != 1 || !strings.HasSuffix(jobPods[0], "=Succeeded") {
 		t.Errorf("job pods %v, want exactly one Succeeded", jobPods)
 	}
+}
+
+// deleteAllAndCheckShims deletes every pod of the test and waits for the
+// shims of d's containerd namespace to exit; a shim that stays names its
+// container and what podrund logged about it.
+func deleteAllAndCheckShims(t *testing.T, c *harness.Client, d *harness.Podrund) {
+	t.Helper()
+	for name := range listPods(t, c) {
+		c.MustPodctl("delete", "pod", name, "--grace-period", "1", "--wait=true")
+	}
+	var shims []harness.Process
+	eventually(t, 30*time.Second, func() string {
+		var b strings.Builder
+		for _, p := range shims {
+			fmt.Fprintf(&b, "shim left after every pod was deleted: %s\n", p)
+			fields := strings.Fields(p.Cmdline)
+			for i, f := range fields {
+				if f == "-id" && i+1 < len(fields) {
+					log, _ := os.ReadFile(d.LogPath)
+					for _, line := range strings.Split(string(log), "\n") {
+						if strings.Contains(line, fields[i+1]) {
+							fmt.Fprintf(&b, "  %s\n", line)
+						}
+					}
+				}
+			}
+		}
+		return b.String()
+	}, func() bool {
+		shims = shims[:0]
+		for _, p := range harness.ProcessesMentioning(env.Base) {
+			if strings.Contains(p.Cmdline, "containerd-shim") && strings.Contains(p.Cmdline, " -namespace "+d.Namespace+" ") {
+				shims = append(shims, p)
+			}
+		}
+		return len(shims) == 0
+	})
 }

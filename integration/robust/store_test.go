@@ -20,7 +20,7 @@ import (
 func TestCorruptStore(t *testing.T) {
 	t.Parallel()
 	d := env.PrivateDaemon(t)
-	c := env.ClientOn(t, d)
+	c := freshClient(t, d)
 	db := filepath.Join(d.Root, "podrund.db")
 	cases := []struct {
 		name    string

@@ -86,7 +86,7 @@ func TestSystemdActivation(t *testing.T) {
 		t.Fatalf("systemd-socket-activate is required (scripts/install-deps.sh installs systemd): %v", err)
 	}
 	d := env.PrivateDaemon(t)
-	c := env.ClientOn(t, d)
+	c := freshClient(t, d)
 	applyAll(t, c, newPod(c, "kept", corev1.RestartPolicyAlways, nil, shell("app", forever)))
 	before := c.WaitFor("kept", "Ready", time.Minute, isReady)
 	if err := d.Stop(syscall.SIGTERM); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -98,4 +99,18 @@ func eventually(t *testing.T, timeout time.Duration, what func() string, cond fu
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// freshClient is env.ClientOn with an empty host dir: the dir is named
+// after the test, and files of an earlier run (-count) must not count.
+func freshClient(t *testing.T, d *harness.Podrund) *harness.Client {
+	t.Helper()
+	c := env.ClientOn(t, d)
+	if err := os.RemoveAll(c.HostDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(c.HostDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
