@@ -172,13 +172,13 @@ func TestDeletePropagation(t *testing.T) {
 				t.Fatalf("DELETE job: %d %s", code, body)
 			}
 			if policy == "Foreground" {
-				// The Job stays, marked, while its pod terminates.
-				j := getJob(t, c, "del")
-				if j == nil || j.DeletionTimestamp == nil {
+				// The controller deletes the pod (asynchronously); the Job
+				// stays, marked, while the pod takes its grace period.
+				waitPods(t, c, "del", "being deleted", 30*time.Second, func(ps []corev1.Pod) bool {
+					return len(ps) == 1 && ps[0].DeletionTimestamp != nil
+				})
+				if j := getJob(t, c, "del"); j == nil || j.DeletionTimestamp == nil {
 					t.Errorf("Foreground: the job went before its pod (or is not marked): %v", j)
-				}
-				if p := c.GetPod(pod.Name); p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
-					t.Errorf("Foreground: the pod is not being deleted")
 				}
 			}
 			waitJobGone(t, c, "del")
