@@ -1,0 +1,44 @@
+package probes
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// TestProbesResumeAfterDaemonRestart: after podrund restarts (SIGKILL) and
+// adopts the running containers without restarting them (R94), their probes
+// run again: readiness still follows the file, and liveness still kills
+// (R40: probing resumes for the instance).
+func TestProbesResumeAfterDaemonRestart(t *testing.T) {
+	t.Parallel()
+	d := env.PrivateDaemon(t)
+	c := env.ClientOn(t, d)
+	rp := "    readinessProbe:\n      exec:\n        command: [\"cat\", \"/tmp/ready\"]\n      periodSeconds: 1\n      failureThreshold: 1\n" +
+		"    livenessProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"test ! -f /tmp/sick\"]\n      periodSeconds: 1\n      failureThreshold: 1\n"
+	ps := podSpec{Name: "adopt", Grace: 2, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: rp}}}
+	c.Apply(ps.yaml(c.HostDir))
+	c.WaitFor("adopt", "started", 60*time.Second, func(p *corev1.Pod) bool { return started(p, "app") })
+	c.MustPodctl("exec", "adopt", "-c", "app", "--", "touch", "/tmp/ready")
+	c.WaitFor("adopt", "Ready", 30*time.Second, isReady)
+	if err := d.Restart(t.Context(), syscall.SIGKILL); err != nil {
+		t.Fatalf("restart podrund: %v", err)
+	}
+	// Ready (again, if adoption reset readiness to its initial Failure, R40)…
+	c.WaitFor("adopt", "Ready after the restart", 30*time.Second, isReady)
+	w := c.Watch("adopt")
+	w.UntilPod("watch caught up", 10*time.Second, isReady)
+	// …and following the file from then on.
+	c.MustPodctl("exec", "adopt", "-c", "app", "--", "rm", "/tmp/ready")
+	p := untilNext(w, "not Ready after the restart", 30*time.Second, func(p *corev1.Pod) bool { return !isReady(p) })
+	if restarts(p, "app") != 0 {
+		t.Errorf("adoption restarted the app (R94): %s", harness.Describe(p))
+	}
+	c.MustPodctl("exec", "adopt", "-c", "app", "--", "touch", "/tmp/sick")
+	w.UntilPod("liveness restart after the daemon restart", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 1 })
+	waitEvent(t, c, "adopt", "app", "Killing", "failed liveness probe", 10*time.Second)
+}
