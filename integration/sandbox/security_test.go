@@ -77,6 +77,7 @@ spec:
     command: ["sh", "-c", "`+forever+`"]
     securityContext:
       seccompProfile: {type: Localhost, localhostProfile: `+c.NS+`/deny-mkdir.json}
+      capabilities: {add: [SYS_TIME], drop: [CHOWN]}
   - name: plain
     image: busybox:1.28
     command: ["sh", "-c", "`+forever+`"]
@@ -100,6 +101,11 @@ spec:
 	want(t, "default NoNewPrivs", procStatus(t, c, "sec", "plain", "NoNewPrivs"), "0")
 	want(t, "default Seccomp", procStatus(t, c, "sec", "plain", "Seccomp"), "0")
 	sh(t, c, "sec", "plain", "touch /newfile")
+	// The default set (a80425fb) without CHOWN (bit 0), with SYS_TIME (bit
+	// 25), as the bounding set: "local" runs as uid 1000, whose effective
+	// set is empty after execve (as under CRI: no ambient capabilities).
+	want(t, "CapBnd with add SYS_TIME drop CHOWN", procStatus(t, c, "sec", "local", "CapBnd"), "00000000aa0425fa")
+	want(t, "CapEff of a non-root process", procStatus(t, c, "sec", "local", "CapEff"), "0000000000000000")
 	want(t, "Seccomp with a Localhost profile", procStatus(t, c, "sec", "local", "Seccomp"), "2")
 	wantContains(t, "mkdir under the Localhost profile", shFails(t, c, "sec", "local", "mkdir /tmp/d"), "Operation not permitted")
 	sh(t, c, "sec", "plain", "mkdir /tmp/d")

@@ -197,10 +197,8 @@ spec:
 		return w != nil && strings.Contains(w.Message, path)
 	})
 	w := waiting(p, "app")
-	wantContains(t, "waiting message", w.Message, "not a file")
-	if w.Reason == "" {
-		t.Errorf("waiting reason empty: %+v", w)
-	}
+	want(t, "waiting reason", w.Reason, "CreateContainerConfigError")
+	wantContains(t, "waiting message", w.Message, `volume "f"`, "hostPath type check failed", "is not a file")
 	if err := os.WriteFile(path, []byte("now here\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
