@@ -148,6 +148,15 @@ spec:
 `, "named")
 	c.WaitFor("plain-name", "Ready", 60*time.Second, isReady)
 	want(t, "hostname of plain-name", sh(t, c, "plain-name", "a", "hostname"), "plain-name")
+	// Default dnsPolicy (ClusterFirst) without a cluster DNS falls back to
+	// the host's nameservers, as the kubelet does.
+	if host, err := os.ReadFile("/etc/resolv.conf"); err == nil && !strings.Contains(string(host), "127.0.0.53") {
+		for _, l := range strings.Split(string(host), "\n") {
+			if strings.HasPrefix(l, "nameserver ") {
+				wantContains(t, "resolv.conf of plain-name", sh(t, c, "plain-name", "a", "cat /etc/resolv.conf"), strings.TrimSpace(l))
+			}
+		}
+	}
 	want(t, "hostname of named", sh(t, c, "named", "a", "hostname"), "web")
 	hosts := sh(t, c, "named", "a", "cat /etc/hosts")
 	wantContains(t, "/etc/hosts", hosts, "10.1.2.3\tfoo.local\tbar.local", "web.sub."+c.NS+".svc.cluster.local", "localhost")
