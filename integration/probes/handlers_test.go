@@ -103,9 +103,9 @@ func runHandlerCase(t *testing.T, hc handlerCase) {
 			Extra: probe("startupProbe", hc.noshellGood, 30) + probe("readinessProbe", hc.noshellGood, 3) +
 				probe("livenessProbe", hc.noshellGood, 3)})
 	}
-	c.Apply(ps.yaml(c.HostDir))
 	w := c.Watch(pod)
-	p := w.UntilPod("good ready, bad ones restarted", 120*time.Second, func(p *corev1.Pod) bool {
+	c.Apply(ps.yaml(c.HostDir))
+	w.UntilPod("good ready, bad ones restarted", 120*time.Second, func(p *corev1.Pod) bool {
 		return ready(p, "good") && (hc.noshellGood == "" || ready(p, "noshell")) && started(p, "badready") && restarts(p, "badstartup") >= 1 && restarts(p, "badlive") >= 1
 	})
 	// Each failing probe has been reported by now; after that the good
@@ -118,7 +118,7 @@ func runHandlerCase(t *testing.T, hc handlerCase) {
 	if ev := eventsFor(t, c, pod, "badready", "Unhealthy"); len(ev) == 0 || !strings.Contains(ev[0].Message, hc.failText) {
 		t.Errorf("readiness failure event %v should carry the handler's output %q (R41)", describeEvents(ev), hc.failText)
 	}
-	p = c.GetPod(pod)
+	p := c.GetPod(pod)
 	if !started(p, "good") || !ready(p, "good") || restarts(p, "good") != 0 {
 		t.Errorf("good container: %+v, want started, ready, 0 restarts", status(p, "good"))
 	}
