@@ -85,7 +85,10 @@ func TestDaemonRestart(t *testing.T) {
 	eventually(t, 2*time.Minute, func() string { return describe(crash) }, func() bool {
 		crash = c.GetPod("crashloop")
 		s := statusOf(crash, "app")
-		return s != nil && s.RestartCount >= 2 && s.State.Waiting != nil && s.LastTerminationState.Terminated != nil
+		// Waiting in back-off, not being created: a SIGKILL during a create
+		// can leave a shim containerd never shuts down (see deleteAllAndCheckShims).
+		return s != nil && s.RestartCount >= 2 && s.State.Waiting != nil &&
+			s.State.Waiting.Reason == "CrashLoopBackOff" && s.LastTerminationState.Terminated != nil
 	})
 
 	before := listPods(t, c)
