@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,8 +45,16 @@ func Setup(ctx context.Context) (*Env, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("integration tests need root (containerd, mounts, namespaces)")
 	}
+	if os.Getenv("CI") == "true" || os.Getenv("PODRUN_SWEEP") == "1" {
+		SweepStale()
+	}
 	base, err := os.MkdirTemp("", "podrun-it-")
 	if err != nil {
+		return nil, err
+	}
+	// The owner pid lets a later run recognise this dir as stale if this test
+	// binary dies without cleanup (go test's -timeout panics past TestMain).
+	if err := os.WriteFile(filepath.Join(base, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}
 	e := &Env{Base: base}
@@ -119,6 +128,29 @@ func (e *Env) StartDaemonOn(ctx context.Context, name string, ctrd *Containerd) 
 		}
 	}
 	return d, nil
+}
+
+// SweepStale removes what dead harness runs left behind: for every
+// /tmp/podrun-it-* whose owner test binary is gone, it kills the processes
+// that mention the dir (its podrund, containerd, shims, containers),
+// unmounts everything below it and removes it. It runs in CI (CI=true) or
+// with PODRUN_SWEEP=1, never on dirs of a live test binary.
+func SweepStale() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "podrun-it-*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "owner.pid"))
+		if err != nil {
+			continue // not ours to judge: no owner recorded
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) == nil {
+			continue // owner alive (or unreadable)
+		}
+		fmt.Fprintf(os.Stderr, "harness: removing stale %s of dead test binary %d\n", dir, pid)
+		_ = KillProcessesMentioning(dir)
+		_ = UnmountUnder(dir)
+		_ = os.RemoveAll(dir)
+	}
 }
 
 // daemonConfig allows hostPath volumes below the test base dir: the order
