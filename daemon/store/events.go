@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -70,7 +71,7 @@ func (s *Store) RecordEvent(ctx context.Context, ev *corev1.Event, now time.Time
 		if err := c.putTx(w, ev, Added); err != nil {
 			return err
 		}
-		return s.capEventsTx(w, ev.InvolvedObject.UID)
+		return s.capEventsTx(w, ev.Namespace, ev.InvolvedObject.Name, ev.InvolvedObject.UID)
 	})
 	return out, err
 }
@@ -81,41 +82,72 @@ type eventRef struct {
 	last time.Time
 }
 
-// capEventsTx removes the oldest events beyond the per-object and total caps.
-func (s *Store) capEventsTx(w *writeTx, uid types.UID) error {
+// capEventsTx removes the oldest events beyond the per-object and total
+// caps. It runs inside the write transaction of every new event, so it must
+// not decode every stored event each time (that held the store's lock long
+// enough to delay a DELETE by seconds): keys are counted without decoding,
+// and events are decoded only when a cap is actually exceeded. The total
+// cap trims to 90 % so that the full scan is paid once per 10 % of it.
+func (s *Store) capEventsTx(w *writeTx, ns, object string, uid types.UID) error {
 	b := w.tx.Bucket([]byte(BucketEvents))
-	var all []eventRef
-	err := b.ForEach(func(k, v []byte) error {
+	if s.EventsPerPod > 0 {
+		// An object's events share the key prefix "<ns>/<object>." (EventName);
+		// an object whose name extends this one's shares it too, so the
+		// count is an upper bound and the decoded refs are filtered by UID.
+		prefix := Key(ns, object+".")
+		if countPrefix(b, prefix) > s.EventsPerPod {
+			var mine []eventRef
+			for _, r := range eventRefs(b, prefix) {
+				if r.uid == uid {
+					mine = append(mine, r)
+				}
+			}
+			if err := deleteOldest(b, mine, len(mine)-s.EventsPerPod); err != nil {
+				return err
+			}
+		}
+	}
+	if s.EventsTotal > 0 && countPrefix(b, nil) > s.EventsTotal {
+		refs := eventRefs(b, nil)
+		return deleteOldest(b, refs, len(refs)-s.EventsTotal*9/10)
+	}
+	return nil
+}
+
+// countPrefix counts the keys that start with prefix (all keys for nil)
+// without decoding a value.
+func countPrefix(b *bolt.Bucket, prefix []byte) int {
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// eventRefs decodes the events under prefix into what capping needs.
+func eventRefs(b *bolt.Bucket, prefix []byte) []eventRef {
+	var refs []eventRef
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		var ev corev1.Event
 		if err := json.Unmarshal(v, &ev); err != nil {
-			return nil // an undecodable event is dropped from the count, not fatal
+			continue // an undecodable event is dropped from the count, not fatal
 		}
-		all = append(all, eventRef{key: append([]byte(nil), k...), uid: ev.InvolvedObject.UID, last: ev.LastTimestamp.Time})
+		refs = append(refs, eventRef{key: append([]byte(nil), k...), uid: ev.InvolvedObject.UID, last: ev.LastTimestamp.Time})
+	}
+	return refs
+}
+
+// deleteOldest deletes the n least recently seen events of refs.
+func deleteOldest(b *bolt.Bucket, refs []eventRef, n int) error {
+	if n <= 0 {
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("scan events: %w", err)
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].last.Before(all[j].last) })
-	var mine int
-	for _, e := range all {
-		if e.uid == uid {
-			mine++
-		}
-	}
-	total := len(all)
-	for _, e := range all {
-		over := total > s.EventsTotal && s.EventsTotal > 0
-		overMine := e.uid == uid && mine > s.EventsPerPod && s.EventsPerPod > 0
-		if !over && !overMine {
-			continue
-		}
-		if err := deleteKey(b, e.key); err != nil {
+	sort.Slice(refs, func(i, j int) bool { return refs[i].last.Before(refs[j].last) })
+	for _, r := range refs[:min(n, len(refs))] {
+		if err := deleteKey(b, r.key); err != nil {
 			return err
-		}
-		total--
-		if e.uid == uid {
-			mine--
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func openTest(t *testing.T, dir string) *Store {
@@ -298,5 +299,55 @@ func TestUndecodableObjectIsSkippedInLists(t *testing.T) {
 	}
 	if _, err := s.ConfigMaps().Get(ctx, "d", "bad"); err == nil {
 		t.Fatal("Get of an undecodable object succeeded")
+	}
+}
+
+// The total cap drops the least recently seen events across all objects,
+// trimming to 90 % of it; the per-object cap counts only the object's own
+// UID, so a replaced pod of the same name does not evict the new one's.
+func TestEventsTotalCapAndReplacedPods(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	s.EventsPerPod, s.EventsTotal = 4, 10
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ev := func(pod, uid, reason string) *corev1.Event {
+		return &corev1.Event{
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "d", Name: pod, UID: types.UID(uid)},
+			Reason:         reason, Message: "m", Type: corev1.EventTypeNormal,
+		}
+	}
+	at := 0
+	record := func(e *corev1.Event) {
+		at++
+		if _, err := s.RecordEvent(ctx, e, t0.Add(time.Duration(at)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The old pod "p" (uid old) has 4 events; the new "p" (uid new) adds 4 more:
+	// the per-pod cap must not evict across UIDs.
+	for _, r := range []string{"A", "B", "C", "D"} {
+		record(ev("p", "old", r))
+	}
+	for _, r := range []string{"A", "B", "C", "D"} {
+		record(ev("p", "new", r))
+	}
+	list, _, _ := s.Events().List(ctx, "d")
+	if len(list) != 8 {
+		t.Fatalf("kept %d events, want 8 (4 per UID)", len(list))
+	}
+	// Three more objects' events push the total over 10: trimmed to 9, the
+	// oldest (the old pod's) first.
+	for _, p := range []string{"q", "r", "s"} {
+		record(ev(p, p, "X"))
+	}
+	list, _, _ = s.Events().List(ctx, "d")
+	if len(list) != 9 {
+		t.Fatalf("kept %d events, want 9 after trimming to 90%% of 10", len(list))
+	}
+	for _, e := range list {
+		if e.InvolvedObject.UID == "old" && (e.Reason == "A" || e.Reason == "B") {
+			t.Fatalf("oldest event %s/%s kept", e.InvolvedObject.UID, e.Reason)
+		}
 	}
 }
