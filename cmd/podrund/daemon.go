@@ -57,7 +57,7 @@ func run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 		zap.String("state", cfg.State), zap.String("namespace", cfg.Namespace),
 		zap.String("cniConfDir", cfg.CNI.ConfDir), zap.Any("policy", cfg.Policy),
 		zap.Int64("logMaxBytes", cfg.LogRotation.MaxSizeBytes), zap.Int("logMaxFiles", cfg.LogRotation.MaxFiles),
-		zap.Duration("shutdownGracePeriod", cfg.ShutdownGracePeriod.Duration))
+		zap.Duration("shutdownGracePeriod", cfg.ShutdownGracePeriod.Duration), zap.Bool("pprof", cfg.Pprof))
 	if len(cfg.ImagePull.PlainHTTPRegistries) > 0 {
 		log.Warn("imagePull.plainHTTPRegistries is not supported by the runtime yet; only localhost registries use plain HTTP",
 			zap.Strings("registries", cfg.ImagePull.PlainHTTPRegistries))
@@ -103,7 +103,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	m := metrics.New(d.listPods, d.rt.Ready)
 	d.srv, err = server.New(server.Options{Store: d.st, Images: d.rt, Execer: d.rt, Volumes: d.vols,
 		Metrics: m, Policy: policy(cfg.Policy), Root: cfg.Root, Logger: log.Named("api"),
-		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion})
+		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof})
 	if err != nil {
 		return err
 	}

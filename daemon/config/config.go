@@ -31,6 +31,8 @@ type Config struct {
 	ImagePull           ImagePull       `json:"imagePull,omitempty"`
 	ShutdownGracePeriod metav1.Duration `json:"shutdownGracePeriod,omitempty"`
 	ConcurrentPodStarts int             `json:"concurrentPodStarts,omitempty"`
+	// Pprof serves net/http/pprof under /debug/pprof/ on the API socket.
+	Pprof bool `json:"pprof,omitempty"`
 }
 
 // Policy limits what pods may ask of the host.
@@ -140,7 +142,8 @@ type Flags struct {
 	v    Config
 }
 
-// AddFlags registers the flags of design.md §1 on fs.
+// AddFlags registers the flags of design.md §1 on fs, plus --pprof
+// (podrun's own, for profiling; issue 9).
 func AddFlags(fs *pflag.FlagSet) *Flags {
 	d := Defaults()
 	f := &Flags{fs: fs}
@@ -151,6 +154,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.v.Namespace, "namespace", d.Namespace, "containerd namespace that podrund owns")
 	fs.StringVar(&f.file, "config", "", "optional YAML config file: the same settings plus policy, CNI, log rotation, image pull")
 	fs.StringVar(&f.v.LogLevel, "log-level", d.LogLevel, "debug|info|warn|error")
+	fs.BoolVar(&f.v.Pprof, "pprof", d.Pprof, "also serve net/http/pprof under /debug/pprof/ on the API socket")
 	return f
 }
 
@@ -171,6 +175,7 @@ func (f *Flags) Resolve() (Config, error) {
 		"containerd-address": func() { c.ContainerdAddress = f.v.ContainerdAddress },
 		"namespace":          func() { c.Namespace = f.v.Namespace },
 		"log-level":          func() { c.LogLevel = f.v.LogLevel },
+		"pprof":              func() { c.Pprof = f.v.Pprof },
 	}
 	for name, apply := range set {
 		if f.fs.Changed(name) {

@@ -29,6 +29,7 @@ imagePull:
   plainHTTPRegistries: ["registry.lan:5000"]
 shutdownGracePeriod: 45s
 concurrentPodStarts: 2
+pprof: true
 `
 
 func TestParseFull(t *testing.T) {
@@ -39,7 +40,7 @@ func TestParseFull(t *testing.T) {
 	if c.Socket != "/tmp/x.sock" || c.Namespace != "edge" || c.Policy == nil || !c.Policy.AllowPrivileged ||
 		c.Policy.AllowedHostPaths[0] != "/srv/data" || c.Policy.AllowedUnsafeSysctls[0] != "net.core.*" || c.CNI.ConfDir != "/etc/cni/net.d" ||
 		c.LogRotation.MaxFiles != 3 || c.ImagePull.PlainHTTPRegistries[0] != "registry.lan:5000" ||
-		c.ShutdownGracePeriod.Duration != 45*time.Second || c.ConcurrentPodStarts != 2 {
+		c.ShutdownGracePeriod.Duration != 45*time.Second || c.ConcurrentPodStarts != 2 || !c.Pprof {
 		t.Fatalf("parsed %+v", c)
 	}
 	if c.State != "/run/podrund" {
@@ -99,5 +100,40 @@ func TestFlagsOverrideFile(t *testing.T) {
 	_ = fs2.Parse([]string{"--config", filepath.Join(t.TempDir(), "missing.yaml")})
 	if _, err := f2.Resolve(); err == nil {
 		t.Fatal("missing config file accepted")
+	}
+}
+
+func TestPprofFlag(t *testing.T) {
+	resolve := func(file string, args ...string) Config {
+		t.Helper()
+		fs := pflag.NewFlagSet("podrund", pflag.ContinueOnError)
+		f := AddFlags(fs)
+		if file != "" {
+			path := filepath.Join(t.TempDir(), "podrund.yaml")
+			if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, "--config", path)
+		}
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if resolve("").Pprof {
+		t.Error("pprof is on by default")
+	}
+	if !resolve("", "--pprof").Pprof {
+		t.Error("--pprof did not turn pprof on")
+	}
+	if !resolve("pprof: true\n").Pprof {
+		t.Error("pprof: true in the file did not turn pprof on")
+	}
+	if resolve("pprof: true\n", "--pprof=false").Pprof {
+		t.Error("--pprof=false did not override the file")
 	}
 }

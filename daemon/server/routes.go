@@ -24,6 +24,7 @@ import (
 //	GET /api/v1/namespaces/{ns}/pods/{name}/stats?window=500ms  CPU
 //	    (cumulative and millicores over the window) and memory (working set
 //	    and usage) of each running container from its cgroup (podctl top).
+//	GET /debug/pprof/...  net/http/pprof, only with Options.Pprof.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.observe, s.recoverer)
@@ -69,6 +70,9 @@ func (s *Server) routes() http.Handler {
 	r.Delete("/images", s.removeImage)
 	r.Post("/images/import", s.importImage)
 	r.Post("/images/pull", s.pullImage)
+	if s.o.Pprof {
+		mountPprof(r)
+	}
 	return r
 }
 

@@ -57,6 +57,8 @@ type Options struct {
 	// WatchBuffer is each watcher's queue; a watcher that falls this far
 	// behind is dropped rather than slowing the engine.
 	WatchBuffer int
+	// Pprof serves net/http/pprof under /debug/pprof/ (podrund --pprof).
+	Pprof bool
 }
 
 // Server is the REST server and the engine's Sink.
