@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"github.com/podrun/podrun/api"
 	"iter"
 	"maps"
 	"math"
@@ -72,7 +73,7 @@ func (e *envResolver) resolve(ctx context.Context, c *corev1.Container) ([]strin
 	}
 	for _, v := range c.Env {
 		if v.ValueFrom == nil {
-			env.set(v.Name, expand(v.Value, env.lookup))
+			env.set(v.Name, api.Expand(v.Value, env.lookup))
 			continue
 		}
 		val, ok, err := e.valueFrom(ctx, c, v.ValueFrom)

@@ -7,29 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-func TestExpandLikeKubelet(t *testing.T) {
-	lookup := mappingOf([]string{"A=1", "B=two", "EMPTY="})
-	for _, tc := range []struct{ in, want string }{
-		{"$(A)", "1"},
-		{"x$(A)y$(B)z", "x1ytwoz"},
-		{"$(EMPTY)", ""},
-		{"$(UNKNOWN)", "$(UNKNOWN)"},
-		{"$$(A)", "$(A)"},        // $$ escapes
-		{"$$$(A)", "$1"},         // escaped $ then a reference
-		{"$$$$", "$$"},           // two escapes
-		{"$A", "$A"},             // only $(...) is a reference
-		{"$(A", "$(A"},           // unterminated
-		{"$(A$$(B)", "$(A$$(B)"}, // unterminated keeps the rest as written
-		{"a$", "a$"},             // trailing $
-		{"$()", "$()"},           // empty name is unknown
-		{"100%", "100%"},
-	} {
-		if got := expand(tc.in, lookup); got != tc.want {
-			t.Errorf("expand(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestProcessArgsCommandSemantics(t *testing.T) {
 	img := ocispec.ImageConfig{Entrypoint: []string{"/ep"}, Cmd: []string{"cmd1", "cmd2"}}
 	lookup := mappingOf([]string{"X=ex"})

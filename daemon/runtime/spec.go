@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"github.com/podrun/podrun/api"
 	"os"
 	"strconv"
 	"strings"
@@ -38,7 +39,7 @@ func processArgs(c *corev1.Container, img ocispec.ImageConfig, lookup func(strin
 func expandAll(in []string, lookup func(string) (string, bool)) []string {
 	out := make([]string, len(in))
 	for i, s := range in {
-		out[i] = expand(s, lookup)
+		out[i] = api.Expand(s, lookup)
 	}
 	return out
 }

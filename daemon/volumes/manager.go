@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/podrun/podrun/api"
 	"os"
 	"path/filepath"
 	"sync"
@@ -94,7 +95,7 @@ func (m *Manager) Mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 					return nil, fmt.Errorf("volume %q subPathExpr: %w", v.Name, err)
 				}
 			}
-			sub = expandVars(vm.SubPathExpr, env)
+			sub = api.Expand(vm.SubPathExpr, api.MapLookup(env))
 		}
 		if sub != "" {
 			if src, err = resolveSubPath(src, sub, writable); err != nil {

@@ -4,46 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/podrun/podrun/api"
 	"os"
 	"path/filepath"
-	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	corev1 "k8s.io/api/core/v1"
 )
-
-// expandVars expands $(VAR) references with the kubelet's rules: $$ is a
-// literal $, an unknown $(VAR) stays as written.
-func expandVars(s string, vars map[string]string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
-}
 
 // containerEnv resolves the container's env for subPathExpr: literal values,
 // fieldRefs, resourceFieldRefs and configMap/secret keys, earlier variables
@@ -64,7 +31,7 @@ func (m *Manager) envValue(ctx context.Context, pod *corev1.Pod, c *corev1.Conta
 	vf := e.ValueFrom
 	switch {
 	case vf == nil:
-		return expandVars(e.Value, vars), nil
+		return api.Expand(e.Value, api.MapLookup(vars)), nil
 	case vf.FieldRef != nil:
 		return FieldRefValue(pod, vf.FieldRef.FieldPath)
 	case vf.ResourceFieldRef != nil:

@@ -2,6 +2,7 @@ package volumes
 
 import (
 	"context"
+	"github.com/podrun/podrun/api"
 	"net"
 	"os"
 	"path/filepath"
@@ -344,7 +345,7 @@ func TestExpandVars(t *testing.T) {
 		"a$b":               "a$b",
 		"tail$(":            "tail$(",
 	} {
-		if got := expandVars(in, vars); got != want {
+		if got := api.Expand(in, api.MapLookup(vars)); got != want {
 			t.Errorf("expand %q = %q, want %q", in, got, want)
 		}
 	}
