@@ -10,7 +10,8 @@
 //   - scale (100 pods at once, API list latency);
 //   - churn (apply/delete cycles) followed by a leak check.
 //
-// It reports a markdown table on stdout and JSON in a file. It runs only
-// when PODRUN_BENCH=1 (see BENCHMARKS.md); the normal test suite only runs
+// It reports a markdown table on stdout, JSON in a file and the key
+// figures as benchmark metrics. It is BenchmarkPodrun, so it runs only
+// with go test -bench (see BENCHMARKS.md); the normal test suite only runs
 // its unit tests.
 package bench
