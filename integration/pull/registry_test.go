@@ -1,0 +1,180 @@
+package pull
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// registryBin is Debian's docker-registry package (distribution 2.8), the
+// registry the developers' guide prescribes for pull tests.
+const registryBin = "/usr/bin/docker-registry"
+
+// The one registry account of the tests. The registry checks htpasswd
+// lines with bcrypt; golang.org/x/crypto is in podrun's module graph but not
+// in go.sum (using it would change the shared go.mod) and apache2-utils'
+// htpasswd is not installed, so the hash is fixed here. It was made with
+// glibc/libxcrypt's bcrypt (cost 4):
+//
+//	python3 -c "import crypt; print(crypt.crypt('podrun-pull-secret', '$2b$04$abcdefghijklmnopqrstuu'))"
+const (
+	testUser     = "podrun"
+	testPass     = "podrun-pull-secret"
+	testPassHash = "$2b$04$abcdefghijklmnopqrstuuEazue9VIVd353IW5/6aoBhj1iROAfMm"
+)
+
+// registry is one docker-registry process on 127.0.0.1.
+type registry struct {
+	Host       string // 127.0.0.1:PORT
+	User, Pass string // set when htpasswd auth is on
+	dir        string
+	cmd        *exec.Cmd
+	exited     chan struct{}
+}
+
+// startRegistry runs docker-registry with storage in a temp dir; with
+// auth it requires HTTP basic auth (htpasswd) as testUser/testPass. It is stopped
+// at cleanup, before the temp dir goes.
+func startRegistry(t *testing.T, auth bool) *registry {
+	t.Helper()
+	r := &registry{dir: t.TempDir()}
+	if auth {
+		r.User, r.Pass = testUser, testPass
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("find a free port for the registry: %v", err)
+	}
+	r.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cfg := filepath.Join(r.dir, "config.yml")
+	if err := os.WriteFile(cfg, []byte(r.config(t)), 0o644); err != nil {
+		t.Fatalf("write registry config: %v", err)
+	}
+	if err := r.start(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Stop(); err != nil {
+			t.Errorf("stop registry: %v", err)
+		}
+	})
+	return r
+}
+
+func (r *registry) config(t *testing.T) string {
+	t.Helper()
+	c := fmt.Sprintf(`version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: %s
+http:
+  addr: %s
+  secret: podrun-pull-test
+`, filepath.Join(r.dir, "storage"), r.Host)
+	if r.User == "" {
+		return c
+	}
+	htpasswd := filepath.Join(r.dir, "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte(r.User+":"+testPassHash+"\n"), 0o600); err != nil {
+		t.Fatalf("write htpasswd: %v", err)
+	}
+	return c + fmt.Sprintf("auth:\n  htpasswd:\n    realm: podrun-test\n    path: %s\n", htpasswd)
+}
+
+func (r *registry) start(cfg string) error {
+	logf, err := os.OpenFile(filepath.Join(r.dir, "registry.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open registry log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(registryBin, "serve", cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", registryBin, err)
+	}
+	r.cmd, r.exited = cmd, make(chan struct{})
+	go func() { _ = cmd.Wait(); close(r.exited) }()
+	return r.waitReady(15 * time.Second)
+}
+
+// waitReady polls GET /v2/ until the registry answers (200, or 401 with auth).
+func (r *registry) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	last := "no answer"
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + r.Host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-r.exited:
+			return fmt.Errorf("docker-registry exited before ready (%v): %s", r.cmd.ProcessState, r.log())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("docker-registry not ready on %s within %v (last: %s): %s", r.Host, timeout, last, r.log())
+}
+
+func (r *registry) log() string {
+	b, _ := os.ReadFile(filepath.Join(r.dir, "registry.log"))
+	return string(b)
+}
+
+// Stop ends the registry (SIGTERM, SIGKILL after 10 s); stopping a stopped
+// registry is a no-op.
+func (r *registry) Stop() error {
+	if r.cmd == nil {
+		return nil
+	}
+	select {
+	case <-r.exited:
+		return nil
+	default:
+	}
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("signal docker-registry: %w", err)
+	}
+	select {
+	case <-r.exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		_ = r.cmd.Process.Kill()
+		<-r.exited
+		return errors.New("docker-registry did not exit within 10s of SIGTERM")
+	}
+}
+
+// freePort asks the kernel for a port on 127.0.0.1 that is free right now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ctxTimeout is a short context for one registry request.
+func ctxTimeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
