@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -42,32 +43,48 @@ type registry struct {
 }
 
 // startRegistry runs docker-registry with storage in a temp dir; with
-// auth it requires HTTP basic auth (htpasswd) as testUser/testPass. It is stopped
-// at cleanup, before the temp dir goes.
+// auth it requires HTTP basic auth (htpasswd) as testUser/testPass. It is
+// stopped at cleanup, before the temp dir goes.
 func startRegistry(t *testing.T, auth bool) *registry {
 	t.Helper()
 	r := &registry{dir: t.TempDir()}
 	if auth {
 		r.User, r.Pass = testUser, testPass
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("find a free port for the registry: %v", err)
-	}
-	r.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cfg := filepath.Join(r.dir, "config.yml")
-	if err := os.WriteFile(cfg, []byte(r.config(t)), 0o644); err != nil {
-		t.Fatalf("write registry config: %v", err)
-	}
-	if err := r.start(cfg); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
 		if err := r.Stop(); err != nil {
 			t.Errorf("stop registry: %v", err)
 		}
 	})
+	// Another process may take the free port before the registry binds
+	// it: then try another one.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = r.listenOnFreePort(t); err == nil {
+			return r
+		}
+		if serr := r.Stop(); serr != nil {
+			t.Errorf("stop registry that did not get ready: %v", serr)
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	t.Fatal(err)
 	return r
+}
+
+func (r *registry) listenOnFreePort(t *testing.T) error {
+	port, err := freePort()
+	if err != nil {
+		return fmt.Errorf("find a free port for the registry: %w", err)
+	}
+	r.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cfg := filepath.Join(r.dir, "config.yml")
+	if err := os.WriteFile(cfg, []byte(r.config(t)), 0o644); err != nil {
+		return fmt.Errorf("write registry config: %w", err)
+	}
+	return r.start(cfg)
 }
 
 func (r *registry) config(t *testing.T) string {
