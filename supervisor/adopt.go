@@ -89,6 +89,10 @@ func (w *worker) reconcile(ctx context.Context, listed map[string]RuntimeContain
 	now := w.m.clk.Now()
 	for i := 0; i < len(st.Instances); i++ {
 		in := &st.Instances[i]
+		if in.State == InstanceExited && in.Unreaped {
+			w.reapUnreaped(ctx, in, listed)
+			continue
+		}
 		if in.State != InstanceRunning && in.State != InstanceCreated {
 			continue
 		}

@@ -55,6 +55,15 @@ type fakeRuntime struct {
 	term       map[string]termBehaviour
 	stops      []stopRecord
 	seq        int
+	// What Reap adds beyond the exit event, by container name: the
+	// termination message, an OOM kill only the cgroup counter saw, an error.
+	reapMsg map[string]string
+	reapOOM map[string]bool
+	reapErr map[string]error
+	// reapGate holds Reap of a container until the channel is closed, to
+	// show what the engine does while a reap is slow.
+	reapGate map[string]chan struct{}
+	reaping  []string // names whose Reap reached its gate
 	// onPull, when set, runs inside PullImage with its progress callback
 	// (as the runtime's reporting goroutine would call it).
 	onPull func(progress PullProgress)
@@ -71,6 +80,10 @@ func newFakeRuntime(clk *clocktesting.FakeClock) *fakeRuntime {
 		startErr:   map[string]error{},
 		sandboxes:  map[string]int32{},
 		term:       map[string]termBehaviour{},
+		reapMsg:    map[string]string{},
+		reapOOM:    map[string]bool{},
+		reapErr:    map[string]error{},
+		reapGate:   map[string]chan struct{}{},
 	}
 }
 
@@ -211,13 +224,60 @@ func (f *fakeRuntime) exit(id string, code int32) {
 
 func (f *fakeRuntime) Reap(ctx context.Context, id string) (ExitStatus, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	c := f.containers[id]
+	if gate := f.reapGate[nameOf(c)]; gate != nil {
+		f.reaping = append(f.reaping, c.name)
+		f.mu.Unlock()
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ExitStatus{}, ctx.Err()
+		}
+		f.mu.Lock()
+	}
+	defer f.mu.Unlock()
 	if c == nil || c.exit == nil {
 		return ExitStatus{}, errors.New("not exited")
 	}
+	f.record("reap %s", c.name)
+	if err := f.reapErr[c.name]; err != nil {
+		return ExitStatus{}, err
+	}
 	delete(f.containers, id)
-	return *c.exit, nil
+	es := *c.exit
+	es.Message, es.OOMKilled = f.reapMsg[c.name], f.reapOOM[c.name]
+	return es, nil
+}
+
+func nameOf(c *fakeContainer) string {
+	if c == nil {
+		return ""
+	}
+	return c.name
+}
+
+// has tells whether the runtime still holds an instance of container name.
+func (f *fakeRuntime) has(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.containers {
+		if c.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// held tells whether a Reap of container name waits at its gate.
+func (f *fakeRuntime) held(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.reaping {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fakeRuntime) RemoveContainer(ctx context.Context, id string) error {

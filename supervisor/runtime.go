@@ -56,6 +56,10 @@ type Instance struct {
 	ExitCode       int32          `json:"exitCode,omitempty"`
 	Reason         string         `json:"reason,omitempty"`  // Completed, Error, OOMKilled, StartError, ContainerStatusUnknown
 	Message        string         `json:"message,omitempty"` // termination message
+	// Unreaped: the exit was recorded from the runtime's event and the
+	// runtime has not deleted the task and container yet (the reap runs
+	// after the engine reacted); adoption reaps it after a podrund restart.
+	Unreaped bool `json:"unreaped,omitempty"`
 }
 
 // ExitStatus is what the runtime knows about an instance that stopped.

@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -27,6 +26,7 @@ type worker struct {
 	killing          map[string]int         // instance ID -> kills in flight
 	restartAfterKill map[string]bool
 	oom              map[string]bool
+	reapNotes        map[string]reapNote // per unreaped instance, see worker_reap.go
 	pullBackoff      map[string]BackoffEntry
 	sandbox          Sandbox
 	sandboxReady     bool
@@ -90,6 +90,7 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 		killing:          map[string]int{},
 		restartAfterKill: map[string]bool{},
 		oom:              map[string]bool{},
+		reapNotes:        map[string]reapNote{},
 		done:             make(chan struct{}),
 		deleted:          rec.Pod.DeletionTimestamp != nil,
 		adopt:            len(rec.Engine.Instances) > 0 || rec.Engine.SandboxAttempt > 0,
@@ -149,6 +150,7 @@ func (w *worker) run(ctx context.Context) {
 		case <-timerC:
 		}
 		w.sync(ctx)
+		w.reapAfterSync(ctx)
 	}
 }
 
@@ -195,6 +197,7 @@ func (w *worker) firstSync(ctx context.Context) bool {
 		w.delete(ctx, TermDeleted, w.rec.Pod.DeletionGracePeriodSeconds)
 	}
 	w.sync(ctx)
+	w.reapAfterSync(ctx)
 	return true
 }
 
@@ -204,7 +207,7 @@ func (w *worker) handle(ctx context.Context, msg *workerMsg) {
 	switch msg.kind {
 	case msgExit:
 		if in := findInstance(st, msg.id); in != nil && in.State == InstanceRunning {
-			w.reap(ctx, in, msg.exitCode, msg.at)
+			w.exited(ctx, in, msg.exitCode, msg.at)
 		}
 	case msgOOM:
 		w.oom[msg.id] = true
@@ -249,8 +252,7 @@ func (w *worker) recordExit(in *Instance, es ExitStatus) {
 		in.Reason = "OOMKilled"
 		// The status alone is easy to miss once the container restarts; the
 		// kubelet's node reports an OOM kill as an OOMKilling event too.
-		w.containerEvent(in.Container, corev1.EventTypeWarning, "OOMKilling",
-			fmt.Sprintf("Container %s was OOM-killed: it exceeded its memory limit (exit code %d)", in.Container, es.ExitCode))
+		w.oomEvent(in.Container, es.ExitCode)
 	case in.Reason != "":
 	case es.ExitCode == 0:
 		in.Reason = "Completed"

@@ -222,7 +222,7 @@ func (w *worker) appendInstance(inst Instance) {
 			continue
 		}
 		n++
-		if n > keepInstances && st.Instances[i].State != InstanceRunning {
+		if n > keepInstances && st.Instances[i].State != InstanceRunning && !st.Instances[i].Unreaped {
 			w.dropInstance(st.Instances[i].ID)
 		}
 	}

@@ -130,6 +130,8 @@ func (w *worker) killDone(ctx context.Context, id string, err error) {
 // status published, and for a deleted pod Sink.PodFinished (R62, R83).
 func (w *worker) finish(ctx context.Context) {
 	st := &w.rec.Engine
+	// Containers go before their sandbox; a failed reap gets a last try.
+	w.reapPending(ctx, true)
 	for i := range st.Instances {
 		w.forgetInstance(&st.Instances[i])
 	}
