@@ -72,7 +72,10 @@ func TestPodPullMissingTag(t *testing.T) {
 	ref := reg.Host + "/busybox:nosuchtag"
 	c := env.Client(t)
 	c.Apply(podYAML("missing", ref, corev1.PullIfNotPresent))
-	waitWaiting(c, "missing", "ErrImagePull", 30*time.Second)
+	p := waitWaiting(c, "missing", "ErrImagePull", 30*time.Second)
+	if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; !strings.Contains(msg, ref) || !strings.Contains(msg, "not found") {
+		t.Errorf("ErrImagePull message should name %s and say it is not found: %q", ref, msg)
+	}
 	// The retry after an error comes 10 s later and finds the back-off.
 	waitWaiting(c, "missing", "ImagePullBackOff", 30*time.Second)
 	wantEvent(c, "missing", corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", ref))
@@ -110,7 +113,10 @@ func TestPodPullWithCredentials(t *testing.T) {
 
 	anon := env.Client(t)
 	anon.Apply(podYAML("anonymous", ref, corev1.PullIfNotPresent))
-	waitWaiting(anon, "anonymous", "ErrImagePull", 30*time.Second)
+	p := waitWaiting(anon, "anonymous", "ErrImagePull", 30*time.Second)
+	if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; !strings.Contains(msg, "authorization") {
+		t.Errorf("ErrImagePull message without credentials should say authorization failed: %q", msg)
+	}
 	wantEvent(anon, "anonymous", corev1.EventTypeWarning, "Failed", fmt.Sprintf("Failed to pull image %q", ref))
 
 	d := env.PrivateDaemon(t)
