@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -68,14 +69,14 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 		// Like the kubelet's error retry: the next sync shows ImagePullBackOff
 		// while the back-off lasts, then pulls again.
 		w.retry(now.Add(errorRetry))
-		msg := fmt.Sprintf("Failed to pull image %q: %v", c.Image, perr)
+		reason, msg := pullFailure(c.Image, perr)
 		w.containerEvent(c.Name, corev1.EventTypeWarning, "Failed", msg)
 		if st.Present {
 			// Always with a present image: run it, but say the pull failed.
 			return st, nil
 		}
 		w.containerEvent(c.Name, corev1.EventTypeWarning, "Failed", "Error: ErrImagePull")
-		return st, &StartError{Reason: "ErrImagePull", Message: msg, Err: perr}
+		return st, &StartError{Reason: reason, Message: msg}
 	}
 	delete(w.pullBackoff, c.Image)
 	d := w.m.clk.Since(now)
@@ -83,6 +84,25 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 		fmt.Sprintf("Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.",
 			c.Image, d, d, pulled.Size))
 	return pulled, nil
+}
+
+// pullFailure words a failed pull as the kubelet does ("Failed to pull image
+// \"X\": <cause>"). The runtime's own StartError is unwrapped so that its
+// reason (ErrImagePull, InvalidImageName) is kept and neither the reason
+// nor the cause appears twice in the message.
+func pullFailure(image string, err error) (reason, msg string) {
+	reason, cause := "ErrImagePull", err.Error()
+	var se *StartError
+	if errors.As(err, &se) {
+		if se.Reason != "" {
+			reason = se.Reason
+		}
+		cause = se.Message
+		if se.Err != nil {
+			cause += ": " + se.Err.Error()
+		}
+	}
+	return reason, fmt.Sprintf("Failed to pull image %q: %s", image, cause)
 }
 
 func minTime(a, b time.Time) time.Time {

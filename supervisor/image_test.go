@@ -71,10 +71,15 @@ func TestImagePullBackOff_R34_R87(t *testing.T) {
 	h := newHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
 	pod.Spec.Containers[0].Image = "nope:1"
-	h.rt.pullErr["nope:1"] = errors.New("not found")
+	// The runtime's own error, as daemon/runtime returns it: its reason must
+	// not be repeated inside the message (R99 wording).
+	h.rt.pullErr["nope:1"] = &StartError{Reason: "ErrImagePull", Message: "failed to resolve reference", Err: errors.New("not found")}
 	h.start(pod)
 	uid := string(pod.UID)
 	h.waitFor("ErrImagePull", func() bool { return h.waitingReason(uid, "r") == "ErrImagePull" })
+	if !h.sink.hasEvent("Failed", `Failed to pull image "nope:1": failed to resolve reference: not found`) {
+		t.Errorf("Failed event wording: %v", h.sink.eventList())
+	}
 	h.waitFor("timer armed", func() bool { return h.clk.HasWaiters() })
 	h.clk.Step(10 * time.Second) // back-off 10 s over: pull again, fails, back-off 20 s
 	h.waitFor("second pull", func() bool { return countCalls(h.rt.callLog(), "pull nope:1") == 2 })
