@@ -267,29 +267,12 @@ func gap(t *testing.T, lines []orderLine, a, b string) float64 {
 	return lines[j].At - lines[i].At
 }
 
-// status returns the container status name of p (init or regular).
-func status(p *corev1.Pod, name string) *corev1.ContainerStatus {
-	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
-		}
-	}
-	return nil
-}
-
-func running(p *corev1.Pod, name string) bool {
-	s := status(p, name)
-	return s != nil && s.State.Running != nil
-}
-
-func terminated(p *corev1.Pod, name string) *corev1.ContainerStateTerminated {
-	if s := status(p, name); s != nil {
-		return s.State.Terminated
-	}
-	return nil
-}
+// status, running and terminated read a container's status (harness).
+var (
+	status     = harness.ContainerStatus
+	running    = harness.Running
+	terminated = harness.Terminated
+)
 
 func restarts(p *corev1.Pod, name string) int32 {
 	if s := status(p, name); s != nil {

@@ -220,16 +220,7 @@ func countPhase(ps []corev1.Pod, phase corev1.PodPhase) int {
 	return n
 }
 
-func status(p *corev1.Pod, name string) *corev1.ContainerStatus {
-	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
-		}
-	}
-	return nil
-}
+var status = harness.ContainerStatus
 
 // rowOf returns the fields of the table row whose first column is name.
 func rowOf(table, name string) []string {

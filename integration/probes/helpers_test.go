@@ -186,28 +186,12 @@ func dump(lines []orderLine) string {
 	return b.String()
 }
 
-func status(p *corev1.Pod, name string) *corev1.ContainerStatus {
-	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
-		}
-	}
-	return nil
-}
-
-func running(p *corev1.Pod, name string) bool {
-	s := status(p, name)
-	return s != nil && s.State.Running != nil
-}
-
-func terminated(p *corev1.Pod, name string) *corev1.ContainerStateTerminated {
-	if s := status(p, name); s != nil {
-		return s.State.Terminated
-	}
-	return nil
-}
+// status, running and terminated read a container's status (harness).
+var (
+	status     = harness.ContainerStatus
+	running    = harness.Running
+	terminated = harness.Terminated
+)
 
 func started(p *corev1.Pod, name string) bool {
 	s := status(p, name)

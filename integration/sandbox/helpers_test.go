@@ -119,16 +119,7 @@ func isReady(p *corev1.Pod) bool {
 }
 
 // status returns the status of container name (init or regular).
-func status(p *corev1.Pod, name string) *corev1.ContainerStatus {
-	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
-		}
-	}
-	return nil
-}
+var status = harness.ContainerStatus
 
 // waiting returns the waiting state of container name, or nil.
 func waiting(p *corev1.Pod, name string) *corev1.ContainerStateWaiting {
