@@ -74,67 +74,65 @@ func atLeastOne(v int32, p *field.Path) field.ErrorList {
 	return nil
 }
 
+// handlerCheck validates the handlers of one probe or hook: exactly one
+// kind may be set. Probes and lifecycle hooks share exec, httpGet and
+// tcpSocket; each adds its own kinds through one.
+type handlerCheck struct {
+	p    *field.Path
+	n    int
+	errs field.ErrorList
+}
+
+// one counts a set handler kind and tells whether it is the first.
+func (c *handlerCheck) one(name string) bool {
+	c.n++
+	if c.n > 1 {
+		c.errs = append(c.errs, field.Forbidden(c.p.Child(name), moreThanOneHandler))
+		return false
+	}
+	return true
+}
+
+func (c *handlerCheck) shared(exec *corev1.ExecAction, httpGet *corev1.HTTPGetAction, tcp *corev1.TCPSocketAction) {
+	if exec != nil && c.one("exec") {
+		c.errs = append(c.errs, validateExec(exec, c.p.Child("exec"))...)
+	}
+	if httpGet != nil && c.one("httpGet") {
+		c.errs = append(c.errs, validateHTTPGet(httpGet, c.p.Child("httpGet"))...)
+	}
+	if tcp != nil && c.one("tcpSocket") {
+		c.errs = append(c.errs, validatePortNumOrName(tcp.Port, c.p.Child("tcpSocket", "port"))...)
+	}
+}
+
+func (c *handlerCheck) result() field.ErrorList {
+	if c.n == 0 {
+		c.errs = append(c.errs, field.Required(c.p, "must specify a handler type"))
+	}
+	return c.errs
+}
+
 func validateProbeHandler(h *corev1.ProbeHandler, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	n := 0
-	one := func(name string) bool {
-		n++
-		if n > 1 {
-			errs = append(errs, field.Forbidden(p.Child(name), moreThanOneHandler))
-			return false
-		}
-		return true
-	}
-	if h.Exec != nil && one("exec") {
-		errs = append(errs, validateExec(h.Exec, p.Child("exec"))...)
-	}
-	if h.HTTPGet != nil && one("httpGet") {
-		errs = append(errs, validateHTTPGet(h.HTTPGet, p.Child("httpGet"))...)
-	}
-	if h.TCPSocket != nil && one("tcpSocket") {
-		errs = append(errs, validatePortNumOrName(h.TCPSocket.Port, p.Child("tcpSocket", "port"))...)
-	}
-	if h.GRPC != nil && one("grpc") {
+	c := &handlerCheck{p: p}
+	c.shared(h.Exec, h.HTTPGet, h.TCPSocket)
+	if h.GRPC != nil && c.one("grpc") {
 		for _, msg := range validation.IsValidPortNum(int(h.GRPC.Port)) {
-			errs = append(errs, field.Invalid(p.Child("grpc", "port"), h.GRPC.Port, msg))
+			c.errs = append(c.errs, field.Invalid(p.Child("grpc", "port"), h.GRPC.Port, msg))
 		}
 	}
-	if n == 0 {
-		errs = append(errs, field.Required(p, "must specify a handler type"))
-	}
-	return errs
+	return c.result()
 }
 
 func validateLifecycleHandler(h *corev1.LifecycleHandler, grace int64, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	n := 0
-	one := func(name string) bool {
-		n++
-		if n > 1 {
-			errs = append(errs, field.Forbidden(p.Child(name), moreThanOneHandler))
-			return false
-		}
-		return true
-	}
-	if h.Exec != nil && one("exec") {
-		errs = append(errs, validateExec(h.Exec, p.Child("exec"))...)
-	}
-	if h.HTTPGet != nil && one("httpGet") {
-		errs = append(errs, validateHTTPGet(h.HTTPGet, p.Child("httpGet"))...)
-	}
-	if h.TCPSocket != nil && one("tcpSocket") {
-		errs = append(errs, validatePortNumOrName(h.TCPSocket.Port, p.Child("tcpSocket", "port"))...)
-	}
-	if h.Sleep != nil && one("sleep") {
+	c := &handlerCheck{p: p}
+	c.shared(h.Exec, h.HTTPGet, h.TCPSocket)
+	if h.Sleep != nil && c.one("sleep") {
 		if s := h.Sleep.Seconds; s < 0 || s > grace {
-			errs = append(errs, field.Invalid(p.Child("sleep", "seconds"), s,
+			c.errs = append(c.errs, field.Invalid(p.Child("sleep", "seconds"), s,
 				fmt.Sprintf("must be non-negative and less than terminationGracePeriodSeconds (%d)", grace)))
 		}
 	}
-	if n == 0 {
-		errs = append(errs, field.Required(p, "must specify a handler type"))
-	}
-	return errs
+	return c.result()
 }
 
 func validateExec(e *corev1.ExecAction, p *field.Path) field.ErrorList {

@@ -26,12 +26,8 @@ func (s *Server) resources() []resourceRoutes {
 			return api.Validate(o)
 		},
 		newList: func(items []*corev1.ConfigMap, rv string) runtime.Object {
-			l := &corev1.ConfigMapList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMapList"},
-				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: []corev1.ConfigMap{}}
-			for _, it := range items {
-				l.Items = append(l.Items, *it)
-			}
-			return l
+			return &corev1.ConfigMapList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMapList"},
+				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
 		},
 		applied: func(ctx context.Context, o *corev1.ConfigMap) { s.sourceChanged(ctx, o.Namespace, "ConfigMap", o.Name) },
 	}
@@ -44,12 +40,8 @@ func (s *Server) resources() []resourceRoutes {
 			return api.Validate(o)
 		},
 		newList: func(items []*corev1.Secret, rv string) runtime.Object {
-			l := &corev1.SecretList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "SecretList"},
-				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: []corev1.Secret{}}
-			for _, it := range items {
-				l.Items = append(l.Items, *it)
-			}
-			return l
+			return &corev1.SecretList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "SecretList"},
+				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
 		},
 		applied: func(ctx context.Context, o *corev1.Secret) { s.sourceChanged(ctx, o.Namespace, "Secret", o.Name) },
 	}
@@ -60,12 +52,8 @@ func (s *Server) resources() []resourceRoutes {
 		decode:  s.readEvent,
 		prepare: s.prepareEvent,
 		newList: func(items []*corev1.Event, rv string) runtime.Object {
-			l := &corev1.EventList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "EventList"},
-				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: []corev1.Event{}}
-			for _, it := range items {
-				l.Items = append(l.Items, *it)
-			}
-			return l
+			return &corev1.EventList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "EventList"},
+				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
 		},
 	}
 	jobs := &objectResource[*batchv1.Job]{
@@ -155,4 +143,14 @@ func (s *Server) prepareEvent(ev *corev1.Event) error {
 		ev.LastTimestamp = ev.FirstTimestamp
 	}
 	return nil
+}
+
+// derefAll copies stored objects into a list's items (never nil, so an
+// empty list encodes as "items": []).
+func derefAll[T any](items []*T) []T {
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		out = append(out, *it)
+	}
+	return out
 }
