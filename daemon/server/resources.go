@@ -67,12 +67,8 @@ func (s *Server) resources() []resourceRoutes {
 		},
 		deferDelete: s.foregroundDeleteJob,
 		newList: func(items []*batchv1.Job, rv string) runtime.Object {
-			l := &batchv1.JobList{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "JobList"},
-				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: []batchv1.Job{}}
-			for _, it := range items {
-				l.Items = append(l.Items, *it)
-			}
-			return l
+			return &batchv1.JobList{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "JobList"},
+				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
 		},
 		applied: func(ctx context.Context, j *batchv1.Job) {
 			if jc := s.jobController(); jc != nil {
