@@ -118,7 +118,7 @@ func TestBackoffLimitFailedPods(t *testing.T) {
 	if row := rowOf(c.MustPodctl("get", "jobs"), "fail"); len(row) < 3 || row[1] != "Failed" || row[2] != "0/1" {
 		t.Errorf("get jobs row %q, want Failed 0/1", row)
 	}
-	waitEvent(t, c, "fail", "BackoffLimitExceeded", "Job has reached the specified backoff limit", 5*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "fail", Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}, 5*time.Second)
 }
 
 // TestBackoffLimitOnFailureRestarts is R-V2: under restartPolicy OnFailure

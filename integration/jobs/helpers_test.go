@@ -233,24 +233,6 @@ func rowOf(table, name string) []string {
 	return nil
 }
 
-// waitEvent waits for an event with reason and a message containing msg
-// about the named object.
-func waitEvent(t *testing.T, c *harness.Client, object, reason, msg string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		for _, e := range c.Events() {
-			if e.InvolvedObject.Name == object && e.Reason == reason && strings.Contains(e.Message, msg) {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no event %s %q about %s within %v", reason, msg, object, timeout)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // touch creates a file in the test's host dir (seen by pods as /shared/NAME).
 func touch(t *testing.T, c *harness.Client, name string) {
 	t.Helper()

@@ -53,7 +53,7 @@ func TestJobActiveDeadline(t *testing.T) {
 	if mainTerm < 0 || proxyTerm < 0 || proxyTerm < mainTerm {
 		t.Errorf("want main, then proxy to get TERM (graceful deletion, sidecar last):\n%s", dumpOrder(lines))
 	}
-	waitEvent(t, c, "late", "DeadlineExceeded", "Job was active longer than specified deadline", 5*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "late", Reason: "DeadlineExceeded", Message: "Job was active longer than specified deadline"}, 5*time.Second)
 }
 
 // TestPodActiveDeadline: the pod template's activeDeadlineSeconds is

@@ -8,6 +8,8 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // TestSeed02LegacySidecarBlocksJob: a sidecar declared as a regular
@@ -77,7 +79,7 @@ func TestSeed03NativeSidecarCompletesJob(t *testing.T) {
 	if proxy.State.Terminated.StartedAt.After(pi.State.Terminated.StartedAt.Time) {
 		t.Errorf("network-proxy started after pi (sidecars start first)")
 	}
-	waitEvent(t, c, pod.Name, "Killing", "Stopping container network-proxy", 10*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: pod.Name, Reason: "Killing", Message: "Stopping container network-proxy"}, 10*time.Second)
 	if row := rowOf(c.MustPodctl("get", "pods"), pod.Name); len(row) < 3 || row[1] != "0/2" || row[2] != "Completed" {
 		t.Errorf("get pods row %q, want READY 0/2 STATUS Completed", row)
 	}

@@ -40,5 +40,5 @@ func TestProbesResumeAfterDaemonRestart(t *testing.T) {
 	}
 	c.MustPodctl("exec", "adopt", "-c", "app", "--", "touch", "/tmp/sick")
 	w.UntilPod("liveness restart after the daemon restart", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 1 })
-	waitEvent(t, c, "adopt", "app", "Killing", "failed liveness probe", 10*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "adopt", Container: "app", Reason: "Killing", Message: "failed liveness probe"}, 10*time.Second)
 }

@@ -28,10 +28,10 @@ func TestHTTPProbeRedirects(t *testing.T) {
 	w := c.Watch("redir")
 	c.Apply(ps.yaml(c.HostDir))
 	w.UntilPod("started and ready", 60*time.Second, func(p *corev1.Pod) bool { return started(p, "server") && ready(p, "server") })
-	waitEvent(t, c, "redir", "server", "ProbeWarning", "Probe terminated redirects", 20*time.Second)
-	waitEvent(t, c, "redir", "server", "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500", 20*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "redir", Container: "server", Reason: "ProbeWarning", Message: "Probe terminated redirects"}, 20*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "redir", Container: "server", Reason: "Unhealthy", Message: "Liveness probe failed: HTTP probe failed with statuscode: 500"}, 20*time.Second)
 	w.UntilPod("restarted by the followed redirect's 500", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "server") >= 1 })
-	for _, e := range eventsFor(t, c, "redir", "server", "Unhealthy") {
+	for _, e := range c.EventsMatching(harness.EventFilter{Object: "redir", Container: "server", Reason: "Unhealthy"}) {
 		// A first startup attempt may come before the server listens.
 		if !strings.HasPrefix(e.Message, "Liveness ") && !strings.Contains(e.Message, "connection refused") {
 			t.Errorf("unexpected probe failure (startup/readiness redirects must succeed): %s", e.Message)

@@ -110,13 +110,13 @@ func runHandlerCase(t *testing.T, hc handlerCase) {
 	})
 	// Each failing probe has been reported by now; after that the good
 	// probes must still hold (they ran periodically meanwhile).
-	waitEvent(t, c, pod, "badready", "Unhealthy", "Readiness probe failed: ", 30*time.Second)
-	waitEvent(t, c, pod, "badlive", "Unhealthy", "Liveness probe failed: ", 30*time.Second)
-	waitEvent(t, c, pod, "badstartup", "Unhealthy", "Startup probe failed: ", 30*time.Second)
-	waitEvent(t, c, pod, "badlive", "Killing", "failed liveness probe", 30*time.Second)
-	waitEvent(t, c, pod, "badstartup", "Killing", "failed startup probe", 30*time.Second)
-	if ev := eventsFor(t, c, pod, "badready", "Unhealthy"); len(ev) == 0 || !strings.Contains(ev[0].Message, hc.failText) {
-		t.Errorf("readiness failure event %v should carry the handler's output %q (R41)", describeEvents(ev), hc.failText)
+	c.WaitEvent(harness.EventFilter{Object: pod, Container: "badready", Reason: "Unhealthy", Message: "Readiness probe failed: "}, 30*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: pod, Container: "badlive", Reason: "Unhealthy", Message: "Liveness probe failed: "}, 30*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: pod, Container: "badstartup", Reason: "Unhealthy", Message: "Startup probe failed: "}, 30*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: pod, Container: "badlive", Reason: "Killing", Message: "failed liveness probe"}, 30*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: pod, Container: "badstartup", Reason: "Killing", Message: "failed startup probe"}, 30*time.Second)
+	if ev := c.EventsMatching(harness.EventFilter{Object: pod, Container: "badready", Reason: "Unhealthy"}); len(ev) == 0 || !strings.Contains(ev[0].Message, hc.failText) {
+		t.Errorf("readiness failure event %v should carry the handler's output %q (R41)", harness.DescribeEvents(ev), hc.failText)
 	}
 	p := c.GetPod(pod)
 	if !started(p, "good") || !ready(p, "good") || restarts(p, "good") != 0 {

@@ -231,50 +231,6 @@ func isReady(p *corev1.Pod) bool {
 	return c != nil && c.Status == corev1.ConditionTrue
 }
 
-// eventsFor lists pod's events with reason ("" = any) whose field path names
-// container ("" = any).
-func eventsFor(t *testing.T, c *harness.Client, pod, container, reason string) []corev1.Event {
-	t.Helper()
-	var out []corev1.Event
-	for _, e := range c.Events() {
-		if e.InvolvedObject.Name != pod || (reason != "" && e.Reason != reason) {
-			continue
-		}
-		if container != "" && !strings.HasSuffix(e.InvolvedObject.FieldPath, "{"+container+"}") {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// waitEvent polls the events until one of container with reason and a
-// message containing msg exists.
-func waitEvent(t *testing.T, c *harness.Client, pod, container, reason, msg string, timeout time.Duration) corev1.Event {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		for _, e := range eventsFor(t, c, pod, container, reason) {
-			if strings.Contains(e.Message, msg) {
-				return e
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no event %s %q for %s/%s within %v; events:\n%s", reason, msg, pod, container, timeout,
-				describeEvents(eventsFor(t, c, pod, "", "")))
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-}
-
-func describeEvents(evs []corev1.Event) string {
-	var b strings.Builder
-	for _, e := range evs {
-		fmt.Fprintf(&b, "  %s %s x%d %s: %s\n", e.InvolvedObject.FieldPath, e.Reason, e.Count, e.Type, e.Message)
-	}
-	return b.String()
-}
-
 // deleteAndWait deletes the pod (podctl delete --wait -o json) and returns
 // the final object.
 func deleteAndWait(t *testing.T, c *harness.Client, pod string, extra ...string) *corev1.Pod {

@@ -72,8 +72,8 @@ func TestPostStartFailure(t *testing.T) {
 					t.Errorf("restarted under Never: %s", harness.Describe(p))
 				}
 			}
-			waitEvent(t, c, "psfail", "app", "FailedPostStartHook", "PostStartHook failed", 10*time.Second)
-			waitEvent(t, c, "psfail", "app", "Killing", "", 10*time.Second)
+			c.WaitEvent(harness.EventFilter{Object: "psfail", Container: "app", Reason: "FailedPostStartHook", Message: "PostStartHook failed"}, 10*time.Second)
+			c.WaitEvent(harness.EventFilter{Object: "psfail", Container: "app", Reason: "Killing"}, 10*time.Second)
 			lines := waitLines(t, c, "psfail", 15*time.Second, "app PreStop")
 			expectOrder(t, lines, "app HookFailing", "app PreStop")
 			// R53: the failed start shows as PostStartHookError until the
@@ -143,8 +143,8 @@ func TestPreStopCutAtGrace(t *testing.T) {
 	if took < (grace+2)*time.Second-500*time.Millisecond || took > (grace+2+10)*time.Second {
 		t.Errorf("delete took %v, want ≈ grace %ds + 2s minimum window (R58)", took, grace)
 	}
-	evs := eventsFor(t, c, "prestop", "app", "Killing")
+	evs := c.EventsMatching(harness.EventFilter{Object: "prestop", Container: "app", Reason: "Killing"})
 	if len(evs) == 0 {
-		t.Errorf("no Killing event; events:\n%s", describeEvents(eventsFor(t, c, "prestop", "", "")))
+		t.Errorf("no Killing event; events:\n%s", harness.DescribeEvents(c.EventsMatching(harness.EventFilter{Object: "prestop"})))
 	}
 }

@@ -33,12 +33,12 @@ func TestLivenessRestartsWithBackOff(t *testing.T) {
 	if !backOffAt[1] || !backOffAt[2] {
 		t.Errorf("CrashLoopBackOff not seen between restarts (seen at restartCount %v)", backOffAt)
 	}
-	ev := waitEvent(t, c, "live", "app", "Unhealthy", "Liveness probe failed: not-alive", 10*time.Second)
+	ev := c.WaitEvent(harness.EventFilter{Object: "live", Container: "app", Reason: "Unhealthy", Message: "Liveness probe failed: not-alive"}, 10*time.Second)
 	if ev.Type != corev1.EventTypeWarning {
 		t.Errorf("Unhealthy event type %s, want Warning", ev.Type)
 	}
-	waitEvent(t, c, "live", "app", "Killing", "Container app failed liveness probe, will be restarted", 10*time.Second)
-	waitEvent(t, c, "live", "app", "BackOff", "Back-off restarting failed container app", 10*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "live", Container: "app", Reason: "Killing", Message: "Container app failed liveness probe, will be restarted"}, 10*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "live", Container: "app", Reason: "BackOff", Message: "Back-off restarting failed container app"}, 10*time.Second)
 	if last := status(p, "app").LastTerminationState.Terminated; last == nil {
 		t.Errorf("no lastState after liveness kills: %s", harness.Describe(p))
 	}
@@ -77,7 +77,7 @@ func TestReadinessFlipsPodReadyBothWays(t *testing.T) {
 	w := c.Watch("flip")
 	c.Apply(ps.yaml(c.HostDir))
 	w.UntilPod("app started", 60*time.Second, func(p *corev1.Pod) bool { return started(p, "app") })
-	waitEvent(t, c, "flip", "app", "Unhealthy", "Readiness probe failed", 20*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "flip", Container: "app", Reason: "Unhealthy", Message: "Readiness probe failed"}, 20*time.Second)
 	if p := c.GetPod("flip"); isReady(p) || ready(p, "app") {
 		t.Fatalf("Ready before the file exists: %s", harness.Describe(p))
 	}

@@ -25,7 +25,7 @@ func TestProbesDuringTermination(t *testing.T) {
 	final := deleteAndWait(t, c, "term")
 	lines := orderLog(t, c, "term")
 	expectOrder(t, lines, "app PreStopBegin", "app ReadinessWhileTerminating", "app PreStopEnd")
-	for _, e := range eventsFor(t, c, "term", "app", "") {
+	for _, e := range c.EventsMatching(harness.EventFilter{Object: "term", Container: "app"}) {
 		if strings.HasPrefix(e.Message, "Liveness probe failed") || strings.Contains(e.Message, "failed liveness probe") {
 			t.Errorf("liveness ran during termination (R49): %s %s", e.Reason, e.Message)
 		}
@@ -110,7 +110,7 @@ func TestProbeLevelGraceAndExecTimeout(t *testing.T) {
 	if last := status(p, "app").LastTerminationState.Terminated; last == nil || last.ExitCode != 137 {
 		t.Errorf("app lastState %+v, want SIGKILLed 137", last)
 	}
-	waitEvent(t, c, "pgrace", "slow", "Unhealthy", "timed out", 20*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "pgrace", Container: "slow", Reason: "Unhealthy", Message: "timed out"}, 20*time.Second)
 	if p := c.GetPod("pgrace"); ready(p, "slow") {
 		t.Errorf("slow ready although its probe times out: %s", harness.Describe(p))
 	}

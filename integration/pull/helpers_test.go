@@ -66,31 +66,16 @@ func waitWaiting(c *harness.Client, pod, reason string, timeout time.Duration) *
 // apart from the status, so one may show up just after the state it explains.
 func wantEvent(c *harness.Client, pod, typ, reason, msg string) {
 	c.T.Helper()
-	var seen []string
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		seen = seen[:0]
-		for _, e := range c.Events() {
-			if e.InvolvedObject.Name != pod {
-				continue
-			}
-			if e.Type == typ && e.Reason == reason && strings.Contains(e.Message, msg) {
-				return
-			}
-			seen = append(seen, e.Type+" "+e.Reason+": "+e.Message)
-		}
-		if time.Now().After(deadline) {
-			break
-		}
+	f := harness.EventFilter{Object: pod, Type: typ, Reason: reason, Message: msg}
+	if _, ok := c.FindEvent(f, 5*time.Second); !ok {
+		c.T.Errorf("no %s; events:\n%s", f, harness.DescribeEvents(c.EventsMatching(harness.EventFilter{Object: pod})))
 	}
-	c.T.Errorf("pod %s: no %s event %s with %q; events:\n  %s", pod, typ, reason, msg, strings.Join(seen, "\n  "))
 }
 
 // noEvent fails the test if pod has an event of reason whose message contains msg.
 func noEvent(c *harness.Client, pod, reason, msg string) {
 	c.T.Helper()
-	for _, e := range c.Events() {
-		if e.InvolvedObject.Name == pod && e.Reason == reason && strings.Contains(e.Message, msg) {
-			c.T.Errorf("pod %s: unexpected event %s %s: %s", pod, e.Type, reason, e.Message)
-		}
+	for _, e := range c.EventsMatching(harness.EventFilter{Object: pod, Reason: reason, Message: msg}) {
+		c.T.Errorf("pod %s: unexpected event %s %s: %s", pod, e.Type, reason, e.Message)
 	}
 }
