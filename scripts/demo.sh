@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Demo: build podrund and podctl, start podrund in the background (it starts its own
-# containerd when none answers, as k3s does), import the busybox test image, run a pod
+# Demo: build podrund (with podrund-logger, its per-container log writer) and podctl,
+# start podrund in the background (it starts its own containerd when none answers, as
+# k3s does), import the busybox test image, run a pod
 # with a native sidecar (scripts/demo-pod.yaml = seed example 01) and show it.
 #   bash scripts/demo.sh          (re-runs itself with sudo when not root)
 #   bash scripts/demo.sh stop     deletes the demo pod, stops podrund and the containerd it started
@@ -27,8 +28,9 @@ if [ "${1:-}" = stop ]; then
 fi
 
 mkdir -p "$out/bin"
-echo "== building podrund and podctl"
+echo "== building podrund, podrund-logger and podctl"
 go build -o "$out/bin/podrund" ./cmd/podrund
+go build -o "$out/bin/podrund-logger" ./cmd/podrund-logger
 go build -o "$out/bin/podctl" ./cmd/podctl
 echo "== building the busybox test image (busybox:1.28, busybox:latest) from /bin/busybox"
 go run ./integration/testimage/mktestimage -o "$out/busybox.tar"

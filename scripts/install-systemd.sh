@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds podrund and podctl, installs them to /usr/local/bin and installs and starts
-# the systemd units (podrund.socket + podrund.service). Run as root.
+# Builds podrund, podrund-logger (the per-container log writer podrund looks for beside
+# itself) and podctl, installs them to /usr/local/bin and installs and starts the systemd
+# units (podrund.socket + podrund.service). Run as root.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then exec sudo -E bash "$0" "$@"; fi
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ prefix="${PREFIX:-/usr/local}"
 unitdir="${UNITDIR:-/etc/systemd/system}"
 
 go build -o "$prefix/bin/podrund" ./cmd/podrund
+go build -o "$prefix/bin/podrund-logger" ./cmd/podrund-logger
 go build -o "$prefix/bin/podctl" ./cmd/podctl
 install -m 0644 systemd/podrund.service systemd/podrund.socket "$unitdir/"
 if [ -d /run/systemd/system ]; then

@@ -25,8 +25,8 @@ var (
 )
 
 func main() {
-	// containerd's shims run this executable as each container's log
-	// writer: "podrund cri-logger MAXBYTES,MAXFILES,PATH".
+	// Fallback log writer, when podrund-logger is not installed beside
+	// podrund or on PATH: "podrund cri-logger MAXBYTES,MAXFILES,PATH".
 	if len(os.Args) > 1 && os.Args[1] == runtime.LoggerCommand {
 		os.Exit(runtime.LoggerMain(os.Args[2:]))
 	}

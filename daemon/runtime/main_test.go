@@ -88,7 +88,7 @@ func newTestEnvWith(t *testing.T, adjust func(*Options)) *testEnv {
 	root := t.TempDir()
 	opts := Options{Address: testContainerd.Address, Namespace: ns, Root: root,
 		State: t.TempDir(), Objects: testObjects(), Logger: zaptest.NewLogger(t),
-		LogMaxBytes: 1 << 20, LogMaxFiles: 2}
+		LogMaxBytes: 1 << 20, LogMaxFiles: 2, LoggerBinary: testExecutable(t)}
 	if adjust != nil {
 		adjust(&opts)
 	}
@@ -144,6 +144,17 @@ func (e *testEnv) checkNothingLeft(ns string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Errorf("left behind: mounts %q, processes %v", mounts, shims)
+}
+
+// testExecutable is this test binary, whose TestMain is the log writer:
+// the tests use the writer of this tree, never a podrund-logger that
+// happens to be on PATH.
+func testExecutable(t *testing.T) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
 }
 
 func randHex(t *testing.T, n int) string {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -70,7 +69,7 @@ type Options struct {
 	LogMaxBytes int64
 	LogMaxFiles int
 	// LoggerBinary is the executable the shim runs as the log writer with
-	// the argv documented at LoggerMain; empty: this process's executable.
+	// the argv documented at LoggerMain; empty: FindLogger's choice.
 	LoggerBinary string
 	// DockerConfig is the config.json with registry credentials; empty:
 	// $HOME/.docker/config.json.
@@ -106,19 +105,15 @@ func New(ctx context.Context, o Options) (*Runtime, error) {
 	if o.Security == nil {
 		o.Security = secopts.SpecOpts
 	}
-	bin := o.LoggerBinary
-	if bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("find podrund executable for the log writer: %w", err)
-		}
-		bin = exe
+	logger, err := loggerBinary(o.LoggerBinary)
+	if err != nil {
+		return nil, err
 	}
 	c, err := containerd.New(o.Address, containerd.WithDefaultNamespace(o.Namespace))
 	if err != nil {
 		return nil, fmt.Errorf("connect to containerd at %s: %w", o.Address, err)
 	}
-	r := &Runtime{client: c, ns: o.Namespace, opts: o, log: o.Logger, loggerBin: bin,
+	r := &Runtime{client: c, ns: o.Namespace, opts: o, log: o.Logger, loggerBin: logger.Path,
 		podUIDs: map[string]string{}}
 	ctx = r.nsCtx(ctx)
 	if err := r.Ready(ctx); err != nil {
@@ -131,6 +126,13 @@ func New(ctx context.Context, o Options) (*Runtime, error) {
 	}
 	r.log.Info("connected to containerd", zap.String("address", o.Address),
 		zap.String("namespace", o.Namespace), zap.String("snapshotter", r.snapshotter))
+	if logger.Fallback {
+		r.log.Warn("container log writer: "+LoggerBinaryName+" not found beside podrund or on PATH, "+
+			"using podrund's own cri-logger subcommand (slower container starts, more memory per container)",
+			zap.String("path", logger.Path))
+	} else {
+		r.log.Info("container log writer", zap.String("path", logger.Path))
+	}
 	return r, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/daemon/crilog"
 )
 
 // Termination message limits (R86a).
@@ -44,7 +46,7 @@ func readHead(path string, limit int64) string {
 // logTail is the last maxLines lines (at most maxBytes) of a CRI log's
 // content, partial records joined.
 func logTail(path string, maxLines, maxBytes int) string {
-	data, err := readTail(path, int64(maxLines)*(maxLogLine+64))
+	data, err := readTail(path, int64(maxLines)*(crilog.MaxLine+64))
 	if err != nil {
 		return ""
 	}

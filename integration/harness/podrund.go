@@ -17,6 +17,7 @@ import (
 type Binaries struct {
 	Dir         string
 	Podrund     string
+	Logger      string // podrund-logger, beside podrund where podrund looks first
 	Podctl      string
 	ProbeServer string // static, for the noshell image
 }
@@ -34,16 +35,17 @@ func ModuleRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
-// Build compiles podrund, podctl and the probe server into dir.
+// Build compiles podrund, podrund-logger, podctl and the probe server into dir.
 func Build(ctx context.Context, dir string) (Binaries, error) {
 	root, err := ModuleRoot()
 	if err != nil {
 		return Binaries{}, err
 	}
-	b := Binaries{Dir: dir, Podrund: filepath.Join(dir, "podrund"), Podctl: filepath.Join(dir, "podctl"),
-		ProbeServer: filepath.Join(dir, "probeserver")}
+	b := Binaries{Dir: dir, Podrund: filepath.Join(dir, "podrund"), Logger: filepath.Join(dir, "podrund-logger"),
+		Podctl: filepath.Join(dir, "podctl"), ProbeServer: filepath.Join(dir, "probeserver")}
 	for _, job := range []struct{ out, pkg string }{
 		{b.Podrund, "./cmd/podrund"},
+		{b.Logger, "./cmd/podrund-logger"},
 		{b.Podctl, "./cmd/podctl"},
 		{b.ProbeServer, "./integration/testimage/probeserver"},
 	} {

@@ -1,0 +1,183 @@
+package crilog
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the tests run this binary as the shim runs the writer:
+// "<exe> cri-logger SPEC" with the streams on fds 3 and 4.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == Command {
+		os.Exit(Main(os.Args[2:]))
+	}
+	os.Exit(m.Run())
+}
+
+var criLine = regexp.MustCompile(`^(\S+) (stdout|stderr) (F|P) (.*)$`)
+
+// readRecords parses a CRI log into [stream, tag, content] records.
+func readRecords(t *testing.T, path string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs [][]string
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		m := criLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("not a CRI log line: %q", line)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, m[1]); err != nil {
+			t.Fatalf("bad timestamp in %q: %v", line, err)
+		}
+		recs = append(recs, m[2:])
+	}
+	return recs
+}
+
+func wantRecords(t *testing.T, got, want [][]string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d: %.200q", len(got), len(want), got)
+	}
+	for i := range want {
+		if strings.Join(got[i], "|") != strings.Join(want[i], "|") {
+			t.Errorf("record %d = %.40q, want %.40q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestFullAndPartialLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c", "0.log")
+	l, err := Open(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", MaxLine+10)
+	if err := l.CopyStream("stdout", strings.NewReader("one\n\ntwo\n"+long+"\nno newline at end")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.CopyStream("stderr", strings.NewReader("err line\n")); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	wantRecords(t, readRecords(t, path), [][]string{
+		{"stdout", "F", "one"}, {"stdout", "F", ""}, {"stdout", "F", "two"},
+		{"stdout", "P", long[:MaxLine]}, {"stdout", "F", long[MaxLine:]},
+		{"stdout", "F", "no newline at end"},
+		{"stderr", "F", "err line"},
+	})
+}
+
+func TestTimestampIsUTCNanoOfTheWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	l, err := Open(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 4, 5, 6, 7, 891, time.FixedZone("x", 3600))
+	l.now = func() time.Time { return at }
+	l.Write("stderr", false, []byte("hi"))
+	l.Close()
+	data, _ := os.ReadFile(path)
+	if want := "2026-03-04T04:06:07.000000891Z stderr F hi\n"; string(data) != want {
+		t.Fatalf("record %q, want %q", data, want)
+	}
+}
+
+func TestAppendsToAnExistingLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	for _, s := range []string{"first", "second"} {
+		l, err := Open(path, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Write("stdout", false, []byte(s))
+		l.Close()
+	}
+	wantRecords(t, readRecords(t, path), [][]string{{"stdout", "F", "first"}, {"stdout", "F", "second"}})
+}
+
+func TestRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "3.log")
+	l, err := Open(path, 200, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		if err := l.Write("stdout", false, []byte(strings.Repeat(string(rune('a'+i%26)), 20))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	for _, p := range []string{path, path + ".1", path + ".2"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("expected %s: %v", p, err)
+		}
+		if st.Size() > 200 {
+			t.Errorf("%s is %d bytes, over the 200 byte limit", p, st.Size())
+		}
+	}
+	if _, err := os.Stat(path + ".3"); !os.IsNotExist(err) {
+		t.Errorf("%s.3 exists: more than MaxFiles files kept", path)
+	}
+	live := readRecords(t, path)
+	if last := live[len(live)-1][2]; last != strings.Repeat("n", 20) {
+		t.Errorf("last record %q, want the 40th write", last)
+	}
+	// .1 holds the records just before the live file's first one.
+	older := readRecords(t, path+".1")
+	prev := older[len(older)-1][2][0]
+	if next := live[0][2][0]; next != 'a'+(prev-'a'+1)%26 {
+		t.Errorf(".1 ends with %q but the live file starts with %q: records lost or out of order", prev, next)
+	}
+}
+
+func TestRotationWithOneFileTruncates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	l, err := Open(path, 100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "cccccccccccccccccccccccccccccc"} {
+		if err := l.Write("stdout", false, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	wantRecords(t, readRecords(t, path), [][]string{{"stdout", "F", "cccccccccccccccccccccccccccccc"}})
+	if _, err := os.Stat(path + ".1"); !os.IsNotExist(err) {
+		t.Errorf("%s.1 exists with MaxFiles 1", path)
+	}
+}
+
+func TestSpecRoundTrip(t *testing.T) {
+	s := Spec{Path: "/var/lib/podrund/logs/ns_a,b_uid/c/0.log", MaxBytes: 10 << 20, MaxFiles: 5}
+	got, err := ParseSpec(s.String())
+	if err != nil || got != s {
+		t.Fatalf("ParseSpec(%q) = %+v, %v", s.String(), got, err)
+	}
+	for _, bad := range []string{"", "1,2", "x,2,/p", "1,y,/p", "1,2,"} {
+		if _, err := ParseSpec(bad); err == nil {
+			t.Errorf("ParseSpec(%q) accepted", bad)
+		}
+	}
+}
+
+func TestMainRefusesBadArguments(t *testing.T) {
+	for _, args := range [][]string{nil, {"a", "b"}, {"1,2"}} {
+		if code := Main(args); code != 2 {
+			t.Errorf("Main(%q) = %d, want 2", args, code)
+		}
+	}
+}
