@@ -31,20 +31,20 @@ func TestParallelCompletions(t *testing.T) {
 	if len(ps) != 4 || countPhase(ps, corev1.PodSucceeded) != 4 {
 		t.Errorf("want exactly 4 Succeeded pods:\n%s", podsString(ps))
 	}
-	lines := readOrder(t, c)
+	lines := readOrder(c)
 	running, most, started := 0, 0, map[string]bool{}
 	for _, l := range lines {
 		switch l.Event {
 		case "start":
 			running++
-			started[l.Pod] = true
+			started[l.Name] = true
 		case "end":
 			running--
 		}
 		most = max(most, running)
 	}
 	if most != 2 || len(started) != 4 {
-		t.Errorf("at most %d pods ran at once (want 2, parallelism) and %d pods started (want 4):\n%s", most, len(started), dumpOrder(lines))
+		t.Errorf("at most %d pods ran at once (want 2, parallelism) and %d pods started (want 4):\n%s", most, len(started), lines)
 	}
 	if row := rowOf(c.MustPodctl("get", "jobs"), "par"); len(row) < 3 || row[1] != "Complete" || row[2] != "4/4" {
 		t.Errorf("get jobs row %q, want Complete 4/4", row)
@@ -110,10 +110,10 @@ func TestBackoffLimitFailedPods(t *testing.T) {
 	// The controller waits 10 s after a failed pod before it creates the
 	// next one (its pod back-off), so the second pod starts at least that
 	// long after the first (a lower bound: load only makes it later).
-	if lines := readOrder(t, c); len(lines) != 2 || lines[0].Pod == lines[1].Pod {
-		t.Errorf("want two pods started one after the other:\n%s", dumpOrder(lines))
+	if lines := readOrder(c); len(lines) != 2 || lines[0].Name == lines[1].Name {
+		t.Errorf("want two pods started one after the other:\n%s", lines)
 	} else if gap := lines[1].At - lines[0].At; gap < 9 {
-		t.Errorf("second pod started %.1fs after the first, want ≥ 9s (10s back-off from a finish time stored in whole seconds):\n%s", gap, dumpOrder(lines))
+		t.Errorf("second pod started %.1fs after the first, want ≥ 9s (10s back-off from a finish time stored in whole seconds):\n%s", gap, lines)
 	}
 	if row := rowOf(c.MustPodctl("get", "jobs"), "fail"); len(row) < 3 || row[1] != "Failed" || row[2] != "0/1" {
 		t.Errorf("get jobs row %q, want Failed 0/1", row)
@@ -178,8 +178,8 @@ func checkRestartLimit(t *testing.T, c *harness.Client, job, crasher string) {
 	}
 	starts := 0
 	pods := map[string]bool{}
-	for _, l := range readOrder(t, c) {
-		pods[l.Pod] = true
+	for _, l := range readOrder(c) {
+		pods[l.Name] = true
 		if l.Event == crasher+" start" {
 			starts++
 		}
@@ -234,8 +234,8 @@ successPolicy:
 		t.Errorf("job status %s, want completedIndexes 0", jobString(j))
 	}
 	waitPods(t, c, "sp", "the other indexes deleted", 60*time.Second, func(ps []corev1.Pod) bool { return len(ps) == 1 })
-	if lines := readOrder(t, c); index(lines, "", "idx term") < 0 {
-		t.Errorf("the other indexes were not stopped gracefully:\n%s", dumpOrder(lines))
+	if lines := readOrder(c); lines.Index("", "idx term") < 0 {
+		t.Errorf("the other indexes were not stopped gracefully:\n%s", lines)
 	}
 }
 
@@ -262,7 +262,7 @@ func TestIndexedRetry(t *testing.T) {
 	if len(ps) != 3 || len(byIndex["0"]) != 1 || len(byIndex["1"]) != 2 {
 		t.Errorf("want one pod of index 0 and two of index 1 (failed, then succeeded): %v\n%s", byIndex, podsString(ps))
 	}
-	if lines := readOrder(t, c); len(lines) != 2 || index(lines, "", "done-0") < 0 || index(lines, "", "done-1") < 0 {
-		t.Errorf("want each index done once:\n%s", dumpOrder(lines))
+	if lines := readOrder(c); len(lines) != 2 || lines.Index("", "done-0") < 0 || lines.Index("", "done-1") < 0 {
+		t.Errorf("want each index done once:\n%s", lines)
 	}
 }

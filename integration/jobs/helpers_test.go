@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,11 +239,10 @@ func touch(t *testing.T, c *harness.Client, name string) {
 	}
 }
 
-// logLine is a shell command appending "<uptime> <pod> <what>" to
-// /shared/order.log; POD_NAME comes from the downward API.
-func logLine(what string) string {
-	return fmt.Sprintf(`echo "$(cut -d' ' -f1 /proc/uptime) $POD_NAME %s" >> /shared/order.log`, what)
-}
+// logLine is a shell command appending "<uptime> <pod> <what>" to the
+// order file that every pod of a test shares; POD_NAME comes from the
+// downward API.
+func logLine(what string) string { return harness.OrderMark("$POD_NAME", what) }
 
 // container renders one container (6 spaces of indent below "containers:")
 // that mounts the shared host dir and knows its pod's name.
@@ -292,46 +289,14 @@ func indent(lines, prefix string) string {
 	return b.String()
 }
 
-// orderLine is one line of the shared order file.
-type orderLine struct {
-	At    float64
-	Pod   string
-	Event string
-}
+// readOrder reads the order file shared by the test's pods, in time order
+// (their appends interleave).
+func readOrder(c *harness.Client) harness.Order { return c.ReadOrder("").ByTime() }
 
-func readOrder(t *testing.T, c *harness.Client) []orderLine {
-	t.Helper()
-	var out []orderLine
-	for _, line := range strings.Split(strings.TrimSpace(c.ReadHostFile("order.log")), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
-		}
-		at, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			t.Fatalf("order.log line %q: %v", line, err)
-		}
-		out = append(out, orderLine{At: at, Pod: f[1], Event: strings.Join(f[2:], " ")})
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
-	return out
-}
-
-func dumpOrder(lines []orderLine) string {
-	var b strings.Builder
-	for _, l := range lines {
-		fmt.Fprintf(&b, "  %.2f %s %s\n", l.At, l.Pod, l.Event)
-	}
-	return b.String()
-}
-
-// index returns the position of the first line (pod, event), or -1; pod ""
-// matches any pod.
-func index(lines []orderLine, pod, event string) int {
-	for i, l := range lines {
-		if (pod == "" || l.Pod == pod) && l.Event == event {
-			return i
-		}
-	}
-	return -1
+// waitCount waits until the order file has n lines (of any pods) with event.
+func waitCount(c *harness.Client, event string, n int) {
+	c.T.Helper()
+	c.WaitOrderUntil("", fmt.Sprintf("%d %q lines", n, event), 60*time.Second, func(o harness.Order) bool {
+		return o.Count("", event) >= n
+	})
 }

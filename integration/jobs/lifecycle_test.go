@@ -19,18 +19,6 @@ func forever(name string) string {
 	return logLine(name+" start") + "; trap '" + onTerm + "; exit 0' TERM; while true; do sleep 1 & wait $!; done"
 }
 
-// waitLine waits until the order file has a line (any pod) with event.
-func waitLine(t *testing.T, c *harness.Client, event string) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for index(readOrder(t, c), "", event) < 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q line within 60s:\n%s", event, dumpOrder(readOrder(t, c)))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // TestJobActiveDeadline is R-V4: past the Job's activeDeadlineSeconds the
 // Job fails with DeadlineExceeded and its running pod is deleted through
 // normal termination — the app gets TERM before its sidecar (R63).
@@ -40,7 +28,7 @@ func TestJobActiveDeadline(t *testing.T) {
 	c.Apply(jobYAML(c, "late", "activeDeadlineSeconds: 6\nbackoffLimit: 0", "restartPolicy: Never",
 		container("proxy", forever("proxy"), "restartPolicy: Always"),
 		container("main", forever("main"))))
-	waitLine(t, c, "main start")
+	waitCount(c, "main start", 1)
 	j := waitFailed(t, c, "late", batchv1.JobReasonDeadlineExceeded, 60*time.Second)
 	// As in Kubernetes, the pods deleted because the Job failed count as
 	// failed (trackJobStatusAndRemoveFinalizers).
@@ -48,10 +36,10 @@ func TestJobActiveDeadline(t *testing.T) {
 		t.Errorf("job status %s, want failed 1", jobString(j))
 	}
 	waitPods(t, c, "late", "deleted", 60*time.Second, func(ps []corev1.Pod) bool { return len(ps) == 0 })
-	lines := readOrder(t, c)
-	mainTerm, proxyTerm := index(lines, "", "main term"), index(lines, "", "proxy term")
+	lines := readOrder(c)
+	mainTerm, proxyTerm := lines.Index("", "main term"), lines.Index("", "proxy term")
 	if mainTerm < 0 || proxyTerm < 0 || proxyTerm < mainTerm {
-		t.Errorf("want main, then proxy to get TERM (graceful deletion, sidecar last):\n%s", dumpOrder(lines))
+		t.Errorf("want main, then proxy to get TERM (graceful deletion, sidecar last):\n%s", lines)
 	}
 	c.WaitEvent(harness.EventFilter{Object: "late", Reason: "DeadlineExceeded", Message: "Job was active longer than specified deadline"}, 5*time.Second)
 }
@@ -72,8 +60,8 @@ func TestPodActiveDeadline(t *testing.T) {
 	if len(ps) != 1 || ps[0].Status.Phase != corev1.PodFailed || ps[0].Status.Reason != "DeadlineExceeded" {
 		t.Errorf("want one pod Failed with reason DeadlineExceeded:\n%s", podsString(ps))
 	}
-	if lines := readOrder(t, c); index(lines, "", "main term") < 0 {
-		t.Errorf("main was not stopped with TERM:\n%s", dumpOrder(lines))
+	if lines := readOrder(c); lines.Index("", "main term") < 0 {
+		t.Errorf("main was not stopped with TERM:\n%s", lines)
 	}
 }
 
@@ -87,7 +75,7 @@ func TestTTLAfterFinished(t *testing.T) {
 	waitJob(t, c, "ttl", "Complete", 60*time.Second, isComplete)
 	waitJobGone(t, c, "ttl")
 	waitPods(t, c, "ttl", "deleted with the job", 60*time.Second, func(ps []corev1.Pod) bool { return len(ps) == 0 })
-	if index(readOrder(t, c), "", "main done") < 0 {
+	if readOrder(c).Index("", "main done") < 0 {
 		t.Errorf("the job's pod never ran")
 	}
 }
@@ -119,7 +107,7 @@ func TestSuspendResume(t *testing.T) {
 	}
 
 	c.Apply(manifest(false))
-	waitLine(t, c, "main start")
+	waitCount(c, "main start", 1)
 	first := jobPods(t, c, "sus")
 	if len(first) != 1 {
 		t.Fatalf("want one pod after resume:\n%s", podsString(first))
@@ -164,7 +152,7 @@ func TestDeletePropagation(t *testing.T) {
 			// deletion wait for it.
 			c.Apply(jobYAML(c, "del", "backoffLimit: 0", "restartPolicy: Never", "",
 				container("main", logLine("main start")+"; while true; do sleep 1; done")))
-			waitLine(t, c, "main start")
+			waitCount(c, "main start", 1)
 			pod := jobPods(t, c, "del")[0]
 			if policy == "Background" {
 				c.MustPodctl("delete", "job", "del")

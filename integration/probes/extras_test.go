@@ -45,8 +45,8 @@ func TestHTTPProbeRedirects(t *testing.T) {
 func TestStopSignalAndSleepPreStopCutByGrace(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	app := []string{"sh", "-c", mark("app", "Started") + "; trap " + shq(mark("app", "TERM")+"; exit 1") + " TERM; trap " +
-		shq(mark("app", "USR1")+"; exit 0") + " USR1; while true; do sleep 1 & wait $!; done"}
+	app := []string{"sh", "-c", harness.OrderMark("app", "Started") + "; trap " + shq(harness.OrderMark("app", "TERM")+"; exit 1") + " TERM; trap " +
+		shq(harness.OrderMark("app", "USR1")+"; exit 0") + " USR1; while true; do sleep 1 & wait $!; done"}
 	hook := "    lifecycle:\n      stopSignal: SIGUSR1\n      preStop:\n        sleep:\n          seconds: 40\n"
 	ps := podSpec{Name: "stopsig", Grace: 60, Containers: []ctr{{Name: "app", Command: app, Extra: hook}}}
 	yaml := ps.yaml(c.HostDir)
@@ -54,13 +54,13 @@ func TestStopSignalAndSleepPreStopCutByGrace(t *testing.T) {
 		yaml[len("apiVersion: v1\nkind: Pod\nmetadata:\n  name: stopsig\nspec:\n"):]
 	c.Apply(yaml)
 	c.WaitFor("stopsig", "running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
-	waitLines(t, c, "stopsig", 15*time.Second, "app Started")
+	c.WaitOrder("stopsig", 15*time.Second, "app Started")
 	begin := time.Now()
 	final := deleteAndWait(t, c, "stopsig", "--grace-period", "3")
 	took := time.Since(begin)
-	lines := orderLog(t, c, "stopsig")
-	if find(lines, "app USR1") < 0 || find(lines, "app TERM") >= 0 {
-		t.Errorf("want the stopSignal SIGUSR1, not SIGTERM:\n%s", dump(lines))
+	lines := c.ReadOrder("stopsig")
+	if lines.Find("app USR1") < 0 || lines.Find("app TERM") >= 0 {
+		t.Errorf("want the stopSignal SIGUSR1, not SIGTERM:\n%s", lines)
 	}
 	if s := terminated(final, "app"); s == nil || s.ExitCode != 0 {
 		t.Errorf("app %s, want exit 0 from the USR1 trap", harness.Describe(final))

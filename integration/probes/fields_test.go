@@ -3,6 +3,8 @@ package probes
 import (
 	"testing"
 	"time"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // TestInitialDelayAndSuccessThreshold: no readiness attempt before
@@ -11,13 +13,13 @@ import (
 func TestInitialDelayAndSuccessThreshold(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	rp := "    readinessProbe:\n      exec:\n        command: [\"sh\", \"-c\", " + jsonString(mark("probe", "Ran")) + "]\n" +
+	rp := "    readinessProbe:\n      exec:\n        command: [\"sh\", \"-c\", " + jsonString(harness.OrderMark("probe", "Ran")) + "]\n" +
 		"      initialDelaySeconds: 4\n      periodSeconds: 1\n      successThreshold: 3\n"
 	ps := podSpec{Name: "fields", Grace: 2, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: rp}}}
 	w := c.Watch("fields")
 	c.Apply(ps.yaml(c.HostDir))
 	w.UntilPod("Ready", 60*time.Second, isReady)
-	lines := orderLog(t, c, "fields")
+	lines := c.ReadOrder("fields")
 	runs := 0
 	for _, l := range lines {
 		if l.Name == "probe" {
@@ -25,16 +27,16 @@ func TestInitialDelayAndSuccessThreshold(t *testing.T) {
 		}
 	}
 	if runs < 3 {
-		t.Errorf("Ready after %d successful attempts, want successThreshold 3:\n%s", runs, dump(lines))
+		t.Errorf("Ready after %d successful attempts, want successThreshold 3:\n%s", runs, lines)
 	}
 	// The container's own first line comes a moment after its start; the
 	// first attempt must still be ≥ 4 s (initialDelaySeconds) later, minus
 	// the start-to-echo moment (< 1 s).
-	app, first := find(lines, "app Started"), find(lines, "probe Ran")
+	app, first := lines.Find("app Started"), lines.Find("probe Ran")
 	if app < 0 || first < 0 {
-		t.Fatalf("order file:\n%s", dump(lines))
+		t.Fatalf("order file:\n%s", lines)
 	}
 	if d := lines[first].At - lines[app].At; d < 3 {
-		t.Errorf("first readiness attempt %.2fs after start, want ≥ initialDelaySeconds 4 s:\n%s", d, dump(lines))
+		t.Errorf("first readiness attempt %.2fs after start, want ≥ initialDelaySeconds 4 s:\n%s", d, lines)
 	}
 }

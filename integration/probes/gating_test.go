@@ -20,15 +20,15 @@ func TestSidecarStartupProbeGatesLaterContainers(t *testing.T) {
 	c := env.Client(t)
 	// The sidecar makes its probe pass only after 3 s; the probe command logs
 	// the moment it first succeeds.
-	scScript := mark("sc", "Started") + "; sleep 3; touch /tmp/ok; " + mark("sc", "FileReady") +
+	scScript := harness.OrderMark("sc", "Started") + "; sleep 3; touch /tmp/ok; " + harness.OrderMark("sc", "FileReady") +
 		"; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
 	startup := "    startupProbe:\n      exec:\n        command: [\"sh\", \"-c\", " +
-		jsonString("test -f /tmp/ok && "+mark("sc", "ProbePassed")) + "]\n      periodSeconds: 1\n      failureThreshold: 60\n"
+		jsonString("test -f /tmp/ok && "+harness.OrderMark("sc", "ProbePassed")) + "]\n      periodSeconds: 1\n      failureThreshold: 60\n"
 	readiness := "    readinessProbe:\n      exec:\n        command: [\"true\"]\n      periodSeconds: 30\n"
 	ps := podSpec{Name: "gate", Grace: 2,
 		Inits: []ctr{
 			{Name: "sc", Sidecar: true, Command: []string{"sh", "-c", scScript}, Extra: startup + readiness},
-			{Name: "init2", Command: []string{"sh", "-c", mark("init2", "Started")}},
+			{Name: "init2", Command: []string{"sh", "-c", harness.OrderMark("init2", "Started")}},
 		},
 		Containers: []ctr{{Name: "app", Command: forever("app")}},
 	}
@@ -36,8 +36,8 @@ func TestSidecarStartupProbeGatesLaterContainers(t *testing.T) {
 	c.Apply(ps.yaml(c.HostDir))
 	p := w.UntilPod("app running", 90*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
 	appRunningAt := time.Now()
-	lines := waitLines(t, c, "gate", 15*time.Second, "app Started")
-	expectOrder(t, lines, "sc Started", "sc FileReady", "sc ProbePassed", "init2 Started", "app Started")
+	lines := c.WaitOrder("gate", 15*time.Second, "app Started")
+	harness.ExpectOrder(t, lines, "sc Started", "sc FileReady", "sc ProbePassed", "init2 Started", "app Started")
 
 	for _, ev := range w.History() {
 		if started(ev.Pod, "sc") {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,15 +15,10 @@ import (
 
 const busybox = "busybox:1.28"
 
-// mark is shell that appends "<uptime> <name> <what>" to the pod's order file.
-func mark(name, what string) string {
-	return fmt.Sprintf(`echo "$(cut -d' ' -f1 /proc/uptime) %s %s" >> /shared/order.log`, name, what)
-}
-
 // forever is a PID 1 script that logs Started, exits 0 on TERM and otherwise
 // sleeps in the background so that the trap runs at once.
 func forever(name string) []string {
-	return []string{"sh", "-c", mark(name, "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}
+	return []string{"sh", "-c", harness.OrderMark(name, "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}
 }
 
 // ctr is one container of a test pod; every container mounts the pod's
@@ -100,89 +94,6 @@ func (p podSpec) yaml(hostDir string) string {
 	}
 	list("initContainers", p.Inits)
 	list("containers", p.Containers)
-	return b.String()
-}
-
-// orderLine is one line of a pod's order file.
-type orderLine struct {
-	At    float64 // host uptime, seconds
-	Name  string
-	Event string
-}
-
-func orderLog(t *testing.T, c *harness.Client, pod string) []orderLine {
-	t.Helper()
-	var out []orderLine
-	for _, line := range strings.Split(strings.TrimSpace(c.ReadHostFile(filepath.Join(pod, "order.log"))), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
-		}
-		at, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			t.Fatalf("order file line %q: %v", line, err)
-		}
-		out = append(out, orderLine{At: at, Name: f[1], Event: strings.Join(f[2:], " ")})
-	}
-	return out
-}
-
-// waitLines polls the order file until each "name event" of want is in it.
-func waitLines(t *testing.T, c *harness.Client, pod string, timeout time.Duration, want ...string) []orderLine {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		lines := orderLog(t, c, pod)
-		missing := ""
-		for _, w := range want {
-			if find(lines, w) < 0 {
-				missing = w
-			}
-		}
-		if missing == "" {
-			return lines
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("order file of %s lacks %q after %v:\n%s", pod, missing, timeout, dump(lines))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// find is the index of the first line "name event", or -1.
-func find(lines []orderLine, step string) int {
-	name, event, _ := strings.Cut(step, " ")
-	for i, l := range lines {
-		if l.Name == name && l.Event == event {
-			return i
-		}
-	}
-	return -1
-}
-
-// expectOrder checks that the first occurrences of steps come in this order.
-func expectOrder(t *testing.T, lines []orderLine, steps ...string) {
-	t.Helper()
-	last := -1
-	for i, s := range steps {
-		j := find(lines, s)
-		if j < 0 {
-			t.Errorf("order: %q never happened:\n%s", s, dump(lines))
-			return
-		}
-		if j < last {
-			t.Errorf("order: %q came before %q:\n%s", s, steps[i-1], dump(lines))
-			return
-		}
-		last = j
-	}
-}
-
-func dump(lines []orderLine) string {
-	var b strings.Builder
-	for _, l := range lines {
-		fmt.Fprintf(&b, "  %.2f %s %s\n", l.At, l.Name, l.Event)
-	}
 	return b.String()
 }
 

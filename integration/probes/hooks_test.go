@@ -21,7 +21,7 @@ func execHook(kind, script string) string {
 func TestPostStartBlocksNextContainer(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	hook := mark("sc", "HookBegin") + "; sleep 3; " + mark("sc", "HookEnd")
+	hook := harness.OrderMark("sc", "HookBegin") + "; sleep 3; " + harness.OrderMark("sc", "HookEnd")
 	sleepHook := "    lifecycle:\n      postStart:\n        sleep:\n          seconds: 3\n"
 	ps := podSpec{Name: "poststart", Grace: 5, // a sleep hook must be shorter than the grace
 		Inits:      []ctr{{Name: "sc", Sidecar: true, Command: forever("sc"), Extra: execHook("postStart", hook)}},
@@ -30,9 +30,9 @@ func TestPostStartBlocksNextContainer(t *testing.T) {
 	w := c.Watch("poststart")
 	c.Apply(ps.yaml(c.HostDir))
 	p := w.UntilPod("c2 running", 90*time.Second, func(p *corev1.Pod) bool { return running(p, "c2") })
-	lines := waitLines(t, c, "poststart", 15*time.Second, "c2 Started")
-	expectOrder(t, lines, "sc HookBegin", "sc HookEnd", "c1 Started")
-	expectOrder(t, lines, "sc Started", "sc HookEnd")
+	lines := c.WaitOrder("poststart", 15*time.Second, "c2 Started")
+	harness.ExpectOrder(t, lines, "sc HookBegin", "sc HookEnd", "c1 Started")
+	harness.ExpectOrder(t, lines, "sc Started", "sc HookEnd")
 	for _, ev := range w.History() {
 		if !started(ev.Pod, "sc") && status(ev.Pod, "c1") != nil && status(ev.Pod, "c1").State.Running != nil {
 			t.Errorf("c1 running before the sidecar's postStart returned: %s", harness.Describe(ev.Pod))
@@ -54,8 +54,8 @@ func TestPostStartFailure(t *testing.T) {
 		t.Run(policy, func(t *testing.T) {
 			t.Parallel()
 			c := env.Client(t)
-			extra := execHook("postStart", mark("app", "HookFailing")+"; echo hook-broke; exit 7") +
-				"      preStop:\n        exec:\n          command: [\"sh\", \"-c\", " + jsonString(mark("app", "PreStop")) + "]\n"
+			extra := execHook("postStart", harness.OrderMark("app", "HookFailing")+"; echo hook-broke; exit 7") +
+				"      preStop:\n        exec:\n          command: [\"sh\", \"-c\", " + jsonString(harness.OrderMark("app", "PreStop")) + "]\n"
 			ps := podSpec{Name: "psfail", Grace: 2, RestartPolicy: policy,
 				Containers: []ctr{{Name: "app", Command: forever("app"), Extra: extra}}}
 			w := c.Watch("psfail")
@@ -74,8 +74,8 @@ func TestPostStartFailure(t *testing.T) {
 			}
 			c.WaitEvent(harness.EventFilter{Object: "psfail", Container: "app", Reason: "FailedPostStartHook", Message: "PostStartHook failed"}, 10*time.Second)
 			c.WaitEvent(harness.EventFilter{Object: "psfail", Container: "app", Reason: "Killing"}, 10*time.Second)
-			lines := waitLines(t, c, "psfail", 15*time.Second, "app PreStop")
-			expectOrder(t, lines, "app HookFailing", "app PreStop")
+			lines := c.WaitOrder("psfail", 15*time.Second, "app PreStop")
+			harness.ExpectOrder(t, lines, "app HookFailing", "app PreStop")
 			// R53: the failed start shows as PostStartHookError until the
 			// restart; that can be too brief to be published before the
 			// immediate 1st restart, so either it or the back-off before the
@@ -105,29 +105,29 @@ func TestPreStopCutAtGrace(t *testing.T) {
 	c := env.Client(t)
 	const grace = 3
 	// On TERM the app only logs and keeps running: SIGKILL must end it.
-	app := mark("app", "Started") + "; trap " + shq(mark("app", "TERM")) + " TERM; while true; do sleep 1 & wait $!; done"
-	hook := mark("hook", "Begin") + "; while true; do " + mark("hook", "Tick") + "; sleep 0.5; done"
+	app := harness.OrderMark("app", "Started") + "; trap " + shq(harness.OrderMark("app", "TERM")) + " TERM; while true; do sleep 1 & wait $!; done"
+	hook := harness.OrderMark("hook", "Begin") + "; while true; do " + harness.OrderMark("hook", "Tick") + "; sleep 0.5; done"
 	ps := podSpec{Name: "prestop", Grace: grace,
 		Containers: []ctr{{Name: "app", Command: []string{"sh", "-c", app}, Extra: execHook("preStop", hook)}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("prestop", "app running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
-	waitLines(t, c, "prestop", 15*time.Second, "app Started")
+	c.WaitOrder("prestop", 15*time.Second, "app Started")
 	begin := time.Now()
 	final := deleteAndWait(t, c, "prestop")
 	took := time.Since(begin)
-	lines := orderLog(t, c, "prestop")
-	expectOrder(t, lines, "app Started", "hook Begin", "hook Tick", "app TERM")
+	lines := c.ReadOrder("prestop")
+	harness.ExpectOrder(t, lines, "app Started", "hook Begin", "hook Tick", "app TERM")
 	if s := final.Status.ContainerStatuses; len(s) != 1 || s[0].State.Terminated == nil || s[0].State.Terminated.ExitCode != 137 {
 		t.Errorf("app final state %s, want SIGKILLed 137 (R60)", harness.Describe(final))
 	}
-	hb, term := find(lines, "hook Begin"), find(lines, "app TERM")
+	hb, term := lines.Find("hook Begin"), lines.Find("app TERM")
 	if hb < 0 || term < 0 {
-		t.Fatalf("order file:\n%s", dump(lines))
+		t.Fatalf("order file:\n%s", lines)
 	}
 	// The hook had the whole grace before TERM (not cut early), and no more
 	// than grace plus scheduling slack.
 	if d := lines[term].At - lines[hb].At; d < grace-0.5 || d > grace+3 {
-		t.Errorf("TERM came %.2fs after the preStop began, want ≈ grace %ds (R54, R58 step 3):\n%s", d, grace, dump(lines))
+		t.Errorf("TERM came %.2fs after the preStop began, want ≈ grace %ds (R54, R58 step 3):\n%s", d, grace, lines)
 	}
 	// The hook's exec process dies with the container at SIGKILL (2 s later).
 	lastTick := lines[term].At
@@ -137,7 +137,7 @@ func TestPreStopCutAtGrace(t *testing.T) {
 		}
 	}
 	if d := lastTick - lines[term].At; d > 2+1.5 {
-		t.Errorf("preStop still ran %.2fs after TERM; it must die with the container at grace+2s:\n%s", d, dump(lines))
+		t.Errorf("preStop still ran %.2fs after TERM; it must die with the container at grace+2s:\n%s", d, lines)
 	}
 	// Behavioural bound: gone after grace + the 2 s window, and not before.
 	if took < (grace+2)*time.Second-500*time.Millisecond || took > (grace+2+10)*time.Second {

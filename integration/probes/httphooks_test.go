@@ -5,6 +5,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // cgiServer is a sidecar running busybox httpd whose /cgi-bin/mark?WHAT
@@ -14,7 +16,7 @@ func cgiServer() ctr {
 	script := "#!/bin/sh\n" + `echo "$(cut -d' ' -f1 /proc/uptime) hook $QUERY_STRING" >> /shared/order.log` +
 		"\nprintf 'Content-Type: text/plain\\r\\n\\r\\nok\\n'\n"
 	setup := "mkdir -p /www/cgi-bin && printf %s " + shq(script) + " > /www/cgi-bin/mark && chmod +x /www/cgi-bin/mark && " +
-		"httpd -p 8080 -h /www && " + mark("web", "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
+		"httpd -p 8080 -h /www && " + harness.OrderMark("web", "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
 	return ctr{Name: "web", Sidecar: true, Command: []string{"sh", "-c", setup},
 		Extra: probe("startupProbe", "      tcpSocket:\n        port: 8080\n", 30)}
 }
@@ -29,7 +31,7 @@ func httpHook(kind, what string) string {
 func TestHTTPGetHooks(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	trapApp := []string{"sh", "-c", mark("app", "Started") + "; trap " + shq(mark("app", "TERM")+"; exit 0") +
+	trapApp := []string{"sh", "-c", harness.OrderMark("app", "Started") + "; trap " + shq(harness.OrderMark("app", "TERM")+"; exit 0") +
 		" TERM; while true; do sleep 1 & wait $!; done"}
 	ps := podSpec{Name: "httphooks", Grace: 10,
 		Inits: []ctr{cgiServer()},
@@ -40,9 +42,9 @@ func TestHTTPGetHooks(t *testing.T) {
 	}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("httphooks", "next running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "next") })
-	lines := waitLines(t, c, "httphooks", 15*time.Second, "next Started", "hook PostStart")
-	expectOrder(t, lines, "web Started", "hook PostStart", "next Started")
+	lines := c.WaitOrder("httphooks", 15*time.Second, "next Started", "hook PostStart")
+	harness.ExpectOrder(t, lines, "web Started", "hook PostStart", "next Started")
 	deleteAndWait(t, c, "httphooks")
-	lines = orderLog(t, c, "httphooks")
-	expectOrder(t, lines, "next Started", "hook PreStop", "app TERM")
+	lines = c.ReadOrder("httphooks")
+	harness.ExpectOrder(t, lines, "next Started", "hook PreStop", "app TERM")
 }

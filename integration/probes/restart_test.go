@@ -48,7 +48,7 @@ func TestLivenessRestartsWithBackOff(t *testing.T) {
 	// was published.
 	var at []float64
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		lines := orderLog(t, c, "live")
+		lines := c.ReadOrder("live")
 		at = at[:0]
 		for _, l := range lines {
 			if l.Name == "app" && l.Event == "Started" {
@@ -59,7 +59,7 @@ func TestLivenessRestartsWithBackOff(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("want ≥ 4 instances started, order file:\n%s", dump(lines))
+			t.Fatalf("want ≥ 4 instances started, order file:\n%s", lines)
 		}
 	}
 	if d1, d2 := at[2]-at[1], at[3]-at[2]; d2 <= d1 {

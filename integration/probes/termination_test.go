@@ -16,15 +16,15 @@ import (
 func TestProbesDuringTermination(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	extra := execHook("preStop", "touch /tmp/term; "+mark("app", "PreStopBegin")+"; sleep 4; "+mark("app", "PreStopEnd")) +
+	extra := execHook("preStop", "touch /tmp/term; "+harness.OrderMark("app", "PreStopBegin")+"; sleep 4; "+harness.OrderMark("app", "PreStopEnd")) +
 		"    livenessProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"test ! -f /tmp/term\"]\n      periodSeconds: 1\n      failureThreshold: 1\n" +
-		"    readinessProbe:\n      exec:\n        command: [\"sh\", \"-c\", " + jsonString("test ! -f /tmp/term || "+mark("app", "ReadinessWhileTerminating")) + "]\n      periodSeconds: 1\n"
+		"    readinessProbe:\n      exec:\n        command: [\"sh\", \"-c\", " + jsonString("test ! -f /tmp/term || "+harness.OrderMark("app", "ReadinessWhileTerminating")) + "]\n      periodSeconds: 1\n"
 	ps := podSpec{Name: "term", Grace: 10, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: extra}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("term", "Ready", 60*time.Second, isReady)
 	final := deleteAndWait(t, c, "term")
-	lines := orderLog(t, c, "term")
-	expectOrder(t, lines, "app PreStopBegin", "app ReadinessWhileTerminating", "app PreStopEnd")
+	lines := c.ReadOrder("term")
+	harness.ExpectOrder(t, lines, "app PreStopBegin", "app ReadinessWhileTerminating", "app PreStopEnd")
 	for _, e := range c.EventsMatching(harness.EventFilter{Object: "term", Container: "app"}) {
 		if strings.HasPrefix(e.Message, "Liveness probe failed") || strings.Contains(e.Message, "failed liveness probe") {
 			t.Errorf("liveness ran during termination (R49): %s %s", e.Reason, e.Message)
@@ -42,21 +42,21 @@ func TestSidecarPreStopStartsWithTermination(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	trap := func(name string) []string {
-		return []string{"sh", "-c", mark(name, "Started") + "; trap " + shq(mark(name, "TERM")+"; exit 0") +
+		return []string{"sh", "-c", harness.OrderMark(name, "Started") + "; trap " + shq(harness.OrderMark(name, "TERM")+"; exit 0") +
 			" TERM; while true; do sleep 1 & wait $!; done"}
 	}
 	ps := podSpec{Name: "scstop", Grace: 15,
-		Inits: []ctr{{Name: "sc", Sidecar: true, Command: trap("sc"), Extra: execHook("preStop", mark("sc", "PreStop"))}},
+		Inits: []ctr{{Name: "sc", Sidecar: true, Command: trap("sc"), Extra: execHook("preStop", harness.OrderMark("sc", "PreStop"))}},
 		Containers: []ctr{{Name: "app", Command: trap("app"),
-			Extra: execHook("preStop", mark("app", "PreStopBegin")+"; sleep 3; "+mark("app", "PreStopEnd"))}},
+			Extra: execHook("preStop", harness.OrderMark("app", "PreStopBegin")+"; sleep 3; "+harness.OrderMark("app", "PreStopEnd"))}},
 	}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("scstop", "Ready", 60*time.Second, isReady)
-	waitLines(t, c, "scstop", 15*time.Second, "app Started", "sc Started")
+	c.WaitOrder("scstop", 15*time.Second, "app Started", "sc Started")
 	final := deleteAndWait(t, c, "scstop")
-	lines := orderLog(t, c, "scstop")
-	expectOrder(t, lines, "sc PreStop", "app PreStopEnd", "app TERM", "sc TERM")
-	expectOrder(t, lines, "app PreStopBegin", "app PreStopEnd", "app TERM")
+	lines := c.ReadOrder("scstop")
+	harness.ExpectOrder(t, lines, "sc PreStop", "app PreStopEnd", "app TERM", "sc TERM")
+	harness.ExpectOrder(t, lines, "app PreStopBegin", "app PreStopEnd", "app TERM")
 	if final.Status.Phase != corev1.PodSucceeded {
 		t.Errorf("phase %s, want Succeeded (app exit 0 on TERM, R69)", final.Status.Phase)
 	}
@@ -68,20 +68,20 @@ func TestPreStopNotRunForExitedContainer(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	ps := podSpec{Name: "exited", RestartPolicy: "Never", Grace: 5, Containers: []ctr{
-		{Name: "done", Command: []string{"sh", "-c", mark("done", "Exiting")}, Extra: execHook("preStop", mark("done", "PreStop"))},
-		{Name: "app", Command: forever("app"), Extra: execHook("preStop", mark("app", "PreStop"))},
+		{Name: "done", Command: []string{"sh", "-c", harness.OrderMark("done", "Exiting")}, Extra: execHook("preStop", harness.OrderMark("done", "PreStop"))},
+		{Name: "app", Command: forever("app"), Extra: execHook("preStop", harness.OrderMark("app", "PreStop"))},
 	}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("exited", "done exited, app running", 60*time.Second, func(p *corev1.Pod) bool {
 		return terminated(p, "done") != nil && running(p, "app")
 	})
 	deleteAndWait(t, c, "exited")
-	lines := orderLog(t, c, "exited")
-	if find(lines, "app PreStop") < 0 {
-		t.Errorf("the running app's preStop did not run:\n%s", dump(lines))
+	lines := c.ReadOrder("exited")
+	if lines.Find("app PreStop") < 0 {
+		t.Errorf("the running app's preStop did not run:\n%s", lines)
 	}
-	if find(lines, "done PreStop") >= 0 {
-		t.Errorf("preStop ran for a container that had already exited (R55):\n%s", dump(lines))
+	if lines.Find("done PreStop") >= 0 {
+		t.Errorf("preStop ran for a container that had already exited (R55):\n%s", lines)
 	}
 }
 
@@ -92,7 +92,7 @@ func TestPreStopNotRunForExitedContainer(t *testing.T) {
 func TestProbeLevelGraceAndExecTimeout(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ignore := []string{"sh", "-c", mark("app", "Started") + "; trap '' TERM; while true; do sleep 1 & wait $!; done"}
+	ignore := []string{"sh", "-c", harness.OrderMark("app", "Started") + "; trap '' TERM; while true; do sleep 1 & wait $!; done"}
 	live := "    livenessProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"test ! -f /tmp/sick\"]\n" +
 		"      periodSeconds: 1\n      failureThreshold: 1\n      terminationGracePeriodSeconds: 1\n"
 	slow := "    readinessProbe:\n      exec:\n        command: [\"sleep\", \"5\"]\n      timeoutSeconds: 1\n      periodSeconds: 2\n"
