@@ -24,17 +24,17 @@ func TestProbesResumeAfterDaemonRestart(t *testing.T) {
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("adopt", "started", 60*time.Second, func(p *corev1.Pod) bool { return started(p, "app") })
 	c.MustPodctl("exec", "adopt", "-c", "app", "--", "touch", "/tmp/ready")
-	c.WaitFor("adopt", "Ready", 30*time.Second, isReady)
+	c.WaitFor("adopt", "Ready", 30*time.Second, harness.PodReady)
 	if err := d.Restart(t.Context(), syscall.SIGKILL); err != nil {
 		t.Fatalf("restart podrund: %v", err)
 	}
 	// Ready (again, if adoption reset readiness to its initial Failure, R40)…
-	c.WaitFor("adopt", "Ready after the restart", 30*time.Second, isReady)
+	c.WaitFor("adopt", "Ready after the restart", 30*time.Second, harness.PodReady)
 	w := c.Watch("adopt")
-	w.UntilPod("watch caught up", 10*time.Second, isReady)
+	w.UntilPod("watch caught up", 10*time.Second, harness.PodReady)
 	// …and following the file from then on.
 	c.MustPodctl("exec", "adopt", "-c", "app", "--", "rm", "/tmp/ready")
-	p := untilNext(w, "not Ready after the restart", 30*time.Second, func(p *corev1.Pod) bool { return !isReady(p) })
+	p := untilNext(w, "not Ready after the restart", 30*time.Second, func(p *corev1.Pod) bool { return !harness.PodReady(p) })
 	if restarts(p, "app") != 0 {
 		t.Errorf("adoption restarted the app (R94): %s", harness.Describe(p))
 	}

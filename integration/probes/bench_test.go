@@ -138,7 +138,7 @@ func waitAllReady(b *testing.B, c *harness.Client, n int, timeout time.Duration)
 		}
 		readyPods := 0
 		for i := range l.Items {
-			if isReady(&l.Items[i]) {
+			if harness.PodReady(&l.Items[i]) {
 				readyPods++
 			}
 		}

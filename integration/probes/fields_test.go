@@ -18,7 +18,7 @@ func TestInitialDelayAndSuccessThreshold(t *testing.T) {
 	ps := podSpec{Name: "fields", Grace: 2, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: rp}}}
 	w := c.Watch("fields")
 	c.Apply(ps.yaml(c.HostDir))
-	w.UntilPod("Ready", 60*time.Second, isReady)
+	w.UntilPod("Ready", 60*time.Second, harness.PodReady)
 	lines := c.ReadOrder("fields")
 	runs := 0
 	for _, l := range lines {

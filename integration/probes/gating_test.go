@@ -62,7 +62,7 @@ func TestSidecarStartupProbeGatesLaterContainers(t *testing.T) {
 		t.Errorf("app startedAt %v before init2 finished %v", app.State.Running.StartedAt, init2.State.Terminated.FinishedAt)
 	}
 	// R44: ready long before the readiness period (30 s) would tick again.
-	p = w.UntilPod("pod Ready", 20*time.Second, isReady)
+	p = w.UntilPod("pod Ready", 20*time.Second, harness.PodReady)
 	if time.Since(appRunningAt) > 20*time.Second || !ready(p, "sc") {
 		t.Errorf("sidecar not ready soon after started (R44): %s", harness.Describe(p))
 	}

@@ -139,7 +139,7 @@ func runHandlerCase(t *testing.T, hc handlerCase) {
 	if ready(p, "badstartup") {
 		t.Errorf("badstartup ready while its startup probe fails (R46)")
 	}
-	if isReady(p) {
+	if harness.PodReady(p) {
 		t.Errorf("pod Ready while badready is not: %s", harness.Describe(p))
 	}
 	for _, ev := range w.History() {

@@ -122,24 +122,10 @@ func restarts(p *corev1.Pod, name string) int32 {
 }
 
 func waitingReason(p *corev1.Pod, name string) string {
-	if s := status(p, name); s != nil && s.State.Waiting != nil {
-		return s.State.Waiting.Reason
+	if w := harness.Waiting(p, name); w != nil {
+		return w.Reason
 	}
 	return ""
-}
-
-func condition(p *corev1.Pod, ct corev1.PodConditionType) *corev1.PodCondition {
-	for i := range p.Status.Conditions {
-		if p.Status.Conditions[i].Type == ct {
-			return &p.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-func isReady(p *corev1.Pod) bool {
-	c := condition(p, corev1.PodReady)
-	return c != nil && c.Status == corev1.ConditionTrue
 }
 
 // deleteAndWait deletes the pod (podctl delete --wait -o json) and returns

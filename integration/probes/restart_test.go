@@ -78,25 +78,22 @@ func TestReadinessFlipsPodReadyBothWays(t *testing.T) {
 	c.Apply(ps.yaml(c.HostDir))
 	w.UntilPod("app started", 60*time.Second, func(p *corev1.Pod) bool { return started(p, "app") })
 	c.WaitEvent(harness.EventFilter{Object: "flip", Container: "app", Reason: "Unhealthy", Message: "Readiness probe failed"}, 20*time.Second)
-	if p := c.GetPod("flip"); isReady(p) || ready(p, "app") {
+	if p := c.GetPod("flip"); harness.PodReady(p) || ready(p, "app") {
 		t.Fatalf("Ready before the file exists: %s", harness.Describe(p))
 	}
 	toggle := func(cmd ...string) {
 		c.MustPodctl(append([]string{"exec", "flip", "-c", "app", "--"}, cmd...)...)
 	}
-	containersReady := func(p *corev1.Pod) bool {
-		cd := condition(p, corev1.ContainersReady)
-		return cd != nil && cd.Status == corev1.ConditionTrue
-	}
+	containersReady := func(p *corev1.Pod) bool { return harness.ConditionTrue(p, corev1.ContainersReady) }
 	toggle("touch", "/tmp/ready")
-	untilNext(w, "Ready", 30*time.Second, func(p *corev1.Pod) bool { return isReady(p) && containersReady(p) && ready(p, "app") })
+	untilNext(w, "Ready", 30*time.Second, func(p *corev1.Pod) bool { return harness.PodReady(p) && containersReady(p) && ready(p, "app") })
 	toggle("rm", "/tmp/ready")
-	p := untilNext(w, "not Ready", 30*time.Second, func(p *corev1.Pod) bool { return !isReady(p) && !containersReady(p) })
-	if cd := condition(p, corev1.PodReady); cd == nil || cd.Reason != "ContainersNotReady" {
+	p := untilNext(w, "not Ready", 30*time.Second, func(p *corev1.Pod) bool { return !harness.PodReady(p) && !containersReady(p) })
+	if cd := harness.PodCondition(p, corev1.PodReady); cd == nil || cd.Reason != "ContainersNotReady" {
 		t.Errorf("Ready condition %+v, want reason ContainersNotReady", cd)
 	}
 	toggle("touch", "/tmp/ready")
-	p = untilNext(w, "Ready again", 30*time.Second, isReady)
+	p = untilNext(w, "Ready again", 30*time.Second, harness.PodReady)
 	if restarts(p, "app") != 0 {
 		t.Errorf("readiness changes restarted the container: %s", harness.Describe(p))
 	}

@@ -21,7 +21,7 @@ func TestProbesDuringTermination(t *testing.T) {
 		"    readinessProbe:\n      exec:\n        command: [\"sh\", \"-c\", " + jsonString("test ! -f /tmp/term || "+harness.OrderMark("app", "ReadinessWhileTerminating")) + "]\n      periodSeconds: 1\n"
 	ps := podSpec{Name: "term", Grace: 10, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: extra}}}
 	c.Apply(ps.yaml(c.HostDir))
-	c.WaitFor("term", "Ready", 60*time.Second, isReady)
+	c.WaitFor("term", "Ready", 60*time.Second, harness.PodReady)
 	final := deleteAndWait(t, c, "term")
 	lines := c.ReadOrder("term")
 	harness.ExpectOrder(t, lines, "app PreStopBegin", "app ReadinessWhileTerminating", "app PreStopEnd")
@@ -51,7 +51,7 @@ func TestSidecarPreStopStartsWithTermination(t *testing.T) {
 			Extra: execHook("preStop", harness.OrderMark("app", "PreStopBegin")+"; sleep 3; "+harness.OrderMark("app", "PreStopEnd"))}},
 	}
 	c.Apply(ps.yaml(c.HostDir))
-	c.WaitFor("scstop", "Ready", 60*time.Second, isReady)
+	c.WaitFor("scstop", "Ready", 60*time.Second, harness.PodReady)
 	c.WaitOrder("scstop", 15*time.Second, "app Started", "sc Started")
 	final := deleteAndWait(t, c, "scstop")
 	lines := c.ReadOrder("scstop")

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // TestEnv: value, valueFrom (configMapKeyRef, secretKeyRef, fieldRef,
@@ -102,12 +104,12 @@ spec:
       valueFrom: {configMapKeyRef: {name: late-cfg, key: k}}
 `)
 	p := c.WaitFor("late", "CreateContainerConfigError", 60*time.Second, func(p *corev1.Pod) bool {
-		w := waiting(p, "app")
+		w := harness.Waiting(p, "app")
 		return w != nil && w.Reason == "CreateContainerConfigError"
 	})
-	wantContains(t, "waiting message", waiting(p, "app").Message, `configmap "late-cfg" not found`)
+	wantContains(t, "waiting message", harness.Waiting(p, "app").Message, `configmap "late-cfg" not found`)
 	c.Apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late-cfg}\ndata: {k: arrived}\n")
-	c.WaitFor("late", "Ready once the ConfigMap exists", 90*time.Second, isReady)
+	c.WaitFor("late", "Ready once the ConfigMap exists", 90*time.Second, harness.PodReady)
 	logsUntil(t, c, "late", "app", "got=arrived", 10*time.Second)
 	deletePod(t, c, "late")
 }

@@ -106,28 +106,11 @@ func wantContains(t *testing.T, what, got string, parts ...string) {
 func applyReady(t *testing.T, c *harness.Client, manifest, name string) *corev1.Pod {
 	t.Helper()
 	c.Apply(manifest)
-	return c.WaitFor(name, "Ready", 90*time.Second, isReady)
-}
-
-func isReady(p *corev1.Pod) bool {
-	for _, cd := range p.Status.Conditions {
-		if cd.Type == corev1.PodReady {
-			return cd.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	return c.WaitFor(name, "Ready", 90*time.Second, harness.PodReady)
 }
 
 // status returns the status of container name (init or regular).
 var status = harness.ContainerStatus
-
-// waiting returns the waiting state of container name, or nil.
-func waiting(p *corev1.Pod, name string) *corev1.ContainerStateWaiting {
-	if s := status(p, name); s != nil {
-		return s.State.Waiting
-	}
-	return nil
-}
 
 // logsUntil follows `podctl logs -f` until a line contains wantLine; it
 // starts again when podctl ends early (the container has not started yet,

@@ -71,7 +71,7 @@ spec:
     command: ["sh", "-c", "%s"]
     securityContext: {privileged: true}
 `, hostPort, forever, forever))
-	web := c.WaitFor("web", "Ready", 90*time.Second, isReady)
+	web := c.WaitFor("web", "Ready", 90*time.Second, harness.PodReady)
 	_, subnet, _ := net.ParseCIDR(testSubnet)
 	if ip := net.ParseIP(web.Status.PodIP); ip == nil || !subnet.Contains(ip) || web.Status.PodIP == testGateway {
 		t.Errorf("status.podIP %q, want an address of %s", web.Status.PodIP, testSubnet)
@@ -128,7 +128,7 @@ func checkHostPort(t *testing.T, host string, port int, body string) {
 // UTS namespaces (those of this test process, which runs on the host).
 func checkHostNamespaces(t *testing.T, c *harness.Client) {
 	t.Helper()
-	c.WaitFor("hostns", "Ready", 90*time.Second, isReady)
+	c.WaitFor("hostns", "Ready", 90*time.Second, harness.PodReady)
 	for _, kind := range []string{"net", "pid", "ipc", "uts"} {
 		host, err := os.Readlink("/proc/self/ns/" + kind)
 		if err != nil {
@@ -148,7 +148,7 @@ func checkHostNamespaces(t *testing.T, c *harness.Client) {
 // (all), the host's devices and a writable /sys.
 func checkPrivileged(t *testing.T, c *harness.Client) {
 	t.Helper()
-	c.WaitFor("priv", "Ready", 90*time.Second, isReady)
+	c.WaitFor("priv", "Ready", 90*time.Second, harness.PodReady)
 	self, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Fatal(err)

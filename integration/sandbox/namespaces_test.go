@@ -8,6 +8,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 const nsScript = "for n in net ipc uts; do readlink /proc/self/ns/$n; done | tr '\\n' ' '"
@@ -146,7 +148,7 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", "`+forever+`"]
 `, "named")
-	c.WaitFor("plain-name", "Ready", 60*time.Second, isReady)
+	c.WaitFor("plain-name", "Ready", 60*time.Second, harness.PodReady)
 	want(t, "hostname of plain-name", sh(t, c, "plain-name", "a", "hostname"), "plain-name")
 	// Default dnsPolicy (ClusterFirst) without a cluster DNS falls back to
 	// the host's nameservers, as the kubelet does.

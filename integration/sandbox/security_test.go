@@ -144,11 +144,11 @@ spec:
     command: ["sh", "-c", "` + forever + `"]
 `)
 	p := c.WaitFor("nonroot", "rootimg refused, userimg running", 60*time.Second, func(p *corev1.Pod) bool {
-		w := waiting(p, "rootimg")
+		w := harness.Waiting(p, "rootimg")
 		s := status(p, "userimg")
 		return w != nil && w.Reason == "CreateContainerConfigError" && s != nil && s.State.Running != nil
 	})
-	wantContains(t, "refusal message", waiting(p, "rootimg").Message, "runAsNonRoot", "root")
+	wantContains(t, "refusal message", harness.Waiting(p, "rootimg").Message, "runAsNonRoot", "root")
 	want(t, "id -u of the non-root image", sh(t, c, "nonroot", "userimg", "id -u"), "1000")
 	deletePod(t, c, "nonroot")
 }

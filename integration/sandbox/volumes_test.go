@@ -9,6 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 const volConfig = `apiVersion: v1
@@ -193,16 +195,16 @@ spec:
     - {name: f, mountPath: /f}
 `, path, forever))
 	p := c.WaitFor("hp", "waiting with a hostPath message", 60*time.Second, func(p *corev1.Pod) bool {
-		w := waiting(p, "app")
+		w := harness.Waiting(p, "app")
 		return w != nil && strings.Contains(w.Message, path)
 	})
-	w := waiting(p, "app")
+	w := harness.Waiting(p, "app")
 	want(t, "waiting reason", w.Reason, "CreateContainerConfigError")
 	wantContains(t, "waiting message", w.Message, `volume "f"`, "hostPath type check failed", "is not a file")
 	if err := os.WriteFile(path, []byte("now here\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c.WaitFor("hp", "Ready once the file exists", 90*time.Second, isReady)
+	c.WaitFor("hp", "Ready once the file exists", 90*time.Second, harness.PodReady)
 	logsUntil(t, c, "hp", "app", "now here", 20*time.Second)
 	deletePod(t, c, "hp")
 }
