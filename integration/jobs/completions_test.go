@@ -46,7 +46,7 @@ func TestParallelCompletions(t *testing.T) {
 	if most != 2 || len(started) != 4 {
 		t.Errorf("at most %d pods ran at once (want 2, parallelism) and %d pods started (want 4):\n%s", most, len(started), lines)
 	}
-	if row := rowOf(c.MustPodctl("get", "jobs"), "par"); len(row) < 3 || row[1] != "Complete" || row[2] != "4/4" {
+	if row := harness.TableRow(c.MustPodctl("get", "jobs"), "par"); len(row) < 3 || row[1] != "Complete" || row[2] != "4/4" {
 		t.Errorf("get jobs row %q, want Complete 4/4", row)
 	}
 }
@@ -115,7 +115,7 @@ func TestBackoffLimitFailedPods(t *testing.T) {
 	} else if gap := lines[1].At - lines[0].At; gap < 9 {
 		t.Errorf("second pod started %.1fs after the first, want ≥ 9s (10s back-off from a finish time stored in whole seconds):\n%s", gap, lines)
 	}
-	if row := rowOf(c.MustPodctl("get", "jobs"), "fail"); len(row) < 3 || row[1] != "Failed" || row[2] != "0/1" {
+	if row := harness.TableRow(c.MustPodctl("get", "jobs"), "fail"); len(row) < 3 || row[1] != "Failed" || row[2] != "0/1" {
 		t.Errorf("get jobs row %q, want Failed 0/1", row)
 	}
 	c.WaitEvent(harness.EventFilter{Object: "fail", Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}, 5*time.Second)

@@ -220,17 +220,6 @@ func countPhase(ps []corev1.Pod, phase corev1.PodPhase) int {
 
 var status = harness.ContainerStatus
 
-// rowOf returns the fields of the table row whose first column is name.
-func rowOf(table, name string) []string {
-	for _, line := range strings.Split(table, "\n") {
-		f := strings.Fields(line)
-		if len(f) > 0 && f[0] == name {
-			return f
-		}
-	}
-	return nil
-}
-
 // touch creates a file in the test's host dir (seen by pods as /shared/NAME).
 func touch(t *testing.T, c *harness.Client, name string) {
 	t.Helper()

@@ -102,7 +102,7 @@ func TestSuspendResume(t *testing.T) {
 	if j.Status.StartTime != nil || len(jobPods(t, c, "sus")) != 0 {
 		t.Errorf("a suspended Job has a startTime or pods: %s", jobString(j))
 	}
-	if row := rowOf(c.MustPodctl("get", "jobs"), "sus"); len(row) < 2 || row[1] != "Suspended" {
+	if row := harness.TableRow(c.MustPodctl("get", "jobs"), "sus"); len(row) < 2 || row[1] != "Suspended" {
 		t.Errorf("get jobs row %q, want STATUS Suspended", row)
 	}
 

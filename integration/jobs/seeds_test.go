@@ -34,7 +34,7 @@ func TestSeed02LegacySidecarBlocksJob(t *testing.T) {
 	if pod.Status.Phase != corev1.PodRunning {
 		t.Errorf("pod phase %s, want Running", pod.Status.Phase)
 	}
-	if row := rowOf(c.MustPodctl("get", "pods"), pod.Name); len(row) < 3 || row[1] != "1/2" || row[2] != "NotReady" {
+	if row := harness.TableRow(c.MustPodctl("get", "pods"), pod.Name); len(row) < 3 || row[1] != "1/2" || row[2] != "NotReady" {
 		t.Errorf("get pods row %q, want READY 1/2 STATUS NotReady (R92)", row)
 	}
 	j := waitJob(t, c, "pi", "counting the pod as active", 10*time.Second, func(j *batchv1.Job) bool { return j.Status.Active == 1 })
@@ -45,7 +45,7 @@ func TestSeed02LegacySidecarBlocksJob(t *testing.T) {
 	if header := strings.Fields(strings.SplitN(table, "\n", 2)[0]); strings.Join(header, " ") != "NAME STATUS COMPLETIONS DURATION AGE" {
 		t.Errorf("get jobs header %q", header)
 	}
-	if row := rowOf(table, "pi"); len(row) != 5 || row[1] != "Running" || row[2] != "0/1" {
+	if row := harness.TableRow(table, "pi"); len(row) != 5 || row[1] != "Running" || row[2] != "0/1" {
 		t.Errorf("get jobs row %q, want STATUS Running COMPLETIONS 0/1", row)
 	}
 }
@@ -80,10 +80,10 @@ func TestSeed03NativeSidecarCompletesJob(t *testing.T) {
 		t.Errorf("network-proxy started after pi (sidecars start first)")
 	}
 	c.WaitEvent(harness.EventFilter{Object: pod.Name, Reason: "Killing", Message: "Stopping container network-proxy"}, 10*time.Second)
-	if row := rowOf(c.MustPodctl("get", "pods"), pod.Name); len(row) < 3 || row[1] != "0/2" || row[2] != "Completed" {
+	if row := harness.TableRow(c.MustPodctl("get", "pods"), pod.Name); len(row) < 3 || row[1] != "0/2" || row[2] != "Completed" {
 		t.Errorf("get pods row %q, want READY 0/2 STATUS Completed", row)
 	}
-	if row := rowOf(c.MustPodctl("get", "jobs"), "pi-sidecar"); len(row) < 3 || row[1] != "Complete" || row[2] != "1/1" {
+	if row := harness.TableRow(c.MustPodctl("get", "jobs"), "pi-sidecar"); len(row) < 3 || row[1] != "Complete" || row[2] != "1/1" {
 		t.Errorf("get jobs row %q, want STATUS Complete COMPLETIONS 1/1", row)
 	}
 }

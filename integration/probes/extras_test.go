@@ -56,7 +56,7 @@ func TestStopSignalAndSleepPreStopCutByGrace(t *testing.T) {
 	c.WaitFor("stopsig", "running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
 	c.WaitOrder("stopsig", 15*time.Second, "app Started")
 	begin := time.Now()
-	final := deleteAndWait(t, c, "stopsig", "--grace-period", "3")
+	final := c.DeleteAndWait("stopsig", "--grace-period", "3")
 	took := time.Since(begin)
 	lines := c.ReadOrder("stopsig")
 	if lines.Find("app USR1") < 0 || lines.Find("app TERM") >= 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -126,40 +125,6 @@ func waitingReason(p *corev1.Pod, name string) string {
 		return w.Reason
 	}
 	return ""
-}
-
-// deleteAndWait deletes the pod (podctl delete --wait -o json) and returns
-// the final object.
-func deleteAndWait(t *testing.T, c *harness.Client, pod string, extra ...string) *corev1.Pod {
-	t.Helper()
-	out := c.MustPodctl(append([]string{"delete", "pod", pod, "--wait=true", "-o", "json"}, extra...)...)
-	var p corev1.Pod
-	if err := json.Unmarshal([]byte(out), &p); err != nil {
-		t.Fatalf("decode final object of delete --wait: %v\n%s", err, out)
-	}
-	return &p
-}
-
-// containsRow reports whether a table row starting with name holds each of cols.
-func containsRow(table, name string, cols ...string) bool {
-	for _, line := range strings.Split(table, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != name {
-			continue
-		}
-		ok := true
-		for _, c := range cols {
-			found := false
-			for _, x := range f {
-				found = found || x == c
-			}
-			ok = ok && found
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
 }
 
 // untilNext is w.UntilPod over the events that arrive from now on (UntilPod

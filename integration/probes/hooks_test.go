@@ -113,7 +113,7 @@ func TestPreStopCutAtGrace(t *testing.T) {
 	c.WaitFor("prestop", "app running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
 	c.WaitOrder("prestop", 15*time.Second, "app Started")
 	begin := time.Now()
-	final := deleteAndWait(t, c, "prestop")
+	final := c.DeleteAndWait("prestop")
 	took := time.Since(begin)
 	lines := c.ReadOrder("prestop")
 	harness.ExpectOrder(t, lines, "app Started", "hook Begin", "hook Tick", "app TERM")

@@ -44,7 +44,7 @@ func TestHTTPGetHooks(t *testing.T) {
 	c.WaitFor("httphooks", "next running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "next") })
 	lines := c.WaitOrder("httphooks", 15*time.Second, "next Started", "hook PostStart")
 	harness.ExpectOrder(t, lines, "web Started", "hook PostStart", "next Started")
-	deleteAndWait(t, c, "httphooks")
+	c.DeleteAndWait("httphooks")
 	lines = c.ReadOrder("httphooks")
 	harness.ExpectOrder(t, lines, "next Started", "hook PreStop", "app TERM")
 }

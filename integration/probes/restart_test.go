@@ -97,7 +97,7 @@ func TestReadinessFlipsPodReadyBothWays(t *testing.T) {
 	if restarts(p, "app") != 0 {
 		t.Errorf("readiness changes restarted the container: %s", harness.Describe(p))
 	}
-	if table := c.MustPodctl("get", "pods"); !containsRow(table, "flip", "1/1") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "flip", "1/1") {
 		t.Errorf("get pods:\n%s\nwant flip 1/1", table)
 	}
 }

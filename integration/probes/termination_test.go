@@ -22,7 +22,7 @@ func TestProbesDuringTermination(t *testing.T) {
 	ps := podSpec{Name: "term", Grace: 10, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: extra}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("term", "Ready", 60*time.Second, harness.PodReady)
-	final := deleteAndWait(t, c, "term")
+	final := c.DeleteAndWait("term")
 	lines := c.ReadOrder("term")
 	harness.ExpectOrder(t, lines, "app PreStopBegin", "app ReadinessWhileTerminating", "app PreStopEnd")
 	for _, e := range c.EventsMatching(harness.EventFilter{Object: "term", Container: "app"}) {
@@ -53,7 +53,7 @@ func TestSidecarPreStopStartsWithTermination(t *testing.T) {
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("scstop", "Ready", 60*time.Second, harness.PodReady)
 	c.WaitOrder("scstop", 15*time.Second, "app Started", "sc Started")
-	final := deleteAndWait(t, c, "scstop")
+	final := c.DeleteAndWait("scstop")
 	lines := c.ReadOrder("scstop")
 	harness.ExpectOrder(t, lines, "sc PreStop", "app PreStopEnd", "app TERM", "sc TERM")
 	harness.ExpectOrder(t, lines, "app PreStopBegin", "app PreStopEnd", "app TERM")
@@ -75,7 +75,7 @@ func TestPreStopNotRunForExitedContainer(t *testing.T) {
 	c.WaitFor("exited", "done exited, app running", 60*time.Second, func(p *corev1.Pod) bool {
 		return terminated(p, "done") != nil && running(p, "app")
 	})
-	deleteAndWait(t, c, "exited")
+	c.DeleteAndWait("exited")
 	lines := c.ReadOrder("exited")
 	if lines.Find("app PreStop") < 0 {
 		t.Errorf("the running app's preStop did not run:\n%s", lines)
@@ -114,5 +114,5 @@ func TestProbeLevelGraceAndExecTimeout(t *testing.T) {
 	if p := c.GetPod("pgrace"); ready(p, "slow") {
 		t.Errorf("slow ready although its probe times out: %s", harness.Describe(p))
 	}
-	deleteAndWait(t, c, "pgrace", "--grace-period", "1")
+	c.DeleteAndWait("pgrace", "--grace-period", "1")
 }
