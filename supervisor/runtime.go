@@ -138,6 +138,9 @@ type RuntimeEvent struct {
 	ContainerID string
 	ExitCode    int32
 	At          time.Time
+	// Message says what failed, for EventDisconnected (the error that
+	// ended the connection); pods' events quote it.
+	Message string
 }
 
 // RuntimeContainer is an instance found in the runtime, for adoption after a

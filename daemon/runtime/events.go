@@ -57,7 +57,11 @@ func (r *Runtime) watchEvents(ctx context.Context, out chan<- supervisor.Runtime
 			return
 		}
 		r.log.Warn("containerd event stream lost", zap.Error(err))
-		r.send(ctx, out, supervisor.RuntimeEvent{Kind: supervisor.EventDisconnected, At: time.Now()})
+		msg := "event stream ended"
+		if err != nil {
+			msg = err.Error()
+		}
+		r.send(ctx, out, supervisor.RuntimeEvent{Kind: supervisor.EventDisconnected, At: time.Now(), Message: msg})
 		reconnecting = true
 		if !r.waitServing(ctx) {
 			return
