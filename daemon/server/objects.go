@@ -61,43 +61,13 @@ func (o *objectResource[T]) public(obj T) T {
 }
 
 func (o *objectResource[T]) handleList(w http.ResponseWriter, r *http.Request) {
-	s, ns := o.s, chi.URLParam(r, "ns")
-	watch, err := queryBool(r, "watch")
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	f, err := newFilter(r, o.bucket, ns)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	var sub *subscription
-	if watch {
-		sub = s.startWatch(f)
-	}
-	items, rv, err := o.coll.List(r.Context(), ns)
-	if err != nil {
-		if sub != nil {
-			s.hub.unsubscribe(sub)
+	serveList(o.s, w, r, o.bucket, func(ctx context.Context, ns string) ([]T, uint64, error) {
+		items, rv, err := o.coll.List(ctx, ns)
+		for i := range items {
+			items[i] = o.public(items[i])
 		}
-		s.writeError(w, fmt.Errorf("list %s: %w", o.bucket, err))
-		return
-	}
-	var kept []T
-	var objs []runtime.Object
-	for _, it := range items {
-		p := o.public(it)
-		objs = append(objs, p)
-		if f.matches(p) {
-			kept = append(kept, p)
-		}
-	}
-	if watch {
-		s.serveWatch(w, r, f, sub, objs, rv)
-		return
-	}
-	s.writeJSON(w, http.StatusOK, o.newList(kept, fmt.Sprint(rv)))
+		return items, rv, err
+	}, o.newList)
 }
 
 func (o *objectResource[T]) handleGet(w http.ResponseWriter, r *http.Request) {

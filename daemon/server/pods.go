@@ -26,45 +26,17 @@ func publicPod(rec *supervisor.PodRecord) *corev1.Pod {
 }
 
 func (s *Server) listPods(w http.ResponseWriter, r *http.Request) {
-	ns := chi.URLParam(r, "ns")
-	watch, err := queryBool(r, "watch")
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	f, err := newFilter(r, store.BucketPods, ns)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	var sub *subscription
-	if watch {
-		sub = s.startWatch(f)
-	}
-	recs, rv, err := s.st.Pods().List(r.Context(), ns)
-	if err != nil {
-		if sub != nil {
-			s.hub.unsubscribe(sub)
-		}
-		s.writeError(w, fmt.Errorf("list pods: %w", err))
-		return
-	}
-	if watch {
-		objs := make([]runtime.Object, 0, len(recs))
+	serveList(s, w, r, store.BucketPods, func(ctx context.Context, ns string) ([]*corev1.Pod, uint64, error) {
+		recs, rv, err := s.st.Pods().List(ctx, ns)
+		pods := make([]*corev1.Pod, 0, len(recs))
 		for _, rec := range recs {
-			objs = append(objs, publicPod(rec))
+			pods = append(pods, publicPod(rec))
 		}
-		s.serveWatch(w, r, f, sub, objs, rv)
-		return
-	}
-	list := &corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"},
-		ListMeta: metav1.ListMeta{ResourceVersion: fmt.Sprint(rv)}, Items: []corev1.Pod{}}
-	for _, rec := range recs {
-		if p := publicPod(rec); f.matches(p) {
-			list.Items = append(list.Items, *p)
-		}
-	}
-	s.writeJSON(w, http.StatusOK, list)
+		return pods, rv, err
+	}, func(kept []*corev1.Pod, rv string) runtime.Object {
+		return &corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"},
+			ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(kept)}
+	})
 }
 
 func (s *Server) getPod(w http.ResponseWriter, r *http.Request) {
