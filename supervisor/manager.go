@@ -49,6 +49,8 @@ type Manager struct {
 	// early holds exits of instances whose pod is not started yet (boot:
 	// events flow before every pod was adopted); adoption consumes them.
 	early map[string]RuntimeEvent
+
+	outage outage // the runtime outage in progress, for pods' events (outage.go)
 }
 
 // maxEarlyExits bounds the exits kept for pods not started yet.
@@ -128,8 +130,12 @@ func (m *Manager) route(ev RuntimeEvent) {
 			w.mb.push(workerMsg{kind: msgReconnected})
 		}
 		m.mu.Unlock()
+		// Reported after the workers were told, so that the store writes
+		// do not delay their reconciliation.
+		m.runtimeBack(m.ctx)
 	case EventDisconnected:
-		m.log.Warn("runtime connection lost; waiting for reconnect")
+		m.log.Warn("runtime connection lost; waiting for reconnect", zap.String("error", ev.Message))
+		m.runtimeLost(m.ctx, ev)
 	}
 }
 
@@ -190,8 +196,8 @@ func (m *Manager) Start(ctx context.Context, rec *PodRecord) error {
 	}
 	rec = copyRecord(rec)
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if _, ok := m.workers[rec.Pod.UID]; ok {
+		m.mu.Unlock()
 		return fmt.Errorf("start pod %s/%s: already running", rec.Pod.Namespace, rec.Pod.Name)
 	}
 	w := newWorker(m, rec)
@@ -201,6 +207,8 @@ func (m *Manager) Start(ctx context.Context, rec *PodRecord) error {
 		defer m.wg.Done()
 		w.run(m.ctx)
 	}()
+	m.mu.Unlock()
+	m.warnIfDown(context.WithoutCancel(ctx), w)
 	return nil
 }
 
