@@ -200,6 +200,9 @@ func TestImagesAPI(t *testing.T) {
 	if code, _ = ts.do("POST", "/images/pull", "", nil); code != 400 {
 		t.Fatalf("pull without ref: %d", code)
 	}
+	if code, _ = ts.do("DELETE", "/images", "", nil); code != 400 {
+		t.Fatalf("remove without ref: %d", code)
+	}
 	code, data = ts.do("GET", "/version", "", nil)
 	var v api.Version
 	if code != 200 || json.Unmarshal(data, &v) != nil || v.GoVersion == "" {

@@ -108,14 +108,23 @@ func (s *Server) importImage(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, imageList(list))
 }
 
-func (s *Server) pullImage(w http.ResponseWriter, r *http.Request) {
+// imageRef is images plus the ?ref= that pull and remove require.
+func (s *Server) imageRef(w http.ResponseWriter, r *http.Request) (Images, string, bool) {
 	im, ok := s.images(w)
 	if !ok {
-		return
+		return nil, "", false
 	}
 	ref := r.URL.Query().Get("ref")
 	if ref == "" {
 		s.writeError(w, api.NewBadRequest("query parameter ref is required"))
+		return nil, "", false
+	}
+	return im, ref, true
+}
+
+func (s *Server) pullImage(w http.ResponseWriter, r *http.Request) {
+	im, ref, ok := s.imageRef(w, r)
+	if !ok {
 		return
 	}
 	st, err := im.PullImage(r.Context(), ref, nil)
@@ -127,13 +136,8 @@ func (s *Server) pullImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) removeImage(w http.ResponseWriter, r *http.Request) {
-	im, ok := s.images(w)
+	im, ref, ok := s.imageRef(w, r)
 	if !ok {
-		return
-	}
-	ref := r.URL.Query().Get("ref")
-	if ref == "" {
-		s.writeError(w, api.NewBadRequest("query parameter ref is required"))
 		return
 	}
 	st, err := im.ImageStatus(r.Context(), ref)
