@@ -14,20 +14,21 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// The real Job controller driven through the server: a Job creates its
-// pod, the pod succeeding completes the Job, and re-applying the manifest
-// keeps the status (the controller's state is not lost to a PUT).
-func TestJobControllerThroughServer(t *testing.T) {
-	ts := newTestServer(t, nil)
+const jobsPath = "/apis/batch/v1/namespaces/default/jobs"
+
+// createJobWithRunner runs the real Job controller on ts until the test
+// ends, creates jobYAML's Job through the API and returns the pod the
+// controller made for it.
+func createJobWithRunner(t *testing.T, ts *testServer) *corev1.Pod {
+	t.Helper()
 	c := job.NewController(job.Options{Pods: ts.srv, Jobs: ts.srv, Events: ts.srv})
 	runner := job.NewRunner(c, ts.srv, clock.RealClock{}, nil)
 	ts.srv.SetJobController(runner, runner)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done })
 
-	jobsPath := "/apis/batch/v1/namespaces/default/jobs"
 	if code, data := ts.do("POST", jobsPath, "application/yaml", []byte(jobYAML)); code != 201 {
 		t.Fatalf("create job: %d %s", code, data)
 	}
@@ -39,6 +40,15 @@ func TestJobControllerThroughServer(t *testing.T) {
 		}
 		return pod != nil
 	})
+	return pod
+}
+
+// The real Job controller driven through the server: a Job creates its
+// pod, the pod succeeding completes the Job, and re-applying the manifest
+// keeps the status (the controller's state is not lost to a PUT).
+func TestJobControllerThroughServer(t *testing.T) {
+	ts := newTestServer(t, nil)
+	pod := createJobWithRunner(t, ts)
 	done2 := pod.DeepCopy()
 	done2.Status.Phase = corev1.PodSucceeded
 	if err := ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: done2}); err != nil {
@@ -70,26 +80,7 @@ func TestJobControllerThroughServer(t *testing.T) {
 func TestJobForegroundDeletion(t *testing.T) {
 	ts := newTestServer(t, nil)
 	ts.engine.holdStop = true
-	c := job.NewController(job.Options{Pods: ts.srv, Jobs: ts.srv, Events: ts.srv})
-	runner := job.NewRunner(c, ts.srv, clock.RealClock{}, nil)
-	ts.srv.SetJobController(runner, runner)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = runner.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-
-	jobsPath := "/apis/batch/v1/namespaces/default/jobs"
-	if code, data := ts.do("POST", jobsPath, "application/yaml", []byte(jobYAML)); code != 201 {
-		t.Fatalf("create job: %d %s", code, data)
-	}
-	var pod *corev1.Pod
-	eventually(t, "the job's pod", func() bool {
-		pods, _ := ts.srv.ListPods(context.Background(), "default", nil)
-		if len(pods) == 1 {
-			pod = pods[0]
-		}
-		return pod != nil
-	})
+	pod := createJobWithRunner(t, ts)
 	code, data := ts.do("DELETE", jobsPath+"/once?propagationPolicy=Foreground", "", nil)
 	var marked batchv1.Job
 	_ = json.Unmarshal(data, &marked)
