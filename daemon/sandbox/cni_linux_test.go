@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -90,26 +88,7 @@ func TestCNIBridgeHostPort(t *testing.T) {
 		t.Errorf("etc-hosts lacks the pod IP line:\n%s", hosts)
 	}
 
-	var ln net.Listener
-	err = ns.WithNetNSPath(sb.NetNSPath, func(ns.NetNS) error {
-		var err error
-		ln, err = net.Listen("tcp", fmt.Sprintf("0.0.0.0:%d", containerPort))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, "served by the pod\n")
-			c.Close()
-		}
-	}()
+	ln := serveLineInNetNS(t, sb.NetNSPath, fmt.Sprintf("0.0.0.0:%d", containerPort), "served by the pod\n")
 	if len(sb.HostIPs) == 0 {
 		t.Fatal("no host IP to dial the hostPort on")
 	}

@@ -202,30 +202,40 @@ func checkSharedPID(t *testing.T, dir string) {
 	}
 }
 
-// checkDial starts a listener inside the pod's netns: Dial reaches it on
-// 127.0.0.1, the host does not.
-func checkDial(t *testing.T, m *Manager, pod *corev1.Pod) {
+// serveLineInNetNS listens on TCP addr inside the network namespace at
+// nsPath and answers every connection with line; the listener is closed at
+// test cleanup.
+func serveLineInNetNS(t *testing.T, nsPath, addr, line string) net.Listener {
 	t.Helper()
 	var ln net.Listener
-	err := ns.WithNetNSPath(filepath.Join(m.sandboxDir(pod), "net"), func(ns.NetNS) error {
+	err := ns.WithNetNSPath(nsPath, func(ns.NetNS) error {
 		var err error
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		ln, err = net.Listen("tcp", addr)
 		return err
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("listen on %s in %s: %v", addr, nsPath, err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			_, _ = io.WriteString(c, "hello from the pod\n")
+			_, _ = io.WriteString(c, line)
 			c.Close()
 		}
 	}()
+	return ln
+}
+
+// checkDial starts a listener inside the pod's netns: Dial reaches it on
+// 127.0.0.1, the host does not.
+func checkDial(t *testing.T, m *Manager, pod *corev1.Pod) {
+	t.Helper()
+	ln := serveLineInNetNS(t, filepath.Join(m.sandboxDir(pod), "net"), "127.0.0.1:0", "hello from the pod\n")
+	defer ln.Close() // before the sandbox goes: the socket holds the netns
 	addr := ln.Addr().String()
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
