@@ -10,13 +10,18 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // TestContainerdOutage: containerd is stopped for 10 s. podrund keeps
 // serving the API, /readyz answers 503 naming containerd, the pods keep
-// running; an app that exits during the outage is seen once containerd is
-// back (the event subscription is renewed and the pods re-observed), and
-// /readyz is 200 again.
+// running; each pod gets one Warning ContainerRuntimeUnavailable event,
+// readable through the API while containerd is still down, however often
+// podrund retried; an app that exits during the outage is seen once
+// containerd is back (the event subscription is renewed and the pods
+// re-observed), each pod gets one Normal ContainerRuntimeAvailable, no
+// container restarted, and /readyz is 200 again.
 func TestContainerdOutage(t *testing.T) {
 	t.Parallel()
 	ctrd := env.PrivateContainerd(t)
@@ -46,8 +51,10 @@ func TestContainerdOutage(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(c.HostDir, "finisher", "stop"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sawUnready := false
+	sawUnready, sawWarnings := false, false
 	for time.Now().Before(outageEnds) {
+		sawWarnings = sawWarnings || (len(c.EventsMatching(outageWarning("steady"))) > 0 &&
+			len(c.EventsMatching(outageWarning("finisher"))) > 0)
 		code, body := c.REST(http.MethodGet, "/readyz", "", nil)
 		if code == http.StatusServiceUnavailable && strings.Contains(string(body), "containerd") {
 			sawUnready = true
@@ -63,6 +70,10 @@ func TestContainerdOutage(t *testing.T) {
 	}
 	if !sawUnready {
 		t.Errorf("/readyz never answered 503 naming containerd during the outage")
+	}
+	if !sawWarnings {
+		t.Errorf("no %s events about both pods through the API during the outage; events:\n%s",
+			outageWarning(""), harness.DescribeEvents(c.Events()))
 	}
 	if err := ctrd.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -84,5 +95,35 @@ func TestContainerdOutage(t *testing.T) {
 	steady := c.GetPod("steady")
 	if diff := statusDiff(before["steady"], steady); diff != "" {
 		t.Errorf("steady pod changed across the containerd outage: %s", diff)
+	}
+	if n := restartsOf(fin, "app"); n != 0 {
+		t.Errorf("finisher's app restarted %d times across the outage", n)
+	}
+	checkOutageEvents(t, c, "steady", "finisher")
+}
+
+func outageWarning(pod string) harness.EventFilter {
+	return harness.EventFilter{Object: pod, Type: corev1.EventTypeWarning,
+		Reason: "ContainerRuntimeUnavailable", Message: "containerd is unreachable: "}
+}
+
+// checkOutageEvents: each pod has exactly one Warning for the outage
+// (count 1: not one per reconnect attempt) and, after it, one Normal
+// ContainerRuntimeAvailable naming how long containerd was gone.
+func checkOutageEvents(t *testing.T, c *harness.Client, pods ...string) {
+	t.Helper()
+	for _, pod := range pods {
+		back := c.WaitEvent(harness.EventFilter{Object: pod, Type: corev1.EventTypeNormal,
+			Reason: "ContainerRuntimeAvailable", Message: "containerd is reachable again after "}, time.Minute)
+		warns := c.EventsMatching(outageWarning(pod))
+		if len(warns) != 1 || warns[0].Count != 1 {
+			t.Errorf("pod %s: want one Warning ContainerRuntimeUnavailable with count 1, got:\n%s",
+				pod, harness.DescribeEvents(warns))
+			continue
+		}
+		if back.Count != 1 || back.FirstTimestamp.Before(&warns[0].LastTimestamp) {
+			t.Errorf("pod %s: the Normal event (x%d at %v) does not follow the Warning (at %v)",
+				pod, back.Count, back.FirstTimestamp, warns[0].LastTimestamp)
+		}
 	}
 }
