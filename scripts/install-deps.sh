@@ -15,9 +15,10 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 # docker-registry serves the pull tests (plain HTTP on localhost); tmux lets the
-# terminal tests read podctl's screen as a person sees it.
+# terminal tests read podctl's screen as a person sees it; dbus gives the node
+# shutdown test (integration/shutdown) a private system bus.
 packages=(containerd runc busybox-static containernetworking-plugins iproute2 iptables systemd
-	docker-registry tmux ca-certificates git gcc libc6-dev)
+	docker-registry tmux dbus ca-certificates git gcc libc6-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
