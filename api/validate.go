@@ -46,8 +46,14 @@ func validateObjectMeta(meta *metav1.ObjectMeta, nameFn apivalidation.ValidateNa
 
 // validateDNSLabel returns one Invalid per problem of a DNS-1123 label.
 func validateDNSLabel(value string, fldPath *field.Path) field.ErrorList {
+	return invalidEach(fldPath, value, validation.IsDNS1123Label(value))
+}
+
+// invalidEach returns one Invalid of value at fldPath per message of a
+// k8s.io/apimachinery validation check (none when msgs is empty).
+func invalidEach(fldPath *field.Path, value any, msgs []string) field.ErrorList {
 	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Label(value) {
+	for _, msg := range msgs {
 		errs = append(errs, field.Invalid(fldPath, value, msg))
 	}
 	return errs
@@ -55,11 +61,7 @@ func validateDNSLabel(value string, fldPath *field.Path) field.ErrorList {
 
 // validateDNSSubdomain returns one Invalid per problem of a DNS-1123 subdomain.
 func validateDNSSubdomain(value string, fldPath *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range validation.IsDNS1123Subdomain(value) {
-		errs = append(errs, field.Invalid(fldPath, value, msg))
-	}
-	return errs
+	return invalidEach(fldPath, value, validation.IsDNS1123Subdomain(value))
 }
 
 // validateLabels validates label keys and values.

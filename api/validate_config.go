@@ -86,9 +86,7 @@ func validateSecretType(s *corev1.Secret, dataPath *field.Path) field.ErrorList 
 	case "":
 		errs = append(errs, field.Required(field.NewPath("type"), ""))
 	default:
-		for _, msg := range validation.IsQualifiedName(string(s.Type)) {
-			errs = append(errs, field.Invalid(field.NewPath("type"), s.Type, msg))
-		}
+		errs = append(errs, invalidEach(field.NewPath("type"), s.Type, validation.IsQualifiedName(string(s.Type)))...)
 	}
 	return errs
 }
@@ -106,9 +104,5 @@ func validateJSONKey(data map[string][]byte, key string, dataPath *field.Path) f
 }
 
 func validateConfigKey(k string, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	for _, msg := range validation.IsConfigMapKey(k) {
-		errs = append(errs, field.Invalid(p, k, msg))
-	}
-	return errs
+	return invalidEach(p, k, validation.IsConfigMapKey(k))
 }

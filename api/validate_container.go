@@ -133,9 +133,7 @@ func validatePorts(ports []corev1.ContainerPort, fldPath *field.Path) field.Erro
 	for i, port := range ports {
 		p := fldPath.Index(i)
 		if port.Name != "" {
-			for _, msg := range validation.IsValidPortName(port.Name) {
-				errs = append(errs, field.Invalid(p.Child("name"), port.Name, msg))
-			}
+			errs = append(errs, invalidEach(p.Child("name"), port.Name, validation.IsValidPortName(port.Name))...)
 			if names.Has(port.Name) {
 				errs = append(errs, field.Duplicate(p.Child("name"), port.Name))
 			}
@@ -144,14 +142,10 @@ func validatePorts(ports []corev1.ContainerPort, fldPath *field.Path) field.Erro
 		if port.ContainerPort == 0 {
 			errs = append(errs, field.Required(p.Child("containerPort"), ""))
 		} else {
-			for _, msg := range validation.IsValidPortNum(int(port.ContainerPort)) {
-				errs = append(errs, field.Invalid(p.Child("containerPort"), port.ContainerPort, msg))
-			}
+			errs = append(errs, invalidEach(p.Child("containerPort"), port.ContainerPort, validation.IsValidPortNum(int(port.ContainerPort)))...)
 		}
 		if port.HostPort != 0 {
-			for _, msg := range validation.IsValidPortNum(int(port.HostPort)) {
-				errs = append(errs, field.Invalid(p.Child("hostPort"), port.HostPort, msg))
-			}
+			errs = append(errs, invalidEach(p.Child("hostPort"), port.HostPort, validation.IsValidPortNum(int(port.HostPort)))...)
 		}
 		switch port.Protocol {
 		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
@@ -194,13 +188,7 @@ func validateSecurityContext(sc *corev1.SecurityContext, fldPath *field.Path) fi
 	if sc == nil {
 		return nil
 	}
-	var errs field.ErrorList
-	if sc.RunAsUser != nil {
-		errs = append(errs, idErrors(validation.IsValidUserID(*sc.RunAsUser), *sc.RunAsUser, fldPath.Child("runAsUser"))...)
-	}
-	if sc.RunAsGroup != nil {
-		errs = append(errs, idErrors(validation.IsValidGroupID(*sc.RunAsGroup), *sc.RunAsGroup, fldPath.Child("runAsGroup"))...)
-	}
+	errs := validateRunAs(sc.RunAsUser, sc.RunAsGroup, fldPath)
 	if !ptr.Deref(sc.AllowPrivilegeEscalation, true) {
 		if ptr.Deref(sc.Privileged, false) {
 			errs = append(errs, field.Invalid(fldPath, sc, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))

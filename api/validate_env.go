@@ -38,9 +38,7 @@ func validateEnv(env []corev1.EnvVar, fldPath *field.Path) field.ErrorList {
 			errs = append(errs, field.Required(p.Child("name"), ""))
 		} else {
 			// RelaxedEnvironmentVariableValidation is GA (1.34): any printable ASCII but '='.
-			for _, msg := range validation.IsRelaxedEnvVarName(ev.Name) {
-				errs = append(errs, field.Invalid(p.Child("name"), ev.Name, msg))
-			}
+			errs = append(errs, invalidEach(p.Child("name"), ev.Name, validation.IsRelaxedEnvVarName(ev.Name))...)
 		}
 		if ev.ValueFrom != nil {
 			errs = append(errs, validateEnvVarSource(ev, p.Child("valueFrom"))...)
@@ -132,9 +130,7 @@ func validateKeyRef(name, key string, p *field.Path) field.ErrorList {
 	if key == "" {
 		errs = append(errs, field.Required(p.Child("key"), ""))
 	} else {
-		for _, msg := range validation.IsConfigMapKey(key) {
-			errs = append(errs, field.Invalid(p.Child("key"), key, msg))
-		}
+		errs = append(errs, invalidEach(p.Child("key"), key, validation.IsConfigMapKey(key))...)
 	}
 	return errs
 }
@@ -144,9 +140,7 @@ func validateEnvFrom(from []corev1.EnvFromSource, fldPath *field.Path) field.Err
 	for i, ef := range from {
 		p := fldPath.Index(i)
 		if ef.Prefix != "" {
-			for _, msg := range validation.IsRelaxedEnvVarName(ef.Prefix) {
-				errs = append(errs, field.Invalid(p.Child("prefix"), ef.Prefix, msg))
-			}
+			errs = append(errs, invalidEach(p.Child("prefix"), ef.Prefix, validation.IsRelaxedEnvVarName(ef.Prefix))...)
 		}
 		n := 0
 		if ef.ConfigMapRef != nil {
@@ -225,9 +219,7 @@ func validateResourceName(name corev1.ResourceName, p *field.Path) field.ErrorLi
 		return nil
 	case strings.Contains(string(name), "/") && !strings.Contains(string(name), "kubernetes.io/"):
 		var errs field.ErrorList
-		for _, msg := range validation.IsQualifiedName(string(name)) {
-			errs = append(errs, field.Invalid(p, name, msg))
-		}
+		errs = append(errs, invalidEach(p, name, validation.IsQualifiedName(string(name)))...)
 		return errs
 	}
 	return field.ErrorList{field.Invalid(p, name, "must be a standard resource for containers")}

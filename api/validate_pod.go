@@ -178,18 +178,12 @@ func validatePodSecurityContext(sc *corev1.PodSecurityContext, fldPath *field.Pa
 	if sc == nil {
 		return nil
 	}
-	var errs field.ErrorList
-	if sc.RunAsUser != nil {
-		errs = append(errs, idErrors(validation.IsValidUserID(*sc.RunAsUser), *sc.RunAsUser, fldPath.Child("runAsUser"))...)
-	}
-	if sc.RunAsGroup != nil {
-		errs = append(errs, idErrors(validation.IsValidGroupID(*sc.RunAsGroup), *sc.RunAsGroup, fldPath.Child("runAsGroup"))...)
-	}
+	errs := validateRunAs(sc.RunAsUser, sc.RunAsGroup, fldPath)
 	if sc.FSGroup != nil {
-		errs = append(errs, idErrors(validation.IsValidGroupID(*sc.FSGroup), *sc.FSGroup, fldPath.Child("fsGroup"))...)
+		errs = append(errs, invalidEach(fldPath.Child("fsGroup"), *sc.FSGroup, validation.IsValidGroupID(*sc.FSGroup))...)
 	}
 	for i, g := range sc.SupplementalGroups {
-		errs = append(errs, idErrors(validation.IsValidGroupID(g), g, fldPath.Child("supplementalGroups").Index(i))...)
+		errs = append(errs, invalidEach(fldPath.Child("supplementalGroups").Index(i), g, validation.IsValidGroupID(g))...)
 	}
 	for i, s := range sc.Sysctls {
 		if s.Name == "" {
@@ -199,10 +193,15 @@ func validatePodSecurityContext(sc *corev1.PodSecurityContext, fldPath *field.Pa
 	return errs
 }
 
-func idErrors(msgs []string, v int64, p *field.Path) field.ErrorList {
+// validateRunAs checks the runAsUser and runAsGroup that container and pod
+// security contexts both have.
+func validateRunAs(user, group *int64, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for _, m := range msgs {
-		errs = append(errs, field.Invalid(p, v, m))
+	if user != nil {
+		errs = append(errs, invalidEach(fldPath.Child("runAsUser"), *user, validation.IsValidUserID(*user))...)
+	}
+	if group != nil {
+		errs = append(errs, invalidEach(fldPath.Child("runAsGroup"), *group, validation.IsValidGroupID(*group))...)
 	}
 	return errs
 }

@@ -116,9 +116,7 @@ func validateProbeHandler(h *corev1.ProbeHandler, p *field.Path) field.ErrorList
 	c := &handlerCheck{p: p}
 	c.shared(h.Exec, h.HTTPGet, h.TCPSocket)
 	if h.GRPC != nil && c.one("grpc") {
-		for _, msg := range validation.IsValidPortNum(int(h.GRPC.Port)) {
-			c.errs = append(c.errs, field.Invalid(p.Child("grpc", "port"), h.GRPC.Port, msg))
-		}
+		c.errs = append(c.errs, invalidEach(p.Child("grpc", "port"), h.GRPC.Port, validation.IsValidPortNum(int(h.GRPC.Port)))...)
 	}
 	return c.result()
 }
@@ -155,9 +153,7 @@ func validateHTTPGet(h *corev1.HTTPGetAction, p *field.Path) field.ErrorList {
 			[]corev1.URIScheme{corev1.URISchemeHTTP, corev1.URISchemeHTTPS}))
 	}
 	for i, hd := range h.HTTPHeaders {
-		for _, msg := range validation.IsHTTPHeaderName(hd.Name) {
-			errs = append(errs, field.Invalid(p.Child("httpHeaders").Index(i).Child("name"), hd.Name, msg))
-		}
+		errs = append(errs, invalidEach(p.Child("httpHeaders").Index(i).Child("name"), hd.Name, validation.IsHTTPHeaderName(hd.Name))...)
 	}
 	return errs
 }
@@ -166,16 +162,12 @@ func validatePortNumOrName(port intstr.IntOrString, p *field.Path) field.ErrorLi
 	var errs field.ErrorList
 	switch port.Type {
 	case intstr.Int:
-		for _, msg := range validation.IsValidPortNum(port.IntValue()) {
-			errs = append(errs, field.Invalid(p, port.IntValue(), msg))
-		}
+		errs = append(errs, invalidEach(p, port.IntValue(), validation.IsValidPortNum(port.IntValue()))...)
 	case intstr.String:
 		if port.StrVal == "" {
 			return field.ErrorList{field.Required(p, "")}
 		}
-		for _, msg := range validation.IsValidPortName(port.StrVal) {
-			errs = append(errs, field.Invalid(p, port.StrVal, msg))
-		}
+		errs = append(errs, invalidEach(p, port.StrVal, validation.IsValidPortName(port.StrVal))...)
 	default:
 		errs = append(errs, field.InternalError(p, fmt.Errorf("unknown type: %v", port.Type)))
 	}

@@ -150,9 +150,7 @@ func validateKeyToPaths(items []corev1.KeyToPath, fldPath *field.Path) field.Err
 		if it.Key == "" {
 			errs = append(errs, field.Required(p.Child("key"), ""))
 		} else {
-			for _, msg := range validation.IsConfigMapKey(it.Key) {
-				errs = append(errs, field.Invalid(p.Child("key"), it.Key, msg))
-			}
+			errs = append(errs, invalidEach(p.Child("key"), it.Key, validation.IsConfigMapKey(it.Key))...)
 		}
 		errs = append(errs, validateRelativePath(it.Path, p.Child("path"), true)...)
 		errs = append(errs, validateMode(it.Mode, p.Child("mode"))...)
