@@ -52,60 +52,50 @@ func (s *Store) PendingPods() *Collection[*corev1.Pod] {
 	}
 }
 
-// ConfigMaps is the configmaps collection.
-func (s *Store) ConfigMaps() *Collection[*corev1.ConfigMap] {
-	return &Collection[*corev1.ConfigMap]{
-		s: s, bucket: BucketConfigMaps, resource: core("configmaps"),
-		newT: func() *corev1.ConfigMap { return &corev1.ConfigMap{} },
-		meta: func(o *corev1.ConfigMap) *metav1.ObjectMeta { return &o.ObjectMeta },
-		public: func(o *corev1.ConfigMap) runtime.Object {
-			c := o.DeepCopy()
-			c.TypeMeta = configMapTypeMeta
+// storedKind is a pointer to an API object that the store keeps as is.
+type storedKind[T any] interface {
+	*T
+	runtime.Object
+}
+
+// objects is the collection of a kind kept as is; watchers see copies with
+// typeMeta set (the stored JSON may lack it).
+func objects[T any, P storedKind[T]](s *Store, bucket string, resource schema.GroupResource,
+	typeMeta metav1.TypeMeta, meta func(P) *metav1.ObjectMeta) *Collection[P] {
+	return &Collection[P]{
+		s: s, bucket: bucket, resource: resource,
+		newT: func() P { return P(new(T)) },
+		meta: meta,
+		public: func(o P) runtime.Object {
+			c := o.DeepCopyObject()
+			c.GetObjectKind().SetGroupVersionKind(typeMeta.GroupVersionKind())
 			return c
 		},
 	}
+}
+
+// ConfigMaps is the configmaps collection.
+func (s *Store) ConfigMaps() *Collection[*corev1.ConfigMap] {
+	return objects(s, BucketConfigMaps, core("configmaps"), configMapTypeMeta,
+		func(o *corev1.ConfigMap) *metav1.ObjectMeta { return &o.ObjectMeta })
 }
 
 // Secrets is the secrets collection.
 func (s *Store) Secrets() *Collection[*corev1.Secret] {
-	return &Collection[*corev1.Secret]{
-		s: s, bucket: BucketSecrets, resource: core("secrets"),
-		newT: func() *corev1.Secret { return &corev1.Secret{} },
-		meta: func(o *corev1.Secret) *metav1.ObjectMeta { return &o.ObjectMeta },
-		public: func(o *corev1.Secret) runtime.Object {
-			c := o.DeepCopy()
-			c.TypeMeta = secretTypeMeta
-			return c
-		},
-	}
+	return objects(s, BucketSecrets, core("secrets"), secretTypeMeta,
+		func(o *corev1.Secret) *metav1.ObjectMeta { return &o.ObjectMeta })
 }
 
 // Jobs is the batch/v1 jobs collection.
 func (s *Store) Jobs() *Collection[*batchv1.Job] {
-	return &Collection[*batchv1.Job]{
-		s: s, bucket: BucketJobs, resource: schema.GroupResource{Group: "batch", Resource: "jobs"},
-		newT: func() *batchv1.Job { return &batchv1.Job{} },
-		meta: func(o *batchv1.Job) *metav1.ObjectMeta { return &o.ObjectMeta },
-		public: func(o *batchv1.Job) runtime.Object {
-			c := o.DeepCopy()
-			c.TypeMeta = jobTypeMeta
-			return c
-		},
-	}
+	return objects(s, BucketJobs, schema.GroupResource{Group: "batch", Resource: "jobs"}, jobTypeMeta,
+		func(o *batchv1.Job) *metav1.ObjectMeta { return &o.ObjectMeta })
 }
 
 // Events is the events collection.
 func (s *Store) Events() *Collection[*corev1.Event] {
-	return &Collection[*corev1.Event]{
-		s: s, bucket: BucketEvents, resource: core("events"),
-		newT: func() *corev1.Event { return &corev1.Event{} },
-		meta: func(o *corev1.Event) *metav1.ObjectMeta { return &o.ObjectMeta },
-		public: func(o *corev1.Event) runtime.Object {
-			c := o.DeepCopy()
-			c.TypeMeta = eventTypeMeta
-			return c
-		},
-	}
+	return objects(s, BucketEvents, core("events"), eventTypeMeta,
+		func(o *corev1.Event) *metav1.ObjectMeta { return &o.ObjectMeta })
 }
 
 // ConfigMap implements volumes.ObjectSource; a missing one is an
