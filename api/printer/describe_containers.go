@@ -23,11 +23,7 @@ func (d *describer) containers(title string, pod *corev1.Pod, specs []corev1.Con
 	d.line(0, "%s:", title)
 	for i := range specs {
 		c := &specs[i]
-		if isSidecar(c) {
-			d.line(1, "%s (sidecar):", c.Name)
-		} else {
-			d.line(1, "%s:", c.Name)
-		}
+		d.containerHeading(1, c)
 		st, ok := byName[c.Name]
 		if ok && st.ContainerID != "" {
 			d.line(2, "Container ID:\t%s", st.ContainerID)
@@ -53,6 +49,16 @@ func (d *describer) containers(title string, pod *corev1.Pod, specs []corev1.Con
 		d.probe("Startup", c.StartupProbe)
 		d.env(c)
 		d.mounts(c.VolumeMounts)
+	}
+}
+
+// containerHeading starts a container's section: its name, marked when it
+// is a native sidecar (an init container with restartPolicy Always).
+func (d *describer) containerHeading(depth int, c *corev1.Container) {
+	if isSidecar(c) {
+		d.line(depth, "%s (sidecar):", c.Name)
+	} else {
+		d.line(depth, "%s:", c.Name)
 	}
 }
 

@@ -83,11 +83,7 @@ func (d *describer) templateContainers(title string, cs []corev1.Container) {
 	d.line(1, "%s:", title)
 	for i := range cs {
 		c := &cs[i]
-		if isSidecar(c) {
-			d.line(2, "%s (sidecar):", c.Name)
-		} else {
-			d.line(2, "%s:", c.Name)
-		}
+		d.containerHeading(2, c)
 		d.line(3, "Image:\t%s", c.Image)
 		if len(c.Command) > 0 {
 			d.line(3, "Command:")
