@@ -20,8 +20,8 @@ func TestProbesResumeAfterDaemonRestart(t *testing.T) {
 	c := env.ClientOn(t, d)
 	rp := "    readinessProbe:\n      exec:\n        command: [\"cat\", \"/tmp/ready\"]\n      periodSeconds: 1\n      failureThreshold: 1\n" +
 		"    livenessProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"test ! -f /tmp/sick\"]\n      periodSeconds: 1\n      failureThreshold: 1\n"
-	ps := podSpec{Name: "adopt", Grace: 2, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: rp}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "adopt", Grace: 2, Containers: []harness.Container{{Name: "app", Command: forever("app"), Extra: rp}}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("adopt", "started", 60*time.Second, func(p *corev1.Pod) bool { return started(p, "app") })
 	c.MustPodctl("exec", "adopt", "-c", "app", "--", "touch", "/tmp/ready")
 	c.WaitFor("adopt", "Ready", 30*time.Second, harness.PodReady)

@@ -21,12 +21,12 @@ func TestHTTPProbeRedirects(t *testing.T) {
 	get := func(kind, path string, threshold int) string {
 		return probe(kind, "      httpGet:\n        path: "+jsonString(path)+"\n        port: 8080\n", threshold)
 	}
-	ps := podSpec{Name: "redir", Grace: 2, Containers: []ctr{{Name: "server", Image: harness.ImageNoShell,
+	ps := harness.Pod{Name: "redir", Grace: 2, Containers: []harness.Container{{Name: "server", Image: harness.ImageNoShell,
 		Extra: get("startupProbe", "/redirect?to=/healthz", 30) +
 			get("readinessProbe", "/redirect?to=http://elsewhere.invalid/x", 3) +
 			get("livenessProbe", "/redirect?to=/status/500", 1)}}}
 	w := c.Watch("redir")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	w.UntilPod("started and ready", 60*time.Second, func(p *corev1.Pod) bool { return started(p, "server") && ready(p, "server") })
 	c.WaitEvent(harness.EventFilter{Object: "redir", Container: "server", Reason: "ProbeWarning", Message: "Probe terminated redirects"}, 20*time.Second)
 	c.WaitEvent(harness.EventFilter{Object: "redir", Container: "server", Reason: "Unhealthy", Message: "Liveness probe failed: HTTP probe failed with statuscode: 500"}, 20*time.Second)
@@ -48,8 +48,8 @@ func TestStopSignalAndSleepPreStopCutByGrace(t *testing.T) {
 	app := []string{"sh", "-c", harness.OrderMark("app", "Started") + "; trap " + shq(harness.OrderMark("app", "TERM")+"; exit 1") + " TERM; trap " +
 		shq(harness.OrderMark("app", "USR1")+"; exit 0") + " USR1; while true; do sleep 1 & wait $!; done"}
 	hook := "    lifecycle:\n      stopSignal: SIGUSR1\n      preStop:\n        sleep:\n          seconds: 40\n"
-	ps := podSpec{Name: "stopsig", Grace: 60, Containers: []ctr{{Name: "app", Command: app, Extra: hook}}}
-	yaml := ps.yaml(c.HostDir)
+	ps := harness.Pod{Name: "stopsig", Grace: 60, Containers: []harness.Container{{Name: "app", Command: app, Extra: hook}}}
+	yaml := ps.YAML(c.HostDir)
 	yaml = yaml[:len("apiVersion: v1\nkind: Pod\nmetadata:\n  name: stopsig\nspec:\n")] + "  os:\n    name: linux\n" +
 		yaml[len("apiVersion: v1\nkind: Pod\nmetadata:\n  name: stopsig\nspec:\n"):]
 	c.Apply(yaml)

@@ -15,9 +15,9 @@ func TestInitialDelayAndSuccessThreshold(t *testing.T) {
 	c := env.Client(t)
 	rp := "    readinessProbe:\n      exec:\n        command: [\"sh\", \"-c\", " + jsonString(harness.OrderMark("probe", "Ran")) + "]\n" +
 		"      initialDelaySeconds: 4\n      periodSeconds: 1\n      successThreshold: 3\n"
-	ps := podSpec{Name: "fields", Grace: 2, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: rp}}}
+	ps := harness.Pod{Name: "fields", Grace: 2, Containers: []harness.Container{{Name: "app", Command: forever("app"), Extra: rp}}}
 	w := c.Watch("fields")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	w.UntilPod("Ready", 60*time.Second, harness.PodReady)
 	lines := c.ReadOrder("fields")
 	runs := 0

@@ -25,15 +25,15 @@ func TestSidecarStartupProbeGatesLaterContainers(t *testing.T) {
 	startup := "    startupProbe:\n      exec:\n        command: [\"sh\", \"-c\", " +
 		jsonString("test -f /tmp/ok && "+harness.OrderMark("sc", "ProbePassed")) + "]\n      periodSeconds: 1\n      failureThreshold: 60\n"
 	readiness := "    readinessProbe:\n      exec:\n        command: [\"true\"]\n      periodSeconds: 30\n"
-	ps := podSpec{Name: "gate", Grace: 2,
-		Inits: []ctr{
+	ps := harness.Pod{Name: "gate", Grace: 2,
+		Inits: []harness.Container{
 			{Name: "sc", Sidecar: true, Command: []string{"sh", "-c", scScript}, Extra: startup + readiness},
 			{Name: "init2", Command: []string{"sh", "-c", harness.OrderMark("init2", "Started")}},
 		},
-		Containers: []ctr{{Name: "app", Command: forever("app")}},
+		Containers: []harness.Container{{Name: "app", Command: forever("app")}},
 	}
 	w := c.Watch("gate")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	p := w.UntilPod("app running", 90*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
 	appRunningAt := time.Now()
 	lines := c.WaitOrder("gate", 15*time.Second, "app Started")

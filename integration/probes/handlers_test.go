@@ -19,7 +19,7 @@ type handlerCase struct {
 	name     string
 	good     string
 	bad      string
-	server   ctr
+	server   harness.Container
 	failText string
 	// noshellGood, if set, is a passing handler aimed at a second probe
 	// server (no-shell image, ports 8081/9091) that is probed by all kinds.
@@ -38,13 +38,13 @@ func handlerCases() []handlerCase {
 		good: "      exec:\n        command: [\"sh\", \"-c\", \"test -d /shared\"]\n",
 		bad:  "      exec:\n        command: [\"sh\", \"-c\", \"echo exec-says-no; exit 3\"]\n",
 		// exec needs no server; a plain sidecar keeps the pods' shapes alike.
-		server:   ctr{Name: "server", Sidecar: true, Command: forever("server")},
+		server:   harness.Container{Name: "server", Sidecar: true, Command: forever("server")},
 		failText: "exec-says-no",
 	}, {
 		name: "httpget",
 		good: "      httpGet:\n        path: /healthz\n        port: 8080\n",
 		bad:  "      httpGet:\n        path: /missing\n        port: 8080\n",
-		server: ctr{Name: "server", Sidecar: true, Command: []string{"sh", "-c",
+		server: harness.Container{Name: "server", Sidecar: true, Command: []string{"sh", "-c",
 			"mkdir -p /www && echo ok > /www/healthz && exec httpd -f -p 8080 -h /www"},
 			Extra: probe("startupProbe", "      tcpSocket:\n        port: 8080\n", 30)},
 		failText:    "statuscode: 404",
@@ -53,7 +53,7 @@ func handlerCases() []handlerCase {
 		name: "tcpsocket",
 		good: "      tcpSocket:\n        port: 7070\n",
 		bad:  "      tcpSocket:\n        port: 7071\n",
-		server: ctr{Name: "server", Sidecar: true, Command: []string{"nc", "-ll", "-p", "7070", "-e", "true"},
+		server: harness.Container{Name: "server", Sidecar: true, Command: []string{"nc", "-ll", "-p", "7070", "-e", "true"},
 			Extra: probe("startupProbe", "      tcpSocket:\n        port: 7070\n", 30)},
 		failText:    "connection refused",
 		noshellGood: "      tcpSocket:\n        port: 8081\n",
@@ -62,7 +62,7 @@ func handlerCases() []handlerCase {
 		good: "      grpc:\n        port: 9090\n",
 		bad:  "      grpc:\n        port: 9090\n        service: nope\n",
 		// The static probe server of the no-shell image (built by the suite).
-		server: ctr{Name: "server", Sidecar: true, Image: harness.ImageNoShell,
+		server: harness.Container{Name: "server", Sidecar: true, Image: harness.ImageNoShell,
 			Extra: probe("startupProbe", "      grpc:\n        port: 9090\n", 30)},
 		failText:    "NotFound",
 		noshellGood: "      grpc:\n        port: 9091\n",
@@ -89,7 +89,7 @@ func TestHandlersForEveryProbeKind(t *testing.T) {
 func runHandlerCase(t *testing.T, hc handlerCase) {
 	c := env.Client(t)
 	pod := "h-" + hc.name
-	ps := podSpec{Name: pod, Grace: 2, Inits: []ctr{hc.server}, Containers: []ctr{
+	ps := harness.Pod{Name: pod, Grace: 2, Inits: []harness.Container{hc.server}, Containers: []harness.Container{
 		{Name: "good", Command: forever("good"), Extra: probe("startupProbe", hc.good, 3) +
 			probe("readinessProbe", hc.good, 3) + probe("livenessProbe", hc.good, 3)},
 		{Name: "badstartup", Command: forever("badstartup"), Extra: probe("startupProbe", hc.bad, 2)},
@@ -98,13 +98,13 @@ func runHandlerCase(t *testing.T, hc handlerCase) {
 	}}
 	if hc.noshellGood != "" {
 		// R41: podrund runs httpGet/tcpSocket/grpc itself; the image has no shell or tools.
-		ps.Containers = append(ps.Containers, ctr{Name: "noshell", Image: harness.ImageNoShell,
+		ps.Containers = append(ps.Containers, harness.Container{Name: "noshell", Image: harness.ImageNoShell,
 			Args: []string{"-http", ":8081", "-grpc", ":9091"},
 			Extra: probe("startupProbe", hc.noshellGood, 30) + probe("readinessProbe", hc.noshellGood, 3) +
 				probe("livenessProbe", hc.noshellGood, 3)})
 	}
 	w := c.Watch(pod)
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	w.UntilPod("good ready, bad ones restarted", 120*time.Second, func(p *corev1.Pod) bool {
 		return ready(p, "good") && (hc.noshellGood == "" || ready(p, "noshell")) && started(p, "badready") && restarts(p, "badstartup") >= 1 && restarts(p, "badlive") >= 1
 	})

@@ -2,8 +2,6 @@ package probes
 
 import (
 	"encoding/json"
-	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -12,36 +10,10 @@ import (
 	"github.com/podrun/podrun/integration/harness"
 )
 
-const busybox = "busybox:1.28"
-
 // forever is a PID 1 script that logs Started, exits 0 on TERM and otherwise
 // sleeps in the background so that the trap runs at once.
 func forever(name string) []string {
 	return []string{"sh", "-c", harness.OrderMark(name, "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}
-}
-
-// ctr is one container of a test pod; every container mounts the pod's
-// hostPath order dir at /shared.
-type ctr struct {
-	Name    string
-	Image   string // busybox:1.28 unless set
-	Command []string
-	Args    []string
-	Sidecar bool   // restartPolicy: Always on an init container
-	Extra   string // raw YAML for the container, indented by 4 spaces
-}
-
-type podSpec struct {
-	Name          string
-	RestartPolicy string
-	Grace         int // terminationGracePeriodSeconds when > 0
-	Inits         []ctr
-	Containers    []ctr
-}
-
-func jsonList(args []string) string {
-	b, _ := json.Marshal(args)
-	return string(b)
 }
 
 // jsonString quotes s for YAML (a JSON string is a YAML flow scalar).
@@ -55,46 +27,6 @@ func jsonString(s string) string {
 
 // shq quotes s for sh in single quotes (expanded only when it runs).
 func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }
-
-func (p podSpec) yaml(hostDir string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n", p.Name)
-	if p.RestartPolicy != "" {
-		fmt.Fprintf(&b, "  restartPolicy: %s\n", p.RestartPolicy)
-	}
-	if p.Grace > 0 {
-		fmt.Fprintf(&b, "  terminationGracePeriodSeconds: %d\n", p.Grace)
-	}
-	fmt.Fprintf(&b, "  volumes:\n  - name: shared\n    hostPath:\n      path: %s\n      type: DirectoryOrCreate\n",
-		filepath.Join(hostDir, p.Name))
-	list := func(key string, cs []ctr) {
-		if len(cs) == 0 {
-			return
-		}
-		fmt.Fprintf(&b, "  %s:\n", key)
-		for _, c := range cs {
-			img := c.Image
-			if img == "" {
-				img = busybox
-			}
-			fmt.Fprintf(&b, "  - name: %s\n    image: %s\n", c.Name, img)
-			if c.Command != nil {
-				fmt.Fprintf(&b, "    command: %s\n", jsonList(c.Command))
-			}
-			if c.Args != nil {
-				fmt.Fprintf(&b, "    args: %s\n", jsonList(c.Args))
-			}
-			if c.Sidecar {
-				b.WriteString("    restartPolicy: Always\n")
-			}
-			b.WriteString("    volumeMounts:\n    - name: shared\n      mountPath: /shared\n")
-			b.WriteString(c.Extra)
-		}
-	}
-	list("initContainers", p.Inits)
-	list("containers", p.Containers)
-	return b.String()
-}
 
 // status, running and terminated read a container's status (harness).
 var (

@@ -23,12 +23,12 @@ func TestPostStartBlocksNextContainer(t *testing.T) {
 	c := env.Client(t)
 	hook := harness.OrderMark("sc", "HookBegin") + "; sleep 3; " + harness.OrderMark("sc", "HookEnd")
 	sleepHook := "    lifecycle:\n      postStart:\n        sleep:\n          seconds: 3\n"
-	ps := podSpec{Name: "poststart", Grace: 5, // a sleep hook must be shorter than the grace
-		Inits:      []ctr{{Name: "sc", Sidecar: true, Command: forever("sc"), Extra: execHook("postStart", hook)}},
-		Containers: []ctr{{Name: "c1", Command: forever("c1"), Extra: sleepHook}, {Name: "c2", Command: forever("c2")}},
+	ps := harness.Pod{Name: "poststart", Grace: 5, // a sleep hook must be shorter than the grace
+		Inits:      []harness.Container{{Name: "sc", Sidecar: true, Command: forever("sc"), Extra: execHook("postStart", hook)}},
+		Containers: []harness.Container{{Name: "c1", Command: forever("c1"), Extra: sleepHook}, {Name: "c2", Command: forever("c2")}},
 	}
 	w := c.Watch("poststart")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	p := w.UntilPod("c2 running", 90*time.Second, func(p *corev1.Pod) bool { return running(p, "c2") })
 	lines := c.WaitOrder("poststart", 15*time.Second, "c2 Started")
 	harness.ExpectOrder(t, lines, "sc HookBegin", "sc HookEnd", "c1 Started")
@@ -56,10 +56,10 @@ func TestPostStartFailure(t *testing.T) {
 			c := env.Client(t)
 			extra := execHook("postStart", harness.OrderMark("app", "HookFailing")+"; echo hook-broke; exit 7") +
 				"      preStop:\n        exec:\n          command: [\"sh\", \"-c\", " + jsonString(harness.OrderMark("app", "PreStop")) + "]\n"
-			ps := podSpec{Name: "psfail", Grace: 2, RestartPolicy: policy,
-				Containers: []ctr{{Name: "app", Command: forever("app"), Extra: extra}}}
+			ps := harness.Pod{Name: "psfail", Grace: 2, RestartPolicy: policy,
+				Containers: []harness.Container{{Name: "app", Command: forever("app"), Extra: extra}}}
 			w := c.Watch("psfail")
-			c.Apply(ps.yaml(c.HostDir))
+			c.Apply(ps.YAML(c.HostDir))
 			var p *corev1.Pod
 			if policy == "Always" {
 				// 1st restart at once, the 2nd after a 10 s back-off (R35).
@@ -107,9 +107,9 @@ func TestPreStopCutAtGrace(t *testing.T) {
 	// On TERM the app only logs and keeps running: SIGKILL must end it.
 	app := harness.OrderMark("app", "Started") + "; trap " + shq(harness.OrderMark("app", "TERM")) + " TERM; while true; do sleep 1 & wait $!; done"
 	hook := harness.OrderMark("hook", "Begin") + "; while true; do " + harness.OrderMark("hook", "Tick") + "; sleep 0.5; done"
-	ps := podSpec{Name: "prestop", Grace: grace,
-		Containers: []ctr{{Name: "app", Command: []string{"sh", "-c", app}, Extra: execHook("preStop", hook)}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "prestop", Grace: grace,
+		Containers: []harness.Container{{Name: "app", Command: []string{"sh", "-c", app}, Extra: execHook("preStop", hook)}}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("prestop", "app running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
 	c.WaitOrder("prestop", 15*time.Second, "app Started")
 	begin := time.Now()

@@ -12,12 +12,12 @@ import (
 // cgiServer is a sidecar running busybox httpd whose /cgi-bin/mark?WHAT
 // appends "<uptime> hook WHAT" to the order file, so that httpGet hooks
 // leave a line when podrund calls them.
-func cgiServer() ctr {
+func cgiServer() harness.Container {
 	script := "#!/bin/sh\n" + `echo "$(cut -d' ' -f1 /proc/uptime) hook $QUERY_STRING" >> /shared/order.log` +
 		"\nprintf 'Content-Type: text/plain\\r\\n\\r\\nok\\n'\n"
 	setup := "mkdir -p /www/cgi-bin && printf %s " + shq(script) + " > /www/cgi-bin/mark && chmod +x /www/cgi-bin/mark && " +
 		"httpd -p 8080 -h /www && " + harness.OrderMark("web", "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
-	return ctr{Name: "web", Sidecar: true, Command: []string{"sh", "-c", setup},
+	return harness.Container{Name: "web", Sidecar: true, Command: []string{"sh", "-c", setup},
 		Extra: probe("startupProbe", "      tcpSocket:\n        port: 8080\n", 30)}
 }
 
@@ -33,14 +33,14 @@ func TestHTTPGetHooks(t *testing.T) {
 	c := env.Client(t)
 	trapApp := []string{"sh", "-c", harness.OrderMark("app", "Started") + "; trap " + shq(harness.OrderMark("app", "TERM")+"; exit 0") +
 		" TERM; while true; do sleep 1 & wait $!; done"}
-	ps := podSpec{Name: "httphooks", Grace: 10,
-		Inits: []ctr{cgiServer()},
-		Containers: []ctr{
+	ps := harness.Pod{Name: "httphooks", Grace: 10,
+		Inits: []harness.Container{cgiServer()},
+		Containers: []harness.Container{
 			{Name: "app", Command: trapApp, Extra: "    lifecycle:\n" + httpHook("postStart", "PostStart") + httpHook("preStop", "PreStop")},
 			{Name: "next", Command: forever("next")},
 		},
 	}
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("httphooks", "next running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "next") })
 	lines := c.WaitOrder("httphooks", 15*time.Second, "next Started", "hook PostStart")
 	harness.ExpectOrder(t, lines, "web Started", "hook PostStart", "next Started")

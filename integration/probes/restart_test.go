@@ -17,9 +17,9 @@ func TestLivenessRestartsWithBackOff(t *testing.T) {
 	c := env.Client(t)
 	live := "    livenessProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"echo not-alive; exit 1\"]\n" +
 		"      periodSeconds: 1\n      failureThreshold: 1\n"
-	ps := podSpec{Name: "live", Grace: 2, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: live}}}
+	ps := harness.Pod{Name: "live", Grace: 2, Containers: []harness.Container{{Name: "app", Command: forever("app"), Extra: live}}}
 	w := c.Watch("live")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	p := w.UntilPod("restartCount 3", 150*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 3 })
 
 	// CrashLoopBackOff seen while restartCount was 1 and while it was 2,
@@ -73,9 +73,9 @@ func TestReadinessFlipsPodReadyBothWays(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	rp := "    readinessProbe:\n      exec:\n        command: [\"cat\", \"/tmp/ready\"]\n      periodSeconds: 1\n      failureThreshold: 1\n"
-	ps := podSpec{Name: "flip", Grace: 2, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: rp}}}
+	ps := harness.Pod{Name: "flip", Grace: 2, Containers: []harness.Container{{Name: "app", Command: forever("app"), Extra: rp}}}
 	w := c.Watch("flip")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	w.UntilPod("app started", 60*time.Second, func(p *corev1.Pod) bool { return started(p, "app") })
 	c.WaitEvent(harness.EventFilter{Object: "flip", Container: "app", Reason: "Unhealthy", Message: "Readiness probe failed"}, 20*time.Second)
 	if p := c.GetPod("flip"); harness.PodReady(p) || ready(p, "app") {

@@ -19,8 +19,8 @@ func TestProbesDuringTermination(t *testing.T) {
 	extra := execHook("preStop", "touch /tmp/term; "+harness.OrderMark("app", "PreStopBegin")+"; sleep 4; "+harness.OrderMark("app", "PreStopEnd")) +
 		"    livenessProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"test ! -f /tmp/term\"]\n      periodSeconds: 1\n      failureThreshold: 1\n" +
 		"    readinessProbe:\n      exec:\n        command: [\"sh\", \"-c\", " + jsonString("test ! -f /tmp/term || "+harness.OrderMark("app", "ReadinessWhileTerminating")) + "]\n      periodSeconds: 1\n"
-	ps := podSpec{Name: "term", Grace: 10, Containers: []ctr{{Name: "app", Command: forever("app"), Extra: extra}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "term", Grace: 10, Containers: []harness.Container{{Name: "app", Command: forever("app"), Extra: extra}}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("term", "Ready", 60*time.Second, harness.PodReady)
 	final := c.DeleteAndWait("term")
 	lines := c.ReadOrder("term")
@@ -45,12 +45,12 @@ func TestSidecarPreStopStartsWithTermination(t *testing.T) {
 		return []string{"sh", "-c", harness.OrderMark(name, "Started") + "; trap " + shq(harness.OrderMark(name, "TERM")+"; exit 0") +
 			" TERM; while true; do sleep 1 & wait $!; done"}
 	}
-	ps := podSpec{Name: "scstop", Grace: 15,
-		Inits: []ctr{{Name: "sc", Sidecar: true, Command: trap("sc"), Extra: execHook("preStop", harness.OrderMark("sc", "PreStop"))}},
-		Containers: []ctr{{Name: "app", Command: trap("app"),
+	ps := harness.Pod{Name: "scstop", Grace: 15,
+		Inits: []harness.Container{{Name: "sc", Sidecar: true, Command: trap("sc"), Extra: execHook("preStop", harness.OrderMark("sc", "PreStop"))}},
+		Containers: []harness.Container{{Name: "app", Command: trap("app"),
 			Extra: execHook("preStop", harness.OrderMark("app", "PreStopBegin")+"; sleep 3; "+harness.OrderMark("app", "PreStopEnd"))}},
 	}
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("scstop", "Ready", 60*time.Second, harness.PodReady)
 	c.WaitOrder("scstop", 15*time.Second, "app Started", "sc Started")
 	final := c.DeleteAndWait("scstop")
@@ -67,11 +67,11 @@ func TestSidecarPreStopStartsWithTermination(t *testing.T) {
 func TestPreStopNotRunForExitedContainer(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "exited", RestartPolicy: "Never", Grace: 5, Containers: []ctr{
+	ps := harness.Pod{Name: "exited", RestartPolicy: "Never", Grace: 5, Containers: []harness.Container{
 		{Name: "done", Command: []string{"sh", "-c", harness.OrderMark("done", "Exiting")}, Extra: execHook("preStop", harness.OrderMark("done", "PreStop"))},
 		{Name: "app", Command: forever("app"), Extra: execHook("preStop", harness.OrderMark("app", "PreStop"))},
 	}}
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("exited", "done exited, app running", 60*time.Second, func(p *corev1.Pod) bool {
 		return terminated(p, "done") != nil && running(p, "app")
 	})
@@ -96,12 +96,12 @@ func TestProbeLevelGraceAndExecTimeout(t *testing.T) {
 	live := "    livenessProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"test ! -f /tmp/sick\"]\n" +
 		"      periodSeconds: 1\n      failureThreshold: 1\n      terminationGracePeriodSeconds: 1\n"
 	slow := "    readinessProbe:\n      exec:\n        command: [\"sleep\", \"5\"]\n      timeoutSeconds: 1\n      periodSeconds: 2\n"
-	ps := podSpec{Name: "pgrace", Grace: 60, Containers: []ctr{
+	ps := harness.Pod{Name: "pgrace", Grace: 60, Containers: []harness.Container{
 		{Name: "app", Command: ignore, Extra: live},
 		{Name: "slow", Command: forever("slow"), Extra: slow},
 	}}
 	w := c.Watch("pgrace")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	w.UntilPod("app running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") && running(p, "slow") })
 	c.MustPodctl("exec", "pgrace", "-c", "app", "--", "touch", "/tmp/sick")
 	// With the pod's 60 s grace the restart would take a minute; the probe's

@@ -1,0 +1,87 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Busybox is the image test containers run unless they name another.
+const Busybox = "busybox:1.28"
+
+// Pod is a test pod whose containers all mount the directory
+// HostDir/NAME at /shared (a hostPath), where they leave order files (see
+// OrderMark) that outlive the pod.
+type Pod struct {
+	Name          string
+	RestartPolicy string // Always when empty
+	Grace         int    // terminationGracePeriodSeconds when > 0
+	Inits         []Container
+	Containers    []Container
+	Extra         string // raw YAML lines below spec, indented by 2 spaces
+}
+
+// Container is one container of a test Pod.
+type Container struct {
+	Name    string
+	Image   string // Busybox unless set
+	Command []string
+	Args    []string
+	Sidecar bool   // restartPolicy: Always, on an init container
+	Extra   string // raw YAML lines for the container, indented by 4 spaces
+}
+
+// YAML renders the pod with hostDir (a Client's HostDir) as the parent of
+// its shared dir.
+func (p Pod) YAML(hostDir string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n", p.Name)
+	if p.RestartPolicy != "" {
+		fmt.Fprintf(&b, "  restartPolicy: %s\n", p.RestartPolicy)
+	}
+	if p.Grace > 0 {
+		fmt.Fprintf(&b, "  terminationGracePeriodSeconds: %d\n", p.Grace)
+	}
+	fmt.Fprintf(&b, "  volumes:\n  - name: shared\n    hostPath:\n      path: %s\n      type: DirectoryOrCreate\n",
+		filepath.Join(hostDir, p.Name))
+	b.WriteString(p.Extra)
+	writeContainers(&b, "initContainers", p.Inits)
+	writeContainers(&b, "containers", p.Containers)
+	return b.String()
+}
+
+func writeContainers(b *strings.Builder, key string, cs []Container) {
+	if len(cs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "  %s:\n", key)
+	for _, c := range cs {
+		img := c.Image
+		if img == "" {
+			img = Busybox
+		}
+		fmt.Fprintf(b, "  - name: %s\n    image: %s\n", c.Name, img)
+		if c.Command != nil {
+			fmt.Fprintf(b, "    command: %s\n", YAMLList(c.Command))
+		}
+		if c.Args != nil {
+			fmt.Fprintf(b, "    args: %s\n", YAMLList(c.Args))
+		}
+		if c.Sidecar {
+			b.WriteString("    restartPolicy: Always\n")
+		}
+		b.WriteString("    volumeMounts:\n    - name: shared\n      mountPath: /shared\n")
+		b.WriteString(c.Extra)
+	}
+}
+
+// YAMLList renders strings as a YAML flow sequence (a JSON array is one),
+// so that shell scripts need no YAML quoting.
+func YAMLList(items []string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(items) // a []string always encodes
+	return strings.TrimSpace(b.String())
+}

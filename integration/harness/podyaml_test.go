@@ -1,0 +1,48 @@
+package harness
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// The rendered YAML is the pod described: shared hostPath per pod, the
+// mount in every container, sidecar restart policy, scripts with quotes
+// and shell metacharacters intact.
+func TestPodYAML(t *testing.T) {
+	script := `echo "a'b" > /shared/x && [ 1 -lt 2 ]`
+	p := Pod{Name: "web", RestartPolicy: "Never", Grace: 3,
+		Extra: "  hostname: h\n",
+		Inits: []Container{{Name: "proxy", Sidecar: true, Command: []string{"sh", "-c", script}}},
+		Containers: []Container{{Name: "app", Image: ImageOther, Args: []string{"-x"},
+			Extra: "    workingDir: /tmp\n"}},
+	}
+	var got corev1.Pod
+	if err := yaml.UnmarshalStrict([]byte(p.YAML("/h")), &got); err != nil {
+		t.Fatalf("decode: %v\n%s", err, p.YAML("/h"))
+	}
+	s := got.Spec
+	if got.Name != "web" || s.RestartPolicy != "Never" || *s.TerminationGracePeriodSeconds != 3 || s.Hostname != "h" {
+		t.Errorf("pod fields: %+v", got)
+	}
+	if len(s.Volumes) != 1 || s.Volumes[0].HostPath == nil || s.Volumes[0].HostPath.Path != "/h/web" {
+		t.Errorf("volumes: %+v", s.Volumes)
+	}
+	if len(s.InitContainers) != 1 || len(s.Containers) != 1 {
+		t.Fatalf("containers: %+v", s)
+	}
+	proxy, app := s.InitContainers[0], s.Containers[0]
+	if proxy.Image != Busybox || proxy.RestartPolicy == nil || *proxy.RestartPolicy != corev1.ContainerRestartPolicyAlways ||
+		len(proxy.Command) != 3 || proxy.Command[2] != script {
+		t.Errorf("init container: %+v", proxy)
+	}
+	if app.Image != ImageOther || app.Command != nil || len(app.Args) != 1 || app.WorkingDir != "/tmp" || app.RestartPolicy != nil {
+		t.Errorf("container: %+v", app)
+	}
+	for _, c := range []corev1.Container{proxy, app} {
+		if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/shared" {
+			t.Errorf("%s mounts: %+v", c.Name, c.VolumeMounts)
+		}
+	}
+}
