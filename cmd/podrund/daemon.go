@@ -189,16 +189,12 @@ func (d *daemon) serve(ctx context.Context) error {
 	d.srv.SetReady(true)
 	notifyReady(d.log)
 	go watchdog(serveCtx, d.healthy, d.log)
+	go inhibitor.watch(serveCtx, d.shutdownPods, func() { d.resumePods(engineCtx) })
 	d.log.Info("podrund ready")
 
-	hostShutdown := false
 	select {
 	case <-ctx.Done():
-		d.log.Info("stopping podrund; pods keep running in their shims")
-	case starting := <-inhibitor.shutdownStarting():
-		hostShutdown = starting
-		d.log.Info("host is shutting down: stopping pods in pod order",
-			zap.Duration("grace", d.cfg.ShutdownGracePeriod.Duration))
+		d.log.Info("stopping podrund; pods keep running in their shims unless a host shutdown stopped them")
 	case err := <-served:
 		return fmt.Errorf("API server stopped: %w", err)
 	case err := <-engineDone:
@@ -208,9 +204,7 @@ func (d *daemon) serve(ctx context.Context) error {
 		return fmt.Errorf("pod engine stopped: %w", err)
 	}
 	notifyStopping()
-	if hostShutdown {
-		d.shutdownPods()
-	}
+	hostShutdown := inhibitor.shutDown()
 	stopServe()
 	<-served
 	stopEngine()
@@ -246,11 +240,22 @@ func (d *daemon) healthy() bool {
 // reverse) within the configured grace; the pods stay in the store.
 func (d *daemon) shutdownPods() {
 	grace := d.cfg.ShutdownGracePeriod.Duration
+	d.log.Info("stopping pods for the host shutdown", zap.Duration("grace", grace))
 	ctx, cancel := context.WithTimeout(context.Background(), grace+10*time.Second)
 	defer cancel()
 	if err := d.mgr.Shutdown(ctx, grace); err != nil {
 		d.log.Error("stop pods at host shutdown", zap.Error(err))
 	}
+}
+
+// resumePods runs again the pods a cancelled host shutdown stopped, as a
+// podrund start after the host came back would.
+func (d *daemon) resumePods(ctx context.Context) {
+	n, err := d.mgr.Resume(ctx)
+	if err != nil {
+		d.log.Error("run pods again after the cancelled host shutdown", zap.Error(err))
+	}
+	d.log.Info("host shutdown cancelled: pods run again", zap.Int("pods", n))
 }
 
 func (d *daemon) close() {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/activation"
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/coreos/go-systemd/v22/login1"
+	"github.com/godbus/dbus/v5"
 	"github.com/podrun/podrun/daemon/server"
 	"go.uber.org/zap"
 )
@@ -77,11 +79,20 @@ func watchdog(ctx context.Context, healthy func() bool, log *zap.Logger) {
 }
 
 // shutdownInhibitor holds a logind "delay" inhibitor lock so that, when the
-// host shuts down, podrund can stop pods in pod order before it goes.
+// host shuts down, podrund can stop pods in pod order before it goes. It
+// follows logind's protocol as the kubelet's node shutdown manager does:
+// PrepareForShutdown(true) means the shutdown is starting: stop the pods,
+// then release the lock so that it goes on; PrepareForShutdown(false) means
+// it was cancelled (or failed to start): take a new lock, so that the next
+// shutdown is delayed too, and run the stopped pods again.
 type shutdownInhibitor struct {
 	conn *login1.Conn
-	lock *os.File
-	sigs <-chan bool // true: shutdown is starting
+	log  *zap.Logger
+	sigs chan bool // the newest PrepareForShutdown value not yet acted on
+
+	mu      sync.Mutex
+	lock    *os.File // nil while released
+	stopped bool     // pods were stopped for a shutdown not cancelled since
 }
 
 // inhibitShutdown takes the lock; without logind (containers, minimal
@@ -92,42 +103,120 @@ func inhibitShutdown(log *zap.Logger) *shutdownInhibitor {
 		log.Info("no logind: pods are not stopped in pod order at host shutdown", zap.Error(err))
 		return nil
 	}
-	lock, err := conn.Inhibit("shutdown", "podrund", "stopping pods in pod order", "delay")
-	if err != nil {
+	s := &shutdownInhibitor{conn: conn, log: log, sigs: make(chan bool, 1)}
+	// Subscribed before the lock is taken, so that no shutdown between the
+	// two goes unseen.
+	raw := conn.Subscribe("PrepareForShutdown")
+	if err := s.take(); err != nil {
 		conn.Close()
 		log.Warn("take the logind shutdown inhibitor lock", zap.Error(err))
 		return nil
 	}
-	sigs := make(chan bool, 1)
-	raw := conn.Subscribe("PrepareForShutdown")
-	go func() {
-		for s := range raw {
-			if len(s.Body) == 1 {
-				if starting, ok := s.Body[0].(bool); ok {
-					select {
-					case sigs <- starting:
-					default:
-					}
-				}
-			}
-		}
-	}()
-	return &shutdownInhibitor{conn: conn, lock: lock, sigs: sigs}
+	go s.forward(raw)
+	return s
 }
 
-// shutdownStarting is closed-over by the daemon's select; nil-safe.
-func (s *shutdownInhibitor) shutdownStarting() <-chan bool {
-	if s == nil {
+// forward passes PrepareForShutdown values on, keeping only the newest when
+// the previous one was not taken yet: what matters is the latest state.
+// It ends when the connection is closed.
+func (s *shutdownInhibitor) forward(raw <-chan *dbus.Signal) {
+	for sig := range raw {
+		if sig == nil || sig.Name != "org.freedesktop.login1.Manager.PrepareForShutdown" || len(sig.Body) != 1 {
+			continue
+		}
+		starting, ok := sig.Body[0].(bool)
+		if !ok {
+			continue
+		}
+		select {
+		case <-s.sigs:
+		default:
+		}
+		s.sigs <- starting
+	}
+}
+
+// take acquires a delay lock unless one is held.
+func (s *shutdownInhibitor) take() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock != nil {
 		return nil
 	}
-	return s.sigs
+	lock, err := s.conn.Inhibit("shutdown", "podrund", "stopping pods in pod order", "delay")
+	if err != nil {
+		return fmt.Errorf("logind Inhibit: %w", err)
+	}
+	s.lock = lock
+	return nil
 }
 
-// release lets the host shutdown go on.
+// releaseLock lets a host shutdown go on.
+func (s *shutdownInhibitor) releaseLock() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock != nil {
+		_ = s.lock.Close()
+		s.lock = nil
+	}
+}
+
+// watch acts on logind's signals until ctx ends: stopPods on a shutdown
+// (then the lock is released), resumePods and a new lock on a
+// cancellation. Nil-safe.
+func (s *shutdownInhibitor) watch(ctx context.Context, stopPods, resumePods func()) {
+	if s == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case starting := <-s.sigs:
+			s.handle(starting, stopPods, resumePods)
+		}
+	}
+}
+
+func (s *shutdownInhibitor) handle(starting bool, stopPods, resumePods func()) {
+	s.mu.Lock()
+	stopped := s.stopped
+	s.stopped = starting
+	s.mu.Unlock()
+	switch {
+	case starting && !stopped:
+		s.log.Info("host is shutting down: stopping pods in pod order")
+		stopPods()
+		s.releaseLock()
+		s.log.Info("pods stopped: released the logind shutdown inhibitor lock")
+	case !starting:
+		if err := s.take(); err != nil {
+			s.log.Error("host shutdown cancelled, but the logind inhibitor lock cannot be taken again", zap.Error(err))
+		} else {
+			s.log.Info("host shutdown cancelled: took a new logind shutdown inhibitor lock")
+		}
+		if stopped {
+			resumePods()
+		}
+	}
+}
+
+// shutDown tells whether pods were stopped for a host shutdown that was
+// not cancelled (podrund then also stops the containerd it embeds).
+func (s *shutdownInhibitor) shutDown() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
+}
+
+// release drops the lock and the connection when podrund exits.
 func (s *shutdownInhibitor) release() {
 	if s == nil {
 		return
 	}
-	_ = s.lock.Close()
+	s.releaseLock()
 	s.conn.Close()
 }
