@@ -144,8 +144,7 @@ func TestApplyServerErrorIsPrintedAsKubectlDoes(t *testing.T) {
 func TestApplyWait(t *testing.T) {
 	srv := fake.Start(t)
 	file := writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
-	done := podctlAsync(t, srv, "apply", "-f", file, "--wait", "--timeout", "10s")
-	eventually(t, "the pod watch", watching(srv, client.Pods))
+	done := podctlWatching(t, srv, client.Pods, "apply", "-f", file, "--wait", "--timeout", "10s")
 	srv.Set(client.Pods, pod("web", corev1.PodPending))
 	srv.Set(client.Pods, pod("web", corev1.PodRunning, readyCond(true)))
 	r := done()
@@ -160,8 +159,7 @@ func TestApplyWait(t *testing.T) {
 func TestApplyWaitFailedPod(t *testing.T) {
 	srv := fake.Start(t)
 	file := writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
-	done := podctlAsync(t, srv, "apply", "-f", file, "--wait", "--timeout", "10s")
-	eventually(t, "the pod watch", watching(srv, client.Pods))
+	done := podctlWatching(t, srv, client.Pods, "apply", "-f", file, "--wait", "--timeout", "10s")
 	failed := pod("web", corev1.PodFailed)
 	failed.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{
 		Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}}

@@ -103,8 +103,7 @@ func TestDeleteNotFound(t *testing.T) {
 func TestWaitConditionReady(t *testing.T) {
 	srv := fake.Start(t)
 	srv.Set(client.Pods, pod("web", corev1.PodPending))
-	done := podctlAsync(t, srv, "wait", "pod", "web", "--for=condition=Ready", "--timeout", "10s")
-	eventually(t, "the pod watch", watching(srv, client.Pods))
+	done := podctlWatching(t, srv, client.Pods, "wait", "pod", "web", "--for=condition=Ready", "--timeout", "10s")
 	srv.Set(client.Pods, pod("web", corev1.PodRunning, readyCond(false)))
 	srv.Set(client.Pods, pod("web", corev1.PodRunning, readyCond(true)))
 	if r := done(); r.code != 0 || r.stdout != "pod/web condition met\n" {
@@ -119,8 +118,7 @@ func TestWaitConditionReady(t *testing.T) {
 func TestWaitJSONPath(t *testing.T) {
 	srv := fake.Start(t)
 	srv.Set(client.Pods, pod("job-pod", corev1.PodRunning))
-	done := podctlAsync(t, srv, "wait", "pod", "job-pod", "--for=jsonpath={.status.phase}=Succeeded", "--timeout", "10s")
-	eventually(t, "the pod watch", watching(srv, client.Pods))
+	done := podctlWatching(t, srv, client.Pods, "wait", "pod", "job-pod", "--for=jsonpath={.status.phase}=Succeeded", "--timeout", "10s")
 	srv.Set(client.Pods, pod("job-pod", corev1.PodSucceeded))
 	if r := done(); r.code != 0 || r.stdout != "pod/job-pod condition met\n" {
 		t.Errorf("wait jsonpath: %+v", r)
@@ -130,8 +128,7 @@ func TestWaitJSONPath(t *testing.T) {
 func TestWaitDelete(t *testing.T) {
 	srv := fake.Start(t)
 	srv.Set(client.Pods, pod("web", corev1.PodRunning))
-	done := podctlAsync(t, srv, "wait", "pod", "web", "--for=delete", "--timeout", "10s")
-	eventually(t, "the pod watch", watching(srv, client.Pods))
+	done := podctlWatching(t, srv, client.Pods, "wait", "pod", "web", "--for=delete", "--timeout", "10s")
 	srv.Remove(client.Pods, "default", "web")
 	if r := done(); r.code != 0 || r.stdout != "pod/web condition met\n" {
 		t.Errorf("wait delete: %+v", r)

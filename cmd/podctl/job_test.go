@@ -42,8 +42,7 @@ func TestApplyWaitJob(t *testing.T) {
 	} {
 		srv := fake.Start(t)
 		file := writeFile(t, "job.yaml", jobManifest)
-		done := podctlAsync(t, srv, "apply", "-f", file, "--wait", "--timeout", "10s")
-		eventually(t, "the job watch", watching(srv, client.Jobs))
+		done := podctlWatching(t, srv, client.Jobs, "apply", "-f", file, "--wait", "--timeout", "10s")
 		j := jobWith(tc.cond, tc.reason)
 		j.Spec = batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
 			Containers: []corev1.Container{{Name: "main", Image: "busybox:1.28", Command: []string{"sh", "-c", "echo 3.14"}}}}}}

@@ -73,6 +73,16 @@ func podctlAsync(t *testing.T, srv *fake.Server, args ...string) func() result {
 	}
 }
 
+// podctlWatching is podctlAsync that returns once podctl has opened its
+// watch on res, so that the changes the test makes next reach podctl
+// through that watch rather than in its first list.
+func podctlWatching(t *testing.T, srv *fake.Server, res client.Resource, args ...string) func() result {
+	t.Helper()
+	done := podctlAsync(t, srv, args...)
+	eventually(t, "podctl's watch of "+string(res), watching(srv, res))
+	return done
+}
+
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)

@@ -113,8 +113,7 @@ func TestTopPod(t *testing.T) {
 func TestApplyWaitShowsPullBytes(t *testing.T) {
 	srv := fake.Start(t)
 	file := writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
-	done := podctlAsync(t, srv, "apply", "-f", file, "--wait", "--timeout", "10s")
-	eventually(t, "the pod watch", watching(srv, client.Pods))
+	done := podctlWatching(t, srv, client.Pods, "apply", "-f", file, "--wait", "--timeout", "10s")
 	pulling := pod("web", corev1.PodPending)
 	pulling.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{
 		Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: `Pulling image "busybox:1.28": 1.2 MB of 2.0 MB`}}}}
