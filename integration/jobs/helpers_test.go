@@ -18,8 +18,6 @@ import (
 	"github.com/podrun/podrun/integration/harness"
 )
 
-const image = "busybox:1.28"
-
 // newClient is env.Client plus a cleanup that deletes the namespace's Jobs
 // (Background) and waits for their pods to go before the harness's own
 // cleanup deletes the remaining pods and checks for leaked containers:
@@ -244,7 +242,7 @@ func container(name, script string, extra ...string) string {
           valueFrom: {fieldRef: {fieldPath: metadata.name}}
         volumeMounts:
         - {name: shared, mountPath: /shared}
-`, name, image, cmd)
+`, name, harness.Busybox, cmd)
 	for _, e := range extra {
 		s += "        " + e + "\n"
 	}
