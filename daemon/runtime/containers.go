@@ -39,7 +39,7 @@ const (
 	labelTermLog    = "io.podrun.instance.termination-log"
 	labelTermPolicy = "io.podrun.instance.termination-policy"
 	labelStopSignal = "io.podrun.instance.stop-signal"
-	labelStartedAt  = "io.podrun.instance.started-at"
+	labelStartedAt  = "io.podrun.instance.started-at" // read only: earlier versions set it (now startedAtFile)
 	labelOOMKilled  = "io.podrun.instance.oom-killed"
 	labelTTY        = "io.podrun.instance.tty"
 )
@@ -78,8 +78,8 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 	inst := supervisor.Instance{ID: id, Container: c.Name, Attempt: req.Attempt,
 		SandboxAttempt: req.Sandbox.Attempt, Image: c.Image, ImageRef: img.Name(),
 		SpecHash: specHash(c), State: supervisor.InstanceCreated, CreatedAt: time.Now()}
-	if cfgDesc, err := img.Config(ctx); err == nil {
-		inst.ImageID = cfgDesc.Digest.String()
+	if info, err := r.imageInfo(ctx, img); err == nil {
+		inst.ImageID = info.configDigest
 	}
 	if inst.StopSignal, err = stopSignal(c, imgCfg); err != nil {
 		return supervisor.Instance{}, createError(err)
@@ -101,9 +101,11 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 	cont, err := r.client.NewContainer(cctx, id, opts...)
 	if err != nil {
 		r.discardInstance(cctx, id, labels)
+		r.images.forget(img.Target().Digest.String()) // e.g. its snapshots were removed
 		return supervisor.Instance{}, createError(fmt.Errorf("create container: %w", err))
 	}
-	if _, err := cont.NewTask(cctx, r.logIO(inst.LogPath, c.TTY)); err != nil {
+	task, err := cont.NewTask(cctx, r.logIO(inst.LogPath, c.TTY))
+	if err != nil {
 		if derr := r.removeFailedContainer(cctx, cont); derr != nil {
 			log.Warn("remove container after failed task creation", zap.Error(derr))
 		}
@@ -119,6 +121,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 		return supervisor.Instance{}, createError(fmt.Errorf("create container: %w", err))
 	}
 	r.rememberPod(id, labels[labelPodUID])
+	r.keepCreated(id, task, labels[labelTermLog])
 	log.Debug("created container instance", zap.String("id", id), zap.Int32("attempt", req.Attempt))
 	return inst, nil
 }
@@ -161,7 +164,8 @@ func createError(err error) error {
 }
 
 // runnableImage finds the image and makes sure it is unpacked in the
-// snapshotter podrund uses.
+// snapshotter podrund uses; what its content says is read once per image
+// digest (imageInfo).
 func (r *Runtime) runnableImage(ctx context.Context, req supervisor.CreateRequest) (containerd.Image, ocispec.ImageConfig, error) {
 	ref := req.ImageRef
 	if ref == "" {
@@ -175,18 +179,21 @@ func (r *Runtime) runnableImage(ctx context.Context, req supervisor.CreateReques
 	if err != nil {
 		return nil, ocispec.ImageConfig{}, createError(fmt.Errorf("image %s: %w", name, err))
 	}
-	unpacked, err := img.IsUnpacked(ctx, r.snapshotter)
-	if err == nil && !unpacked {
-		err = img.Unpack(ctx, r.snapshotter)
-	}
+	info, err := r.imageInfo(ctx, img)
 	if err != nil {
-		return nil, ocispec.ImageConfig{}, createError(fmt.Errorf("unpack image %s: %w", name, err))
+		return nil, ocispec.ImageConfig{}, createError(err)
 	}
-	spec, err := img.Spec(ctx)
-	if err != nil {
-		return nil, ocispec.ImageConfig{}, createError(fmt.Errorf("read image config of %s: %w", name, err))
+	if !info.unpacked {
+		unpacked, err := img.IsUnpacked(ctx, r.snapshotter)
+		if err == nil && !unpacked {
+			err = img.Unpack(ctx, r.snapshotter)
+		}
+		if err != nil {
+			return nil, ocispec.ImageConfig{}, createError(fmt.Errorf("unpack image %s: %w", name, err))
+		}
+		r.images.markUnpacked(img.Target().Digest.String())
 	}
-	return img, spec.Config, nil
+	return img, info.config, nil
 }
 
 // containerOpts resolves everything the container needs and composes the
@@ -308,6 +315,7 @@ func (r *Runtime) prepareInstanceFiles(pod *corev1.Pod, container string, attemp
 	if err := os.WriteFile(termLog, nil, 0o666); err != nil {
 		return "", fmt.Errorf("create termination-log file: %w", err)
 	}
+	os.Remove(filepath.Join(dir, startedAtFile)) // of an earlier try, if any
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return "", fmt.Errorf("create log dir: %w", err)
 	}
@@ -344,6 +352,7 @@ func (r *Runtime) deleteContainer(ctx context.Context, cont containerd.Container
 	}
 	removeTerminationLog(labels[labelTermLog])
 	r.forgetPod(cont.ID())
+	r.takeCreated(cont.ID())
 	return nil
 }
 

@@ -46,15 +46,11 @@ func (r *Runtime) ImageStatus(ctx context.Context, ref string) (supervisor.Image
 // statusOf describes a containerd image; ID is the config digest, as CRI
 // reports image IDs.
 func (r *Runtime) statusOf(ctx context.Context, img containerd.Image) (supervisor.ImageStatus, error) {
-	cfg, err := img.Config(ctx)
+	info, err := r.imageInfo(ctx, img)
 	if err != nil {
-		return supervisor.ImageStatus{}, fmt.Errorf("read config of image %s: %w", img.Name(), err)
+		return supervisor.ImageStatus{}, err
 	}
-	size, err := img.Size(ctx)
-	if err != nil {
-		return supervisor.ImageStatus{}, fmt.Errorf("size of image %s: %w", img.Name(), err)
-	}
-	return supervisor.ImageStatus{Present: true, Ref: img.Name(), ID: cfg.Digest.String(), Size: size}, nil
+	return supervisor.ImageStatus{Present: true, Ref: img.Name(), ID: info.configDigest, Size: info.size}, nil
 }
 
 // ListImages lists the images of podrund's namespace, by name.
@@ -87,7 +83,9 @@ func (r *Runtime) RemoveImage(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	if err := r.client.ImageService().Delete(ctx, name, images.SynchronousDelete()); err != nil {
+	err = r.client.ImageService().Delete(ctx, name, images.SynchronousDelete())
+	r.images.clear() // its snapshots may be gone with it
+	if err != nil {
 		return fmt.Errorf("remove image %s: %w", name, err)
 	}
 	return nil

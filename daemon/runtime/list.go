@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
@@ -43,9 +42,7 @@ func (r *Runtime) describe(ctx context.Context, cont containerd.Container) (supe
 	attempt, _ := strconv.ParseInt(labels[labelAttempt], 10, 32)
 	rc := supervisor.RuntimeContainer{ID: cont.ID(), PodUID: labels[labelPodUID],
 		Container: labels[labelContainerName], Attempt: int32(attempt), State: supervisor.InstanceUnknown}
-	if t, err := time.Parse(time.RFC3339Nano, labels[labelStartedAt]); err == nil {
-		rc.StartedAt = t
-	}
+	rc.StartedAt = readStartedAt(labels)
 	r.rememberPod(cont.ID(), rc.PodUID)
 	task, err := cont.Task(ctx, nil)
 	if errdefs.IsNotFound(err) {

@@ -87,9 +87,11 @@ type Runtime struct {
 	log         *zap.Logger
 	snapshotter string
 	loggerBin   string
+	images      imageCache // image content facts by target digest
 
 	mu      sync.Mutex
-	podUIDs map[string]string // container ID → pod UID, for events
+	podUIDs map[string]string      // container ID → pod UID, for events
+	created map[string]createdTask // created, not yet started (created.go)
 }
 
 var _ supervisor.Runtime = (*Runtime)(nil)

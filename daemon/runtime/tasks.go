@@ -19,18 +19,21 @@ import (
 const killWait = 30 * time.Second
 
 // StartContainer starts the process of a created instance and records
-// when, so a restarted podrund can report startedAt.
+// when, so a restarted podrund can report startedAt (ListContainers). The
+// time goes to a file in the instance's directory, not to a containerd
+// label: a label update is a containerd metadata commit per container
+// start, on the pod's start path.
 func (r *Runtime) StartContainer(ctx context.Context, id string) (time.Time, error) {
 	ctx = r.nsCtx(ctx)
-	cont, task, err := r.loadTask(ctx, id)
+	ct, err := r.startable(ctx, id)
 	if err != nil {
 		return time.Time{}, runError(err)
 	}
-	if err := task.Start(ctx); err != nil {
+	if err := ct.task.Start(ctx); err != nil {
 		return time.Time{}, runError(fmt.Errorf("start task: %w", err))
 	}
 	started := time.Now()
-	if _, err := cont.SetLabels(ctx, map[string]string{labelStartedAt: started.Format(time.RFC3339Nano)}); err != nil {
+	if err := writeStartedAt(ct.termLog, started); err != nil {
 		r.log.Warn("record start time", zap.String("id", id), zap.Error(err))
 	}
 	return started, nil

@@ -1,0 +1,100 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// maxCachedImages bounds imageCache; past it the cache starts afresh.
+const maxCachedImages = 256
+
+// imageInfo is what a container start needs from an image's content. The
+// content is addressed by the image's target digest, so for one digest
+// (and podrund's one platform) it never changes: it is read once instead
+// of several content reads per container. Only the name → digest mapping
+// is looked up for every container (GetImage), so a re-tagged image is
+// seen at once.
+type imageInfo struct {
+	configDigest string // the image ID, as CRI reports it
+	config       ocispec.ImageConfig
+	size         int64
+	// unpacked: the image's layers were found unpacked in podrund's
+	// snapshotter. Snapshots of an existing image are kept by containerd's
+	// GC; the flag is dropped when an image is removed or a container
+	// creation from it fails.
+	unpacked bool
+}
+
+// imageCache maps target digests to imageInfo; the zero value is ready.
+type imageCache struct {
+	mu sync.Mutex
+	m  map[string]imageInfo
+}
+
+func (c *imageCache) get(d string) (imageInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	info, ok := c.m[d]
+	return info, ok
+}
+
+func (c *imageCache) put(d string, info imageInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCachedImages {
+		c.m = map[string]imageInfo{}
+	}
+	c.m[d] = info
+}
+
+// markUnpacked records that the image's snapshots exist.
+func (c *imageCache) markUnpacked(d string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if info, ok := c.m[d]; ok {
+		info.unpacked = true
+		c.m[d] = info
+	}
+}
+
+// forget drops what is known of an image whose container could not be
+// created: the next try reads it afresh.
+func (c *imageCache) forget(d string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, d)
+}
+
+// clear drops everything (an image was removed).
+func (c *imageCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+}
+
+// imageInfo reads (once per target digest) the config and size of img.
+func (r *Runtime) imageInfo(ctx context.Context, img containerd.Image) (imageInfo, error) {
+	key := img.Target().Digest.String()
+	if info, ok := r.images.get(key); ok {
+		return info, nil
+	}
+	cfg, err := img.Config(ctx)
+	if err != nil {
+		return imageInfo{}, fmt.Errorf("read config of image %s: %w", img.Name(), err)
+	}
+	spec, err := img.Spec(ctx)
+	if err != nil {
+		return imageInfo{}, fmt.Errorf("read image config of %s: %w", img.Name(), err)
+	}
+	size, err := img.Size(ctx)
+	if err != nil {
+		return imageInfo{}, fmt.Errorf("size of image %s: %w", img.Name(), err)
+	}
+	info := imageInfo{configDigest: cfg.Digest.String(), config: spec.Config, size: size}
+	r.images.put(key, info)
+	return info, nil
+}
