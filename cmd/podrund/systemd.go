@@ -86,9 +86,10 @@ func watchdog(ctx context.Context, healthy func() bool, log *zap.Logger) {
 // it was cancelled (or failed to start): take a new lock, so that the next
 // shutdown is delayed too, and run the stopped pods again.
 type shutdownInhibitor struct {
-	conn *login1.Conn
-	log  *zap.Logger
-	sigs chan bool // the newest PrepareForShutdown value not yet acted on
+	conn    *login1.Conn
+	inhibit func() (*os.File, error) // logind's Manager.Inhibit (a stand-in in tests)
+	log     *zap.Logger
+	sigs    chan bool // the newest PrepareForShutdown value not yet acted on
 
 	mu      sync.Mutex
 	lock    *os.File // nil while released
@@ -103,7 +104,10 @@ func inhibitShutdown(log *zap.Logger) *shutdownInhibitor {
 		log.Info("no logind: pods are not stopped in pod order at host shutdown", zap.Error(err))
 		return nil
 	}
-	s := &shutdownInhibitor{conn: conn, log: log, sigs: make(chan bool, 1)}
+	s := &shutdownInhibitor{conn: conn, log: log, sigs: make(chan bool, 1),
+		inhibit: func() (*os.File, error) {
+			return conn.Inhibit("shutdown", "podrund", "stopping pods in pod order", "delay")
+		}}
 	// Subscribed before the lock is taken, so that no shutdown between the
 	// two goes unseen.
 	raw := conn.Subscribe("PrepareForShutdown")
@@ -143,7 +147,7 @@ func (s *shutdownInhibitor) take() error {
 	if s.lock != nil {
 		return nil
 	}
-	lock, err := s.conn.Inhibit("shutdown", "podrund", "stopping pods in pod order", "delay")
+	lock, err := s.inhibit()
 	if err != nil {
 		return fmt.Errorf("logind Inhibit: %w", err)
 	}
