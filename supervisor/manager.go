@@ -201,6 +201,13 @@ func (m *Manager) Start(ctx context.Context, rec *PodRecord) error {
 		return fmt.Errorf("start pod %s/%s: already running", rec.Pod.Namespace, rec.Pod.Name)
 	}
 	w := newWorker(m, rec)
+	// Every pod's first sync looks for runtime containers of its UID that
+	// its record does not name, not only pods with engine state: a podrund
+	// SIGKILLed during a pod's first sync stored no engine state yet, while
+	// containerd went on to create the instance it asked for (a shim that
+	// no podrund ever logged). For a new pod this is a lookup in the
+	// manager's one runtime listing.
+	w.adopt = true
 	m.workers[rec.Pod.UID] = w
 	m.wg.Add(1)
 	go func() {

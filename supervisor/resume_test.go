@@ -44,3 +44,32 @@ func TestResumeAfterCancelledShutdown(t *testing.T) {
 		t.Fatalf("second Resume = %d, %v; want 0", n, err)
 	}
 }
+
+// TestFirstSyncRemovesOrphans: a podrund SIGKILLed during a pod's first
+// sync stored the pod without engine state, while the runtime went on to
+// create (and start) the instance it asked for. The next podrund's first
+// sync of that pod removes the orphan and starts the container anew: one
+// instance, no shim left behind.
+func TestFirstSyncRemovesOrphans(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	h.rt.mu.Lock()
+	h.rt.containers["orphan"] = &fakeContainer{id: "orphan", podUID: string(pod.UID), name: "r",
+		state: InstanceRunning, exited: make(chan struct{})}
+	h.rt.mu.Unlock()
+	h.start(pod)
+	h.waitPhase(pod.UID, corev1.PodRunning)
+	h.settle()
+	h.rt.mu.Lock()
+	var ids []string
+	for id := range h.rt.containers {
+		ids = append(ids, id)
+	}
+	h.rt.mu.Unlock()
+	if len(ids) != 1 || ids[0] == "orphan" {
+		t.Fatalf("runtime holds %v, want one new instance; calls %v", ids, h.rt.callLog())
+	}
+	if cs := h.status(pod.UID).ContainerStatuses[0]; cs.ContainerID == "orphan" || cs.State.Running == nil {
+		t.Fatalf("status %+v", cs)
+	}
+}
