@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,9 +18,13 @@ func (r *Runtime) logPath(pod *corev1.Pod, container string, attempt int32) stri
 	return LogPath(r.opts.Root, pod, container, attempt)
 }
 
-// removeLogFiles deletes a log and its rotated files.
+// removeLogFiles deletes a log and its rotated files. Rotated files exist
+// only beside a live file (the writer re-creates it at once), so without
+// one there is no directory to read.
 func removeLogFiles(path string) {
-	os.Remove(path)
+	if err := os.Remove(path); errors.Is(err, fs.ErrNotExist) {
+		return
+	}
 	matches, _ := filepath.Glob(path + ".*")
 	for _, m := range matches {
 		os.Remove(m)

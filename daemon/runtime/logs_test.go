@@ -125,3 +125,21 @@ func TestPodLogPathsAndLastAttempt(t *testing.T) {
 		t.Fatal("pod log dir still there")
 	}
 }
+
+func TestRemoveLogFilesTakesRotatedFilesWithTheLiveOne(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	other := filepath.Join(dir, "1.log")
+	for _, p := range []string{path, path + ".1", path + ".2", other, other + ".1"} {
+		os.WriteFile(p, []byte("x"), 0o644)
+	}
+	removeLogFiles(path)
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if strings.Join(left, ",") != other+","+other+".1" {
+		t.Fatalf("left %q, want only the other attempt's files", left)
+	}
+	removeLogFiles(path) // nothing there: no error, nothing else touched
+	if left2, _ := filepath.Glob(filepath.Join(dir, "*")); len(left2) != 2 {
+		t.Fatalf("second removal touched %q", left2)
+	}
+}
