@@ -25,7 +25,7 @@ func TestSeed01SidecarBeforeApp(t *testing.T) {
 	}
 	c.MustPodctl("wait", "pod", "myapp-pod", "--for=condition=Ready", "--timeout", "60s")
 	w.UntilPod("phase Running and Ready", 10*time.Second, func(p *corev1.Pod) bool {
-		return p.Status.Phase == corev1.PodRunning && isReady(p)
+		return p.Status.Phase == corev1.PodRunning && harness.PodReady(p)
 	})
 
 	// R16: init-myservice → init-mydb → istio-proxy (started) → myapp-container,
@@ -104,7 +104,7 @@ func checkKubernetesShape(t *testing.T, p *corev1.Pod) {
 		t.Error("status.startTime missing (R90)")
 	}
 	for _, ct := range []corev1.PodConditionType{"PodReadyToStartContainers", corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
-		if c := condition(p, ct); c == nil || c.Status != corev1.ConditionTrue {
+		if c := harness.PodCondition(p, ct); c == nil || c.Status != corev1.ConditionTrue {
 			t.Errorf("condition %s = %+v, want True (R81-R82)", ct, c)
 		}
 	}
@@ -257,7 +257,7 @@ spec:
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
 `)
 	before := c.WaitFor("keep", "Running and Ready", 60*time.Second, func(p *corev1.Pod) bool {
-		return p.Status.Phase == corev1.PodRunning && isReady(p)
+		return p.Status.Phase == corev1.PodRunning && harness.PodReady(p)
 	})
 	// An object acknowledged just before the kill must survive too.
 	c.Apply("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: last\ndata:\n  x: \"y\"\n")
@@ -279,7 +279,7 @@ spec:
 			t.Errorf("configmap data after restart: %v", m.Data)
 		}
 	}
-	after := c.WaitFor("keep", "Ready again after restart", 60*time.Second, isReady)
+	after := c.WaitFor("keep", "Ready again after restart", 60*time.Second, harness.PodReady)
 	if after.UID != before.UID {
 		t.Errorf("pod UID changed across podrund restart: %s → %s", before.UID, after.UID)
 	}

@@ -58,7 +58,7 @@ func TestX02NextInitWaitsForSidecarStarted(t *testing.T) {
 	if s := status(p, "side"); s == nil || s.Ready {
 		t.Errorf("sidecar is Ready (readiness always fails): %+v — readiness must not gate anything", s)
 	}
-	if isReady(p) {
+	if harness.PodReady(p) {
 		t.Error("pod Ready although the sidecar is not (R48)")
 	}
 }
@@ -93,7 +93,7 @@ func TestX05SharedGraceBudget(t *testing.T) {
 		},
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 20}}}}
 	c.Apply(ps.yaml(c.HostDir))
-	c.WaitFor("x5", "Ready", 60*time.Second, isReady)
+	c.WaitFor("x5", "Ready", 60*time.Second, harness.PodReady)
 	waitLines(t, c, "x5", "quick Started", "slow Started", "app Started") // TERM traps installed
 	start := time.Now()
 	final := deleteAndWait(t, c, "x5")
@@ -126,7 +126,7 @@ func TestX06DeletedPodTerminalPhase(t *testing.T) {
 			Inits:      []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true, TermExit: 1}, Sidecar: true}},
 			Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 		c.Apply(ps.yaml(c.HostDir))
-		c.WaitFor("x6a", "Ready", 60*time.Second, isReady)
+		c.WaitFor("x6a", "Ready", 60*time.Second, harness.PodReady)
 		waitLines(t, c, "x6a", "side Started", "app Started")
 		if p := deleteAndWait(t, c, "x6a"); p.Status.Phase != corev1.PodSucceeded {
 			t.Errorf("phase %s, want Succeeded (sidecar's exit 1 ignored): %s", p.Status.Phase, harness.Describe(p))
@@ -239,7 +239,7 @@ func TestX10NothingRestartsDuringTermination(t *testing.T) {
 		Inits:      []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true, Extra: live}},
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 4}}}}
 	c.Apply(ps.yaml(c.HostDir))
-	c.WaitFor("x10", "Ready", 60*time.Second, isReady)
+	c.WaitFor("x10", "Ready", 60*time.Second, harness.PodReady)
 	waitLines(t, c, "x10", "side Started", "app Started")
 	final := deleteAndWait(t, c, "x10")
 	lines := orderLog(t, c, "x10")
@@ -267,11 +267,11 @@ func TestX11CompletedInitNeverReruns(t *testing.T) {
 			{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true}},
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 	c.Apply(ps.yaml(c.HostDir))
-	before := c.WaitFor("x11", "Ready", 60*time.Second, isReady)
+	before := c.WaitFor("x11", "Ready", 60*time.Second, harness.PodReady)
 	if err := d.Restart(t.Context(), 15); err != nil {
 		t.Fatal(err)
 	}
-	c.WaitFor("x11", "Ready after restart", 60*time.Second, isReady)
+	c.WaitFor("x11", "Ready after restart", 60*time.Second, harness.PodReady)
 	ps.Inits[0].Image = harness.ImageOther
 	if out := c.Apply(ps.yaml(c.HostDir)); !strings.Contains(out, "configured") {
 		t.Errorf("apply with init image changed: %q, want configured", out)
@@ -304,7 +304,7 @@ func TestX12ImageChangeRestarts(t *testing.T) {
 			{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true}},
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 	c.Apply(ps.yaml(c.HostDir))
-	before := c.WaitFor("x12", "Ready", 60*time.Second, isReady)
+	before := c.WaitFor("x12", "Ready", 60*time.Second, harness.PodReady)
 	for i := range ps.Inits {
 		ps.Inits[i].Image = harness.ImageOther
 	}
@@ -345,7 +345,7 @@ func TestX13ReadyAndStatusColumns(t *testing.T) {
 		t.Errorf("get pods while the sidecar is not started:\n%s\nwant x13 0/2 Init:1/3", table)
 	}
 	c.MustPodctl("exec", "x13", "-c", "side", "--", "touch", "/shared/go")
-	c.WaitFor("x13", "Ready", 60*time.Second, isReady)
+	c.WaitFor("x13", "Ready", 60*time.Second, harness.PodReady)
 	if table := c.MustPodctl("get", "pods"); !matchRow(table, "x13", "2/2", "Running") {
 		t.Errorf("get pods:\n%s\nwant x13 2/2 Running", table)
 	}

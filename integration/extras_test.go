@@ -64,7 +64,7 @@ func TestExec(t *testing.T) {
 	c := env.Client(t)
 	ps := podSpec{Name: "ex", Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 	c.Apply(ps.yaml(c.HostDir))
-	c.WaitFor("ex", "Ready", 60*time.Second, isReady)
+	c.WaitFor("ex", "Ready", 60*time.Second, harness.PodReady)
 	out, errOut, code := c.Podctl("exec", "ex", "-c", "app", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
 	if out != "out\n" || !strings.Contains(errOut, "err") || code != 3 {
 		t.Errorf("exec: stdout %q stderr %q exit %d; want out, err, 3", out, errOut, code)
@@ -92,7 +92,7 @@ func TestImageStopSignalAndUser(t *testing.T) {
 			Extra: "    securityContext:\n      runAsUser: 0\n"},
 	}}
 	c.Apply(ps.yaml(c.HostDir))
-	c.WaitFor("sig", "Ready", 60*time.Second, isReady)
+	c.WaitFor("sig", "Ready", 60*time.Second, harness.PodReady)
 	waitLines(t, c, "sig", "app Starting")
 	logsUntil(t, c, "sig", "user", "1000", 1, 10*time.Second)
 	logsUntil(t, c, "sig", "root", "0", 1, 10*time.Second)
@@ -148,14 +148,14 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
 `)
-	c.WaitFor("probes", "Ready", 60*time.Second, isReady)
+	c.WaitFor("probes", "Ready", 60*time.Second, harness.PodReady)
 	// Make the server unhealthy: readiness (http) fails → not Ready; liveness
 	// (grpc NOT_SERVING) fails → the sidecar is restarted, healthy again.
 	c.MustPodctl("exec", "probes", "-c", "app", "--", "wget", "-qO-", "http://127.0.0.1:8080/set?healthy=false")
 	w := c.Watch("probes")
-	n := restarts(w.UntilPod("not Ready", 30*time.Second, func(p *corev1.Pod) bool { return !isReady(p) }), "server")
+	n := restarts(w.UntilPod("not Ready", 30*time.Second, func(p *corev1.Pod) bool { return !harness.PodReady(p) }), "server")
 	p := w.UntilPod("server restarted by liveness and Ready again", 60*time.Second, func(p *corev1.Pod) bool {
-		return restarts(p, "server") > n && isReady(p)
+		return restarts(p, "server") > n && harness.PodReady(p)
 	})
 	if restarts(p, "app") != 0 {
 		t.Errorf("app restarted: %s", harness.Describe(p))
@@ -226,7 +226,7 @@ func TestApplySemantics(t *testing.T) {
 	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap created" {
 		t.Errorf("first apply: %q", out)
 	}
-	first := c.WaitFor("ap", "Ready", 60*time.Second, isReady)
+	first := c.WaitFor("ap", "Ready", 60*time.Second, harness.PodReady)
 	waitLines(t, c, "ap", "app Started")
 	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap unchanged" {
 		t.Errorf("same apply: %q, want unchanged", out)
@@ -235,7 +235,7 @@ func TestApplySemantics(t *testing.T) {
 	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap configured" {
 		t.Errorf("env change: %q, want configured", out)
 	}
-	p := c.WaitFor("ap", "replaced and Ready", 90*time.Second, func(p *corev1.Pod) bool { return p.UID != first.UID && isReady(p) })
+	p := c.WaitFor("ap", "replaced and Ready", 90*time.Second, func(p *corev1.Pod) bool { return p.UID != first.UID && harness.PodReady(p) })
 	if len(p.Spec.Containers[0].Env) != 1 {
 		t.Errorf("replacement lacks the new env: %+v", p.Spec.Containers[0].Env)
 	}
@@ -300,7 +300,7 @@ func TestPodctlOutputs(t *testing.T) {
 	c := env.Client(t)
 	ps := podSpec{Name: "out", Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 	c.Apply(ps.yaml(c.HostDir))
-	c.WaitFor("out", "Ready", 60*time.Second, isReady)
+	c.WaitFor("out", "Ready", 60*time.Second, harness.PodReady)
 	if got := c.MustPodctl("get", "pods", "-o", "name"); strings.TrimSpace(got) != "pod/out" {
 		t.Errorf("-o name: %q", got)
 	}

@@ -167,7 +167,7 @@ func TestDeleteOrderingWithGrace(t *testing.T) {
 		Inits:      []ctr{{S: mk("first"), Sidecar: true}, {S: mk("second"), Sidecar: true}},
 		Containers: []ctr{{S: mk("app")}}}
 	c.Apply(ps.yaml(c.HostDir))
-	c.WaitFor("order", "Ready", 60*time.Second, isReady)
+	c.WaitFor("order", "Ready", 60*time.Second, harness.PodReady)
 	waitLines(t, c, "order", "first Started", "second Started", "app Started") // TERM traps installed
 	final := deleteAndWait(t, c, "order")
 	lines := orderLog(t, c, "order")

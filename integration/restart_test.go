@@ -25,7 +25,7 @@ func TestContainerdRestart(t *testing.T) {
 		Containers: []ctr{{S: script{Name: "app", ExitCode: 0,
 			Before: "while [ ! -f /shared/stop ]; do sleep 0.2; done"}}}}
 	c.Apply(ps.yaml(c.HostDir))
-	before := c.WaitFor("survivor", "Ready", 60*time.Second, isReady)
+	before := c.WaitFor("survivor", "Ready", 60*time.Second, harness.PodReady)
 
 	if err := ctrd.Stop(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

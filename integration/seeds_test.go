@@ -41,7 +41,7 @@ func TestSeed06OrderStartAndStop(t *testing.T) {
 	w := c.Watch("order")
 	c.ApplyFile(seed(t, "06-order-start-and-stop.yaml"))
 	w.UntilPod("Running and Ready", 60*time.Second, func(p *corev1.Pod) bool {
-		return p.Status.Phase == corev1.PodRunning && isReady(p)
+		return p.Status.Phase == corev1.PodRunning && harness.PodReady(p)
 	})
 	checkInitOrder(t, w.History(), []string{"first-sidecar", "second-sidecar", "app"})
 	running := c.GetPod("order")
@@ -131,7 +131,7 @@ func TestSeed08SidecarLivenessFails(t *testing.T) {
 	}
 	for _, ev := range w.History() {
 		if restarts(ev.Pod, "sidecar") >= 1 {
-			if c := condition(ev.Pod, corev1.PodInitialized); c != nil && c.Status != corev1.ConditionTrue && running(ev.Pod, "app") {
+			if c := harness.PodCondition(ev.Pod, corev1.PodInitialized); c != nil && c.Status != corev1.ConditionTrue && running(ev.Pod, "app") {
 				t.Errorf("R82/X14: Initialized=%s while the sidecar restarts and the app runs", c.Status)
 			}
 		}
@@ -158,7 +158,7 @@ func TestSeed09SidecarReadinessFails(t *testing.T) {
 	}
 	p := c.GetPod("sidecar-readiness")
 	for _, ct := range []corev1.PodConditionType{corev1.PodReady, corev1.ContainersReady} {
-		cd := condition(p, ct)
+		cd := harness.PodCondition(p, ct)
 		if cd == nil || cd.Status != corev1.ConditionFalse || cd.Reason != "ContainersNotReady" || !strings.Contains(cd.Message, "sidecar") {
 			t.Errorf("condition %s = %+v, want False ContainersNotReady naming sidecar (R82)", ct, cd)
 		}
