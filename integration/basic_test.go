@@ -34,7 +34,7 @@ func TestSeed01SidecarBeforeApp(t *testing.T) {
 
 	p := c.GetPod("myapp-pod")
 	checkKubernetesShape(t, p)
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, "myapp-pod", "2/2", "Running") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "myapp-pod", "2/2", "Running") {
 		t.Errorf("podctl get pods:\n%s\nwant a row myapp-pod 2/2 Running (R91)", table)
 	}
 	// Running is not "has printed yet": follow the log until the line is there.
@@ -133,31 +133,6 @@ func checkKubernetesShape(t *testing.T, p *corev1.Pod) {
 			t.Errorf("%s: containerID %q image %q imageID %q (R84)", n, s.ContainerID, s.Image, s.ImageID)
 		}
 	}
-}
-
-// matchRow reports whether a table has a row starting with name whose
-// columns include every one of cols.
-func matchRow(table, name string, cols ...string) bool {
-	for _, line := range strings.Split(table, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || f[0] != name {
-			continue
-		}
-		ok := true
-		for _, c := range cols {
-			found := false
-			for _, x := range f[1:] {
-				if x == c {
-					found = true
-				}
-			}
-			ok = ok && found
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
 }
 
 func containerIDs(p *corev1.Pod) []string {

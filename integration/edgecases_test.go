@@ -96,7 +96,7 @@ func TestX05SharedGraceBudget(t *testing.T) {
 	c.WaitFor("x5", "Ready", 60*time.Second, harness.PodReady)
 	waitLines(t, c, "x5", "quick Started", "slow Started", "app Started") // TERM traps installed
 	start := time.Now()
-	final := deleteAndWait(t, c, "x5")
+	final := c.DeleteAndWait("x5")
 	took := time.Since(start)
 	if s := terminated(final, "app"); s == nil || s.ExitCode != 137 {
 		t.Errorf("app %+v, want SIGKILLed 137 at grace end (R64)", s)
@@ -128,7 +128,7 @@ func TestX06DeletedPodTerminalPhase(t *testing.T) {
 		c.Apply(ps.yaml(c.HostDir))
 		c.WaitFor("x6a", "Ready", 60*time.Second, harness.PodReady)
 		waitLines(t, c, "x6a", "side Started", "app Started")
-		if p := deleteAndWait(t, c, "x6a"); p.Status.Phase != corev1.PodSucceeded {
+		if p := c.DeleteAndWait("x6a"); p.Status.Phase != corev1.PodSucceeded {
 			t.Errorf("phase %s, want Succeeded (sidecar's exit 1 ignored): %s", p.Status.Phase, harness.Describe(p))
 		}
 	})
@@ -141,7 +141,7 @@ func TestX06DeletedPodTerminalPhase(t *testing.T) {
 		c.Apply(ps.yaml(c.HostDir))
 		c.WaitFor("x6b", "init running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "init") })
 		start := time.Now()
-		p := deleteAndWait(t, c, "x6b")
+		p := c.DeleteAndWait("x6b")
 		if p.Status.Phase != corev1.PodFailed {
 			t.Errorf("phase %s, want Failed", p.Status.Phase)
 		}
@@ -175,7 +175,7 @@ func TestX07InitFailureRetriedUnderOnFailure(t *testing.T) {
 		t.Error("app started although init never succeeded")
 	}
 	// The next restart is 20 s away: the table shows the back-off (R92).
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, "x7", "Init:CrashLoopBackOff") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "x7", "Init:CrashLoopBackOff") {
 		t.Errorf("get pods:\n%s\nwant x7 Init:CrashLoopBackOff (R92)", table)
 	}
 }
@@ -220,7 +220,7 @@ func TestX08StuckSidecarKeepsPodPending(t *testing.T) {
 		if p.Status.Phase != corev1.PodPending {
 			t.Errorf("phase %s, want Pending (R22)", p.Status.Phase)
 		}
-		if table := c.MustPodctl("get", "pods"); !matchRow(table, "x8b", "Init:ErrImageNeverPull") {
+		if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "x8b", "Init:ErrImageNeverPull") {
 			t.Errorf("get pods:\n%s", table)
 		}
 	})
@@ -241,7 +241,7 @@ func TestX10NothingRestartsDuringTermination(t *testing.T) {
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("x10", "Ready", 60*time.Second, harness.PodReady)
 	waitLines(t, c, "x10", "side Started", "app Started")
-	final := deleteAndWait(t, c, "x10")
+	final := c.DeleteAndWait("x10")
 	lines := orderLog(t, c, "x10")
 	if n := count(lines, "side", "Starting"); n != 1 {
 		t.Errorf("sidecar started %d times; nothing may restart once termination began (R67):\n%s", n, dump(lines))
@@ -341,12 +341,12 @@ func TestX13ReadyAndStatusColumns(t *testing.T) {
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("x13", "sidecar running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "side") })
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, "x13", "0/2", "Init:1/3") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "x13", "0/2", "Init:1/3") {
 		t.Errorf("get pods while the sidecar is not started:\n%s\nwant x13 0/2 Init:1/3", table)
 	}
 	c.MustPodctl("exec", "x13", "-c", "side", "--", "touch", "/shared/go")
 	c.WaitFor("x13", "Ready", 60*time.Second, harness.PodReady)
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, "x13", "2/2", "Running") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "x13", "2/2", "Running") {
 		t.Errorf("get pods:\n%s\nwant x13 2/2 Running", table)
 	}
 }

@@ -96,7 +96,7 @@ func TestImageStopSignalAndUser(t *testing.T) {
 	waitLines(t, c, "sig", "app Starting")
 	logsUntil(t, c, "sig", "user", "1000", 1, 10*time.Second)
 	logsUntil(t, c, "sig", "root", "0", 1, 10*time.Second)
-	final := deleteAndWait(t, c, "sig")
+	final := c.DeleteAndWait("sig")
 	lines := orderLog(t, c, "sig")
 	if find(lines, "app", "USR1", 0) < 0 || find(lines, "app", "TERM", 0) >= 0 {
 		t.Errorf("stop signal: want SIGUSR1 from the image's STOPSIGNAL, log:\n%s", dump(lines))
@@ -311,7 +311,7 @@ func TestPodctlOutputs(t *testing.T) {
 	if y := c.MustPodctl("get", "pod", "out", "-o", "yaml"); !strings.Contains(y, "kind: Pod") || !strings.Contains(y, "phase: Running") {
 		t.Errorf("-o yaml:\n%s", y)
 	}
-	if w := c.MustPodctl("get", "pods", "-o", "wide"); !strings.Contains(w, "IP") || !matchRow(w, "out", "1/1", "Running") {
+	if w := c.MustPodctl("get", "pods", "-o", "wide"); !strings.Contains(w, "IP") || !harness.TableHasRow(w, "out", "1/1", "Running") {
 		t.Errorf("-o wide:\n%s", w)
 	}
 	if all := c.MustPodctl("get", "pods", "-A"); !strings.Contains(all, "NAMESPACE") || !strings.Contains(all, c.NS) {

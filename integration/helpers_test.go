@@ -348,18 +348,6 @@ func waitEvent(t *testing.T, c *harness.Client, pod, reason, msg string, timeout
 	}
 }
 
-// deleteAndWait deletes the pod with podctl delete --wait -o json and returns
-// the final object it prints.
-func deleteAndWait(t *testing.T, c *harness.Client, pod string, extra ...string) *corev1.Pod {
-	t.Helper()
-	out := c.MustPodctl(append([]string{"delete", "pod", pod, "--wait=true", "-o", "json"}, extra...)...)
-	var p corev1.Pod
-	if err := json.Unmarshal([]byte(out), &p); err != nil {
-		t.Fatalf("decode final object of delete --wait -o json: %v\n%s", err, out)
-	}
-	return &p
-}
-
 // seed returns the path of a seed example.
 func seed(t *testing.T, name string) string {
 	t.Helper()

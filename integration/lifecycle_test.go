@@ -169,7 +169,7 @@ func TestDeleteOrderingWithGrace(t *testing.T) {
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("order", "Ready", 60*time.Second, harness.PodReady)
 	waitLines(t, c, "order", "first Started", "second Started", "app Started") // TERM traps installed
-	final := deleteAndWait(t, c, "order")
+	final := c.DeleteAndWait("order")
 	lines := orderLog(t, c, "order")
 	expectOrder(t, lines, "first Started", "second Starting", "second Started", "app Starting",
 		"app Terminating", "app Exiting", "second Terminating", "second Exiting", "first Terminating", "first Exiting")
@@ -205,7 +205,7 @@ func TestInitFailureUnderNeverFailsPod(t *testing.T) {
 		t.Errorf("runs:\n%s", dump(lines))
 	}
 	expectOrder(t, lines, "init Exiting", "side Terminating")
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, "initfail", "Init:Error") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "initfail", "Init:Error") {
 		t.Errorf("get pods:\n%s\nwant initfail Init:Error (R92)", table)
 	}
 }

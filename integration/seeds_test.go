@@ -52,7 +52,7 @@ func TestSeed06OrderStartAndStop(t *testing.T) {
 	}
 
 	start := time.Now()
-	final := deleteAndWait(t, c, "order")
+	final := c.DeleteAndWait("order")
 	took := time.Since(start)
 	fa, f2, f1 := terminated(final, "app"), terminated(final, "second-sidecar"), terminated(final, "first-sidecar")
 	if fa == nil || f2 == nil || f1 == nil {
@@ -112,7 +112,7 @@ func TestSeed07AppExitsSidecarsFollow(t *testing.T) {
 	if out := c.Logs("app-exits", "app"); !strings.Contains(out, "app") {
 		t.Errorf("app log %q", out)
 	}
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, "app-exits", "0/3", "Completed") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "app-exits", "0/3", "Completed") {
 		t.Errorf("get pods:\n%s\nwant app-exits 0/3 Completed (R92)", table)
 	}
 }
@@ -169,7 +169,7 @@ func TestSeed09SidecarReadinessFails(t *testing.T) {
 	if s := status(p, "sidecar"); s == nil || s.Ready || s.Started == nil || !*s.Started {
 		t.Errorf("sidecar status %+v: want started, not ready", s)
 	}
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, "sidecar-readiness", "1/2", "Running") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "sidecar-readiness", "1/2", "Running") {
 		t.Errorf("get pods:\n%s\nwant sidecar-readiness 1/2 Running (R91)", table)
 	}
 }
@@ -255,7 +255,7 @@ func TestSeed02JobLegacySidecar(t *testing.T) {
 	if out := c.Logs(pod, "pi"); !strings.Contains(out, "3.14159") {
 		t.Errorf("pi log %q", out)
 	}
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, pod, "1/2", "NotReady") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, pod, "1/2", "NotReady") {
 		t.Errorf("get pods:\n%s\nwant %s 1/2 NotReady (R92)", table, pod)
 	}
 	if j := getJob(t, c, "pi"); j.Status.Succeeded != 0 {
@@ -295,7 +295,7 @@ func checkJobStyle(t *testing.T, c *harness.Client, p *corev1.Pod, app, sidecar 
 		t.Errorf("%s finished before %s", sidecar, app)
 	}
 	waitEvent(t, c, p.Name, "Killing", "Stopping container "+sidecar, 10*time.Second)
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, p.Name, "0/2", "Completed") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, p.Name, "0/2", "Completed") {
 		t.Errorf("get pods:\n%s\nwant %s 0/2 Completed", table, p.Name)
 	}
 }
@@ -326,7 +326,7 @@ spec:
 	if p.Status.Phase != corev1.PodRunning {
 		t.Errorf("phase %s, want Running", p.Status.Phase)
 	}
-	if table := c.MustPodctl("get", "pods"); !matchRow(table, "pi", "1/2", "NotReady") {
+	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "pi", "1/2", "NotReady") {
 		t.Errorf("get pods:\n%s\nwant pi 1/2 NotReady (R92, X13)", table)
 	}
 }
