@@ -203,7 +203,7 @@ func TestX08StuckSidecarKeepsPodPending(t *testing.T) {
 		if count(orderLog(t, c, "x8a"), "app", "Starting") != 0 {
 			t.Error("app started although the sidecar never passed its startup probe")
 		}
-		waitEvent(t, c, "x8a", "Unhealthy", "Startup probe failed", 5*time.Second)
+		c.WaitEvent(harness.EventFilter{Object: "x8a", Reason: "Unhealthy", Message: "Startup probe failed"}, 5*time.Second)
 	})
 	t.Run("image missing", func(t *testing.T) {
 		t.Parallel()
@@ -249,10 +249,8 @@ func TestX10NothingRestartsDuringTermination(t *testing.T) {
 	if restarts(final, "side") != 0 || restarts(final, "app") != 0 {
 		t.Errorf("restarts during termination: %s", harness.Describe(final))
 	}
-	for _, e := range eventsFor(t, c, "x10", "Unhealthy") {
-		if strings.Contains(e.Message, "Liveness") {
-			t.Errorf("liveness probed during termination (R49): %s", e.Message)
-		}
+	for _, e := range c.EventsMatching(harness.EventFilter{Object: "x10", Reason: "Unhealthy", Message: "Liveness"}) {
+		t.Errorf("liveness probed during termination (R49): %s", e.Message)
 	}
 }
 
@@ -324,7 +322,7 @@ func TestX12ImageChangeRestarts(t *testing.T) {
 	if restarts(p, "init") != 0 || count(orderLog(t, c, "x12"), "init", "Starting") != 1 {
 		t.Errorf("completed init re-ran on image change")
 	}
-	waitEvent(t, c, "x12", "Killing", "definition changed", 5*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "x12", Reason: "Killing", Message: "definition changed"}, 5*time.Second)
 }
 
 // X13: READY counts sidecars; STATUS Init:i/N with N including sidecars,

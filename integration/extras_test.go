@@ -160,8 +160,8 @@ spec:
 	if restarts(p, "app") != 0 {
 		t.Errorf("app restarted: %s", harness.Describe(p))
 	}
-	waitEvent(t, c, "probes", "Unhealthy", "Readiness probe failed", 5*time.Second)
-	waitEvent(t, c, "probes", "Killing", "failed liveness probe", 5*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "probes", Reason: "Unhealthy", Message: "Readiness probe failed"}, 5*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "probes", Reason: "Killing", Message: "failed liveness probe"}, 5*time.Second)
 	// The hook may race the server's listen (the kubelet's too): a refused
 	// hook kills that instance (R53) and the next one runs it again. Some
 	// instance must have been reached by it.
@@ -183,17 +183,16 @@ func TestPullAlwaysOffline(t *testing.T) {
 	if p.Spec.Containers[0].ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("imagePullPolicy defaulted to %q for :latest, want Always", p.Spec.Containers[0].ImagePullPolicy)
 	}
-	for _, ev := range eventsFor(t, c, "offline", "") {
-		if ev.Reason == "Failed" && strings.Contains(ev.Message, "ImagePullBackOff") {
-			t.Errorf("event %s %q: the present image must be used when the registry is unreachable", ev.Reason, ev.Message)
-		}
+	for _, ev := range c.EventsMatching(harness.EventFilter{Object: "offline", Reason: "Failed", Message: "ImagePullBackOff"}) {
+		t.Errorf("event %s %q: the present image must be used when the registry is unreachable", ev.Reason, ev.Message)
 	}
 	found := false
-	for _, ev := range eventsFor(t, c, "offline", "") {
-		found = found || ev.Type == corev1.EventTypeWarning && strings.Contains(strings.ToLower(ev.Message), "pull")
+	for _, ev := range c.EventsMatching(harness.EventFilter{Object: "offline", Type: corev1.EventTypeWarning}) {
+		found = found || strings.Contains(strings.ToLower(ev.Message), "pull")
 	}
 	if !found {
-		t.Errorf("no Warning event about the failed pull; events: %v", eventsFor(t, c, "offline", ""))
+		t.Errorf("no Warning event about the failed pull; events:\n%s",
+			harness.DescribeEvents(c.EventsMatching(harness.EventFilter{Object: "offline"})))
 	}
 }
 

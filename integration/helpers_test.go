@@ -318,36 +318,6 @@ func logsUntil(t *testing.T, c *harness.Client, pod, container, want string, n i
 	return ""
 }
 
-// eventsFor returns events of pod name with the given reason.
-func eventsFor(t *testing.T, c *harness.Client, pod, reason string) []corev1.Event {
-	t.Helper()
-	var out []corev1.Event
-	for _, e := range c.Events() {
-		if e.InvolvedObject.Name == pod && (reason == "" || e.Reason == reason) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// waitEvent polls the event list (events have no watch helper here) until
-// one with reason whose message contains msg exists.
-func waitEvent(t *testing.T, c *harness.Client, pod, reason, msg string, timeout time.Duration) corev1.Event {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		for _, e := range eventsFor(t, c, pod, reason) {
-			if strings.Contains(e.Message, msg) {
-				return e
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no event %s %q for pod %s within %v; events: %v", reason, msg, pod, timeout, eventsFor(t, c, pod, ""))
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
 // seed returns the path of a seed example.
 func seed(t *testing.T, name string) string {
 	t.Helper()

@@ -109,7 +109,7 @@ func TestCrashLoopBackOff(t *testing.T) {
 	if !sawBackOff {
 		t.Error("never saw waiting reason CrashLoopBackOff")
 	}
-	waitEvent(t, c, "crash", "BackOff", "Back-off restarting failed container app", 5*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "crash", Reason: "BackOff", Message: "Back-off restarting failed container app"}, 5*time.Second)
 	if table := c.MustPodctl("get", "pods"); !strings.Contains(table, "crash") {
 		t.Errorf("get pods:\n%s", table)
 	}

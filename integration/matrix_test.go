@@ -85,11 +85,11 @@ func TestRestartMatrixClasses(t *testing.T) {
 				}
 				// Nothing stays to run, so the kubelet kills the pod (computePodActions
 				// keepCount == 0) with the generic message.
-				waitEvent(t, c, "m", "Killing", "app", 5*time.Second)
+				c.WaitEvent(harness.EventFilter{Object: "m", Reason: "Killing", Message: "app"}, 5*time.Second)
 				return
 			}
 			w.UntilPod("app restarted", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 1 })
-			waitEvent(t, c, "m", "Killing", "Container app failed liveness probe, will be restarted", 5*time.Second)
+			c.WaitEvent(harness.EventFilter{Object: "m", Reason: "Killing", Message: "Container app failed liveness probe, will be restarted"}, 5*time.Second)
 		})
 	}
 }

@@ -136,8 +136,8 @@ func TestSeed08SidecarLivenessFails(t *testing.T) {
 			}
 		}
 	}
-	waitEvent(t, c, "sidecar-liveness", "Unhealthy", "Liveness probe failed", 10*time.Second)
-	waitEvent(t, c, "sidecar-liveness", "Killing", "sidecar", 10*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "sidecar-liveness", Reason: "Unhealthy", Message: "Liveness probe failed"}, 10*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: "sidecar-liveness", Reason: "Killing", Message: "sidecar"}, 10*time.Second)
 	if p.Status.Phase != corev1.PodRunning {
 		t.Errorf("phase %s, want Running", p.Status.Phase)
 	}
@@ -150,11 +150,12 @@ func TestSeed09SidecarReadinessFails(t *testing.T) {
 	c.ApplyFile(seed(t, "09-sidecar-readiness-fails.yaml"))
 	c.WaitFor("sidecar-readiness", "app running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
 	// Several failed readiness probes later (period 1 s) nothing has restarted.
-	ev := waitEvent(t, c, "sidecar-readiness", "Unhealthy", "Readiness probe failed", 30*time.Second)
+	unready := harness.EventFilter{Object: "sidecar-readiness", Reason: "Unhealthy", Message: "Readiness probe failed"}
+	ev := c.WaitEvent(unready, 30*time.Second)
 	deadline := time.Now().Add(30 * time.Second)
 	for ev.Count < 3 && time.Now().Before(deadline) {
 		time.Sleep(500 * time.Millisecond)
-		ev = waitEvent(t, c, "sidecar-readiness", "Unhealthy", "Readiness probe failed", 5*time.Second)
+		ev = c.WaitEvent(unready, 5*time.Second)
 	}
 	p := c.GetPod("sidecar-readiness")
 	for _, ct := range []corev1.PodConditionType{corev1.PodReady, corev1.ContainersReady} {
@@ -294,7 +295,7 @@ func checkJobStyle(t *testing.T, c *harness.Client, p *corev1.Pod, app, sidecar 
 	if s.FinishedAt.Before(&a.FinishedAt) {
 		t.Errorf("%s finished before %s", sidecar, app)
 	}
-	waitEvent(t, c, p.Name, "Killing", "Stopping container "+sidecar, 10*time.Second)
+	c.WaitEvent(harness.EventFilter{Object: p.Name, Reason: "Killing", Message: "Stopping container " + sidecar}, 10*time.Second)
 	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, p.Name, "0/2", "Completed") {
 		t.Errorf("get pods:\n%s\nwant %s 0/2 Completed", table, p.Name)
 	}
