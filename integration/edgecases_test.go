@@ -41,7 +41,7 @@ func TestX02NextInitWaitsForSidecarStarted(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	startup := "    startupProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"test -f /tmp/up && " +
-		strings.ReplaceAll(logLine("side", "ProbeOK"), `"`, `\"`) + "\"]\n      periodSeconds: 1\n      failureThreshold: 60\n" +
+		strings.ReplaceAll(harness.OrderMark("side", "ProbeOK"), `"`, `\"`) + "\"]\n      periodSeconds: 1\n      failureThreshold: 60\n" +
 		"    readinessProbe:\n      exec:\n        command: [\"false\"]\n      periodSeconds: 1\n" +
 		"    livenessProbe:\n      exec:\n        command: [\"false\"]\n      initialDelaySeconds: 600\n"
 	side := script{Name: "side", Forever: true, TrapTerm: true, Before: "(sleep 3; touch /tmp/up) & true"}
@@ -50,8 +50,8 @@ func TestX02NextInitWaitsForSidecarStarted(t *testing.T) {
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 	c.Apply(ps.yaml(c.HostDir))
 	p := c.WaitFor("x2", "app running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
-	lines := waitLines(t, c, "x2", "app Starting")
-	expectOrder(t, lines, "side Started", "side ProbeOK", "init2 Starting", "app Starting")
+	lines := c.WaitOrder("x2", orderWait, "app Starting")
+	harness.ExpectOrder(t, lines, "side Started", "side ProbeOK", "init2 Starting", "app Starting")
 	if g := gap(t, lines, "side Starting", "init2 Starting"); g < 2.5 {
 		t.Errorf("init2 started %.1fs after the sidecar; the startup probe passes only after 3 s", g)
 	}
@@ -69,7 +69,7 @@ func TestX03RegularStartBlockedByPostStartNotProbe(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	post := fmt.Sprintf("    lifecycle:\n      postStart:\n        exec:\n          command: %s\n",
-		quote([]string{"sh", "-c", "sleep 2; " + logLine("c1", "PostStartDone")}))
+		quote([]string{"sh", "-c", "sleep 2; " + harness.OrderMark("c1", "PostStartDone")}))
 	probe := "    startupProbe:\n      exec:\n        command: [\"false\"]\n      initialDelaySeconds: 600\n"
 	ps := podSpec{Name: "x3", Containers: []ctr{
 		{S: script{Name: "c1", Forever: true, TrapTerm: true}, Extra: post + probe},
@@ -77,8 +77,8 @@ func TestX03RegularStartBlockedByPostStartNotProbe(t *testing.T) {
 	}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("x3", "c2 running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "c2") })
-	lines := waitLines(t, c, "x3", "c2 Starting")
-	expectOrder(t, lines, "c1 Starting", "c1 PostStartDone", "c2 Starting")
+	lines := c.WaitOrder("x3", orderWait, "c2 Starting")
+	harness.ExpectOrder(t, lines, "c1 Starting", "c1 PostStartDone", "c2 Starting")
 }
 
 // X5: the grace budget is one clock: a regular container that ignores TERM
@@ -94,7 +94,7 @@ func TestX05SharedGraceBudget(t *testing.T) {
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 20}}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("x5", "Ready", 60*time.Second, harness.PodReady)
-	waitLines(t, c, "x5", "quick Started", "slow Started", "app Started") // TERM traps installed
+	c.WaitOrder("x5", orderWait, "quick Started", "slow Started", "app Started") // TERM traps installed
 	start := time.Now()
 	final := c.DeleteAndWait("x5")
 	took := time.Since(start)
@@ -127,7 +127,7 @@ func TestX06DeletedPodTerminalPhase(t *testing.T) {
 			Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
 		c.Apply(ps.yaml(c.HostDir))
 		c.WaitFor("x6a", "Ready", 60*time.Second, harness.PodReady)
-		waitLines(t, c, "x6a", "side Started", "app Started")
+		c.WaitOrder("x6a", orderWait, "side Started", "app Started")
 		if p := c.DeleteAndWait("x6a"); p.Status.Phase != corev1.PodSucceeded {
 			t.Errorf("phase %s, want Succeeded (sidecar's exit 1 ignored): %s", p.Status.Phase, harness.Describe(p))
 		}
@@ -171,7 +171,7 @@ func TestX07InitFailureRetriedUnderOnFailure(t *testing.T) {
 			break
 		}
 	}
-	if count(orderLog(t, c, "x7"), "app", "Starting") != 0 {
+	if c.ReadOrder("x7").Count("app", "Starting") != 0 {
 		t.Error("app started although init never succeeded")
 	}
 	// The next restart is 20 s away: the table shows the back-off (R92).
@@ -200,7 +200,7 @@ func TestX08StuckSidecarKeepsPodPending(t *testing.T) {
 				break
 			}
 		}
-		if count(orderLog(t, c, "x8a"), "app", "Starting") != 0 {
+		if c.ReadOrder("x8a").Count("app", "Starting") != 0 {
 			t.Error("app started although the sidecar never passed its startup probe")
 		}
 		c.WaitEvent(harness.EventFilter{Object: "x8a", Reason: "Unhealthy", Message: "Startup probe failed"}, 5*time.Second)
@@ -240,11 +240,11 @@ func TestX10NothingRestartsDuringTermination(t *testing.T) {
 		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 4}}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("x10", "Ready", 60*time.Second, harness.PodReady)
-	waitLines(t, c, "x10", "side Started", "app Started")
+	c.WaitOrder("x10", orderWait, "side Started", "app Started")
 	final := c.DeleteAndWait("x10")
-	lines := orderLog(t, c, "x10")
-	if n := count(lines, "side", "Starting"); n != 1 {
-		t.Errorf("sidecar started %d times; nothing may restart once termination began (R67):\n%s", n, dump(lines))
+	lines := c.ReadOrder("x10")
+	if n := lines.Count("side", "Starting"); n != 1 {
+		t.Errorf("sidecar started %d times; nothing may restart once termination began (R67):\n%s", n, lines)
 	}
 	if restarts(final, "side") != 0 || restarts(final, "app") != 0 {
 		t.Errorf("restarts during termination: %s", harness.Describe(final))
@@ -284,7 +284,7 @@ func TestX11CompletedInitNeverReruns(t *testing.T) {
 	if after.UID != before.UID {
 		t.Fatalf("image-only change replaced the pod (UID %s → %s); §R says in place", before.UID, after.UID)
 	}
-	if n := count(orderLog(t, c, "x11"), "init", "Starting"); n != 1 {
+	if n := c.ReadOrder("x11").Count("init", "Starting"); n != 1 {
 		t.Errorf("init ran %d times (R25, R33)", n)
 	}
 	if restarts(after, "init") != 0 || restarts(after, "app") != 0 {
@@ -319,7 +319,7 @@ func TestX12ImageChangeRestarts(t *testing.T) {
 			t.Errorf("%s runs image %q, want busybox:other", n, s.Image)
 		}
 	}
-	if restarts(p, "init") != 0 || count(orderLog(t, c, "x12"), "init", "Starting") != 1 {
+	if restarts(p, "init") != 0 || c.ReadOrder("x12").Count("init", "Starting") != 1 {
 		t.Errorf("completed init re-ran on image change")
 	}
 	c.WaitEvent(harness.EventFilter{Object: "x12", Reason: "Killing", Message: "definition changed"}, 5*time.Second)

@@ -83,8 +83,8 @@ func TestExec(t *testing.T) {
 func TestImageStopSignalAndUser(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	sig := []string{"sh", "-c", "trap '" + strings.ReplaceAll(logLine("app", "USR1"), "'", `'"'"'`) + "; exit 0' USR1; trap '" +
-		strings.ReplaceAll(logLine("app", "TERM"), "'", `'"'"'`) + "; exit 0' TERM; " + logLine("app", "Starting") + "; while true; do sleep 1 & wait $!; done"}
+	sig := []string{"sh", "-c", "trap '" + strings.ReplaceAll(harness.OrderMark("app", "USR1"), "'", `'"'"'`) + "; exit 0' USR1; trap '" +
+		strings.ReplaceAll(harness.OrderMark("app", "TERM"), "'", `'"'"'`) + "; exit 0' TERM; " + harness.OrderMark("app", "Starting") + "; while true; do sleep 1 & wait $!; done"}
 	ps := podSpec{Name: "sig", Containers: []ctr{
 		{S: script{Name: "app"}, Image: harness.ImageStopSignal, Command: sig},
 		{S: script{Name: "user"}, Image: harness.ImageUser, Command: []string{"sh", "-c", "id -u; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}},
@@ -93,13 +93,13 @@ func TestImageStopSignalAndUser(t *testing.T) {
 	}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("sig", "Ready", 60*time.Second, harness.PodReady)
-	waitLines(t, c, "sig", "app Starting")
+	c.WaitOrder("sig", orderWait, "app Starting")
 	logsUntil(t, c, "sig", "user", "1000", 1, 10*time.Second)
 	logsUntil(t, c, "sig", "root", "0", 1, 10*time.Second)
 	final := c.DeleteAndWait("sig")
-	lines := orderLog(t, c, "sig")
-	if find(lines, "app", "USR1", 0) < 0 || find(lines, "app", "TERM", 0) >= 0 {
-		t.Errorf("stop signal: want SIGUSR1 from the image's STOPSIGNAL, log:\n%s", dump(lines))
+	lines := c.ReadOrder("sig")
+	if lines.Index("app", "USR1") < 0 || lines.Index("app", "TERM") >= 0 {
+		t.Errorf("stop signal: want SIGUSR1 from the image's STOPSIGNAL, log:\n%s", lines)
 	}
 	if s := terminated(final, "app"); s == nil || s.ExitCode != 0 {
 		t.Errorf("app final %+v", s)
@@ -211,7 +211,7 @@ func TestActiveDeadline(t *testing.T) {
 	if p.Status.Reason != "DeadlineExceeded" || !strings.Contains(p.Status.Message, "deadline") {
 		t.Errorf("status reason %q message %q, want DeadlineExceeded (R70)", p.Status.Reason, p.Status.Message)
 	}
-	expectOrder(t, orderLog(t, c, "dl"), "app Exiting", "side Exiting")
+	harness.ExpectOrder(t, c.ReadOrder("dl"), "app Exiting", "side Exiting")
 	// (kubectl's STATUS shows the app's terminated reason here, Completed, not
 	// the pod reason: printPod lets container reasons override it, R92.)
 }
@@ -226,7 +226,7 @@ func TestApplySemantics(t *testing.T) {
 		t.Errorf("first apply: %q", out)
 	}
 	first := c.WaitFor("ap", "Ready", 60*time.Second, harness.PodReady)
-	waitLines(t, c, "ap", "app Started")
+	c.WaitOrder("ap", orderWait, "app Started")
 	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap unchanged" {
 		t.Errorf("same apply: %q, want unchanged", out)
 	}
@@ -238,10 +238,10 @@ func TestApplySemantics(t *testing.T) {
 	if len(p.Spec.Containers[0].Env) != 1 {
 		t.Errorf("replacement lacks the new env: %+v", p.Spec.Containers[0].Env)
 	}
-	lines := waitCount(t, c, "ap", "app Starting", 2)
+	lines := waitCount(c, "ap", "app Starting", 2)
 	// The old instance had stopped before the new one started.
-	if i, j := find(lines, "app", "Exiting", 0), find(lines, "app", "Starting", 1); i < 0 || j < 0 || j < i {
-		t.Errorf("replacement started before the old pod stopped:\n%s", dump(lines))
+	if i, j := lines.Index("app", "Exiting"), nth(lines, "app", "Starting", 1); i < 0 || j < 0 || j < i {
+		t.Errorf("replacement started before the old pod stopped:\n%s", lines)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,18 +35,13 @@ type script struct {
 	Before     string // shell run after Starting (e.g. a marker file test)
 }
 
-// logLine appends "<uptime> <name> <what>" to the order file of the pod.
-func logLine(name, what string) string {
-	return fmt.Sprintf(`echo "$(cut -d' ' -f1 /proc/uptime) %s %s" >> /shared/order.log`, name, what)
-}
-
 func (s script) shell() string {
 	var b []string
-	b = append(b, logLine(s.Name, "Starting"))
+	b = append(b, harness.OrderMark(s.Name, "Starting"))
 	if s.TrapTerm {
 		b = append(b, fmt.Sprintf(`trap '%s; sleep %d; %s; exit %d' TERM`,
-			strings.ReplaceAll(logLine(s.Name, "Terminating"), `'`, `'"'"'`), s.TermDelay,
-			strings.ReplaceAll(logLine(s.Name, "Exiting"), `'`, `'"'"'`), s.TermExit))
+			strings.ReplaceAll(harness.OrderMark(s.Name, "Terminating"), `'`, `'"'"'`), s.TermDelay,
+			strings.ReplaceAll(harness.OrderMark(s.Name, "Exiting"), `'`, `'"'"'`), s.TermExit))
 	}
 	if s.Before != "" {
 		b = append(b, s.Before)
@@ -55,14 +49,14 @@ func (s script) shell() string {
 	if s.StartDelay > 0 {
 		b = append(b, fmt.Sprintf("sleep %d", s.StartDelay))
 	}
-	b = append(b, logLine(s.Name, "Started"))
+	b = append(b, harness.OrderMark(s.Name, "Started"))
 	if s.Forever {
 		// sleep in the background so that a trapped signal is handled at once
 		b = append(b, "while true; do sleep 1 & wait $!; done")
 	} else if s.Delay > 0 {
 		b = append(b, fmt.Sprintf("sleep %d & wait $!", s.Delay))
 	}
-	b = append(b, logLine(s.Name, "Exiting"), fmt.Sprintf("exit %d", s.ExitCode))
+	b = append(b, harness.OrderMark(s.Name, "Exiting"), fmt.Sprintf("exit %d", s.ExitCode))
 	return strings.Join(b, "; ")
 }
 
@@ -135,136 +129,43 @@ func (p podSpec) yaml(hostDir string) string {
 
 func intp(i int) *int { return &i }
 
-// orderLine is one line of a pod's order.log.
-type orderLine struct {
-	At    float64 // host uptime seconds
-	Name  string
-	Event string
+// orderWait bounds a wait for lines of an order file once the pod's status
+// says they are due: a container is reported running before its first echo.
+const orderWait = 15 * time.Second
+
+// waitCount reads the pod's order file until step ("name event") is in it
+// n times.
+func waitCount(c *harness.Client, pod, step string, n int) harness.Order {
+	c.T.Helper()
+	name, event, _ := strings.Cut(step, " ")
+	return c.WaitOrderUntil(pod, fmt.Sprintf("%q %d times", step, n), orderWait, func(o harness.Order) bool {
+		return o.Count(name, event) >= n
+	})
 }
 
-func (l orderLine) String() string { return fmt.Sprintf("%.2f %s %s", l.At, l.Name, l.Event) }
-
-// orderLog reads the order file the pod's containers wrote.
-func orderLog(t *testing.T, c *harness.Client, pod string) []orderLine {
-	t.Helper()
-	raw := c.ReadHostFile(filepath.Join(pod, "order.log"))
-	var out []orderLine
-	for _, line := range strings.Split(strings.TrimSpace(raw), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
-		}
-		at, err := strconv.ParseFloat(f[0], 64)
-		if err != nil {
-			t.Fatalf("order.log line %q: %v", line, err)
-		}
-		out = append(out, orderLine{At: at, Name: f[1], Event: strings.Join(f[2:], " ")})
-	}
-	return out
-}
-
-// waitLines reads the pod's order file until every "name event" of want is
-// in it (a container can be running before its first echo ran).
-func waitLines(t *testing.T, c *harness.Client, pod string, want ...string) []orderLine {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		lines := orderLog(t, c, pod)
-		missing := ""
-		for _, w := range want {
-			name, event, _ := strings.Cut(w, " ")
-			if find(lines, name, event, 0) < 0 {
-				missing = w
-			}
-		}
-		if missing == "" {
-			return lines
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("order file of %s lacks %q after 15s:\n%s", pod, missing, dump(lines))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// waitCount reads the pod's order file until "name event" appears n times.
-func waitCount(t *testing.T, c *harness.Client, pod, line string, n int) []orderLine {
-	t.Helper()
-	name, event, _ := strings.Cut(line, " ")
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		lines := orderLog(t, c, pod)
-		if count(lines, name, event) >= n {
-			return lines
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("order file of %s has %q fewer than %d times after 15s:\n%s", pod, line, n, dump(lines))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// find returns the index of the n-th (0-based) line "name event", or -1.
-func find(lines []orderLine, name, event string, n int) int {
-	for i, l := range lines {
-		if l.Name == name && l.Event == event {
-			if n == 0 {
-				return i
-			}
-			n--
-		}
-	}
-	return -1
-}
-
-func count(lines []orderLine, name, event string) int {
-	n := 0
-	for _, l := range lines {
-		if l.Name == name && l.Event == event {
-			n++
-		}
-	}
-	return n
-}
-
-// expectOrder checks that each "name event" (first occurrence) appears, in
-// the given order.
-func expectOrder(t *testing.T, lines []orderLine, steps ...string) {
-	t.Helper()
-	last := -1
-	for _, s := range steps {
-		name, event, _ := strings.Cut(s, " ")
-		i := find(lines, name, event, 0)
+// nth returns the index of the n-th (0-based) line of name with event, or
+// -1: Order.Index finds only the first, and a restarted container writes
+// the same lines once a run.
+func nth(o harness.Order, name, event string, n int) int {
+	at := -1
+	for ; n >= 0; n-- {
+		i := o[at+1:].Index(name, event)
 		if i < 0 {
-			t.Errorf("order: %q never happened; log:\n%s", s, dump(lines))
-			return
+			return -1
 		}
-		if i < last {
-			t.Errorf("order: %q came before %q; log:\n%s", s, steps[0], dump(lines))
-			return
-		}
-		last = i
+		at += 1 + i
 	}
+	return at
 }
 
-func dump(lines []orderLine) string {
-	var b strings.Builder
-	for _, l := range lines {
-		b.WriteString("  " + l.String() + "\n")
-	}
-	return b.String()
-}
-
-// gap returns seconds between the first "a" and first "b" lines.
-func gap(t *testing.T, lines []orderLine, a, b string) float64 {
+// gap returns the seconds between the first lines of steps a and b.
+func gap(t *testing.T, o harness.Order, a, b string) float64 {
 	t.Helper()
-	an, ae, _ := strings.Cut(a, " ")
-	bn, be, _ := strings.Cut(b, " ")
-	i, j := find(lines, an, ae, 0), find(lines, bn, be, 0)
+	i, j := o.Find(a), o.Find(b)
 	if i < 0 || j < 0 {
-		t.Fatalf("gap %q→%q: missing line; log:\n%s", a, b, dump(lines))
+		t.Fatalf("gap %q→%q: missing line; log:\n%s", a, b, o)
 	}
-	return lines[j].At - lines[i].At
+	return o[j].At - o[i].At
 }
 
 // status, running and terminated read a container's status (harness).

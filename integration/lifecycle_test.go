@@ -53,8 +53,8 @@ func TestRestartMatrix(t *testing.T) {
 			if p.Status.Phase != tc.phase {
 				t.Errorf("phase %s, want %s (R78)", p.Status.Phase, tc.phase)
 			}
-			if restarts(p, "app") != 0 || count(orderLog(t, c, "m"), "app", "Starting") != 1 {
-				t.Errorf("app ran more than once: %s", dump(orderLog(t, c, "m")))
+			if restarts(p, "app") != 0 || c.ReadOrder("m").Count("app", "Starting") != 1 {
+				t.Errorf("app ran more than once: %s", c.ReadOrder("m"))
 			}
 			// R72: the sidecar is stopped once the app is done.
 			if running(p, "side") {
@@ -73,16 +73,10 @@ func TestCrashLoopBackOff(t *testing.T) {
 	w := c.Watch("crash")
 	c.Apply(ps.yaml(c.HostDir))
 	p := w.UntilPod("restartCount 3", 120*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 3 })
-	lines := orderLog(t, c, "crash")
-	for deadline := time.Now().Add(15 * time.Second); count(lines, "app", "Starting") < 4; lines = orderLog(t, c, "crash") {
-		if time.Now().After(deadline) {
-			t.Fatalf("4th run never logged:\n%s", dump(lines))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	d1 := lines[find(lines, "app", "Starting", 1)].At - lines[find(lines, "app", "Exiting", 0)].At
-	d2 := lines[find(lines, "app", "Starting", 2)].At - lines[find(lines, "app", "Exiting", 1)].At
-	d3 := lines[find(lines, "app", "Starting", 3)].At - lines[find(lines, "app", "Exiting", 2)].At
+	lines := waitCount(c, "crash", "app Starting", 4) // the 4th run logs after its status
+	d1 := lines[nth(lines, "app", "Starting", 1)].At - lines[nth(lines, "app", "Exiting", 0)].At
+	d2 := lines[nth(lines, "app", "Starting", 2)].At - lines[nth(lines, "app", "Exiting", 1)].At
+	d3 := lines[nth(lines, "app", "Starting", 3)].At - lines[nth(lines, "app", "Exiting", 2)].At
 	if d1 > 3 {
 		t.Errorf("first restart after %.1fs, want immediate (R35: 0 s)", d1)
 	}
@@ -123,7 +117,7 @@ func TestJobStyleCompletionOrder(t *testing.T) {
 	c := env.Client(t)
 	preStop := func(name string) string {
 		return fmt.Sprintf("    lifecycle:\n      preStop:\n        exec:\n          command: %s\n",
-			quote([]string{"sh", "-c", logLine(name, "PreStop")}))
+			quote([]string{"sh", "-c", harness.OrderMark(name, "PreStop")}))
 	}
 	side := func(name string) ctr {
 		return ctr{S: script{Name: name, Forever: true, TrapTerm: true, TermDelay: 1}, Sidecar: true, Extra: preStop(name)}
@@ -134,13 +128,13 @@ func TestJobStyleCompletionOrder(t *testing.T) {
 	w := c.Watch("job")
 	c.Apply(ps.yaml(c.HostDir))
 	final := w.UntilPod("Succeeded", 90*time.Second, phaseIs(corev1.PodSucceeded))
-	lines := orderLog(t, c, "job")
-	expectOrder(t, lines, "s1 Started", "s2 Starting", "s2 Started", "s3 Starting", "s3 Started", "app Starting",
+	lines := c.ReadOrder("job")
+	harness.ExpectOrder(t, lines, "s1 Started", "s2 Starting", "s2 Started", "s3 Starting", "s3 Started", "app Starting",
 		"app Exiting", "s3 Exiting", "s2 Terminating", "s2 Exiting", "s1 Terminating", "s1 Exiting")
 	// All preStops start together at the beginning, before s2 gets TERM.
 	for _, s := range []string{"s1", "s2", "s3"} {
-		if i, j := find(lines, s, "PreStop", 0), find(lines, "s3", "Exiting", 0); i < 0 || i > j {
-			t.Errorf("X4: %s preStop did not run before s3 stopped; log:\n%s", s, dump(lines))
+		if i, j := lines.Index(s, "PreStop"), lines.Index("s3", "Exiting"); i < 0 || i > j {
+			t.Errorf("X4: %s preStop did not run before s3 stopped; log:\n%s", s, lines)
 		}
 	}
 	for _, s := range []string{"s1", "s2", "s3"} {
@@ -168,10 +162,10 @@ func TestDeleteOrderingWithGrace(t *testing.T) {
 		Containers: []ctr{{S: mk("app")}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("order", "Ready", 60*time.Second, harness.PodReady)
-	waitLines(t, c, "order", "first Started", "second Started", "app Started") // TERM traps installed
+	c.WaitOrder("order", orderWait, "first Started", "second Started", "app Started") // TERM traps installed
 	final := c.DeleteAndWait("order")
-	lines := orderLog(t, c, "order")
-	expectOrder(t, lines, "first Started", "second Starting", "second Started", "app Starting",
+	lines := c.ReadOrder("order")
+	harness.ExpectOrder(t, lines, "first Started", "second Starting", "second Started", "app Starting",
 		"app Terminating", "app Exiting", "second Terminating", "second Exiting", "first Terminating", "first Exiting")
 	if g := gap(t, lines, "app Exiting", "second Terminating"); g > 1.5 {
 		t.Errorf("second sidecar got TERM %.2fs after the app exited; podrund should react at once", g)
@@ -200,11 +194,11 @@ func TestInitFailureUnderNeverFailsPod(t *testing.T) {
 	if s := status(p, "app"); s == nil || s.State.Waiting == nil || s.State.Waiting.Reason != "PodInitializing" {
 		t.Errorf("app status %+v, want waiting PodInitializing (never started)", s)
 	}
-	lines := orderLog(t, c, "initfail")
-	if count(lines, "app", "Starting") != 0 || count(lines, "init", "Starting") != 1 || count(lines, "side", "Starting") != 1 {
-		t.Errorf("runs:\n%s", dump(lines))
+	lines := c.ReadOrder("initfail")
+	if lines.Count("app", "Starting") != 0 || lines.Count("init", "Starting") != 1 || lines.Count("side", "Starting") != 1 {
+		t.Errorf("runs:\n%s", lines)
 	}
-	expectOrder(t, lines, "init Exiting", "side Terminating")
+	harness.ExpectOrder(t, lines, "init Exiting", "side Terminating")
 	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "initfail", "Init:Error") {
 		t.Errorf("get pods:\n%s\nwant initfail Init:Error (R92)", table)
 	}

@@ -22,10 +22,10 @@ func TestStartOrder(t *testing.T) {
 		Containers: []ctr{{S: script{Name: "a1", Forever: true, TrapTerm: true}}, {S: script{Name: "a2", Forever: true, TrapTerm: true}}}}
 	c.Apply(ps.yaml(c.HostDir))
 	c.WaitFor("start", "Ready", 60*time.Second, harness.PodReady)
-	lines := waitLines(t, c, "start", "a2 Starting", "side Started")
-	expectOrder(t, lines, "i1 Starting", "i1 Exiting", "i2 Starting", "i2 Exiting", "side Starting", "a1 Starting", "a2 Starting")
+	lines := c.WaitOrder("start", orderWait, "a2 Starting", "side Started")
+	harness.ExpectOrder(t, lines, "i1 Starting", "i1 Exiting", "i2 Starting", "i2 Exiting", "side Starting", "a1 Starting", "a2 Starting")
 	for _, n := range []string{"i1", "i2", "side", "a1", "a2"} {
-		if k := count(lines, n, "Starting"); k != 1 {
+		if k := lines.Count(n, "Starting"); k != 1 {
 			t.Errorf("%s started %d times", n, k)
 		}
 	}
