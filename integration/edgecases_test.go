@@ -22,10 +22,10 @@ func TestX01SidecarRestartsUnderNeverAndExitCodeIgnored(t *testing.T) {
 	// First run exits 1; later runs loop and exit 1 on TERM.
 	side := script{Name: "side", Forever: true, TrapTerm: true, TermExit: 1,
 		Before: "if [ ! -f /shared/ran ]; then touch /shared/ran; exit 1; fi"}
-	ps := podSpec{Name: "x1", RestartPolicy: "Never",
-		Inits:      []ctr{{S: side, Sidecar: true}},
-		Containers: []ctr{{S: script{Name: "app", Delay: 3}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "x1", RestartPolicy: "Never",
+		Inits:      []harness.Container{side.sidecar()},
+		Containers: []harness.Container{script{Name: "app", Delay: 3}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	p := c.WaitFor("x1", "Succeeded", 90*time.Second, phaseIs(corev1.PodSucceeded))
 	if restarts(p, "side") < 1 {
 		t.Errorf("sidecar restartCount %d, want ≥1 under Never (R32)", restarts(p, "side"))
@@ -45,10 +45,10 @@ func TestX02NextInitWaitsForSidecarStarted(t *testing.T) {
 		"    readinessProbe:\n      exec:\n        command: [\"false\"]\n      periodSeconds: 1\n" +
 		"    livenessProbe:\n      exec:\n        command: [\"false\"]\n      initialDelaySeconds: 600\n"
 	side := script{Name: "side", Forever: true, TrapTerm: true, Before: "(sleep 3; touch /tmp/up) & true"}
-	ps := podSpec{Name: "x2",
-		Inits:      []ctr{{S: side, Sidecar: true, Extra: startup}, {S: script{Name: "init2"}}},
-		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "x2",
+		Inits:      []harness.Container{withExtra(side.sidecar(), startup), script{Name: "init2"}.container()},
+		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	p := c.WaitFor("x2", "app running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
 	lines := c.WaitOrder("x2", orderWait, "app Starting")
 	harness.ExpectOrder(t, lines, "side Started", "side ProbeOK", "init2 Starting", "app Starting")
@@ -69,13 +69,13 @@ func TestX03RegularStartBlockedByPostStartNotProbe(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	post := fmt.Sprintf("    lifecycle:\n      postStart:\n        exec:\n          command: %s\n",
-		quote([]string{"sh", "-c", "sleep 2; " + harness.OrderMark("c1", "PostStartDone")}))
+		harness.YAMLList([]string{"sh", "-c", "sleep 2; " + harness.OrderMark("c1", "PostStartDone")}))
 	probe := "    startupProbe:\n      exec:\n        command: [\"false\"]\n      initialDelaySeconds: 600\n"
-	ps := podSpec{Name: "x3", Containers: []ctr{
-		{S: script{Name: "c1", Forever: true, TrapTerm: true}, Extra: post + probe},
-		{S: script{Name: "c2", Forever: true, TrapTerm: true}},
+	ps := harness.Pod{Name: "x3", Containers: []harness.Container{
+		withExtra(script{Name: "c1", Forever: true, TrapTerm: true}.container(), post+probe),
+		script{Name: "c2", Forever: true, TrapTerm: true}.container(),
 	}}
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("x3", "c2 running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "c2") })
 	lines := c.WaitOrder("x3", orderWait, "c2 Starting")
 	harness.ExpectOrder(t, lines, "c1 Starting", "c1 PostStartDone", "c2 Starting")
@@ -86,13 +86,13 @@ func TestX03RegularStartBlockedByPostStartNotProbe(t *testing.T) {
 func TestX05SharedGraceBudget(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "x5", Grace: intp(5),
-		Inits: []ctr{
-			{S: script{Name: "quick", Forever: true, TrapTerm: true, TermDelay: 1}, Sidecar: true},
-			{S: script{Name: "slow", Forever: true, TrapTerm: true, TermDelay: 20}, Sidecar: true},
+	ps := harness.Pod{Name: "x5", Grace: 5,
+		Inits: []harness.Container{
+			script{Name: "quick", Forever: true, TrapTerm: true, TermDelay: 1}.sidecar(),
+			script{Name: "slow", Forever: true, TrapTerm: true, TermDelay: 20}.sidecar(),
 		},
-		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 20}}}}
-	c.Apply(ps.yaml(c.HostDir))
+		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 20}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("x5", "Ready", 60*time.Second, harness.PodReady)
 	c.WaitOrder("x5", orderWait, "quick Started", "slow Started", "app Started") // TERM traps installed
 	start := time.Now()
@@ -122,10 +122,10 @@ func TestX06DeletedPodTerminalPhase(t *testing.T) {
 	t.Run("regulars exit 0 on TERM", func(t *testing.T) {
 		t.Parallel()
 		c := env.Client(t)
-		ps := podSpec{Name: "x6a",
-			Inits:      []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true, TermExit: 1}, Sidecar: true}},
-			Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
-		c.Apply(ps.yaml(c.HostDir))
+		ps := harness.Pod{Name: "x6a",
+			Inits:      []harness.Container{script{Name: "side", Forever: true, TrapTerm: true, TermExit: 1}.sidecar()},
+			Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+		c.Apply(ps.YAML(c.HostDir))
 		c.WaitFor("x6a", "Ready", 60*time.Second, harness.PodReady)
 		c.WaitOrder("x6a", orderWait, "side Started", "app Started")
 		if p := c.DeleteAndWait("x6a"); p.Status.Phase != corev1.PodSucceeded {
@@ -135,10 +135,10 @@ func TestX06DeletedPodTerminalPhase(t *testing.T) {
 	t.Run("deleted during init", func(t *testing.T) {
 		t.Parallel()
 		c := env.Client(t)
-		ps := podSpec{Name: "x6b", Grace: intp(3),
-			Inits:      []ctr{{S: script{Name: "init", Forever: true}}},
-			Containers: []ctr{{S: script{Name: "app", Forever: true}}}}
-		c.Apply(ps.yaml(c.HostDir))
+		ps := harness.Pod{Name: "x6b", Grace: 3,
+			Inits:      []harness.Container{script{Name: "init", Forever: true}.container()},
+			Containers: []harness.Container{script{Name: "app", Forever: true}.container()}}
+		c.Apply(ps.YAML(c.HostDir))
 		c.WaitFor("x6b", "init running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "init") })
 		start := time.Now()
 		p := c.DeleteAndWait("x6b")
@@ -156,11 +156,11 @@ func TestX06DeletedPodTerminalPhase(t *testing.T) {
 func TestX07InitFailureRetriedUnderOnFailure(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "x7", RestartPolicy: "OnFailure",
-		Inits:      []ctr{{S: script{Name: "init", ExitCode: 1}}},
-		Containers: []ctr{{S: script{Name: "app", Forever: true}}}}
+	ps := harness.Pod{Name: "x7", RestartPolicy: "OnFailure",
+		Inits:      []harness.Container{script{Name: "init", ExitCode: 1}.container()},
+		Containers: []harness.Container{script{Name: "app", Forever: true}.container()}}
 	w := c.Watch("x7")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	w.UntilPod("init in CrashLoopBackOff after 2 restarts", 60*time.Second, func(p *corev1.Pod) bool {
 		s := status(p, "init")
 		return restarts(p, "init") >= 2 && s.State.Waiting != nil && s.State.Waiting.Reason == "CrashLoopBackOff"
@@ -188,11 +188,11 @@ func TestX08StuckSidecarKeepsPodPending(t *testing.T) {
 		t.Parallel()
 		c := env.Client(t)
 		probe := "    startupProbe:\n      exec:\n        command: [\"false\"]\n      periodSeconds: 1\n      failureThreshold: 2\n"
-		ps := podSpec{Name: "x8a", RestartPolicy: "Never",
-			Inits:      []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true, Extra: probe}},
-			Containers: []ctr{{S: script{Name: "app", Forever: true}}}}
+		ps := harness.Pod{Name: "x8a", RestartPolicy: "Never",
+			Inits:      []harness.Container{withExtra(script{Name: "side", Forever: true, TrapTerm: true}.sidecar(), probe)},
+			Containers: []harness.Container{script{Name: "app", Forever: true}.container()}}
 		w := c.Watch("x8a")
-		c.Apply(ps.yaml(c.HostDir))
+		c.Apply(ps.YAML(c.HostDir))
 		w.UntilPod("sidecar restarted after startup failure", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "side") >= 1 })
 		for _, ev := range w.History() {
 			if ph := ev.Pod.Status.Phase; ph != corev1.PodPending && ph != "" {
@@ -208,11 +208,12 @@ func TestX08StuckSidecarKeepsPodPending(t *testing.T) {
 	t.Run("image missing", func(t *testing.T) {
 		t.Parallel()
 		c := env.Client(t)
-		ps := podSpec{Name: "x8b", RestartPolicy: "Never",
-			Inits: []ctr{{S: script{Name: "side", Forever: true}, Sidecar: true, Image: "busybox:doesnotexist",
-				Extra: "    imagePullPolicy: Never\n"}},
-			Containers: []ctr{{S: script{Name: "app", Forever: true}}}}
-		c.Apply(ps.yaml(c.HostDir))
+		side := withExtra(script{Name: "side", Forever: true}.sidecar(), "    imagePullPolicy: Never\n")
+		side.Image = "busybox:doesnotexist"
+		ps := harness.Pod{Name: "x8b", RestartPolicy: "Never",
+			Inits:      []harness.Container{side},
+			Containers: []harness.Container{script{Name: "app", Forever: true}.container()}}
+		c.Apply(ps.YAML(c.HostDir))
 		p := c.WaitFor("x8b", "sidecar ErrImageNeverPull", 60*time.Second, func(p *corev1.Pod) bool {
 			s := status(p, "side")
 			return s != nil && s.State.Waiting != nil && s.State.Waiting.Reason == "ErrImageNeverPull"
@@ -235,10 +236,10 @@ func TestX10NothingRestartsDuringTermination(t *testing.T) {
 	// creates it and the sidecar exits early on its own during termination.
 	live := "    livenessProbe:\n      exec:\n        command: [\"sh\", \"-c\", \"test ! -f /shared/term\"]\n      periodSeconds: 1\n      failureThreshold: 1\n" +
 		"    lifecycle:\n      preStop:\n        exec:\n          command: [\"sh\", \"-c\", \"touch /shared/term; kill 1\"]\n"
-	ps := podSpec{Name: "x10", Grace: intp(20),
-		Inits:      []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true, Extra: live}},
-		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 4}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "x10", Grace: 20,
+		Inits:      []harness.Container{withExtra(script{Name: "side", Forever: true, TrapTerm: true}.sidecar(), live)},
+		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true, TermDelay: 4}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("x10", "Ready", 60*time.Second, harness.PodReady)
 	c.WaitOrder("x10", orderWait, "side Started", "app Started")
 	final := c.DeleteAndWait("x10")
@@ -260,24 +261,24 @@ func TestX11CompletedInitNeverReruns(t *testing.T) {
 	t.Parallel()
 	d := env.PrivateDaemon(t)
 	c := env.ClientOn(t, d)
-	ps := podSpec{Name: "x11",
-		Inits: []ctr{{S: script{Name: "init"}},
-			{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true}},
-		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "x11",
+		Inits: []harness.Container{script{Name: "init"}.container(),
+			script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
+		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	before := c.WaitFor("x11", "Ready", 60*time.Second, harness.PodReady)
 	if err := d.Restart(t.Context(), 15); err != nil {
 		t.Fatal(err)
 	}
 	c.WaitFor("x11", "Ready after restart", 60*time.Second, harness.PodReady)
 	ps.Inits[0].Image = harness.ImageOther
-	if out := c.Apply(ps.yaml(c.HostDir)); !strings.Contains(out, "configured") {
+	if out := c.Apply(ps.YAML(c.HostDir)); !strings.Contains(out, "configured") {
 		t.Errorf("apply with init image changed: %q, want configured", out)
 	}
 	// Let the engine act on the update: a probe-free way is to change the
 	// sidecar image too and wait for that restart (R93), then inspect.
 	ps.Inits[1].Image = harness.ImageOther
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	after := c.WaitFor("x11", "sidecar restarted with the new image", 60*time.Second, func(p *corev1.Pod) bool {
 		return restarts(p, "side") == 1 && running(p, "side")
 	})
@@ -297,17 +298,17 @@ func TestX11CompletedInitNeverReruns(t *testing.T) {
 func TestX12ImageChangeRestarts(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "x12", RestartPolicy: "Never",
-		Inits: []ctr{{S: script{Name: "init"}},
-			{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true}},
-		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "x12", RestartPolicy: "Never",
+		Inits: []harness.Container{script{Name: "init"}.container(),
+			script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
+		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	before := c.WaitFor("x12", "Ready", 60*time.Second, harness.PodReady)
 	for i := range ps.Inits {
 		ps.Inits[i].Image = harness.ImageOther
 	}
 	ps.Containers[0].Image = harness.ImageOther
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	p := c.WaitFor("x12", "app and sidecar restarted with the new image", 60*time.Second, func(p *corev1.Pod) bool {
 		return restarts(p, "app") == 1 && restarts(p, "side") == 1 && running(p, "app") && running(p, "side")
 	})
@@ -332,12 +333,12 @@ func TestX13ReadyAndStatusColumns(t *testing.T) {
 	c := env.Client(t)
 	// init0 done, the sidecar waits for /shared/go before its startup probe passes.
 	probe := "    startupProbe:\n      exec:\n        command: [\"test\", \"-f\", \"/shared/go\"]\n      periodSeconds: 1\n      failureThreshold: 120\n"
-	ps := podSpec{Name: "x13",
-		Inits: []ctr{{S: script{Name: "init0"}},
-			{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true, Extra: probe},
-			{S: script{Name: "init2"}}},
-		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "x13",
+		Inits: []harness.Container{script{Name: "init0"}.container(),
+			withExtra(script{Name: "side", Forever: true, TrapTerm: true}.sidecar(), probe),
+			script{Name: "init2"}.container()},
+		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("x13", "sidecar running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "side") })
 	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "x13", "0/2", "Init:1/3") {
 		t.Errorf("get pods while the sidecar is not started:\n%s\nwant x13 0/2 Init:1/3", table)
@@ -355,14 +356,14 @@ func TestX15StatusListAndRestartCountPersist(t *testing.T) {
 	t.Parallel()
 	d := env.PrivateDaemon(t)
 	c := env.ClientOn(t, d)
-	ps := podSpec{Name: "x15",
-		Inits: []ctr{{S: script{Name: "init0", Delay: 2}},
-			{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true},
-			{S: script{Name: "init2"}}},
-		Containers: []ctr{{S: script{Name: "crash", ExitCode: 1}},
-			{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
+	ps := harness.Pod{Name: "x15",
+		Inits: []harness.Container{script{Name: "init0", Delay: 2}.container(),
+			script{Name: "side", Forever: true, TrapTerm: true}.sidecar(),
+			script{Name: "init2"}.container()},
+		Containers: []harness.Container{script{Name: "crash", ExitCode: 1}.container(),
+			script{Name: "app", Forever: true, TrapTerm: true}.container()}}
 	w := c.Watch("x15")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	first := w.UntilPod("first status with container statuses", 30*time.Second, func(p *corev1.Pod) bool {
 		return len(p.Status.InitContainerStatuses) > 0
 	})

@@ -62,8 +62,8 @@ spec:
 func TestExec(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "ex", Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "ex", Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("ex", "Ready", 60*time.Second, harness.PodReady)
 	out, errOut, code := c.Podctl("exec", "ex", "-c", "app", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
 	if out != "out\n" || !strings.Contains(errOut, "err") || code != 3 {
@@ -85,13 +85,13 @@ func TestImageStopSignalAndUser(t *testing.T) {
 	c := env.Client(t)
 	sig := []string{"sh", "-c", "trap '" + strings.ReplaceAll(harness.OrderMark("app", "USR1"), "'", `'"'"'`) + "; exit 0' USR1; trap '" +
 		strings.ReplaceAll(harness.OrderMark("app", "TERM"), "'", `'"'"'`) + "; exit 0' TERM; " + harness.OrderMark("app", "Starting") + "; while true; do sleep 1 & wait $!; done"}
-	ps := podSpec{Name: "sig", Containers: []ctr{
-		{S: script{Name: "app"}, Image: harness.ImageStopSignal, Command: sig},
-		{S: script{Name: "user"}, Image: harness.ImageUser, Command: []string{"sh", "-c", "id -u; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}},
-		{S: script{Name: "root"}, Image: harness.ImageUser, Command: []string{"sh", "-c", "id -u; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"},
+	ps := harness.Pod{Name: "sig", Containers: []harness.Container{
+		{Name: "app", Image: harness.ImageStopSignal, Command: sig},
+		{Name: "user", Image: harness.ImageUser, Command: []string{"sh", "-c", "id -u; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}},
+		{Name: "root", Image: harness.ImageUser, Command: []string{"sh", "-c", "id -u; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"},
 			Extra: "    securityContext:\n      runAsUser: 0\n"},
 	}}
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("sig", "Ready", 60*time.Second, harness.PodReady)
 	c.WaitOrder("sig", orderWait, "app Starting")
 	logsUntil(t, c, "sig", "user", "1000", 1, 10*time.Second)
@@ -177,8 +177,10 @@ spec:
 func TestPullAlwaysOffline(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "offline", Containers: []ctr{{S: script{Name: "app", Delay: 1, ExitCode: 1}, Image: "busybox:latest"}}}
-	c.Apply(ps.yaml(c.HostDir))
+	app := script{Name: "app", Delay: 1, ExitCode: 1}.container()
+	app.Image = "busybox:latest"
+	ps := harness.Pod{Name: "offline", Containers: []harness.Container{app}}
+	c.Apply(ps.YAML(c.HostDir))
 	p := c.WaitFor("offline", "restarted twice", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 2 })
 	if p.Spec.Containers[0].ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("imagePullPolicy defaulted to %q for :latest, want Always", p.Spec.Containers[0].ImagePullPolicy)
@@ -201,10 +203,10 @@ func TestPullAlwaysOffline(t *testing.T) {
 func TestActiveDeadline(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "dl", Extra: "  activeDeadlineSeconds: 3\n",
-		Inits:      []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true}},
-		Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "dl", Extra: "  activeDeadlineSeconds: 3\n",
+		Inits:      []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
+		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	p := c.WaitFor("dl", "Failed and stopped", 60*time.Second, func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodFailed && terminated(p, "side") != nil && terminated(p, "app") != nil
 	})
@@ -221,17 +223,17 @@ func TestActiveDeadline(t *testing.T) {
 func TestApplySemantics(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "ap", Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
-	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap created" {
+	ps := harness.Pod{Name: "ap", Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	if out := c.Apply(ps.YAML(c.HostDir)); strings.TrimSpace(out) != "pod/ap created" {
 		t.Errorf("first apply: %q", out)
 	}
 	first := c.WaitFor("ap", "Ready", 60*time.Second, harness.PodReady)
 	c.WaitOrder("ap", orderWait, "app Started")
-	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap unchanged" {
+	if out := c.Apply(ps.YAML(c.HostDir)); strings.TrimSpace(out) != "pod/ap unchanged" {
 		t.Errorf("same apply: %q, want unchanged", out)
 	}
 	ps.Containers[0].Extra = "    env:\n    - name: X\n      value: \"1\"\n"
-	if out := c.Apply(ps.yaml(c.HostDir)); strings.TrimSpace(out) != "pod/ap configured" {
+	if out := c.Apply(ps.YAML(c.HostDir)); strings.TrimSpace(out) != "pod/ap configured" {
 		t.Errorf("env change: %q, want configured", out)
 	}
 	p := c.WaitFor("ap", "replaced and Ready", 90*time.Second, func(p *corev1.Pod) bool { return p.UID != first.UID && harness.PodReady(p) })
@@ -297,8 +299,8 @@ spec:
 func TestPodctlOutputs(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "out", Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "out", Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("out", "Ready", 60*time.Second, harness.PodReady)
 	if got := c.MustPodctl("get", "pods", "-o", "name"); strings.TrimSpace(got) != "pod/out" {
 		t.Errorf("-o name: %q", got)

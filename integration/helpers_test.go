@@ -3,7 +3,6 @@ package integration
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/podrun/podrun/integration/harness"
 )
-
-const image = "busybox:1.28"
 
 // script is a container command in the style of Kubernetes' node e2e
 // (container_lifecycle_pod_construction.go): it logs Starting, optionally
@@ -60,74 +57,24 @@ func (s script) shell() string {
 	return strings.Join(b, "; ")
 }
 
-// ctr is one container of a test pod.
-type ctr struct {
-	S       script
-	Image   string
-	Sidecar bool     // restartPolicy: Always on an init container
-	Command []string // overrides S
-	Extra   string   // raw YAML lines for the container, indented by 4 spaces
+// container is a test container (harness.Busybox) that runs s.
+func (s script) container() harness.Container {
+	return harness.Container{Name: s.Name, Command: []string{"sh", "-c", s.shell()}}
 }
 
-// podSpec is a test pod; every container mounts the hostPath "shared" at /shared.
-type podSpec struct {
-	Name          string
-	RestartPolicy string
-	Grace         *int
-	Inits         []ctr
-	Containers    []ctr
-	Extra         string // raw YAML lines for spec, indented by 2 spaces
+// sidecar is s in an init container with restartPolicy Always.
+func (s script) sidecar() harness.Container {
+	c := s.container()
+	c.Sidecar = true
+	return c
 }
 
-// quote renders args as a JSON array, which is also a YAML flow sequence.
-func quote(args []string) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(args)
-	return strings.TrimSpace(b.String())
+// withExtra returns c with raw YAML lines (indented by 4 spaces) added:
+// probes, hooks, env.
+func withExtra(c harness.Container, yaml string) harness.Container {
+	c.Extra += yaml
+	return c
 }
-
-// yaml renders the pod with hostDir as the shared volume.
-func (p podSpec) yaml(hostDir string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n", p.Name)
-	if p.RestartPolicy != "" {
-		fmt.Fprintf(&b, "  restartPolicy: %s\n", p.RestartPolicy)
-	}
-	if p.Grace != nil {
-		fmt.Fprintf(&b, "  terminationGracePeriodSeconds: %d\n", *p.Grace)
-	}
-	fmt.Fprintf(&b, "  volumes:\n  - name: shared\n    hostPath:\n      path: %s\n      type: DirectoryOrCreate\n", filepath.Join(hostDir, p.Name))
-	b.WriteString(p.Extra)
-	list := func(key string, cs []ctr) {
-		if len(cs) == 0 {
-			return
-		}
-		fmt.Fprintf(&b, "  %s:\n", key)
-		for _, c := range cs {
-			img := c.Image
-			if img == "" {
-				img = image
-			}
-			cmd := c.Command
-			if cmd == nil {
-				cmd = []string{"sh", "-c", c.S.shell()}
-			}
-			fmt.Fprintf(&b, "  - name: %s\n    image: %s\n    command: %s\n", c.S.Name, img, quote(cmd))
-			if c.Sidecar {
-				b.WriteString("    restartPolicy: Always\n")
-			}
-			b.WriteString("    volumeMounts:\n    - name: shared\n      mountPath: /shared\n")
-			b.WriteString(c.Extra)
-		}
-	}
-	list("initContainers", p.Inits)
-	list("containers", p.Containers)
-	return b.String()
-}
-
-func intp(i int) *int { return &i }
 
 // orderWait bounds a wait for lines of an order file once the pod's status
 // says they are due: a container is reported running before its first echo.

@@ -32,11 +32,11 @@ func TestRestartMatrix(t *testing.T) {
 		t.Run(fmt.Sprintf("%s-exit%d", tc.policy, tc.exit), func(t *testing.T) {
 			t.Parallel()
 			c := env.Client(t)
-			ps := podSpec{Name: "m", RestartPolicy: tc.policy,
-				Inits:      []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true}},
-				Containers: []ctr{{S: script{Name: "app", ExitCode: tc.exit}}}}
+			ps := harness.Pod{Name: "m", RestartPolicy: tc.policy,
+				Inits:      []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
+				Containers: []harness.Container{script{Name: "app", ExitCode: tc.exit}.container()}}
 			w := c.Watch("m")
-			c.Apply(ps.yaml(c.HostDir))
+			c.Apply(ps.YAML(c.HostDir))
 			if tc.restart {
 				p := w.UntilPod("app restarted", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 1 })
 				if p.Status.Phase != corev1.PodRunning && p.Status.Phase != corev1.PodPending {
@@ -69,9 +69,9 @@ func TestRestartMatrix(t *testing.T) {
 func TestCrashLoopBackOff(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "crash", Containers: []ctr{{S: script{Name: "app", ExitCode: 3}}}}
+	ps := harness.Pod{Name: "crash", Containers: []harness.Container{script{Name: "app", ExitCode: 3}.container()}}
 	w := c.Watch("crash")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	p := w.UntilPod("restartCount 3", 120*time.Second, func(p *corev1.Pod) bool { return restarts(p, "app") >= 3 })
 	lines := waitCount(c, "crash", "app Starting", 4) // the 4th run logs after its status
 	d1 := lines[nth(lines, "app", "Starting", 1)].At - lines[nth(lines, "app", "Exiting", 0)].At
@@ -117,16 +117,16 @@ func TestJobStyleCompletionOrder(t *testing.T) {
 	c := env.Client(t)
 	preStop := func(name string) string {
 		return fmt.Sprintf("    lifecycle:\n      preStop:\n        exec:\n          command: %s\n",
-			quote([]string{"sh", "-c", harness.OrderMark(name, "PreStop")}))
+			harness.YAMLList([]string{"sh", "-c", harness.OrderMark(name, "PreStop")}))
 	}
-	side := func(name string) ctr {
-		return ctr{S: script{Name: name, Forever: true, TrapTerm: true, TermDelay: 1}, Sidecar: true, Extra: preStop(name)}
+	side := func(name string) harness.Container {
+		return withExtra(script{Name: name, Forever: true, TrapTerm: true, TermDelay: 1}.sidecar(), preStop(name))
 	}
-	ps := podSpec{Name: "job", RestartPolicy: "Never",
-		Inits:      []ctr{side("s1"), side("s2"), side("s3")},
-		Containers: []ctr{{S: script{Name: "app", Delay: 1}}}}
+	ps := harness.Pod{Name: "job", RestartPolicy: "Never",
+		Inits:      []harness.Container{side("s1"), side("s2"), side("s3")},
+		Containers: []harness.Container{script{Name: "app", Delay: 1}.container()}}
 	w := c.Watch("job")
-	c.Apply(ps.yaml(c.HostDir))
+	c.Apply(ps.YAML(c.HostDir))
 	final := w.UntilPod("Succeeded", 90*time.Second, phaseIs(corev1.PodSucceeded))
 	lines := c.ReadOrder("job")
 	harness.ExpectOrder(t, lines, "s1 Started", "s2 Starting", "s2 Started", "s3 Starting", "s3 Started", "app Starting",
@@ -157,10 +157,10 @@ func TestDeleteOrderingWithGrace(t *testing.T) {
 	mk := func(name string) script {
 		return script{Name: name, Forever: true, TrapTerm: true, TermDelay: 2}
 	}
-	ps := podSpec{Name: "order", Grace: intp(30),
-		Inits:      []ctr{{S: mk("first"), Sidecar: true}, {S: mk("second"), Sidecar: true}},
-		Containers: []ctr{{S: mk("app")}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "order", Grace: 30,
+		Inits:      []harness.Container{mk("first").sidecar(), mk("second").sidecar()},
+		Containers: []harness.Container{mk("app").container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("order", "Ready", 60*time.Second, harness.PodReady)
 	c.WaitOrder("order", orderWait, "first Started", "second Started", "app Started") // TERM traps installed
 	final := c.DeleteAndWait("order")
@@ -180,11 +180,11 @@ func TestDeleteOrderingWithGrace(t *testing.T) {
 func TestInitFailureUnderNeverFailsPod(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "initfail", RestartPolicy: "Never",
-		Inits: []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true},
-			{S: script{Name: "init", ExitCode: 1}}},
-		Containers: []ctr{{S: script{Name: "app", Forever: true}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "initfail", RestartPolicy: "Never",
+		Inits: []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar(),
+			script{Name: "init", ExitCode: 1}.container()},
+		Containers: []harness.Container{script{Name: "app", Forever: true}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	p := c.WaitFor("initfail", "Failed and sidecar stopped", 60*time.Second, func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodFailed && terminated(p, "side") != nil
 	})

@@ -16,11 +16,11 @@ import (
 func TestStartOrder(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := podSpec{Name: "start",
-		Inits: []ctr{{S: script{Name: "i1", Delay: 1}}, {S: script{Name: "i2", Delay: 1}},
-			{S: script{Name: "side", StartDelay: 1, Forever: true, TrapTerm: true}, Sidecar: true}},
-		Containers: []ctr{{S: script{Name: "a1", Forever: true, TrapTerm: true}}, {S: script{Name: "a2", Forever: true, TrapTerm: true}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "start",
+		Inits: []harness.Container{script{Name: "i1", Delay: 1}.container(), script{Name: "i2", Delay: 1}.container(),
+			script{Name: "side", StartDelay: 1, Forever: true, TrapTerm: true}.sidecar()},
+		Containers: []harness.Container{script{Name: "a1", Forever: true, TrapTerm: true}.container(), script{Name: "a2", Forever: true, TrapTerm: true}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("start", "Ready", 60*time.Second, harness.PodReady)
 	lines := c.WaitOrder("start", orderWait, "a2 Starting", "side Started")
 	harness.ExpectOrder(t, lines, "i1 Starting", "i1 Exiting", "i2 Starting", "i2 Exiting", "side Starting", "a1 Starting", "a2 Starting")
@@ -37,16 +37,16 @@ func TestStartOrder(t *testing.T) {
 // killed and restarted except under Never.
 func TestRestartMatrixClasses(t *testing.T) {
 	t.Parallel()
-	app := ctr{S: script{Name: "app", Forever: true, TrapTerm: true}}
+	app := script{Name: "app", Forever: true, TrapTerm: true}.container()
 	for _, policy := range []string{"Never", "OnFailure", "Always"} {
 		for _, exit := range []int{0, 1} {
 			t.Run(fmt.Sprintf("sidecar-exit%d-%s", exit, policy), func(t *testing.T) {
 				t.Parallel()
 				c := env.Client(t)
-				ps := podSpec{Name: "m", RestartPolicy: policy,
-					Inits:      []ctr{{S: script{Name: "side", Delay: 1, ExitCode: exit}, Sidecar: true}},
-					Containers: []ctr{app}}
-				c.Apply(ps.yaml(c.HostDir))
+				ps := harness.Pod{Name: "m", RestartPolicy: policy,
+					Inits:      []harness.Container{script{Name: "side", Delay: 1, ExitCode: exit}.sidecar()},
+					Containers: []harness.Container{app}}
+				c.Apply(ps.YAML(c.HostDir))
 				p := c.WaitFor("m", "sidecar restarted", 60*time.Second, func(p *corev1.Pod) bool { return restarts(p, "side") >= 1 })
 				if p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded || restarts(p, "app") != 0 {
 					t.Errorf("sidecar exit changed the pod: %s", harness.Describe(p))
@@ -56,8 +56,8 @@ func TestRestartMatrixClasses(t *testing.T) {
 		t.Run("init-exit1-"+policy, func(t *testing.T) {
 			t.Parallel()
 			c := env.Client(t)
-			ps := podSpec{Name: "m", RestartPolicy: policy, Inits: []ctr{{S: script{Name: "init", ExitCode: 1}}}, Containers: []ctr{app}}
-			c.Apply(ps.yaml(c.HostDir))
+			ps := harness.Pod{Name: "m", RestartPolicy: policy, Inits: []harness.Container{script{Name: "init", ExitCode: 1}.container()}, Containers: []harness.Container{app}}
+			c.Apply(ps.YAML(c.HostDir))
 			if policy == "Never" {
 				p := c.WaitFor("m", "Failed", 60*time.Second, phaseIs(corev1.PodFailed))
 				if restarts(p, "init") != 0 {
@@ -74,10 +74,10 @@ func TestRestartMatrixClasses(t *testing.T) {
 			t.Parallel()
 			c := env.Client(t)
 			live := "    livenessProbe:\n      exec:\n        command: [\"false\"]\n      periodSeconds: 1\n      failureThreshold: 1\n"
-			ps := podSpec{Name: "m", RestartPolicy: policy, Grace: intp(2),
-				Containers: []ctr{{S: script{Name: "app", Forever: true, TrapTerm: true, TermExit: 1}, Extra: live}}}
+			ps := harness.Pod{Name: "m", RestartPolicy: policy, Grace: 2,
+				Containers: []harness.Container{withExtra(script{Name: "app", Forever: true, TrapTerm: true, TermExit: 1}.container(), live)}}
 			w := c.Watch("m")
-			c.Apply(ps.yaml(c.HostDir))
+			c.Apply(ps.YAML(c.HostDir))
 			if policy == "Never" {
 				p := w.UntilPod("Failed", 60*time.Second, phaseIs(corev1.PodFailed))
 				if restarts(p, "app") != 0 {

@@ -20,11 +20,11 @@ func TestContainerdRestart(t *testing.T) {
 	ctrd := env.PrivateContainerd(t)
 	d := env.PrivateDaemonOn(t, ctrd)
 	c := env.ClientOn(t, d)
-	ps := podSpec{Name: "survivor", RestartPolicy: "Never",
-		Inits: []ctr{{S: script{Name: "side", Forever: true, TrapTerm: true}, Sidecar: true}},
-		Containers: []ctr{{S: script{Name: "app", ExitCode: 0,
-			Before: "while [ ! -f /shared/stop ]; do sleep 0.2; done"}}}}
-	c.Apply(ps.yaml(c.HostDir))
+	ps := harness.Pod{Name: "survivor", RestartPolicy: "Never",
+		Inits: []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
+		Containers: []harness.Container{script{Name: "app", ExitCode: 0,
+			Before: "while [ ! -f /shared/stop ]; do sleep 0.2; done"}.container()}}
+	c.Apply(ps.YAML(c.HostDir))
 	before := c.WaitFor("survivor", "Ready", 60*time.Second, harness.PodReady)
 
 	if err := ctrd.Stop(syscall.SIGTERM); err != nil {
