@@ -122,6 +122,10 @@ var (
 	terminated = harness.Terminated
 )
 
+// restarts returns the restartCount of the container name of p, or -1 when
+// p has no status for it: unlike the 0 of integration/probes' restarts, a
+// missing status then fails checks such as `restarts(p, "app") != 0`
+// instead of passing them as "never restarted".
 func restarts(p *corev1.Pod, name string) int32 {
 	if s := status(p, name); s != nil {
 		return s.RestartCount
