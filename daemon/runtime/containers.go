@@ -136,7 +136,7 @@ func (r *Runtime) removeFailedContainer(ctx context.Context, cont containerd.Con
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), failedCreateCleanupTimeout)
 	defer cancel()
 	if task, err := cont.Task(ctx, nil); err == nil {
-		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		if _, err := deleteTask(ctx, task, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("delete task of container %s: %w", cont.ID(), err)
 		}
 	} else if !errdefs.IsNotFound(err) {
@@ -336,7 +336,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 		return fmt.Errorf("load container %s: %w", id, err)
 	}
 	if task, err := cont.Task(ctx, nil); err == nil {
-		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		if _, err := deleteTask(ctx, task, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("delete task of %s: %w", id, err)
 		}
 	} else if !errdefs.IsNotFound(err) {

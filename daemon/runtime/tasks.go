@@ -146,7 +146,7 @@ func (r *Runtime) Reap(ctx context.Context, id string) (supervisor.ExitStatus, e
 		} else if oom {
 			labels[labelOOMKilled] = "true"
 		}
-		st, err := task.Delete(ctx)
+		st, err := deleteTask(ctx, task)
 		if err != nil {
 			return supervisor.ExitStatus{}, fmt.Errorf("delete task of %s: %w", id, err)
 		}
