@@ -35,6 +35,13 @@ func ModuleRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
+// BuildTags are the build tags podrun's binaries are built with, here as in
+// scripts/: grpcnotrace drops gRPC's golang.org/x/net/trace, whose
+// html/template calls methods by name through reflection; that alone makes
+// the linker keep every exported method of every type and grows podrund
+// from about 36 to 44 MB, and its idle RSS by about 4 MiB.
+const BuildTags = "grpcnotrace"
+
 // Build compiles podrund, podrund-logger, podctl and the probe server into dir.
 func Build(ctx context.Context, dir string) (Binaries, error) {
 	root, err := ModuleRoot()
@@ -49,7 +56,7 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 		{b.Podctl, "./cmd/podctl"},
 		{b.ProbeServer, "./integration/testimage/probeserver"},
 	} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", job.out, job.pkg)
+		cmd := exec.CommandContext(ctx, "go", "build", "-tags", BuildTags, "-o", job.out, job.pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
