@@ -100,17 +100,18 @@ func (d *daemon) wire(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)
 	}
+	clk := clock.RealClock{}
 	m := metrics.New(d.listPods, d.rt.Ready)
-	d.srv, err = server.New(server.Options{Store: d.st, Images: d.rt, Execer: d.rt, Volumes: d.vols,
+	heap := newHeapReleaser(clk, releaseDelay)
+	d.srv, err = server.New(server.Options{Store: d.st, Images: releasingImages{d.rt, heap}, Execer: d.rt, Volumes: d.vols,
 		Metrics: m, Policy: policy(cfg.Policy), Root: cfg.Root, Logger: log.Named("api"),
 		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof})
 	if err != nil {
 		return err
 	}
-	clk := clock.RealClock{}
 	p := prober{rt: d.rt}
 	probes := newProbeManager(ctx, probe.NewManager(p, clk, log.Named("probe")), m)
-	d.mgr = supervisor.NewManager(d.rt, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
+	d.mgr = supervisor.NewManager(releasingRuntime{d.rt, heap}, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
 		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p)})
 	d.srv.SetEngine(d.mgr)
 	ctrl := job.NewController(job.Options{Pods: d.srv, Jobs: d.srv, Events: d.srv, Logger: log.Named("job")})

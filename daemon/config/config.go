@@ -32,7 +32,19 @@ type Config struct {
 	ShutdownGracePeriod metav1.Duration `json:"shutdownGracePeriod,omitempty"`
 	ConcurrentPodStarts int             `json:"concurrentPodStarts,omitempty"`
 	// Pprof serves net/http/pprof under /debug/pprof/ on the API socket.
-	Pprof bool `json:"pprof,omitempty"`
+	Pprof  bool   `json:"pprof,omitempty"`
+	Memory Memory `json:"memory,omitempty"`
+}
+
+// Memory tunes the Go runtime of podrund (GOGC and GOMEMLIMIT in the
+// environment override it).
+type Memory struct {
+	// GCPercent is Go's GOGC: how far, in percent of the live heap, the
+	// heap may grow before the next collection.
+	GCPercent int `json:"gcPercent,omitempty"`
+	// SoftLimitBytes is Go's soft memory limit (GOMEMLIMIT): near it the
+	// collector works harder. 0: no limit.
+	SoftLimitBytes int64 `json:"softLimitBytes,omitempty"`
 }
 
 // Policy limits what pods may ask of the host.
@@ -63,6 +75,11 @@ type ImagePull struct {
 	PlainHTTPRegistries []string `json:"plainHTTPRegistries,omitempty"` // host[:port] reached over plain HTTP (localhost always is)
 }
 
+// DefaultGCPercent is podrund's GOGC. podrund's live heap is small (a few
+// MiB idle) and it allocates little once pods run, so collecting at half
+// the Go default growth costs little CPU and keeps the idle footprint low.
+const DefaultGCPercent = 50
+
 // Defaults are the values of design.md §1.
 func Defaults() Config {
 	return Config{
@@ -76,6 +93,7 @@ func Defaults() Config {
 		LogRotation:         LogRotation{MaxSizeBytes: 10 << 20, MaxFiles: 5},
 		ShutdownGracePeriod: metav1.Duration{Duration: 30 * time.Second},
 		ConcurrentPodStarts: 4,
+		Memory:              Memory{GCPercent: DefaultGCPercent},
 	}
 }
 
@@ -128,6 +146,12 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownGracePeriod.Duration < 0 {
 		errs = append(errs, errors.New("shutdownGracePeriod must not be negative"))
+	}
+	if c.Memory.GCPercent < 1 {
+		errs = append(errs, fmt.Errorf("memory.gcPercent %d: must be at least 1", c.Memory.GCPercent))
+	}
+	if c.Memory.SoftLimitBytes < 0 {
+		errs = append(errs, errors.New("memory.softLimitBytes must not be negative"))
 	}
 	if c.ConcurrentPodStarts < 1 {
 		errs = append(errs, fmt.Errorf("concurrentPodStarts %d: must be at least 1", c.ConcurrentPodStarts))

@@ -137,3 +137,31 @@ func TestPprofFlag(t *testing.T) {
 		t.Error("--pprof=false did not override the file")
 	}
 }
+
+func TestMemorySettings(t *testing.T) {
+	if d := Defaults().Memory; d.GCPercent != DefaultGCPercent || d.SoftLimitBytes != 0 {
+		t.Fatalf("default memory settings %+v", d)
+	}
+	c, err := Parse([]byte("memory:\n  softLimitBytes: 67108864\n"), Defaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Memory.SoftLimitBytes != 64<<20 || c.Memory.GCPercent != DefaultGCPercent {
+		t.Fatalf("a file setting only the limit gave %+v (gcPercent must keep its default)", c.Memory)
+	}
+	c, err = Parse([]byte("memory:\n  gcPercent: 200\n"), Defaults())
+	if err != nil || c.Memory.GCPercent != 200 {
+		t.Fatalf("gcPercent 200 gave %+v, %v", c.Memory, err)
+	}
+	if _, err := Parse([]byte("memory:\n  gcPercnt: 20\n"), Defaults()); err == nil || !strings.Contains(err.Error(), "gcPercnt") {
+		t.Fatalf("misspelt memory key: error %v", err)
+	}
+	bad := Defaults()
+	bad.Memory = Memory{GCPercent: 0, SoftLimitBytes: -1}
+	err = bad.Validate()
+	for _, want := range []string{"memory.gcPercent", "memory.softLimitBytes"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error %v does not name %s", err, want)
+		}
+	}
+}
