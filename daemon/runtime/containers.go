@@ -217,7 +217,7 @@ func (r *Runtime) containerOpts(ctx context.Context, req supervisor.CreateReques
 	}
 	specOpts := []oci.SpecOpts{
 		withHostnameEnv(pod),
-		oci.WithImageConfig(img),
+		r.withImageConfig(img),
 		withProcessArgs(args),
 		withContainerEnv(env),
 		withWorkingDir(c.WorkingDir),

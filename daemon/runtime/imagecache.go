@@ -6,8 +6,14 @@ import (
 	"sync"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
+
+// defaultImagePath is containerd's env for an image config without one.
+const defaultImagePath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // maxCachedImages bounds imageCache; past it the cache starts afresh.
 const maxCachedImages = 256
@@ -27,6 +33,11 @@ type imageInfo struct {
 	// GC; the flag is dropped when an image is removed or a container
 	// creation from it fails.
 	unpacked bool
+	// user is the process user oci.WithImageConfig made of the image: its
+	// config's User resolved in the image's /etc/passwd, and the groups
+	// /etc/group lists it in, read from a mount of the container's fresh
+	// snapshot (the image's own files). nil until one container was made.
+	user *specs.User
 }
 
 // imageCache maps target digests to imageInfo; the zero value is ready.
@@ -57,6 +68,17 @@ func (c *imageCache) markUnpacked(d string) {
 	defer c.mu.Unlock()
 	if info, ok := c.m[d]; ok {
 		info.unpacked = true
+		c.m[d] = info
+	}
+}
+
+// setUser records the image's process user (see imageInfo.user).
+func (c *imageCache) setUser(d string, u specs.User) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if info, ok := c.m[d]; ok {
+		u.AdditionalGids = append([]uint32(nil), u.AdditionalGids...)
+		info.user = &u
 		c.m[d] = info
 	}
 }
@@ -97,4 +119,48 @@ func (r *Runtime) imageInfo(ctx context.Context, img containerd.Image) (imageInf
 	info := imageInfo{configDigest: cfg.Digest.String(), config: spec.Config, size: size}
 	r.images.put(key, info)
 	return info, nil
+}
+
+// withImageConfig is oci.WithImageConfig(img) without its reads: the
+// image config from imageInfo and, after the first container of the
+// image, the process user it resolved, so later containers need no mount
+// of their snapshot to read /etc/passwd and /etc/group. The result is the
+// same: the user depends on nothing but the image (it is computed before
+// any option that sets a user), env, args and cwd on the config only.
+func (r *Runtime) withImageConfig(img containerd.Image) oci.SpecOpts {
+	key := img.Target().Digest.String()
+	return func(ctx context.Context, cl oci.Client, c *containers.Container, s *oci.Spec) error {
+		info, ok := r.images.get(key)
+		if !ok || info.user == nil || s.Linux == nil {
+			if err := oci.WithImageConfig(img)(ctx, cl, c, s); err != nil {
+				return err
+			}
+			if ok && s.Process != nil && s.Linux != nil {
+				r.images.setUser(key, s.Process.User)
+			}
+			return nil
+		}
+		cfg := info.config
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		defaults := cfg.Env
+		if len(defaults) == 0 {
+			defaults = []string{defaultImagePath}
+		}
+		// As WithImageConfig: the image's env, then what is already set.
+		set := s.Process.Env
+		s.Process.Env = append([]string(nil), defaults...)
+		if err := oci.WithEnv(set)(ctx, cl, c, s); err != nil {
+			return err
+		}
+		s.Process.Args = append(append([]string(nil), cfg.Entrypoint...), cfg.Cmd...)
+		s.Process.Cwd = cfg.WorkingDir
+		if s.Process.Cwd == "" {
+			s.Process.Cwd = "/"
+		}
+		s.Process.User = *info.user
+		s.Process.User.AdditionalGids = append([]uint32(nil), info.user.AdditionalGids...)
+		return nil
+	}
 }

@@ -2,9 +2,12 @@ package runtime
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/integration/testimage"
@@ -110,5 +113,58 @@ func TestStartByANewRuntimeAndStartTimeListed(t *testing.T) {
 	// The instance dir (termination log, start time) goes with it.
 	if st := readStartedAt(termLog); !st.IsZero() {
 		t.Errorf("start time still readable after removal: %s", st)
+	}
+}
+
+// The image config and process user kept from an image's first container
+// give later containers exactly the process oci.WithImageConfig gives the
+// first (env, args, cwd, user and groups read from the image's files).
+func TestCachedImageConfigMakesTheSameProcess(t *testing.T) {
+	e := newTestEnv(t)
+	group := filepath.Join(t.TempDir(), "group")
+	os.WriteFile(group, []byte("root:x:0:\nuser:x:1000:\nwheel:x:10:root,user\naudio:x:29:user\n"), 0o644)
+	userImage := testimage.WithUser("docker.io/library/named-user:1", "user")
+	userImage.Files = append(userImage.Files, testimage.File{Source: group, Target: "etc/group", Mode: 0o644})
+	userImage.Env = []string{"FROM_IMAGE=1", "HOSTNAME=image"}
+	var buf bytes.Buffer
+	if err := testimage.Write(&buf, userImage); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rt.ImportImage(e.ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []corev1.Container{
+		{Name: "plain", Image: "busybox:1.28", Command: []string{"sleep", "1"}},
+		{Name: "entrypoint", Image: argsImage, WorkingDir: "/tmp"},
+		{Name: "user", Image: "named-user:1", Command: []string{"id"},
+			Env: []corev1.EnvVar{{Name: "FROM_POD", Value: "2"}}},
+	} {
+		pod := e.pod(c)
+		var procs []*specs.Process
+		for attempt := range int32(2) {
+			inst, err := e.create(pod, attempt)
+			if err != nil {
+				t.Fatalf("%s: create %d: %v", c.Name, attempt, err)
+			}
+			cont, err := e.rt.Client().LoadContainer(e.rt.nsCtx(e.ctx), inst.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := cont.Spec(e.rt.nsCtx(e.ctx))
+			e.rt.RemoveContainer(e.ctx, inst.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			procs = append(procs, spec.Process)
+		}
+		first, second := procs[0], procs[1]
+		if !reflect.DeepEqual(first.Env, second.Env) || !reflect.DeepEqual(first.Args, second.Args) ||
+			first.Cwd != second.Cwd || !reflect.DeepEqual(first.User, second.User) {
+			t.Errorf("%s: first container's process %+v %q %q %s, second's %+v %q %q %s", c.Name,
+				first.User, first.Env, first.Args, first.Cwd, second.User, second.Env, second.Args, second.Cwd)
+		}
+		if c.Name == "user" && (second.User.UID != 1000 || len(second.User.AdditionalGids) < 2) {
+			t.Errorf("named user: %+v, want uid 1000 with the groups /etc/group lists it in", second.User)
+		}
 	}
 }
