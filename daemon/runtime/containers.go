@@ -234,7 +234,7 @@ func (r *Runtime) containerOpts(ctx context.Context, req supervisor.CreateReques
 	return []containerd.NewContainerOpts{
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(r.snapshotter),
-		containerd.WithNewSnapshot(inst.ID, img),
+		r.withNewSnapshot(inst.ID, img),
 		containerd.WithContainerLabels(labels),
 		containerd.WithNewSpec(specOpts...),
 	}, labels, nil

@@ -8,6 +8,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -28,6 +29,7 @@ type imageInfo struct {
 	configDigest string // the image ID, as CRI reports it
 	config       ocispec.ImageConfig
 	size         int64
+	chainID      string // the parent of a container's snapshot
 	// unpacked: the image's layers were found unpacked in podrund's
 	// snapshotter. Snapshots of an existing image are kept by containerd's
 	// GC; the flag is dropped when an image is removed or a container
@@ -116,7 +118,12 @@ func (r *Runtime) imageInfo(ctx context.Context, img containerd.Image) (imageInf
 	if err != nil {
 		return imageInfo{}, fmt.Errorf("size of image %s: %w", img.Name(), err)
 	}
-	info := imageInfo{configDigest: cfg.Digest.String(), config: spec.Config, size: size}
+	diffIDs, err := img.RootFS(ctx)
+	if err != nil {
+		return imageInfo{}, fmt.Errorf("layers of image %s: %w", img.Name(), err)
+	}
+	info := imageInfo{configDigest: cfg.Digest.String(), config: spec.Config, size: size,
+		chainID: identity.ChainID(diffIDs).String()}
 	r.images.put(key, info)
 	return info, nil
 }
@@ -161,6 +168,27 @@ func (r *Runtime) withImageConfig(img containerd.Image) oci.SpecOpts {
 		}
 		s.Process.User = *info.user
 		s.Process.User.AdditionalGids = append([]uint32(nil), info.user.AdditionalGids...)
+		return nil
+	}
+}
+
+// withNewSnapshot is containerd.WithNewSnapshot(id, img) with the chain ID
+// from imageInfo: one Prepare call instead of reading the manifest and
+// config and asking for the snapshotter's capabilities per container (the
+// capabilities matter only for ID-remapping options, which podrund does
+// not pass). A missing parent fails the create, which drops the cache.
+func (r *Runtime) withNewSnapshot(id string, img containerd.Image) containerd.NewContainerOpts {
+	key := img.Target().Digest.String()
+	return func(ctx context.Context, client *containerd.Client, c *containers.Container) error {
+		info, ok := r.images.get(key)
+		if !ok || info.chainID == "" || c.Snapshotter == "" {
+			return containerd.WithNewSnapshot(id, img)(ctx, client, c)
+		}
+		if _, err := client.SnapshotService(c.Snapshotter).Prepare(ctx, id, info.chainID); err != nil {
+			return fmt.Errorf("prepare snapshot %s of image %s: %w", id, img.Name(), err)
+		}
+		c.SnapshotKey = id
+		c.Image = img.Name()
 		return nil
 	}
 }

@@ -168,3 +168,36 @@ func TestCachedImageConfigMakesTheSameProcess(t *testing.T) {
 		}
 	}
 }
+
+// A container whose image snapshot went away behind podrund's back fails
+// once; the next try unpacks the image again and runs.
+func TestLostImageSnapshotIsUnpackedAgain(t *testing.T) {
+	e := newTestEnv(t)
+	pod := e.pod(busybox("c", "echo", "back"))
+	inst, err := e.create(pod, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rt.RemoveContainer(e.ctx, inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	ctx := e.rt.nsCtx(e.ctx)
+	img, err := e.rt.Client().GetImage(ctx, "docker.io/library/busybox:1.28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := e.rt.images.get(img.Target().Digest.String())
+	if info.chainID == "" {
+		t.Fatal("no chain ID kept for the image after a container was created")
+	}
+	if err := e.rt.Client().SnapshotService(e.rt.snapshotter).Remove(ctx, info.chainID); err != nil {
+		t.Fatalf("remove the image's snapshot: %v", err)
+	}
+	if _, err := e.create(pod, 1); err == nil {
+		t.Fatal("create without the image's snapshot succeeded")
+	}
+	inst2, res := e.run(pod)
+	if out := e.stdout(inst2); res.ExitCode != 0 || len(out) != 1 || out[0] != "back" {
+		t.Fatalf("after the failed try: exit %d, out %q; want the image unpacked again", res.ExitCode, out)
+	}
+}
