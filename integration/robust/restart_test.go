@@ -90,6 +90,7 @@ func TestDaemonRestart(t *testing.T) {
 		return s != nil && s.RestartCount >= 2 && s.State.Waiting != nil &&
 			s.State.Waiting.Reason == "CrashLoopBackOff" && s.LastTerminationState.Terminated != nil
 	})
+	waitShimGone(t, d, statusOf(crash, "app").LastTerminationState.Terminated.ContainerID)
 
 	before := listPods(t, c)
 	r1 := restartAndCheck(t, c, d, syscall.SIGKILL, before, unchanging, func() {
@@ -127,6 +128,27 @@ func TestDaemonRestart(t *testing.T) {
 		return true
 	})
 	deleteAllAndCheckShims(t, c, d)
+}
+
+// waitShimGone waits until the shim of an exited instance is gone, i.e.
+// podrund has reaped it. The engine reports the exit (CrashLoopBackOff)
+// before it reaps, and a SIGKILL of podrund in the middle of containerd's
+// task delete can leave the shim running with no task to list it:
+// containerd deletes the task and then shuts the shim down on the request's
+// context, which the dying client cancels (its own FIXME: "the shim might be
+// leaked"). podrund cannot prevent that for a SIGKILL; the test means to
+// kill podrund while it waits out the back-off, not in that window.
+func waitShimGone(t *testing.T, d *harness.Podrund, containerID string) {
+	t.Helper()
+	id := strings.TrimPrefix(containerID, "containerd://")
+	eventually(t, time.Minute, func() string { return "the exited instance " + id + " is not reaped" }, func() bool {
+		for _, p := range harness.ProcessesMentioning(env.Base) {
+			if strings.Contains(p.Cmdline, "containerd-shim") && strings.Contains(p.Cmdline, " -id "+id+" ") {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // unchanging are the pods whose containers all run and must stay exactly
