@@ -67,6 +67,10 @@ type fakeRuntime struct {
 	// onPull, when set, runs inside PullImage with its progress callback
 	// (as the runtime's reporting goroutine would call it).
 	onPull func(progress PullProgress)
+	// prepare-ahead (prepare_test.go): createGate holds CreateContainer of
+	// a container until closed; stale makes PreparedCurrent say no.
+	createGate map[string]chan struct{}
+	stale      map[string]bool
 }
 
 func newFakeRuntime(clk *clocktesting.FakeClock) *fakeRuntime {
@@ -84,6 +88,8 @@ func newFakeRuntime(clk *clocktesting.FakeClock) *fakeRuntime {
 		reapOOM:    map[string]bool{},
 		reapErr:    map[string]error{},
 		reapGate:   map[string]chan struct{}{},
+		createGate: map[string]chan struct{}{},
+		stale:      map[string]bool{},
 	}
 }
 
@@ -146,8 +152,22 @@ func (f *fakeRuntime) RemoveSandbox(ctx context.Context, pod *corev1.Pod) error 
 
 func (f *fakeRuntime) CreateContainer(ctx context.Context, req CreateRequest) (Instance, error) {
 	f.mu.Lock()
+	gate := f.createGate[req.Container.Name]
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return Instance{}, ctx.Err()
+		}
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record("create %s", req.Container.Name)
+	if req.Ahead {
+		f.record("prepare %s", req.Container.Name)
+	} else {
+		f.record("create %s", req.Container.Name)
+	}
 	if err := f.createErr[req.Container.Name]; err != nil {
 		return Instance{}, err
 	}

@@ -20,6 +20,11 @@ type Options struct {
 	ConcurrentStarts int // bounded parallelism of first syncs when many pods start at boot
 	Probes           ProbeManager
 	RunHook          HookRunner
+	// PrepareAhead: while a pod's initialization runs, its later containers
+	// are created (process not started) in the background and only started
+	// at their turn, with no change anyone can observe (prepare.go). Needs
+	// a Runtime that implements PreparedChecker.
+	PrepareAhead bool
 }
 
 // ErrPodNotFound is returned for a UID the manager does not run.
@@ -36,6 +41,9 @@ type Manager struct {
 	events *eventRecorder
 	killer *killer
 	sem    chan struct{}
+	// prepSem bounds creations ahead across pods (prepareParallel); nil
+	// when containers are not prepared ahead.
+	prepSem chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -70,6 +78,9 @@ func NewManager(rt Runtime, sink Sink, opts Options) *Manager {
 	m.killer = &killer{rt: rt, clk: opts.Clock, runHook: opts.RunHook, events: m.events}
 	if opts.ConcurrentStarts > 0 {
 		m.sem = make(chan struct{}, opts.ConcurrentStarts)
+	}
+	if _, ok := rt.(PreparedChecker); ok && opts.PrepareAhead {
+		m.prepSem = make(chan struct{}, prepareParallel)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m

@@ -91,6 +91,10 @@ type CreateRequest struct {
 	Attempt   int32
 	Sandbox   Sandbox
 	ImageRef  string // as returned by EnsureImage's ImageStatus.Ref
+	// Ahead: the instance is prepared before its turn (Options.PrepareAhead);
+	// a PreparedChecker runtime records what it resolved so that
+	// PreparedCurrent can tell at the turn whether it is still current.
+	Ahead bool
 }
 
 // ImageStatus describes a local image.

@@ -54,6 +54,12 @@ type worker struct {
 	cancelStart context.CancelFunc
 	done        chan struct{}
 	baseCtx     context.Context // the worker's lifetime; kills run under it
+
+	// prepared holds later containers created ahead of their turn during
+	// the initialization (Options.PrepareAhead, prepare.go); prepWG
+	// counts their creations and removals in flight.
+	prepared map[string]*prepared
+	prepWG   sync.WaitGroup
 }
 
 // tryPush queues msg unless the worker's loop has ended.
@@ -120,6 +126,7 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 // (podrund stopping: the containers keep running).
 func (w *worker) run(ctx context.Context) {
 	defer close(w.done)
+	defer w.endPrepared()
 	w.baseCtx = ctx
 	defer func() {
 		if w.timer != nil {
@@ -309,6 +316,7 @@ func (w *worker) sync(ctx context.Context) {
 	if st.Terminating != nil && !w.finished {
 		w.driveTermination(ctx)
 	}
+	w.prunePrepared()
 	if w.finished {
 		return // finish published the final status
 	}

@@ -49,6 +49,7 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 			w.retry(w.m.clk.Now().Add(errorRetry))
 			return false
 		}
+		w.prepareLater(p)
 	}
 	for _, i := range p.StartInit {
 		c := &pod.Spec.InitContainers[i]
@@ -79,6 +80,7 @@ func (w *worker) createSandbox(ctx context.Context, changed bool) error {
 	pod := w.rec.Pod
 	if changed {
 		w.podEvent(corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+		w.endPrepared() // prepared for the lost sandbox: never started
 		for i := range st.Instances {
 			if in := &st.Instances[i]; in.State == InstanceRunning || in.State == InstanceCreated {
 				if err := w.m.rt.RemoveContainer(ctx, in.ID); err != nil {
@@ -125,12 +127,13 @@ func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class 
 	if cur, _ := newest(st, c.Name, st.SandboxAttempt); cur != nil && cur.State == InstanceExited {
 		st.Backoff = nextBackoff(st.Backoff, backoffKey(c), cur.FinishedAt, now) // R35
 	}
-	inst, err := w.m.rt.CreateContainer(ctx, CreateRequest{
-		Pod: pod, Container: c, Class: class, Attempt: attempt, Sandbox: w.sandbox, ImageRef: img.Ref,
-	})
-	if err != nil {
-		w.startFailed(ctx, c, err, "CreateContainerError")
-		return false
+	req := CreateRequest{Pod: pod, Container: c, Class: class, Attempt: attempt, Sandbox: w.sandbox, ImageRef: img.Ref}
+	inst, ok := w.takePrepared(ctx, req, img)
+	if !ok {
+		if inst, err = w.m.rt.CreateContainer(ctx, req); err != nil {
+			w.startFailed(ctx, c, err, "CreateContainerError")
+			return false
+		}
 	}
 	inst.Container, inst.Attempt, inst.SandboxAttempt = c.Name, attempt, st.SandboxAttempt
 	inst.Image, inst.SpecHash, inst.State = c.Image, specHash(c), InstanceCreated

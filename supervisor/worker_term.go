@@ -130,7 +130,9 @@ func (w *worker) killDone(ctx context.Context, id string, err error) {
 // status published, and for a deleted pod Sink.PodFinished (R62, R83).
 func (w *worker) finish(ctx context.Context) {
 	st := &w.rec.Engine
-	// Containers go before their sandbox; a failed reap gets a last try.
+	// Containers go before their sandbox; a failed reap gets a last try;
+	// containers prepared for a turn that never came are removed.
+	w.endPrepared()
 	w.reapPending(ctx, true)
 	for i := range st.Instances {
 		w.forgetInstance(&st.Instances[i])

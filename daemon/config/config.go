@@ -34,6 +34,10 @@ type Config struct {
 	// Pprof serves net/http/pprof under /debug/pprof/ on the API socket.
 	Pprof  bool   `json:"pprof,omitempty"`
 	Memory Memory `json:"memory,omitempty"`
+	// PrepareAhead creates a pod's later containers (process not started)
+	// while its earlier ones start, during the pod's initialization; each
+	// still starts only at its turn (supervisor.Options.PrepareAhead).
+	PrepareAhead bool `json:"prepareAhead,omitempty"`
 }
 
 // Memory tunes the Go runtime of podrund (GOGC and GOMEMLIMIT in the
@@ -94,6 +98,7 @@ func Defaults() Config {
 		ShutdownGracePeriod: metav1.Duration{Duration: 30 * time.Second},
 		ConcurrentPodStarts: 4,
 		Memory:              Memory{GCPercent: DefaultGCPercent},
+		PrepareAhead:        false,
 	}
 }
 
@@ -167,7 +172,7 @@ type Flags struct {
 }
 
 // AddFlags registers the flags of design.md §1 on fs, plus --pprof
-// (podrun's own, for profiling; issue 9).
+// (podrun's own, for profiling) and --prepare-ahead (issue 9).
 func AddFlags(fs *pflag.FlagSet) *Flags {
 	d := Defaults()
 	f := &Flags{fs: fs}
@@ -179,6 +184,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.file, "config", "", "optional YAML config file: the same settings plus policy, CNI, log rotation, image pull")
 	fs.StringVar(&f.v.LogLevel, "log-level", d.LogLevel, "debug|info|warn|error")
 	fs.BoolVar(&f.v.Pprof, "pprof", d.Pprof, "also serve net/http/pprof under /debug/pprof/ on the API socket")
+	fs.BoolVar(&f.v.PrepareAhead, "prepare-ahead", d.PrepareAhead,
+		"create a pod's later containers while its earlier ones start; each still starts at its turn")
 	return f
 }
 
@@ -200,6 +207,7 @@ func (f *Flags) Resolve() (Config, error) {
 		"namespace":          func() { c.Namespace = f.v.Namespace },
 		"log-level":          func() { c.LogLevel = f.v.LogLevel },
 		"pprof":              func() { c.Pprof = f.v.Pprof },
+		"prepare-ahead":      func() { c.PrepareAhead = f.v.PrepareAhead },
 	}
 	for name, apply := range set {
 		if f.fs.Changed(name) {

@@ -165,3 +165,47 @@ func TestMemorySettings(t *testing.T) {
 		}
 	}
 }
+
+// resolveArgs resolves a config from an optional file body and flags.
+func resolveArgs(t *testing.T, file string, args ...string) Config {
+	t.Helper()
+	fs := pflag.NewFlagSet("podrund", pflag.ContinueOnError)
+	f := AddFlags(fs)
+	if file != "" {
+		path := filepath.Join(t.TempDir(), "podrund.yaml")
+		if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", path)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestPrepareAheadSetting(t *testing.T) {
+	if got := resolveArgs(t, "").PrepareAhead; got != Defaults().PrepareAhead {
+		t.Errorf("no setting gave prepareAhead %v, want the default %v", got, Defaults().PrepareAhead)
+	}
+	for _, tc := range []struct {
+		file string
+		args []string
+		want bool
+	}{
+		{"prepareAhead: true\n", nil, true},
+		{"prepareAhead: false\n", nil, false},
+		{"", []string{"--prepare-ahead"}, true},
+		{"", []string{"--prepare-ahead=false"}, false},
+		{"prepareAhead: true\n", []string{"--prepare-ahead=false"}, false},
+		{"prepareAhead: false\n", []string{"--prepare-ahead"}, true},
+	} {
+		if got := resolveArgs(t, tc.file, tc.args...).PrepareAhead; got != tc.want {
+			t.Errorf("file %q flags %v: prepareAhead %v, want %v", tc.file, tc.args, got, tc.want)
+		}
+	}
+}

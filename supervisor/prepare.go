@@ -1,0 +1,286 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// PreparedChecker is implemented by a Runtime that can tell whether an
+// instance created ahead of its turn (CreateRequest.Ahead) is still what
+// CreateContainer would create at the turn. Without it the engine never
+// prepares ahead (Options.PrepareAhead is ignored): Kubernetes resolves
+// env and subPath files when a container's turn comes, so an instance
+// whose inputs may have changed must not be started.
+type PreparedChecker interface {
+	// PreparedCurrent reports whether inst, created from an earlier
+	// request for the same container, attempt and sandbox, matches what
+	// req would create now: the ConfigMaps and Secrets its env and
+	// subPath mounts resolved are unchanged.
+	PreparedCurrent(ctx context.Context, req CreateRequest, inst Instance) (bool, error)
+	// RemovePrepared removes an instance that was prepared and never
+	// started, with everything its creation left (its empty log file).
+	RemovePrepared(ctx context.Context, id string) error
+}
+
+// prepareParallel bounds the creations ahead in flight across all pods:
+// on a small host (2 cores) more would slow the start that is in turn
+// more than they save; two cover the usual pod of two or three later
+// containers while its first one starts.
+const prepareParallel = 2
+
+// preparedRemoveTimeout bounds the removal of an unused prepared instance,
+// which runs even when the worker's context has ended (podrund stopping).
+const preparedRemoveTimeout = 10 * time.Second
+
+var (
+	errNotPrepared  = errors.New("not prepared: its turn came before its creation began")
+	errImageMissing = errors.New("not prepared: the image is not present")
+)
+
+// prepared is one later container being created ahead of its turn. Only
+// the worker reads and changes the map of them; the fields below mu are
+// shared with the creating goroutine, inst and err are written by it
+// before done is closed.
+type prepared struct {
+	container string
+	class     ContainerClass
+	attempt   int32
+	sandbox   int32
+	specHash  string
+	cancel    context.CancelFunc
+	done      chan struct{}
+	inst      Instance
+	imageRef  string
+	err       error
+
+	mu        sync.Mutex
+	begun     bool // the creation began: the turn waits for it
+	abandoned bool // the turn came first: the creation never begins
+}
+
+// prepareLater starts, right after the sandbox of a new attempt was made
+// (first start, R14/R95 re-initialization), the creation of every later
+// container of the initialization sequence, in spec order: init
+// containers after the first and the regular containers the plan will
+// start. Nothing is started; each instance waits in w.prepared for its
+// turn (takePrepared) and is removed if the turn never comes.
+func (w *worker) prepareLater(p *Plan) {
+	if !w.m.opts.PrepareAhead || w.m.prepSem == nil || w.baseCtx == nil {
+		return
+	}
+	st := &w.rec.Engine
+	pod := w.rec.Pod
+	type later struct {
+		c     *corev1.Container
+		class ContainerClass
+	}
+	var todo []later
+	if len(pod.Spec.InitContainers) > 0 {
+		for i := 1; i < len(pod.Spec.InitContainers); i++ {
+			c := &pod.Spec.InitContainers[i]
+			todo = append(todo, later{c, classOf(c, true)})
+		}
+		for i := range pod.Spec.Containers {
+			c := &pod.Spec.Containers[i]
+			if cur, _ := newest(st, c.Name, -1); restartPolicy(pod) == corev1.RestartPolicyOnFailure &&
+				cur != nil && cur.State == InstanceExited && cur.ExitCode == 0 {
+				continue // completed under OnFailure: re-initialization skips it
+			}
+			todo = append(todo, later{c, Regular})
+		}
+	} else {
+		for _, i := range p.StartRegular[min(1, len(p.StartRegular)):] {
+			todo = append(todo, later{&pod.Spec.Containers[i], Regular})
+		}
+	}
+	for _, l := range todo {
+		// Always would pull at the turn ("Pulling" events): not ahead.
+		if pullPolicy(l.c) == corev1.PullAlways || w.prepared[l.c.Name] != nil {
+			continue
+		}
+		w.launchPrepare(l.c, l.class)
+	}
+}
+
+// launchPrepare creates one later container in the background.
+func (w *worker) launchPrepare(c *corev1.Container, class ContainerClass) {
+	st := &w.rec.Engine
+	attempt := int32(0)
+	if cur, _ := newest(st, c.Name, -1); cur != nil {
+		attempt = cur.Attempt + 1
+	}
+	ctx, cancel := context.WithCancel(w.baseCtx)
+	p := &prepared{container: c.Name, class: class, attempt: attempt, sandbox: st.SandboxAttempt,
+		specHash: specHash(c), cancel: cancel, done: make(chan struct{})}
+	if w.prepared == nil {
+		w.prepared = map[string]*prepared{}
+	}
+	w.prepared[c.Name] = p
+	req := CreateRequest{Pod: w.rec.Pod, Container: c, Class: class, Attempt: attempt,
+		Sandbox: w.sandbox, Ahead: true}
+	w.prepWG.Add(1)
+	go func() {
+		defer w.prepWG.Done()
+		defer close(p.done)
+		p.inst, p.imageRef, p.err = w.m.createAhead(ctx, p, req)
+	}()
+}
+
+// createAhead waits for a creation slot, checks the image is present and
+// creates the instance, unless the turn came first.
+func (m *Manager) createAhead(ctx context.Context, p *prepared, req CreateRequest) (Instance, string, error) {
+	select {
+	case m.prepSem <- struct{}{}:
+		defer func() { <-m.prepSem }()
+	case <-ctx.Done():
+		return Instance{}, "", ctx.Err()
+	}
+	p.mu.Lock()
+	if p.abandoned || ctx.Err() != nil {
+		p.mu.Unlock()
+		return Instance{}, "", errNotPrepared
+	}
+	p.begun = true
+	p.mu.Unlock()
+	img, err := m.rt.ImageStatus(ctx, req.Container.Image)
+	if err != nil || !img.Present {
+		return Instance{}, "", errImageMissing
+	}
+	req.ImageRef = img.Ref
+	inst, err := m.rt.CreateContainer(ctx, req)
+	return inst, img.Ref, err
+}
+
+// takePrepared returns the instance prepared for req if there is one that
+// matches it and is still current; else any prepared instance of the
+// container is removed and the caller creates one as usual, so a failure
+// is reported at the turn with its usual reason.
+func (w *worker) takePrepared(ctx context.Context, req CreateRequest, img ImageStatus) (Instance, bool) {
+	p := w.prepared[req.Container.Name]
+	if p == nil {
+		return Instance{}, false
+	}
+	delete(w.prepared, req.Container.Name)
+	p.mu.Lock()
+	if !p.begun {
+		p.abandoned = true
+		p.mu.Unlock()
+		p.cancel()
+		return Instance{}, false
+	}
+	p.mu.Unlock()
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		w.discardPrepared(p)
+		return Instance{}, false
+	}
+	if p.err != nil {
+		p.cancel()
+		w.log.Debug("prepared container not used", zap.String("container", p.container), zap.Error(p.err))
+		return Instance{}, false
+	}
+	if !w.preparedMatches(ctx, p, req, img) {
+		w.discardPrepared(p)
+		return Instance{}, false
+	}
+	p.cancel()
+	inst := p.inst
+	inst.CreatedAt = time.Time{} // created now, as far as anyone can tell
+	return inst, true
+}
+
+// preparedMatches checks p against the turn's request: same attempt,
+// sandbox, definition and image, and inputs unchanged (PreparedChecker).
+func (w *worker) preparedMatches(ctx context.Context, p *prepared, req CreateRequest, img ImageStatus) bool {
+	if p.attempt != req.Attempt || p.sandbox != w.rec.Engine.SandboxAttempt || p.class != req.Class ||
+		p.specHash != specHash(req.Container) || p.imageRef != img.Ref ||
+		(p.inst.ImageID != "" && img.ID != "" && p.inst.ImageID != img.ID) {
+		return false
+	}
+	pc, ok := w.m.rt.(PreparedChecker)
+	if !ok {
+		return false
+	}
+	cur, err := pc.PreparedCurrent(ctx, req, p.inst)
+	if err != nil {
+		w.log.Info("check prepared container", zap.String("container", p.container), zap.Error(err))
+		return false
+	}
+	if !cur {
+		w.log.Debug("prepared container is stale: created again", zap.String("container", p.container))
+	}
+	return cur
+}
+
+// discardPrepared removes p in the background once its creation ended.
+func (w *worker) discardPrepared(p *prepared) {
+	p.mu.Lock()
+	p.abandoned = true
+	p.mu.Unlock()
+	p.cancel()
+	pc, _ := w.m.rt.(PreparedChecker)
+	base := w.baseCtx
+	if base == nil {
+		base = context.Background()
+	}
+	w.prepWG.Add(1)
+	go func() {
+		defer w.prepWG.Done()
+		<-p.done
+		if p.err != nil || pc == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(base), preparedRemoveTimeout)
+		defer cancel()
+		if err := pc.RemovePrepared(ctx, p.inst.ID); err != nil {
+			w.log.Warn("remove prepared container", zap.String("container", p.container),
+				zap.String("id", p.inst.ID), zap.Error(err))
+		}
+	}()
+}
+
+// prunePrepared removes prepared instances whose turn can no longer come
+// as prepared: the pod terminates, the sandbox changed, the definition
+// changed (§R image update), the container already has an instance in
+// this sandbox, or a plain init container failed (its restarts, if any,
+// are single-container restarts: nothing is kept prepared meanwhile).
+func (w *worker) prunePrepared() {
+	if len(w.prepared) == 0 {
+		return
+	}
+	st := &w.rec.Engine
+	initFailed := false
+	for i := range st.Instances {
+		in := &st.Instances[i]
+		if c, init := findContainer(w.rec.Pod, in.Container); init && c != nil && !isSidecar(c) &&
+			in.SandboxAttempt == st.SandboxAttempt && in.State == InstanceExited && in.ExitCode != 0 {
+			initFailed = true
+		}
+	}
+	gone := st.Terminating != nil || w.finished || w.deleted || !w.sandboxReady || initFailed
+	for name, p := range w.prepared {
+		c, _ := findContainer(w.rec.Pod, name)
+		cur, _ := newest(st, name, st.SandboxAttempt)
+		if gone || c == nil || p.sandbox != st.SandboxAttempt || p.specHash != specHash(c) || cur != nil {
+			delete(w.prepared, name)
+			w.discardPrepared(p)
+		}
+	}
+}
+
+// endPrepared removes every prepared instance and waits until they are
+// gone: before the sandbox goes (pod finished, sandbox changed) and when
+// the worker ends.
+func (w *worker) endPrepared() {
+	for name, p := range w.prepared {
+		delete(w.prepared, name)
+		w.discardPrepared(p)
+	}
+	w.prepWG.Wait()
+}

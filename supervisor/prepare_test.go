@@ -1,0 +1,328 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The fake runtime's side of PreparedChecker.
+
+func (f *fakeRuntime) PreparedCurrent(ctx context.Context, req CreateRequest, inst Instance) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("check %s", req.Container.Name)
+	return !f.stale[req.Container.Name], nil
+}
+
+func (f *fakeRuntime) RemovePrepared(ctx context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c := f.containers[id]; c != nil {
+		f.record("remove-prepared %s", c.name)
+		if c.state != InstanceCreated {
+			return fmt.Errorf("instance %s of %s was started", id, c.name)
+		}
+	}
+	delete(f.containers, id)
+	return nil
+}
+
+// only keeps the calls with one of the prefixes.
+func only(calls []string, prefixes ...string) []string {
+	var out []string
+	for _, c := range calls {
+		for _, p := range prefixes {
+			if strings.HasPrefix(c, p) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// containerEvents lists "reason container" of the pod's container events.
+func containerEvents(s *fakeSink) []string {
+	var out []string
+	for _, ev := range s.eventList() {
+		out = append(out, ev.Reason+" "+ev.InvolvedObject.FieldPath)
+	}
+	return out
+}
+
+// TestPrepareAhead_SidecarOrder_R11_R12: with two sidecars and an app, the
+// later containers are created ahead, yet the starts, the events and the
+// status come in exactly the order and shape of the sequential mode.
+func TestPrepareAhead_SidecarOrder_R11_R12(t *testing.T) {
+	run := func(ahead bool) ([]string, []string, corev1.PodStatus) {
+		h := newHarness(t, Options{PrepareAhead: ahead})
+		pod := testPod(corev1.RestartPolicyAlways, []string{"s1:sidecar", "s2:sidecar"}, "app")
+		// s1's creation is held until the later ones are being prepared,
+		// as a real start takes longer than beginning a creation.
+		gate := make(chan struct{})
+		h.rt.mu.Lock()
+		h.rt.createGate["s1"] = gate
+		h.rt.mu.Unlock()
+		h.start(pod)
+		if ahead {
+			h.waitFor("s2 and app prepared", func() bool {
+				calls := h.rt.callLog()
+				return indexOf(calls, "prepare s2") >= 0 && indexOf(calls, "prepare app") >= 0
+			})
+		}
+		close(gate)
+		h.waitRunning("app")
+		h.waitPhase(pod.UID, corev1.PodRunning)
+		st := h.status(pod.UID)
+		calls, evs := h.rt.callLog(), containerEvents(h.sink)
+		h.stop()
+		return calls, evs, st
+	}
+	seqCalls, seqEvents, seqStatus := run(false)
+	calls, events, status := run(true)
+	wantStarts := []string{"start s1", "start s2", "start app"}
+	if got := only(calls, "start "); !equalStrings(got, wantStarts) {
+		t.Fatalf("prepared ahead: starts %v, want %v (calls %v)", got, wantStarts, calls)
+	}
+	if got := only(seqCalls, "start "); !equalStrings(got, wantStarts) {
+		t.Fatalf("sequential: starts %v, want %v", got, wantStarts)
+	}
+	if got := only(calls, "prepare ", "create "); len(got) != 3 || indexOf(calls, "create s1") < 0 ||
+		indexOf(calls, "prepare s2") < 0 || indexOf(calls, "prepare app") < 0 {
+		t.Fatalf("creates %v: want s1 created at its turn, s2 and app prepared ahead", got)
+	}
+	if indexOf(calls, "create s2") >= 0 || indexOf(calls, "create app") >= 0 {
+		t.Fatalf("a prepared container was created again: %v", calls)
+	}
+	if !equalStrings(events, seqEvents) {
+		t.Fatalf("events differ\n ahead %v\n   seq %v", events, seqEvents)
+	}
+	for i := range status.InitContainerStatuses {
+		a, b := status.InitContainerStatuses[i], seqStatus.InitContainerStatuses[i]
+		if a.Name != b.Name || (a.State.Running == nil) != (b.State.Running == nil) || a.RestartCount != b.RestartCount {
+			t.Fatalf("init status %d differs: %+v vs %+v", i, a, b)
+		}
+	}
+}
+
+// startInitPod starts a pod whose plain init container i1 runs until the
+// test ends it, with the later containers prepared; it returns i1's ID.
+func startInitPod(t *testing.T, h *harness, pod *corev1.Pod, prepared ...string) string {
+	t.Helper()
+	h.start(pod)
+	i1 := h.waitRunning("i1")
+	h.waitFor("later containers prepared", func() bool {
+		calls := h.rt.callLog()
+		for _, n := range prepared {
+			if indexOf(calls, "prepare "+n) < 0 {
+				return false
+			}
+		}
+		return true
+	})
+	return i1
+}
+
+// TestPrepareAhead_Invisible_R16: while the init container runs, the
+// prepared app is in no status and no event; at its turn the prepared
+// instance is the one started, announced by Created then Started.
+func TestPrepareAhead_Invisible_R16(t *testing.T) {
+	h := newHarness(t, Options{PrepareAhead: true})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"i1"}, "app")
+	i1 := startInitPod(t, h, pod, "app")
+	h.m.Get(pod.UID) // the worker may still publish: wait for the status to settle on Pending
+	h.waitPhase(pod.UID, corev1.PodPending)
+	rec, _ := h.m.Get(pod.UID)
+	for _, in := range rec.Engine.Instances {
+		if in.Container == "app" {
+			t.Fatalf("prepared app is in the engine state: %+v", in)
+		}
+	}
+	if cs := rec.Pod.Status.ContainerStatuses; len(cs) != 1 || cs[0].ContainerID != "" || cs[0].State.Waiting == nil ||
+		cs[0].State.Waiting.Reason != "PodInitializing" {
+		t.Fatalf("app status while i1 runs: %+v", cs)
+	}
+	for _, ev := range containerEvents(h.sink) {
+		if strings.Contains(ev, "{app}") {
+			t.Fatalf("event about the prepared app before its turn: %s", ev)
+		}
+	}
+	h.rt.exit(i1, 0)
+	app := h.waitRunning("app")
+	if !strings.HasPrefix(app, "app-") || indexOf(h.rt.callLog(), "create app") >= 0 {
+		t.Fatalf("app %s not the prepared instance: %v", app, h.rt.callLog())
+	}
+	evs := containerEvents(h.sink)
+	if c, s := indexOf(evs, "Created spec.containers{app}"), indexOf(evs, "Started spec.containers{app}"); c < 0 || s < c {
+		t.Fatalf("app events %v", evs)
+	}
+}
+
+// TestPrepareAhead_InitFailsNever_R19: a plain init container fails under
+// restartPolicy Never: the pod fails and the prepared app is removed,
+// never started.
+func TestPrepareAhead_InitFailsNever_R19(t *testing.T) {
+	h := newHarness(t, Options{PrepareAhead: true})
+	pod := testPod(corev1.RestartPolicyNever, []string{"i1", "i2"}, "app")
+	i1 := startInitPod(t, h, pod, "i2", "app")
+	h.rt.exit(i1, 1)
+	h.waitPhase(pod.UID, corev1.PodFailed)
+	h.waitFor("prepared removed", func() bool { return !h.rt.has("i2") && !h.rt.has("app") })
+	calls := h.rt.callLog()
+	if indexOf(calls, "start i2") >= 0 || indexOf(calls, "start app") >= 0 {
+		t.Fatalf("a container whose turn never came was started: %v", calls)
+	}
+	if indexOf(calls, "remove-prepared i2") < 0 || indexOf(calls, "remove-prepared app") < 0 {
+		t.Fatalf("prepared containers not removed: %v", calls)
+	}
+	for _, ev := range containerEvents(h.sink) {
+		if strings.Contains(ev, "{app}") || strings.Contains(ev, "{i2}") {
+			t.Fatalf("event about a container whose turn never came: %s", ev)
+		}
+	}
+}
+
+// TestPrepareAhead_DeletedDuringInit_R61: the pod is deleted while its init
+// container runs and the app is being prepared (its creation held): the
+// app is removed once created, never started, before the sandbox goes.
+func TestPrepareAhead_DeletedDuringInit_R61(t *testing.T) {
+	h := newHarness(t, Options{PrepareAhead: true})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"i1"}, "app", "app2")
+	gate := make(chan struct{})
+	h.rt.mu.Lock()
+	h.rt.createGate["app2"] = gate
+	h.rt.mu.Unlock()
+	startInitPod(t, h, pod, "app")
+	if err := h.m.Delete(context.Background(), pod.UID, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.stepUntil("pod finished", time.Second, func() bool {
+		select {
+		case <-h.sink.finished:
+			return true
+		default:
+			return false
+		}
+	})
+	close(gate)
+	calls := h.rt.callLog()
+	if h.rt.has("app") || h.rt.has("app2") || indexOf(calls, "start app") >= 0 {
+		t.Fatalf("prepared app left or started: %v", calls)
+	}
+	if r, s := indexOf(calls, "remove-prepared app"), indexOf(calls, "remove-sandbox"); r < 0 || r > s {
+		t.Fatalf("prepared app not removed before the sandbox: %v", calls)
+	}
+}
+
+// TestPrepareAhead_ImageNeedsPull_R27: images that need a pull (absent, or
+// pull policy Always) are not prepared: "Pulling" stays at the turn.
+func TestPrepareAhead_ImageNeedsPull_R27(t *testing.T) {
+	h := newHarness(t, Options{PrepareAhead: true})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"i1"}, "absent", "always", "app")
+	pod.Spec.Containers[0].Image = "other:1.0"
+	pod.Spec.Containers[1].ImagePullPolicy = corev1.PullAlways
+	i1 := startInitPod(t, h, pod, "app")
+	h.settle()
+	calls := h.rt.callLog()
+	if indexOf(calls, "prepare absent") >= 0 || indexOf(calls, "prepare always") >= 0 || len(only(calls, "pull ")) != 0 {
+		t.Fatalf("container needing a pull prepared or pulled early: %v", calls)
+	}
+	h.rt.exit(i1, 0)
+	h.waitRunning("app")
+	calls = h.rt.callLog()
+	want := []string{"pull other:1.0", "create absent", "start absent", "pull busybox:1.28", "create always",
+		"start always", "check app", "start app"}
+	if got := only(calls[indexOf(calls, "exit i1 0"):], "pull ", "create ", "start ", "check "); !equalStrings(got, want) {
+		t.Fatalf("turns %v, want %v", got, want)
+	}
+}
+
+// TestPrepareAhead_StaleRecreated: a prepared instance whose inputs changed
+// (a ConfigMap its env reads) is removed and created again at its turn.
+func TestPrepareAhead_StaleRecreated(t *testing.T) {
+	h := newHarness(t, Options{PrepareAhead: true})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"i1"}, "app")
+	i1 := startInitPod(t, h, pod, "app")
+	h.rt.mu.Lock()
+	h.rt.stale["app"] = true
+	h.rt.mu.Unlock()
+	h.rt.exit(i1, 0)
+	app := h.waitRunning("app")
+	calls := h.rt.callLog()
+	want := []string{"check app", "create app", "start app"}
+	if got := only(calls, "check ", "create app", "start app"); !equalStrings(got, want) {
+		t.Fatalf("turn %v, want %v", got, want)
+	}
+	h.waitFor("stale app removed", func() bool { return indexOf(h.rt.callLog(), "remove-prepared app") >= 0 })
+	if id := h.rt.running("app"); id != app || countRunning(h.rt, "app") != 1 {
+		t.Fatalf("app instances: running %s, started %s", id, app)
+	}
+}
+
+func countRunning(f *fakeRuntime, name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.containers {
+		if c.name == name {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPrepareAhead_FailureAtTurn_R87: a preparation that fails (a missing
+// ConfigMap key) says nothing early; at the turn the usual create fails
+// with the usual waiting reason and event.
+func TestPrepareAhead_FailureAtTurn_R87(t *testing.T) {
+	h := newHarness(t, Options{PrepareAhead: true})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"i1"}, "app")
+	h.rt.mu.Lock()
+	h.rt.createErr["app"] = &StartError{Reason: "CreateContainerConfigError", Message: `couldn't find key k in ConfigMap default/cm`}
+	h.rt.mu.Unlock()
+	i1 := startInitPod(t, h, pod, "app")
+	h.settle()
+	if st := h.status(pod.UID); st.ContainerStatuses[0].State.Waiting.Reason != "PodInitializing" ||
+		h.sink.hasEvent("Failed", "") {
+		t.Fatalf("failed preparation visible before the turn: %+v", st.ContainerStatuses[0].State)
+	}
+	h.rt.exit(i1, 0)
+	h.waitFor("app waiting with the create error", func() bool {
+		w := h.status(pod.UID).ContainerStatuses[0].State.Waiting
+		return w != nil && w.Reason == "CreateContainerConfigError"
+	})
+	if indexOf(h.rt.callLog(), "create app") < 0 || !h.sink.hasEvent("Failed", "Error: couldn't find key k in ConfigMap default/cm") {
+		t.Fatalf("turn did not create as usual: %v", h.rt.callLog())
+	}
+}
+
+// TestPrepareAhead_ImageUpdated_R93: an in-place image change while the
+// app is prepared makes it stale: removed, and the new image created at
+// the turn.
+func TestPrepareAhead_ImageUpdated_R93(t *testing.T) {
+	h := newHarness(t, Options{PrepareAhead: true})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"i1"}, "app")
+	i1 := startInitPod(t, h, pod, "app")
+	np := pod.DeepCopy()
+	np.Spec.Containers[0].Image = "busybox:1.36"
+	h.rt.mu.Lock()
+	h.rt.images["busybox:1.36"] = ImageStatus{Present: true, Ref: "docker.io/library/busybox:1.36", ID: "sha256:b36"}
+	h.rt.mu.Unlock()
+	if err := h.m.UpdatePod(context.Background(), np); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("stale app removed", func() bool { return indexOf(h.rt.callLog(), "remove-prepared app") >= 0 })
+	h.rt.exit(i1, 0)
+	h.waitRunning("app")
+	if calls := h.rt.callLog(); indexOf(calls, "create app") < indexOf(calls, "remove-prepared app") {
+		t.Fatalf("app not created at its turn after the update: %v", calls)
+	}
+	if img := h.status(pod.UID).ContainerStatuses[0].Image; !strings.HasSuffix(img, "busybox:1.36") {
+		t.Fatalf("app runs image %s", img)
+	}
+}
