@@ -161,6 +161,7 @@ func (m *Manager) createAhead(ctx context.Context, p *prepared, req CreateReques
 // container is removed and the caller creates one as usual, so a failure
 // is reported at the turn with its usual reason.
 func (w *worker) takePrepared(ctx context.Context, req CreateRequest, img ImageStatus) (Instance, bool) {
+	w.waitDiscarded(ctx, req.Container.Name)
 	p := w.prepared[req.Container.Name]
 	if p == nil {
 		return Instance{}, false
@@ -186,7 +187,10 @@ func (w *worker) takePrepared(ctx context.Context, req CreateRequest, img ImageS
 		return Instance{}, false
 	}
 	if !w.preparedMatches(ctx, p, req, img) {
+		// Removed before the turn's create, which uses the same log and
+		// termination-log paths (same attempt).
 		w.discardPrepared(p)
+		w.waitDiscarded(ctx, p.container)
 		return Instance{}, false
 	}
 	p.cancel()
@@ -229,9 +233,15 @@ func (w *worker) discardPrepared(p *prepared) {
 	if base == nil {
 		base = context.Background()
 	}
+	removed := make(chan struct{})
+	if w.discarding == nil {
+		w.discarding = map[string]chan struct{}{}
+	}
+	w.discarding[p.container] = removed
 	w.prepWG.Add(1)
 	go func() {
 		defer w.prepWG.Done()
+		defer close(removed)
 		<-p.done
 		if p.err != nil || pc == nil {
 			return
@@ -243,6 +253,20 @@ func (w *worker) discardPrepared(p *prepared) {
 				zap.String("id", p.inst.ID), zap.Error(err))
 		}
 	}()
+}
+
+// waitDiscarded waits until a prepared instance of container that is being
+// removed is gone: a create at the turn reuses its paths.
+func (w *worker) waitDiscarded(ctx context.Context, container string) {
+	ch := w.discarding[container]
+	if ch == nil {
+		return
+	}
+	select {
+	case <-ch:
+		delete(w.discarding, container)
+	case <-ctx.Done():
+	}
 }
 
 // prunePrepared removes prepared instances whose turn can no longer come
@@ -283,4 +307,5 @@ func (w *worker) endPrepared() {
 		w.discardPrepared(p)
 	}
 	w.prepWG.Wait()
+	clear(w.discarding)
 }

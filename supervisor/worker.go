@@ -58,8 +58,9 @@ type worker struct {
 	// prepared holds later containers created ahead of their turn during
 	// the initialization (Options.PrepareAhead, prepare.go); prepWG
 	// counts their creations and removals in flight.
-	prepared map[string]*prepared
-	prepWG   sync.WaitGroup
+	prepared   map[string]*prepared
+	discarding map[string]chan struct{} // closed once removed
+	prepWG     sync.WaitGroup
 }
 
 // tryPush queues msg unless the worker's loop has ended.

@@ -112,7 +112,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	p := prober{rt: d.rt}
 	probes := newProbeManager(ctx, probe.NewManager(p, clk, log.Named("probe")), m)
 	d.mgr = supervisor.NewManager(releasingRuntime{d.rt, heap}, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
-		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p)})
+		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p), PrepareAhead: cfg.PrepareAhead})
 	d.srv.SetEngine(d.mgr)
 	ctrl := job.NewController(job.Options{Pods: d.srv, Jobs: d.srv, Events: d.srv, Logger: log.Named("job")})
 	d.jobs = job.NewRunner(ctrl, d.srv, clk, log.Named("job"))

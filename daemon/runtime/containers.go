@@ -85,11 +85,16 @@ func (r *Runtime) CreateContainer(ctx context.Context, req supervisor.CreateRequ
 		return supervisor.Instance{}, createError(err)
 	}
 	inst.LogPath = r.logPath(pod, c.Name, req.Attempt)
+	ahead, err := r.aheadLabels(ctx, req) // before anything is resolved (prepared.go)
+	if err != nil {
+		return supervisor.Instance{}, err
+	}
 	opts, labels, err := r.containerOpts(ctx, req, img, imgCfg, inst)
 	if err != nil {
 		r.discardInstance(ctx, id, labels)
 		return supervisor.Instance{}, err
 	}
+	opts = append(opts, ahead...)
 	// containerd goes on creating a container or task when the caller's
 	// context is cancelled half-way (the pod was deleted while starting):
 	// the client gets "context canceled" while the snapshot, container or
