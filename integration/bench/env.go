@@ -93,6 +93,12 @@ func daemonConfig(base string, cni *CNIConfig) string {
 // StartDaemon starts a fresh podrund (own socket, dirs and containerd
 // namespace) on the run's containerd and imports the image through the API.
 func (e *Env) StartDaemon(ctx context.Context, name string, cni *CNIConfig) (*Daemon, error) {
+	return e.StartDaemonWith(ctx, name, cni, "")
+}
+
+// StartDaemonWith is StartDaemon with extra lines in podrund's config file
+// (e.g. "prepareAhead: true\n").
+func (e *Env) StartDaemonWith(ctx context.Context, name string, cni *CNIConfig, extraConfig string) (*Daemon, error) {
 	if e.BuildErr != nil {
 		return nil, e.BuildErr
 	}
@@ -107,7 +113,7 @@ func (e *Env) StartDaemon(ctx context.Context, name string, cni *CNIConfig) (*Da
 		}
 	}
 	p.Config = filepath.Join(dir, "podrund.yaml")
-	err := os.WriteFile(p.Config, []byte(daemonConfig(e.H.Base, cni)), 0o644)
+	err := os.WriteFile(p.Config, []byte(daemonConfig(e.H.Base, cni)+extraConfig), 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("write podrund config: %w", err)
 	}

@@ -27,13 +27,20 @@ func TestChurnJudge(t *testing.T) {
 
 func TestTargetsAndReport(t *testing.T) {
 	r := &Results{Settings: DefaultSettings(false)}
-	r.PodStart = []PodStartResult{{Network: "loopback", Podrun: Dist{N: 30, Median: 110}, Floor: Dist{N: 30, Median: 100}, RatioMedian: 1.1}}
+	r.PodStart = []PodStartResult{
+		{Network: "loopback", Podrun: Dist{N: 30, Median: 110}, Floor: Dist{N: 30, Median: 100}, RatioMedian: 1.1},
+		{Network: "loopback", PreparedAhead: true, Podrun: Dist{N: 30, Median: 85}, Floor: Dist{N: 30, Median: 100}, RatioMedian: 0.85},
+		{Network: "cni-bridge", Podrun: Dist{N: 30, Median: 130}, Floor: Dist{N: 30, Median: 100}, RatioMedian: 1.3},
+		{Network: "cni-bridge", PreparedAhead: true, Podrun: Dist{N: 30, Median: 70}, Floor: Dist{N: 30, Median: 100}, RatioMedian: 0.7},
+	}
 	r.Reaction = &ReactionResult{ExitToSidecarTERM: Dist{N: 5, Median: 25}, CrashToCreate: Dist{N: 5, Median: 5}}
 	r.Footprint = &FootprintResult{Pods: 50, Idle: Snapshot{ProcStat: ProcStat{RSSKiB: 20 << 10}}, WithPods: Snapshot{ProcStat: ProcStat{RSSKiB: 70 << 10}}}
 	r.evaluateTargets()
 	want := map[string]string{
 		"pod start loopback, sequential":           "met",
-		"pod start loopback, prepared ahead":       "not measured",
+		"pod start loopback, prepared ahead":       "missed",
+		"pod start cni-bridge, sequential":         "missed",
+		"pod start cni-bridge, prepared ahead":     "met",
 		"first sidecar stop signal after app exit": "missed",
 		"sidecar restart issued after crash":       "met",
 		"podrund RSS idle":                         "met",
@@ -51,7 +58,9 @@ func TestTargetsAndReport(t *testing.T) {
 	}
 	var out bytes.Buffer
 	r.WriteTables(&out)
-	if !strings.Contains(out.String(), "| pod start, podrun, loopback | 30 | 110.00 |") {
+	if !strings.Contains(out.String(), "| pod start, podrun sequential, loopback | 30 | 110.00 |") ||
+		!strings.Contains(out.String(), "| pod start, podrun prepared ahead, cni-bridge | 30 | 70.00 |") ||
+		strings.Count(out.String(), "| pod start, containerd floor, loopback |") != 1 {
 		t.Errorf("table lacks the pod start row:\n%s", out.String())
 	}
 	path := filepath.Join(t.TempDir(), "r.json")

@@ -4,12 +4,12 @@ import "fmt"
 
 // evaluateTargets states issue 9's goals against the figures.
 func (r *Results) evaluateTargets() {
-	for _, p := range r.PodStart {
-		measured := p.Podrun.N > 0 && p.Floor.N > 0
-		r.target("pod start "+p.Network+", sequential", "≤ 1.15 × floor (median)",
-			fmt.Sprintf("%.3f ×", p.RatioMedian), p.RatioMedian <= 1.15, measured)
-		r.target("pod start "+p.Network+", prepared ahead", "< 0.8 × floor (median)",
-			"", false, measured && p.PreparedAhead)
+	for _, network := range startNetworks(r.PodStart) {
+		seq, ahead := findStart(r.PodStart, network, false), findStart(r.PodStart, network, true)
+		r.target("pod start "+network+", sequential", "≤ 1.15 × floor (median)",
+			fmt.Sprintf("%.3f ×", seq.RatioMedian), seq.RatioMedian <= 1.15, seq.Podrun.N > 0 && seq.Floor.N > 0)
+		r.target("pod start "+network+", prepared ahead", "< 0.8 × floor (median)",
+			fmt.Sprintf("%.3f ×", ahead.RatioMedian), ahead.RatioMedian < 0.8, ahead.Podrun.N > 0 && ahead.Floor.N > 0)
 	}
 	rr := r.Reaction
 	have := rr != nil && rr.ExitToSidecarTERM.N > 0
@@ -36,4 +36,25 @@ func (r *Results) evaluateTargets() {
 		}
 	}
 	r.target("growth across churn", "none", val, c != nil && c.NoGrowth, c != nil)
+}
+
+// startNetworks lists the networks of the pod-start results in order.
+func startNetworks(ps []PodStartResult) []string {
+	var out []string
+	for _, p := range ps {
+		if len(out) == 0 || out[len(out)-1] != p.Network {
+			out = append(out, p.Network)
+		}
+	}
+	return out
+}
+
+// findStart is the result of network in the given mode (zero if none).
+func findStart(ps []PodStartResult, network string, ahead bool) PodStartResult {
+	for _, p := range ps {
+		if p.Network == network && p.PreparedAhead == ahead {
+			return p
+		}
+	}
+	return PodStartResult{Network: network, PreparedAhead: ahead}
 }
