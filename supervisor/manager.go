@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -80,7 +81,7 @@ func NewManager(rt Runtime, sink Sink, opts Options) *Manager {
 		m.sem = make(chan struct{}, opts.ConcurrentStarts)
 	}
 	if _, ok := rt.(PreparedChecker); ok && opts.PrepareAhead {
-		m.prepSem = make(chan struct{}, prepareParallel)
+		m.prepSem = make(chan struct{}, prepareParallel(runtime.NumCPU()))
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m

@@ -28,10 +28,12 @@ type PreparedChecker interface {
 }
 
 // prepareParallel bounds the creations ahead in flight across all pods:
-// on a small host (2 cores) more would slow the start that is in turn
-// more than they save; two cover the usual pod of two or three later
-// containers while its first one starts.
-const prepareParallel = 2
+// one core is left to the start whose turn it is (a creation is mostly
+// CPU: runc, shim, snapshot), so on a 2-core host one later container is
+// created at a time while the earlier ones start; at most 4 on big hosts.
+func prepareParallel(cpus int) int {
+	return max(1, min(cpus-1, 4))
+}
 
 // preparedRemoveTimeout bounds the removal of an unused prepared instance,
 // which runs even when the worker's context has ended (podrund stopping).

@@ -22,6 +22,9 @@ func (r *Results) Metrics() []Metric {
 		if p.Network != "loopback" {
 			suffix = "-" + p.Network
 		}
+		if p.PreparedAhead {
+			suffix += "-ahead"
+		}
 		add(p.Podrun.N > 0, p.Podrun.Median, "pod-start"+suffix+"-median-ms")
 		add(p.Podrun.N > 0 && p.Floor.N > 0, p.RatioMedian, "ratio-to-floor"+suffix)
 	}

@@ -9,6 +9,7 @@ func TestMetrics(t *testing.T) {
 	r := &Results{
 		PodStart: []PodStartResult{
 			{Network: "loopback", Podrun: Dist{N: 30, Median: 110}, Floor: Dist{N: 30, Median: 100}, RatioMedian: 1.1},
+			{Network: "loopback", PreparedAhead: true, Podrun: Dist{N: 30, Median: 80}, Floor: Dist{N: 30, Median: 100}, RatioMedian: 0.8},
 			{Network: "cni-bridge", Podrun: Dist{N: 30, Median: 150}, RatioMedian: 0}, // floor failed
 		},
 		Reaction:  &ReactionResult{ExitToSidecarTERM: Dist{N: 5, Median: 12.5}, CrashToCreate: Dist{N: 5, Median: 4}},
@@ -16,6 +17,7 @@ func TestMetrics(t *testing.T) {
 	}
 	want := []Metric{
 		{110, "pod-start-median-ms"}, {1.1, "ratio-to-floor"},
+		{80, "pod-start-ahead-median-ms"}, {0.8, "ratio-to-floor-ahead"},
 		{150, "pod-start-cni-bridge-median-ms"},
 		{12.5, "sidecar-stop-ms"}, {4, "restart-issued-ms"},
 		{20, "rss-idle-MiB"},
