@@ -92,15 +92,13 @@ func podEvents(c *harness.Client, pod string) []string {
 // pod's shared dir and then exits with code.
 func gatedInit(code int) harness.Container {
 	return harness.Container{Name: "init", Command: []string{"sh", "-c",
-		"echo \"$(cut -d' ' -f1 /proc/uptime) init Started\" >> /shared/order.log; " +
-			"until [ -e /shared/go ]; do sleep 0.1; done; exit " + strconv.Itoa(code)}}
+		harness.OrderMark("init", "Started") + "; until [ -e /shared/go ]; do sleep 0.1; done; exit " + strconv.Itoa(code)}}
 }
 
 // startedLine makes a container append "<uptime> name Started" to the
 // order file and then sleep until stopped.
 func startedLine(name string) []string {
-	return []string{"sh", "-c", "echo \"$(cut -d' ' -f1 /proc/uptime) " + name +
-		" Started\" >> /shared/order.log; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}
+	return []string{"sh", "-c", harness.OrderMark(name, "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"}
 }
 
 // upSidecar is a sidecar that writes its Started line and only then
@@ -108,9 +106,8 @@ func startedLine(name string) []string {
 // the sidecar is started) follows its line in the order file.
 func upSidecar(name string) harness.Container {
 	return harness.Container{Name: name, Sidecar: true,
-		Command: []string{"sh", "-c", "echo \"$(cut -d' ' -f1 /proc/uptime) " + name +
-			" Started\" >> /shared/order.log; touch /shared/" + name + ".up; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"},
-		Extra: "    startupProbe:\n      exec:\n        command: [\"test\", \"-e\", \"/shared/" + name + ".up\"]\n      periodSeconds: 1\n"}
+		Command: []string{"sh", "-c", harness.OrderMark(name, "Started") + "; touch /shared/" + name + ".up; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"},
+		Extra:   "    startupProbe:\n      exec:\n        command: [\"test\", \"-e\", \"/shared/" + name + ".up\"]\n      periodSeconds: 1\n"}
 }
 
 // TestPrepareAheadSameOrderAndEvents_R11_R12_R16: a pod with a plain init
@@ -124,17 +121,16 @@ func TestPrepareAheadSameOrderAndEvents_R11_R12_R16(t *testing.T) {
 		name := "order-" + strconv.FormatBool(on) // both daemons' pods write below one host dir
 		pod := harness.Pod{Name: name, Grace: 5,
 			Inits: []harness.Container{
-				{Name: "init", Command: []string{"sh", "-c",
-					"echo \"$(cut -d' ' -f1 /proc/uptime) init Started\" >> /shared/order.log"}},
+				{Name: "init", Command: []string{"sh", "-c", harness.OrderMark("init", "Started")}},
 				upSidecar("s1"), upSidecar("s2"),
 			},
 			Containers: []harness.Container{{Name: "app", Command: startedLine("app")}},
 		}
 		c.Apply(pod.YAML(c.HostDir))
 		c.WaitFor(name, "Running and Ready", 90*time.Second, func(p *corev1.Pod) bool {
-			return p.Status.Phase == corev1.PodRunning && isReady(p)
+			return p.Status.Phase == corev1.PodRunning && harness.PodReady(p)
 		})
-		lines := waitLines(t, c, name, "init Started", "s1 Started", "s2 Started", "app Started")
+		lines := c.WaitOrder(name, 30*time.Second, "init Started", "s1 Started", "s2 Started", "app Started")
 		var names []string
 		for _, l := range lines {
 			names = append(names, l.Name+" "+l.Event)
@@ -176,7 +172,7 @@ func TestPrepareAheadConfigMapChangedDuringInit(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := c.WaitFor("cmturn", "app running", 90*time.Second, func(p *corev1.Pod) bool {
-		return p.Status.Phase == corev1.PodRunning && isReady(p)
+		return p.Status.Phase == corev1.PodRunning && harness.PodReady(p)
 	})
 	out := logsUntil(t, c, "cmturn", "app", "K=", 1, 30*time.Second)
 	if !strings.Contains(out, "K=new") || strings.Contains(out, "K=old") {
@@ -209,7 +205,7 @@ func TestPrepareAheadInitFailsNever_R19(t *testing.T) {
 	if s := status(p, "app"); s == nil || s.ContainerID != "" || s.State.Running != nil || s.State.Terminated != nil {
 		t.Fatalf("app status after the init failure: %+v", s)
 	}
-	for _, l := range orderLog(t, c, "never") {
+	for _, l := range c.ReadOrder("never") {
 		if l.Name == "app" {
 			t.Fatalf("app ran although its turn never came: %s", l)
 		}
@@ -243,14 +239,14 @@ func TestPrepareAheadSIGKILLWhilePrepared_R94(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := c.WaitFor("killed", "Running and Ready", 90*time.Second, func(p *corev1.Pod) bool {
-		return p.Status.Phase == corev1.PodRunning && isReady(p)
+		return p.Status.Phase == corev1.PodRunning && harness.PodReady(p)
 	})
-	waitLines(t, c, "killed", "app Started")
+	c.WaitOrder("killed", 30*time.Second, "app Started")
 	if ids := instancesOf(t, d, "app"); len(ids) != 1 || ids[0] == prepared[0] {
 		t.Fatalf("app instances %v after restart, prepared before it %v", ids, prepared)
 	}
-	if s := status(p, "app"); s.RestartCount != 0 || count(orderLog(t, c, "killed"), "app", "Started") != 1 {
-		t.Fatalf("app restartCount %d, order %s: want one start", s.RestartCount, dump(orderLog(t, c, "killed")))
+	if o := c.ReadOrder("killed"); status(p, "app").RestartCount != 0 || o.Count("app", "Started") != 1 {
+		t.Fatalf("app restartCount %d, order:\n%s\nwant one start", status(p, "app").RestartCount, o)
 	}
 	if s := status(p, "init"); s == nil || s.RestartCount != 0 || s.State.Terminated == nil || s.State.Terminated.ExitCode != 0 {
 		t.Fatalf("init status after restart: %+v (R94: adopted, not restarted)", s)

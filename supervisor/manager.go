@@ -23,8 +23,7 @@ type Options struct {
 	RunHook          HookRunner
 	// PrepareAhead: while a pod's initialization runs, its later containers
 	// are created (process not started) in the background and only started
-	// at their turn, with no change anyone can observe (prepare.go). Needs
-	// a Runtime that implements PreparedChecker.
+	// at their turn, with no change anyone can observe (prepare.go).
 	PrepareAhead bool
 }
 
@@ -80,7 +79,7 @@ func NewManager(rt Runtime, sink Sink, opts Options) *Manager {
 	if opts.ConcurrentStarts > 0 {
 		m.sem = make(chan struct{}, opts.ConcurrentStarts)
 	}
-	if _, ok := rt.(PreparedChecker); ok && opts.PrepareAhead {
+	if opts.PrepareAhead {
 		m.prepSem = make(chan struct{}, prepareParallel(runtime.NumCPU()))
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())

@@ -10,12 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// PreparedChecker is implemented by a Runtime that can tell whether an
-// instance created ahead of its turn (CreateRequest.Ahead) is still what
-// CreateContainer would create at the turn. Without it the engine never
-// prepares ahead (Options.PrepareAhead is ignored): Kubernetes resolves
-// env and subPath files when a container's turn comes, so an instance
-// whose inputs may have changed must not be started.
+// PreparedChecker is the part of Runtime for instances created ahead of
+// their turn (CreateRequest.Ahead): whether one is still what
+// CreateContainer would create at the turn (Kubernetes resolves env and
+// subPath files when a container's turn comes, so an instance whose
+// inputs changed must not be started), and its removal. It is part of
+// Runtime rather than an optional interface so that wrappers embedding a
+// Runtime pass it on.
 type PreparedChecker interface {
 	// PreparedCurrent reports whether inst, created from an earlier
 	// request for the same container, attempt and sandbox, matches what
@@ -209,11 +210,7 @@ func (w *worker) preparedMatches(ctx context.Context, p *prepared, req CreateReq
 		(p.inst.ImageID != "" && img.ID != "" && p.inst.ImageID != img.ID) {
 		return false
 	}
-	pc, ok := w.m.rt.(PreparedChecker)
-	if !ok {
-		return false
-	}
-	cur, err := pc.PreparedCurrent(ctx, req, p.inst)
+	cur, err := w.m.rt.PreparedCurrent(ctx, req, p.inst)
 	if err != nil {
 		w.log.Info("check prepared container", zap.String("container", p.container), zap.Error(err))
 		return false
@@ -230,7 +227,6 @@ func (w *worker) discardPrepared(p *prepared) {
 	p.abandoned = true
 	p.mu.Unlock()
 	p.cancel()
-	pc, _ := w.m.rt.(PreparedChecker)
 	base := w.baseCtx
 	if base == nil {
 		base = context.Background()
@@ -245,12 +241,12 @@ func (w *worker) discardPrepared(p *prepared) {
 		defer w.prepWG.Done()
 		defer close(removed)
 		<-p.done
-		if p.err != nil || pc == nil {
+		if p.err != nil {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(base), preparedRemoveTimeout)
 		defer cancel()
-		if err := pc.RemovePrepared(ctx, p.inst.ID); err != nil {
+		if err := w.m.rt.RemovePrepared(ctx, p.inst.ID); err != nil {
 			w.log.Warn("remove prepared container", zap.String("container", p.container),
 				zap.String("id", p.inst.ID), zap.Error(err))
 		}

@@ -193,6 +193,9 @@ type Runtime interface {
 
 	// Events streams exits and OOMs of podrun's instances until ctx ends.
 	Events(ctx context.Context) <-chan RuntimeEvent
+
+	// Instances created ahead of their turn (Options.PrepareAhead).
+	PreparedChecker
 }
 
 // StartError is a failure to create or start an instance, with the waiting

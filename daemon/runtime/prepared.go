@@ -25,8 +25,6 @@ const labelInputs = "io.podrun.instance.inputs"
 // ConfigMaps and Secrets are at most 1 MiB.
 const maxHashedFile = 4 << 20
 
-var _ supervisor.PreparedChecker = (*Runtime)(nil)
-
 // inputsFingerprint hashes what a create resolves at the container's turn
 // under the kubelet and that may change meanwhile: the env (ConfigMap and
 // Secret keys, envFrom, field references) and the files mounted with
