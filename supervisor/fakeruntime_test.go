@@ -153,6 +153,9 @@ func (f *fakeRuntime) RemoveSandbox(ctx context.Context, pod *corev1.Pod) error 
 func (f *fakeRuntime) CreateContainer(ctx context.Context, req CreateRequest) (Instance, error) {
 	f.mu.Lock()
 	gate := f.createGate[req.Container.Name]
+	if gate != nil {
+		f.record("held %s", req.Container.Name)
+	}
 	f.mu.Unlock()
 	if gate != nil {
 		select {

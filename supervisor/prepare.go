@@ -36,9 +36,10 @@ func prepareParallel(cpus int) int {
 	return max(1, min(cpus-1, 4))
 }
 
-// preparedRemoveTimeout bounds the removal of an unused prepared instance,
-// which runs even when the worker's context has ended (podrund stopping).
-const preparedRemoveTimeout = 10 * time.Second
+// removeTimeout bounds the removal of an instance that never ran (unused
+// prepared, or failed to start), which runs even when the context of the
+// work that made it ended (pod deleted, podrund stopping).
+const removeTimeout = 10 * time.Second
 
 var (
 	errNotPrepared  = errors.New("not prepared: its turn came before its creation began")
@@ -244,7 +245,7 @@ func (w *worker) discardPrepared(p *prepared) {
 		if p.err != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(base), preparedRemoveTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(base), removeTimeout)
 		defer cancel()
 		if err := w.m.rt.RemovePrepared(ctx, p.inst.ID); err != nil {
 			w.log.Warn("remove prepared container", zap.String("container", p.container),

@@ -188,34 +188,46 @@ func TestPrepareAhead_InitFailsNever_R19(t *testing.T) {
 }
 
 // TestPrepareAhead_DeletedDuringInit_R61: the pod is deleted while its init
-// container runs and the app is being prepared (its creation held): the
-// app is removed once created, never started, before the sandbox goes.
+// container runs, once with the app prepared and once with the app's
+// creation still in progress: either way the app is removed (or never
+// made), never started, before the sandbox goes.
 func TestPrepareAhead_DeletedDuringInit_R61(t *testing.T) {
-	h := newHarness(t, Options{PrepareAhead: true})
-	pod := testPod(corev1.RestartPolicyAlways, []string{"i1"}, "app", "app2")
-	gate := make(chan struct{})
-	h.rt.mu.Lock()
-	h.rt.createGate["app2"] = gate
-	h.rt.mu.Unlock()
-	startInitPod(t, h, pod, "app")
-	if err := h.m.Delete(context.Background(), pod.UID, nil); err != nil {
-		t.Fatal(err)
-	}
-	h.stepUntil("pod finished", time.Second, func() bool {
-		select {
-		case <-h.sink.finished:
-			return true
-		default:
-			return false
-		}
-	})
-	close(gate)
-	calls := h.rt.callLog()
-	if h.rt.has("app") || h.rt.has("app2") || indexOf(calls, "start app") >= 0 {
-		t.Fatalf("prepared app left or started: %v", calls)
-	}
-	if r, s := indexOf(calls, "remove-prepared app"), indexOf(calls, "remove-sandbox"); r < 0 || r > s {
-		t.Fatalf("prepared app not removed before the sandbox: %v", calls)
+	for _, held := range []bool{false, true} {
+		t.Run(fmt.Sprintf("creation in progress %v", held), func(t *testing.T) {
+			h := newHarness(t, Options{PrepareAhead: true})
+			pod := testPod(corev1.RestartPolicyAlways, []string{"i1"}, "app")
+			if held {
+				h.rt.mu.Lock()
+				h.rt.createGate["app"] = make(chan struct{}) // never opened
+				h.rt.mu.Unlock()
+				h.start(pod)
+				h.waitRunning("i1")
+				h.waitFor("app's creation begun", func() bool { return indexOf(h.rt.callLog(), "held app") >= 0 })
+			} else {
+				startInitPod(t, h, pod, "app")
+			}
+			if err := h.m.Delete(context.Background(), pod.UID, nil); err != nil {
+				t.Fatal(err)
+			}
+			h.stepUntil("pod finished", time.Second, func() bool {
+				select {
+				case <-h.sink.finished:
+					return true
+				default:
+					return false
+				}
+			})
+			calls := h.rt.callLog()
+			if h.rt.has("app") || indexOf(calls, "start app") >= 0 {
+				t.Fatalf("prepared app left or started: %v", calls)
+			}
+			if r, s := indexOf(calls, "remove-prepared app"), indexOf(calls, "remove-sandbox"); !held && (r < 0 || r > s) {
+				t.Fatalf("prepared app not removed before the sandbox: %v", calls)
+			}
+			if held && indexOf(calls, "prepare app") >= 0 {
+				t.Fatalf("creation went on after the deletion: %v", calls)
+			}
+		})
 	}
 }
 

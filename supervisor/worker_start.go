@@ -153,7 +153,12 @@ func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class 
 	w.containerEvent(c.Name, corev1.EventTypeNormal, "Created", "Created container: "+c.Name)
 	startedAt, err := w.m.rt.StartContainer(ctx, inst.ID)
 	if err != nil {
-		if rerr := w.m.rt.RemoveContainer(ctx, inst.ID); rerr != nil {
+		// The start often failed because the pod was deleted (ctx ended):
+		// the removal must still run, or the created instance is left.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+		rerr := w.m.rt.RemoveContainer(rctx, inst.ID)
+		cancel()
+		if rerr != nil {
 			w.log.Warn("remove instance that failed to start", zap.String("id", inst.ID), zap.Error(rerr))
 		}
 		w.dropInstance(inst.ID)
