@@ -135,6 +135,8 @@ func TestPrepareAheadSameOrderAndEvents_R11_R12_R16(t *testing.T) {
 		for _, l := range lines {
 			names = append(names, l.Name+" "+l.Event)
 		}
+		// Events are stored after the status that the watch showed.
+		c.WaitEvent(harness.EventFilter{Object: name, Container: "app", Reason: "Started"}, 30*time.Second)
 		return names, podEvents(c, name)
 	}
 	seqOrder, seqEvents := run(false)
