@@ -98,7 +98,7 @@ func Defaults() Config {
 		ShutdownGracePeriod: metav1.Duration{Duration: 30 * time.Second},
 		ConcurrentPodStarts: 4,
 		Memory:              Memory{GCPercent: DefaultGCPercent},
-		PrepareAhead:        false,
+		PrepareAhead:        true,
 	}
 }
 
