@@ -338,3 +338,11 @@ func TestPrepareAhead_ImageUpdated_R93(t *testing.T) {
 		t.Fatalf("app runs image %s", img)
 	}
 }
+
+func TestPrepareParallel(t *testing.T) {
+	for cpus, want := range map[int]int{1: 2, 2: 2, 3: 3, 4: 4, 64: 4} {
+		if got := prepareParallel(cpus); got != want {
+			t.Errorf("prepareParallel(%d) = %d, want %d", cpus, got, want)
+		}
+	}
+}
