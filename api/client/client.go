@@ -50,6 +50,10 @@ func New(socket string) *Client {
 	return c
 }
 
+// CloseIdleConnections closes the kept-alive connections no request is
+// using, so that a look at the daemon's goroutines or fds counts only work.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // Socket is the path of the socket this client dials.
 func (c *Client) Socket() string { return c.socket }
 
