@@ -31,7 +31,7 @@ type FootprintResult struct {
 	ContainerdCPU   CPU      `json:"containerdCPU"`   // containerd over the probe window, for context
 	ProbeStartupSec float64  `json:"probeStartupSec"` // time to start the probed pods
 	ProbeRestarts   int32    `json:"probeRestarts"`   // restarts of the probed pods' containers by the window's end
-	// podrund's log writers: one "podrund cri-logger" process per running
+	// podrund's log writers: one "podrund-logger cri-logger" process (or "podrund cri-logger" without it) per running
 	// container (containerd's binary log driver), not part of podrund's RSS.
 	Loggers         int     `json:"loggers"`
 	LoggersRSSMi    float64 `json:"loggersRSSMiB"`   // summed RSS: counts their shared text once per process
@@ -183,7 +183,7 @@ func (r *run) footprint(ctx context.Context) error {
 	return nil
 }
 
-// loggerProcesses counts the "podrund cri-logger" processes of the daemon
+// loggerProcesses counts the log-writer processes ("… cri-logger …") of the daemon
 // whose files live below dir, and their summed RSS and PSS in MiB.
 func loggerProcesses(dir string) (n int, rssMiB, pssMiB float64) {
 	var rss, pss int64
@@ -263,7 +263,7 @@ func (f *FootprintResult) writeTable(w io.Writer) {
 	row(fmt.Sprintf("%d pods, exec + httpGet probes every 1 s", f.Pods), f.WithProbes, f.WithProbesCPU)
 	fmt.Fprintf(w, "\ncontainerd over the probe window: %.2f s CPU (%.1f%% of a core); restarts of probed containers: %d; "+
 		"probed pods took %.1f s to start\n", f.ContainerdCPU.CPUSec, f.ContainerdCPU.Percent, f.ProbeRestarts, f.ProbeStartupSec)
-	fmt.Fprintf(w, "\nOutside podrund: %d `podrund cri-logger` processes (one per running container) with %d pods: "+
+	fmt.Fprintf(w, "\nOutside podrund: %d log-writer processes (`podrund-logger`, one per running container) with %d pods: "+
 		"%.1f MiB PSS in all (%.1f MiB summed RSS, shared text counted in each).\n", f.Loggers, f.Pods, f.LoggersPSSMi, f.LoggersRSSMi)
 	fmt.Fprintf(w, "Deleting all %d pods (16 DELETEs in flight) took %.1f s (plain) and %.1f s (probed); "+
 		"the slowest DELETE answer took %.0f ms (plain) and %.0f ms (probed).\n",
