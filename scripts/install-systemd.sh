@@ -14,8 +14,13 @@ go build -tags grpcnotrace -o "$prefix/bin/podrund" ./cmd/podrund
 go build -tags grpcnotrace -o "$prefix/bin/podrund-logger" ./cmd/podrund-logger
 go build -tags grpcnotrace -o "$prefix/bin/podctl" ./cmd/podctl
 install -m 0644 systemd/podrund.service systemd/podrund.socket "$unitdir/"
+# logind would cut the pods' shutdown grace to its own 5 s limit (see the file).
+logindconf="${LOGINDCONFDIR:-/etc/systemd/logind.conf.d}"
+install -d "$logindconf"
+install -m 0644 systemd/logind.conf.d/podrund.conf "$logindconf/podrund.conf"
 if [ -d /run/systemd/system ]; then
 	systemctl daemon-reload
+	systemctl kill -s HUP systemd-logind.service 2>/dev/null || true # re-read InhibitDelayMaxSec
 	systemctl enable --now podrund.socket podrund.service
 	systemctl --no-pager status podrund.service || true
 else

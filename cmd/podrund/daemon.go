@@ -167,6 +167,9 @@ func (d *daemon) adopt(ctx context.Context) error {
 func (d *daemon) serve(ctx context.Context) error {
 	inhibitor := inhibitShutdown(d.log)
 	defer inhibitor.release()
+	if inhibitor != nil {
+		checkLogindDelay(d.log, d.cfg.ShutdownGracePeriod.Duration, readLogindDelayMax)
+	}
 	ln, err := listen(d.cfg.Socket, d.log)
 	if err != nil {
 		return err

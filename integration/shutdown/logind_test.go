@@ -39,6 +39,9 @@ type inhibitLock struct {
 	ReleasedAt      time.Time // valid once released is closed
 }
 
+// logindDefaultDelayMax is logind's InhibitDelayMaxSec when not configured.
+const logindDefaultDelayMax = 5 * time.Second
+
 const (
 	login1Path  = dbus.ObjectPath("/org/freedesktop/login1")
 	login1Iface = "org.freedesktop.login1.Manager"
@@ -53,6 +56,16 @@ func startLogind(t *testing.T, addr string) *fakeLogind {
 	t.Cleanup(func() { conn.Close() })
 	l := &fakeLogind{conn: conn, locks: make(chan *inhibitLock, 16)}
 	if err := conn.ExportMethodTable(map[string]any{"Inhibit": l.inhibit}, login1Path, login1Iface); err != nil {
+		t.Fatal(err)
+	}
+	// Properties.Get answers InhibitDelayMaxUSec with logind's default, 5 s.
+	get := func(iface, name string) (dbus.Variant, *dbus.Error) {
+		if iface == login1Iface && name == "InhibitDelayMaxUSec" {
+			return dbus.MakeVariant(uint64(logindDefaultDelayMax / time.Microsecond)), nil
+		}
+		return dbus.Variant{}, dbus.MakeFailedError(fmt.Errorf("no property %s.%s", iface, name))
+	}
+	if err := conn.ExportMethodTable(map[string]any{"Get": get}, login1Path, "org.freedesktop.DBus.Properties"); err != nil {
 		t.Fatal(err)
 	}
 	reply, err := conn.RequestName("org.freedesktop.login1", dbus.NameFlagDoNotQueue)

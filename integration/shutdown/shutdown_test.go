@@ -79,6 +79,14 @@ func startPodrund(t *testing.T, l *fakeLogind, busAddr string) (*harness.Podrund
 	if lock.What != "shutdown" || lock.Mode != "delay" || lock.Who != "podrund" {
 		t.Fatalf("lock %+v, want a delay lock on shutdown by podrund", lock)
 	}
+	// logind's 5 s limit is shorter than the grace: podrund says so, with the fix.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(d.LogTail(200), "logind ends a host shutdown before the pods' shutdown grace is up") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning about logind's 5 s InhibitDelayMaxSec against a %s grace; log:\n%s", grace, d.LogTail(40))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	return d, lock
 }
 
