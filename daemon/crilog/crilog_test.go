@@ -3,10 +3,11 @@ package crilog
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podrun/podrun/daemon/crilog/crilogtest"
 )
 
 // TestMain lets the tests run this binary as the shim runs the writer:
@@ -18,31 +19,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var criLine = regexp.MustCompile(`^(\S+) (stdout|stderr) (F|P) (.*)$`)
-
-// readRecords parses a CRI log into [stream, tag, content] records.
-func readRecords(t *testing.T, path string) [][]string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs [][]string
-	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		m := criLine.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("not a CRI log line: %q", line)
-		}
-		if _, err := time.Parse(time.RFC3339Nano, m[1]); err != nil {
-			t.Fatalf("bad timestamp in %q: %v", line, err)
-		}
-		recs = append(recs, m[2:])
-	}
-	return recs
-}
+var readRecords = crilogtest.ReadRecords
 
 func wantRecords(t *testing.T, got, want [][]string) {
 	t.Helper()

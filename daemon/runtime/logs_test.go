@@ -3,38 +3,14 @@ package runtime
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/podrun/podrun/daemon/crilog"
+	"github.com/podrun/podrun/daemon/crilog/crilogtest"
 )
 
-var criLine = regexp.MustCompile(`^(\S+) (stdout|stderr) (F|P) (.*)$`)
-
-func readRecords(t *testing.T, path string) [][]string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs [][]string
-	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		m := criLine.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("not a CRI log line: %q", line)
-		}
-		if _, err := time.Parse(time.RFC3339Nano, m[1]); err != nil {
-			t.Fatalf("bad timestamp in %q: %v", line, err)
-		}
-		recs = append(recs, m[2:])
-	}
-	return recs
-}
+var readRecords = crilogtest.ReadRecords
 
 func TestLoggerSpecRoundTrip(t *testing.T) {
 	s := LoggerSpec{Path: "/var/lib/podrund/logs/ns_a,b_uid/c/0.log", MaxBytes: 10 << 20, MaxFiles: 5}
