@@ -104,26 +104,7 @@ func TestFlagsOverrideFile(t *testing.T) {
 }
 
 func TestPprofFlag(t *testing.T) {
-	resolve := func(file string, args ...string) Config {
-		t.Helper()
-		fs := pflag.NewFlagSet("podrund", pflag.ContinueOnError)
-		f := AddFlags(fs)
-		if file != "" {
-			path := filepath.Join(t.TempDir(), "podrund.yaml")
-			if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			args = append(args, "--config", path)
-		}
-		if err := fs.Parse(args); err != nil {
-			t.Fatal(err)
-		}
-		c, err := f.Resolve()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	resolve := func(file string, args ...string) Config { return resolveArgs(t, file, args...) }
 	if resolve("").Pprof {
 		t.Error("pprof is on by default")
 	}
