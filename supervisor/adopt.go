@@ -37,28 +37,8 @@ func (w *worker) adoptInstances(ctx context.Context) {
 		w.log.Warn("list runtime containers", zap.Error(err))
 		return
 	}
-	w.removeUnknown(ctx, listed)
 	w.reconcile(ctx, listed)
-}
-
-// removeUnknown removes this pod's runtime containers that the stored
-// record does not name. A podrund that stops between creating an instance
-// and committing the status naming it (SIGKILL; or SIGTERM cancelling the
-// start, whose SavePod then fails) leaves such a container behind; nothing
-// else would ever remove it, and a running one would be a second instance
-// of its container. Instances dropped from the bounded history are
-// removed too. The engine starts the container again by its own rules.
-func (w *worker) removeUnknown(ctx context.Context, listed map[string]RuntimeContainer) {
-	for id, rc := range listed {
-		if findInstance(&w.rec.Engine, id) != nil {
-			continue
-		}
-		w.log.Warn("removing a container the store does not know (podrund stopped while creating it)",
-			zap.String("container", rc.Container), zap.String("id", id))
-		if err := w.m.rt.RemoveContainer(ctx, id); err != nil {
-			w.log.Warn("remove unknown container", zap.String("id", id), zap.Error(err))
-		}
-	}
+	w.adoptUnrecorded(ctx, listed)
 }
 
 // reobserve re-reads the runtime after a reconnect: exits missed while the

@@ -27,6 +27,7 @@ type termBehaviour struct {
 type fakeContainer struct {
 	id, podUID, name string
 	attempt          int32
+	sandbox          int32 // the sandbox attempt it was created in
 	state            InstanceState
 	exit             *ExitStatus
 	startedAt        time.Time
@@ -177,7 +178,7 @@ func (f *fakeRuntime) CreateContainer(ctx context.Context, req CreateRequest) (I
 	f.seq++
 	id := fmt.Sprintf("%s-%d", req.Container.Name, f.seq)
 	f.containers[id] = &fakeContainer{id: id, podUID: string(req.Pod.UID), name: req.Container.Name,
-		attempt: req.Attempt, state: InstanceCreated, exited: make(chan struct{})}
+		attempt: req.Attempt, sandbox: req.Sandbox.Attempt, state: InstanceCreated, exited: make(chan struct{})}
 	return Instance{ID: id, ImageRef: req.ImageRef}, nil
 }
 
@@ -316,7 +317,8 @@ func (f *fakeRuntime) ListContainers(ctx context.Context) ([]RuntimeContainer, e
 	var out []RuntimeContainer
 	for _, c := range f.containers {
 		out = append(out, RuntimeContainer{ID: c.id, PodUID: c.podUID, Container: c.name,
-			Attempt: c.attempt, State: c.state, StartedAt: c.startedAt, Exit: c.exit})
+			Attempt: c.attempt, State: c.state, StartedAt: c.startedAt, Exit: c.exit,
+			SandboxAttempt: c.sandbox, StopSignal: syscall.SIGTERM, LogPath: "/logs/" + c.id})
 	}
 	return out, nil
 }

@@ -47,15 +47,16 @@ func TestResumeAfterCancelledShutdown(t *testing.T) {
 
 // TestFirstSyncRemovesOrphans: a podrund SIGKILLed during a pod's first
 // sync stored the pod without engine state, while the runtime went on to
-// create (and start) the instance it asked for. The next podrund's first
-// sync of that pod removes the orphan and starts the container anew: one
-// instance, no shim left behind.
+// create the instance it asked for. The next podrund's first sync of that
+// pod removes the never-started orphan and starts the container anew: one
+// instance, no shim left behind. (A started one is adopted instead:
+// adopt_unrecorded_test.go.)
 func TestFirstSyncRemovesOrphans(t *testing.T) {
 	h := newHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
 	h.rt.mu.Lock()
 	h.rt.containers["orphan"] = &fakeContainer{id: "orphan", podUID: string(pod.UID), name: "r",
-		state: InstanceRunning, exited: make(chan struct{})}
+		sandbox: 1, state: InstanceCreated, exited: make(chan struct{})}
 	h.rt.mu.Unlock()
 	h.start(pod)
 	h.waitPhase(pod.UID, corev1.PodRunning)

@@ -157,6 +157,15 @@ type RuntimeContainer struct {
 	State     InstanceState
 	StartedAt time.Time
 	Exit      *ExitStatus // set when State is Exited
+
+	// What an instance the store does not name needs to become one
+	// (adopt_unrecorded.go): podrund stopped after starting it, before the
+	// status naming it was committed.
+	SandboxAttempt int32
+	LogPath        string
+	StopSignal     syscall.Signal
+	ImageRef       string // the image the runtime created it from
+	CreatedAt      time.Time
 }
 
 // Runtime is everything the engine needs from the container runtime. The

@@ -35,13 +35,17 @@ func (r *Runtime) ListContainers(ctx context.Context) ([]supervisor.RuntimeConta
 }
 
 func (r *Runtime) describe(ctx context.Context, cont containerd.Container) (supervisor.RuntimeContainer, error) {
-	labels, err := cont.Labels(ctx)
+	info, err := cont.Info(ctx)
 	if err != nil {
-		return supervisor.RuntimeContainer{}, fmt.Errorf("labels of %s: %w", cont.ID(), err)
+		return supervisor.RuntimeContainer{}, fmt.Errorf("info of %s: %w", cont.ID(), err)
 	}
+	labels := info.Labels
 	attempt, _ := strconv.ParseInt(labels[labelAttempt], 10, 32)
+	sandbox, _ := strconv.ParseInt(labels[labelSandbox], 10, 32)
 	rc := supervisor.RuntimeContainer{ID: cont.ID(), PodUID: labels[labelPodUID],
-		Container: labels[labelContainerName], Attempt: int32(attempt), State: supervisor.InstanceUnknown}
+		Container: labels[labelContainerName], Attempt: int32(attempt), State: supervisor.InstanceUnknown,
+		SandboxAttempt: int32(sandbox), LogPath: labels[labelLogPath],
+		StopSignal: parseSignal(labels[labelStopSignal]), ImageRef: info.Image, CreatedAt: info.CreatedAt}
 	rc.StartedAt = readStartedAt(labels)
 	r.rememberPod(cont.ID(), rc.PodUID)
 	task, err := cont.Task(ctx, nil)
