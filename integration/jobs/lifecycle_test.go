@@ -72,8 +72,21 @@ func TestTTLAfterFinished(t *testing.T) {
 	c := newClient(t)
 	c.Apply(jobYAML(c, "ttl", "ttlSecondsAfterFinished: 1", "restartPolicy: Never", "",
 		container("main", logLine("main done"))))
-	waitJob(t, c, "ttl", "Complete", 60*time.Second, isComplete)
+	// The finish time has the API's one-second resolution, as in Kubernetes,
+	// so a 1 s TTL may expire within milliseconds of the completion: a watch
+	// for the Complete condition can miss it. The Job's events outlive it.
 	waitJobGone(t, c, "ttl")
+	completed, ok := c.FindEvent(harness.EventFilter{Object: "ttl", Reason: "Completed"}, 10*time.Second)
+	if !ok {
+		t.Fatalf("the job was removed without a Completed event:\n%s", harness.DescribeEvents(c.EventsMatching(harness.EventFilter{Object: "ttl"})))
+	}
+	expired, ok := c.FindEvent(harness.EventFilter{Object: "ttl", Reason: "TTLExpired"}, 10*time.Second)
+	if !ok {
+		t.Fatalf("the job was removed without a TTLExpired event:\n%s", harness.DescribeEvents(c.EventsMatching(harness.EventFilter{Object: "ttl"})))
+	}
+	if expired.FirstTimestamp.Before(&completed.FirstTimestamp) {
+		t.Errorf("TTL expired at %s, before the job completed at %s", expired.FirstTimestamp, completed.FirstTimestamp)
+	}
 	waitPods(t, c, "ttl", "deleted with the job", 60*time.Second, func(ps []corev1.Pod) bool { return len(ps) == 0 })
 	if readOrder(c).Index("", "main done") < 0 {
 		t.Errorf("the job's pod never ran")
