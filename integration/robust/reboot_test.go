@@ -101,10 +101,23 @@ func TestReboot(t *testing.T) {
 			}
 		}
 	}
-	if got, want := c.ReadHostFile("always/runs"), strings.Repeat("init1\nside\ninit3\napp\n", 2); got != want {
+	// A status shows Running once the process started; its shell appends
+	// to the runs file a moment later, so wait for the lines to be written.
+	runs := func(file, want string) string {
+		deadline := time.Now().Add(30 * time.Second)
+		got := c.ReadHostFile(file)
+		for len(got) < len(want) && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+			got = c.ReadHostFile(file)
+		}
+		return got
+	}
+	if want := strings.Repeat("init1\nside\ninit3\napp\n", 2); runs("always/runs", want) != want {
+		got := c.ReadHostFile("always/runs")
 		t.Errorf("always pod's initialization after reboot ran %q, want %q (R95: in order, again)", got, want)
 	}
-	if got, want := c.ReadHostFile("onfailure/runs"), strings.Repeat("init\napp\n", 2); got != want {
+	if want := strings.Repeat("init\napp\n", 2); runs("onfailure/runs", want) != want {
+		got := c.ReadHostFile("onfailure/runs")
 		t.Errorf("onfailure pod ran %q, want %q", got, want)
 	}
 	if most := maxStartsInFlight(t, c, bootPods, 2); most > 2 {
