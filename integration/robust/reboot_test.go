@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -238,6 +239,10 @@ func removePodCgroups(t *testing.T, podUIDs []string) {
 	// Killed tasks leave their cgroups a moment later: retry while busy.
 	var left []string
 	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		// The containers' processes die with the host too; with their
+		// shims killed they were reparented to init and would outlive
+		// the test (they mention no temp dir for KillProcessesMentioning).
+		killCgroupProcs(dirs)
 		left = left[:0]
 		for _, dir := range dirs {
 			if err := syscall.Rmdir(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -252,5 +257,20 @@ func removePodCgroups(t *testing.T, podUIDs []string) {
 		// Killed processes stay in their cgroup until reaped; a PID 1 that
 		// does not reap orphans (some sandboxes) keeps them populated.
 		t.Logf("%d cgroups of killed containers are still populated (podrund must cope), e.g. %s", len(left), left[0])
+	}
+}
+
+// killCgroupProcs SIGKILLs every process in the cgroup dirs.
+func killCgroupProcs(dirs []string) {
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
 	}
 }
