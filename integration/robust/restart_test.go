@@ -135,7 +135,7 @@ func TestDaemonRestart(t *testing.T) {
 // before it reaps, and a SIGKILL of podrund in the middle of containerd's
 // task delete can leave the shim running with no task to list it:
 // containerd deletes the task and then shuts the shim down on the request's
-// context, which the dying client cancels (its own FIXME: "the shim might be
+// context, which the dying client cancels (containerd's own comment there: "the shim might be
 // leaked"). podrund cannot prevent that for a SIGKILL; the test means to
 // kill podrund while it waits out the back-off, not in that window.
 func waitShimGone(t *testing.T, d *harness.Podrund, containerID string) {
