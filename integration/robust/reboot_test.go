@@ -22,9 +22,15 @@ import (
 func note(name, rest string) string { return "echo " + name + " >> /shared/runs; " + rest }
 
 func rebootPods(c *harness.Client) []any {
+	// A sidecar counts as started once its process runs (R12), before its
+	// shell has written its line; its startup probe waits for the line, so
+	// that init3's line comes after it on every run.
+	side := sidecar(shell("side", note("side", "touch /tmp/noted; "+forever)))
+	side.StartupProbe = &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 60,
+		ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"test", "-e", "/tmp/noted"}}}}
 	always := newPod(c, "always", corev1.RestartPolicyAlways, []corev1.Container{
 		shell("init1", note("init1", "true")),
-		sidecar(shell("side", note("side", forever))),
+		side,
 		// init3 takes a while, so the Pending phase of re-initialization is seen (R80).
 		shell("init3", note("init3", "sleep 3")),
 	}, shell("app", note("app", forever)))
