@@ -116,6 +116,7 @@ func (e *Env) PrivateDaemonOn(t testing.TB, ctrd *Containerd) *Podrund {
 			t.Errorf("LEAK CHECK (private podrund %s):\n  %s", d.Namespace, strings.Join(leaks, "\n  "))
 		}
 		_ = KillProcessesMentioning(d.Dir)
+		_ = RemovePodCgroups(d)
 		_ = UnmountUnder(d.Dir)
 	})
 	return d

@@ -168,6 +168,9 @@ func (e *Env) Close() error {
 	if e.Containerd != nil {
 		errs = append(errs, e.Containerd.Close())
 	}
+	if e.Daemon != nil {
+		errs = append(errs, RemovePodCgroups(e.Daemon))
+	}
 	errs = append(errs, KillProcessesMentioning(e.Base), UnmountUnder(e.Base))
 	if os.Getenv("PODRUN_KEEP") == "" {
 		errs = append(errs, os.RemoveAll(e.Base))
@@ -177,7 +180,7 @@ func (e *Env) Close() error {
 
 // LeakCheck reports what daemon d left in containerd and on the host once
 // all its pods are gone: containers, tasks, active snapshots, mounts and
-// processes below its dirs, namespace files of sandboxes.
+// processes below its dirs, namespace files of sandboxes, pod cgroups.
 func (e *Env) LeakCheck(ctx context.Context, d *Podrund) []string {
 	return e.LeakCheckOn(ctx, d, e.Containerd)
 }
@@ -217,7 +220,7 @@ func (e *Env) LeakCheckOn(ctx context.Context, d *Podrund, ctrd *Containerd) []s
 	for _, f := range FilesUnder(filepath.Join(d.State, "sandboxes")) {
 		leaks = append(leaks, "netns/ipc/uts file: "+f)
 	}
-	return leaks
+	return append(leaks, CgroupLeaks(d)...)
 }
 
 // SeedDir finds shared/seed-examples: $PODRUN_SEEDS, else ../shared/seed-examples
