@@ -103,7 +103,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	clk := clock.RealClock{}
 	m := metrics.New(d.listPods, d.rt.Ready)
 	heap := newHeapReleaser(clk, releaseDelay)
-	d.srv, err = server.New(server.Options{Store: d.st, Images: releasingImages{d.rt, heap}, Execer: d.rt, Volumes: d.vols,
+	d.srv, err = server.New(server.Options{Store: d.st, Images: releasingImages{d.rt, heap}, Execer: d.rt, Volumes: d.vols, Logs: d.rt,
 		Metrics: m, Policy: policy(cfg.Policy), Root: cfg.Root, Logger: log.Named("api"),
 		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof})
 	if err != nil {

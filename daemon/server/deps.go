@@ -51,3 +51,10 @@ type JobController interface {
 type VolumeRefresher interface {
 	Refresh(ctx context.Context, pod *corev1.Pod) error
 }
+
+// PodLogRemover deletes the container logs of a pod that is gone from the
+// API, as the kubelet does: without it every deleted pod would leave its
+// logs on the device's disk for good.
+type PodLogRemover interface {
+	RemovePodLogs(pod *corev1.Pod) error
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/podrun/podrun/supervisor"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
 
@@ -301,5 +303,46 @@ func TestDeleteOfUnknownPodFinishesAtOnce(t *testing.T) {
 	}
 	if code, _ := ts.do("GET", podsPath+"/myapp", "", nil); code != 404 {
 		t.Fatalf("pod still there: %d", code)
+	}
+}
+
+// recordingLogRemover notes the pods whose logs the server removed.
+type recordingLogRemover struct {
+	mu   sync.Mutex
+	uids []types.UID
+}
+
+func (r *recordingLogRemover) RemovePodLogs(pod *corev1.Pod) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.uids = append(r.uids, pod.UID)
+	return nil
+}
+
+func (r *recordingLogRemover) removed() []types.UID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]types.UID(nil), r.uids...)
+}
+
+// TestDeletedPodLosesItsLogs: a pod's logs go with the pod, once the engine
+// reports it finished and its record is gone (the kubelet removes a deleted
+// pod's logs too), not when the delete is merely accepted.
+func TestDeletedPodLosesItsLogs(t *testing.T) {
+	logs := &recordingLogRemover{}
+	ts := newTestServer(t, func(o *Options) { o.Logs = logs })
+	ts.engine.holdStop = true
+	p := ts.create(goodPod)
+	if code, data := ts.do("DELETE", podsPath+"/myapp", "", nil); code != 200 {
+		t.Fatalf("delete: %d %s", code, data)
+	}
+	if got := logs.removed(); len(got) != 0 {
+		t.Fatalf("logs removed while the pod still stops: %v", got)
+	}
+	if err := ts.engine.finish(p.UID); err != nil {
+		t.Fatal(err)
+	}
+	if got := logs.removed(); len(got) != 1 || got[0] != p.UID {
+		t.Fatalf("logs removed for %v, want exactly the deleted pod %s", got, p.UID)
 	}
 }

@@ -39,6 +39,8 @@ type Options struct {
 	// Pods hears about every committed pod write (the Job runner).
 	Pods    PodObserver
 	Volumes VolumeRefresher
+	// Logs removes a pod's logs once the pod is gone; nil keeps them.
+	Logs    PodLogRemover
 	Metrics *metrics.Metrics // nil: /metrics answers 503 and nothing is recorded
 	// Policy is checked on every pod and Job template; nil admits everything.
 	Policy *secopts.Policy

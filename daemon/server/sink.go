@@ -117,6 +117,14 @@ func (s *Server) finishPod(ctx context.Context, final *corev1.Pod) error {
 	if err != nil {
 		return fmt.Errorf("remove finished pod %s/%s: %w", final.Namespace, final.Name, err)
 	}
+	// After the record: a crash in between leaves a log dir of an unknown
+	// pod, which the boot sweep removes; the other way round a pod could
+	// lose its logs and stay.
+	if s.o.Logs != nil {
+		if err := s.o.Logs.RemovePodLogs(final); err != nil {
+			s.log.Warn("remove logs of deleted pod", zapPod(final), zap.Error(err))
+		}
+	}
 	s.startedMu.Lock()
 	delete(s.started, final.UID)
 	s.startedMu.Unlock()
