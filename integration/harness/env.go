@@ -180,7 +180,8 @@ func (e *Env) Close() error {
 
 // LeakCheck reports what daemon d left in containerd and on the host once
 // all its pods are gone: containers, tasks, active snapshots, mounts and
-// processes below its dirs, namespace files of sandboxes, pod cgroups.
+// processes below its dirs, namespace files of sandboxes, pod dirs and
+// logs, pod cgroups.
 func (e *Env) LeakCheck(ctx context.Context, d *Podrund) []string {
 	return e.LeakCheckOn(ctx, d, e.Containerd)
 }
@@ -219,6 +220,14 @@ func (e *Env) LeakCheckOn(ctx context.Context, d *Podrund, ctrd *Containerd) []s
 	}
 	for _, f := range FilesUnder(filepath.Join(d.State, "sandboxes")) {
 		leaks = append(leaks, "netns/ipc/uts file: "+f)
+	}
+	// Per-pod dirs below --root (volumes, /etc files, termination logs;
+	// container logs) go with their pods.
+	for _, sub := range []string{"pods", "logs"} {
+		entries, _ := os.ReadDir(filepath.Join(d.Root, sub))
+		for _, e := range entries {
+			leaks = append(leaks, "pod dir: "+filepath.Join(d.Root, sub, e.Name()))
+		}
 	}
 	return append(leaks, CgroupLeaks(d)...)
 }
