@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"os"
 	"syscall"
+
+	"github.com/podrun/podrun/api"
 )
 
 // DefaultSocket is where podrund listens unless told otherwise.
@@ -30,7 +32,13 @@ const baseURL = "http://podrund"
 type Client struct {
 	socket string
 	http   *http.Client
+	warn   func(text string)
 }
+
+// OnWarning sets what is done with each warning podrund sends with an
+// answer (Warning headers, e.g. a pod field podrun runs differently from
+// the kubelet); nil ignores them.
+func (c *Client) OnWarning(f func(text string)) { c.warn = f }
 
 // New returns a client for the podrund listening on socket. An empty socket
 // means $PODRUND_SOCKET, else DefaultSocket.
@@ -126,6 +134,7 @@ func (c *Client) send(ctx context.Context, r request, hdr http.Header) (*http.Re
 		}
 		return nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
+	c.warnings(resp.Header)
 	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusSwitchingProtocols {
 		return resp, nil
 	}
@@ -157,4 +166,16 @@ func jsonBody(obj any) (io.Reader, error) {
 		return nil, fmt.Errorf("encode object: %w", err)
 	}
 	return bytes.NewReader(b), nil
+}
+
+// warnings hands the answer's Warning headers to the warning handler.
+func (c *Client) warnings(h http.Header) {
+	if c.warn == nil {
+		return
+	}
+	for _, v := range h.Values("Warning") {
+		if text, ok := api.ParseWarningHeader(v); ok {
+			c.warn(text)
+		}
+	}
 }

@@ -31,7 +31,19 @@ type globals struct {
 	now func() time.Time
 }
 
-func (g *globals) client() *client.Client { return client.New(g.socket) }
+// client dials podrund; podrund's warnings go to stderr as kubectl prints
+// the API server's, each once per command.
+func (g *globals) client() *client.Client {
+	c := client.New(g.socket)
+	seen := map[string]bool{}
+	c.OnWarning(func(text string) {
+		if !seen[text] {
+			seen[text] = true
+			fmt.Fprintf(g.ErrOut, "Warning: %s\n", text)
+		}
+	})
+	return c
+}
 
 func (g *globals) printer() (*printer.Printer, error) {
 	return printer.New(g.Out, printer.Options{Format: g.output, AllNamespaces: g.allNamespaces, Now: g.now})

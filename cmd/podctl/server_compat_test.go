@@ -246,3 +246,24 @@ func TestRealServerJobsAndSecrets(t *testing.T) {
 		t.Errorf("get events -A: %+v", r)
 	}
 }
+
+// TestRealServerWarnings: a pod field podrun runs differently from the
+// kubelet is admitted, and podctl prints the server's warning naming the
+// field on stderr, once, as kubectl prints the API server's.
+func TestRealServerWarnings(t *testing.T) {
+	sock, _ := startRealServer(t)
+	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: reader}\nspec:\n  containers:\n" +
+		"  - {name: shell, image: busybox:1.28, stdin: true, tty: true}\n" +
+		"  - {name: reader, image: busybox:1.28, command: [cat], stdin: true}\n"
+	r := podctlAt(t, sock, doc, "apply", "-f", "-")
+	if r.code != 0 || r.stdout != "pod/reader created\n" {
+		t.Fatalf("apply: %+v", r)
+	}
+	if !strings.HasPrefix(r.stderr, "Warning: spec.containers[1].stdin: without tty: true") || strings.Count(r.stderr, "Warning:") != 1 {
+		t.Errorf("stderr %q, want one warning naming spec.containers[1].stdin", r.stderr)
+	}
+	plain := strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28")
+	if r := podctlAt(t, sock, plain, "apply", "-f", "-"); r.code != 0 || r.stderr != "" {
+		t.Errorf("apply of a plain pod: %+v", r)
+	}
+}

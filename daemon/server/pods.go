@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 var podTypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
@@ -71,6 +72,9 @@ func (s *Server) decodePod(w http.ResponseWriter, r *http.Request, ns, name stri
 	}
 	if err := s.admit(pod); err != nil {
 		return nil, err
+	}
+	for _, text := range api.PodWarnings(&pod.Spec, field.NewPath("spec")) {
+		w.Header().Add("Warning", api.WarningHeader(text))
 	}
 	return pod, nil
 }
