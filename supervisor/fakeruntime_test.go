@@ -72,6 +72,10 @@ type fakeRuntime struct {
 	// a container until closed; stale makes PreparedCurrent say no.
 	createGate map[string]chan struct{}
 	stale      map[string]bool
+	// orphan sweep (orphans_test.go): pods with leftovers on the host, and
+	// the pods whose logs were removed.
+	leftovers   []PodRef
+	removedLogs []types.UID
 }
 
 func newFakeRuntime(clk *clocktesting.FakeClock) *fakeRuntime {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // ContainerClass tells how the kubelet treats a spec container.
@@ -166,6 +167,27 @@ type RuntimeContainer struct {
 	StopSignal     syscall.Signal
 	ImageRef       string // the image the runtime created it from
 	CreatedAt      time.Time
+
+	// The pod's namespace and name, for the orphan sweep (orphans.go),
+	// which has no stored pod to read them from.
+	PodNamespace string
+	PodName      string
+}
+
+// PodRef names a pod that left something on the host. Namespace and Name
+// are empty where what is left does not say them.
+type PodRef struct {
+	UID       types.UID
+	Namespace string
+	Name      string
+}
+
+// String is namespace/name (uid), or the uid alone.
+func (r PodRef) String() string {
+	if r.Name == "" {
+		return string(r.UID)
+	}
+	return r.Namespace + "/" + r.Name + " (" + string(r.UID) + ")"
 }
 
 // Runtime is everything the engine needs from the container runtime. The
@@ -205,6 +227,13 @@ type Runtime interface {
 
 	// Instances created ahead of their turn (Options.PrepareAhead).
 	PreparedChecker
+
+	// What pods leave on the host beyond containers, for the orphan sweep:
+	// PodLeftovers lists the pods that still have a sandbox, pod directory
+	// or logs; RemovePodLogs deletes a pod's logs (RemoveSandbox removes
+	// the rest).
+	PodLeftovers(ctx context.Context) ([]PodRef, error)
+	RemovePodLogs(pod *corev1.Pod) error
 }
 
 // StartError is a failure to create or start an instance, with the waiting

@@ -178,6 +178,7 @@ func (d *daemon) serve(ctx context.Context) error {
 	defer stopEngine()
 	engineDone := make(chan error, 1)
 	go func() { engineDone <- d.mgr.Run(engineCtx) }()
+	d.sweepOrphans(ctx)
 	if err := d.adopt(ctx); err != nil {
 		_ = ln.Close()
 		return err

@@ -45,7 +45,8 @@ func (r *Runtime) describe(ctx context.Context, cont containerd.Container) (supe
 	rc := supervisor.RuntimeContainer{ID: cont.ID(), PodUID: labels[labelPodUID],
 		Container: labels[labelContainerName], Attempt: int32(attempt), State: supervisor.InstanceUnknown,
 		SandboxAttempt: int32(sandbox), LogPath: labels[labelLogPath],
-		StopSignal: parseSignal(labels[labelStopSignal]), ImageRef: info.Image, CreatedAt: info.CreatedAt}
+		StopSignal: parseSignal(labels[labelStopSignal]), ImageRef: info.Image, CreatedAt: info.CreatedAt,
+		PodNamespace: labels[labelPodNamespace], PodName: labels[labelPodName]}
 	rc.StartedAt = readStartedAt(labels)
 	r.rememberPod(cont.ID(), rc.PodUID)
 	task, err := cont.Task(ctx, nil)
