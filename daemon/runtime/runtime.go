@@ -201,12 +201,16 @@ func (r *Runtime) SandboxExists(ctx context.Context, pod *corev1.Pod) (bool, err
 	return r.opts.Sandboxes.Exists(ctx, pod)
 }
 
-// RemoveSandbox tears the pod's namespaces down.
+// RemoveSandbox tears the pod's namespaces down, after removing any
+// container of the pod that the engine did not know of (removeStrays).
 func (r *Runtime) RemoveSandbox(ctx context.Context, pod *corev1.Pod) error {
+	// A failure to list or remove strays (containerd unreachable) must not
+	// keep the sandbox's own parts, which need no containerd, from going.
+	strays := r.removeStrays(ctx, pod)
 	if r.opts.Sandboxes == nil {
-		return nil
+		return strays
 	}
-	return r.opts.Sandboxes.Remove(ctx, pod)
+	return errors.Join(strays, r.opts.Sandboxes.Remove(ctx, pod))
 }
 
 // Dial connects from inside the pod's network namespace.
