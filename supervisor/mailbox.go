@@ -19,6 +19,7 @@ const (
 	msgKillDone
 	msgShutdown
 	msgSignalled // a kill sent its stop signal (timeline's kill mark)
+	msgEvict     // a local storage limit was exceeded (eviction.go)
 )
 
 // workerMsg is one input of a pod worker.
@@ -31,6 +32,7 @@ type workerMsg struct {
 	grace    *int64
 	pod      *corev1.Pod
 	err      error
+	message  string
 }
 
 // mailbox is an unbounded queue so that routing an event to one busy pod

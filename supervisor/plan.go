@@ -15,6 +15,7 @@ const (
 	TermDeadlineExceeded = "DeadlineExceeded" // R70
 	TermSandboxLost      = "SandboxLost"      // Never pod whose sandbox died (R14)
 	TermShutdown         = "Shutdown"         // node shutdown
+	TermEvicted          = "Evicted"          // R71: a local storage limit exceeded
 )
 
 // planInput is everything computeActions looks at; it does no I/O.

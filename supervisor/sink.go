@@ -40,9 +40,11 @@ type WaitingReason struct {
 
 // Termination records that the pod is being stopped and why.
 type Termination struct {
-	Reason      string    `json:"reason"` // Deleted, Completed (Job-style), InitFailed, DeadlineExceeded, Replaced, Shutdown
+	Reason      string    `json:"reason"` // Deleted, Completed (Job-style), InitFailed, DeadlineExceeded, Evicted, Replaced, Shutdown
 	Since       time.Time `json:"since"`
 	GracePeriod int64     `json:"gracePeriod"` // seconds; only ever decreases (R61)
+	// Message says why, where the status shows it (an eviction's).
+	Message string `json:"message,omitempty"`
 }
 
 // PodRecord is a pod as the engine keeps it: the API object (spec and the

@@ -73,15 +73,24 @@ func applyPhaseOverrides(in *statusInput, prev, s *corev1.PodStatus) {
 	if prev.Phase == corev1.PodSucceeded || prev.Phase == corev1.PodFailed {
 		s.Phase = prev.Phase
 	}
+	forced := false
 	if t := in.State.Terminating; t != nil && t.Reason == TermDeadlineExceeded {
 		s.Phase = corev1.PodFailed
 		s.Reason = TermDeadlineExceeded
 		s.Message = deadlineMessage
+		forced = true
+	}
+	if t := in.State.Terminating; t != nil && t.Reason == TermEvicted {
+		// R71: Failed at once, whatever the containers' exit codes.
+		s.Phase = corev1.PodFailed
+		s.Reason = TermEvicted
+		s.Message = t.Message
+		forced = true
 	}
 	if in.Terminal && s.Phase != corev1.PodSucceeded && s.Phase != corev1.PodFailed {
 		s.Phase = corev1.PodFailed
 	}
-	if s.Phase != prev.Phase && s.Reason != TermDeadlineExceeded {
+	if s.Phase != prev.Phase && !forced {
 		s.Reason, s.Message = "", ""
 	}
 }

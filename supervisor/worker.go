@@ -233,6 +233,8 @@ func (w *worker) handle(ctx context.Context, msg *workerMsg) {
 		w.killDone(ctx, msg.id, msg.err)
 	case msgSignalled:
 		markKilled(st, msg.id, msg.at)
+	case msgEvict:
+		w.evict(ctx, msg.message)
 	}
 }
 

@@ -47,9 +47,16 @@ func (w *worker) delete(ctx context.Context, reason string, grace *int64) {
 // (R62, R63, R72, R75): one grace for all, all kills (and so all preStops)
 // begin together, sidecars wait for their turn.
 func (w *worker) beginTermination(ctx context.Context, reason string, grace int64) {
+	w.startTermination(ctx, &Termination{Reason: reason, Since: w.m.clk.Now(), GracePeriod: grace})
+}
+
+// startTermination is beginTermination of a prepared Termination (one
+// that carries a message).
+func (w *worker) startTermination(ctx context.Context, t *Termination) {
 	st := &w.rec.Engine
 	pod := w.rec.Pod
-	st.Terminating = &Termination{Reason: reason, Since: w.m.clk.Now(), GracePeriod: grace}
+	reason, grace := t.Reason, t.GracePeriod
+	st.Terminating = t
 	clear(st.Waiting)
 	if w.m.opts.Probes != nil {
 		w.m.opts.Probes.StopLivenessAndStartup(w.uid) // R49
