@@ -186,6 +186,7 @@ func (d *daemon) serve(ctx context.Context) error {
 	jobsDone := make(chan struct{})
 	go func() { _ = d.jobs.Run(engineCtx); close(jobsDone) }()
 	go d.vols.Run(engineCtx, volumeRefreshInterval)
+	go d.localStorageMonitor().Run(engineCtx)
 
 	serveCtx, stopServe := context.WithCancel(ctx)
 	defer stopServe()

@@ -38,6 +38,11 @@ type Config struct {
 	// while its earlier ones start, during the pod's initialization; each
 	// still starts only at its turn (supervisor.Options.PrepareAhead).
 	PrepareAhead bool `json:"prepareAhead,omitempty"`
+	// LocalStorageCheckInterval is how often the disk use of pods with a
+	// local storage limit (emptyDir sizeLimit, ephemeral-storage limits) is
+	// measured; a pod over a limit is evicted, as by the kubelet's eviction
+	// manager, whose housekeeping interval is the default.
+	LocalStorageCheckInterval metav1.Duration `json:"localStorageCheckInterval,omitempty"`
 }
 
 // Memory tunes the Go runtime of podrund (GOGC and GOMEMLIMIT in the
@@ -99,6 +104,8 @@ func Defaults() Config {
 		ConcurrentPodStarts: 4,
 		Memory:              Memory{GCPercent: DefaultGCPercent},
 		PrepareAhead:        true,
+		// The kubelet's eviction housekeeping interval.
+		LocalStorageCheckInterval: metav1.Duration{Duration: 10 * time.Second},
 	}
 }
 
@@ -151,6 +158,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownGracePeriod.Duration < 0 {
 		errs = append(errs, errors.New("shutdownGracePeriod must not be negative"))
+	}
+	if d := c.LocalStorageCheckInterval.Duration; d < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("localStorageCheckInterval %s: must be at least 100ms", d))
 	}
 	if c.Memory.GCPercent < 1 {
 		errs = append(errs, fmt.Errorf("memory.gcPercent %d: must be at least 1", c.Memory.GCPercent))

@@ -1,0 +1,156 @@
+package eviction
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podrun/podrun/supervisor"
+)
+
+// Engine is what the monitor needs of the pod engine.
+type Engine interface {
+	Evict(ctx context.Context, uid types.UID, message string) error
+	Instance(uid types.UID, container string) (supervisor.Instance, bool)
+}
+
+// Options wire a Monitor.
+type Options struct {
+	// Pods lists the stored pods.
+	Pods   func(ctx context.Context) ([]*corev1.Pod, error)
+	Engine Engine
+	// VolumeDir is the host directory of a pod volume (daemon/volumes).
+	VolumeDir func(uid types.UID, name string) string
+	// WritableLayer is the directory holding what an instance wrote to its
+	// own file system; "" where the snapshotter keeps the image in the same
+	// directory (native), whose use is then not counted.
+	WritableLayer func(ctx context.Context, instanceID string) (string, error)
+	// LogDir is the directory of a container's logs, all instances.
+	LogDir   func(pod *corev1.Pod, container string) string
+	Interval time.Duration
+	Logger   *zap.Logger
+}
+
+// Monitor measures, every Interval, the pods that set a local storage
+// limit, and evicts those over one.
+type Monitor struct {
+	o      Options
+	layers map[string]string // instance ID → writable layer dir (fixed for its life)
+}
+
+// NewMonitor returns a monitor; Run starts it.
+func NewMonitor(o Options) *Monitor {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return &Monitor{o: o, layers: map[string]string{}}
+}
+
+// Run checks every Interval until ctx ends.
+func (m *Monitor) Run(ctx context.Context) {
+	t := time.NewTicker(m.o.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			m.CheckOnce(ctx)
+		}
+	}
+}
+
+// CheckOnce measures every active pod with a limit and evicts those over.
+func (m *Monitor) CheckOnce(ctx context.Context) {
+	pods, err := m.o.Pods(ctx)
+	if err != nil {
+		m.o.Logger.Warn("local storage check: list pods", zap.Error(err))
+		return
+	}
+	live := map[string]bool{}
+	for _, pod := range pods {
+		if !active(pod) || !limited(pod) {
+			continue
+		}
+		use := m.measure(ctx, pod, live)
+		msg := verdict(pod, use)
+		if msg == "" {
+			continue
+		}
+		log := m.o.Logger.With(zap.String("pod", pod.Namespace+"/"+pod.Name), zap.String("uid", string(pod.UID)))
+		if err := m.o.Engine.Evict(ctx, pod.UID, msg); err != nil {
+			log.Warn("evict pod over a local storage limit", zap.String("message", msg), zap.Error(err))
+			continue
+		}
+		log.Warn("evicting pod over a local storage limit", zap.String("message", msg),
+			zap.Any("volumeBytes", use.volumes), zap.Any("containerBytes", use.containers))
+	}
+	for id := range m.layers {
+		if !live[id] {
+			delete(m.layers, id)
+		}
+	}
+}
+
+// active: running or starting, not being deleted.
+func active(pod *corev1.Pod) bool {
+	return pod.DeletionTimestamp == nil &&
+		(pod.Status.Phase == corev1.PodPending || pod.Status.Phase == corev1.PodRunning)
+}
+
+// measure walks the pod's disk-backed emptyDirs and, for each container
+// with an instance, its writable layer and its logs. A part that cannot be
+// read counts as empty (logged at debug): a missed eviction is retried at
+// the next check, a wrong one cannot be undone.
+func (m *Monitor) measure(ctx context.Context, pod *corev1.Pod, live map[string]bool) podUsage {
+	use := podUsage{volumes: map[string]int64{}, containers: map[string]int64{}}
+	log := m.o.Logger.With(zap.String("pod", pod.Namespace+"/"+pod.Name))
+	du := func(dir string) int64 {
+		if dir == "" {
+			return 0
+		}
+		b, err := DiskUsage(dir)
+		if err != nil {
+			log.Debug("disk usage", zap.String("dir", dir), zap.Error(err))
+		}
+		return b
+	}
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		if v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory {
+			use.volumes[v.Name] = du(m.o.VolumeDir(pod.UID, v.Name))
+		}
+	}
+	containers := append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...)
+	for i := range containers {
+		name := containers[i].Name
+		in, ok := m.o.Engine.Instance(pod.UID, name)
+		if !ok {
+			continue
+		}
+		live[in.ID] = true
+		use.containers[name] = du(m.layer(ctx, in.ID, log)) + du(m.o.LogDir(pod, name))
+	}
+	return use
+}
+
+// layer finds (once per instance) the instance's writable layer.
+func (m *Monitor) layer(ctx context.Context, id string, log *zap.Logger) string {
+	if dir, ok := m.layers[id]; ok {
+		return dir
+	}
+	dir, err := m.o.WritableLayer(ctx, id)
+	if err != nil {
+		log.Debug("writable layer of instance", zap.String("id", id), zap.Error(err))
+		return ""
+	}
+	if dir != "" {
+		dir = filepath.Clean(dir)
+	}
+	m.layers[id] = dir
+	return dir
+}
