@@ -23,12 +23,19 @@ const grace = 20 * time.Second
 // markedShell runs until SIGTERM, marking its start and its TERM in the
 // order file.
 func markedShell(name string, sidecar bool) corev1.Container {
-	script := fmt.Sprintf("trap '%s; exit 0' TERM; %s; while true; do sleep 1 & wait $!; done",
+	script := fmt.Sprintf("trap '%s; exit 0' TERM; %s; touch /tmp/marked; while true; do sleep 1 & wait $!; done",
 		strings.ReplaceAll(harness.OrderMark(name, "TERM"), "'", `'\''`), harness.OrderMark(name, "start"))
 	c := corev1.Container{Name: name, Image: "busybox:1.28", Command: []string{"sh", "-c", script},
 		VolumeMounts: []corev1.VolumeMount{{Name: "shared", MountPath: "/shared"}}}
 	if sidecar {
 		c.RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
+		// A sidecar without a startup probe counts as started once its
+		// process runs (R17), before its shell wrote "start", and the next
+		// container (prepared ahead) starts within milliseconds: the probe
+		// waits for the mark (each instance has its own /tmp), so that the
+		// start lines keep the start order the test checks on restart.
+		c.StartupProbe = &corev1.Probe{PeriodSeconds: 1, FailureThreshold: 60,
+			ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"test", "-e", "/tmp/marked"}}}}
 	}
 	return c
 }
