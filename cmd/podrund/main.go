@@ -5,14 +5,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/podrun/podrun/daemon/config"
 	"github.com/podrun/podrun/daemon/runtime"
-	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -31,38 +33,56 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == runtime.LoggerCommand {
 		os.Exit(runtime.LoggerMain(os.Args[2:]))
 	}
-	if err := newCommand().Execute(); err != nil {
+	if err := execute(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "podrund:", err)
 		os.Exit(1)
 	}
 }
 
-func newCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:           "podrund",
-		Short:         "podrun daemon: Kubernetes pods with native sidecars on containerd",
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       version,
-	}
-	flags := config.AddFlags(cmd.Flags())
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := flags.Resolve()
-		if err != nil {
+// short is the first line of --help.
+const short = "podrun daemon: Kubernetes pods with native sidecars on containerd"
+
+// execute parses podrund's command line and runs the daemon. It is plain
+// pflag rather than cobra: podrund has no subcommands, and cobra links
+// text/template and its own code, whose pages (about 0.2 MiB) stay resident
+// in every podrund. --help and --version print what cobra printed.
+func execute(args []string, stdout io.Writer) error {
+	fs := pflag.NewFlagSet("podrund", pflag.ContinueOnError)
+	fs.SortFlags = true
+	flags := config.AddFlags(fs)
+	help := fs.BoolP("help", "h", false, "help for podrund")
+	showVersion := fs.BoolP("version", "v", false, "version for podrund")
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			*help = true
+		} else {
 			return err
 		}
-		log, err := newLogger(cfg.LogLevel)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = log.Sync() }()
-		applyMemory(cfg.Memory, cfg.Pprof, log)
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-		defer stop()
-		return run(ctx, cfg, log)
 	}
-	return cmd
+	switch {
+	case *help:
+		fmt.Fprintf(stdout, "%s\n\nUsage:\n  podrund [flags]\n\nFlags:\n%s", short, fs.FlagUsages())
+		return nil
+	case *showVersion:
+		fmt.Fprintf(stdout, "podrund version %s\n", version)
+		return nil
+	case fs.NArg() > 0:
+		return fmt.Errorf("unknown command %q for %q", fs.Arg(0), "podrund")
+	}
+	cfg, err := flags.Resolve()
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	applyMemory(cfg.Memory, cfg.Pprof, log)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return run(ctx, cfg, log)
 }
 
 // newLogger builds the structured logger (JSON to stderr, journald reads it).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -140,15 +141,11 @@ func TestActivationHelper(t *testing.T) {
 func TestBadConfigFails(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "podrund.yaml")
 	_ = os.WriteFile(path, []byte("polcy: {}\n"), 0o600)
-	cmd := newCommand()
-	cmd.SetArgs([]string{"--config", path})
-	err := cmd.Execute()
+	err := execute([]string{"--config", path}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "polcy") {
 		t.Fatalf("unknown config key: %v", err)
 	}
-	cmd = newCommand()
-	cmd.SetArgs([]string{"--log-level", "loud"})
-	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "logLevel") {
+	if err := execute([]string{"--log-level", "loud"}, io.Discard); err == nil || !strings.Contains(err.Error(), "logLevel") {
 		t.Fatalf("bad log level: %v", err)
 	}
 }
