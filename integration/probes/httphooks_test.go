@@ -16,9 +16,13 @@ func cgiServer() harness.Container {
 	script := "#!/bin/sh\n" + `echo "$(cut -d' ' -f1 /proc/uptime) hook $QUERY_STRING" >> /shared/order.log` +
 		"\nprintf 'Content-Type: text/plain\\r\\n\\r\\nok\\n'\n"
 	setup := "mkdir -p /www/cgi-bin && printf %s " + shq(script) + " > /www/cgi-bin/mark && chmod +x /www/cgi-bin/mark && " +
-		"httpd -p 8080 -h /www && " + harness.OrderMark("web", "Started") + "; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
+		"httpd -p 8080 -h /www && " + harness.OrderMark("web", "Started") + "; touch /tmp/up; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
+	// The startup probe waits for a mark touched after "web Started", not for
+	// the port: httpd listens before the shell writes that line, and once the
+	// probe passes the sidecar is started (R17) and the app with its postStart
+	// hook follows at once, so the hook's line could come first under load.
 	return harness.Container{Name: "web", Sidecar: true, Command: []string{"sh", "-c", setup},
-		Extra: probe("startupProbe", "      tcpSocket:\n        port: 8080\n", 30)}
+		Extra: probe("startupProbe", "      exec:\n        command: [\"test\", \"-e\", \"/tmp/up\"]\n", 30)}
 }
 
 func httpHook(kind, what string) string {
