@@ -76,6 +76,18 @@ func withExtra(c harness.Container, yaml string) harness.Container {
 	return c
 }
 
+// awaitSteps is shell (for script.Before) that waits until every step
+// ("name event") is in the pod's order file: a container that must not act
+// before another's shell has run (a TERM trap installed, R17: a sidecar
+// without a startup probe is started before its shell ran) waits for it.
+func awaitSteps(steps ...string) string {
+	var conds []string
+	for _, s := range steps {
+		conds = append(conds, fmt.Sprintf(`grep -q " %s$" /shared/%s`, s, harness.OrderFile))
+	}
+	return "until " + strings.Join(conds, " && ") + "; do sleep 0.1; done"
+}
+
 // orderWait bounds a wait for lines of an order file once the pod's status
 // says they are due: a container is reported running before its first echo.
 const orderWait = 15 * time.Second

@@ -123,8 +123,12 @@ func TestJobStyleCompletionOrder(t *testing.T) {
 		return withExtra(script{Name: name, Forever: true, TrapTerm: true, TermDelay: 1}.sidecar(), preStop(name))
 	}
 	ps := harness.Pod{Name: "job", RestartPolicy: "Never",
-		Inits:      []harness.Container{side("s1"), side("s2"), side("s3")},
-		Containers: []harness.Container{script{Name: "app", Delay: 1}.container()}}
+		Inits: []harness.Container{side("s1"), side("s2"), side("s3")},
+		// The app ends the pod; it waits until every sidecar has installed
+		// its TERM trap ("Started" comes after it): a sidecar is started once
+		// its process runs (R17), and a TERM before the trap would kill its
+		// shell without the line the stop order is read from.
+		Containers: []harness.Container{script{Name: "app", Delay: 1, Before: awaitSteps("s1 Started", "s2 Started", "s3 Started")}.container()}}
 	w := c.Watch("job")
 	c.Apply(ps.YAML(c.HostDir))
 	final := w.UntilPod("Succeeded", 90*time.Second, phaseIs(corev1.PodSucceeded))
@@ -190,7 +194,10 @@ func TestInitFailureUnderNeverFailsPod(t *testing.T) {
 	c := env.Client(t)
 	ps := harness.Pod{Name: "initfail", RestartPolicy: "Never",
 		Inits: []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar(),
-			script{Name: "init", ExitCode: 1}.container()},
+			// init fails the pod only once side has installed its TERM trap:
+			// side is started when its process runs (R17), and init, prepared
+			// ahead, would otherwise exit before side's shell ran a line.
+			script{Name: "init", ExitCode: 1, Before: awaitSteps("side Started")}.container()},
 		Containers: []harness.Container{script{Name: "app", Forever: true}.container()}}
 	c.Apply(ps.YAML(c.HostDir))
 	p := c.WaitFor("initfail", "Failed and sidecar stopped", 60*time.Second, func(p *corev1.Pod) bool {
