@@ -69,7 +69,10 @@ func TestX03RegularStartBlockedByPostStartNotProbe(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	post := fmt.Sprintf("    lifecycle:\n      postStart:\n        exec:\n          command: %s\n",
-		harness.YAMLList([]string{"sh", "-c", "sleep 2; " + harness.OrderMark("c1", "PostStartDone")}))
+		// The hook runs once c1's process runs (R52), maybe before its shell
+		// wrote "c1 Starting": it waits for that line rather than trusting
+		// its 2 s sleep to outlast the shell's start under load.
+		harness.YAMLList([]string{"sh", "-c", awaitSteps("c1 Starting") + "; sleep 2; " + harness.OrderMark("c1", "PostStartDone")}))
 	probe := "    startupProbe:\n      exec:\n        command: [\"false\"]\n      initialDelaySeconds: 600\n"
 	ps := harness.Pod{Name: "x3", Containers: []harness.Container{
 		withExtra(script{Name: "c1", Forever: true, TrapTerm: true}.container(), post+probe),
