@@ -220,7 +220,11 @@ func TestPullAlwaysOffline(t *testing.T) {
 func TestActiveDeadline(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := harness.Pod{Name: "dl", Extra: "  activeDeadlineSeconds: 3\n",
+	// The deadline runs from the pod's startTime, before the sandbox exists;
+	// the stop order is read from the TERM traps, which both shells must
+	// have installed by then (a sidecar is started once its process runs,
+	// R17): 6 s leaves a loaded machine room to start both.
+	ps := harness.Pod{Name: "dl", Extra: "  activeDeadlineSeconds: 6\n",
 		Inits:      []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
 		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
 	c.Apply(ps.YAML(c.HostDir))
