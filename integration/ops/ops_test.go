@@ -195,11 +195,11 @@ spec:
   - name: log-shipper
     image: busybox:1.28
     restartPolicy: Always
-    command: ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"]
+    command: ["sh", "-c", "trap '' TERM; echo trapped; while true; do sleep 1; done"]
   containers:
   - name: app
     image: busybox:1.28
-    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo trapped; while true; do sleep 1; done"]
 `
 
 // While terminating, the sidecar that ignores SIGTERM is what the pod
@@ -209,6 +209,17 @@ func TestWaitingForTerminatingSidecar(t *testing.T) {
 	c := env.Client(t)
 	c.Apply(shutdownPod)
 	c.WaitFor("stopping", "Running", time.Minute, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+	// Running means the processes run, not that their shells have set their
+	// TERM traps (R17: a sidecar is started once its process runs): a TERM
+	// before app's trap is lost (sh is PID 1 of its PID namespace and has no
+	// handler yet), and app would hold the pod until its grace ends.
+	for _, name := range []string{"log-shipper", "app"} {
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(c.Logs("stopping", name), "trapped"); time.Sleep(200 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never set its TERM trap", name)
+			}
+		}
+	}
 	w := c.Watch("stopping")
 	c.MustPodctl("delete", "pod", "stopping", "--wait=false")
 	// app stops within a second of SIGTERM; then only the sidecar, which
