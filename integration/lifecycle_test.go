@@ -126,8 +126,9 @@ func TestJobStyleCompletionOrder(t *testing.T) {
 		Inits: []harness.Container{side("s1"), side("s2"), side("s3")},
 		// The app ends the pod; it waits until every sidecar has installed
 		// its TERM trap ("Started" comes after it): a sidecar is started once
-		// its process runs (R17), and a TERM before the trap would kill its
-		// shell without the line the stop order is read from.
+		// its process runs (R17), and a TERM before the trap is lost (sh is
+		// PID 1 of its PID namespace, without a handler yet): no line for
+		// the stop order, and the sidecar held until the grace ends.
 		Containers: []harness.Container{script{Name: "app", Delay: 1, Before: awaitSteps("s1 Started", "s2 Started", "s3 Started")}.container()}}
 	w := c.Watch("job")
 	c.Apply(ps.YAML(c.HostDir))
@@ -196,7 +197,8 @@ func TestInitFailureUnderNeverFailsPod(t *testing.T) {
 		Inits: []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar(),
 			// init fails the pod only once side has installed its TERM trap:
 			// side is started when its process runs (R17), and init, prepared
-			// ahead, would otherwise exit before side's shell ran a line.
+			// ahead, could otherwise exit before side's shell ran a line; a
+			// TERM then would be lost (sh is PID 1, no handler yet).
 			script{Name: "init", ExitCode: 1, Before: awaitSteps("side Started")}.container()},
 		Containers: []harness.Container{script{Name: "app", Forever: true}.container()}}
 	c.Apply(ps.YAML(c.HostDir))
