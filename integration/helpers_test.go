@@ -88,6 +88,29 @@ func awaitSteps(steps ...string) string {
 	return "until " + strings.Join(conds, " && ") + "; do sleep 0.1; done"
 }
 
+// waitTrapped waits until PID 1 of each named container of pod catches
+// SIGTERM (bit 15 of SigCgt in /proc/1/status), for shells whose trap is
+// their first command and that write no line: Running says the process
+// runs, not that its shell got that far, and a TERM before the trap is lost
+// (PID 1 of a PID namespace ignores signals it has no handler for).
+func waitTrapped(c *harness.Client, pod string, containers ...string) {
+	c.T.Helper()
+	for _, name := range containers {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			out, _, code := c.Podctl("exec", pod, "-c", name, "--", "sh", "-c",
+				`mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/1/status); [ $(( 0x$mask & 0x4000 )) -ne 0 ] && echo trapped`)
+			if code == 0 && strings.Contains(out, "trapped") {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.T.Fatalf("%s/%s never set its TERM trap", pod, name)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
 // orderWait bounds a wait for lines of an order file once the pod's status
 // says they are due: a container is reported running before its first echo.
 const orderWait = 15 * time.Second

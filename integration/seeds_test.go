@@ -51,6 +51,10 @@ func TestSeed06OrderStartAndStop(t *testing.T) {
 			s1.State.Running.StartedAt, s2.State.Running.StartedAt, a.State.Running.StartedAt)
 	}
 
+	// The seed's shells set their TERM traps first thing, but Running comes
+	// before that (R17): without the traps the TERMs would be lost and the
+	// containers SIGKILLed at the grace's end.
+	waitTrapped(c, "order", "first-sidecar", "second-sidecar", "app")
 	start := time.Now()
 	final := c.DeleteAndWait("order")
 	took := time.Since(start)
