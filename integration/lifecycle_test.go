@@ -134,7 +134,7 @@ func TestJobStyleCompletionOrder(t *testing.T) {
 	c.Apply(ps.YAML(c.HostDir))
 	final := w.UntilPod("Succeeded", 90*time.Second, phaseIs(corev1.PodSucceeded))
 	lines := c.ReadOrder("job")
-	// Start order from the pod's status history (R12: each next container
+	// Start order from the pod's status history (R16, R17: each next container
 	// once the sidecar before it has started): the order file cannot show
 	// it, as a sidecar counts as started when its process runs, before its
 	// shell has written a line, and the next one (prepared ahead) starts
@@ -176,7 +176,7 @@ func TestDeleteOrderingWithGrace(t *testing.T) {
 	c.WaitOrder("order", orderWait, "first Started", "second Started", "app Started") // TERM traps installed
 	final := c.DeleteAndWait("order")
 	lines := c.ReadOrder("order")
-	// Start order from the status history (R12; see TestJobStyleCompletionOrder),
+	// Start order from the status history (R16, R17; see TestJobStyleCompletionOrder),
 	// stop order from the TERM traps (R63).
 	checkInitOrder(t, w.History(), []string{"first", "second", "app"})
 	harness.ExpectOrder(t, lines, "app Terminating", "app Exiting", "second Terminating", "second Exiting", "first Terminating", "first Exiting")

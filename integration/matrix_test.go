@@ -26,7 +26,7 @@ func TestStartOrder(t *testing.T) {
 	lines := c.WaitOrder("start", orderWait, "a2 Starting", "side Started")
 	// Plain inits run to completion one after the other: their lines show
 	// it. The sidecar counts as started once its process runs, before its
-	// shell writes (R12), and the apps start within milliseconds of it, so
+	// shell writes (R16, R17), and the apps start within milliseconds of it, so
 	// that part of the order is read from the status history instead.
 	harness.ExpectOrder(t, lines, "i1 Starting", "i1 Exiting", "i2 Starting", "i2 Exiting", "side Starting")
 	checkInitOrder(t, w.History(), []string{"i2", "side", "a1"})

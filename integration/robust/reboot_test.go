@@ -22,7 +22,7 @@ import (
 func note(name, rest string) string { return "echo " + name + " >> /shared/runs; " + rest }
 
 func rebootPods(c *harness.Client) []any {
-	// A sidecar counts as started once its process runs (R12), before its
+	// A sidecar counts as started once its process runs (R16, R17), before its
 	// shell has written its line; its startup probe waits for the line, so
 	// that init3's line comes after it on every run.
 	side := sidecar(shell("side", note("side", "touch /tmp/noted; "+forever)))
