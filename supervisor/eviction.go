@@ -19,6 +19,9 @@ const evictionGrace int64 = 1
 // Evicted with message, every container stopped in pod order with a 1 s
 // pod grace, nothing restarted whatever the restart policy, and the phase
 // Failed with reason Evicted and message. The pod stays in the store.
+// Unlike a node-pressure eviction, the kubelet adds no DisruptionTarget
+// condition for a local storage limit (it passes none to evictPod), so
+// neither does this: a Job's podFailurePolicy sees a plain failure.
 func (m *Manager) Evict(ctx context.Context, uid types.UID, message string) error {
 	w := m.worker(uid)
 	if w == nil {

@@ -29,6 +29,15 @@ func TestEvict_R71(t *testing.T) {
 	if st.Reason != "Evicted" || st.Message != msg {
 		t.Fatalf("status reason %q message %q, want Evicted and the message", st.Reason, st.Message)
 	}
+	// The kubelet's local storage evictions (emptyDirLimitEviction and the
+	// two ephemeral-storage ones) pass no condition to evictPod, unlike its
+	// node-pressure evictions: no DisruptionTarget, so a Job's
+	// podFailurePolicy onPodConditions rule on it does not match here either.
+	for _, c := range st.Conditions {
+		if c.Type == corev1.DisruptionTarget {
+			t.Errorf("condition %+v: the kubelet sets none for a local storage limit", c)
+		}
+	}
 	if !h.sink.hasEvent("Evicted", msg) {
 		t.Error("no Evicted event with the message")
 	}
