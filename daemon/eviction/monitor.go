@@ -106,24 +106,40 @@ func active(pod *corev1.Pod) bool {
 // with an instance, its writable layer and its logs. A part that cannot be
 // read counts as empty (logged at debug): a missed eviction is retried at
 // the next check, a wrong one cannot be undone.
+//
+// Only what a check can use is walked, and each walk stops once past the
+// limit that judges it (an emptyDir's sizeLimit, else the pod's limit,
+// which is at least each container's): the verdict is the one full counts
+// give, and a walk costs about its limit, not what a runaway pod wrote.
 func (m *Monitor) measure(ctx context.Context, pod *corev1.Pod, live map[string]bool) podUsage {
 	use := podUsage{volumes: map[string]int64{}, containers: map[string]int64{}}
 	log := m.o.Logger.With(zap.String("pod", pod.Namespace+"/"+pod.Name))
-	du := func(dir string) int64 {
+	podMax, podLimited := podLimit(pod)
+	du := func(dir string, stop int64, part zap.Field) int64 {
 		if dir == "" {
 			return 0
 		}
-		b, err := DiskUsage(dir)
+		b, err := DiskUsageUpTo(dir, stop)
 		if err != nil {
-			log.Debug("disk usage", zap.String("dir", dir), zap.Error(err))
+			log.Debug("disk usage", part, zap.String("dir", dir), zap.Error(err))
 		}
 		return b
 	}
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
-		if v.EmptyDir != nil && v.EmptyDir.Medium != corev1.StorageMediumMemory {
-			use.volumes[v.Name] = du(m.o.VolumeDir(pod.UID, v.Name))
+		if v.EmptyDir == nil || v.EmptyDir.Medium == corev1.StorageMediumMemory {
+			continue
 		}
+		stop := podMax.Value()
+		if sl := v.EmptyDir.SizeLimit; sl != nil && sl.Sign() > 0 {
+			stop = sl.Value()
+		} else if !podLimited {
+			continue // no check looks at it
+		}
+		use.volumes[v.Name] = du(m.o.VolumeDir(pod.UID, v.Name), stop, zap.String("volume", v.Name))
+	}
+	if !podLimited {
+		return use // no container sets a limit
 	}
 	containers := append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...)
 	for i := range containers {
@@ -133,7 +149,9 @@ func (m *Monitor) measure(ctx context.Context, pod *corev1.Pod, live map[string]
 			continue
 		}
 		live[in.ID] = true
-		use.containers[name] = du(m.layer(ctx, in.ID, log)) + du(m.o.LogDir(pod, name))
+		part := zap.String("container", name)
+		layer := du(m.layer(ctx, in.ID, log), podMax.Value(), part)
+		use.containers[name] = layer + du(m.o.LogDir(pod, name), podMax.Value(), part)
 	}
 	return use
 }

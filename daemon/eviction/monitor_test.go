@@ -30,7 +30,8 @@ func (f *fakeEngine) Instance(uid types.UID, container string) (supervisor.Insta
 // TestCheckOnceMeasuresAndEvicts: the pod whose emptyDir holds more than
 // its sizeLimit is evicted with the kubelet's message; one being deleted,
 // one that finished and one without limits are not even measured; the
-// writable layer of an instance is asked for once.
+// writable layer of an instance is asked for once, and only where a
+// container sets a limit (no check looks at it otherwise).
 func TestCheckOnceMeasuresAndEvicts(t *testing.T) {
 	root := t.TempDir()
 	limit := resource.MustParse("64Ki")
@@ -51,9 +52,14 @@ func TestCheckOnceMeasuresAndEvicts(t *testing.T) {
 		}
 		return p
 	}
+	over := pod("over", corev1.PodRunning, true)
+	over.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("1Mi")}
+	dirOnly := pod("dironly", corev1.PodRunning, false)
+	big := resource.MustParse("1Mi")
+	dirOnly.Spec.Volumes[0].EmptyDir.SizeLimit = &big
 	deleting := pod("deleting", corev1.PodRunning, true)
 	deleting.DeletionTimestamp = &metav1.Time{}
-	pods := []*corev1.Pod{pod("over", corev1.PodRunning, true), deleting,
+	pods := []*corev1.Pod{over, dirOnly, deleting,
 		pod("done", corev1.PodSucceeded, true), pod("nolimit", corev1.PodRunning, false)}
 	eng := &fakeEngine{evicted: map[types.UID]string{}}
 	layerCalls := map[string]int{}

@@ -14,6 +14,14 @@ import (
 // systems mounted below dir (a tmpfs, a bind mount) left out. A dir that
 // does not exist uses nothing.
 func DiskUsage(dir string) (int64, error) {
+	return DiskUsageUpTo(dir, 0)
+}
+
+// DiskUsageUpTo is DiskUsage that stops as soon as the count passes stop
+// (when stop > 0), returning what it counted so far: once a part is over
+// every limit that could judge it, the rest of the walk cannot change the
+// verdict, so a pod filling its disk costs a walk of about its limit.
+func DiskUsageUpTo(dir string, stop int64) (int64, error) {
 	root, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
@@ -57,6 +65,9 @@ func DiskUsage(dir string) (int64, error) {
 			seen[key] = true
 		}
 		total += st.Blocks * 512
+		if stop > 0 && total > stop {
+			return filepath.SkipAll
+		}
 		return nil
 	})
 	return total, err

@@ -51,6 +51,29 @@ func TestDiskUsageCountsBlocksNotLengths(t *testing.T) {
 	}
 }
 
+// TestDiskUsageUpToStops: the walk ends once past its stop, having counted
+// more than it but not the whole tree.
+func TestDiskUsageUpToStops(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 10 {
+		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(i)), make([]byte, 64<<10), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Written zeros are allocated (unlike a hole), 64 KiB each.
+	all, err := DiskUsage(dir)
+	if err != nil || all < 640<<10 {
+		t.Fatalf("full walk %d, %v", all, err)
+	}
+	got, err := DiskUsageUpTo(dir, 100<<10)
+	if err != nil || got <= 100<<10 || got >= all {
+		t.Errorf("walk up to 100 KiB: %d, %v; want past 100 KiB and below the full %d", got, err, all)
+	}
+	if got, err := DiskUsageUpTo(dir, all); err != nil || got != all {
+		t.Errorf("walk up to the total: %d, %v; want all %d", got, err, all)
+	}
+}
+
 // BenchmarkDiskUsage measures one walk of a tree like a busy cache:
 // 100 dirs of 100 files of 4 KiB (10,000 inodes, about 40 MiB).
 func BenchmarkDiskUsage(b *testing.B) {
