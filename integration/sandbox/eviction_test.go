@@ -106,6 +106,13 @@ func TestLocalStorageEviction(t *testing.T) {
 		if p.Status.Reason != "Evicted" || p.Status.Message != tc.message {
 			t.Errorf("%s: status reason %q message %q, want Evicted and %q", tc.name, p.Status.Reason, p.Status.Message, tc.message)
 		}
+		// The kubelet adds DisruptionTarget for node pressure, not for a
+		// local storage limit (R71's eviction path, no condition passed).
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.DisruptionTarget {
+				t.Errorf("%s: condition %+v, want no DisruptionTarget for a local storage limit", tc.name, cond)
+			}
+		}
 		for _, cs := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
 			if cs.RestartCount != 0 || cs.State.Terminated == nil {
 				t.Errorf("%s/%s after the eviction: restarts %d, state %+v; want stopped, never restarted", tc.name, cs.Name, cs.RestartCount, cs.State)
