@@ -75,7 +75,8 @@ func TestDiskUsageUpToStops(t *testing.T) {
 }
 
 // BenchmarkDiskUsage measures one walk of a tree like a busy cache:
-// 100 dirs of 100 files of 4 KiB (10,000 inodes, about 40 MiB).
+// 100 dirs of 100 files of 4 KiB (10,000 inodes, about 40 MiB), whole
+// and up to a 1 MiB limit.
 func BenchmarkDiskUsage(b *testing.B) {
 	dir := b.TempDir()
 	data := make([]byte, 4096)
@@ -90,10 +91,19 @@ func BenchmarkDiskUsage(b *testing.B) {
 			}
 		}
 	}
-	b.ResetTimer()
-	for range b.N {
-		if n, err := DiskUsage(dir); err != nil || n < 100*100*4096 {
-			b.Fatalf("usage %d, %v", n, err)
+	b.Run("full", func(b *testing.B) {
+		for range b.N {
+			if n, err := DiskUsage(dir); err != nil || n < 100*100*4096 {
+				b.Fatalf("usage %d, %v", n, err)
+			}
 		}
-	}
+	})
+	// A pod with a 1 MiB limit that wrote 40 MiB: the walk stops early.
+	b.Run("upTo1Mi", func(b *testing.B) {
+		for range b.N {
+			if n, err := DiskUsageUpTo(dir, 1<<20); err != nil || n <= 1<<20 {
+				b.Fatalf("usage %d, %v", n, err)
+			}
+		}
+	})
 }
