@@ -96,7 +96,8 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.rt, err = runtime.New(ctx, runtime.Options{Address: addr, Namespace: cfg.Namespace, Root: cfg.Root,
 		State: cfg.State, Objects: d.st, Sandboxes: sb, Volumes: d.vols, Logger: log.Named("runtime"),
 		LogMaxBytes: cfg.LogRotation.MaxSizeBytes, LogMaxFiles: cfg.LogRotation.MaxFiles,
-		DockerConfig: cfg.ImagePull.DockerConfig, Security: secopts.Config{SeccompRoot: seccompRoot(cfg)}.SpecOpts})
+		DockerConfig: cfg.ImagePull.DockerConfig, Security: secopts.Config{SeccompRoot: seccompRoot(cfg)}.SpecOpts,
+		ImportBinary: importBinary(log)})
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)
 	}

@@ -33,6 +33,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == runtime.LoggerCommand {
 		os.Exit(runtime.LoggerMain(os.Args[2:]))
 	}
+	// Image archives are imported in a child: "podrund import-image …".
+	if len(os.Args) > 1 && os.Args[1] == runtime.ImportCommand {
+		os.Exit(runtime.ImportMain(os.Args[2:]))
+	}
 	if err := execute(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "podrund:", err)
 		os.Exit(1)

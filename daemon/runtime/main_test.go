@@ -28,10 +28,15 @@ import (
 var testContainerd *harness.Containerd
 
 // TestMain also serves as the log writer: the shims run this test binary
-// as "<exe> cri-logger SPEC", exactly as they run podrund.
+// as "<exe> cri-logger SPEC", exactly as they run podrund; and as the
+// import child (ImportBinary).
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == LoggerCommand {
 		os.Exit(LoggerMain(os.Args[2:]))
+	}
+	// …and as the import child, "<exe> import-image ADDRESS NS SNAPSHOTTER".
+	if len(os.Args) > 1 && os.Args[1] == ImportCommand {
+		os.Exit(ImportMain(os.Args[2:]))
 	}
 	os.Exit(runTests(m))
 }

@@ -77,6 +77,9 @@ type Options struct {
 	// Snapshotter forces a containerd snapshotter; empty: overlayfs when
 	// it works on this host, else native.
 	Snapshotter string
+	// ImportBinary, when set, is the podrund executable that imports image
+	// archives in a child process (ImportMain); empty: in this process.
+	ImportBinary string
 }
 
 // Runtime implements supervisor.Runtime on containerd.
