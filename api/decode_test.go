@@ -13,7 +13,7 @@ import (
 
 const seedDir = "../../shared/seed-examples"
 
-// Every seed manifest must decode, default and validate cleanly (issue 2).
+// Every seed manifest must decode, default and validate cleanly.
 func TestSeedExamplesDecodeAndValidate(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(seedDir, "*.yaml"))
 	if err != nil || len(files) == 0 {

@@ -2,7 +2,7 @@ package api
 
 import "time"
 
-// The podrun-specific operator paths (beyond design.md's contract):
+// The podrun-specific operator paths (beyond docs/contract.md):
 //   GET /api/v1/namespaces/{ns}/pods/{name}/blockers  → PodBlockers
 //   GET /api/v1/namespaces/{ns}/pods/{name}/timeline  → PodTimeline
 //   GET /api/v1/namespaces/{ns}/pods/{name}/stats     → PodStats

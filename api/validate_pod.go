@@ -19,7 +19,7 @@ const (
 	activeDeadlineRangeMs = "must be between 1 and 2147483647, inclusive"
 )
 
-// ValidatePod validates a defaulted Pod (pod-semantics §A) and reports
+// ValidatePod validates a defaulted Pod (docs/semantics.md §A) and reports
 // every violation with its field path.
 func ValidatePod(pod *corev1.Pod) field.ErrorList {
 	errs := validateObjectMeta(&pod.ObjectMeta, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))

@@ -24,7 +24,7 @@ spec:
 
 // TestBadInput: each bad request gets the right Status (code, reason, field
 // causes) over REST, podctl prints the message and exits 1, and nothing is
-// stored (issue 2; pod-semantics §A).
+// stored (docs/semantics.md §A).
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)

@@ -14,7 +14,7 @@ import (
 	"github.com/podrun/podrun/integration/harness"
 )
 
-// TestSeed01SidecarBeforeApp is issue 2's "Done when": seed 01 runs, shows a
+// TestSeed01SidecarBeforeApp is the first seed end to end: it runs, shows a
 // Kubernetes-shaped status, logs work, and deleting it leaves nothing behind.
 func TestSeed01SidecarBeforeApp(t *testing.T) {
 	t.Parallel()

@@ -11,7 +11,7 @@ import (
 	"github.com/podrun/podrun/integration/harness"
 )
 
-// The 15 edge cases of pod-semantics §X, end to end. X4 is
+// The 15 edge cases of docs/semantics.md §X, end to end. X4 is
 // TestJobStyleCompletionOrder, X7 (Never) TestInitFailureUnderNeverFailsPod,
 // X9 TestCrashLoopBackOff; X13/X14 are also checked by the seed tests.
 

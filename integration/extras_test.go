@@ -13,7 +13,7 @@ import (
 )
 
 // TestLogsPreviousTailTimestamps: one log per instance; --previous reads the
-// instance before the current one (design §4); --tail and --timestamps.
+// instance before the current one (docs/contract.md §4); --tail and --timestamps.
 func TestLogsPreviousTailTimestamps(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
@@ -190,7 +190,7 @@ spec:
 
 // TestPullAlwaysOffline: imagePullPolicy Always (the default for :latest)
 // with an unreachable registry and the image present: the container runs,
-// also on every restart, and a Warning event says the pull failed (issue 2).
+// also on every restart, and a Warning event says the pull failed.
 func TestPullAlwaysOffline(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
@@ -316,7 +316,7 @@ spec:
 	}
 }
 
-// TestPodctlOutputs: the output formats of design §2.
+// TestPodctlOutputs: the output formats of docs/contract.md §2.
 func TestPodctlOutputs(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)

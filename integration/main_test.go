@@ -3,7 +3,7 @@
 // way Kubernetes' node e2e tests observe the kubelet — containers append
 // "<uptime> <name> <Starting|Started|Exiting>" lines to a shared hostPath
 // file and the tests check the ORDER of those lines, not wall-clock speed.
-// Rule numbers (R..) refer to shared/docs/pod-semantics.md.
+// Rule numbers (R..) refer to docs/semantics.md.
 package integration
 
 import (

@@ -1,6 +1,6 @@
 package integration
 
-// Prepare-ahead (issue 9, "go below the floor"): podrund may create a
+// Prepare-ahead (to start pods below containerd's own floor): podrund may create a
 // pod's later containers while its earlier ones start, and only start them
 // at their turn. These tests run private podrunds with prepareAhead set
 // explicitly either way and check that nothing a user can see differs:

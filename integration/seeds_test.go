@@ -28,7 +28,7 @@ func TestSeed05HTTPSidecarLocalhost(t *testing.T) {
 	c := env.Client(t)
 	c.ApplyFile(seed(t, "05-http-sidecar-localhost.yaml"))
 	c.WaitFor("http-logger", "Running", 60*time.Second, phaseIs(corev1.PodRunning))
-	// The sidecar reaches the app on localhost: one network namespace per pod (R11, design §4).
+	// The sidecar reaches the app on localhost: one network namespace per pod (R11, docs/contract.md §4).
 	logsUntil(t, c, "http-logger", "sidecar-container", `{"logs": "Hello World"}`, 1, 30*time.Second)
 }
 

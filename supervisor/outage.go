@@ -9,7 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// Events about a containerd outage (issue 7). The kubelet reports a dead
+// Events about a containerd outage. The kubelet reports a dead
 // runtime only on the Node ("container runtime is down", PLEG not
 // healthy); podrun has no Node object, so each pod whose engine is running
 // gets one event per outage, on the pod itself (no fieldPath):

@@ -38,7 +38,7 @@ func namedPod(name string, policy corev1.RestartPolicy, inits []string, regulars
 	return pod
 }
 
-// TestRuntimeOutageEvents (issue 7, R99): a lost containerd connection
+// TestRuntimeOutageEvents (R99): a lost containerd connection
 // gives every pod with a running engine one Warning per outage (repeated
 // Disconnected while down add nothing; a finished pod gets none; a pod
 // started during the outage gets it too), and the reconnect one Normal

@@ -13,7 +13,7 @@ import (
 )
 
 // worker is the one goroutine that owns one pod: every input is observed,
-// planned with computeActions, executed and persisted here (design §4).
+// planned with computeActions, executed and persisted here (docs/contract.md §4).
 type worker struct {
 	m   *Manager
 	uid types.UID

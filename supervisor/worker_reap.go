@@ -12,7 +12,7 @@ import (
 // Reaping an exited instance (task delete, container delete, snapshot
 // removal) costs some 30 ms on containerd. Done before planning, it
 // delayed every reaction to an exit (sidecar stop signals, restarts, the
-// phase) by that much (issue 9). So an exit is recorded from the event
+// phase) by that much. So an exit is recorded from the event
 // itself, the worker syncs, and only then reaps and folds in what the reap
 // adds: the termination message, an OOM kill seen only by the cgroup
 // counter, the runtime's finishedAt when the event had none.

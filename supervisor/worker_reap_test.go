@@ -35,7 +35,7 @@ func regularStatus(s corev1.PodStatus, name string) corev1.ContainerStatus {
 }
 
 // The app's exit sends the sidecar's stop signal while the app's reap is
-// still held: the engine reacts before it reaps (issue 9).
+// still held: the engine reacts before it reaps.
 func TestReap_SidecarStopBeforeReapOfExitedApp(t *testing.T) {
 	h := newHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyNever, []string{"s:sidecar"}, "r")

@@ -1,5 +1,5 @@
 // Package client is podctl's REST client for podrund over its unix socket.
-// It speaks the paths of design.md §3 and turns Status bodies into
+// It speaks the paths of docs/contract.md §3 and turns Status bodies into
 // *StatusError values.
 package client
 

@@ -10,7 +10,7 @@ import (
 // Resource is a REST collection of podrund, named by its Kubernetes plural.
 type Resource string
 
-// The collections of design.md §3.
+// The collections of docs/contract.md §3.
 const (
 	Pods       Resource = "pods"
 	ConfigMaps Resource = "configmaps"

@@ -17,7 +17,7 @@ type PodDescription struct {
 	Pod    *corev1.Pod
 	Events []corev1.Event // the pod's events, any order
 	// WaitingFor holds one line per blocker that holds the pod back now
-	// (issue 8's "Waiting for" section); empty: the section is left out.
+	// (the "Waiting for" section); empty: the section is left out.
 	WaitingFor []string
 }
 
@@ -128,7 +128,7 @@ func (d *describer) conditions(conds []corev1.PodCondition) {
 	}
 }
 
-// waitingFor is issue 8's section: what holds the pod back now.
+// waitingFor is the "Waiting for" section: what holds the pod back now.
 func (d *describer) waitingFor(lines []string) {
 	if len(lines) == 0 {
 		return

@@ -13,7 +13,7 @@ import (
 )
 
 // PodStatusColumns computes the READY, STATUS and RESTARTS columns of
-// `get pods` exactly as kubectl's printPod does (pod-semantics R91–R92),
+// `get pods` exactly as kubectl's printPod does (docs/semantics.md R91–R92),
 // relative to the current time.
 func PodStatusColumns(pod *corev1.Pod) (ready, status, restarts string) {
 	return podStatusColumns(pod, time.Now())

@@ -70,7 +70,7 @@ func apply(ctx context.Context, g *globals, f applyFlags) error {
 	return waitApplied(ctx, g, c, applied, f.timeout)
 }
 
-// applyOne is design.md's apply: GET; 404 → POST ("created"); else PUT and
+// applyOne is the contract's apply (docs/contract.md §2): GET; 404 → POST ("created"); else PUT and
 // compare resourceVersions ("unchanged" when the server kept it).
 func applyOne(ctx context.Context, c *client.Client, defaultNS string, mo manifestObject) (runtime.Object, string, error) {
 	k, err := kindOf(mo.obj)

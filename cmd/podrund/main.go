@@ -1,6 +1,6 @@
 // Command podrund is podrun's daemon: it runs Kubernetes pods, jobs,
 // configmaps and secrets on containerd with the kubelet's semantics and
-// serves the REST API of design.md §3 on a unix socket.
+// serves the REST API of docs/contract.md §3 on a unix socket.
 package main
 
 import (

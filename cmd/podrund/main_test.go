@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// The command line is design.md §1's: --help lists every flag with its
+// The command line is docs/contract.md §1's: --help lists every flag with its
 // default, --version prints the version, and anything else is an error
 // before the daemon starts (no containerd needed to see these).
 func TestCommandLine(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package config is podrund's configuration: the command-line flags of
-// design.md §1 and an optional YAML file (--config) with the same settings
+// docs/contract.md §1 and an optional YAML file (--config) with the same settings
 // plus policy, CNI, log rotation, image pull and shutdown settings. The
 // file is decoded strictly (an unknown key is an error that names it) and
 // flags given on the command line override it.
@@ -89,7 +89,7 @@ type ImagePull struct {
 // the Go default growth costs little CPU and keeps the idle footprint low.
 const DefaultGCPercent = 50
 
-// Defaults are the values of design.md §1.
+// Defaults are the values of docs/contract.md §1.
 func Defaults() Config {
 	return Config{
 		Socket:              "/run/podrund/podrund.sock",
@@ -181,8 +181,8 @@ type Flags struct {
 	v    Config
 }
 
-// AddFlags registers the flags of design.md §1 on fs, plus --pprof
-// (podrun's own, for profiling) and --prepare-ahead (issue 9).
+// AddFlags registers the flags of docs/contract.md §1 on fs, plus --pprof
+// (podrun's own, for profiling) and --prepare-ahead.
 func AddFlags(fs *pflag.FlagSet) *Flags {
 	d := Defaults()
 	f := &Flags{fs: fs}

@@ -33,7 +33,7 @@ type importResult struct {
 // and returns the imported images' status. An import reads and writes the
 // whole archive through containerd's content store and unpacks it: code
 // and buffers podrund needs for nothing else. Done in podrund itself it
-// left ~1.3 MiB resident for good (issue 9's idle footprint); in a child
+// left ~1.3 MiB resident for good (a sizeable share of the idle footprint); in a child
 // that memory goes back when the child exits.
 func (r *Runtime) importInChild(ctx context.Context, rd io.Reader) ([]supervisor.ImageStatus, error) {
 	cmd := exec.CommandContext(ctx, r.opts.ImportBinary, ImportCommand,

@@ -19,7 +19,7 @@ spec:
     command: ["sleep", "3600"]
 `
 
-// Every bad input of issue 2 "Done when" gets the right Status code,
+// Every kind of bad input gets the right Status code,
 // reason and field causes, and changes nothing.
 func TestBadInputStatuses(t *testing.T) {
 	ts := newTestServer(t, nil)

@@ -7,7 +7,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 )
 
-// podChange is what a PUT of a pod means (design.md §3 apply).
+// podChange is what a PUT of a pod means (docs/contract.md §3 apply).
 type podChange int
 
 const (
@@ -17,7 +17,7 @@ const (
 	// changeMeta: only labels or annotations differ: stored, nothing restarts.
 	changeMeta
 	// changeInPlace: only container images (with their pull policy) or
-	// activeDeadlineSeconds differ: Manager.UpdatePod (pod-semantics §R).
+	// activeDeadlineSeconds differ: Manager.UpdatePod (docs/semantics.md §R).
 	changeInPlace
 	// changeReplace: any other spec change: the old pod stops gracefully
 	// and a new one (new UID) starts once it is gone, as a static pod does.

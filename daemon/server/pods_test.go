@@ -64,7 +64,7 @@ func TestCreateSetsServerFieldsAndStarts(t *testing.T) {
 	}
 }
 
-// design.md §3 apply: unchanged keeps the resourceVersion and touches
+// docs/contract.md §3 apply: unchanged keeps the resourceVersion and touches
 // nothing; an image-only change is in place; other changes replace the pod
 // with a new UID once the old one has stopped.
 func TestApplyUnchangedInPlaceAndReplace(t *testing.T) {

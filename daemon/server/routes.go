@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// routes is every path of design.md §3, plus podrun's operator paths,
+// routes is every path of docs/contract.md §3, plus podrun's operator paths,
 // extensions beyond that contract (bodies in api/ops.go):
 //
 //	GET /api/v1/namespaces/{ns}/pods/{name}/blockers  what holds the pod back

@@ -1,4 +1,4 @@
-// Package server is podrund's REST API on the unix socket (design.md §3):
+// Package server is podrund's REST API on the unix socket (docs/contract.md §3):
 // Kubernetes-shaped paths for pods, configmaps, secrets, events and jobs,
 // images, version and health, watch streams, logs and exec. It also
 // implements supervisor.Sink: the engine reports status and events here,

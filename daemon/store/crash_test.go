@@ -13,7 +13,7 @@ import (
 
 // TestKilledWriterLosesNothingAcknowledged SIGKILLs a process in the middle
 // of a stream of writes and checks that every write it had acknowledged
-// (Create returned) is in the store when it is opened again (issue 2).
+// (Create returned) is in the store when it is opened again.
 func TestKilledWriterLosesNothingAcknowledged(t *testing.T) {
 	if os.Getenv("PODRUN_STORE_WRITER") != "" {
 		return // helper mode: only TestStoreWriterHelper runs

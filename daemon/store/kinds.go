@@ -42,7 +42,7 @@ func (s *Store) Pods() *Collection[*supervisor.PodRecord] {
 }
 
 // PendingPods holds replacements: a pod whose spec changed waits here (with
-// its new UID) until the pod it replaces has stopped (design §3 apply).
+// its new UID) until the pod it replaces has stopped (docs/contract.md §3 apply).
 // Watchers do not see it until it is promoted.
 func (s *Store) PendingPods() *Collection[*corev1.Pod] {
 	return &Collection[*corev1.Pod]{

@@ -12,7 +12,7 @@ import (
 	"github.com/podrun/podrun/integration/harness"
 )
 
-// ChurnResult is issue 9 item 6: Cycles apply → running → delete → DELETED
+// ChurnResult is the churn measurement: Cycles apply → running → delete → DELETED
 // cycles of the three-container pod (ChurnLanes at a time), with podrund
 // looked at after a warm-up and again after the cycles, when every pod is
 // gone and it has settled.

@@ -1,4 +1,4 @@
-// Package bench is podrun's benchmark (issue 9): it starts a private
+// Package bench is podrun's benchmark (BENCHMARKS.md): it starts a private
 // containerd and real podrund processes built from this tree (through
 // integration/harness) and measures, in one run,
 //

@@ -15,7 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// floor is containerd's own cost of issue 9's pod: the same three
+// floor is containerd's own cost of the benchmark's pod: the same three
 // containers (same image, a fresh overlayfs snapshot each, the same
 // command), created and started one after another straight through the
 // containerd v2 client, no podrund involved. The first container gets new

@@ -15,7 +15,7 @@ import (
 	"github.com/podrun/podrun/integration/harness"
 )
 
-// FootprintResult is issue 9 item 4, all of podrund's own process:
+// FootprintResult is the memory footprint, all of podrund's own process:
 // RSS (VmRSS), threads, fds from /proc/<pid>/status and fd/, goroutines and
 // heap from its /metrics, CPU as utime+stime of /proc/<pid>/stat over a
 // window in which nothing is asked of it.

@@ -7,7 +7,7 @@ type Metric struct {
 	Unit  string
 }
 
-// Metrics are the run's key figures, the ones issue 9 sets targets for,
+// Metrics are the run's key figures, the ones BENCHMARKS.md sets targets for,
 // in a fixed order. Figures a run did not measure are left out rather
 // than reported as 0, which would read as a perfect result.
 func (r *Results) Metrics() []Metric {

@@ -33,7 +33,7 @@ func sidecar(name, script string) corev1.Container {
 	return c
 }
 
-// threeContainerPod is issue 9's pod: two sidecars and one app container,
+// threeContainerPod is the benchmark's pod: two sidecars and one app container,
 // each waiting for SIGTERM.
 func threeContainerPod(name string) *corev1.Pod {
 	grace := int64(10)

@@ -11,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// ReactionResult is issue 9 item 3. Every interval starts at containerd's
+// ReactionResult is the reaction-time measurement. Every interval starts at containerd's
 // own exit time of the container (TaskExit.ExitedAt, stamped by the shim
 // that reaped the process) and ends at:
 //   - ExitToSidecarTERM: the first sidecar's SIGTERM trap creating its file,

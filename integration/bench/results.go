@@ -29,7 +29,7 @@ type Results struct {
 	Leaks     map[string][]string `json:"leaks,omitempty"` // per daemon, harness leak check after it stopped
 }
 
-// PodStartResult is issue 9 items 1 and 2 for one network mode.
+// PodStartResult is the pod-start measurement for one network mode.
 type PodStartResult struct {
 	Network string `json:"network"` // loopback | cni-bridge
 	// PreparedAhead: podrund prepared later containers while earlier ones
@@ -61,7 +61,7 @@ func (p PodStartResult) mode() string {
 	return "sequential"
 }
 
-// Target is one of issue 9's goals, met or not.
+// Target is one of BENCHMARKS.md's goals, met or not.
 type Target struct {
 	Name   string `json:"name"`
 	Goal   string `json:"goal"`

@@ -10,7 +10,7 @@ import (
 	"github.com/podrun/podrun/api/client"
 )
 
-// ScaleResult is issue 9 item 5: ScalePods pods POSTed at once (one
+// ScaleResult is the scale measurement: ScalePods pods POSTed at once (one
 // goroutine each) until every container of every pod runs, then the list
 // latency of GET /api/v1/namespaces/NS/pods with all of them.
 type ScaleResult struct {

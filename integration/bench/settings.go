@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Settings are the knobs of one run. Defaults follow issue 9; Quick
+// Settings are the knobs of one run. Defaults follow BENCHMARKS.md; Quick
 // shrinks every count and window so a whole run takes about a minute.
 type Settings struct {
 	Quick          bool          `json:"quick"`
@@ -33,7 +33,7 @@ type Settings struct {
 // AllPhases is the order of a full run.
 var AllPhases = []string{"start", "start-cni", "reaction", "footprint", "scale", "churn"}
 
-// DefaultSettings are issue 9's figures; quick ones are for a smoke run.
+// DefaultSettings are BENCHMARKS.md's figures; quick ones are for a smoke run.
 func DefaultSettings(quick bool) Settings {
 	s := Settings{
 		Output: "bench-results.json", Phases: AllPhases,

@@ -29,7 +29,7 @@ type startSeries struct {
 // startNS is the pod namespace of the pod-start series.
 const startNS = "bench-start"
 
-// podStart is issue 9 items 1–2 for one network mode: the floor, podrun
+// podStart is the pod-start measurement for one network mode: the floor, podrun
 // sequential and podrun with later containers prepared ahead, interleaved
 // pod by pod (the two podrun modes alternate which goes first), so drift
 // of the machine hits all alike.

@@ -57,6 +57,6 @@ func TestSettingsFromEnv(t *testing.T) {
 	}
 	d, _ := SettingsFromEnv(func(string) string { return "" })
 	if d.StartPods != 30 || d.IdleWindow != time.Minute || d.ScalePods != 100 || d.ChurnCycles != 200 || d.Output != "bench-results.json" {
-		t.Fatalf("defaults differ from issue 9: %+v", d)
+		t.Fatalf("defaults differ from BENCHMARKS.md: %+v", d)
 	}
 }

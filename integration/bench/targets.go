@@ -2,7 +2,7 @@ package bench
 
 import "fmt"
 
-// evaluateTargets states issue 9's goals against the figures.
+// evaluateTargets states BENCHMARKS.md's goals against the figures.
 func (r *Results) evaluateTargets() {
 	for _, network := range startNetworks(r.PodStart) {
 		seq, ahead := findStart(r.PodStart, network, false), findStart(r.PodStart, network, true)

@@ -1,6 +1,6 @@
-// Package jobs holds the end-to-end tests of issue 6: batch/v1 Jobs run by
+// Package jobs holds the end-to-end tests of batch/v1 Jobs run by
 // a real podrund on a private containerd, observed through podctl and the
-// REST API. Rule numbers refer to shared/docs/pod-semantics.md (§L, §V).
+// REST API. Rule numbers refer to docs/semantics.md (§L, §V).
 //
 // Containers that matter for ordering append "<uptime> <pod> <event>" lines
 // to a hostPath file shared by all pods of a test; the tests check the order

@@ -1,4 +1,4 @@
-// Package ops holds the end-to-end tests of issue 8's operator views —
+// Package ops holds the end-to-end tests of the operator views —
 // describe's "Waiting for", podctl timeline and podctl top — against a
 // private containerd and a real podrund (integration/harness). Terminal
 // output is checked as a person sees it: podctl runs in a tmux pane and the

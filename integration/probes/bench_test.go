@@ -69,7 +69,7 @@ spec:
 }
 
 // BenchmarkProbeCost reports podrund's CPU time per second of wall time while
-// it probes pods with 1 s exec and HTTP probes (issue 5: probe work must stay
+// it probes pods with 1 s exec and HTTP probes (probe work must stay
 // cheap). Quick mode: 20 pods for 20 s; PROBE_BENCH_FULL=1: 100 pods for 60 s.
 // containerd's share (it runs every exec) is reported beside it.
 func BenchmarkProbeCost(b *testing.B) {

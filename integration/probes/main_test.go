@@ -1,4 +1,4 @@
-// Package probes proves issue 5 (probes and lifecycle hooks, pod-semantics
+// Package probes proves probes and lifecycle hooks (docs/semantics.md
 // §G, §H, §I, §K) end to end: a private containerd, a real podrund built from
 // this tree and podctl. Containers append "<uptime> <name> <what>" lines to a
 // hostPath order file; tests check the ORDER of those lines, container

@@ -3,7 +3,7 @@
 // 2.8) running on 127.0.0.1, exactly as a user would through podctl. Each
 // test starts its own registry (a free port, storage in a temp dir) and
 // pushes the harness's busybox test image into it over the distribution
-// HTTP API. Rule numbers refer to shared/docs/pod-semantics.md.
+// HTTP API. Rule numbers refer to docs/semantics.md.
 package pull
 
 import (

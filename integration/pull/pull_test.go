@@ -86,7 +86,7 @@ func TestPodPullMissingTag(t *testing.T) {
 }
 
 // Always with the registry down and the image present runs the image and
-// says with a Warning that the pull failed (issue 2).
+// says with a Warning that the pull failed.
 func TestPodPullAlwaysRegistryDown(t *testing.T) {
 	t.Parallel()
 	reg := startRegistry(t, false)

@@ -1,9 +1,9 @@
-// Package robust proves issue 7 end to end: podrund survives its own
+// Package robust proves end to end that podrund survives its own
 // restarts (SIGKILL, SIGTERM), containerd outages and a simulated host
 // reboot; a corrupt store; systemd activation and notification; /metrics;
 // bounded parallelism of pod starts. Every test runs the real podrund and a
 // real containerd through integration/harness and asserts behaviour (rule
-// numbers refer to shared/docs/pod-semantics.md), never wall-clock speed.
+// numbers refer to docs/semantics.md), never wall-clock speed.
 package robust
 
 import (

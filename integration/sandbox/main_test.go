@@ -1,10 +1,10 @@
-// Package sandbox proves issue 4 (the pod sandbox) end to end: a private
+// Package sandbox proves the pod sandbox end to end: a private
 // containerd, real podrund processes built from this tree and podctl. Every
 // check is made from inside the containers — what the process sees through
 // `podctl exec` or its logs: ids, capabilities, cgroup files, mounts, files,
 // env, hostname, network — and after deletion the host is checked for
 // leftovers (netns bind mounts, mounts, cgroups, veths, processes).
-// Rule numbers (R..) refer to shared/docs/pod-semantics.md.
+// Rule numbers (R..) refer to docs/semantics.md.
 package sandbox
 
 import (

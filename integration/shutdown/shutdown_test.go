@@ -97,7 +97,7 @@ func startPodrund(t *testing.T, l *fakeLogind, busAddr string) (*harness.Podrund
 	return d, lock
 }
 
-// TestGracefulNodeShutdown (issue 7, R61–R69 order at node shutdown):
+// TestGracefulNodeShutdown (R61–R69 order at node shutdown):
 // podrund holds a logind delay lock; on PrepareForShutdown(true) it stops
 // the pod in pod order (the app first, then the sidecars in reverse), and
 // only then, within the configured grace, releases the lock. When logind

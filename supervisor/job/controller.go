@@ -1,6 +1,6 @@
 // Package job is podrun's Job controller: a reconciler that looks at a
 // batch/v1 Job and the pods it owns and creates, deletes and accounts for
-// those pods as Kubernetes' job controller does (pod-semantics §V).
+// those pods as Kubernetes' job controller does (docs/semantics.md §V).
 //
 // It holds no state of its own between calls: everything it needs is
 // derived from the pods (their phases, container statuses, labels) and the

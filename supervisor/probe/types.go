@@ -1,5 +1,5 @@
 // Package probe runs a pod's startup, liveness and readiness probes and its
-// postStart/preStop hooks (pod-semantics §G and §H). podrund runs every
+// postStart/preStop hooks (docs/semantics.md §G and §H). podrund runs every
 // handler itself: exec through the runtime, httpGet, tcpSocket and grpc
 // dialled from inside the pod's network namespace through Prober.Dial, so
 // probes work on images without a shell, curl or nc.
