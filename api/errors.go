@@ -165,11 +165,6 @@ func NewForbidden(kind, name string, err error) *StatusError {
 	return wrap(apierrors.NewForbidden(gr, name, err))
 }
 
-// NewTimeout is the 504 for a wait that ran out.
-func NewTimeout(msg string) *StatusError {
-	return wrap(apierrors.NewTimeoutError(msg, 0))
-}
-
 // badRequestf is NewBadRequest with a formatted message.
 func badRequestf(format string, args ...any) *StatusError {
 	return NewBadRequest(fmt.Sprintf(format, args...))

@@ -8,19 +8,14 @@ import (
 	"syscall"
 )
 
-// DiskUsage is what the files below dir take on its file system, as du
-// counts it: allocated blocks (a sparse file counts what it holds, not its
-// length), hard links once, symbolic links not followed, and other file
-// systems mounted below dir (a tmpfs, a bind mount) left out. A dir that
-// does not exist uses nothing.
-func DiskUsage(dir string) (int64, error) {
-	return DiskUsageUpTo(dir, 0)
-}
-
-// DiskUsageUpTo is DiskUsage that stops as soon as the count passes stop
-// (when stop > 0), returning what it counted so far: once a part is over
-// every limit that could judge it, the rest of the walk cannot change the
-// verdict, so a pod filling its disk costs a walk of about its limit.
+// DiskUsageUpTo is what the files below dir take on its file system, as
+// du counts it: allocated blocks (a sparse file counts what it holds, not
+// its length), hard links once, symbolic links not followed, and other
+// file systems mounted below dir (a tmpfs, a bind mount) left out. A dir
+// that does not exist uses nothing. With stop > 0 the walk ends as soon as
+// the count passes stop, returning what it counted so far: once a part is
+// over every limit that could judge it, the rest of the walk cannot change
+// the verdict, so a pod filling its disk costs a walk of about its limit.
 func DiskUsageUpTo(dir string, stop int64) (int64, error) {
 	root, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -9,7 +9,7 @@ import (
 
 func TestDiskUsageCountsBlocksNotLengths(t *testing.T) {
 	dir := t.TempDir()
-	if got, err := DiskUsage(filepath.Join(dir, "missing")); err != nil || got != 0 {
+	if got, err := DiskUsageUpTo(filepath.Join(dir, "missing"), 0); err != nil || got != 0 {
 		t.Fatalf("missing dir: %d, %v", got, err)
 	}
 	data := make([]byte, 1<<20)
@@ -42,7 +42,7 @@ func TestDiskUsageCountsBlocksNotLengths(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "dirlink")); err != nil {
 		t.Fatal(err)
 	}
-	got, err := DiskUsage(dir)
+	got, err := DiskUsageUpTo(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestDiskUsageUpToStops(t *testing.T) {
 		}
 	}
 	// Written zeros are allocated (unlike a hole), 64 KiB each.
-	all, err := DiskUsage(dir)
+	all, err := DiskUsageUpTo(dir, 0)
 	if err != nil || all < 640<<10 {
 		t.Fatalf("full walk %d, %v", all, err)
 	}
@@ -93,7 +93,7 @@ func BenchmarkDiskUsage(b *testing.B) {
 	}
 	b.Run("full", func(b *testing.B) {
 		for range b.N {
-			if n, err := DiskUsage(dir); err != nil || n < 100*100*4096 {
+			if n, err := DiskUsageUpTo(dir, 0); err != nil || n < 100*100*4096 {
 				b.Fatalf("usage %d, %v", n, err)
 			}
 		}

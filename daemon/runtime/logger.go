@@ -21,9 +21,6 @@ const LoggerBinaryName = "podrund-logger"
 // LoggerSpec is the log writer's configuration, passed as one argument.
 type LoggerSpec = crilog.Spec
 
-// ParseLoggerSpec decodes LoggerSpec.String.
-func ParseLoggerSpec(s string) (LoggerSpec, error) { return crilog.ParseSpec(s) }
-
 // LoggerMain is podrund's fallback log writer, used when podrund-logger is
 // not installed: cmd/podrund dispatches on os.Args[1] == LoggerCommand and
 // calls os.Exit(LoggerMain(os.Args[2:])). See crilog.Main.

@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/containerd/containerd/v2/pkg/cio"
 	corev1 "k8s.io/api/core/v1"
@@ -78,24 +76,4 @@ func (r *Runtime) RemovePodLogs(pod *corev1.Pod) error {
 		return fmt.Errorf("remove logs of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
-}
-
-// LastLogAttempt is the highest attempt with a log file of the container
-// (R88: restartCount when no earlier instance is known is this + 1).
-func (r *Runtime) LastLogAttempt(pod *corev1.Pod, container string) (int32, bool) {
-	entries, err := os.ReadDir(filepath.Join(PodLogDir(r.opts.Root, pod), container))
-	if err != nil {
-		return 0, false
-	}
-	best, found := int32(0), false
-	for _, e := range entries {
-		n, err := strconv.ParseInt(strings.TrimSuffix(e.Name(), ".log"), 10, 32)
-		if err != nil || !strings.HasSuffix(e.Name(), ".log") {
-			continue
-		}
-		if !found || int32(n) > best {
-			best, found = int32(n), true
-		}
-	}
-	return best, found
 }

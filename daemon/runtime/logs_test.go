@@ -14,9 +14,9 @@ var readRecords = crilogtest.ReadRecords
 
 func TestLoggerSpecRoundTrip(t *testing.T) {
 	s := LoggerSpec{Path: "/var/lib/podrund/logs/ns_a,b_uid/c/0.log", MaxBytes: 10 << 20, MaxFiles: 5}
-	got, err := ParseLoggerSpec(s.String())
+	got, err := crilog.ParseSpec(s.String())
 	if err != nil || got != s {
-		t.Fatalf("ParseLoggerSpec(%q) = %+v, %v", s.String(), got, err)
+		t.Fatalf("crilog.ParseSpec(%q) = %+v, %v", s.String(), got, err)
 	}
 	if code := LoggerMain([]string{"a", "b"}); code != 2 {
 		t.Errorf("LoggerMain with bad argv = %d, want 2", code)
@@ -75,21 +75,9 @@ func TestLogTailByteLimit(t *testing.T) {
 	}
 }
 
-func TestPodLogPathsAndLastAttempt(t *testing.T) {
+func TestPodLogPaths(t *testing.T) {
 	r := &Runtime{opts: Options{Root: t.TempDir()}}
 	pod := testPod()
-	if _, ok := r.LastLogAttempt(pod, "app"); ok {
-		t.Fatal("attempt found without logs")
-	}
-	for _, a := range []int32{0, 2, 11} {
-		p := LogPath(r.opts.Root, pod, "app", a)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, nil, 0o644)
-	}
-	os.WriteFile(LogPath(r.opts.Root, pod, "app", 30)+".1", nil, 0o644) // rotated file only: ignored
-	if n, ok := r.LastLogAttempt(pod, "app"); !ok || n != 11 {
-		t.Fatalf("LastLogAttempt = %d, %v; want 11", n, ok)
-	}
 	want := filepath.Join(r.opts.Root, "logs", "ns_web_uid-1", "app", "2.log")
 	if got := LogPath(r.opts.Root, pod, "app", 2); got != want {
 		t.Fatalf("LogPath = %s, want %s", got, want)

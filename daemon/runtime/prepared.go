@@ -116,7 +116,7 @@ func (r *Runtime) PreparedCurrent(ctx context.Context, req supervisor.CreateRequ
 
 // RemovePrepared removes an instance that was created ahead and never
 // started, and the empty log file its log writer made, so that nothing
-// (LastLogAttempt, a look at the pod's log directory) ever sees it.
+// (a look at the pod's log directory) ever sees it.
 func (r *Runtime) RemovePrepared(ctx context.Context, id string) error {
 	nctx := r.nsCtx(ctx)
 	var logPath string
