@@ -71,10 +71,12 @@ type Store struct {
 	EventsTotal int
 }
 
-// Open opens (or creates) <root>/podrund.db. A store that bbolt cannot open
-// or that fails its consistency check is moved aside as
-// podrund.db.corrupt-<time> and a fresh one is started: podrund must come up
-// on an unattended device even after a torn write.
+// Open opens (or creates) <root>/podrund.db and upgrades it to
+// SchemaVersion. A store that bbolt cannot open, that fails its consistency
+// check or whose upgrade fails is moved aside as podrund.db.corrupt-<time>
+// and a fresh one is started: podrund must come up on an unattended device
+// even after a torn write. A store of a newer schema is refused and left as
+// it is (ErrNewerSchema).
 func Open(ctx context.Context, root string, log *zap.Logger) (*Store, error) {
 	if log == nil {
 		log = zap.NewNop()
@@ -83,9 +85,12 @@ func Open(ctx context.Context, root string, log *zap.Logger) (*Store, error) {
 		return nil, fmt.Errorf("create store directory %s: %w", root, err)
 	}
 	path := filepath.Join(root, FileName)
-	db, err := openChecked(path)
+	s, err := openInit(path, log)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open store %s: another podrund holds it: %w", path, err)
+	}
+	if errors.Is(err, ErrNewerSchema) {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	if err != nil {
 		aside := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405Z")
@@ -94,9 +99,19 @@ func Open(ctx context.Context, root string, log *zap.Logger) (*Store, error) {
 		if rerr := os.Rename(path, aside); rerr != nil {
 			return nil, fmt.Errorf("move corrupt store %s aside: %w (corruption: %v)", path, rerr, err)
 		}
-		if db, err = openChecked(path); err != nil {
+		if s, err = openInit(path, log); err != nil {
 			return nil, fmt.Errorf("open fresh store %s: %w", path, err)
 		}
+	}
+	return s, nil
+}
+
+// openInit opens and checks the file, then creates its buckets and
+// upgrades its schema.
+func openInit(path string, log *zap.Logger) (*Store, error) {
+	db, err := openChecked(path)
+	if err != nil {
+		return nil, err
 	}
 	s := &Store{db: db, log: log, EventsPerPod: 100, EventsTotal: 2000}
 	if err := s.init(); err != nil {
@@ -141,15 +156,18 @@ func openChecked(path string) (db *bolt.DB, err error) {
 	return db, nil
 }
 
+// init creates the buckets and brings the file to SchemaVersion, in one
+// transaction.
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
+		fresh := tx.Bucket([]byte(bucketMeta)) == nil
 		for _, b := range []string{BucketPods, BucketPodsPending, BucketConfigMaps,
 			BucketSecrets, BucketJobs, BucketEvents, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
 		}
-		return nil
+		return migrate(tx, fresh)
 	})
 }
 
