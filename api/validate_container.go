@@ -14,8 +14,8 @@ import (
 
 const forbiddenOnPlainInit = "may not be set for init containers without restartPolicy=Always"
 
-// validateInitContainers applies R1, R3, R4, R5 (host ports per init
-// container) and R8 on top of the checks every container gets.
+// validateInitContainers applies R3, R4, R5 (host ports per init
+// container), R8 and R100 on top of the checks every container gets.
 func validateInitContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	grace := ptr.Deref(spec.TerminationGracePeriodSeconds, DefaultTerminationGracePeriodSeconds)
@@ -23,15 +23,8 @@ func validateInitContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldP
 		c := &spec.InitContainers[i]
 		p := fldPath.Index(i)
 		errs = append(errs, validateContainerCommon(c, volumes, p)...)
-		sidecar := false
-		switch {
-		case c.RestartPolicy == nil:
-		case *c.RestartPolicy == corev1.ContainerRestartPolicyAlways:
-			sidecar = true
-		default: // R1
-			errs = append(errs, field.NotSupported(p.Child("restartPolicy"), *c.RestartPolicy,
-				[]corev1.ContainerRestartPolicy{corev1.ContainerRestartPolicyAlways}))
-		}
+		errs = append(errs, validateInitContainerRestartPolicy(c, p)...)
+		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 		if sidecar { // R4: validated exactly as on regular containers
 			errs = append(errs, validateProbesAndLifecycle(c, grace, p)...)
 		} else { // R3
@@ -40,16 +33,13 @@ func validateInitContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldP
 		if len(c.ResizePolicy) > 0 { // R8
 			errs = append(errs, field.Forbidden(p.Child("resizePolicy"), "must not be set for init containers"))
 		}
-		if len(c.RestartPolicyRules) > 0 {
-			errs = append(errs, field.Forbidden(p.Child("restartPolicyRules"), "not supported by podrun (ContainerRestartRules, R-V5)"))
-		}
 		// R5: init containers run one at a time, so host ports only clash within one.
 		errs = append(errs, validateHostPorts(spec.InitContainers[i:i+1], p.Child("ports"), false)...)
 	}
 	return errs
 }
 
-// validateContainers checks regular containers (R2, R4, R5).
+// validateContainers checks regular containers (R4, R5, R100).
 func validateContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	grace := ptr.Deref(spec.TerminationGracePeriodSeconds, DefaultTerminationGracePeriodSeconds)
@@ -57,12 +47,7 @@ func validateContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath 
 		c := &spec.Containers[i]
 		p := fldPath.Index(i)
 		errs = append(errs, validateContainerCommon(c, volumes, p)...)
-		if c.RestartPolicy != nil { // R2
-			errs = append(errs, field.Forbidden(p.Child("restartPolicy"), "may not be set for non-init containers"))
-		}
-		if len(c.RestartPolicyRules) > 0 {
-			errs = append(errs, field.Forbidden(p.Child("restartPolicyRules"), "may not be set for non-init containers"))
-		}
+		errs = append(errs, validateContainerRestartPolicy(c, p)...) // R100
 		errs = append(errs, validateProbesAndLifecycle(c, grace, p)...)
 	}
 	// R5: regular containers run together, so their host ports are checked together.

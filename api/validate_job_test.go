@@ -114,10 +114,10 @@ func TestValidateJobRules(t *testing.T) {
 			[]string{`metadata.name: Invalid value: "` + strings.Repeat("a", 64) + `": must be no more than 63 characters`}},
 		{"template pod spec is validated with its path", func(j *batchv1.Job) {
 			j.Spec.Template.Spec.Containers[0].Image = ""
-			j.Spec.Template.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyOnFailure)
+			j.Spec.Template.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicy("Sometimes"))
 		}, []string{
 			`spec.template.spec.containers[0].image: Required value`,
-			`spec.template.spec.initContainers[0].restartPolicy: Unsupported value: "OnFailure": supported values: "Always"`,
+			`spec.template.spec.initContainers[0].restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"`,
 		}},
 	}
 	for _, tc := range tests {

@@ -67,9 +67,12 @@ func TestValidateHandlersAndMisc(t *testing.T) {
 			`spec.securityContext.runAsUser: Invalid value: -1: must be between 0 and 2147483647, inclusive`,
 			`spec.containers[0].securityContext.runAsGroup: Invalid value: -2: must be between 0 and 2147483647, inclusive`,
 		}},
-		{"restartPolicyRules are not supported (R-V5)", func(p *corev1.Pod) {
+		{"restartPolicyRules need a restartPolicy and exitCodes (R100)", func(p *corev1.Pod) {
 			p.Spec.Containers[0].RestartPolicyRules = []corev1.ContainerRestartRule{{Action: "Restart"}}
-		}, []string{`spec.containers[0].restartPolicyRules: Forbidden: may not be set for non-init containers`}},
+		}, []string{
+			`spec.containers[0].restartPolicy: Required value: must specify restartPolicy when restart rules are used`,
+			`spec.containers[0].restartPolicyRules[0].exitCodes: Required value: must be specified`,
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

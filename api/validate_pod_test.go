@@ -60,12 +60,12 @@ func TestValidatePodRules(t *testing.T) {
 		mutate func(p *corev1.Pod)
 		want   []string
 	}{
-		{"R1 init restartPolicy other than Always", func(p *corev1.Pod) {
-			p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyNever)
-		}, []string{`spec.initContainers[0].restartPolicy: Unsupported value: "Never": supported values: "Always"`}},
-		{"R2 restartPolicy on a regular container", func(p *corev1.Pod) {
+		{"R100 init restartPolicy not a container restart policy", func(p *corev1.Pod) {
+			p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicy("Sometimes"))
+		}, []string{`spec.initContainers[0].restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"`}},
+		{"R100 restartPolicy on a regular container", func(p *corev1.Pod) {
 			p.Spec.Containers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
-		}, []string{`spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers`}},
+		}, nil},
 		{"R3 probes and lifecycle on a plain init container", func(p *corev1.Pod) {
 			c := &p.Spec.InitContainers[0]
 			c.LivenessProbe, c.ReadinessProbe, c.StartupProbe = execProbe(), execProbe(), execProbe()
