@@ -79,9 +79,8 @@ func containerBlocker(d *PodDiagnosis, c *corev1.Container, class ContainerClass
 		return runningBlocker(d, b, who, c, cur, now)
 	case class == PlainInit && cur.ExitCode == 0:
 		return nil, true
-	case class == Regular && restartPolicy(d.Record.Pod) != corev1.RestartPolicyAlways &&
-		(restartPolicy(d.Record.Pod) == corev1.RestartPolicyNever || cur.ExitCode == 0):
-		return nil, true // finished for good
+	case class == Regular && cur.State == InstanceExited && !exitedShouldRestart(d.Record.Pod, c, cur):
+		return nil, true // finished for good (R28, R101)
 	}
 	b.Reason = "Exited"
 	b.Message = fmt.Sprintf("%s: exited with code %d, restart pending", who, cur.ExitCode)

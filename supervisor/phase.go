@@ -8,10 +8,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// podPhase is the kubelet's getPhase over the API statuses (R78).
+// podPhase is the kubelet's getPhase over the API statuses (R78), with
+// containers' own restart policies and rules (R104): a failed plain init
+// container fails the pod only when it will not be restarted, and stopped
+// regular containers keep the pod Running while one of them will restart.
 func podPhase(pod *corev1.Pod, s *corev1.PodStatus, podIsTerminal, podHasInitialized bool) corev1.PodPhase {
 	var pendingInit, failedInit, pendingSidecar int
-	var running, waiting, stopped, succeeded, unknown int
+	var running, waiting, stopped, restarting, succeeded, unknown int
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		cs := statusByName(s.InitContainerStatuses, c.Name)
@@ -40,12 +43,12 @@ func podPhase(pod *corev1.Pod, s *corev1.PodStatus, podIsTerminal, podHasInitial
 		case cs == nil, cs.State.Running != nil:
 			pendingInit++
 		case cs.State.Terminated != nil:
-			if cs.State.Terminated.ExitCode != 0 {
+			if code := cs.State.Terminated.ExitCode; code != 0 && !containerShouldRestart(pod, c, code) {
 				failedInit++
 			}
 		case cs.State.Waiting != nil:
 			if lt := cs.LastTerminationState.Terminated; lt != nil {
-				if lt.ExitCode != 0 {
+				if lt.ExitCode != 0 && !containerShouldRestart(pod, c, lt.ExitCode) {
 					failedInit++
 				}
 			} else {
@@ -56,7 +59,8 @@ func podPhase(pod *corev1.Pod, s *corev1.PodStatus, podIsTerminal, podHasInitial
 		}
 	}
 	for i := range pod.Spec.Containers {
-		cs := statusByName(s.ContainerStatuses, pod.Spec.Containers[i].Name)
+		c := &pod.Spec.Containers[i]
+		cs := statusByName(s.ContainerStatuses, c.Name)
 		switch {
 		case cs == nil:
 			unknown++
@@ -64,12 +68,18 @@ func podPhase(pod *corev1.Pod, s *corev1.PodStatus, podIsTerminal, podHasInitial
 			running++
 		case cs.State.Terminated != nil:
 			stopped++
+			if containerShouldRestart(pod, c, cs.State.Terminated.ExitCode) {
+				restarting++
+			}
 			if cs.State.Terminated.ExitCode == 0 {
 				succeeded++
 			}
 		case cs.State.Waiting != nil:
-			if cs.LastTerminationState.Terminated != nil {
+			if lt := cs.LastTerminationState.Terminated; lt != nil {
 				stopped++
+				if containerShouldRestart(pod, c, lt.ExitCode) {
+					restarting++
+				}
 			} else {
 				waiting++
 			}
@@ -77,9 +87,8 @@ func podPhase(pod *corev1.Pod, s *corev1.PodStatus, podIsTerminal, podHasInitial
 			unknown++
 		}
 	}
-	policy := restartPolicy(pod)
 	switch {
-	case failedInit > 0 && policy == corev1.RestartPolicyNever:
+	case failedInit > 0:
 		return corev1.PodFailed
 	case pendingInit > 0 || (pendingSidecar > 0 && !podHasInitialized) || waiting > 0:
 		return corev1.PodPending
@@ -93,14 +102,12 @@ func podPhase(pod *corev1.Pod, s *corev1.PodStatus, podIsTerminal, podHasInitial
 			return corev1.PodFailed
 		}
 		switch {
-		case policy == corev1.RestartPolicyAlways:
-			return corev1.PodRunning
+		case restarting > 0:
+			return corev1.PodRunning // at least one container is restarting
 		case stopped == succeeded:
 			return corev1.PodSucceeded
-		case policy == corev1.RestartPolicyNever:
-			return corev1.PodFailed
 		}
-		return corev1.PodRunning
+		return corev1.PodFailed
 	}
 	return corev1.PodPending
 }

@@ -126,9 +126,8 @@ func planSandbox(in *planInput, p *Plan) {
 			if cur != nil {
 				everCreated = true
 			}
-			if restartPolicy(pod) == corev1.RestartPolicyOnFailure && cur != nil &&
-				cur.State == InstanceExited && cur.ExitCode == 0 {
-				continue
+			if runsOnce(pod, c) && cur != nil && cur.State == InstanceExited && cur.ExitCode == 0 {
+				continue // R106
 			}
 			needed++
 		}
@@ -146,9 +145,8 @@ func planSandbox(in *planInput, p *Plan) {
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
 		cur, _ := newest(st, c.Name, -1)
-		if restartPolicy(pod) == corev1.RestartPolicyOnFailure && cur != nil &&
-			cur.State == InstanceExited && cur.ExitCode == 0 {
-			continue
+		if runsOnce(pod, c) && cur != nil && cur.State == InstanceExited && cur.ExitCode == 0 {
+			continue // R106
 		}
 		p.StartRegular = append(p.StartRegular, i)
 	}

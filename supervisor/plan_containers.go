@@ -65,8 +65,8 @@ func planInit(in *planInput, p *Plan) (initialized, stop bool) {
 			case sidecar:
 				starts = append(starts, i)
 			case initFailed(cur):
-				if restartPolicy(pod) == corev1.RestartPolicyNever {
-					p.Terminate = TermInitFailed // R75
+				if !failedInitShouldRestart(pod, c, cur) {
+					p.Terminate = TermInitFailed // R75, R102
 					p.StartInit = nil
 					return false, true
 				}
@@ -140,13 +140,7 @@ func shouldRestart(in *planInput, c *corev1.Container, cur *Instance) bool {
 	if in.RestartAfterKill[c.Name] {
 		return true // R29: killed with "will be restarted"
 	}
-	switch restartPolicy(in.Pod) {
-	case corev1.RestartPolicyNever:
-		return false
-	case corev1.RestartPolicyOnFailure:
-		return cur.ExitCode != 0 || cur.Reason == "OOMKilled"
-	}
-	return true
+	return exitedShouldRestart(in.Pod, c, cur) // R28, R101
 }
 
 // planRegular decides starts and kills of regular containers once the pod
@@ -187,8 +181,7 @@ func planRegular(in *planInput, p *Plan) {
 
 // regularKill checks the kill reasons of R29 in order.
 func regularKill(in *planInput, c *corev1.Container, cur *Instance) (KillAction, bool) {
-	restart := restartPolicy(in.Pod) != corev1.RestartPolicyNever
-	k := KillAction{InstanceID: cur.ID, Container: c.Name, Restart: restart}
+	k := KillAction{InstanceID: cur.ID, Container: c.Name, Restart: killRestarts(in.Pod, c)} // R103
 	switch {
 	case cur.SpecHash != "" && cur.SpecHash != specHash(c):
 		k.Restart = true

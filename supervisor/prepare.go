@@ -92,9 +92,9 @@ func (w *worker) prepareLater(p *Plan) {
 		}
 		for i := range pod.Spec.Containers {
 			c := &pod.Spec.Containers[i]
-			if cur, _ := newest(st, c.Name, -1); restartPolicy(pod) == corev1.RestartPolicyOnFailure &&
+			if cur, _ := newest(st, c.Name, -1); runsOnce(pod, c) &&
 				cur != nil && cur.State == InstanceExited && cur.ExitCode == 0 {
-				continue // completed under OnFailure: re-initialization skips it
+				continue // completed under OnFailure: re-initialization skips it (R106)
 			}
 			todo = append(todo, later{c, Regular})
 		}

@@ -55,6 +55,11 @@ func (w *worker) outcomeNeedsReap(in *Instance, code int32) bool {
 			return !isSidecar(c)
 		}
 	}
+	for i := range pod.Spec.Containers {
+		if c := &pod.Spec.Containers[i]; c.Name == in.Container && c.RestartPolicy != nil {
+			return false // R101: a container's own policy looks at the exit code only
+		}
+	}
 	return restartPolicy(pod) == corev1.RestartPolicyOnFailure
 }
 
