@@ -12,7 +12,7 @@ import (
 	"github.com/podrun/podrun/integration/harness"
 )
 
-// Container restart rules (docs/semantics-restart-rules.md R100–R108)
+// Container restart rules (docs/semantics.md §Y R100–R108)
 // through podctl against the real containerd. Each manifest below is one a
 // v1.36 API server accepts; before ContainerRestartRules podrund refused
 // them all ("may not be set for non-init containers").

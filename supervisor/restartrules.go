@@ -6,7 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Container restart rules (ContainerRestartRules, docs/semantics-restart-rules.md
+// Container restart rules (ContainerRestartRules, docs/semantics.md §Y
 // R100–R108): a container's own restartPolicy and restartPolicyRules take
 // precedence over the pod's restartPolicy for plain init and regular
 // containers. Sidecars (init containers with restartPolicy Always) are not
