@@ -87,7 +87,7 @@ func (d *daemon) wire(ctx context.Context) error {
 		return err
 	}
 	d.stopCD = stop
-	d.vols = volumes.NewManager(cfg.Root, d.st, log.Named("volumes"))
+	d.vols = volumes.NewManager(cfg.Root, d.st, log.Named("volumes"), volumes.WithHostPathPrefixes(hostPathPrefixes(cfg.Policy)...))
 	sb, err := sandbox.NewManager(sandbox.Options{Root: cfg.Root, State: cfg.State, CNIConfDir: cfg.CNI.ConfDir,
 		CNIBinDir: cfg.CNI.BinDir, Logger: log.Named("sandbox"), Volumes: d.vols})
 	if err != nil {
@@ -129,6 +129,19 @@ func policy(p *config.Policy) *secopts.Policy {
 	}
 	return &secopts.Policy{AllowPrivileged: p.AllowPrivileged, AllowHostNamespaces: p.AllowHostNamespaces,
 		AllowedHostPaths: p.AllowedHostPaths, AllowedUnsafeSysctls: p.AllowedUnsafeSysctls}
+}
+
+// hostPathPrefixes are the policy's allowed hostPath prefixes, below which
+// the volume manager resolves hostPath volumes without following symlinks.
+func hostPathPrefixes(p *config.Policy) []volumes.HostPathPrefix {
+	if p == nil {
+		return nil
+	}
+	out := make([]volumes.HostPathPrefix, 0, len(p.AllowedHostPaths))
+	for _, prefix := range p.AllowedHostPaths {
+		out = append(out, volumes.HostPathPrefix{Prefix: prefix})
+	}
+	return out
 }
 
 func (d *daemon) listPods(ctx context.Context) ([]*corev1.Pod, error) {

@@ -29,6 +29,8 @@ type Manager struct {
 	objects ObjectSource
 	log     *zap.Logger
 	node    Allocatable
+	// hostPathPrefixes confine hostPath volumes (WithHostPathPrefixes).
+	hostPathPrefixes []HostPathPrefix
 
 	mu sync.Mutex
 	// pods are the pods whose API-data volumes Run keeps up to date.
@@ -36,11 +38,15 @@ type Manager struct {
 }
 
 // NewManager returns a Manager keeping volumes under <root>/pods.
-func NewManager(root string, objects ObjectSource, log *zap.Logger) *Manager {
+func NewManager(root string, objects ObjectSource, log *zap.Logger, opts ...Option) *Manager {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Manager{root: root, objects: objects, log: log, node: NodeAllocatable(), pods: map[types.UID]*corev1.Pod{}}
+	m := &Manager{root: root, objects: objects, log: log, node: NodeAllocatable(), pods: map[types.UID]*corev1.Pod{}}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
 func (m *Manager) volumesDir(uid types.UID) string {
@@ -73,13 +79,18 @@ func fsGroupOf(pod *corev1.Pod) *int64 {
 // mounts. An error (a missing ConfigMap, a failed hostPath check) is meant
 // to become the container's CreateContainerConfigError; its message names
 // the object. The pod is remembered for Run until Cleanup.
+//
+// A mount with a subPath, or of a hostPath confined to a policy prefix, is
+// opened without following symlinks and bound by file descriptor onto a
+// staging path under the pod's volume-subpaths directory; the returned
+// mount's source is that staging path.
 func (m *Manager) Mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container) ([]specs.Mount, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.pods[pod.UID] = pod.DeepCopy() // Run reads it while the caller may change pod
 	var env map[string]string
 	var mounts []specs.Mount
-	for _, vm := range c.VolumeMounts {
+	for i, vm := range c.VolumeMounts {
 		v := podVolume(pod, vm.Name)
 		if v == nil {
 			return nil, fmt.Errorf("volumeMount %q: no volume of that name in the pod", vm.Name)
@@ -97,10 +108,12 @@ func (m *Manager) Mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 			}
 			sub = api.Expand(vm.SubPathExpr, api.MapLookup(env))
 		}
-		if sub != "" {
-			if src, err = resolveSubPath(src, sub, writable); err != nil {
+		if sub != "" || m.confined(v) {
+			var readOnly bool
+			if src, readOnly, err = m.stage(pod.UID, c.Name, i, v, src, sub, writable); err != nil {
 				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
 			}
+			writable = writable && !readOnly
 		}
 		prop, err := propagation(vm.MountPropagation)
 		if err != nil {
@@ -126,6 +139,9 @@ func (m *Manager) setup(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) 
 	case v.EmptyDir != nil:
 		return dir, true, setupEmptyDir(dir, v.EmptyDir, fsGroupOf(pod))
 	case v.HostPath != nil:
+		if m.confined(v) {
+			return v.HostPath.Path, true, nil // checked fd-relative by stage
+		}
 		return v.HostPath.Path, true, checkHostPath(v.HostPath)
 	}
 	payload, ok, err := m.payloadOf(ctx, pod, v)
@@ -225,6 +241,10 @@ func (m *Manager) Cleanup(ctx context.Context, pod *corev1.Pod) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.pods, pod.UID)
+	// The staging binds go first: some are of directories in the volumes.
+	if err := m.unstage(pod.UID); err != nil {
+		return fmt.Errorf("clean up subPath mounts of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
 	dir := m.volumesDir(pod.UID)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil

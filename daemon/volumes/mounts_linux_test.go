@@ -48,9 +48,14 @@ func TestEmptyDirTmpfsAndSubPaths(t *testing.T) {
 	if st.Type != unix.TMPFS_MAGIC || st.Blocks*uint64(st.Bsize) != 4<<20 {
 		t.Fatalf("memory emptyDir: fs type %x, size %d", st.Type, st.Blocks*uint64(st.Bsize))
 	}
+	// The subPath is bound by descriptor onto its staging path, which runc gets.
 	wantLogs := filepath.Join(m.VolumeDir(pod.UID, "disk"), "logs", "p")
-	if mounts[1].Source != wantLogs || mounts[1].Options[2] != "ro" {
-		t.Fatalf("subPathExpr mount %+v, want source %s ro", mounts[1], wantLogs)
+	if mounts[1].Source != m.stagingPath(pod.UID, "disk", "app", 1) || mounts[1].Options[2] != "ro" || !sameFile(t, mounts[1].Source, wantLogs) {
+		t.Fatalf("subPathExpr mount %+v, want staging bind of %s ro", mounts[1], wantLogs)
+	}
+	// Created as the kubelet's doSafeMakeDir: with the emptyDir's mode (0777).
+	if info, err := os.Stat(wantLogs); err != nil || info.Mode().Perm() != 0o777 {
+		t.Fatalf("created subPath: %v %v, want mode 0777", info, err)
 	}
 	if err := os.WriteFile(filepath.Join(mem, "keep"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -65,13 +70,31 @@ func TestEmptyDirTmpfsAndSubPaths(t *testing.T) {
 	if n, _ := mountinfo.GetMounts(mountinfo.SingleEntryFilter(mem)); len(n) != 1 {
 		t.Fatalf("%d mounts on %s, want 1", len(n), mem)
 	}
+	if n, _ := mountinfo.GetMounts(mountinfo.SingleEntryFilter(mounts[1].Source)); len(n) != 1 {
+		t.Fatalf("%d mounts on %s after a restart, want 1", len(n), mounts[1].Source)
+	}
 	if err := m.Cleanup(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(m.volumesDir(pod.UID)); !os.IsNotExist(err) {
 		t.Fatalf("volumes remain: %v", err)
 	}
+	if _, err := os.Stat(m.subpathsDir(pod.UID)); !os.IsNotExist(err) {
+		t.Fatalf("subPath staging remains: %v", err)
+	}
 	if err := m.Cleanup(ctx, pod); err != nil {
 		t.Fatalf("second Cleanup: %v", err)
 	}
+}
+
+func sameFile(t *testing.T, a, b string) bool {
+	t.Helper()
+	var sa, sb unix.Stat_t
+	if err := unix.Stat(a, &sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Stat(b, &sb); err != nil {
+		t.Fatal(err)
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }

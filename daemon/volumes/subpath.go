@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/podrun/podrun/api"
 	"os"
 	"path/filepath"
+
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/daemon/safeopen"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	corev1 "k8s.io/api/core/v1"
@@ -56,29 +58,44 @@ func (m *Manager) envValue(ctx context.Context, pod *corev1.Pod, c *corev1.Conta
 	return "", nil
 }
 
-// resolveSubPath returns the host path for subPath inside the volume at
-// base, resolving symlinks within the volume so a container cannot point
-// the mount outside it. A missing subPath of a writable volume is created
-// as a directory, as the kubelet does.
-func resolveSubPath(base, sub string, writable bool) (string, error) {
-	if filepath.IsAbs(sub) || !filepath.IsLocal(sub) {
-		return "", fmt.Errorf("subPath %q must be a relative path inside the volume", sub)
+// openSubPath opens subPath beneath the volume whose root is base (opened
+// from basePath) as the kubelet's doBindSubPath does: symlinks are first
+// evaluated inside the volume (securejoin keeps them there), then the
+// result is opened with no symlink in any component, so a container that
+// swaps a directory for a symlink between the two steps gets an error,
+// never the symlink's target. A missing subPath of a writable volume is
+// created fd-relative with the volume root's mode, as the kubelet's
+// doSafeMakeDir.
+func openSubPath(base *os.File, basePath, sub string, writable bool) (*os.File, error) {
+	if _, err := safeopen.SplitRelative(sub); err != nil || filepath.IsAbs(sub) || !filepath.IsLocal(sub) {
+		return nil, fmt.Errorf("subPath %q must be a relative path inside the volume without '..'", sub)
 	}
-	p, err := securejoin.SecureJoin(base, sub)
+	evaluated, err := securejoin.SecureJoin(basePath, sub)
 	if err != nil {
-		return "", fmt.Errorf("resolve subPath %q: %w", sub, err)
+		return nil, fmt.Errorf("resolve subPath %q: %w", sub, err)
 	}
-	if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
-		if !writable {
-			return "", fmt.Errorf("subPath %q does not exist in the volume", sub)
-		}
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			return "", fmt.Errorf("create subPath %q: %w", sub, err)
-		}
-	} else if err != nil {
-		return "", fmt.Errorf("stat subPath %q: %w", sub, err)
+	rel, err := filepath.Rel(basePath, evaluated)
+	if err != nil || !filepath.IsLocal(rel) {
+		return nil, fmt.Errorf("subPath %q resolves outside the volume", sub)
 	}
-	return p, nil
+	f, err := safeopen.Open(base, rel)
+	if err == nil {
+		return f, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open subPath %q: %w", sub, err)
+	}
+	if !writable {
+		return nil, fmt.Errorf("subPath %q does not exist in the volume", sub)
+	}
+	st, err := safeopen.Stat(base)
+	if err != nil {
+		return nil, err
+	}
+	if f, err = safeopen.MkdirAll(base, rel, st.Mode&0o7777); err != nil {
+		return nil, fmt.Errorf("create subPath %q: %w", sub, err)
+	}
+	return f, nil
 }
 
 // propagation maps mountPropagation to bind-mount options.
