@@ -10,6 +10,10 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podrun/podrun/daemon/safeopen"
 )
 
 // file is one entry of a projected volume's payload.
@@ -43,37 +47,48 @@ func validatePayloadPath(p string) error {
 // leaves the files alone, so calling it every few seconds is cheap. own,
 // when non-nil, is applied to the new payload directory before it becomes
 // visible (fsGroup ownership).
+//
+// Everything below dir is done relative to dir's descriptor, opened with
+// no symlink followed, and every file and directory of the payload is
+// created with O_NOFOLLOW semantics (safeopen): a symlink found where the
+// writer expects its own entries is an error, never followed.
 func writePayload(dir string, payload map[string]file, own func(string) error) (bool, error) {
 	for p := range payload {
 		if err := validatePayloadPath(p); err != nil {
 			return false, err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, fmt.Errorf("create volume directory: %w", err)
+	d, err := openVolumeDir(dir)
+	if err != nil {
+		return false, err
 	}
-	oldTs, err := os.Readlink(filepath.Join(dir, dataDirName))
+	defer d.Close()
+	dfd := int(d.Fd())
+	oldTs, err := readlinkAt(dfd, dataDirName)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("read %s: %w", dataDirName, err)
 	}
-	if oldTs != "" && samePayload(filepath.Join(dir, oldTs), payload) {
-		return false, linkTopLevel(dir, payload, nil)
+	if oldTs != "" && !isPayloadDirName(oldTs) {
+		return false, fmt.Errorf("%s points to %q, not a payload directory", dataDirName, oldTs)
 	}
-	tsDir, err := os.MkdirTemp(dir, time.Now().UTC().Format("..2006_01_02_15_04_05."))
+	if oldTs != "" && samePayload(d, oldTs, payload) {
+		return false, linkTopLevel(d, payload, nil)
+	}
+	tsName, err := safeopen.MkdirTemp(d, time.Now().UTC().Format("..2006_01_02_15_04_05."), 0o755)
 	if err != nil {
 		return false, fmt.Errorf("create payload directory: %w", err)
 	}
-	if err := fillPayloadDir(tsDir, payload, own); err != nil {
+	tsDir := filepath.Join(dir, tsName)
+	if err := fillPayloadDir(d, tsName, payload, own, tsDir); err != nil {
 		_ = os.RemoveAll(tsDir)
 		return false, err
 	}
-	tmpLink := filepath.Join(dir, newDataDirName)
-	_ = os.Remove(tmpLink)
-	if err := os.Symlink(filepath.Base(tsDir), tmpLink); err != nil {
+	_ = unix.Unlinkat(dfd, newDataDirName, 0)
+	if err := unix.Symlinkat(tsName, dfd, newDataDirName); err != nil {
 		_ = os.RemoveAll(tsDir)
 		return false, fmt.Errorf("link new payload: %w", err)
 	}
-	if err := os.Rename(tmpLink, filepath.Join(dir, dataDirName)); err != nil {
+	if err := unix.Renameat(dfd, newDataDirName, dfd, dataDirName); err != nil {
 		_ = os.RemoveAll(tsDir)
 		return false, fmt.Errorf("switch to new payload: %w", err)
 	}
@@ -81,7 +96,7 @@ func writePayload(dir string, payload map[string]file, own func(string) error) (
 	if oldTs != "" {
 		old = topLevelOf(filepath.Join(dir, oldTs))
 	}
-	if err := linkTopLevel(dir, payload, old); err != nil {
+	if err := linkTopLevel(d, payload, old); err != nil {
 		return true, err
 	}
 	if oldTs != "" {
@@ -92,20 +107,57 @@ func writePayload(dir string, payload map[string]file, own func(string) error) (
 	return true, nil
 }
 
-func fillPayloadDir(tsDir string, payload map[string]file, own func(string) error) error {
-	if err := os.Chmod(tsDir, 0o755); err != nil {
-		return fmt.Errorf("chmod payload directory: %w", err)
+// openVolumeDir opens (creating it if missing) a volume directory; its
+// parent is podrund's own pod directory, the last component is never a
+// symlink.
+func openVolumeDir(dir string) (*os.File, error) {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("create volume directory: %w", err)
 	}
+	p, err := safeopen.OpenDir(parent)
+	if err != nil {
+		return nil, fmt.Errorf("open volume directory: %w", err)
+	}
+	defer p.Close()
+	d, err := safeopen.MkdirAll(p, filepath.Base(dir), 0o755)
+	if err != nil {
+		return nil, fmt.Errorf("open volume directory: %w", err)
+	}
+	return d, nil
+}
+
+// isPayloadDirName tells whether a ..data target names one of the
+// writer's own timestamped directories, directly inside the volume.
+func isPayloadDirName(name string) bool {
+	return strings.HasPrefix(name, "..") && !strings.Contains(name, "/") &&
+		name != ".." && name != dataDirName && name != newDataDirName
+}
+
+// readlinkAt reads the symlink name of the directory dfd.
+func readlinkAt(dfd int, name string) (string, error) {
+	for size := 128; size <= 4096; size *= 2 {
+		buf := make([]byte, size)
+		n, err := unix.Readlinkat(dfd, name, buf)
+		if err != nil {
+			return "", &os.PathError{Op: "readlink", Path: name, Err: err}
+		}
+		if n < size {
+			return string(buf[:n]), nil
+		}
+	}
+	return "", fmt.Errorf("readlink %s: target too long", name)
+}
+
+func fillPayloadDir(d *os.File, tsName string, payload map[string]file, own func(string) error, tsDir string) error {
+	ts, err := safeopen.Open(d, tsName)
+	if err != nil {
+		return fmt.Errorf("open payload directory: %w", err)
+	}
+	defer ts.Close()
 	for p, f := range payload {
-		full := filepath.Join(tsDir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return fmt.Errorf("create payload directory for %s: %w", p, err)
-		}
-		if err := os.WriteFile(full, f.Data, f.Mode); err != nil {
-			return fmt.Errorf("write payload file %s: %w", p, err)
-		}
-		if err := os.Chmod(full, f.Mode); err != nil { // WriteFile's mode is cut by the umask
-			return fmt.Errorf("chmod payload file %s: %w", p, err)
+		if err := writePayloadFile(ts, p, f); err != nil {
+			return err
 		}
 	}
 	if own != nil {
@@ -114,14 +166,48 @@ func fillPayloadDir(tsDir string, payload map[string]file, own func(string) erro
 	return nil
 }
 
-// samePayload reports whether tsDir holds exactly payload (data and modes).
-func samePayload(tsDir string, payload map[string]file) bool {
+// writePayloadFile creates one payload file (and its directories) beneath
+// the payload directory ts; the mode is set with fchmod, past the umask.
+func writePayloadFile(ts *os.File, p string, f file) error {
+	parent := ts
+	if dir := filepath.Dir(p); dir != "." {
+		pd, err := safeopen.MkdirAll(ts, dir, 0o755)
+		if err != nil {
+			return fmt.Errorf("create payload directory for %s: %w", p, err)
+		}
+		defer pd.Close()
+		parent = pd
+	}
+	w, err := safeopen.CreateFile(parent, filepath.Base(p), uint32(f.Mode.Perm()), true)
+	if err != nil {
+		return fmt.Errorf("write payload file %s: %w", p, err)
+	}
+	if _, err := w.Write(f.Data); err != nil {
+		w.Close()
+		return fmt.Errorf("write payload file %s: %w", p, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write payload file %s: %w", p, err)
+	}
+	return nil
+}
+
+// samePayload reports whether the payload directory tsName of d holds
+// exactly payload (data and modes); its files are read without following
+// symlinks.
+func samePayload(d *os.File, tsName string, payload map[string]file) bool {
+	ts, err := safeopen.Open(d, tsName)
+	if err != nil {
+		return false
+	}
+	defer ts.Close()
+	tsDir := filepath.Join(d.Name(), tsName)
 	n := 0
-	err := filepath.WalkDir(tsDir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(tsDir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
+		if e.IsDir() {
 			return nil
 		}
 		rel, _ := filepath.Rel(tsDir, p)
@@ -129,13 +215,9 @@ func samePayload(tsDir string, payload map[string]file) bool {
 		if !ok {
 			return errors.New("extra file")
 		}
-		info, err := d.Info()
-		if err != nil || info.Mode().Perm() != want.Mode.Perm() {
-			return errors.New("mode differs")
-		}
-		data, err := os.ReadFile(p)
-		if err != nil || !bytes.Equal(data, want.Data) {
-			return errors.New("data differs")
+		data, st, err := safeopen.ReadFile(ts, rel, int64(len(want.Data))+1)
+		if err != nil || fs.FileMode(st.Mode&0o777) != want.Mode.Perm() || !bytes.Equal(data, want.Data) {
+			return errors.New("file differs")
 		}
 		n++
 		return nil
@@ -154,8 +236,10 @@ func topLevelOf(tsDir string) map[string]bool {
 }
 
 // linkTopLevel creates <dir>/<top> -> ..data/<top> for every top-level
-// payload entry and removes the links of old entries that are gone.
-func linkTopLevel(dir string, payload map[string]file, old map[string]bool) error {
+// payload entry and removes the links of old entries that are gone, all
+// relative to the volume directory's descriptor.
+func linkTopLevel(d *os.File, payload map[string]file, old map[string]bool) error {
+	dfd := int(d.Fd())
 	want := map[string]bool{}
 	for p := range payload {
 		want[strings.SplitN(filepath.ToSlash(p), "/", 2)[0]] = true
@@ -166,19 +250,18 @@ func linkTopLevel(dir string, payload map[string]file, old map[string]bool) erro
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		link := filepath.Join(dir, n)
 		target := filepath.Join(dataDirName, n)
-		if cur, err := os.Readlink(link); err == nil && cur == target {
+		if cur, err := readlinkAt(dfd, n); err == nil && cur == target {
 			continue
 		}
-		_ = os.Remove(link)
-		if err := os.Symlink(target, link); err != nil {
+		_ = unix.Unlinkat(dfd, n, 0)
+		if err := unix.Symlinkat(target, dfd, n); err != nil {
 			return fmt.Errorf("link %s: %w", n, err)
 		}
 	}
 	for n := range old {
 		if !want[n] {
-			if err := os.Remove(filepath.Join(dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := unix.Unlinkat(dfd, n, 0); err != nil && !errors.Is(err, unix.ENOENT) {
 				return fmt.Errorf("remove stale link %s: %w", n, err)
 			}
 		}
