@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podrun/podrun/daemon/safeopen"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -313,12 +314,9 @@ func specHash(c *corev1.Container) string {
 // log left by an earlier try of the same attempt.
 func (r *Runtime) prepareInstanceFiles(pod *corev1.Pod, container string, attempt int32, logPath string) (string, error) {
 	dir := filepath.Join(r.podDir(pod), "containers", container, itoa(attempt))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create termination-log dir: %w", err)
-	}
 	termLog := filepath.Join(dir, "termination-log")
-	if err := os.WriteFile(termLog, nil, 0o666); err != nil {
-		return "", fmt.Errorf("create termination-log file: %w", err)
+	if err := createTerminationLog(r.opts.Root, dir, termLog); err != nil {
+		return "", err
 	}
 	os.Remove(filepath.Join(dir, startedAtFile)) // of an earlier try, if any
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -326,6 +324,33 @@ func (r *Runtime) prepareInstanceFiles(pod *corev1.Pod, container string, attemp
 	}
 	removeLogFiles(logPath)
 	return termLog, nil
+}
+
+// createTerminationLog creates (or empties) the termination-log file at
+// termLog, in dir below root, without following a symlink in any component
+// below root. It is made 0666, as the kubelet makes it, so a container
+// running as any user can write its message through the bind mount; the
+// directory holding it is podrund's, never the container's.
+func createTerminationLog(root, dir, termLog string) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("termination-log dir %s is not below %s", dir, root)
+	}
+	rootDir, err := safeopen.OpenDir(root)
+	if err != nil {
+		return fmt.Errorf("create termination-log dir: %w", err)
+	}
+	defer rootDir.Close()
+	d, err := safeopen.MkdirAll(rootDir, rel, 0o755)
+	if err != nil {
+		return fmt.Errorf("create termination-log dir: %w", err)
+	}
+	defer d.Close()
+	f, err := safeopen.CreateFile(d, filepath.Base(termLog), 0o666, true)
+	if err != nil {
+		return fmt.Errorf("create termination-log file: %w", err)
+	}
+	return f.Close()
 }
 
 // RemoveContainer removes an instance whether it never started, runs or

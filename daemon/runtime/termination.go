@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -34,11 +35,15 @@ func readHead(path string, limit int64) string {
 	if path == "" {
 		return ""
 	}
-	f, err := os.Open(path)
+	// O_NOFOLLOW|O_NONBLOCK: only the regular file podrund created is read.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return ""
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
 	data, _ := io.ReadAll(io.LimitReader(f, limit))
 	return string(data)
 }
