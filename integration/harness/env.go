@@ -23,6 +23,7 @@ const (
 	ImageStopSignal = "docker.io/library/busybox:stopsignal" // STOPSIGNAL SIGUSR1
 	ImageUser       = "docker.io/library/busybox:user"       // User 1000
 	ImageNoShell    = "docker.io/library/probeserver:latest" // /server only, no /bin/sh
+	ImageSwapper    = "docker.io/library/busybox:swapper"    // busybox + /bin/swapper (renameat2 RENAME_EXCHANGE loop)
 )
 
 // Env is what one test binary shares: the built programs, one private
@@ -85,6 +86,7 @@ func (e *Env) writeImages() error {
 		"stopsignal.tar": testimage.WithStopSignal(ImageStopSignal, "SIGUSR1"),
 		"user.tar":       testimage.WithUser(ImageUser, "1000"),
 		"noshell.tar":    testimage.NoShell(ImageNoShell, e.Bins.ProbeServer),
+		"swapper.tar":    testimage.WithFile(ImageSwapper, e.Bins.Swapper, "/bin/swapper"),
 	}
 	for name, spec := range specs {
 		p := filepath.Join(dir, name)

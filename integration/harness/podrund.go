@@ -20,6 +20,7 @@ type Binaries struct {
 	Logger      string // podrund-logger, beside podrund where podrund looks first
 	Podctl      string
 	ProbeServer string // static, for the noshell image
+	Swapper     string // static, /bin/swapper of the swapper image
 }
 
 // ModuleRoot finds the directory holding podrun's go.mod.
@@ -49,12 +50,14 @@ func Build(ctx context.Context, dir string) (Binaries, error) {
 		return Binaries{}, err
 	}
 	b := Binaries{Dir: dir, Podrund: filepath.Join(dir, "podrund"), Logger: filepath.Join(dir, "podrund-logger"),
-		Podctl: filepath.Join(dir, "podctl"), ProbeServer: filepath.Join(dir, "probeserver")}
+		Podctl: filepath.Join(dir, "podctl"), ProbeServer: filepath.Join(dir, "probeserver"),
+		Swapper: filepath.Join(dir, "swapper")}
 	for _, job := range []struct{ out, pkg string }{
 		{b.Podrund, "./cmd/podrund"},
 		{b.Logger, "./cmd/podrund-logger"},
 		{b.Podctl, "./cmd/podctl"},
 		{b.ProbeServer, "./integration/testimage/probeserver"},
+		{b.Swapper, "./integration/testimage/swapper"},
 	} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-tags", BuildTags, "-o", job.out, job.pkg)
 		cmd.Dir = root

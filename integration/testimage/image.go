@@ -83,6 +83,13 @@ func WithUser(name, user string) Spec {
 	return s
 }
 
+// WithFile is a busybox image with one more executable host file at target.
+func WithFile(name, source, target string) Spec {
+	s := Variant(name)
+	s.Files = []File{{Source: source, Target: target, Mode: 0o755}}
+	return s
+}
+
 // NoShell is an image holding one static binary as its entrypoint and no /bin/sh.
 func NoShell(name, binary string) Spec {
 	return Spec{

@@ -1,0 +1,220 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// swapVictims is how many containers mount the subPath the attacker swaps;
+// each crash-loops, so every (re)start is one more resolution under attack.
+const swapVictims = 8
+
+// swapPod: "attacker" exchanges the emptyDir's subPath directory "sub"
+// with a symlink to a host directory, with renameat2(RENAME_EXCHANGE) in a
+// tight loop; the victims mount subPath "sub", note each start in
+// /report/tries, note in /report/seen when they see the host's marker and
+// try to write into what they got, then crash to be restarted.
+func swapPod(hostDir string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: v1
+kind: Pod
+metadata: {name: swap}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: shared
+    emptyDir: {}
+  - name: report
+    emptyDir: {}
+  initContainers:
+  - name: plant
+    image: busybox:1.28
+    command: ["sh", "-c", "mkdir -p /v/sub && ln -sfn %s /v/swap"]
+    volumeMounts: [{name: shared, mountPath: /v}]
+  containers:
+  - name: attacker
+    image: %s
+    command: ["/bin/swapper", "/v/sub", "/v/swap", "600"]
+    volumeMounts: [{name: shared, mountPath: /v}, {name: report, mountPath: /report}]
+`, hostDir, harness.ImageSwapper)
+	for i := range swapVictims {
+		fmt.Fprintf(&b, `  - name: victim%[1]d
+    image: busybox:1.28
+    command: ["sh", "-c", "echo v%[1]d >> /report/tries; if [ -e /s/marker ]; then echo v%[1]d >> /report/seen; fi; echo x > /s/written-v%[1]d-$RANDOM; sleep 1; exit 1"]
+    volumeMounts: [{name: shared, mountPath: /s, subPath: sub}, {name: report, mountPath: /report}]
+`, i)
+	}
+	return b.String()
+}
+
+// TestSubPathExchangeAttack (CVE-2021-25741 class): however the attacker's
+// exchanges fall against podrund's resolution, no victim ever gets the host
+// directory bind-mounted: none sees the host's marker file and nothing they
+// write lands on the host. Each (re)start either mounts the real subPath
+// directory (bound by file descriptor) or is refused with a
+// CreateContainerConfigError naming the symlink, and retried.
+func TestSubPathExchangeAttack(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	hostDir := filepath.Join(c.HostDir, "victim")
+	if err := os.MkdirAll(hostDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(hostDir, "marker"), []byte("host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.Apply(swapPod(hostDir))
+	c.WaitFor("swap", "attacker running", 90*time.Second, func(p *corev1.Pod) bool { return harness.Running(p, "attacker") })
+	logsUntil(t, c, "swap", "attacker", "swapping", 30*time.Second)
+	const wantTries = 3 * swapVictims
+	tries := 0
+	eventually(t, 4*time.Minute, func() string {
+		out, _, _ := c.Podctl("exec", "swap", "-c", "attacker", "--", "sh", "-c", "cat /report/tries 2>/dev/null | wc -l")
+		tries, _ = strconv.Atoi(strings.TrimSpace(out))
+		if tries < wantTries {
+			return fmt.Sprintf("%d victim starts under attack, want %d", tries, wantTries)
+		}
+		return ""
+	})
+	seen := sh(t, c, "swap", "attacker", "cat /report/seen 2>/dev/null; true")
+	entries, err := os.ReadDir(hostDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	refused := 0
+	for _, e := range c.Events() {
+		if strings.Contains(e.Message, "symlink") {
+			refused += max(int(e.Count), 1)
+		}
+	}
+	t.Logf("%d victim starts under attack; %d creations refused (symlink); host dir seen by: %q", tries, refused, seen)
+	if seen != "" {
+		t.Errorf("victims saw the host directory through their subPath: %q", seen)
+	}
+	if strings.Join(names, " ") != "marker" {
+		t.Errorf("victims wrote into the host directory: %v", names)
+	}
+	deletePod(t, c, "swap")
+	if b, err := os.ReadFile(filepath.Join(hostDir, "marker")); err != nil || string(b) != "host\n" {
+		t.Errorf("host marker after the pod's deletion: %q, %v", b, err)
+	}
+}
+
+// TestHostPathPrefixEscape: pod "plant" leaves a symlink escape -> / below
+// the allowed hostPath prefix; pod "reader" then asks for
+// hostPath <prefix>/escape. The path is resolved beneath the prefix with no
+// symlinks, so reader never starts: it waits in CreateContainerConfigError
+// naming the symlink, and /etc/shadow is never read.
+func TestHostPathPrefixEscape(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	dir := filepath.Join(c.HostDir, "prefixed")
+	c.Apply(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: plant}
+spec:
+  restartPolicy: Never
+  volumes:
+  - name: h
+    hostPath: {path: %s, type: DirectoryOrCreate}
+  containers:
+  - name: plant
+    image: busybox:1.28
+    command: ["sh", "-c", "ln -s / /h/escape"]
+    volumeMounts: [{name: h, mountPath: /h}]
+`, dir))
+	c.WaitFor("plant", "Succeeded", 90*time.Second, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
+	if target, err := os.Readlink(filepath.Join(dir, "escape")); err != nil || target != "/" {
+		t.Fatalf("planted link: %q, %v", target, err)
+	}
+	escape := filepath.Join(dir, "escape")
+	c.Apply(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: reader}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes:
+  - name: root
+    hostPath: {path: %s}
+  - name: etc
+    hostPath: {path: %s/etc, type: Directory}
+  containers:
+  - name: read
+    image: busybox:1.28
+    command: ["sh", "-c", "cat /host/etc/shadow; %s"]
+    volumeMounts: [{name: root, mountPath: /host}]
+  - name: etc
+    image: busybox:1.28
+    command: ["sh", "-c", "cat /etc2/shadow; %s"]
+    volumeMounts: [{name: etc, mountPath: /etc2}]
+`, escape, escape, forever, forever))
+	for _, ctr := range []string{"read", "etc"} {
+		p := c.WaitFor("reader", ctr+" refused or running", 90*time.Second, func(p *corev1.Pod) bool {
+			w := harness.Waiting(p, ctr)
+			return harness.Running(p, ctr) || w != nil && w.Reason == "CreateContainerConfigError"
+		})
+		if harness.Running(p, ctr) {
+			// Not printed: on a failure the log holds the host's /etc/shadow.
+			t.Errorf("container %s started with hostPath through %s -> /; its log has %d bytes", ctr, escape, len(c.Logs("reader", ctr)))
+			continue
+		}
+		w := harness.Waiting(p, ctr)
+		wantContains(t, ctr+" waiting message", w.Message, escape, "symlink")
+	}
+	// Still refused later: it is retried, never let through.
+	time.Sleep(3 * time.Second)
+	p := c.GetPod("reader")
+	for _, ctr := range []string{"read", "etc"} {
+		if s := status(p, ctr); s == nil || s.State.Running != nil || s.RestartCount != 0 || s.LastTerminationState.Terminated != nil {
+			t.Errorf("container %s ran: %+v", ctr, s)
+		}
+	}
+	deletePod(t, c, "reader")
+	deletePod(t, c, "plant")
+}
+
+// TestTerminationLogNonRoot: the termination-log file is writable by a
+// container running as any user (0666 in a podrund-private directory, as
+// the kubelet makes it), at the default and at a custom path.
+func TestTerminationLogNonRoot(t *testing.T) {
+	t.Parallel()
+	c := env.Client(t)
+	c.Apply(`apiVersion: v1
+kind: Pod
+metadata: {name: termlog}
+spec:
+  restartPolicy: Never
+  securityContext: {runAsUser: 1000, runAsGroup: 1000}
+  containers:
+  - name: default
+    image: busybox:1.28
+    command: ["sh", "-c", "echo -n bye-from-1000 > /dev/termination-log; exit 3"]
+  - name: custom
+    image: busybox:1.28
+    terminationMessagePath: /tmp/last-words
+    command: ["sh", "-c", "echo -n custom-1000 > /tmp/last-words; exit 4"]
+`)
+	p := c.WaitFor("termlog", "both terminated", 90*time.Second, func(p *corev1.Pod) bool {
+		return harness.Terminated(p, "default") != nil && harness.Terminated(p, "custom") != nil
+	})
+	for ctr, msg := range map[string]string{"default": "bye-from-1000", "custom": "custom-1000"} {
+		term := harness.Terminated(p, ctr)
+		want(t, ctr+" termination message", term.Message, msg)
+	}
+	deletePod(t, c, "termlog")
+}
