@@ -67,9 +67,10 @@ func hasSubPath(c *corev1.Container) bool {
 	return false
 }
 
-// hashMountSource adds a subPath mount's source: its path (a projected
-// volume's data directory changes with every update) and, for a file, its
-// content.
+// hashMountSource adds a subPath mount's source: its path and, for a
+// file, its content. The path is the mount's staging bind, re-bound by
+// every Mounts call to what the subPath resolves to now, so the content
+// is what changes with a projected volume's update.
 func hashMountSource(h io.Writer, src string) {
 	h.Write([]byte(src))
 	h.Write([]byte{0})

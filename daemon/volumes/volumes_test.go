@@ -383,6 +383,18 @@ func TestSecretOnTmpfsAndConfigMapSubPath(t *testing.T) {
 	if src != m.stagingPath(pod.UID, "cfg", "app", 1) || !sameFile(t, src, resolved) || readFile(t, src) != "port=80" {
 		t.Fatalf("configMap subPath source %q, want the staging bind of %s", src, resolved)
 	}
+	// A re-created container gets the updated file: the stale bind is
+	// replaced, not stacked (the prepared-instance fingerprint relies on it).
+	objs.cms["default/cfg"] = &corev1.ConfigMap{Data: map[string]string{"app.conf": "port=81"}}
+	if err := m.Refresh(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if mounts, err = m.Mounts(ctx, pod, c); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := mountinfo.GetMounts(mountinfo.SingleEntryFilter(src)); readFile(t, mounts[1].Source) != "port=81" || len(n) != 1 {
+		t.Fatalf("after the update: %q with %d mounts, want port=81 with 1", readFile(t, mounts[1].Source), len(n))
+	}
 	if err := m.Cleanup(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
