@@ -60,7 +60,8 @@ func (m *Manager) envValue(ctx context.Context, pod *corev1.Pod, c *corev1.Conta
 
 // openSubPath opens subPath beneath the volume whose root is base (opened
 // from basePath) as the kubelet's doBindSubPath does: symlinks are first
-// evaluated inside the volume (securejoin keeps them there), then the
+// evaluated (ones staying inside the volume are allowed; one leading out
+// is an error, as the kubelet's "not within volume path"), then the
 // result is opened with no symlink in any component, so a container that
 // swaps a directory for a symlink between the two steps gets an error,
 // never the symlink's target. A missing subPath of a writable volume is
@@ -70,13 +71,9 @@ func openSubPath(base *os.File, basePath, sub string, writable bool) (*os.File, 
 	if _, err := safeopen.SplitRelative(sub); err != nil || filepath.IsAbs(sub) || !filepath.IsLocal(sub) {
 		return nil, fmt.Errorf("subPath %q must be a relative path inside the volume without '..'", sub)
 	}
-	evaluated, err := securejoin.SecureJoin(basePath, sub)
+	rel, err := evalSubPath(basePath, sub)
 	if err != nil {
-		return nil, fmt.Errorf("resolve subPath %q: %w", sub, err)
-	}
-	rel, err := filepath.Rel(basePath, evaluated)
-	if err != nil || !filepath.IsLocal(rel) {
-		return nil, fmt.Errorf("subPath %q resolves outside the volume", sub)
+		return nil, err
 	}
 	f, err := safeopen.Open(base, rel)
 	if err == nil {
@@ -96,6 +93,29 @@ func openSubPath(base *os.File, basePath, sub string, writable bool) (*os.File, 
 		return nil, fmt.Errorf("create subPath %q: %w", sub, err)
 	}
 	return f, nil
+}
+
+// evalSubPath evaluates the symlinks of subPath on the host and returns
+// the result relative to the volume. Only a check: the caller opens the
+// result without following symlinks. A subPath that does not exist (yet)
+// is evaluated inside the volume (securejoin), for creation.
+func evalSubPath(basePath, sub string) (string, error) {
+	realBase, err := filepath.EvalSymlinks(basePath)
+	if err != nil {
+		return "", fmt.Errorf("resolve volume path: %w", err)
+	}
+	evaluated, err := filepath.EvalSymlinks(filepath.Join(realBase, sub))
+	if errors.Is(err, os.ErrNotExist) {
+		evaluated, err = securejoin.SecureJoin(realBase, sub)
+	}
+	if err != nil {
+		return "", fmt.Errorf("resolve subPath %q: %w", sub, err)
+	}
+	rel, err := filepath.Rel(realBase, evaluated)
+	if err != nil || !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("subPath %q is not within the volume (a symlink leads out of it)", sub)
+	}
+	return rel, nil
 }
 
 // propagation maps mountPropagation to bind-mount options.
