@@ -87,6 +87,7 @@ func (d *daemon) wire(ctx context.Context) error {
 		return err
 	}
 	d.stopCD = stop
+	oom := oomScoreLimit(log)
 	d.vols = volumes.NewManager(cfg.Root, d.st, log.Named("volumes"), volumes.WithHostPathPrefixes(hostPathPrefixes(cfg.Policy)...))
 	sb, err := sandbox.NewManager(sandbox.Options{Root: cfg.Root, State: cfg.State, CNIConfDir: cfg.CNI.ConfDir,
 		CNIBinDir: cfg.CNI.BinDir, Logger: log.Named("sandbox"), Volumes: d.vols})
@@ -96,7 +97,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.rt, err = runtime.New(ctx, runtime.Options{Address: addr, Namespace: cfg.Namespace, Root: cfg.Root,
 		State: cfg.State, Objects: d.st, Sandboxes: sb, Volumes: d.vols, Logger: log.Named("runtime"),
 		LogMaxBytes: cfg.LogRotation.MaxSizeBytes, LogMaxFiles: cfg.LogRotation.MaxFiles,
-		DockerConfig: cfg.ImagePull.DockerConfig, Security: secopts.Config{SeccompRoot: seccompRoot(cfg)}.SpecOpts,
+		DockerConfig: cfg.ImagePull.DockerConfig, Security: secopts.Config{SeccompRoot: seccompRoot(cfg), OOMScore: oom}.SpecOpts,
 		ImportBinary: importBinary(log)})
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)
@@ -106,7 +107,8 @@ func (d *daemon) wire(ctx context.Context) error {
 	heap := newHeapReleaser(clk, releaseDelay)
 	d.srv, err = server.New(server.Options{Store: d.st, Images: releasingImages{d.rt, heap}, Execer: d.rt, Volumes: d.vols, Logs: d.rt,
 		Metrics: m, Policy: policy(cfg.Policy), Root: cfg.Root, Logger: log.Named("api"),
-		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof})
+		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
+		ReadyzNotes: []string{oom.String()}})
 	if err != nil {
 		return err
 	}

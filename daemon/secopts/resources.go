@@ -47,12 +47,12 @@ func MilliCPUToQuota(milliCPU, period int64) int64 {
 // resourceOpts maps requests and limits to the container's cgroup: CPU
 // shares from the request, CFS quota from the limit, the memory limit.
 // (API defaulting already copied limits into unset requests.)
-// The oom_score_adj follows the pod's QoS class.
-func resourceOpts(pod *corev1.Pod, c *corev1.Container) []oci.SpecOpts {
+// The oom_score_adj follows the pod's QoS class, within oom's limit.
+func resourceOpts(pod *corev1.Pod, c *corev1.Container, oom OOMScoreLimit) []oci.SpecOpts {
 	req, lim := c.Resources.Requests, c.Resources.Limits
 	opts := []oci.SpecOpts{
 		oci.WithCPUShares(MilliCPUToShares(req.Cpu().MilliValue())),
-		withOOMScoreAdj(OOMScoreAdj(pod, c, memoryCapacity())),
+		withOOMScoreAdj(oom.Clamp(OOMScoreAdj(pod, c, memoryCapacity()))),
 	}
 	if q := MilliCPUToQuota(lim.Cpu().MilliValue(), QuotaPeriod); q > 0 {
 		opts = append(opts, oci.WithCPUCFS(q, QuotaPeriod))

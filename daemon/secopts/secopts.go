@@ -25,6 +25,9 @@ const DefaultSeccompRoot = "/var/lib/podrund/seccomp"
 type Config struct {
 	// SeccompRoot is the directory localhostProfile paths are relative to.
 	SeccompRoot string
+	// OOMScore limits the oom_score_adj given to containers (zero value:
+	// no limit, the QoS class's value as is).
+	OOMScore OOMScoreLimit
 }
 
 // SpecOpts returns the security and resource options of container c with
@@ -66,7 +69,7 @@ func (cfg Config) SpecOpts(pod *corev1.Pod, c *corev1.Container, img ocispec.Ima
 		return nil, err
 	}
 	opts = append(opts, so)
-	opts = append(opts, resourceOpts(pod, c)...)
+	opts = append(opts, resourceOpts(pod, c, cfg.OOMScore)...)
 	return append(opts, withPodCgroup(pod.UID), withCgroupMount(privileged)), nil
 }
 

@@ -110,9 +110,14 @@ func TestPolicyForbidsHostNamespaces(t *testing.T) {
 }
 
 func TestReadyz(t *testing.T) {
-	ts := newTestServer(t, nil)
-	if code, _ := ts.do("GET", "/readyz", "", nil); code != 200 {
-		t.Fatalf("readyz = %d", code)
+	note := "oom_score_adj: clamped to at least 0, podrund's own (no CAP_SYS_RESOURCE)"
+	ts := newTestServer(t, func(o *Options) { o.ReadyzNotes = []string{note} })
+	if code, body := ts.do("GET", "/readyz", "", nil); code != 200 || string(body) != "ok\n" {
+		t.Fatalf("readyz = %d %q", code, body)
+	}
+	if code, body := ts.do("GET", "/readyz?verbose", "", nil); code != 200 || !strings.Contains(string(body), "[i]"+note+"\n") ||
+		!strings.HasSuffix(string(body), "readyz check passed\n") {
+		t.Fatalf("readyz?verbose = %d %q", code, body)
 	}
 	ts.images.mu.Lock()
 	ts.images.readyErr = errString("connection refused")

@@ -61,6 +61,9 @@ type Options struct {
 	WatchBuffer int
 	// Pprof serves net/http/pprof under /debug/pprof/ (podrund --pprof).
 	Pprof bool
+	// ReadyzNotes are facts about the host that change how pods run (the
+	// oom_score_adj clamp); GET /readyz?verbose lists them.
+	ReadyzNotes []string
 }
 
 // Server is the REST server and the engine's Sink.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	goruntime "runtime"
+	"strings"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -32,7 +33,8 @@ func (s *Server) getHealthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // getReadyz is 200 once pods are re-adopted and while containerd answers;
-// otherwise 503 with the reason.
+// otherwise 503 with the reason. ?verbose lists the checks and the host's
+// notes (as the API server's /readyz?verbose does).
 func (s *Server) getReadyz(w http.ResponseWriter, r *http.Request) {
 	if !s.ready.Load() {
 		s.writeError(w, api.NewServiceUnavailable("podrund is starting: re-adopting pods"))
@@ -49,7 +51,17 @@ func (s *Server) getReadyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write([]byte("ok\n"))
+	if _, verbose := r.URL.Query()["verbose"]; !verbose {
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	var b strings.Builder
+	b.WriteString("[+]pods-readopted ok\n[+]containerd ok\n")
+	for _, note := range s.o.ReadyzNotes {
+		fmt.Fprintf(&b, "[i]%s\n", note)
+	}
+	b.WriteString("readyz check passed\n")
+	_, _ = w.Write([]byte(b.String()))
 }
 
 func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request) {
