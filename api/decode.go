@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -29,6 +30,43 @@ var (
 // maxListDepth bounds List nesting so a hostile body cannot recurse forever.
 const maxListDepth = 4
 
+// Format is how a body or file is encoded.
+type Format int
+
+const (
+	// FormatAuto is JSON when the bytes are a valid JSON stream, else
+	// YAML: a flow-style YAML document (KYAML, as Kubernetes' own examples
+	// are written: unquoted keys, trailing commas, comments) starts with
+	// `{` as JSON does but is no JSON.
+	FormatAuto Format = iota
+	// FormatJSON is concatenated JSON objects only.
+	FormatJSON
+	// FormatYAML is `---`-separated YAML documents, block or flow style.
+	FormatYAML
+)
+
+// FormatOfContentType maps a request's Content-Type to the body's format,
+// as the API server does: application/json is JSON, application/yaml
+// (and the older application/x-yaml, text/yaml) is YAML, no Content-Type
+// at all is sniffed; anything else is a 415 UnsupportedMediaType.
+func FormatOfContentType(contentType string) (Format, error) {
+	if strings.TrimSpace(contentType) == "" {
+		return FormatAuto, nil
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return 0, NewUnsupportedMediaType(fmt.Sprintf("Content-Type %q: %v", contentType, err))
+	}
+	switch mediaType {
+	case "application/json":
+		return FormatJSON, nil
+	case "application/yaml", "application/x-yaml", "text/yaml":
+		return FormatYAML, nil
+	}
+	return 0, NewUnsupportedMediaType(fmt.Sprintf(
+		"the body's Content-Type %q is not supported: send application/json or application/yaml", mediaType))
+}
+
 // Decode reads every object of a multi-document YAML or JSON stream
 // (`---`-separated YAML documents, or concatenated JSON objects). A
 // `kind: List` (or PodList, JobList, ...) is expanded into its items and
@@ -36,7 +74,12 @@ const maxListDepth = 4
 // fieldValidation=Strict: an unknown or duplicated field is an error that
 // names it with its path. Errors are *StatusError (400 BadRequest).
 func Decode(data []byte) ([]runtime.Object, error) {
-	docs, err := splitDocuments(data)
+	return DecodeAs(data, FormatAuto)
+}
+
+// DecodeAs is Decode of a body known to be in format f.
+func DecodeAs(data []byte, f Format) ([]runtime.Object, error) {
+	docs, err := splitDocuments(data, f)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +97,12 @@ func Decode(data []byte) ([]runtime.Object, error) {
 // DecodeObject decodes a body that must hold exactly one object (a REST
 // POST or PUT).
 func DecodeObject(data []byte) (runtime.Object, error) {
-	objs, err := Decode(data)
+	return DecodeObjectAs(data, FormatAuto)
+}
+
+// DecodeObjectAs is DecodeObject of a body known to be in format f.
+func DecodeObjectAs(data []byte, f Format) (runtime.Object, error) {
+	objs, err := DecodeAs(data, f)
 	if err != nil {
 		return nil, err
 	}
@@ -66,15 +114,32 @@ func DecodeObject(data []byte) (runtime.Object, error) {
 
 // splitDocuments returns the non-empty documents of data, each converted to
 // JSON.
-func splitDocuments(data []byte) ([]json.RawMessage, error) {
+func splitDocuments(data []byte, f Format) ([]json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil, nil
 	}
-	if trimmed[0] == '{' {
+	switch f {
+	case FormatJSON:
 		return splitJSON(trimmed)
+	case FormatYAML:
+		return splitYAML(data)
 	}
-	return splitYAML(data)
+	if trimmed[0] != '{' {
+		return splitYAML(data)
+	}
+	// JSON only when it all parses as JSON: anything else that starts
+	// with `{` may be flow-style YAML. When neither reads it, both
+	// errors are told: the author meant one of them.
+	docs, jsonErr := splitJSON(trimmed)
+	if jsonErr == nil {
+		return docs, nil
+	}
+	docs, yamlErr := splitYAML(data)
+	if yamlErr != nil {
+		return nil, badRequestf("%v; read as YAML: %v", jsonErr, yamlErr)
+	}
+	return docs, nil
 }
 
 func splitJSON(data []byte) ([]json.RawMessage, error) {

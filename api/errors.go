@@ -135,6 +135,17 @@ func NewRequestEntityTooLarge(msg string) *StatusError {
 	return wrap(apierrors.NewRequestEntityTooLargeError(msg))
 }
 
+// NewUnsupportedMediaType is the 415 for a body whose Content-Type
+// podrund does not decode.
+func NewUnsupportedMediaType(msg string) *StatusError {
+	return &StatusError{ErrStatus: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    http.StatusUnsupportedMediaType,
+		Reason:  metav1.StatusReasonUnsupportedMediaType,
+		Message: msg,
+	}}
+}
+
 // NewMethodNotAllowed is the 405 for a verb a path does not serve.
 func NewMethodNotAllowed(msg string) *StatusError {
 	return &StatusError{ErrStatus: metav1.Status{

@@ -38,14 +38,19 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 	_, _ = w.Write(append(data, '\n'))
 }
 
-// readObject reads a POST/PUT body (JSON or YAML, one object, at most
-// MaxBodyBytes) and decodes it strictly.
+// readObject reads a POST/PUT body (one object, at most MaxBodyBytes) in
+// the format its Content-Type names (design.md §3: JSON, or YAML with
+// application/yaml) and decodes it strictly.
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
+	format, err := api.FormatOfContentType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, err
+	}
 	data, err := readBody(w, r)
 	if err != nil {
 		return nil, err
 	}
-	return api.DecodeObject(data)
+	return api.DecodeObjectAs(data, format)
 }
 
 // readBody reads a non-empty body of at most MaxBodyBytes.
