@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Demo: build podrund (with podrund-logger, its per-container log writer) and podctl,
-# start podrund in the background (it starts its own containerd when none answers, as
-# k3s does), import the busybox test image, run a pod
+# start podrund in the background (with --embedded-containerd it starts its own containerd
+# when none answers, as k3s does), import the busybox test image, run a pod
 # with a native sidecar (scripts/demo-pod.yaml = seed example 01) and show it.
 #   bash scripts/demo.sh          (re-runs itself with sudo when not root)
 #   bash scripts/demo.sh stop     deletes the demo pod, stops podrund and the containerd it started
@@ -41,7 +41,7 @@ if podctl version >/dev/null 2>&1; then
 else
 	echo "== starting podrund (log: /var/log/podrund-demo.log)"
 	mkdir -p /run/podrund
-	nohup "$out/bin/podrund" --socket "$socket" >/var/log/podrund-demo.log 2>&1 &
+	nohup "$out/bin/podrund" --socket "$socket" --embedded-containerd >/var/log/podrund-demo.log 2>&1 &
 	echo $! >/run/podrund-demo.pid
 	for _ in $(seq 1 120); do
 		podctl version >/dev/null 2>&1 && break

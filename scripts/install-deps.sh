@@ -38,8 +38,8 @@ if ! [ -x "$HOME/go/bin/staticcheck" ] || ! "$HOME/go/bin/staticcheck" -version 
 fi
 
 # The distribution's containerd service would hold /run/containerd; podrun does not
-# need it (podrund starts its own containerd when none answers, tests run a private
-# one), but it does no harm either.
+# need it (podrund --embedded-containerd starts its own when none answers, tests run a
+# private one); podrund's systemd unit uses it.
 for b in containerd runc ctr busybox systemd-analyze docker-registry tmux; do
 	command -v "$b" >/dev/null || { echo "install-deps.sh: $b missing after install" >&2; exit 1; }
 done

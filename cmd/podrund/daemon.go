@@ -82,7 +82,9 @@ func (d *daemon) wire(ctx context.Context) error {
 	if d.st, err = store.Open(ctx, cfg.Root, log.Named("store")); err != nil {
 		return err
 	}
-	addr, stop, err := runtime.EnsureContainerd(ctx, cfg.ContainerdAddress, cfg.Root, cfg.State, log.Named("containerd"))
+	addr, stop, err := runtime.EnsureContainerd(ctx, runtime.ContainerdOptions{Address: cfg.ContainerdAddress,
+		Root: cfg.Root, State: cfg.State, Embedded: cfg.EmbeddedContainerd, Logger: log.Named("containerd"),
+		Waiting: notifyWaitingForContainerd(cfg.ContainerdAddress, log)})
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,23 @@ func notifyReady(log *zap.Logger) {
 	}
 }
 
+// notifyWaitingForContainerd tells systemd, before each wait for
+// containerd, why podrund is not ready yet (STATUS, shown by systemctl
+// status) and that it is still starting: EXTEND_TIMEOUT_USEC keeps the
+// unit's TimeoutStartSec from killing a podrund that waits for a
+// containerd that is slow to come up, and WATCHDOG=1 keeps the watchdog
+// quiet. READY=1 follows only once containerd answered and the stored
+// pods were adopted.
+func notifyWaitingForContainerd(address string, log *zap.Logger) func(time.Duration, error) {
+	return func(retryIn time.Duration, why error) {
+		msg := fmt.Sprintf("STATUS=waiting for containerd at %s: %v\nEXTEND_TIMEOUT_USEC=%d\n%s",
+			address, why, (retryIn + 10*time.Second).Microseconds(), sddaemon.SdNotifyWatchdog)
+		if _, err := sddaemon.SdNotify(false, msg); err != nil {
+			log.Warn("sd_notify while waiting for containerd", zap.Error(err))
+		}
+	}
+}
+
 func notifyStopping() { _, _ = sddaemon.SdNotify(false, sddaemon.SdNotifyStopping) }
 
 // watchdog pings systemd at half the WatchdogSec interval while healthy()

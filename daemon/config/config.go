@@ -43,6 +43,11 @@ type Config struct {
 	// measured; a pod over a limit is evicted, as by the kubelet's eviction
 	// manager, whose housekeeping interval is the default.
 	LocalStorageCheckInterval metav1.Duration `json:"localStorageCheckInterval,omitempty"`
+	// EmbeddedContainerd lets podrund start a containerd of its own on
+	// ContainerdAddress when nothing listens there (hosts without a
+	// containerd service). Off, podrund waits for the containerd at
+	// ContainerdAddress however long it takes and never starts one.
+	EmbeddedContainerd bool `json:"embeddedContainerd,omitempty"`
 }
 
 // Memory tunes the Go runtime of podrund (GOGC and GOMEMLIMIT in the
@@ -190,6 +195,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.v.Root, "root", d.Root, "persistent state: store, logs, volumes")
 	fs.StringVar(&f.v.State, "state", d.State, "runtime state: namespaces, sockets")
 	fs.StringVar(&f.v.ContainerdAddress, "containerd-address", d.ContainerdAddress, "containerd socket")
+	fs.BoolVar(&f.v.EmbeddedContainerd, "embedded-containerd", d.EmbeddedContainerd,
+		"start a containerd of podrund's own on --containerd-address when nothing listens there (else wait for one)")
 	fs.StringVar(&f.v.Namespace, "namespace", d.Namespace, "containerd namespace that podrund owns")
 	fs.StringVar(&f.file, "config", "", "optional YAML config file: the same settings plus policy, CNI, log rotation, image pull")
 	fs.StringVar(&f.v.LogLevel, "log-level", d.LogLevel, "debug|info|warn|error")
@@ -223,6 +230,9 @@ func (f *Flags) Resolve() (Config, error) {
 		if f.fs.Changed(name) {
 			apply()
 		}
+	}
+	if f.fs.Changed("embedded-containerd") {
+		c.EmbeddedContainerd = f.v.EmbeddedContainerd
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)

@@ -190,3 +190,23 @@ func TestPrepareAheadSetting(t *testing.T) {
 		}
 	}
 }
+
+// Waiting for containerd is the default; starting one is opted into.
+func TestEmbeddedContainerdSetting(t *testing.T) {
+	if resolveArgs(t, "").EmbeddedContainerd {
+		t.Error("embeddedContainerd is on by default: podrund could replace a containerd that starts late")
+	}
+	for _, tc := range []struct {
+		file string
+		args []string
+		want bool
+	}{
+		{"embeddedContainerd: true\n", nil, true},
+		{"", []string{"--embedded-containerd"}, true},
+		{"embeddedContainerd: true\n", []string{"--embedded-containerd=false"}, false},
+	} {
+		if got := resolveArgs(t, tc.file, tc.args...).EmbeddedContainerd; got != tc.want {
+			t.Errorf("file %q flags %v: embeddedContainerd %v, want %v", tc.file, tc.args, got, tc.want)
+		}
+	}
+}

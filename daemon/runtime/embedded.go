@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,30 +17,120 @@ import (
 // containerdStartTimeout bounds the wait for an embedded containerd.
 const containerdStartTimeout = 30 * time.Second
 
-// EnsureContainerd returns address as is when a containerd answers there.
-// Otherwise, when a containerd binary is on PATH, it starts one as a child
-// process (k3s style) with its root and state under root/containerd and
-// state/containerd, listening on address, with the CRI plugin disabled, and
-// waits until it answers. stop terminates the embedded containerd (a no-op
-// for an external one); running tasks survive in their shims.
-func EnsureContainerd(ctx context.Context, address, root, state string, log *zap.Logger) (string, func(), error) {
+// Back-off of the wait for a containerd podrund does not start: first
+// retry after a second, then doubling up to every five seconds, so that a
+// boot where containerd comes up late costs at most a few seconds more.
+const (
+	containerdFirstRetry = time.Second
+	containerdMaxRetry   = 5 * time.Second
+)
+
+// ContainerdOptions says where podrund finds containerd and whether it may
+// start one of its own.
+type ContainerdOptions struct {
+	// Address is containerd's gRPC socket.
+	Address string
+	// Root and State hold an embedded containerd's dirs (root/containerd,
+	// state/containerd).
+	Root, State string
+	// Embedded lets podrund start a containerd of its own on Address, but
+	// only when nothing listens there (config embeddedContainerd). Without
+	// it podrund waits for the containerd at Address for as long as it
+	// takes and never starts one: at boot systemd starts containerd and
+	// podrund together, and a second containerd with another root on the
+	// same socket would hide the host's containers from podrund.
+	Embedded bool
+	Logger   *zap.Logger
+	// Waiting, if set, is called before each wait with its length and the
+	// reason (podrund tells systemd it is still starting).
+	Waiting func(retryIn time.Duration, why error)
+}
+
+// EnsureContainerd returns the address once a containerd answers there.
+// When none does, it waits with back-off until one does or ctx ends;
+// with o.Embedded and nothing listening on the address (no socket, or a
+// socket file left by a containerd that died: connection refused) it
+// starts one as a child process (k3s style) with its root and state under
+// Root/containerd and State/containerd, with the CRI plugin disabled, and
+// waits until it answers. stop terminates the embedded containerd (a
+// no-op for an external one); running tasks survive in their shims.
+func EnsureContainerd(ctx context.Context, o ContainerdOptions) (string, func(), error) {
+	log := o.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
-	if answers(address) {
-		log.Info("using containerd", zap.String("address", address))
-		return address, func() {}, nil
+	retry := containerdFirstRetry
+	for attempt := 1; ; attempt++ {
+		state, err := probeSocket(o.Address)
+		switch {
+		case state == socketAnswers:
+			log.Info("using containerd", zap.String("address", o.Address), zap.Int("attempt", attempt))
+			return o.Address, func() {}, nil
+		case o.Embedded && (state == socketAbsent || state == socketStale):
+			return startEmbedded(ctx, o, state, log)
+		}
+		log.Info("waiting for containerd", zap.String("address", o.Address), zap.Int("attempt", attempt),
+			zap.Duration("retryIn", retry), zap.NamedError("reason", err))
+		if o.Waiting != nil {
+			o.Waiting(retry, err)
+		}
+		select {
+		case <-ctx.Done():
+			return "", nil, fmt.Errorf("no containerd answered on %s: %w (last: %v)", o.Address, ctx.Err(), err)
+		case <-time.After(retry):
+		}
+		retry = min(2*retry, containerdMaxRetry)
 	}
+}
+
+// socketState is what a dial of containerd's socket found.
+type socketState int
+
+const (
+	socketAnswers socketState = iota // something accepts connections
+	socketAbsent                     // no such file: nothing started yet, or /run after a boot
+	socketStale                      // a socket file nobody listens on: its containerd died
+	socketOther                      // anything else (permissions, a full backlog): leave it be
+)
+
+func probeSocket(address string) (socketState, error) {
+	conn, err := net.DialTimeout("unix", address, time.Second)
+	if err == nil {
+		conn.Close()
+		return socketAnswers, nil
+	}
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		return socketAbsent, err
+	case errors.Is(err, syscall.ECONNREFUSED):
+		if fi, lerr := os.Lstat(address); lerr == nil && fi.Mode().Type() == os.ModeSocket {
+			return socketStale, err
+		}
+	}
+	return socketOther, err
+}
+
+// startEmbedded starts podrund's own containerd on o.Address, where
+// nothing listens.
+func startEmbedded(ctx context.Context, o ContainerdOptions, state socketState, log *zap.Logger) (string, func(), error) {
+	address := o.Address
 	bin, err := exec.LookPath("containerd")
 	if err != nil {
-		return "", nil, fmt.Errorf("no containerd answers on %s and no containerd binary is on PATH: "+
-			"install containerd (apt-get install containerd) or pass --containerd-address", address)
+		return "", nil, fmt.Errorf("embeddedContainerd is set, no containerd answers on %s and no containerd binary is on PATH: "+
+			"install containerd (apt-get install containerd)", address)
 	}
-	cfg, err := writeContainerdConfig(address, root, state)
+	if state == socketStale {
+		// A dead containerd's socket: the new one would replace it too.
+		log.Warn("removing the socket of a containerd that no longer listens", zap.String("address", address))
+		if err := os.Remove(address); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", nil, fmt.Errorf("remove stale containerd socket: %w", err)
+		}
+	}
+	cfg, err := writeContainerdConfig(address, o.Root, o.State)
 	if err != nil {
 		return "", nil, err
 	}
-	logPath := filepath.Join(root, "containerd", "containerd.log")
+	logPath := filepath.Join(o.Root, "containerd", "containerd.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 	if err != nil {
 		return "", nil, fmt.Errorf("open embedded containerd log: %w", err)
@@ -56,7 +147,7 @@ func EnsureContainerd(ctx context.Context, address, root, state string, log *zap
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logFile.Close() }()
-	log.Warn("no containerd was running: podrund started its own containerd",
+	log.Warn("no containerd was running: podrund started its own containerd (embeddedContainerd)",
 		zap.String("binary", bin), zap.String("address", address), zap.String("config", cfg),
 		zap.String("log", logPath), zap.Int("pid", cmd.Process.Pid))
 	stop := func() {

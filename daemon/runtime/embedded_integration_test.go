@@ -13,7 +13,8 @@ import (
 )
 
 func TestEnsureContainerdUsesRunningOne(t *testing.T) {
-	addr, stop, err := EnsureContainerd(context.Background(), testContainerd.Address, t.TempDir(), t.TempDir(), zaptest.NewLogger(t))
+	addr, stop, err := EnsureContainerd(context.Background(), ContainerdOptions{Address: testContainerd.Address,
+		Root: t.TempDir(), State: t.TempDir(), Embedded: true, Logger: zaptest.NewLogger(t)})
 	if err != nil || addr != testContainerd.Address {
 		t.Fatalf("EnsureContainerd = %s, %v; want the running containerd", addr, err)
 	}
@@ -32,7 +33,8 @@ func TestEnsureContainerdStartsItsOwn(t *testing.T) {
 		harness.UnmountUnder(dir)
 	})
 	ctx := context.Background()
-	addr, stop, err := EnsureContainerd(ctx, address, root, state, zaptest.NewLogger(t))
+	addr, stop, err := EnsureContainerd(ctx, ContainerdOptions{Address: address, Root: root, State: state,
+		Embedded: true, Logger: zaptest.NewLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,6 +98,15 @@ func NewPodrund(bin, dir, containerdAddress, namespace string) *Podrund {
 
 // Start runs podrund and waits until GET /readyz answers 200.
 func (d *Podrund) Start(ctx context.Context) error {
+	if err := d.Launch(); err != nil {
+		return err
+	}
+	return d.WaitReady(ctx, 60*time.Second)
+}
+
+// Launch starts the podrund process and returns at once (a boot where
+// podrund comes up before containerd); WaitReady waits for it.
+func (d *Podrund) Launch() error {
 	for _, p := range []string{d.Root, d.State} {
 		if err := os.MkdirAll(p, 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", p, err)
@@ -123,10 +132,11 @@ func (d *Podrund) Start(ctx context.Context) error {
 	d.cmd = cmd
 	d.exited = make(chan struct{})
 	go func() { _ = cmd.Wait(); close(d.exited) }()
-	return d.waitReady(ctx, 60*time.Second)
+	return nil
 }
 
-func (d *Podrund) waitReady(ctx context.Context, timeout time.Duration) error {
+// WaitReady waits until GET /readyz answers 200 or podrund exits.
+func (d *Podrund) WaitReady(ctx context.Context, timeout time.Duration) error {
 	hc := UnixClient(d.Socket)
 	deadline := time.Now().Add(timeout)
 	last := "no answer"

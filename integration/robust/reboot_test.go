@@ -135,7 +135,8 @@ func TestReboot(t *testing.T) {
 }
 
 // simulateReboot kills podrund, every task and shim and containerd, clears
-// containerd's state dir and podrund's --state, and starts both again.
+// containerd's state dir and podrund's --state, and starts both again at
+// once.
 func simulateReboot(t *testing.T, d *harness.Podrund, ctrd *harness.Containerd, podUIDs []string) {
 	t.Helper()
 	if err := d.Stop(syscall.SIGKILL); err != nil {
@@ -159,13 +160,22 @@ func simulateReboot(t *testing.T, d *harness.Podrund, ctrd *harness.Containerd, 
 		}
 	}
 	removePodCgroups(t, podUIDs)
+	// At boot systemd starts both together: podrund first here, so that it
+	// finds containerd's stale socket refusing and must wait for it, not
+	// start a containerd of its own on the same socket.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if err := d.Launch(); err != nil {
+		t.Fatal(err)
+	}
 	if err := ctrd.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Start(ctx); err != nil {
+	if err := d.WaitReady(ctx, time.Minute); err != nil {
 		t.Fatalf("podrund after reboot: %v", err)
+	}
+	if procs := embeddedContainerds(d.Dir); len(procs) > 0 {
+		t.Fatalf("podrund started its own containerd at boot:\n%s", strings.Join(procs, "\n"))
 	}
 }
 
