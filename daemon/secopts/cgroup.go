@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/containerd/cgroups/v3"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -58,25 +59,53 @@ func withCgroupMount(privileged bool) oci.SpecOpts {
 	}
 }
 
+// cgroupTree is a cgroup file system: where it is mounted and whether it is
+// the unified (v2) hierarchy alone. Tests point it at a temp dir shaped
+// like /sys/fs/cgroup.
+type cgroupTree struct {
+	root    string
+	unified bool
+}
+
+// hostCgroups is the host's /sys/fs/cgroup; containerd's cgroups package
+// tells its mode (Legacy and Hybrid hosts keep the controllers on v1).
+func hostCgroups() (cgroupTree, error) {
+	switch cgroups.Mode() {
+	case cgroups.Unavailable:
+		return cgroupTree{}, fmt.Errorf("no cgroup file system is mounted at %s", cgroupRoot)
+	case cgroups.Unified:
+		return cgroupTree{root: cgroupRoot, unified: true}, nil
+	}
+	return cgroupTree{root: cgroupRoot}, nil
+}
+
 // podCgroupDirs lists the directories of the pod's cgroup parent in every
-// mounted hierarchy: the unified one on v2, each controller's on v1.
+// mounted hierarchy of the host.
 func podCgroupDirs(uid types.UID) ([]string, error) {
+	tree, err := hostCgroups()
+	if err != nil {
+		return nil, err
+	}
+	return tree.podCgroupDirs(uid)
+}
+
+// podCgroupDirs lists the pod's cgroup parent in the unified hierarchy on
+// v2, and in each hierarchy mounted below the root on v1 (the controllers'
+// and, on hybrid hosts, the unified one runc also uses). Symlinks such as
+// cpu -> cpu,cpuacct name a hierarchy already listed.
+func (t cgroupTree) podCgroupDirs(uid types.UID) ([]string, error) {
 	rel := PodCgroupParent(uid)
-	var st unix.Statfs_t
-	if err := unix.Statfs(cgroupRoot, &st); err != nil {
-		return nil, fmt.Errorf("statfs %s: %w", cgroupRoot, err)
+	if t.unified {
+		return []string{filepath.Join(t.root, rel)}, nil
 	}
-	if st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return []string{filepath.Join(cgroupRoot, rel)}, nil
-	}
-	entries, err := os.ReadDir(cgroupRoot)
+	entries, err := os.ReadDir(t.root)
 	if err != nil {
 		return nil, fmt.Errorf("list cgroup hierarchies: %w", err)
 	}
 	var dirs []string
 	for _, e := range entries {
 		if e.IsDir() {
-			dirs = append(dirs, filepath.Join(cgroupRoot, e.Name(), rel))
+			dirs = append(dirs, filepath.Join(t.root, e.Name(), rel))
 		}
 	}
 	return dirs, nil
@@ -87,7 +116,15 @@ func podCgroupDirs(uid types.UID) ([]string, error) {
 // container's own cgroup when it is deleted, but not the parents it created.
 // The pod's containers must be gone; a cgroup still in use is an error.
 func RemovePodCgroup(uid types.UID) error {
-	dirs, err := podCgroupDirs(uid)
+	tree, err := hostCgroups()
+	if err != nil {
+		return err
+	}
+	return tree.removePodCgroup(uid)
+}
+
+func (t cgroupTree) removePodCgroup(uid types.UID) error {
+	dirs, err := t.podCgroupDirs(uid)
 	if err != nil {
 		return err
 	}

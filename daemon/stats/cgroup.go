@@ -33,10 +33,22 @@ func NewReader() *Reader { return &Reader{Root: "/sys/fs/cgroup"} }
 // /podrun/pod<uid>/<containerID>) in the unified hierarchy on v2, or in the
 // cpuacct and memory hierarchies on v1.
 func (r *Reader) Sample(rel string) (Sample, error) {
-	if _, err := os.Stat(filepath.Join(r.Root, "cgroup.controllers")); err == nil {
+	if r.unified() {
 		return sampleV2(filepath.Join(r.Root, rel))
 	}
 	return r.sampleV1(rel)
+}
+
+// unified reports whether Root is the unified hierarchy alone (cgroup v2):
+// only its root holds cgroup.controllers. A hybrid host's root is a tmpfs
+// of v1 hierarchies with the unified one below it, as on a legacy host.
+// It agrees with containerd's cgroups.Mode() on the host and, unlike it,
+// also reads a test's fake tree; containerd's cgroup1/cgroup2 stat
+// readers are not used for the files either: they would link eBPF and
+// protobuf code (~170 packages) into podrund for four numbers.
+func (r *Reader) unified() bool {
+	_, err := os.Stat(filepath.Join(r.Root, "cgroup.controllers"))
+	return err == nil
 }
 
 func sampleV2(dir string) (Sample, error) {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/containerd/cgroups/v3"
 )
 
 func write(t *testing.T, path, content string) {
@@ -71,5 +73,41 @@ func TestSampleMissingCgroup(t *testing.T) {
 func TestWorkingSetNeverNegative(t *testing.T) {
 	if got := workingSet(10, 20); got != 0 {
 		t.Fatalf("workingSet = %d", got)
+	}
+}
+
+// A hybrid host (this build host): v1 hierarchies at the root and the
+// unified one, without controllers, under unified/. Usage comes from v1.
+func TestSampleHybridReadsV1(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "unified", "cgroup.controllers"), "")
+	write(t, filepath.Join(root, "unified", rel, "cgroup.procs"), "")
+	write(t, filepath.Join(root, "cpuacct", rel, "cpuacct.usage"), "42\n")
+	write(t, filepath.Join(root, "memory", rel, "memory.usage_in_bytes"), "4096\n")
+	write(t, filepath.Join(root, "memory", rel, "memory.stat"), "total_inactive_file 1024\n")
+	s, err := (&Reader{Root: root}).Sample(rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Sample{CPUUsageNanos: 42, MemoryUsage: 4096, WorkingSet: 3072}); s != want {
+		t.Fatalf("sample = %+v, want %+v", s, want)
+	}
+}
+
+func TestSampleV2MissingCgroup(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "cgroup.controllers"), "cpu memory\n")
+	if _, err := (&Reader{Root: root}).Sample(rel); !errors.Is(err, ErrNoCgroup) {
+		t.Fatalf("err = %v, want ErrNoCgroup", err)
+	}
+}
+
+// On the host the reader's mode is containerd's cgroups.Mode().
+func TestUnifiedMatchesContainerdMode(t *testing.T) {
+	if cgroups.Mode() == cgroups.Unavailable {
+		t.Fatal("no cgroup file system on this host")
+	}
+	if got, want := NewReader().unified(), cgroups.Mode() == cgroups.Unified; got != want {
+		t.Fatalf("unified() = %v, containerd's cgroups.Mode() = %v", got, cgroups.Mode())
 	}
 }
