@@ -149,3 +149,18 @@ func TestBadConfigFails(t *testing.T) {
 		t.Fatalf("bad log level: %v", err)
 	}
 }
+
+// While podrund waits for containerd it says why, extends the start
+// timeout beyond the next retry and pings the watchdog; READY=1 is not
+// sent.
+func TestNotifyWaitingForContainerd(t *testing.T) {
+	conn := listenNotify(t)
+	notifyWaitingForContainerd("/run/containerd/containerd.sock", zap.NewNop())(4*time.Second,
+		fmt.Errorf("dial unix: connection refused"))
+	got := readNotify(t, conn)
+	want := "STATUS=waiting for containerd at /run/containerd/containerd.sock: dial unix: connection refused\n" +
+		"EXTEND_TIMEOUT_USEC=14000000\nWATCHDOG=1"
+	if got != want {
+		t.Fatalf("notification %q, want %q", got, want)
+	}
+}

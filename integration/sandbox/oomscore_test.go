@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -65,7 +66,8 @@ func hostMemTotal(t *testing.T) int64 {
 // for its QoS class (-997, 1000-1000*request/MemTotal, 1000), raised to
 // podrund's own value where podrund lacks CAP_SYS_RESOURCE (this host, LXC,
 // a systemd unit with a bounding set) — there runc cannot lower it, and
-// before the clamp a Guaranteed pod sat in RunContainerError.
+// before the clamp a Guaranteed pod sat in RunContainerError. /readyz?verbose
+// says which applies.
 func TestOOMScoreAdjByQOS(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
@@ -75,6 +77,13 @@ func TestOOMScoreAdjByQOS(t *testing.T) {
 			return floor
 		}
 		return adj
+	}
+	note := "[i]oom_score_adj: set from the QoS class (CAP_SYS_RESOURCE held)"
+	if clamped {
+		note = fmt.Sprintf("[i]oom_score_adj: clamped to at least %d, podrund's own (no CAP_SYS_RESOURCE)", floor)
+	}
+	if code, body := c.REST(http.MethodGet, "/readyz?verbose", "", nil); code != http.StatusOK || !strings.Contains(string(body), note+"\n") {
+		t.Errorf("/readyz?verbose: %d %q, want a line %q", code, body, note)
 	}
 	burstable := 1000 - int(1000*(32<<20)/hostMemTotal(t))
 	cases := []struct {
