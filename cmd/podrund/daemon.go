@@ -82,8 +82,10 @@ func (d *daemon) wire(ctx context.Context) error {
 	if d.st, err = store.Open(ctx, cfg.Root, log.Named("store")); err != nil {
 		return err
 	}
+	embed, why := runtime.EmbedContainerd(cfg.EmbeddedContainerd, cfg.ContainerdAddress, config.Defaults().ContainerdAddress)
+	log.Info("containerd", zap.Bool("mayStartOwn", embed), zap.String("because", why))
 	addr, stop, err := runtime.EnsureContainerd(ctx, runtime.ContainerdOptions{Address: cfg.ContainerdAddress,
-		Root: cfg.Root, State: cfg.State, Embedded: cfg.EmbeddedContainerd, Logger: log.Named("containerd"),
+		Root: cfg.Root, State: cfg.State, Embedded: embed, Logger: log.Named("containerd"),
 		Waiting: notifyWaitingForContainerd(cfg.ContainerdAddress, log)})
 	if err != nil {
 		return err

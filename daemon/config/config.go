@@ -44,10 +44,12 @@ type Config struct {
 	// manager, whose housekeeping interval is the default.
 	LocalStorageCheckInterval metav1.Duration `json:"localStorageCheckInterval,omitempty"`
 	// EmbeddedContainerd lets podrund start a containerd of its own on
-	// ContainerdAddress when nothing listens there (hosts without a
-	// containerd service). Off, podrund waits for the containerd at
-	// ContainerdAddress however long it takes and never starts one.
-	EmbeddedContainerd bool `json:"embeddedContainerd,omitempty"`
+	// ContainerdAddress when nothing listens there. false: podrund waits
+	// for the containerd at ContainerdAddress however long it takes and
+	// never starts one. Unset: as true only where containerd is not a
+	// service of this host and the address is the default one
+	// (runtime.EmbedContainerd); an address given explicitly is waited for.
+	EmbeddedContainerd *bool `json:"embeddedContainerd,omitempty"`
 }
 
 // Memory tunes the Go runtime of podrund (GOGC and GOMEMLIMIT in the
@@ -181,9 +183,10 @@ func (c Config) Validate() error {
 
 // Flags are podrund's command-line flags bound to a Config.
 type Flags struct {
-	fs   *pflag.FlagSet
-	file string
-	v    Config
+	fs       *pflag.FlagSet
+	file     string
+	v        Config
+	embedded bool
 }
 
 // AddFlags registers the flags of docs/contract.md §1 on fs, plus --pprof
@@ -195,8 +198,9 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.v.Root, "root", d.Root, "persistent state: store, logs, volumes")
 	fs.StringVar(&f.v.State, "state", d.State, "runtime state: namespaces, sockets")
 	fs.StringVar(&f.v.ContainerdAddress, "containerd-address", d.ContainerdAddress, "containerd socket")
-	fs.BoolVar(&f.v.EmbeddedContainerd, "embedded-containerd", d.EmbeddedContainerd,
-		"start a containerd of podrund's own on --containerd-address when nothing listens there (else wait for one)")
+	fs.BoolVar(&f.embedded, "embedded-containerd", false,
+		"start a containerd of podrund's own on --containerd-address when nothing listens there; false: always wait for one "+
+			"(default: only on hosts where containerd is not a service and the address is the default)")
 	fs.StringVar(&f.v.Namespace, "namespace", d.Namespace, "containerd namespace that podrund owns")
 	fs.StringVar(&f.file, "config", "", "optional YAML config file: the same settings plus policy, CNI, log rotation, image pull")
 	fs.StringVar(&f.v.LogLevel, "log-level", d.LogLevel, "debug|info|warn|error")
@@ -232,7 +236,7 @@ func (f *Flags) Resolve() (Config, error) {
 		}
 	}
 	if f.fs.Changed("embedded-containerd") {
-		c.EmbeddedContainerd = f.v.EmbeddedContainerd
+		c.EmbeddedContainerd = &f.embedded
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)

@@ -191,10 +191,11 @@ func TestPrepareAheadSetting(t *testing.T) {
 	}
 }
 
-// Waiting for containerd is the default; starting one is opted into.
+// embeddedContainerd is unset by default (runtime.EmbedContainerd then
+// decides from the host), and a file or a flag sets it either way.
 func TestEmbeddedContainerdSetting(t *testing.T) {
-	if resolveArgs(t, "").EmbeddedContainerd {
-		t.Error("embeddedContainerd is on by default: podrund could replace a containerd that starts late")
+	if v := resolveArgs(t, "").EmbeddedContainerd; v != nil {
+		t.Errorf("embeddedContainerd = %v by default, want unset", *v)
 	}
 	for _, tc := range []struct {
 		file string
@@ -202,10 +203,13 @@ func TestEmbeddedContainerdSetting(t *testing.T) {
 		want bool
 	}{
 		{"embeddedContainerd: true\n", nil, true},
+		{"embeddedContainerd: false\n", nil, false},
 		{"", []string{"--embedded-containerd"}, true},
+		{"", []string{"--embedded-containerd=false"}, false},
 		{"embeddedContainerd: true\n", []string{"--embedded-containerd=false"}, false},
 	} {
-		if got := resolveArgs(t, tc.file, tc.args...).EmbeddedContainerd; got != tc.want {
+		got := resolveArgs(t, tc.file, tc.args...).EmbeddedContainerd
+		if got == nil || *got != tc.want {
 			t.Errorf("file %q flags %v: embeddedContainerd %v, want %v", tc.file, tc.args, got, tc.want)
 		}
 	}

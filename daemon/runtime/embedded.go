@@ -83,6 +83,42 @@ func EnsureContainerd(ctx context.Context, o ContainerdOptions) (string, func(),
 	}
 }
 
+// Where EmbedContainerd looks for a service manager that starts
+// containerd: systemd's runtime directory exists only while systemd is
+// PID 1, and the unit directories hold an installed containerd.service.
+var (
+	systemdRuntimeDir = "/run/systemd/system"
+	systemdUnitDirs   = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+		"/usr/lib/systemd/system", "/lib/systemd/system"}
+)
+
+// EmbedContainerd says whether podrund may start its own containerd, and
+// why. An explicit setting wins. Unset, podrund starts one only where no
+// one else will: the address is the default (an address given explicitly
+// names a containerd someone runs, which is waited for) and containerd is
+// not a service of this host (systemd does not run, or has no
+// containerd.service). At boot systemd starts containerd and podrund
+// together, and a containerd of podrund's own on the same socket would
+// hide the host's containers, so on such a host podrund always waits.
+func EmbedContainerd(setting *bool, address, defaultAddress string) (bool, string) {
+	switch {
+	case setting != nil && *setting:
+		return true, "embeddedContainerd is set"
+	case setting != nil:
+		return false, "embeddedContainerd is false"
+	case address != defaultAddress:
+		return false, "the containerd address was given explicitly"
+	}
+	if _, err := os.Stat(systemdRuntimeDir); err == nil {
+		for _, dir := range systemdUnitDirs {
+			if _, err := os.Stat(filepath.Join(dir, "containerd.service")); err == nil {
+				return false, "containerd is a systemd service here (" + filepath.Join(dir, "containerd.service") + ")"
+			}
+		}
+	}
+	return true, "no service starts containerd on this host"
+}
+
 // socketState is what a dial of containerd's socket found.
 type socketState int
 
