@@ -1,8 +1,10 @@
 package crilog
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -157,4 +159,51 @@ func TestMainRefusesBadArguments(t *testing.T) {
 			t.Errorf("Main(%q) = %d, want 2", args, code)
 		}
 	}
+}
+
+// A stream that never writes a newline (a log bomb) becomes partial
+// records of at most MaxLine bytes each, written as the bytes come: the
+// writer holds no more than one record however long the line.
+func TestEndlessLineSplitIntoBoundedRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	l, err := Open(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 8 << 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if err := l.CopyStream("stdout", io.LimitReader(repeatReader('a'), size)); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	l.Close()
+	recs := readRecords(t, path)
+	var total int
+	for i, r := range recs {
+		if len(r[2]) > MaxLine {
+			t.Fatalf("record %d holds %d bytes, more than MaxLine %d", i, len(r[2]), MaxLine)
+		}
+		if i < len(recs)-1 && r[1] != "P" {
+			t.Fatalf("record %d of %d has tag %s inside the line", i, len(recs), r[1])
+		}
+		total += len(r[2])
+	}
+	if total != size || len(recs) != size/MaxLine {
+		t.Fatalf("%d records holding %d bytes, want %d holding %d", len(recs), total, size/MaxLine, size)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Fatalf("writing an 8 MiB line allocated %d KiB", alloc>>10)
+	}
+}
+
+// repeatReader yields the byte b forever.
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
 }

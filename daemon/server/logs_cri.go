@@ -13,31 +13,66 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/podrun/podrun/daemon/crilog"
 )
+
+// maxRecordBytes bounds one CRI record read from a log file. The writer
+// splits every line into records of at most crilog.MaxLine (16 KiB, the
+// kubelet's CRI line size) behind a header of about 50 bytes; a longer
+// record is not one it wrote (a corrupt or foreign file) and is skipped to
+// its newline instead of being buffered. With it, a reader of any log holds
+// at most its bufio buffer and one pending record, however long the logical
+// lines are.
+const maxRecordBytes = crilog.MaxLine + 4<<10
 
 // criRecord is one line of a CRI log file:
 // "2006-01-02T15:04:05.999999999Z07:00 stdout|stderr F|P CONTENT".
 type criRecord struct {
 	ts      time.Time
-	rawTS   string
+	rawTS   []byte
+	stderr  bool
 	partial bool
 	content []byte
 }
 
+// parseCRI parses one record; its slices alias line.
 func parseCRI(line []byte) (criRecord, bool) {
 	line = bytes.TrimSuffix(line, []byte("\n"))
-	parts := bytes.SplitN(line, []byte(" "), 4)
-	if len(parts) < 3 {
+	tsEnd := bytes.IndexByte(line, ' ')
+	if tsEnd < 0 {
 		return criRecord{}, false
 	}
-	ts, err := time.Parse(time.RFC3339Nano, string(parts[0]))
+	rest := line[tsEnd+1:]
+	streamEnd := bytes.IndexByte(rest, ' ')
+	if streamEnd < 0 {
+		return criRecord{}, false
+	}
+	stream, rest := rest[:streamEnd], rest[streamEnd+1:]
+	tag, content := rest, []byte(nil)
+	if i := bytes.IndexByte(rest, ' '); i >= 0 {
+		tag, content = rest[:i], rest[i+1:]
+	}
+	rec := criRecord{rawTS: line[:tsEnd], content: content}
+	switch string(stream) {
+	case "stdout":
+	case "stderr":
+		rec.stderr = true
+	default:
+		return criRecord{}, false
+	}
+	switch string(tag) {
+	case "F":
+	case "P":
+		rec.partial = true
+	default:
+		return criRecord{}, false
+	}
+	ts, err := time.Parse(time.RFC3339Nano, string(rec.rawTS))
 	if err != nil {
 		return criRecord{}, false
 	}
-	rec := criRecord{ts: ts, rawTS: string(parts[0]), partial: string(parts[2]) == "P"}
-	if len(parts) == 4 {
-		rec.content = parts[3]
-	}
+	rec.ts = ts
 	return rec, true
 }
 
@@ -49,45 +84,68 @@ type logOptions struct {
 	since      time.Time // zero: everything
 }
 
-// logLine is one whole line (partial records joined) ready to write.
-type logLine struct {
-	ts   string
-	text []byte
+// lineWriter writes records as they come, as the kubelet's log reader
+// does: the content of a partial record goes out at once, a full record
+// ends the line. No logical line is ever held whole. It also counts the
+// lines that pass since, so that a first pass can find where the last
+// tailLines start and a second skip the ones before.
+type lineWriter struct {
+	opts logOptions
+	out  io.Writer // nil: count only
+	// open is whether a stream (0 stdout, 1 stderr) is inside a line: the
+	// timestamp prefix goes before a line's first record only.
+	open [2]bool
+	// done counts the lines ended so far (those passing since); skip is how
+	// many are left out before writing starts.
+	done, skip int64
 }
 
-// lineAssembler joins partial records into lines and applies since.
-type lineAssembler struct {
-	since time.Time
-	cur   *logLine
-}
-
-// add takes a record and returns a completed line, if any.
-func (a *lineAssembler) add(rec criRecord) (logLine, bool) {
-	if !a.since.IsZero() && rec.ts.Before(a.since) {
-		return logLine{}, false
+func (lw *lineWriter) add(rec criRecord) error {
+	if !lw.opts.since.IsZero() && rec.ts.Before(lw.opts.since) {
+		return nil
 	}
-	if a.cur == nil {
-		a.cur = &logLine{ts: rec.rawTS}
+	s := 0
+	if rec.stderr {
+		s = 1
 	}
-	a.cur.text = append(a.cur.text, rec.content...)
+	first := !lw.open[s]
+	lw.open[s] = rec.partial
+	if !rec.partial {
+		defer func() { lw.done++ }()
+	}
+	if lw.out == nil || lw.done < lw.skip {
+		return nil
+	}
+	if first && lw.opts.timestamps {
+		if err := writeAll(lw.out, rec.rawTS, []byte{' '}); err != nil {
+			return err
+		}
+	}
 	if rec.partial {
-		return logLine{}, false
+		return writeAll(lw.out, rec.content)
 	}
-	l := *a.cur
-	a.cur = nil
-	return l, true
+	return writeAll(lw.out, rec.content, []byte{'\n'})
 }
 
-func writeLine(w io.Writer, l logLine, timestamps bool) error {
-	var b bytes.Buffer
-	if timestamps {
-		b.WriteString(l.ts)
-		b.WriteByte(' ')
+// lines is how many lines were seen, one still open counted.
+func (lw *lineWriter) lines() int64 {
+	n := lw.done
+	if lw.open[0] || lw.open[1] {
+		n++
 	}
-	b.Write(l.text)
-	b.WriteByte('\n')
-	_, err := w.Write(b.Bytes())
-	return err
+	return n
+}
+
+func writeAll(w io.Writer, parts ...[]byte) error {
+	for _, p := range parts {
+		if len(p) == 0 {
+			continue
+		}
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // logFiles lists an instance's log with its rotated files, oldest first:
@@ -116,48 +174,25 @@ func logFiles(path string) []string {
 
 // logStreamer reads an instance's log files and writes its lines.
 type logStreamer struct {
-	path     string
-	opts     logOptions
-	poll     time.Duration
-	exited   func() bool // follow ends once this is true and the log is drained
-	asm      lineAssembler
-	tail     []logLine // ring for tailLines before the first write
-	tailDone bool
-	out      io.Writer
-	flush    func()
+	path   string
+	opts   logOptions
+	poll   time.Duration
+	exited func() bool // follow ends once this is true and the log is drained
+	out    io.Writer
+	flush  func()
+	lw     lineWriter
 }
 
-func (ls *logStreamer) emit(l logLine) error {
-	if ls.opts.tail != nil && !ls.tailDone {
-		ls.tail = append(ls.tail, l)
-		if int64(len(ls.tail)) > *ls.opts.tail {
-			ls.tail = ls.tail[1:]
-		}
-		return nil
-	}
-	return writeLine(ls.out, l, ls.opts.timestamps)
-}
-
-// endTail writes the tail kept so far; later lines are written directly.
-func (ls *logStreamer) endTail() error {
-	if ls.tailDone {
-		return nil
-	}
-	ls.tailDone = true
-	for _, l := range ls.tail {
-		if err := writeLine(ls.out, l, ls.opts.timestamps); err != nil {
-			return err
-		}
-	}
-	ls.tail = nil
-	return nil
-}
-
-// openFile is one log file being read.
+// openFile is one log file being read record by record.
 type openFile struct {
-	f     *os.File
-	br    *bufio.Reader
-	carry []byte // an incomplete last line, waiting for its newline
+	f  *os.File
+	br *bufio.Reader
+	// carry is the start of a record cut by the end of the file, waiting
+	// for the writer's next bytes; at most maxRecordBytes.
+	carry []byte
+	// skipping is set inside a record too long to be one: it is dropped up
+	// to its newline.
+	skipping bool
 }
 
 func openLog(path string) (*openFile, error) {
@@ -165,67 +200,124 @@ func openLog(path string) (*openFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &openFile{f: f, br: bufio.NewReaderSize(f, 64<<10)}, nil
+	return &openFile{f: f, br: bufio.NewReaderSize(f, maxRecordBytes)}, nil
 }
 
-// drain reads every complete line available now.
-func (ls *logStreamer) drain(of *openFile) error {
+// rewind starts reading the file from its beginning again.
+func (of *openFile) rewind() error {
+	if _, err := of.f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind log %s: %w", of.f.Name(), err)
+	}
+	of.br.Reset(of.f)
+	of.carry, of.skipping = of.carry[:0], false
+	return nil
+}
+
+// drain hands every complete record available now to lw.
+func drain(of *openFile, lw *lineWriter) error {
 	for {
-		chunk, err := of.br.ReadBytes('\n')
-		if len(chunk) > 0 {
+		chunk, err := of.br.ReadSlice('\n')
+		switch {
+		case of.skipping:
+			// Still inside an overlong record: drop what was read.
+		case errors.Is(err, bufio.ErrBufferFull) || len(of.carry)+len(chunk) > maxRecordBytes:
+			of.skipping, of.carry = true, of.carry[:0]
+		case err == nil && len(of.carry) == 0:
+			if rec, ok := parseCRI(chunk); ok {
+				if werr := lw.add(rec); werr != nil {
+					return werr
+				}
+			}
+		default:
 			of.carry = append(of.carry, chunk...)
+			if err == nil {
+				if rec, ok := parseCRI(of.carry); ok {
+					if werr := lw.add(rec); werr != nil {
+						return werr
+					}
+				}
+				of.carry = of.carry[:0]
+			}
+		}
+		if err == nil {
+			of.skipping = false // a dropped record ends at its newline too
+			continue
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
 		}
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("read log %s: %w", of.f.Name(), err)
-		}
-		line := of.carry
-		of.carry = nil
-		if rec, ok := parseCRI(line); ok {
-			if l, done := ls.asm.add(rec); done {
-				if err := ls.emit(l); err != nil {
-					return err
-				}
-			}
-		}
+		return fmt.Errorf("read log %s: %w", of.f.Name(), err)
 	}
 }
 
 // run writes the log; with follow it goes on until the instance exited
 // and its file is drained, or ctx ends.
 func (ls *logStreamer) run(ctx context.Context) error {
-	ls.asm.since = ls.opts.since
-	files := logFiles(ls.path)
-	for _, p := range files[:len(files)-1] {
-		of, err := openLog(p)
-		if err != nil {
-			continue // rotated away meanwhile
-		}
-		err = ls.drain(of)
-		_ = of.f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	cur, err := openLog(ls.path)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("open log: %w", err)
-	}
+	ls.lw = lineWriter{opts: ls.opts, out: ls.out}
+	// Every file is opened before any is read: a rotation meanwhile
+	// renames them, but the open files stay the ones counted for tail.
+	var rotated []*openFile
+	var cur *openFile
 	defer func() {
+		for _, of := range rotated {
+			_ = of.f.Close()
+		}
 		if cur != nil {
 			_ = cur.f.Close()
 		}
 	}()
-	for {
-		if cur != nil {
-			if err := ls.drain(cur); err != nil {
+	paths := logFiles(ls.path)
+	for _, p := range paths[:len(paths)-1] {
+		if of, err := openLog(p); err == nil { // else rotated away meanwhile
+			rotated = append(rotated, of)
+		}
+	}
+	var err error
+	if cur, err = openLog(ls.path); err != nil {
+		if !os.IsNotExist(err) {
+			return fmt.Errorf("open log: %w", err)
+		}
+		cur = nil
+	}
+	all := rotated
+	if cur != nil {
+		all = append(all[:len(all):len(all)], cur)
+	}
+	if ls.opts.tail != nil {
+		// tailLines without holding lines: count them first, then skip all
+		// but the last tailLines on the real pass.
+		count := lineWriter{opts: ls.opts}
+		for _, of := range all {
+			if err := drain(of, &count); err != nil {
 				return err
 			}
 		}
-		if err := ls.endTail(); err != nil {
+		if skip := count.lines() - *ls.opts.tail; skip > 0 {
+			ls.lw.skip = skip
+		}
+		for _, of := range all {
+			if err := of.rewind(); err != nil {
+				return err
+			}
+		}
+	}
+	for len(rotated) > 0 {
+		of := rotated[0]
+		err := drain(of, &ls.lw)
+		_ = of.f.Close()
+		rotated = rotated[1:]
+		if err != nil {
 			return err
+		}
+	}
+	for {
+		if cur != nil {
+			if err := drain(cur, &ls.lw); err != nil {
+				return err
+			}
 		}
 		if ls.flush != nil {
 			ls.flush()
@@ -233,19 +325,21 @@ func (ls *logStreamer) run(ctx context.Context) error {
 		if !ls.opts.follow {
 			return nil
 		}
-		if next, rotated := reopenIfRotated(ls.path, cur); rotated {
+		if next, isNew := reopenIfRotated(ls.path, cur); isNew {
 			if cur != nil {
-				if err := ls.drain(cur); err != nil { // what was written before the rename
+				err := drain(cur, &ls.lw) // what was written before the rename
+				_ = cur.f.Close()
+				if err != nil {
+					cur = next
 					return err
 				}
-				_ = cur.f.Close()
 			}
 			cur = next
 			continue
 		}
 		if ls.exited() {
 			if cur != nil {
-				return ls.drain(cur)
+				return drain(cur, &ls.lw)
 			}
 			return nil
 		}

@@ -91,9 +91,16 @@ func (e *Env) PrivateContainerd(t testing.TB) *Containerd {
 // PrivateDaemonOn is PrivateDaemon on the given containerd.
 func (e *Env) PrivateDaemonOn(t testing.TB, ctrd *Containerd) *Podrund {
 	t.Helper()
+	return e.PrivateDaemonWith(t, ctrd, "")
+}
+
+// PrivateDaemonWith is PrivateDaemonOn with extra lines appended to the
+// daemon's config file (StartDaemonWith).
+func (e *Env) PrivateDaemonWith(t testing.TB, ctrd *Containerd, extraConfig string) *Podrund {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d, err := e.StartDaemonOn(ctx, strings.ToLower(nsUnsafe.ReplaceAllString(t.Name(), "")), ctrd)
+	d, err := e.StartDaemonWith(ctx, strings.ToLower(nsUnsafe.ReplaceAllString(t.Name(), "")), ctrd, extraConfig)
 	if err != nil {
 		if d != nil {
 			_ = d.Stop(9)

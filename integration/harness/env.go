@@ -106,6 +106,12 @@ func (e *Env) StartDaemon(ctx context.Context, name string) (*Podrund, error) {
 
 // StartDaemonOn is StartDaemon on another containerd.
 func (e *Env) StartDaemonOn(ctx context.Context, name string, ctrd *Containerd) (*Podrund, error) {
+	return e.StartDaemonWith(ctx, name, ctrd, "")
+}
+
+// StartDaemonWith is StartDaemonOn with extra lines appended to the
+// daemon's config file (top-level YAML keys, such as limits).
+func (e *Env) StartDaemonWith(ctx context.Context, name string, ctrd *Containerd, extraConfig string) (*Podrund, error) {
 	e.mu.Lock()
 	e.daemons++
 	n := e.daemons
@@ -117,7 +123,7 @@ func (e *Env) StartDaemonOn(ctx context.Context, name string, ctrd *Containerd) 
 		return nil, err
 	}
 	d.Config = filepath.Join(dir, "podrund.yaml")
-	if err := os.WriteFile(d.Config, []byte(daemonConfig(e.Base)), 0o644); err != nil {
+	if err := os.WriteFile(d.Config, []byte(daemonConfig(e.Base)+extraConfig), 0o644); err != nil {
 		return nil, fmt.Errorf("write podrund config: %w", err)
 	}
 	if err := d.Start(ctx); err != nil {
