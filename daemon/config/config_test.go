@@ -120,7 +120,7 @@ func TestPprofFlag(t *testing.T) {
 }
 
 func TestMemorySettings(t *testing.T) {
-	if d := Defaults().Memory; d.GCPercent != DefaultGCPercent || d.SoftLimitBytes != 0 {
+	if d := Defaults().Memory; d.GCPercent != DefaultGCPercent || d.SoftLimitBytes != 128<<20 {
 		t.Fatalf("default memory settings %+v", d)
 	}
 	c, err := Parse([]byte("memory:\n  softLimitBytes: 67108864\n"), Defaults())
@@ -129,6 +129,10 @@ func TestMemorySettings(t *testing.T) {
 	}
 	if c.Memory.SoftLimitBytes != 64<<20 || c.Memory.GCPercent != DefaultGCPercent {
 		t.Fatalf("a file setting only the limit gave %+v (gcPercent must keep its default)", c.Memory)
+	}
+	c, err = Parse([]byte("memory:\n  softLimitBytes: 0\n"), Defaults())
+	if err != nil || c.Memory.SoftLimitBytes != 0 {
+		t.Fatalf("softLimitBytes 0 (no limit) gave %+v, %v", c.Memory, err)
 	}
 	c, err = Parse([]byte("memory:\n  gcPercent: 200\n"), Defaults())
 	if err != nil || c.Memory.GCPercent != 200 {

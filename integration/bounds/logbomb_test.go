@@ -130,6 +130,11 @@ func TestLogBombFollowStaysBounded(t *testing.T) {
 	if peak > rssLimit {
 		t.Errorf("podrund peak RSS %d MiB while following the bomb, want < %d MiB", peak>>20, rssLimit>>20)
 	}
+	// podrund runs under its default soft memory limit (GOMEMLIMIT) and
+	// stayed below it.
+	if soft := softLimit(t, c.Daemon.LogPath); soft <= 0 || peak > soft {
+		t.Errorf("podrund soft memory limit %d bytes (from its log), peak RSS %d", soft, peak)
+	}
 	if !sawEnd.Load() {
 		t.Errorf("the follower never saw the line after the bomb (received %d bytes); stderr: %s", got, stderr.String())
 	}
@@ -147,6 +152,32 @@ func TestLogBombFollowStaysBounded(t *testing.T) {
 	if rss := vmRSS(t, pid); rss > rssLimit {
 		t.Errorf("podrund RSS %d MiB after the pod was deleted, want < %d MiB", rss>>20, rssLimit>>20)
 	}
+}
+
+// softLimit is the softLimitBytes podrund logged applying at start.
+func softLimit(t *testing.T, logPath string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = `"softLimitBytes":`
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.Contains(l, "go memory settings") {
+			continue
+		}
+		if i := strings.Index(l, key); i >= 0 {
+			v := l[i+len(key):]
+			if j := strings.IndexAny(v, ",}"); j >= 0 {
+				v = v[:j]
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // vmRSS reads a process's resident set size from /proc.
