@@ -169,11 +169,23 @@ func NewServiceUnavailable(msg string) *StatusError {
 	return wrap(apierrors.NewServiceUnavailable(msg))
 }
 
+// NewTooManyRequests is the 429 for a session over one of podrund's
+// caps; retryAfter (seconds) goes in the Status details and in the
+// Retry-After header the server writes.
+func NewTooManyRequests(msg string, retryAfter int) *StatusError {
+	return wrap(apierrors.NewTooManyRequests(msg, retryAfter))
+}
+
 // NewForbidden is the 403 for a request the daemon's policy refuses
 // (a hostPath outside the allowed list, privileged containers, ...).
 func NewForbidden(kind, name string, err error) *StatusError {
 	_, gr := kindInfo(kind)
 	return wrap(apierrors.NewForbidden(gr, name, err))
+}
+
+// NewTimeout is the 504 for a request that ran past its time.
+func NewTimeout(msg string) *StatusError {
+	return wrap(apierrors.NewTimeoutError(msg, 0))
 }
 
 // badRequestf is NewBadRequest with a formatted message.

@@ -112,7 +112,9 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.srv, err = server.New(server.Options{Store: d.st, Images: releasingImages{d.rt, heap}, Execer: d.rt, Volumes: d.vols, Logs: d.rt,
 		Metrics: m, Policy: policy(cfg.Policy), Root: cfg.Root, Logger: log.Named("api"),
 		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
-		ReadyzNotes: []string{oom.String()}})
+		ReadyzNotes: []string{oom.String()},
+		Limits: server.Limits{Watches: cfg.Limits.MaxWatches, LogFollows: cfg.Limits.MaxLogFollows,
+			ExecSessions: cfg.Limits.MaxExecSessions, RequestTimeout: cfg.Limits.RequestTimeout.Duration}})
 	if err != nil {
 		return err
 	}

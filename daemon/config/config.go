@@ -50,6 +50,18 @@ type Config struct {
 	// service of this host and the address is the default one
 	// (runtime.EmbedContainerd); an address given explicitly is waited for.
 	EmbeddedContainerd *bool `json:"embeddedContainerd,omitempty"`
+	// Limits bound the API's long-lived sessions and request time.
+	Limits Limits `json:"limits,omitempty"`
+}
+
+// Limits cap what API clients can hold open at once (one more gets 429
+// TooManyRequests with Retry-After) and how long an ordinary request may
+// take (watches, log follows, exec and image transfers are exempt).
+type Limits struct {
+	MaxWatches      int             `json:"maxWatches,omitempty"`
+	MaxLogFollows   int             `json:"maxLogFollows,omitempty"`
+	MaxExecSessions int             `json:"maxExecSessions,omitempty"`
+	RequestTimeout  metav1.Duration `json:"requestTimeout,omitempty"`
 }
 
 // Memory tunes the Go runtime of podrund (GOGC and GOMEMLIMIT in the
@@ -126,6 +138,12 @@ func Defaults() Config {
 		PrepareAhead:        true,
 		// The kubelet's eviction housekeeping interval.
 		LocalStorageCheckInterval: metav1.Duration{Duration: 10 * time.Second},
+		// The concurrency caps sit far above what podctl opens for one
+		// person (get -w and apply --wait hold one watch, logs -f one
+		// follow per container) and far below what costs memory; the
+		// timeout is the API server's default request timeout.
+		Limits: Limits{MaxWatches: 100, MaxLogFollows: 50, MaxExecSessions: 20,
+			RequestTimeout: metav1.Duration{Duration: 60 * time.Second}},
 	}
 }
 
@@ -187,6 +205,18 @@ func (c Config) Validate() error {
 	}
 	if c.Memory.SoftLimitBytes < 0 {
 		errs = append(errs, errors.New("memory.softLimitBytes must not be negative"))
+	}
+	for _, l := range []struct {
+		key string
+		v   int
+	}{{"limits.maxWatches", c.Limits.MaxWatches}, {"limits.maxLogFollows", c.Limits.MaxLogFollows},
+		{"limits.maxExecSessions", c.Limits.MaxExecSessions}} {
+		if l.v < 1 {
+			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", l.key, l.v))
+		}
+	}
+	if d := c.Limits.RequestTimeout.Duration; d < time.Second {
+		errs = append(errs, fmt.Errorf("limits.requestTimeout %s: must be at least 1s", d))
 	}
 	if c.ConcurrentPodStarts < 1 {
 		errs = append(errs, fmt.Errorf("concurrentPodStarts %d: must be at least 1", c.ConcurrentPodStarts))

@@ -173,6 +173,31 @@ func resolveArgs(t *testing.T, file string, args ...string) Config {
 	return c
 }
 
+func TestLimitsSettings(t *testing.T) {
+	d := Defaults().Limits
+	if d.MaxWatches != 100 || d.MaxLogFollows != 50 || d.MaxExecSessions != 20 || d.RequestTimeout.Duration != time.Minute {
+		t.Fatalf("default limits %+v", d)
+	}
+	c, err := Parse([]byte("limits:\n  maxWatches: 3\n  requestTimeout: 5s\n"), Defaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.MaxWatches != 3 || c.Limits.RequestTimeout.Duration != 5*time.Second || c.Limits.MaxLogFollows != 50 {
+		t.Fatalf("a file setting two limits gave %+v (the others keep their defaults)", c.Limits)
+	}
+	if _, err := Parse([]byte("limits:\n  maxWatchs: 3\n"), Defaults()); err == nil || !strings.Contains(err.Error(), "maxWatchs") {
+		t.Fatalf("misspelt limits key: error %v", err)
+	}
+	bad := Defaults()
+	bad.Limits = Limits{MaxWatches: 0, MaxLogFollows: -1, MaxExecSessions: 0}
+	err = bad.Validate()
+	for _, want := range []string{"limits.maxWatches", "limits.maxLogFollows", "limits.maxExecSessions", "limits.requestTimeout"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error %v does not name %s", err, want)
+		}
+	}
+}
+
 func TestPrepareAheadSetting(t *testing.T) {
 	if got := resolveArgs(t, "").PrepareAhead; got != Defaults().PrepareAhead {
 		t.Errorf("no setting gave prepareAhead %v, want the default %v", got, Defaults().PrepareAhead)

@@ -27,6 +27,12 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
+	release, err := s.execSlots.acquire()
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	defer release()
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		s.writeError(w, fmt.Errorf("exec: the connection cannot be upgraded"))

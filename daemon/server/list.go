@@ -30,6 +30,12 @@ func serveList[T runtime.Object](s *Server, w http.ResponseWriter, r *http.Reque
 	}
 	var sub *subscription
 	if watch {
+		release, err := s.watches.acquire()
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		defer release()
 		sub = s.startWatch(f)
 	}
 	objs, rv, err := load(r.Context(), ns)

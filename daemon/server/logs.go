@@ -49,6 +49,14 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 	if previous {
 		opts.follow = false
 	}
+	if opts.follow {
+		release, err := s.follows.acquire()
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		defer release()
+	}
 	path := inst.LogPath
 	if path == "" {
 		path = filepath.Join(s.o.Root, "logs", fmt.Sprintf("%s_%s_%s", ns, name, rec.Pod.UID),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +29,16 @@ func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
 // writeError writes err as a v1 Status with its code; anything that is
 // not already an API status is a 500 InternalError (and logged).
 func (s *Server) writeError(w http.ResponseWriter, err error) {
-	se := api.AsStatusError(err)
+	var se *api.StatusError
+	if errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &se) {
+		// The request ran past Limits.RequestTimeout.
+		se = api.NewTimeout(err.Error())
+	} else {
+		se = api.AsStatusError(err)
+	}
+	if d := se.ErrStatus.Details; d != nil && d.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(d.RetryAfterSeconds)))
+	}
 	if se.Code() >= 500 {
 		s.log.Warn("request failed", zap.Error(err))
 	}

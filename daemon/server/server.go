@@ -64,6 +64,8 @@ type Options struct {
 	// ReadyzNotes are facts about the host that change how pods run (the
 	// oom_score_adj clamp); GET /readyz?verbose lists them.
 	ReadyzNotes []string
+	// Limits cap sessions and time requests; zero fields take the defaults.
+	Limits Limits
 }
 
 // Server is the REST server and the engine's Sink.
@@ -75,6 +77,9 @@ type Server struct {
 	rec     metrics.Recorder
 	hub     *hub
 	handler http.Handler
+
+	limits                      Limits
+	watches, follows, execSlots *slots
 
 	engineMu sync.RWMutex
 	engine   Engine
@@ -101,8 +106,11 @@ func New(o Options) (*Server, error) {
 	if o.WatchBuffer == 0 {
 		o.WatchBuffer = 256
 	}
+	lim := o.Limits.withDefaults()
 	s := &Server{o: o, st: o.Store, log: o.Logger, clk: o.Clock, rec: metrics.Nop{},
-		hub: newHub(o.WatchBuffer, o.Logger), started: map[types.UID]bool{}}
+		hub: newHub(o.WatchBuffer, o.Logger), started: map[types.UID]bool{}, limits: lim,
+		watches: newSlots("watches", lim.Watches), follows: newSlots("log follows", lim.LogFollows),
+		execSlots: newSlots("exec sessions", lim.ExecSessions)}
 	if o.Metrics != nil {
 		s.rec = o.Metrics
 	}
@@ -200,7 +208,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
 	}

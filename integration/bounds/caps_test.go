@@ -1,0 +1,143 @@
+package bounds
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
+)
+
+// session is one long-lived podctl (get -w, logs -f, exec) whose first
+// output line shows its session is open.
+type session struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	lines  *bufio.Reader
+}
+
+func startSession(t *testing.T, c *harness.Client, args ...string) *session {
+	t.Helper()
+	s := &session{cmd: exec.Command(env.Bins.Podctl, append([]string{"--socket", c.Daemon.Socket, "-n", c.NS}, args...)...)}
+	out, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stderr = &s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.lines = bufio.NewReader(out)
+	t.Cleanup(s.stop)
+	return s
+}
+
+// open waits for the session's first line of output.
+func (s *session) open(t *testing.T, what string) {
+	t.Helper()
+	got := make(chan error, 1)
+	go func() { _, err := s.lines.ReadString('\n'); got <- err }()
+	select {
+	case err := <-got:
+		if err != nil {
+			_ = s.cmd.Wait()
+			t.Fatalf("%s under the cap did not open: %v; stderr: %s", what, err, s.stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s under the cap printed nothing in 60 s", what)
+	}
+	go func() { _, _ = io.Copy(io.Discard, s.lines) }()
+}
+
+// stop kills the podctl: the client goes away without a goodbye.
+func (s *session) stop() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+// refused runs one more podctl of the kind and expects podrund's 429.
+func refused(t *testing.T, c *harness.Client, what string, args ...string) {
+	t.Helper()
+	out, errOut, code := c.Podctl(args...)
+	if code == 0 || !strings.Contains(errOut, "too many concurrent "+what) {
+		t.Fatalf("podctl %s over the cap: exit %d, stdout %q, stderr %q; want the 429 about %s",
+			strings.Join(args, " "), code, out, errOut, what)
+	}
+}
+
+// admittedAgain retries a session until the freed slot is seen (the
+// daemon notices a killed client within moments).
+func admittedAgain(t *testing.T, c *harness.Client, what string, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := startSession(t, c, args...)
+		got := make(chan error, 1)
+		go func() { _, err := s.lines.ReadString('\n'); got <- err }()
+		var err error
+		select {
+		case err = <-got:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%s after a slot was freed printed nothing in 60 s", what)
+		}
+		if err == nil {
+			s.stop()
+			return
+		}
+		_ = s.cmd.Wait()
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still refused 30 s after a session ended: %s", what, s.stderr.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestSessionCaps: against a podrund with small caps, through podctl, the
+// watch, log follow and exec one past the cap are refused with the 429's
+// message, ordinary requests still work, and killing one session's
+// podctl frees its slot for the next.
+func TestSessionCaps(t *testing.T) {
+	t.Parallel()
+	d := env.PrivateDaemonWith(t, env.Containerd,
+		"limits:\n  maxWatches: 2\n  maxLogFollows: 1\n  maxExecSessions: 1\n")
+	c := env.ClientOn(t, d)
+	ps := harness.Pod{Name: "sleeper", Grace: 1, Containers: []harness.Container{{Name: "app",
+		Command: []string{"sh", "-c", "echo started; exec sleep 3600"}}}}
+	c.Apply(ps.YAML(c.HostDir))
+	c.WaitFor("sleeper", "Running", 60*time.Second, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+
+	w1 := startSession(t, c, "get", "pods", "-w")
+	w1.open(t, "watch 1")
+	w2 := startSession(t, c, "get", "pods", "-w")
+	w2.open(t, "watch 2")
+	refused(t, c, "watches", "get", "pods", "-w")
+	if out := c.MustPodctl("get", "pods"); !strings.Contains(out, "sleeper") {
+		t.Fatalf("get pods at the watch cap: %q", out)
+	}
+	w1.stop()
+	admittedAgain(t, c, "watch", "get", "pods", "-w")
+
+	f1 := startSession(t, c, "logs", "-f", "sleeper")
+	f1.open(t, "log follow")
+	refused(t, c, "log follows", "logs", "-f", "sleeper")
+	if out := c.Logs("sleeper", "app"); !strings.Contains(out, "started") {
+		t.Fatalf("logs without -f at the follow cap: %q", out)
+	}
+	f1.stop()
+	admittedAgain(t, c, "log follow", "logs", "-f", "sleeper")
+
+	e1 := startSession(t, c, "exec", "sleeper", "--", "sh", "-c", "echo in; exec sleep 3600")
+	e1.open(t, "exec")
+	refused(t, c, "exec sessions", "exec", "sleeper", "--", "true")
+	e1.stop()
+	admittedAgain(t, c, "exec", "exec", "sleeper", "--", "echo", "again")
+	c.DeleteAndWait("sleeper")
+}
