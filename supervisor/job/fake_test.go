@@ -32,6 +32,10 @@ type fakeCluster struct {
 	jobGone bool
 	events  []string
 	seq     int
+	// createFails, when set, is asked before each CreatePod (n counts the
+	// calls from 1); its error fails the call.
+	createFails func(n int) error
+	createCalls int
 }
 
 func newFakeCluster(now time.Time) *fakeCluster {
@@ -41,6 +45,12 @@ func newFakeCluster(now time.Time) *fakeCluster {
 func (f *fakeCluster) CreatePod(_ context.Context, p *corev1.Pod) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.createCalls++
+	if f.createFails != nil {
+		if err := f.createFails(f.createCalls); err != nil {
+			return err
+		}
+	}
 	if _, dup := f.pods[p.Name]; dup {
 		return fmt.Errorf("pod %s already exists", p.Name)
 	}

@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -26,6 +27,15 @@ const (
 	// a 63-character name (the API server's generateName rule).
 	maxGeneratedNameBase = 58
 	randomSuffixLength   = 5
+	// maxPodCreatesPerSync is how many pods one Sync creates at most (the
+	// Job controller's burstReplicas, MaxPodCreateDeletePerSync): a Job
+	// asking for 10,000 pods gets them over several syncs, each started by
+	// the pod changes of the one before, instead of in one burst that holds
+	// the Job's sync for all of them.
+	maxPodCreatesPerSync = 500
+	// slowStartInitialBatch is the first batch of a Sync's creations; each
+	// batch that fully succeeds doubles the next (SlowStartInitialBatchSize).
+	slowStartInitialBatch = 1
 )
 
 // managePods creates missing and deletes surplus pods.
@@ -53,12 +63,10 @@ func (c *Controller) managePods(ctx context.Context, st *syncState) (time.Durati
 	if wait := st.backoffRemaining(); wait > 0 {
 		return wait, nil
 	}
-	for i := 0; i < missing; i++ {
-		if err := c.createPod(ctx, st, nil); err != nil {
-			return 0, err
-		}
-	}
-	return 0, nil
+	_, err := slowStartBatch(min(missing, maxPodCreatesPerSync), slowStartInitialBatch, func(int) error {
+		return c.createPod(ctx, st, nil)
+	})
+	return 0, err
 }
 
 // manageIndexed keeps one pod per pending index, lowest indexes first.
@@ -98,12 +106,37 @@ func (c *Controller) manageIndexed(ctx context.Context, st *syncState) (time.Dur
 	if wait := st.backoffRemaining(); wait > 0 {
 		return wait, nil
 	}
-	for _, i := range pending[:min(free, len(pending))] {
-		if err := c.createPod(ctx, st, ptr.To(i)); err != nil {
-			return 0, err
+	create := pending[:min(free, len(pending), maxPodCreatesPerSync)]
+	_, err := slowStartBatch(len(create), slowStartInitialBatch, func(k int) error {
+		return c.createPod(ctx, st, ptr.To(create[k]))
+	})
+	return 0, err
+}
+
+// slowStartBatch makes count calls of fn (with 0..count-1) in batches of
+// initial, 2×initial, 4×initial, ..., as the Job controller's
+// slowStartBatch does: every call of a batch is made, and a batch with a
+// failure ends the run, so a Job whose pods cannot be created (an admission
+// refusal, a full disk) costs a few failed calls per Sync, not thousands.
+// podrund's pod creation is a local store write, serialised there anyway,
+// so a batch's calls are made one after another: the order of pod names
+// and events stays that of the calls. It returns how many calls succeeded.
+func slowStartBatch(count, initial int, fn func(i int) error) (int, error) {
+	ok, next := 0, 0
+	for batch := min(initial, count); batch > 0; batch = min(2*batch, count-next) {
+		var errs []error
+		for end := next + batch; next < end; next++ {
+			if err := fn(next); err != nil {
+				errs = append(errs, err)
+			} else {
+				ok++
+			}
+		}
+		if len(errs) > 0 {
+			return ok, errors.Join(errs...)
 		}
 	}
-	return 0, nil
+	return ok, nil
 }
 
 // busy is the number of pods that occupy a parallelism slot: the active
