@@ -123,7 +123,8 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.mgr = supervisor.NewManager(releasingRuntime{d.rt, heap}, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
 		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p), PrepareAhead: cfg.PrepareAhead})
 	d.srv.SetEngine(d.mgr)
-	ctrl := job.NewController(job.Options{Pods: d.srv, Jobs: d.srv, Events: d.srv, Logger: log.Named("job")})
+	ctrl := job.NewController(job.Options{Pods: d.srv, Jobs: d.srv, Events: d.srv, Logger: log.Named("job"),
+		MaxPodCreatesPerSync: cfg.Limits.MaxJobPodCreatesPerSync})
 	d.jobs = job.NewRunner(ctrl, d.srv, clk, log.Named("job"))
 	d.srv.SetJobController(d.jobs, d.jobs)
 	return nil

@@ -62,6 +62,9 @@ type Limits struct {
 	MaxLogFollows   int             `json:"maxLogFollows,omitempty"`
 	MaxExecSessions int             `json:"maxExecSessions,omitempty"`
 	RequestTimeout  metav1.Duration `json:"requestTimeout,omitempty"`
+	// MaxJobPodCreatesPerSync caps the pods one Sync of a Job creates (in
+	// slow-start batches); the next Sync creates the next ones.
+	MaxJobPodCreatesPerSync int `json:"maxJobPodCreatesPerSync,omitempty"`
 }
 
 // Memory tunes the Go runtime of podrund (GOGC and GOMEMLIMIT in the
@@ -142,8 +145,9 @@ func Defaults() Config {
 		// person (get -w and apply --wait hold one watch, logs -f one
 		// follow per container) and far below what costs memory; the
 		// timeout is the API server's default request timeout.
+		// 500 pods per Job sync is kube-controller-manager's burstReplicas.
 		Limits: Limits{MaxWatches: 100, MaxLogFollows: 50, MaxExecSessions: 20,
-			RequestTimeout: metav1.Duration{Duration: 60 * time.Second}},
+			RequestTimeout: metav1.Duration{Duration: 60 * time.Second}, MaxJobPodCreatesPerSync: 500},
 	}
 }
 
@@ -210,7 +214,7 @@ func (c Config) Validate() error {
 		key string
 		v   int
 	}{{"limits.maxWatches", c.Limits.MaxWatches}, {"limits.maxLogFollows", c.Limits.MaxLogFollows},
-		{"limits.maxExecSessions", c.Limits.MaxExecSessions}} {
+		{"limits.maxExecSessions", c.Limits.MaxExecSessions}, {"limits.maxJobPodCreatesPerSync", c.Limits.MaxJobPodCreatesPerSync}} {
 		if l.v < 1 {
 			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", l.key, l.v))
 		}

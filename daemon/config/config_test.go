@@ -175,7 +175,8 @@ func resolveArgs(t *testing.T, file string, args ...string) Config {
 
 func TestLimitsSettings(t *testing.T) {
 	d := Defaults().Limits
-	if d.MaxWatches != 100 || d.MaxLogFollows != 50 || d.MaxExecSessions != 20 || d.RequestTimeout.Duration != time.Minute {
+	if d.MaxWatches != 100 || d.MaxLogFollows != 50 || d.MaxExecSessions != 20 || d.RequestTimeout.Duration != time.Minute ||
+		d.MaxJobPodCreatesPerSync != 500 {
 		t.Fatalf("default limits %+v", d)
 	}
 	c, err := Parse([]byte("limits:\n  maxWatches: 3\n  requestTimeout: 5s\n"), Defaults())
@@ -191,7 +192,8 @@ func TestLimitsSettings(t *testing.T) {
 	bad := Defaults()
 	bad.Limits = Limits{MaxWatches: 0, MaxLogFollows: -1, MaxExecSessions: 0}
 	err = bad.Validate()
-	for _, want := range []string{"limits.maxWatches", "limits.maxLogFollows", "limits.maxExecSessions", "limits.requestTimeout"} {
+	for _, want := range []string{"limits.maxWatches", "limits.maxLogFollows", "limits.maxExecSessions", "limits.requestTimeout",
+		"limits.maxJobPodCreatesPerSync"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %v does not name %s", err, want)
 		}

@@ -115,3 +115,18 @@ func TestSlowStartBatchSizes(t *testing.T) {
 		t.Fatalf("count 0: %d", n)
 	}
 }
+
+// Options.MaxPodCreatesPerSync sets the cap (podrund's
+// limits.maxJobPodCreatesPerSync).
+func TestPodCreationBurstOption(t *testing.T) {
+	h := newHarness(t, newJob(func(j *batchv1.Job) {
+		j.Spec.Parallelism, j.Spec.Completions = ptr.To[int32](10), ptr.To[int32](10)
+	}))
+	h.c = NewController(Options{Pods: h.f, Jobs: h.f, Events: h.f, MaxPodCreatesPerSync: 3})
+	for _, want := range []int{3, 6, 9, 10, 10} {
+		h.sync()
+		if h.f.creates != want {
+			t.Fatalf("%d pods created, want %d", h.f.creates, want)
+		}
+	}
+}

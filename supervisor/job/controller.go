@@ -71,6 +71,9 @@ type Options struct {
 	// RandSuffix returns the n random characters of a generated pod name;
 	// nil uses Kubernetes' alphabet with math/rand. Tests fix it.
 	RandSuffix func(n int) string
+	// MaxPodCreatesPerSync caps the pods one Sync creates; 0 is the Job
+	// controller's 500 (burstReplicas).
+	MaxPodCreatesPerSync int
 }
 
 // Controller reconciles Jobs. It is safe for concurrent use on different
@@ -81,11 +84,16 @@ type Controller struct {
 	events EventRecorder
 	log    *zap.Logger
 	rand   func(n int) string
+	burst  int // pods one Sync creates at most
 }
 
 // NewController returns a Controller.
 func NewController(o Options) *Controller {
-	c := &Controller{pods: o.Pods, jobs: o.Jobs, events: o.Events, log: o.Logger, rand: o.RandSuffix}
+	c := &Controller{pods: o.Pods, jobs: o.Jobs, events: o.Events, log: o.Logger, rand: o.RandSuffix,
+		burst: o.MaxPodCreatesPerSync}
+	if c.burst <= 0 {
+		c.burst = maxPodCreatesPerSync
+	}
 	if c.log == nil {
 		c.log = zap.NewNop()
 	}

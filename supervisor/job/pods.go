@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,10 +64,21 @@ func (c *Controller) managePods(ctx context.Context, st *syncState) (time.Durati
 	if wait := st.backoffRemaining(); wait > 0 {
 		return wait, nil
 	}
-	_, err := slowStartBatch(min(missing, maxPodCreatesPerSync), slowStartInitialBatch, func(int) error {
+	n := c.capCreates(st, missing)
+	_, err := slowStartBatch(n, slowStartInitialBatch, func(int) error {
 		return c.createPod(ctx, st, nil)
 	})
 	return 0, err
+}
+
+// capCreates is how many of the missing pods this Sync creates.
+func (c *Controller) capCreates(st *syncState, missing int) int {
+	if missing <= c.burst {
+		return missing
+	}
+	c.log.Debug("pod creations capped for this sync", zap.String("job", st.job.Namespace+"/"+st.job.Name),
+		zap.Int("missing", missing), zap.Int("creating", c.burst))
+	return c.burst
 }
 
 // manageIndexed keeps one pod per pending index, lowest indexes first.
@@ -106,7 +118,7 @@ func (c *Controller) manageIndexed(ctx context.Context, st *syncState) (time.Dur
 	if wait := st.backoffRemaining(); wait > 0 {
 		return wait, nil
 	}
-	create := pending[:min(free, len(pending), maxPodCreatesPerSync)]
+	create := pending[:c.capCreates(st, min(free, len(pending)))]
 	_, err := slowStartBatch(len(create), slowStartInitialBatch, func(k int) error {
 		return c.createPod(ctx, st, ptr.To(create[k]))
 	})
