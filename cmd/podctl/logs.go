@@ -94,25 +94,41 @@ func copyLog(ctx context.Context, c *client.Client, g *globals, pod string, o cl
 	if !prefix {
 		_, err = io.Copy(g.Out, rc)
 	} else {
-		tag := fmt.Sprintf("[pod/%s/%s] ", pod, o.Container)
-		br := bufio.NewReader(rc)
-		for err == nil {
-			var line string
-			line, err = br.ReadString('\n')
-			if line != "" {
-				mu.Lock()
-				_, _ = io.WriteString(g.Out, tag+line)
-				mu.Unlock()
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			err = nil
-		}
+		err = copyPrefixed(g.Out, rc, fmt.Sprintf("[pod/%s/%s] ", pod, o.Container), mu)
 	}
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("read log of %s: %w", o.Container, err)
 	}
 	return nil
+}
+
+// copyPrefixed copies rd to out with tag before every line, each line
+// written under mu so that concurrent follows do not interleave within
+// it. A line longer than the reader's buffer (a container that never
+// writes a newline) is written in pieces as it comes rather than held
+// whole; only such a line may interleave with another container's.
+func copyPrefixed(out io.Writer, rd io.Reader, tag string, mu *sync.Mutex) error {
+	br := bufio.NewReaderSize(rd, 64<<10)
+	atStart := true
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(chunk) > 0 {
+			mu.Lock()
+			if atStart {
+				_, _ = io.WriteString(out, tag)
+			}
+			_, _ = out.Write(chunk)
+			mu.Unlock()
+			atStart = chunk[len(chunk)-1] == '\n'
+		}
+		switch {
+		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return err
+		}
+	}
 }
 
 // multiLog are the flags of logs --all-containers.

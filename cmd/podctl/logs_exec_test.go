@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -181,5 +182,19 @@ func TestLogsFollowRestarts(t *testing.T) {
 	}
 	if r := podctl(t, srv, "logs", "web", "--follow-restarts"); r.code != 1 {
 		t.Errorf("--follow-restarts without -f: %+v", r)
+	}
+}
+
+// --prefix tags every line once, also a line far longer than the read
+// buffer, which is passed on in pieces instead of held whole.
+func TestCopyPrefixedLongLine(t *testing.T) {
+	long := strings.Repeat("a", 1<<20)
+	var out bytes.Buffer
+	var mu sync.Mutex
+	if err := copyPrefixed(&out, strings.NewReader("one\n"+long+"\nlast-no-newline"), "[p] ", &mu); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[p] one\n[p] " + long + "\n[p] last-no-newline"; out.String() != want {
+		t.Fatalf("prefixed copy: %d bytes, want %d; starts %.40q", out.Len(), len(want), out.String())
 	}
 }
