@@ -30,7 +30,7 @@ func writeRecords(t *testing.T, path string, recs ...string) {
 }
 
 // partialRun writes n partial records of crilog.MaxLine bytes each.
-func partialRun(t *testing.T, path string, ts time.Time, n int) {
+func partialRun(t testing.TB, path string, ts time.Time, n int) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -229,5 +229,20 @@ func TestLogCutRecordAndTimestamps(t *testing.T) {
 	want := "2026-01-02T03:04:05.000000006Z one-two\n"
 	if out.String() != want {
 		t.Fatalf("got %q, want %q", out.String(), want)
+	}
+}
+
+// BenchmarkLogReadPartialRun reads a 64 MiB run of partial records, the
+// shape of a log bomb, and reports the reader's throughput.
+func BenchmarkLogReadPartialRun(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "0.log")
+	partialRun(b, path, time.Now(), 4096)
+	b.SetBytes(4096 * crilog.MaxLine)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		ls := &logStreamer{path: path, poll: time.Millisecond, out: io.Discard, exited: func() bool { return true }}
+		if err := ls.run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
