@@ -14,7 +14,7 @@ const kyamlConfigMap = `# flow-style YAML (KYAML): no JSON, though it starts wit
 }
 `
 
-// The body is decoded in the format its Content-Type names (design.md §3);
+// The body is decoded in the format its Content-Type names (docs/contract.md §3);
 // a Content-Type podrund does not decode is a 415 in Status shape and
 // creates nothing.
 func TestBodyContentType(t *testing.T) {

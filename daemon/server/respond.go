@@ -49,7 +49,7 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 }
 
 // readObject reads a POST/PUT body (one object, at most MaxBodyBytes) in
-// the format its Content-Type names (design.md §3: JSON, or YAML with
+// the format its Content-Type names (docs/contract.md §3: JSON, or YAML with
 // application/yaml) and decodes it strictly.
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
 	format, err := api.FormatOfContentType(r.Header.Get("Content-Type"))
