@@ -103,7 +103,8 @@ func validateContainerCommon(c *corev1.Container, volumes sets.Set[string], p *f
 	errs = append(errs, validatePorts(c.Ports, p.Child("ports"))...)
 	errs = append(errs, validateEnv(c.Env, p.Child("env"))...)
 	errs = append(errs, validateEnvFrom(c.EnvFrom, p.Child("envFrom"))...)
-	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, p.Child("volumeMounts"))...)
+	privileged := c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged
+	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, privileged, p.Child("volumeMounts"))...)
 	if len(c.VolumeDevices) > 0 {
 		errs = append(errs, field.Forbidden(p.Child("volumeDevices"), "block volumes are not supported by podrun"))
 	}

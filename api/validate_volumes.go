@@ -216,8 +216,10 @@ func validateProjected(pr *corev1.ProjectedVolumeSource, p *field.Path) field.Er
 }
 
 // validateVolumeMounts: each mount names a declared volume, mountPath is
-// absolute and unique within the container, subPath is relative without "..".
-func validateVolumeMounts(mounts []corev1.VolumeMount, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
+// absolute and unique within the container, subPath is relative without "..",
+// and Bidirectional propagation is for privileged containers only: a mount
+// an unprivileged container makes must never propagate to the host.
+func validateVolumeMounts(mounts []corev1.VolumeMount, volumes sets.Set[string], privileged bool, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	paths := sets.New[string]()
 	for i, m := range mounts {
@@ -251,6 +253,10 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, volumes sets.Set[string],
 			default:
 				errs = append(errs, field.NotSupported(p.Child("mountPropagation"), *mp, []corev1.MountPropagationMode{
 					corev1.MountPropagationBidirectional, corev1.MountPropagationHostToContainer, corev1.MountPropagationNone}))
+			}
+			if *mp == corev1.MountPropagationBidirectional && !privileged {
+				errs = append(errs, field.Forbidden(p.Child("mountPropagation"),
+					"Bidirectional mount propagation is available only to privileged containers"))
 			}
 		}
 	}

@@ -61,6 +61,28 @@ func TestValidateVolumesMountsEnv(t *testing.T) {
 			`spec.containers[0].volumeMounts[3].name: Required value`,
 			`spec.containers[0].volumeMounts[3].mountPath: Required value`,
 		}},
+		// A Bidirectional mount made inside the container would reach the
+		// host's mount table: the API server allows it to privileged
+		// containers only, whatever the policy.
+		{"Bidirectional propagation only for privileged containers", func(p *corev1.Pod) {
+			bidi, h2c := corev1.MountPropagationBidirectional, corev1.MountPropagationHostToContainer
+			c := p.Spec.Containers[0]
+			c.VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data", MountPropagation: &bidi}}
+			priv := c
+			priv.Name, priv.SecurityContext = "priv", &corev1.SecurityContext{Privileged: ptr.To(true)}
+			notPriv := c
+			notPriv.Name, notPriv.SecurityContext = "notpriv", &corev1.SecurityContext{Privileged: ptr.To(false)}
+			h2cOnly := c
+			h2cOnly.Name, h2cOnly.VolumeMounts = "h2c", []corev1.VolumeMount{{Name: "data", MountPath: "/data", MountPropagation: &h2c}}
+			init := c
+			init.Name = "init"
+			p.Spec.InitContainers = []corev1.Container{init}
+			p.Spec.Containers = []corev1.Container{c, priv, notPriv, h2cOnly}
+		}, []string{
+			`spec.initContainers[0].volumeMounts[0].mountPropagation: Forbidden: Bidirectional mount propagation is available only to privileged containers`,
+			`spec.containers[0].volumeMounts[0].mountPropagation: Forbidden: Bidirectional mount propagation is available only to privileged containers`,
+			`spec.containers[2].volumeMounts[0].mountPropagation: Forbidden: Bidirectional mount propagation is available only to privileged containers`,
+		}},
 		{"env", func(p *corev1.Pod) {
 			p.Spec.Containers[0].Env = []corev1.EnvVar{
 				{Name: "OK.name-1", Value: "v"},
