@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/daemon/safeopen"
+	"github.com/podrun/podrun/daemon/secopts"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -270,6 +271,13 @@ func (r *Runtime) podSpecOpts(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 	}
 	if r.opts.Security != nil {
 		sec, err := r.opts.Security(pod, c, imgCfg)
+		var capErr *secopts.UnavailableCapabilitiesError
+		if errors.As(err, &capErr) {
+			// runc would refuse it at create: CreateContainerError, but
+			// naming the capability.
+			return nil, &supervisor.StartError{Reason: "CreateContainerError",
+				Message: "security context: " + err.Error(), Err: err}
+		}
 		if err != nil {
 			// The kubelet builds these in generateContainerConfig, so a
 			// violated runAsNonRoot or a missing seccomp profile is a

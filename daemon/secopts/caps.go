@@ -2,8 +2,11 @@ package secopts
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cap"
@@ -35,23 +38,36 @@ func hasAll(cs []corev1.Capability) bool {
 }
 
 // capabilitySet applies add/drop over the default set in CRI order: "ALL"
-// in add starts from every known capability, "ALL" in drop from none, then
-// the named adds, then the named drops.
-func capabilitySet(c *corev1.Capabilities) []string {
-	set := defaultCapabilities()
+// in add starts from every capability of the host's bounding set, "ALL" in
+// drop from none, then the named adds, then the named drops. bounding is
+// what runc can grant on this host: "ALL" means all of it (a host without
+// CAP_SYS_RESOURCE, as a container host often is, still runs an "ALL"
+// container), while a named capability outside it is an
+// UnavailableCapabilitiesError rather than an opaque runc failure.
+func capabilitySet(c *corev1.Capabilities, bounding []string) ([]string, error) {
+	set := slices.DeleteFunc(defaultCapabilities(), func(s string) bool { return !slices.Contains(bounding, s) })
 	if c == nil {
-		return set
+		return set, nil
 	}
 	if hasAll(c.Add) {
-		set = cap.Known()
+		set = slices.Clone(bounding)
 	}
 	if hasAll(c.Drop) {
 		set = nil
 	}
+	var missing []string
 	for _, a := range c.Add {
-		if n := capName(a); n != "CAP_ALL" && !slices.Contains(set, n) {
+		n := capName(a)
+		switch {
+		case n == "CAP_ALL" || slices.Contains(set, n):
+		case !slices.Contains(bounding, n):
+			missing = append(missing, n)
+		default:
 			set = append(set, n)
 		}
+	}
+	if len(missing) > 0 {
+		return nil, &UnavailableCapabilitiesError{Capabilities: missing}
 	}
 	for _, d := range c.Drop {
 		n := capName(d)
@@ -60,8 +76,41 @@ func capabilitySet(c *corev1.Capabilities) []string {
 	if set == nil {
 		set = []string{}
 	}
-	return set
+	return set, nil
 }
+
+// UnavailableCapabilitiesError is a container asking by name for
+// capabilities the host's bounding set lacks. The runtime reports it as
+// the container's CreateContainerError, the reason runc's refusal would
+// have had under the kubelet.
+type UnavailableCapabilitiesError struct {
+	Capabilities []string
+}
+
+func (e *UnavailableCapabilitiesError) Error() string {
+	verb := "is"
+	if len(e.Capabilities) > 1 {
+		verb = "are"
+	}
+	return fmt.Sprintf("capabilities.add: %s %s not in the host's capability bounding set",
+		strings.Join(e.Capabilities, ", "), verb)
+}
+
+// hostBoundingSet is podrund's capability bounding set, read once: the
+// most any container it starts can hold.
+var hostBoundingSet = sync.OnceValues(func() ([]string, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return nil, fmt.Errorf("read capability bounding set: %w", err)
+	}
+	defer f.Close()
+	sets, err := cap.ParseProcPIDStatus(f)
+	if err != nil {
+		return nil, fmt.Errorf("read capability bounding set: %w", err)
+	}
+	names, _ := cap.FromBitmap(sets[cap.Bounding])
+	return names, nil
+})
 
 // procPathOpts keeps the default masked and read-only /proc and /sys paths,
 // or clears them for procMount: Unmasked.

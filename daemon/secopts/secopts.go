@@ -50,7 +50,15 @@ func (cfg Config) SpecOpts(pod *corev1.Pod, c *corev1.Container, img ocispec.Ima
 	if privileged {
 		opts = append(opts, oci.WithPrivileged, oci.WithHostDevices, oci.WithAllDevicesAllowed)
 	} else {
-		opts = append(opts, oci.WithCapabilities(capabilitySet(sc.Capabilities)))
+		bounding, err := hostBoundingSet()
+		if err != nil {
+			return nil, err
+		}
+		caps, err := capabilitySet(sc.Capabilities, bounding)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, oci.WithCapabilities(caps))
 		opts = append(opts, procPathOpts(sc.ProcMount)...)
 	}
 	opts = append(opts, withNoNewPrivileges(noNewPrivs(sc)))

@@ -1,7 +1,9 @@
 package secopts
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/cap"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -51,25 +54,46 @@ func basePod() *corev1.Pod {
 
 func TestCapabilitySet(t *testing.T) {
 	def := defaultCapabilities()
+	// A host bounding set without CAP_SYS_RESOURCE, as this machine's
+	// (no CAP_SYS_RESOURCE for podrund). cap.Known is containerd's own
+	// table: clone it before editing.
+	bounding := slices.DeleteFunc(slices.Clone(cap.Known()), func(s string) bool { return s == "CAP_SYS_RESOURCE" })
 	cases := []struct {
-		name string
-		caps *corev1.Capabilities
-		has  []string
-		not  []string
-		n    int // expected size, -1 to skip
+		name    string
+		caps    *corev1.Capabilities
+		has     []string
+		not     []string
+		n       int    // expected size, -1 to skip
+		wantErr string // an UnavailableCapabilitiesError saying this
 	}{
-		{"none", nil, def, nil, len(def)},
+		{"none", nil, def, nil, len(def), ""},
 		{"add and drop", &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN", "sys_time"}, Drop: []corev1.Capability{"CHOWN"}},
-			[]string{"CAP_NET_ADMIN", "CAP_SYS_TIME", "CAP_KILL"}, []string{"CAP_CHOWN"}, len(def) + 1},
+			[]string{"CAP_NET_ADMIN", "CAP_SYS_TIME", "CAP_KILL"}, []string{"CAP_CHOWN"}, len(def) + 1, ""},
 		{"drop ALL add one", &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_BIND_SERVICE"}},
-			[]string{"CAP_NET_BIND_SERVICE"}, []string{"CAP_CHOWN", "CAP_KILL"}, 1},
-		{"drop ALL", &corev1.Capabilities{Drop: []corev1.Capability{"all"}}, nil, def, 0},
+			[]string{"CAP_NET_BIND_SERVICE"}, []string{"CAP_CHOWN", "CAP_KILL"}, 1, ""},
+		{"drop ALL", &corev1.Capabilities{Drop: []corev1.Capability{"all"}}, nil, def, 0, ""},
 		{"add ALL drop one", &corev1.Capabilities{Add: []corev1.Capability{"ALL"}, Drop: []corev1.Capability{"SYS_ADMIN"}},
-			[]string{"CAP_SYS_PTRACE", "CAP_NET_ADMIN"}, []string{"CAP_SYS_ADMIN", "CAP_ALL"}, -1},
+			[]string{"CAP_SYS_PTRACE", "CAP_NET_ADMIN"}, []string{"CAP_SYS_ADMIN", "CAP_ALL", "CAP_SYS_RESOURCE"}, len(bounding) - 1, ""},
+		{"add ALL is the bounding set", &corev1.Capabilities{Add: []corev1.Capability{"ALL"}},
+			[]string{"CAP_SYS_ADMIN"}, []string{"CAP_SYS_RESOURCE"}, len(bounding), ""},
+		{"named capability outside the bounding set", &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN", "SYS_RESOURCE"}},
+			nil, nil, -1, "capabilities.add: CAP_SYS_RESOURCE is not in the host's capability bounding set"},
+		{"named with ALL still named", &corev1.Capabilities{Add: []corev1.Capability{"ALL", "sys_resource"}},
+			nil, nil, -1, "capabilities.add: CAP_SYS_RESOURCE is not in the host's capability bounding set"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := capabilitySet(tc.caps)
+			got, err := capabilitySet(tc.caps, bounding)
+			if tc.wantErr != "" {
+				var ue *UnavailableCapabilitiesError
+				if !errors.As(err, &ue) || err.Error() != tc.wantErr {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, h := range tc.has {
 				if !slices.Contains(got, h) {
 					t.Errorf("missing %s in %v", h, got)
@@ -84,6 +108,26 @@ func TestCapabilitySet(t *testing.T) {
 				t.Errorf("%d capabilities, want %d: %v", len(got), tc.n, got)
 			}
 		})
+	}
+}
+
+// TestHostBoundingSet reads this process's CapBnd as the kernel reports it.
+func TestHostBoundingSet(t *testing.T) {
+	got, err := hostBoundingSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets, err := cap.ParseProcPIDStatus(bytes.NewReader(status))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := cap.FromBitmap(sets[cap.Bounding])
+	if !slices.Equal(got, want) || len(got) == 0 {
+		t.Fatalf("bounding set %v, want %v", got, want)
 	}
 }
 
