@@ -109,8 +109,12 @@ func (d *daemon) wire(ctx context.Context) error {
 	clk := clock.RealClock{}
 	m := metrics.New(d.listPods, d.rt.Ready)
 	heap := newHeapReleaser(clk, releaseDelay)
+	pol, err := policy(cfg.Policy)
+	if err != nil {
+		return err
+	}
 	d.srv, err = server.New(server.Options{Store: d.st, Images: releasingImages{d.rt, heap}, Execer: d.rt, Volumes: d.vols, Logs: d.rt,
-		Metrics: m, Policy: policy(cfg.Policy), Root: cfg.Root, Logger: log.Named("api"),
+		Metrics: m, Policy: pol, Root: cfg.Root, Logger: log.Named("api"),
 		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
 		ReadyzNotes: []string{oom.String()},
 		Limits: server.Limits{Watches: cfg.Limits.MaxWatches, LogFollows: cfg.Limits.MaxLogFollows,
@@ -132,12 +136,16 @@ func (d *daemon) wire(ctx context.Context) error {
 
 // policy converts the config file's policy; none configured (nil) admits
 // everything, as the kubelet does (only root can reach the socket).
-func policy(p *config.Policy) *secopts.Policy {
+func policy(p *config.Policy) (*secopts.Policy, error) {
 	if p == nil {
-		return nil
+		return nil, nil
 	}
-	return &secopts.Policy{AllowPrivileged: p.AllowPrivileged, AllowHostNamespaces: p.AllowHostNamespaces,
-		AllowedHostPaths: p.AllowedHostPaths, AllowedUnsafeSysctls: p.AllowedUnsafeSysctls}
+	hostPaths := make([]secopts.HostPathPrefix, len(p.AllowedHostPaths))
+	for i, h := range p.AllowedHostPaths {
+		hostPaths[i] = secopts.HostPathPrefix(h)
+	}
+	return secopts.NewPolicy(secopts.PolicyConfig{Level: p.Level, Namespaces: p.Namespaces,
+		AllowedHostPaths: hostPaths, AllowedUnsafeSysctls: p.AllowedUnsafeSysctls})
 }
 
 // hostPathPrefixes are the policy's allowed hostPath prefixes, below which
@@ -148,7 +156,7 @@ func hostPathPrefixes(p *config.Policy) []volumes.HostPathPrefix {
 	}
 	out := make([]volumes.HostPathPrefix, 0, len(p.AllowedHostPaths))
 	for _, prefix := range p.AllowedHostPaths {
-		out = append(out, volumes.HostPathPrefix{Prefix: prefix})
+		out = append(out, volumes.HostPathPrefix(prefix))
 	}
 	return out
 }

@@ -6,14 +6,20 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -79,14 +85,59 @@ type Memory struct {
 	SoftLimitBytes int64 `json:"softLimitBytes,omitempty"`
 }
 
-// Policy limits what pods may ask of the host.
+// Policy limits what pods may ask of the host: a Pod Security Standards
+// level (the API server's PodSecurity admission rules) for every pod and
+// Job template, per-namespace levels like the
+// pod-security.kubernetes.io/enforce label, hostPath prefixes exempt from
+// the hostPath ban, and the node's unsafe sysctls.
 type Policy struct {
-	AllowPrivileged     bool     `json:"allowPrivileged,omitempty"`
-	AllowHostNamespaces bool     `json:"allowHostNamespaces,omitempty"`
-	AllowedHostPaths    []string `json:"allowedHostPaths,omitempty"` // prefixes; empty: no hostPath volumes
+	// Level is privileged, baseline or restricted; empty is baseline, so
+	// a policy block that names no level still keeps pods off the host.
+	Level string `json:"level,omitempty"`
+	// Namespaces overrides Level for pods of the named namespaces.
+	Namespaces map[string]string `json:"namespaces,omitempty"`
+	// AllowedHostPaths are prefixes a hostPath volume may use; a hostPath
+	// under one is exempt from the level's hostPath ban. Empty: the level
+	// alone decides (privileged admits every hostPath).
+	AllowedHostPaths []HostPathPrefix `json:"allowedHostPaths,omitempty"`
 	// AllowedUnsafeSysctls are sysctls besides the safe set: names or prefixes ending in "*".
 	AllowedUnsafeSysctls []string `json:"allowedUnsafeSysctls,omitempty"`
+
+	// AllowPrivileged and AllowHostNamespaces are the keys before Level;
+	// they are decoded only to be refused with a pointer to Level.
+	AllowPrivileged     *bool `json:"allowPrivileged,omitempty"`
+	AllowHostNamespaces *bool `json:"allowHostNamespaces,omitempty"`
 }
+
+// HostPathPrefix is one allowedHostPaths entry: a plain string (the
+// prefix) or {pathPrefix: P, readOnly: true}, as PodSecurityPolicy's
+// allowedHostPaths. ReadOnly requires every mount of such a volume to be
+// readOnly.
+type HostPathPrefix struct {
+	Prefix   string `json:"pathPrefix"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// UnmarshalJSON accepts both forms, the object one strictly.
+func (h *HostPathPrefix) UnmarshalJSON(data []byte) error {
+	var prefix string
+	if err := json.Unmarshal(data, &prefix); err == nil {
+		*h = HostPathPrefix{Prefix: prefix}
+		return nil
+	}
+	type plain HostPathPrefix // without this method
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p plain
+	if err := dec.Decode(&p); err != nil {
+		return fmt.Errorf("allowedHostPaths entry: want a path or {pathPrefix, readOnly}: %w", err)
+	}
+	*h = HostPathPrefix(p)
+	return nil
+}
+
+// Levels are the Pod Security Standards levels policy.level accepts.
+var Levels = []string{"privileged", "baseline", "restricted"}
 
 // CNI locates network configuration and plugins; an empty ConfDir means
 // loopback-only pod networking.
@@ -189,11 +240,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("logLevel %q: must be debug, info, warn or error", c.LogLevel))
 	}
 	if c.Policy != nil {
-		for _, p := range c.Policy.AllowedHostPaths {
-			if !filepath.IsAbs(p) {
-				errs = append(errs, fmt.Errorf("policy.allowedHostPaths: %q is not an absolute path", p))
-			}
-		}
+		errs = append(errs, c.Policy.validate()...)
 	}
 	if c.LogRotation.MaxSizeBytes < 0 || c.LogRotation.MaxFiles < 0 {
 		errs = append(errs, errors.New("logRotation: maxSizeBytes and maxFiles must not be negative"))
@@ -289,4 +336,31 @@ func (f *Flags) Resolve() (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return c, nil
+}
+
+func (p *Policy) validate() []error {
+	var errs []error
+	if p.AllowPrivileged != nil {
+		errs = append(errs, errors.New("policy.allowPrivileged is replaced by policy.level: use level: privileged (or baseline)"))
+	}
+	if p.AllowHostNamespaces != nil {
+		errs = append(errs, errors.New("policy.allowHostNamespaces is replaced by policy.level: use level: privileged (or baseline)"))
+	}
+	if p.Level != "" && !slices.Contains(Levels, p.Level) {
+		errs = append(errs, fmt.Errorf("policy.level %q: must be one of %s", p.Level, strings.Join(Levels, ", ")))
+	}
+	for _, ns := range slices.Sorted(maps.Keys(p.Namespaces)) {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("policy.namespaces: %q is not a namespace name: %s", ns, strings.Join(msgs, "; ")))
+		}
+		if l := p.Namespaces[ns]; !slices.Contains(Levels, l) {
+			errs = append(errs, fmt.Errorf("policy.namespaces.%s %q: must be one of %s", ns, l, strings.Join(Levels, ", ")))
+		}
+	}
+	for _, h := range p.AllowedHostPaths {
+		if !filepath.IsAbs(h.Prefix) {
+			errs = append(errs, fmt.Errorf("policy.allowedHostPaths: %q is not an absolute path", h.Prefix))
+		}
+	}
+	return errs
 }

@@ -15,8 +15,11 @@ socket: /tmp/x.sock
 root: /data/podrund
 namespace: edge
 policy:
-  allowPrivileged: true
-  allowedHostPaths: [/srv/data]
+  level: restricted
+  namespaces: {infra: privileged}
+  allowedHostPaths:
+  - /srv/data
+  - {pathPrefix: /etc/ssl, readOnly: true}
   allowedUnsafeSysctls: ["net.core.*"]
 cni:
   confDir: /etc/cni/net.d
@@ -37,8 +40,10 @@ func TestParseFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Socket != "/tmp/x.sock" || c.Namespace != "edge" || c.Policy == nil || !c.Policy.AllowPrivileged ||
-		c.Policy.AllowedHostPaths[0] != "/srv/data" || c.Policy.AllowedUnsafeSysctls[0] != "net.core.*" || c.CNI.ConfDir != "/etc/cni/net.d" ||
+	if c.Socket != "/tmp/x.sock" || c.Namespace != "edge" || c.Policy == nil || c.Policy.Level != "restricted" ||
+		c.Policy.Namespaces["infra"] != "privileged" || len(c.Policy.AllowedHostPaths) != 2 ||
+		c.Policy.AllowedHostPaths[0] != (HostPathPrefix{Prefix: "/srv/data"}) ||
+		c.Policy.AllowedHostPaths[1] != (HostPathPrefix{Prefix: "/etc/ssl", ReadOnly: true}) || c.Policy.AllowedUnsafeSysctls[0] != "net.core.*" || c.CNI.ConfDir != "/etc/cni/net.d" ||
 		c.LogRotation.MaxFiles != 3 || c.ImagePull.PlainHTTPRegistries[0] != "registry.lan:5000" ||
 		c.ShutdownGracePeriod.Duration != 45*time.Second || c.ConcurrentPodStarts != 2 || !c.Pprof {
 		t.Fatalf("parsed %+v", c)
@@ -55,6 +60,8 @@ func TestParseStrict(t *testing.T) {
 	for _, tc := range []struct{ doc, wantInErr string }{
 		{"sockett: /x\n", "sockett"},
 		{"policy:\n  allowPriviledged: true\n", "allowPriviledged"},
+		{"policy:\n  allowedHostPaths: [{pathPrefix: /x, writable: true}]\n", "writable"},
+		{"policy:\n  allowedHostPaths: [[/x]]\n", "allowedHostPaths entry"},
 		{"logRotation:\n  maxFiles: many\n", "maxFiles"},
 		{"root: [\n", "yaml"},
 	} {
@@ -68,7 +75,7 @@ func TestParseStrict(t *testing.T) {
 func TestValidate(t *testing.T) {
 	c := Defaults()
 	c.LogLevel = "loud"
-	c.Policy = &Policy{AllowedHostPaths: []string{"relative"}}
+	c.Policy = &Policy{AllowedHostPaths: []HostPathPrefix{{Prefix: "relative"}}}
 	c.ConcurrentPodStarts = 0
 	err := c.Validate()
 	for _, want := range []string{"logLevel", "relative", "concurrentPodStarts"} {
@@ -243,5 +250,32 @@ func TestEmbeddedContainerdSetting(t *testing.T) {
 		if got == nil || *got != tc.want {
 			t.Errorf("file %q flags %v: embeddedContainerd %v, want %v", tc.file, tc.args, got, tc.want)
 		}
+	}
+}
+
+// TestPolicyKeys: the keys before policy.level are refused with a pointer
+// to it, whatever their value, and levels and prefixes are checked.
+func TestPolicyKeys(t *testing.T) {
+	for _, tc := range []struct{ doc, wantInErr string }{
+		{"policy:\n  allowPrivileged: false\n", "policy.allowPrivileged is replaced by policy.level: use level: privileged (or baseline)"},
+		{"policy:\n  allowPrivileged: true\n", "policy.allowPrivileged is replaced by policy.level"},
+		{"policy:\n  allowHostNamespaces: true\n", "policy.allowHostNamespaces is replaced by policy.level"},
+		{"policy:\n  level: strict\n", `policy.level "strict": must be one of privileged, baseline, restricted`},
+		{"policy:\n  namespaces: {apps: lax}\n", `policy.namespaces.apps "lax"`},
+		{"policy:\n  namespaces: {Apps: baseline}\n", `policy.namespaces: "Apps" is not a namespace name`},
+		{"policy:\n  allowedHostPaths: [var/log]\n", `policy.allowedHostPaths: "var/log" is not an absolute path`},
+		{"policy:\n  allowedHostPaths: [{pathPrefix: rel}]\n", `policy.allowedHostPaths: "rel" is not an absolute path`},
+	} {
+		c, err := Parse([]byte(tc.doc), Defaults())
+		if err != nil {
+			t.Fatalf("%q: parse: %v", tc.doc, err)
+		}
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.wantInErr) {
+			t.Errorf("%q: Validate() = %v, want it to say %q", tc.doc, err, tc.wantInErr)
+		}
+	}
+	c, err := Parse([]byte("policy:\n  level: baseline\n  allowedHostPaths: [/srv]\n"), Defaults())
+	if err != nil || c.Validate() != nil {
+		t.Fatalf("valid policy: %v %v", err, c.Validate())
 	}
 }

@@ -3,18 +3,30 @@ package server
 import (
 	"github.com/podrun/podrun/api"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// admit applies podrund's host policy (config file `policy:`: privileged
-// containers, host namespaces, hostPath prefixes, unsafe sysctls) to a
-// pod before it is stored, so a refused pod never starts and the client
-// gets a 422 whose causes name the fields. A nil policy admits everything.
-func (s *Server) admit(pod *corev1.Pod) error {
+// admit applies podrund's host policy (config file `policy:`) to a pod
+// before it is stored, so a refused pod never starts: a Pod Security
+// Standards violation or a hostPath outside allowedHostPaths is a 403
+// worded as the API server's PodSecurity admission, an unsafe sysctl a 422
+// naming the field. kind and name are the submitted object's (a Job's
+// template is checked as a pod, but the refusal names the Job). A nil
+// policy admits everything.
+func (s *Server) admit(kind, name string, meta *metav1.ObjectMeta, spec *corev1.PodSpec) error {
 	if s.o.Policy == nil {
 		return nil
 	}
-	if errs := s.o.Policy.Check(pod); len(errs) > 0 {
-		return api.NewInvalid("Pod", pod.Name, errs)
+	if err := s.o.Policy.Forbidden(meta, spec); err != nil {
+		return api.NewForbidden(kind, name, err)
+	}
+	if errs := s.o.Policy.Check(&corev1.Pod{ObjectMeta: *meta, Spec: *spec}); len(errs) > 0 {
+		return api.NewInvalid(kind, name, errs)
 	}
 	return nil
+}
+
+// admitPod is admit for a pod of its own.
+func (s *Server) admitPod(pod *corev1.Pod) error {
+	return s.admit("Pod", pod.Name, &pod.ObjectMeta, &pod.Spec)
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"github.com/podrun/podrun/daemon/secopts"
 	"net/http"
 	"strings"
 	"testing"
@@ -94,18 +93,6 @@ func TestAlreadyExists(t *testing.T) {
 	code, body := ts.do("POST", path, "application/yaml", []byte(goodPod))
 	if code != 409 || ts.status(body).Reason != "AlreadyExists" {
 		t.Fatalf("second create: %d %s", code, body)
-	}
-}
-
-func TestPolicyForbidsHostNamespaces(t *testing.T) {
-	ts := newTestServer(t, func(o *Options) { o.Policy = &secopts.Policy{AllowedHostPaths: []string{"/srv"}} })
-	body := strings.Replace(goodPod, "spec:\n", "spec:\n  hostNetwork: true\n", 1)
-	code, data := ts.do("POST", "/api/v1/namespaces/default/pods", "application/yaml", []byte(body))
-	if st := ts.status(data); code != 422 || len(st.Details.Causes) != 1 || st.Details.Causes[0].Field != "spec.hostNetwork" {
-		t.Fatalf("hostNetwork pod: %d %s", code, data)
-	}
-	if code, data := ts.do("POST", "/api/v1/namespaces/default/pods", "application/yaml", []byte(goodPod)); code != 201 {
-		t.Fatalf("plain pod under a policy: %d %s", code, data)
 	}
 }
 

@@ -54,7 +54,7 @@ func (s *Server) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	if err := api.Validate(pod); err != nil {
 		return err
 	}
-	if err := s.admit(pod); err != nil {
+	if err := s.admitPod(pod); err != nil {
 		return err
 	}
 	s.newPodIdentity(pod)

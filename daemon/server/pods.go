@@ -70,7 +70,7 @@ func (s *Server) decodePod(w http.ResponseWriter, r *http.Request, ns, name stri
 	if err := api.Validate(pod); err != nil {
 		return nil, err
 	}
-	if err := s.admit(pod); err != nil {
+	if err := s.admitPod(pod); err != nil {
 		return nil, err
 	}
 	for _, text := range api.PodWarnings(&pod.Spec, field.NewPath("spec")) {

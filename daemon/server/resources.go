@@ -95,7 +95,12 @@ func (s *Server) prepareJob(j *batchv1.Job) error {
 	if err := api.Validate(j); err != nil {
 		return err
 	}
-	return s.admit(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: j.Name}, Spec: j.Spec.Template.Spec})
+	// The template is held to the namespace's level as the pods the Job
+	// controller makes from it will be (CreatePod checks each again), so a
+	// Job that could only make refused pods is refused at submit.
+	meta := j.Spec.Template.ObjectMeta
+	meta.Namespace, meta.Name = j.Namespace, j.Name
+	return s.admit("Job", j.Name, &meta, &j.Spec.Template.Spec)
 }
 
 // readEvent decodes an Event body (the api decoder knows only the kinds

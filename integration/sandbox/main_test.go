@@ -15,9 +15,9 @@ import (
 )
 
 // env is shared by every test: one containerd and one podrund whose config
-// holds a restrictive policy (hostPaths below the test base dir only, no
-// privileged containers, no host namespaces). Tests that need more start a
-// daemon of their own (openDaemon).
+// holds a policy at level privileged with hostPaths below the test base dir
+// only. Tests that need another policy start a daemon of their own
+// (openDaemon).
 var env *harness.Env
 
 func TestMain(m *testing.M) {
