@@ -17,8 +17,12 @@ import (
 )
 
 // podSecurityConfig holds pods to baseline, except in the namespace of
-// the subtest that shows what a pod the old policy admitted could do.
-const podSecurityConfig = "policy:\n  level: baseline\n  namespaces:\n    t-testpodsecuritybaseline-surface: privileged\n"
+// the subtest that shows what a pod the old policy admitted could do; the
+// one host path allowed is readOnly.
+func podSecurityConfig(readOnlyDir string) string {
+	return "policy:\n  level: baseline\n  namespaces:\n    t-testpodsecuritybaseline-surface: privileged\n" +
+		"  allowedHostPaths:\n  - {pathPrefix: " + readOnlyDir + ", readOnly: true}\n"
+}
 
 // corePatternProbe opens the host's core_pattern for append and closes
 // it: writes no byte, but fails where /proc/sys is read-only.
@@ -49,7 +53,38 @@ spec:
 // and a writable /proc/sys/kernel/core_pattern of the host.
 func TestPodSecurityBaseline(t *testing.T) {
 	t.Parallel()
-	d := openDaemon(t, "pss", podSecurityConfig)
+	roDir, err := os.MkdirTemp(env.Base, "ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := openDaemon(t, "pss", podSecurityConfig(roDir))
+
+	t.Run("hostpaths", func(t *testing.T) {
+		c := env.ClientOn(t, d)
+		// Under the readOnly prefix: exempt from baseline's hostPath ban,
+		// but only mounted readOnly.
+		pod := func(readOnly bool) string {
+			return sleeper("h", fmt.Sprintf("    volumeMounts:\n    - {name: h, mountPath: /h, readOnly: %t}\n", readOnly)) +
+				"  volumes:\n  - name: h\n    hostPath: {path: " + roDir + "/sub, type: DirectoryOrCreate}\n"
+		}
+		code, body := c.REST(http.MethodPost, c.PodPath(""), "application/yaml", strings.NewReader(pod(false)))
+		msg := `pods "h" is forbidden: hostPath volume "h": ` + roDir + `/sub is under a readOnly allowedHostPaths prefix, so container "app" must set volumeMounts readOnly: true`
+		var st metav1.Status
+		_ = json.Unmarshal(body, &st)
+		if code != http.StatusForbidden || st.Message != msg {
+			t.Errorf("writable mount under a readOnly prefix: HTTP %d %s\nwant 403 %q", code, body, msg)
+		}
+		applyReady(t, c, pod(true), "h")
+		shFails(t, c, "h", "app", "touch /h/x")
+		deletePod(t, c, "h")
+		// Outside the prefix baseline's own hostPath ban applies.
+		outside := strings.Replace(pod(true), roDir+"/sub", roDir+"x", 1)
+		code, body = c.REST(http.MethodPost, c.PodPath(""), "application/yaml", strings.NewReader(outside))
+		_ = json.Unmarshal(body, &st)
+		if want := `pods "h" is forbidden: violates PodSecurity "baseline:latest": hostPath volumes (volume "h")`; code != http.StatusForbidden || st.Message != want {
+			t.Errorf("hostPath outside the prefix: HTTP %d %s\nwant 403 %q", code, body, want)
+		}
+	})
 
 	t.Run("refused", func(t *testing.T) {
 		c := env.ClientOn(t, d)
