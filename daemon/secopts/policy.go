@@ -1,6 +1,7 @@
 package secopts
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -107,7 +108,7 @@ func (p *Policy) Forbidden(meta *metav1.ObjectMeta, spec *corev1.PodSpec) error 
 	if len(reasons) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s", strings.Join(reasons, "; "))
+	return errors.New(strings.Join(reasons, "; "))
 }
 
 // withoutExemptHostPaths hides from the PodSecurity checks the hostPath
