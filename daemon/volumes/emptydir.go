@@ -3,7 +3,6 @@ package volumes
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,9 +14,13 @@ import (
 
 // setupEmptyDir creates the volume directory (mode 0777, so that non-root
 // containers can write, as the kubelet does) and, for medium: Memory, mounts
-// a tmpfs limited to sizeLimit. It is idempotent: contents survive container
-// restarts.
-func setupEmptyDir(dir string, src *corev1.EmptyDirVolumeSource, fsGroup *int64) error {
+// a tmpfs limited to sizeLimit. Mode and fsGroup are applied once, when the
+// volume is set up, as the kubelet does at SetUp: marker records that, and
+// later calls (each container start) only check the tmpfs is still there.
+// Walking the tree again on a container restart would let a running
+// container race the walk with planted symlinks; a podrund restart that
+// re-adopts the pod finds the marker and does not walk either.
+func setupEmptyDir(dir, marker string, src *corev1.EmptyDirVolumeSource, sc *corev1.PodSecurityContext) error {
 	if src.Medium != corev1.StorageMediumDefault && src.Medium != corev1.StorageMediumMemory {
 		return fmt.Errorf("emptyDir medium %q is not supported", src.Medium)
 	}
@@ -25,19 +28,47 @@ func setupEmptyDir(dir string, src *corev1.EmptyDirVolumeSource, fsGroup *int64)
 		return fmt.Errorf("create emptyDir: %w", err)
 	}
 	if src.Medium == corev1.StorageMediumMemory {
-		opts := "mode=0777"
-		if src.SizeLimit != nil && !src.SizeLimit.IsZero() {
-			opts += ",size=" + strconv.FormatInt(src.SizeLimit.Value(), 10)
+		mounted, err := mountinfo.Mounted(dir)
+		if err != nil {
+			return fmt.Errorf("check mount on %s: %w", dir, err)
 		}
-		if err := ensureTmpfs(dir, opts); err != nil {
-			return fmt.Errorf("emptyDir: %w", err)
+		if !mounted {
+			// A new tmpfs (first start, or after a host reboot) is a new
+			// volume: set it up again.
+			if err := os.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("emptyDir: %w", err)
+			}
+			opts := "mode=0777"
+			if src.SizeLimit != nil && !src.SizeLimit.IsZero() {
+				opts += ",size=" + strconv.FormatInt(src.SizeLimit.Value(), 10)
+			}
+			if err := ensureTmpfs(dir, opts); err != nil {
+				return fmt.Errorf("emptyDir: %w", err)
+			}
 		}
+	}
+	if _, err := os.Lstat(marker); err == nil {
+		return nil
 	}
 	if err := os.Chmod(dir, 0o777); err != nil {
 		return fmt.Errorf("chmod emptyDir: %w", err)
 	}
-	if fsGroup != nil {
-		return setOwnership(dir, *fsGroup, false)
+	if sc != nil && sc.FSGroup != nil {
+		if err := applyFSGroup(dir, *sc.FSGroup, false, sc.FSGroupChangePolicy); err != nil {
+			return err
+		}
+	}
+	return markSetUp(marker)
+}
+
+// markSetUp records that a volume is set up. The marker lives beside the
+// volumes, where no container reaches it.
+func markSetUp(marker string) error {
+	if err := os.MkdirAll(filepath.Dir(marker), 0o700); err != nil {
+		return fmt.Errorf("record volume set-up: %w", err)
+	}
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		return fmt.Errorf("record volume set-up: %w", err)
 	}
 	return nil
 }
@@ -55,40 +86,6 @@ func ensureTmpfs(dir, opts string) error {
 		return fmt.Errorf("mount tmpfs on %s: %w", dir, err)
 	}
 	return nil
-}
-
-// setOwnership gives the fsGroup the volume's files as the kubelet's
-// SetVolumeOwnership does: group fsGroup, group read (and write unless
-// readOnly), directories setgid and group-searchable so new files inherit
-// the group.
-func setOwnership(root string, fsGroup int64, readOnly bool) error {
-	mask := os.FileMode(0o660)
-	if readOnly {
-		mask = 0o440
-	}
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			return os.Lchown(p, -1, int(fsGroup))
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if err := os.Lchown(p, -1, int(fsGroup)); err != nil {
-			return fmt.Errorf("set fsGroup of %s: %w", p, err)
-		}
-		mode := info.Mode() | mask
-		if d.IsDir() {
-			mode |= os.ModeSetgid | 0o110
-		}
-		if err := os.Chmod(p, mode); err != nil {
-			return fmt.Errorf("set fsGroup mode of %s: %w", p, err)
-		}
-		return nil
-	})
 }
 
 // unmountUnder unmounts every mount at or below dir, deepest first, and

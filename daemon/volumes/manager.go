@@ -53,6 +53,12 @@ func (m *Manager) volumesDir(uid types.UID) string {
 	return filepath.Join(m.root, "pods", string(uid), "volumes")
 }
 
+// setUpMarker is the file recording that a volume was set up (mode and
+// fsGroup applied). Volume names are DNS labels, so ".setup" never is one.
+func (m *Manager) setUpMarker(uid types.UID, name string) string {
+	return filepath.Join(m.volumesDir(uid), ".setup", name)
+}
+
 // VolumeDir is the host directory of a pod volume (emptyDir, configMap,
 // secret, downwardAPI, projected).
 func (m *Manager) VolumeDir(uid types.UID, name string) string {
@@ -137,7 +143,7 @@ func (m *Manager) setup(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) 
 	dir := m.VolumeDir(pod.UID, v.Name)
 	switch {
 	case v.EmptyDir != nil:
-		return dir, true, setupEmptyDir(dir, v.EmptyDir, fsGroupOf(pod))
+		return dir, true, setupEmptyDir(dir, m.setUpMarker(pod.UID, v.Name), v.EmptyDir, pod.Spec.SecurityContext)
 	case v.HostPath != nil:
 		if m.confined(v) {
 			return v.HostPath.Path, true, nil // checked fd-relative by stage
@@ -163,11 +169,14 @@ func (m *Manager) setup(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) 
 	return dir, false, m.project(pod, dir, payload)
 }
 
-// project writes an API-data volume's payload, applying fsGroup.
+// project writes an API-data volume's payload, applying fsGroup to each
+// new payload directory before it becomes visible. That directory is
+// podrund's fresh one, and containers mount the volume read-only, so the
+// walk sees only files podrund just wrote.
 func (m *Manager) project(pod *corev1.Pod, dir string, payload map[string]file) error {
 	var own func(string) error
 	if g := fsGroupOf(pod); g != nil {
-		own = func(ts string) error { return setOwnership(ts, *g, true) }
+		own = func(ts string) error { return applyFSGroup(ts, *g, true, nil) }
 	}
 	changed, err := writePayload(dir, payload, own)
 	if err != nil {
