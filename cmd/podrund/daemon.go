@@ -63,8 +63,8 @@ func run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 			zap.Strings("registries", cfg.ImagePull.PlainHTTPRegistries))
 	}
 	for _, dir := range []string{cfg.Root, cfg.State} {
-		if err := os.MkdirAll(dir, 0o711); err != nil {
-			return fmt.Errorf("create %s: %w", dir, err)
+		if err := privateDir(dir); err != nil {
+			return err
 		}
 	}
 	d := &daemon{cfg: cfg, log: log}
@@ -74,6 +74,23 @@ func run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 	}
 	defer d.close()
 	return d.serve(ctx)
+}
+
+// privateDir creates dir, or takes an existing one, as root:root 0700 at
+// every start: it holds Secrets, logs and volumes, and one made more open
+// by an older podrund or by hand must not stay so. Nothing below it then
+// needs to be closed to other local users one file at a time.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := os.Chown(dir, 0, 0); err != nil {
+		return fmt.Errorf("make %s root's: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("make %s private: %w", dir, err)
+	}
+	return nil
 }
 
 func (d *daemon) wire(ctx context.Context) error {

@@ -29,7 +29,8 @@ type Log struct {
 
 // Open opens (appends to) the log at path, creating its directory.
 func Open(path string, maxBytes int64, maxFiles int) (*Log, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// Logs are pod data: no other local user may list or read them.
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
 	l := &Log{path: path, maxBytes: maxBytes, maxFiles: maxFiles, now: time.Now}

@@ -327,7 +327,7 @@ func (r *Runtime) prepareInstanceFiles(pod *corev1.Pod, container string, attemp
 		return "", err
 	}
 	os.Remove(filepath.Join(dir, startedAtFile)) // of an earlier try, if any
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o750); err != nil {
 		return "", fmt.Errorf("create log dir: %w", err)
 	}
 	removeLogFiles(logPath)
@@ -349,7 +349,7 @@ func createTerminationLog(root, dir, termLog string) error {
 		return fmt.Errorf("create termination-log dir: %w", err)
 	}
 	defer rootDir.Close()
-	d, err := safeopen.MkdirAll(rootDir, rel, 0o755)
+	d, err := safeopen.MkdirAll(rootDir, rel, 0o750)
 	if err != nil {
 		return fmt.Errorf("create termination-log dir: %w", err)
 	}

@@ -138,7 +138,7 @@ func unmountAll(p string) error {
 // writePodFiles writes <root>/pods/<uid>/{etc-hosts,resolv.conf,hostname}.
 func (m *Manager) writePodFiles(pod *corev1.Pod, podIPs []string) error {
 	dir := m.podDir(pod)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("create pod directory: %w", err)
 	}
 	var hosts []byte

@@ -141,6 +141,12 @@ func (m *Manager) Mounts(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 // containers may write to it (API-data volumes are always read-only).
 func (m *Manager) setup(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) (string, bool, error) {
 	dir := m.VolumeDir(pod.UID, v.Name)
+	// The volumes' parent is closed to other local users: an emptyDir is
+	// 0777 for non-root containers and may hold what a container made
+	// setuid-root.
+	if err := os.MkdirAll(m.volumesDir(pod.UID), 0o750); err != nil {
+		return "", false, fmt.Errorf("create volumes directory: %w", err)
+	}
 	switch {
 	case v.EmptyDir != nil:
 		return dir, true, setupEmptyDir(dir, m.setUpMarker(pod.UID, v.Name), v.EmptyDir, pod.Spec.SecurityContext)
