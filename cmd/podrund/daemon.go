@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -39,6 +40,8 @@ type daemon struct {
 	jobs   *job.Runner
 	vols   *volumes.Manager
 	stopCD func() // stops an embedded containerd (host shutdown only)
+	// socketGID is socketGroup's gid, -1 without one.
+	socketGID int
 }
 
 // seccompRoot is where Localhost seccomp profiles live: <root>/seccomp, as
@@ -67,7 +70,14 @@ func run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 			return err
 		}
 	}
-	d := &daemon{cfg: cfg, log: log}
+	d := &daemon{cfg: cfg, log: log, socketGID: -1}
+	if cfg.SocketGroup != "" {
+		gid, err := server.LookupGroup(cfg.SocketGroup)
+		if err != nil {
+			return err
+		}
+		d.socketGID = gid
+	}
 	if err := d.wire(ctx); err != nil {
 		d.close()
 		return err
@@ -212,6 +222,22 @@ func (d *daemon) adopt(ctx context.Context) error {
 	return nil
 }
 
+// shareSocket gives socketGroup the API socket (also one systemd passed).
+func (d *daemon) shareSocket(ln net.Listener) error {
+	if d.socketGID < 0 {
+		return nil
+	}
+	path, err := server.SocketPath(ln)
+	if err != nil {
+		return fmt.Errorf("socketGroup: %w", err)
+	}
+	if err := server.ShareSocket(path, d.socketGID, d.cfg.State, d.cfg.Root); err != nil {
+		return err
+	}
+	d.log.Info("API socket shared with a group", zap.String("socket", path), zap.Int("gid", d.socketGID))
+	return nil
+}
+
 func (d *daemon) serve(ctx context.Context) error {
 	inhibitor := inhibitShutdown(d.log)
 	defer inhibitor.release()
@@ -220,6 +246,10 @@ func (d *daemon) serve(ctx context.Context) error {
 	}
 	ln, err := listen(d.cfg.Socket, d.log)
 	if err != nil {
+		return err
+	}
+	if err := d.shareSocket(ln); err != nil {
+		_ = ln.Close()
 		return err
 	}
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))

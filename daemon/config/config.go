@@ -26,6 +26,7 @@ import (
 // Config is every podrund setting.
 type Config struct {
 	Socket              string          `json:"socket,omitempty"`
+	SocketGroup         string          `json:"socketGroup,omitempty"` // name or gid that may use the socket; empty: root:root 0660
 	Root                string          `json:"root,omitempty"`
 	State               string          `json:"state,omitempty"`
 	ContainerdAddress   string          `json:"containerdAddress,omitempty"`
@@ -289,6 +290,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	d := Defaults()
 	f := &Flags{fs: fs}
 	fs.StringVar(&f.v.Socket, "socket", d.Socket, "API socket (mode 0660)")
+	fs.StringVar(&f.v.SocketGroup, "socket-group", d.SocketGroup,
+		"group (name or gid) that may use the API socket; root-equivalent unless a policy is set")
 	fs.StringVar(&f.v.Root, "root", d.Root, "persistent state: store, logs, volumes")
 	fs.StringVar(&f.v.State, "state", d.State, "runtime state: namespaces, sockets")
 	fs.StringVar(&f.v.ContainerdAddress, "containerd-address", d.ContainerdAddress, "containerd socket")
@@ -316,6 +319,7 @@ func (f *Flags) Resolve() (Config, error) {
 	}
 	set := map[string]func(){
 		"socket":             func() { c.Socket = f.v.Socket },
+		"socket-group":       func() { c.SocketGroup = f.v.SocketGroup },
 		"root":               func() { c.Root = f.v.Root },
 		"state":              func() { c.State = f.v.State },
 		"containerd-address": func() { c.ContainerdAddress = f.v.ContainerdAddress },

@@ -279,3 +279,15 @@ func TestPolicyKeys(t *testing.T) {
 		t.Fatalf("valid policy: %v %v", err, c.Validate())
 	}
 }
+
+func TestSocketGroupSetting(t *testing.T) {
+	if g := resolveArgs(t, "").SocketGroup; g != "" {
+		t.Errorf("default socketGroup %q, want none", g)
+	}
+	if g := resolveArgs(t, "socketGroup: podrun\n").SocketGroup; g != "podrun" {
+		t.Errorf("socketGroup from the file: %q", g)
+	}
+	if g := resolveArgs(t, "socketGroup: podrun\n", "--socket-group", "1234").SocketGroup; g != "1234" {
+		t.Errorf("--socket-group did not override the file: %q", g)
+	}
+}

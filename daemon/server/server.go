@@ -173,7 +173,8 @@ func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Listen opens the API socket: a stale socket file left by a killed
-// podrund is removed, a live one is an error, and the socket gets mode 0660.
+// podrund is removed, a live one is an error, and the socket gets mode 0660
+// (created 0600: it is never open to other users, not even for a moment).
 func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create socket directory: %w", err)
@@ -190,7 +191,7 @@ func Listen(path string) (net.Listener, error) {
 			return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
 		}
 	}
-	ln, err := net.Listen("unix", path)
+	ln, err := listenPrivate(path)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
