@@ -113,6 +113,12 @@ func openInit(path string, log *zap.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Secrets live in the store: a file left more open (by hand, by an
+	// older podrund) is closed again; bbolt keeps an existing file's mode.
+	if err := os.Chmod(path, 0o600); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("make store %s private: %w", path, err)
+	}
 	s := &Store{db: db, log: log, EventsPerPod: 100, EventsTotal: 2000}
 	if err := s.init(); err != nil {
 		_ = db.Close()

@@ -351,3 +351,20 @@ func TestEventsTotalCapAndReplacedPods(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreFilePrivate: the store holds Secrets; one left world-readable
+// is made 0600 again when opened.
+func TestStoreFilePrivate(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	_ = s.Close()
+	path := filepath.Join(dir, FileName)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir)
+	defer s.Close()
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("store file %v (%v), want 0600", fi.Mode(), err)
+	}
+}
