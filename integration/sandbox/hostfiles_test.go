@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/podrun/podrun/integration/harness"
 )
 
@@ -240,4 +242,50 @@ spec:
 		t.Errorf("a member of socketGroup could not use the socket: %v\n%s", err, got)
 	}
 	deletePod(t, c, "leaky")
+}
+
+// TestFSGroupNotReappliedOnAdoption: fsGroup is applied when the emptyDir
+// is set up, not again when a podrund that was killed re-adopts the pod
+// and a container of it restarts: the walk would race the running
+// containers. A file the container made root-only stays so. (Before the
+// fix every container create walked the volume.)
+func TestFSGroupNotReappliedOnAdoption(t *testing.T) {
+	t.Parallel()
+	d := env.PrivateDaemon(t)
+	c := env.ClientOn(t, d)
+	c.Apply(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: adopted}
+spec:
+  terminationGracePeriodSeconds: 1
+  securityContext: {fsGroup: 2345}
+  volumes: [{name: vol, emptyDir: {}}]
+  containers:
+  - name: keeper
+    image: busybox:1.28
+    command: ["sh", "-c", %q]
+    volumeMounts: [{name: vol, mountPath: /vol}]
+  - name: restarter
+    image: busybox:1.28
+    command: ["sh", "-c", "while [ ! -f /tmp/stop ]; do sleep 1; done"]
+    volumeMounts: [{name: vol, mountPath: /vol}]
+`, "touch /vol/mine && chgrp 0 /vol/mine && chmod 600 /vol/mine && echo made; "+forever))
+	logsUntil(t, c, "adopted", "keeper", "made", 90*time.Second)
+	p := c.GetPod("adopted")
+	mine := filepath.Join(d.Root, "pods", string(p.UID), "volumes", "vol", "mine")
+	if got := ownerAndMode(mine); got != "0:0 600" {
+		t.Fatalf("container's file %s, want 0:0 600", got)
+	}
+	if err := d.Restart(t.Context(), syscall.SIGKILL); err != nil {
+		t.Fatalf("SIGKILL and restart podrund: %v", err)
+	}
+	sh(t, c, "adopted", "restarter", "touch /tmp/stop")
+	c.WaitFor("adopted", "restarter restarted", 90*time.Second, func(p *corev1.Pod) bool {
+		s := status(p, "restarter")
+		return s != nil && s.RestartCount >= 1 && s.State.Running != nil
+	})
+	if got := ownerAndMode(mine); got != "0:0 600" {
+		t.Errorf("after re-adoption and a container restart the file is %s, want 0:0 600 (walked again)", got)
+	}
+	deletePod(t, c, "adopted")
 }
