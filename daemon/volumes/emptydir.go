@@ -19,11 +19,16 @@ import (
 // later calls (each container start) only check the tmpfs is still there.
 // Walking the tree again on a container restart would let a running
 // container race the walk with planted symlinks; a podrund restart that
-// re-adopts the pod finds the marker and does not walk either.
+// re-adopts the pod finds the marker and does not walk either. A volume
+// that exists without a marker (made by a podrund that kept none, or one
+// killed between creating it and the marker) may have running containers:
+// only its root, podrund's own directory, is given the group then.
 func setupEmptyDir(dir, marker string, src *corev1.EmptyDirVolumeSource, sc *corev1.PodSecurityContext) error {
 	if src.Medium != corev1.StorageMediumDefault && src.Medium != corev1.StorageMediumMemory {
 		return fmt.Errorf("emptyDir medium %q is not supported", src.Medium)
 	}
+	_, err := os.Lstat(dir)
+	fresh := errors.Is(err, os.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return fmt.Errorf("create emptyDir: %w", err)
 	}
@@ -45,6 +50,7 @@ func setupEmptyDir(dir, marker string, src *corev1.EmptyDirVolumeSource, sc *cor
 			if err := ensureTmpfs(dir, opts); err != nil {
 				return fmt.Errorf("emptyDir: %w", err)
 			}
+			fresh = true
 		}
 	}
 	if _, err := os.Lstat(marker); err == nil {
@@ -54,7 +60,12 @@ func setupEmptyDir(dir, marker string, src *corev1.EmptyDirVolumeSource, sc *cor
 		return fmt.Errorf("chmod emptyDir: %w", err)
 	}
 	if sc != nil && sc.FSGroup != nil {
-		if err := applyFSGroup(dir, *sc.FSGroup, false, sc.FSGroupChangePolicy); err != nil {
+		if fresh {
+			err = applyFSGroup(dir, *sc.FSGroup, false, sc.FSGroupChangePolicy)
+		} else {
+			err = applyFSGroupToRoot(dir, *sc.FSGroup, false)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -34,27 +34,57 @@ const (
 // the modes and setgid (the kubelet's requiresPermissionChange); nil or
 // Always walks.
 func applyFSGroup(root string, gid int64, readOnly bool, policy *corev1.PodFSGroupChangePolicy) error {
-	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, st, err := openVolumeRoot(root)
 	if err != nil {
-		return fmt.Errorf("open volume %s: %w", root, err)
+		return err
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("stat volume %s: %w", root, err)
-	}
 	mask := uint32(fsGroupRW)
 	if readOnly {
 		mask = fsGroupRO
 	}
-	if policy != nil && *policy == corev1.FSGroupChangeOnRootMismatch && !rootMismatch(&st, gid, mask) {
+	if policy != nil && *policy == corev1.FSGroupChangeOnRootMismatch && !rootMismatch(st, gid, mask) {
 		return nil
 	}
 	w := ownershipWalk{gid: int(gid), mask: mask, dev: st.Dev}
-	if err := w.dir(fd, &st); err != nil {
+	if err := w.dir(fd, st); err != nil {
 		return fmt.Errorf("apply fsGroup %d to %s: %w", gid, root, err)
 	}
 	return nil
+}
+
+// applyFSGroupToRoot gives fsGroup gid the directory root alone, by file
+// descriptor, without walking what is below it.
+func applyFSGroupToRoot(root string, gid int64, readOnly bool) error {
+	fd, st, err := openVolumeRoot(root)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	mask := uint32(fsGroupRW)
+	if readOnly {
+		mask = fsGroupRO
+	}
+	w := ownershipWalk{gid: int(gid), mask: mask, dev: st.Dev}
+	if err := w.apply(fd, st.Mode|mask|fsGroupExec|unix.S_ISGID); err != nil {
+		return fmt.Errorf("apply fsGroup %d to %s: %w", gid, root, err)
+	}
+	return nil
+}
+
+// openVolumeRoot opens a volume's directory as an O_PATH fd, refusing a
+// symlink in its place.
+func openVolumeRoot(root string) (int, *unix.Stat_t, error) {
+	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, nil, fmt.Errorf("open volume %s: %w", root, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, nil, fmt.Errorf("stat volume %s: %w", root, err)
+	}
+	return fd, &st, nil
 }
 
 // rootMismatch reports whether root lacks the fsGroup's group, modes or

@@ -213,3 +213,36 @@ func TestEmptyDirFSGroupOnlyAtSetUp(t *testing.T) {
 		t.Errorf("set-up marker outlived Cleanup: %v", err)
 	}
 }
+
+// TestEmptyDirWithoutMarkerNotWalked: a volume that exists without a
+// set-up marker (an older podrund's running pod) gets the group on its
+// root only; what containers put in it is not walked.
+func TestEmptyDirWithoutMarkerNotWalked(t *testing.T) {
+	ctx := context.Background()
+	m, _ := newTestManager(t)
+	g := int64(2345)
+	pod := newPod(corev1.Volume{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: &g}
+	dir := m.VolumeDir(pod.UID, "scratch")
+	hostFile, _ := hostTarget(t)
+	mustWrite(t, filepath.Join(dir, "old"), 0o600)
+	if err := os.Symlink(hostFile, filepath.Join(dir, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	c := &corev1.Container{Name: "app", VolumeMounts: []corev1.VolumeMount{{Name: "scratch", MountPath: "/s"}}}
+	if _, err := m.Mounts(ctx, pod, c); err != nil {
+		t.Fatal(err)
+	}
+	if st := statOf(t, dir); st.Gid != 2345 || st.Mode&0o7777 != 0o2777 {
+		t.Errorf("adopted emptyDir root: gid %d mode %o, want 2345 2777", st.Gid, st.Mode&0o7777)
+	}
+	if st := statOf(t, filepath.Join(dir, "old")); st.Gid != 0 || st.Mode&0o777 != 0o600 {
+		t.Errorf("adopted emptyDir contents walked: gid %d mode %o", st.Gid, st.Mode&0o777)
+	}
+	if _, err := os.Stat(m.setUpMarker(pod.UID, "scratch")); err != nil {
+		t.Errorf("no set-up marker: %v", err)
+	}
+	if err := m.Cleanup(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+}
