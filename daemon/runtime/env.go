@@ -324,7 +324,7 @@ func nodeCapacity(name corev1.ResourceName) int64 {
 	}
 	var st unix.Statfs_t
 	if unix.Statfs("/", &st) == nil {
-		return int64(st.Blocks) * st.Bsize
+		return int64(st.Blocks) * int64(st.Bsize) // Bsize is int32 on 32-bit arm
 	}
 	return 0
 }
