@@ -29,6 +29,15 @@ else
 	fail "staticcheck not installed (run scripts/install-deps.sh)"
 fi
 
+step "cross-build (linux/arm64, linux/arm v7)"
+# Edge devices are arm: every program must build for them, pure Go, as
+# scripts/release.sh builds the release.
+for target in arm64: arm:7; do
+	arch=${target%%:*} arm=${target#*:}
+	CGO_ENABLED=0 GOOS=linux GOARCH=$arch GOARM=$arm go build -tags grpcnotrace -o /dev/null ./cmd/podrund ./cmd/podctl ./cmd/podrund-logger 2>&1 ||
+		fail "cross-build for $arch${arm:+ v$arm}"
+done
+
 step "unit tests (-race)"
 unit_pkgs=$(go list ./... | grep -v '/integration')
 go test -race -count=1 -timeout 10m $unit_pkgs > /tmp/podrun-unit.log 2>&1
