@@ -38,9 +38,7 @@ func TestEvict_R71(t *testing.T) {
 			t.Errorf("condition %+v: the kubelet sets none for a local storage limit", c)
 		}
 	}
-	if !h.sink.hasEvent("Evicted", msg) {
-		t.Error("no Evicted event with the message")
-	}
+	h.waitEvent("Evicted", msg)
 	h.waitFor("sandbox removed", func() bool { return h.count("remove-sandbox") == 1 })
 	calls := h.rt.callLog()
 	app, side := slices.Index(calls, "stop r 2s"), slices.Index(calls, "stop s 2s")

@@ -460,6 +460,14 @@ func (h *harness) waitFor(what string, cond func() bool) {
 	}
 }
 
+// waitEvent waits for an event with reason and message ("" for any):
+// a worker sends the events of a sync only after publishing its status,
+// so one looked up right after a status was seen may not be there yet.
+func (h *harness) waitEvent(reason, msg string) {
+	h.t.Helper()
+	h.waitFor(fmt.Sprintf("event %s %q", reason, msg), func() bool { return h.sink.hasEvent(reason, msg) })
+}
+
 func (h *harness) status(uid types.UID) corev1.PodStatus {
 	rec, ok := h.m.Get(uid)
 	if !ok {

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,21 +43,18 @@ func TestImagePolicies_R27_R99(t *testing.T) {
 	h.start(pod)
 	h.waitRunning("b")
 	h.waitFor("ErrImageNeverPull", func() bool { return h.waitingReason(string(pod.UID), "c") == "ErrImageNeverPull" })
-	if !h.sink.hasEvent("Pulled", `Container image "busybox:1.28" already present on machine`) {
-		t.Error("missing 'already present' event")
-	}
-	if !h.sink.hasEvent("Pulling", `Pulling image "nginx:1"`) {
-		t.Error("missing Pulling event")
-	}
-	found := false
-	for _, e := range h.sink.eventList() {
-		if e.Reason == "Pulled" && len(e.Message) > 30 && e.Message[:30] == `Successfully pulled image "ngi` {
-			found = true
+	// The events of a sync are sent after its status is published (Get
+	// sees the status first), so they are waited for, not looked up once.
+	h.waitEvent("Pulled", `Container image "busybox:1.28" already present on machine`)
+	h.waitEvent("Pulling", `Pulling image "nginx:1"`)
+	h.waitFor("'Successfully pulled' event", func() bool {
+		for _, e := range h.sink.eventList() {
+			if e.Reason == "Pulled" && strings.HasPrefix(e.Message, `Successfully pulled image "nginx:1"`) {
+				return true
+			}
 		}
-	}
-	if !found {
-		t.Error("missing 'Successfully pulled' event")
-	}
+		return false
+	})
 	if n := countCalls(h.rt.callLog(), "pull busybox:1.28"); n != 0 {
 		t.Errorf("IfNotPresent pulled a present image %d times", n)
 	}
@@ -77,9 +75,7 @@ func TestImagePullBackOff_R34_R87(t *testing.T) {
 	h.start(pod)
 	uid := string(pod.UID)
 	h.waitFor("ErrImagePull", func() bool { return h.waitingReason(uid, "r") == "ErrImagePull" })
-	if !h.sink.hasEvent("Failed", `Failed to pull image "nope:1": failed to resolve reference: not found`) {
-		t.Errorf("Failed event wording: %v", h.sink.eventList())
-	}
+	h.waitEvent("Failed", `Failed to pull image "nope:1": failed to resolve reference: not found`)
 	h.waitFor("timer armed", func() bool { return h.clk.HasWaiters() })
 	h.clk.Step(10 * time.Second) // back-off 10 s over: pull again, fails, back-off 20 s
 	h.waitFor("second pull", func() bool { return countCalls(h.rt.callLog(), "pull nope:1") == 2 })
@@ -89,9 +85,8 @@ func TestImagePullBackOff_R34_R87(t *testing.T) {
 	if n := countCalls(h.rt.callLog(), "pull nope:1"); n != 2 {
 		t.Fatalf("pulled %d times during back-off", n)
 	}
-	if !h.sink.hasEvent("BackOff", `Back-off pulling image "nope:1"`) || !h.sink.hasEvent("Failed", "Error: ErrImagePull") {
-		t.Fatal("missing BackOff/Failed events")
-	}
+	h.waitEvent("BackOff", `Back-off pulling image "nope:1"`)
+	h.waitEvent("Failed", "Error: ErrImagePull")
 	h.waitFor("timer armed", func() bool { return h.clk.HasWaiters() })
 	h.clk.Step(10 * time.Second)
 	h.waitFor("third pull", func() bool { return countCalls(h.rt.callLog(), "pull nope:1") == 3 })
@@ -106,15 +101,14 @@ func TestImageAlwaysPullFailsButPresent(t *testing.T) {
 	h.rt.pullErr["busybox:1.28"] = errors.New("registry unreachable")
 	h.start(pod)
 	h.waitRunning("r")
-	found := false
-	for _, e := range h.sink.eventList() {
-		if e.Reason == "Failed" && e.Type == corev1.EventTypeWarning {
-			found = true
+	h.waitFor("Warning event for the failed pull", func() bool {
+		for _, e := range h.sink.eventList() {
+			if e.Reason == "Failed" && e.Type == corev1.EventTypeWarning {
+				return true
+			}
 		}
-	}
-	if !found {
-		t.Fatal("no Warning event for the failed pull")
-	}
+		return false
+	})
 }
 
 func TestPullPolicyDefault(t *testing.T) {
@@ -147,7 +141,5 @@ func TestImageAlwaysPullFailsButPresentRestarts(t *testing.T) {
 	if r := h.waitingReason(string(pod.UID), "r"); r == "ImagePullBackOff" {
 		t.Errorf("waiting reason %s for a present image", r)
 	}
-	if !h.sink.hasEvent("BackOff", `Back-off pulling image "busybox:1.28"`) {
-		t.Error("no BackOff event for the skipped pull")
-	}
+	h.waitEvent("BackOff", `Back-off pulling image "busybox:1.28"`)
 }

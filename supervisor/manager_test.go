@@ -95,9 +95,7 @@ func TestOOMKilled_R86(t *testing.T) {
 	if lt == nil || lt.Reason != "OOMKilled" {
 		t.Fatalf("lastState %+v", lt)
 	}
-	if !h.sink.hasEvent("OOMKilling", "Container i was OOM-killed: it exceeded its memory limit (exit code 0)") {
-		t.Fatalf("no OOMKilling event; events %v", h.sink.eventList())
-	}
+	h.waitEvent("OOMKilling", "Container i was OOM-killed: it exceeded its memory limit (exit code 0)")
 }
 
 // TestShutdown: node shutdown stops every pod in order, keeps the records

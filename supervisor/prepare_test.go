@@ -157,6 +157,7 @@ func TestPrepareAhead_Invisible_R16(t *testing.T) {
 	if !strings.HasPrefix(app, "app-") || indexOf(h.rt.callLog(), "create app") >= 0 {
 		t.Fatalf("app %s not the prepared instance: %v", app, h.rt.callLog())
 	}
+	h.waitFor("Started event of app", func() bool { return indexOf(containerEvents(h.sink), "Started spec.containers{app}") >= 0 })
 	evs := containerEvents(h.sink)
 	if c, s := indexOf(evs, "Created spec.containers{app}"), indexOf(evs, "Started spec.containers{app}"); c < 0 || s < c {
 		t.Fatalf("app events %v", evs)
