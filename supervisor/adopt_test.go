@@ -295,13 +295,15 @@ func TestAdoptEarlyExit_R94(t *testing.T) {
 	b.UID = "pod-b"
 	h.startRunning(a, "r")
 	h.startRunning(b, "q")
+	// The saves are read once the first manager has stopped: a status is
+	// visible to Get (startRunning) before the worker has saved it.
+	h2, _ := h.restart(Options{})
 	recs := map[string]*PodRecord{}
 	h.sink.mu.Lock()
 	for _, s := range h.sink.saves {
 		recs[string(s.Pod.UID)] = s
 	}
 	h.sink.mu.Unlock()
-	h2, _ := h.restart(Options{})
 	if err := h2.m.Start(context.Background(), copyRecord(recs["pod-a"])); err != nil {
 		t.Fatal(err)
 	}
