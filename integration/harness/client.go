@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,13 +33,39 @@ type Client struct {
 
 var nsUnsafe = regexp.MustCompile(`[^a-z0-9-]+`)
 
-// NamespaceFor turns a test name into a DNS-1123 label.
+// NamespaceFor turns a test name into a DNS-1123 label. Each run of a
+// test gets its own: under -count=N the second run of TestX is
+// t-testx-2, so that it neither finds the first run's Jobs (which the
+// client's cleanup leaves) nor appends to its order files in HostDir.
+// Calls from one run return the same namespace.
 func NamespaceFor(t testing.TB) string {
 	ns := strings.Trim(nsUnsafe.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(ns) > 50 {
 		ns = strings.Trim(ns[len(ns)-50:], "-")
 	}
-	return "t-" + ns
+	ns = "t-" + ns
+	if n := runOf(ns, t); n > 1 {
+		ns += fmt.Sprintf("-%d", n)
+	}
+	return ns
+}
+
+// runs numbers the runs of each test name; a run is one testing.TB.
+var runs = struct {
+	sync.Mutex
+	last map[string]testing.TB
+	n    map[string]int
+}{last: map[string]testing.TB{}, n: map[string]int{}}
+
+// runOf is 1 for the first run of the test named ns, 2 for the second...
+func runOf(ns string, t testing.TB) int {
+	runs.Lock()
+	defer runs.Unlock()
+	if runs.last[ns] != t {
+		runs.last[ns] = t
+		runs.n[ns]++
+	}
+	return runs.n[ns]
 }
 
 // Client returns a handle on the shared daemon with a namespace named after

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -265,7 +266,9 @@ func checkSeeds(dir string) (string, error) {
 
 // Main is TestMain's body: Setup, run the tests, a final leak check of the
 // shared daemon, Close. A setup failure fails the whole binary (never skips).
+// With PODRUN_STRESS=1 the tests run beside one CPU hog per core (stress.go).
 func Main(m *testing.M, env **Env) int {
+	RunHogIfAsked()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	e, err := Setup(ctx)
 	cancel()
@@ -277,7 +280,20 @@ func Main(m *testing.M, env **Env) int {
 		}
 		return 1
 	}
+	var hogs *Hogs
+	if StressRequested() {
+		if hogs, err = StartHogs(runtime.NumCPU()); err != nil {
+			fmt.Fprintln(os.Stderr, "integration setup failed:", err)
+			_ = e.Close()
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "harness: stress mode, %d CPU hogs\n", hogs.Count())
+	}
 	code := m.Run()
+	if err := hogs.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "integration cleanup:", err)
+		code = 1
+	}
 	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if leaks := e.LeakCheck(ctx, e.Daemon); len(leaks) > 0 {

@@ -1,0 +1,85 @@
+package harness
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	RunHogIfAsked()
+	os.Exit(m.Run())
+}
+
+// TestHogsSpinAndStop: the hogs are live processes that use CPU, and
+// Stop leaves none behind.
+func TestHogsSpinAndStop(t *testing.T) {
+	h, err := StartHogs(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Stop()
+	if h.Count() != 2 {
+		t.Fatalf("%d hogs, want 2", h.Count())
+	}
+	var pids []int
+	for _, cmd := range h.cmds {
+		pids = append(pids, cmd.Process.Pid)
+	}
+	for _, pid := range pids {
+		deadline := time.Now().Add(30 * time.Second)
+		for cpuTicks(t, pid) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("hog %d used no CPU in 30 s", pid)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if err := h.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("hog %d still exists after Stop", pid)
+		}
+	}
+}
+
+// cpuTicks is utime+stime of pid from /proc/PID/stat.
+func cpuTicks(t *testing.T, pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		t.Fatalf("hog %d: %v", pid, err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	u, _ := strconv.Atoi(f[11])
+	s, _ := strconv.Atoi(f[12])
+	return u + s
+}
+
+// namedTB is a testing.TB with a chosen name: each value stands for one
+// run of a test under -count.
+type namedTB struct {
+	testing.TB
+	name string
+}
+
+func (n *namedTB) Name() string { return n.name }
+
+func TestNamespaceForEachRun(t *testing.T) {
+	first, second := &namedTB{t, "TestRunTwice"}, &namedTB{t, "TestRunTwice"}
+	a := NamespaceFor(first)
+	if again := NamespaceFor(first); again != a {
+		t.Errorf("one run got %q and %q", a, again)
+	}
+	b := NamespaceFor(second)
+	if a != "t-testruntwice" || b != "t-testruntwice-2" {
+		t.Errorf("runs got %q and %q, want t-testruntwice and t-testruntwice-2", a, b)
+	}
+	if other := NamespaceFor(&namedTB{t, "TestOther"}); other != "t-testother" {
+		t.Errorf("another test got %q", other)
+	}
+}
