@@ -51,6 +51,7 @@ type fakeRuntime struct {
 	images     map[string]ImageStatus
 	pullErr    map[string]error
 	createErr  map[string]error
+	stopErr    map[string]error // the next stop of that container fails, leaving it running
 	startErr   map[string]error
 	sandboxes  map[string]int32
 	term       map[string]termBehaviour
@@ -86,6 +87,7 @@ func newFakeRuntime(clk *clocktesting.FakeClock) *fakeRuntime {
 		images:     map[string]ImageStatus{"busybox:1.28": {Present: true, Ref: "docker.io/library/busybox:1.28", ID: "sha256:bb"}},
 		pullErr:    map[string]error{},
 		createErr:  map[string]error{},
+		stopErr:    map[string]error{},
 		startErr:   map[string]error{},
 		sandboxes:  map[string]int32{},
 		term:       map[string]termBehaviour{},
@@ -206,6 +208,12 @@ func (f *fakeRuntime) StopContainer(ctx context.Context, id string, sig syscall.
 	if c == nil || c.state != InstanceRunning {
 		f.mu.Unlock()
 		return nil
+	}
+	if err := f.stopErr[c.name]; err != nil {
+		delete(f.stopErr, c.name)
+		f.record("stop %s failed", c.name)
+		f.mu.Unlock()
+		return err
 	}
 	f.record("stop %s %s", c.name, grace)
 	f.stops = append(f.stops, stopRecord{name: c.name, at: f.clk.Now(), grace: grace})

@@ -150,12 +150,11 @@ type killer struct {
 // kill is the kubelet's killContainer (R54, R58): Killing event, preStop
 // within the grace, the ordering turn, then stop signal and SIGKILL after
 // at least 2 s. Deductions are whole seconds, as upstream. The ordering is
-// told when the instance stopped.
+// told when the instance stopped, and only then: a stop that failed left
+// it running, and the sidecars waiting for it must go on waiting (R63)
+// until the retried kill or its exit ends it.
 func (k *killer) kill(ctx context.Context, r killRequest) error {
 	name := r.Container.Name
-	if r.Ordering != nil {
-		defer r.Ordering.containerTerminated(name)
-	}
 	msg := r.Message
 	if msg == "" {
 		msg = fmt.Sprintf("Stopping container %s", name)
@@ -180,7 +179,11 @@ func (k *killer) kill(ctx context.Context, r killRequest) error {
 		}
 	}
 	g, _ := r.budget()
-	return k.stop(ctx, &r, start, max(g-used, minStopWindow))
+	err := k.stop(ctx, &r, start, max(g-used, minStopWindow))
+	if err == nil && r.Ordering != nil {
+		r.Ordering.containerTerminated(name)
+	}
+	return err
 }
 
 // waitBudget waits for done at most the budget left after used seconds;

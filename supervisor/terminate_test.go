@@ -2,6 +2,9 @@ package supervisor
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -307,5 +310,30 @@ func TestGraceShrinkKeepsOrder_R61_R63(t *testing.T) {
 	}
 	if h.finalExit(rec, "r") != 137 || h.finalExit(rec, "s") != 137 {
 		t.Fatal("both should be SIGKILLed")
+	}
+}
+
+// TestFailedStopKeepsSidecarWaiting_R63: a stop call for the app that
+// fails (a runtime error) leaves the app running; the sidecar's turn must
+// not come before the app has really stopped, whatever the failed kill
+// did. The kill is retried and the sidecar is stopped after the app exits.
+func TestFailedStopKeepsSidecarWaiting_R63(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, []string{"s:sidecar"}, "r")
+	h.rt.term["r"] = termBehaviour{delay: 3 * time.Second, code: 0}
+	h.rt.stopErr["r"] = errors.New("ttrpc: connection closed")
+	h.startRunning(pod, "s", "r")
+	if err := h.m.Delete(context.Background(), pod.UID, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := h.waitFinished(pod.UID)
+	calls := h.rt.callLog()
+	failed, exitR := slices.Index(calls, "stop r failed"), slices.Index(calls, "exit r 0")
+	stopS := slices.IndexFunc(calls, func(c string) bool { return strings.HasPrefix(c, "stop s ") })
+	if failed < 0 || exitR < 0 || stopS < 0 || stopS < exitR {
+		t.Errorf("want the failed stop of r, r's exit, then s's stop signal (R63); calls %v", calls)
+	}
+	if h.finalExit(rec, "r") != 0 {
+		t.Errorf("r exit %d, want 0 (stopped by the retried kill)", h.finalExit(rec, "r"))
 	}
 }
