@@ -220,17 +220,29 @@ func TestPullAlwaysOffline(t *testing.T) {
 func TestActiveDeadline(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	// The deadline runs from the pod's startTime, before the sandbox exists;
-	// the stop order is read from the TERM traps, which both shells must
-	// have installed by then (a sidecar is started once its process runs,
-	// R17): 6 s leaves a loaded machine room to start both.
-	ps := harness.Pod{Name: "dl", Extra: "  activeDeadlineSeconds: 6\n",
+	// The stop order is read from the TERM traps. A TERM that reaches a
+	// shell before its trap is lost (PID 1 ignores it) and the container is
+	// SIGKILLed at the end of the grace without a line: a deadline set at
+	// creation (6 s once) fired before the app's shell ran on a loaded
+	// host. So the deadline is set in place (R93) once both shells have
+	// their trap ("Started" comes after it); it counts from startTime (R70),
+	// so it is due at once or within the second.
+	ps := harness.Pod{Name: "dl",
 		Inits:      []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
 		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
 	c.Apply(ps.YAML(c.HostDir))
+	c.WaitOrder("dl", 60*time.Second, "side Started", "app Started")
+	uid := c.GetPod("dl").UID
+	ps.Extra = "  activeDeadlineSeconds: 1\n"
+	if out := c.Apply(ps.YAML(c.HostDir)); strings.TrimSpace(out) != "pod/dl configured" {
+		t.Fatalf("setting activeDeadlineSeconds: %q, want configured (in place)", out)
+	}
 	p := c.WaitFor("dl", "Failed and stopped", 60*time.Second, func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodFailed && terminated(p, "side") != nil && terminated(p, "app") != nil
 	})
+	if p.UID != uid {
+		t.Errorf("the pod was replaced (UID %s, was %s): activeDeadlineSeconds is an in-place change (R93)", p.UID, uid)
+	}
 	if p.Status.Reason != "DeadlineExceeded" || !strings.Contains(p.Status.Message, "deadline") {
 		t.Errorf("status reason %q message %q, want DeadlineExceeded (R70)", p.Status.Reason, p.Status.Message)
 	}
