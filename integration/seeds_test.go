@@ -8,6 +8,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podrun/podrun/integration/harness"
 )
@@ -202,9 +203,15 @@ func TestSeed10RuntimeFeatureDetection(t *testing.T) {
 	}
 }
 
-// jobPods returns the pods the Job controller created for job.
+// jobPods returns the pods the Job controller created for job: those it
+// controls, not any pod labelled with the Job's name. A Job deleted with
+// the default Background propagation goes before its pods, so a pod of
+// an earlier Job of that name can still be terminating next to the new
+// Job's; picked by its label, it showed READY 0/2 Completed once it had
+// stopped, although its watched status had just said Running.
 func jobPods(t *testing.T, c *harness.Client, job string) []corev1.Pod {
 	t.Helper()
+	uid := getJob(t, c, job).UID
 	out := c.MustPodctl("get", "pods", "-o", "json")
 	var l corev1.PodList
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
@@ -212,7 +219,7 @@ func jobPods(t *testing.T, c *harness.Client, job string) []corev1.Pod {
 	}
 	var ps []corev1.Pod
 	for _, p := range l.Items {
-		if p.Labels["job-name"] == job || p.Labels["batch.kubernetes.io/job-name"] == job {
+		if ref := metav1.GetControllerOf(&p); ref != nil && ref.UID == uid {
 			ps = append(ps, p)
 		}
 	}
