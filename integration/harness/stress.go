@@ -26,7 +26,8 @@ const (
 
 // Hogs are the CPU hogs of stress mode.
 type Hogs struct {
-	cmds []*exec.Cmd
+	cmds    []*exec.Cmd
+	release chan struct{} // lets the thread that started the hogs go
 }
 
 // StressRequested reports whether PODRUN_STRESS asks for stress mode.
@@ -50,21 +51,36 @@ func RunHogIfAsked() {
 
 // StartHogs starts n CPU hogs: copies of this test binary that spin. They
 // die with the test binary (parent-death signal) even when it cannot
-// run its cleanup; Stop ends them otherwise.
+// run its cleanup; Stop ends them otherwise. The parent-death signal
+// follows the thread that forked, not the process, so the hogs are
+// started from a locked thread that lives until Stop.
 func StartHogs(n int) (*Hogs, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("stress: find the test binary: %w", err)
 	}
-	h := &Hogs{}
-	for range n {
-		cmd := exec.Command(self, "-test.run=^$")
-		cmd.Env = append(os.Environ(), hogEnv+"=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			return nil, errors.Join(fmt.Errorf("stress: start hog: %w", err), h.Stop())
+	release := make(chan struct{})
+	h := &Hogs{release: release}
+	started := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for range n {
+			cmd := exec.Command(self, "-test.run=^$")
+			cmd.Env = append(os.Environ(), hogEnv+"=1")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+			if err := cmd.Start(); err != nil {
+				started <- fmt.Errorf("stress: start hog: %w", err)
+				<-release
+				return
+			}
+			h.cmds = append(h.cmds, cmd)
 		}
-		h.cmds = append(h.cmds, cmd)
+		started <- nil
+		<-release
+	}()
+	if err := <-started; err != nil {
+		return nil, errors.Join(err, h.Stop())
 	}
 	return h, nil
 }
@@ -82,6 +98,10 @@ func (h *Hogs) Stop() error {
 		_ = cmd.Wait() // killed: the error only says so
 	}
 	h.cmds = nil
+	if h.release != nil {
+		close(h.release)
+		h.release = nil
+	}
 	return errors.Join(errs...)
 }
 

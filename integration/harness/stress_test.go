@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -70,16 +71,19 @@ type namedTB struct {
 func (n *namedTB) Name() string { return n.name }
 
 func TestNamespaceForEachRun(t *testing.T) {
-	first, second := &namedTB{t, "TestRunTwice"}, &namedTB{t, "TestRunTwice"}
+	// A name of its own, so that this test can itself run with -count.
+	name := fmt.Sprintf("TestRunTwice%d", time.Now().UnixNano())
+	first, second := &namedTB{t, name}, &namedTB{t, name}
 	a := NamespaceFor(first)
 	if again := NamespaceFor(first); again != a {
 		t.Errorf("one run got %q and %q", a, again)
 	}
 	b := NamespaceFor(second)
-	if a != "t-testruntwice" || b != "t-testruntwice-2" {
-		t.Errorf("runs got %q and %q, want t-testruntwice and t-testruntwice-2", a, b)
+	if want := "t-" + strings.ToLower(name); a != want || b != want+"-2" {
+		t.Errorf("runs got %q and %q, want %s and %s-2", a, b, want, want)
 	}
-	if other := NamespaceFor(&namedTB{t, "TestOther"}); other != "t-testother" {
-		t.Errorf("another test got %q", other)
+	other := "TestOther" + name
+	if got := NamespaceFor(&namedTB{t, other}); got != "t-"+strings.ToLower(other) {
+		t.Errorf("another test got %q", got)
 	}
 }
