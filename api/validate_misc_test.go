@@ -47,7 +47,7 @@ func TestValidateHandlersAndMisc(t *testing.T) {
 			p.Spec.DNSConfig = &corev1.PodDNSConfig{Nameservers: []string{"1.1.1.1", "not-an-ip", "8.8.8.8", "9.9.9.9"}}
 		}, []string{
 			`spec.dnsConfig.nameservers: Invalid value: ["1.1.1.1","not-an-ip","8.8.8.8","9.9.9.9"]: must not have more than 3 nameservers`,
-			`spec.dnsConfig.nameservers[1]: Invalid value: "not-an-ip": must be a valid IP address`,
+			`spec.dnsConfig.nameservers[1]: Invalid value: "not-an-ip": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)`,
 		}},
 		{"dnsPolicy None with an empty dnsConfig", func(p *corev1.Pod) {
 			p.Spec.DNSPolicy = corev1.DNSNone

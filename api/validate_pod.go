@@ -2,7 +2,7 @@ package api
 
 import (
 	"fmt"
-	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -35,6 +35,7 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	errs = append(errs, validateContainers(spec, volumes, fldPath.Child("containers"))...)
 	errs = append(errs, validateRestartPolicy(spec.RestartPolicy, fldPath.Child("restartPolicy"))...)
 	errs = append(errs, validateDNS(spec, fldPath)...)
+	errs = append(errs, validateHostAliases(spec.HostAliases, fldPath.Child("hostAliases"))...)
 	errs = append(errs, validateHostNetworkPorts(spec, fldPath)...)
 	if spec.TerminationGracePeriodSeconds != nil {
 		errs = append(errs, validateNonnegative(*spec.TerminationGracePeriodSeconds, fldPath.Child("terminationGracePeriodSeconds"))...)
@@ -130,24 +131,26 @@ func validateDNS(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
 			fmt.Sprintf("must not have more than %v nameservers", maxDNSNameservers)))
 	}
 	for i, ns := range cfg.Nameservers {
-		if _, err := netip.ParseAddr(ns); err != nil {
-			errs = append(errs, field.Invalid(p.Child("nameservers").Index(i), ns, "must be a valid IP address"))
-		}
+		errs = append(errs, validateLegacyIP(ns, p.Child("nameservers").Index(i))...)
 	}
 	if len(cfg.Searches) > maxDNSSearchPaths {
 		errs = append(errs, field.Invalid(p.Child("searches"), cfg.Searches,
 			fmt.Sprintf("must not have more than %v search paths", maxDNSSearchPaths)))
 	}
+	// The space between search paths counts, as in the API server.
+	if len(strings.Join(cfg.Searches, " ")) > maxDNSSearchListChars {
+		errs = append(errs, field.Invalid(p.Child("searches"), cfg.Searches,
+			fmt.Sprintf("must not have more than %v characters (including spaces) in the search list", maxDNSSearchListChars)))
+	}
 	for i, s := range cfg.Searches {
+		// "." alone and a trailing dot are fine, as in the API server.
 		if s == "." {
 			continue
 		}
-		errs = append(errs, validateDNSSubdomain(s, p.Child("searches").Index(i))...)
+		errs = append(errs, validateDNSSubdomain(strings.TrimSuffix(s, "."), p.Child("searches").Index(i))...)
 	}
 	for i, o := range cfg.Options {
-		if o.Name == "" {
-			errs = append(errs, field.Required(p.Child("options").Index(i), "must not be empty"))
-		}
+		errs = append(errs, validateDNSOption(o, p.Child("options").Index(i))...)
 	}
 	return errs
 }
@@ -185,12 +188,7 @@ func validatePodSecurityContext(sc *corev1.PodSecurityContext, fldPath *field.Pa
 	for i, g := range sc.SupplementalGroups {
 		errs = append(errs, invalidEach(fldPath.Child("supplementalGroups").Index(i), g, validation.IsValidGroupID(g))...)
 	}
-	for i, s := range sc.Sysctls {
-		if s.Name == "" {
-			errs = append(errs, field.Required(fldPath.Child("sysctls").Index(i).Child("name"), ""))
-		}
-	}
-	return errs
+	return append(errs, validateSysctls(sc.Sysctls, fldPath.Child("sysctls"))...)
 }
 
 // validateRunAs checks the runAsUser and runAsGroup that container and pod

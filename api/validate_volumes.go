@@ -152,7 +152,7 @@ func validateKeyToPaths(items []corev1.KeyToPath, fldPath *field.Path) field.Err
 		} else {
 			errs = append(errs, invalidEach(p.Child("key"), it.Key, validation.IsConfigMapKey(it.Key))...)
 		}
-		errs = append(errs, validateRelativePath(it.Path, p.Child("path"), true)...)
+		errs = append(errs, validateLocalNonReservedPath(it.Path, p.Child("path"))...)
 		errs = append(errs, validateMode(it.Mode, p.Child("mode"))...)
 	}
 	return errs
@@ -162,7 +162,7 @@ func validateDownwardAPIItems(items []corev1.DownwardAPIVolumeFile, fldPath *fie
 	var errs field.ErrorList
 	for i, it := range items {
 		p := fldPath.Index(i)
-		errs = append(errs, validateRelativePath(it.Path, p.Child("path"), true)...)
+		errs = append(errs, validateLocalNonReservedPath(it.Path, p.Child("path"))...)
 		errs = append(errs, validateMode(it.Mode, p.Child("mode"))...)
 		switch {
 		case it.FieldRef != nil && it.ResourceFieldRef != nil:
@@ -276,6 +276,20 @@ func validateRelativePath(p string, fldPath *field.Path, required bool) field.Er
 		errs = append(errs, field.Invalid(fldPath, p, "must be a relative path"))
 	}
 	return append(errs, validateNoBacksteps(p, fldPath)...)
+}
+
+// validateLocalNonReservedPath is the API server's check of an item path
+// of a configMap, secret, downwardAPI or projected volume: required,
+// relative, without "..", and not starting with ".." either, since the
+// atomic writer keeps its own "..data" link and "..<timestamp>" payload
+// directories beside the items ("..data/x" would write into them).
+func validateLocalNonReservedPath(p string, fldPath *field.Path) field.ErrorList {
+	errs := validateRelativePath(p, fldPath, true)
+	// The ".." element check already reported "../x".
+	if strings.HasPrefix(p, "..") && !strings.HasPrefix(p, "../") {
+		errs = append(errs, field.Invalid(fldPath, p, "must not start with '..'"))
+	}
+	return errs
 }
 
 func validateNoBacksteps(p string, fldPath *field.Path) field.ErrorList {
