@@ -56,10 +56,24 @@ func podDomain(pod *corev1.Pod) string {
 	return fmt.Sprintf("%s.%s.svc.%s", pod.Spec.Subdomain, pod.Namespace, clusterDomain)
 }
 
+// checkEtcField refuses a value that is not one whitespace-free token
+// before it goes into /etc/hosts or resolv.conf. Validation refuses such
+// values at admission, but a pod stored by an older podrund, or any other
+// path around validation, must still not add lines of its choosing (a
+// "\n" in a hostAlias or search) to files the pod's resolver trusts.
+func checkEtcField(file, what, v string) error {
+	for _, r := range v {
+		if r <= ' ' || r == 0x7f {
+			return fmt.Errorf("refusing to write %s: %s %q contains whitespace or a control character", file, what, v)
+		}
+	}
+	return nil
+}
+
 // renderHosts renders the pod's /etc/hosts like the kubelet's managedHostsFileContent.
 // Without a pod IP (loopback-only network) the hostname maps to 127.0.1.1 so
 // that it still resolves, as Debian does for the host name.
-func renderHosts(pod *corev1.Pod, podIPs []string) []byte {
+func renderHosts(pod *corev1.Pod, podIPs []string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("# Kubernetes-managed hosts file.\n")
 	b.WriteString("127.0.0.1\tlocalhost\n")
@@ -72,40 +86,65 @@ func renderHosts(pod *corev1.Pod, podIPs []string) []byte {
 		podIPs = []string{"127.0.1.1"}
 	}
 	host, domain := podHostname(pod), podDomain(pod)
+	if err := checkEtcField("/etc/hosts", "hostname", host); err != nil {
+		return nil, err
+	}
+	if err := checkEtcField("/etc/hosts", "domain", domain); err != nil {
+		return nil, err
+	}
 	for _, ip := range podIPs {
+		if err := checkEtcField("/etc/hosts", "pod IP", ip); err != nil {
+			return nil, err
+		}
 		if domain != "" {
 			fmt.Fprintf(&b, "%s\t%s.%s\t%s\n", ip, host, domain, host)
 		} else {
 			fmt.Fprintf(&b, "%s\t%s\n", ip, host)
 		}
 	}
-	b.Write(renderHostAliases(pod.Spec.HostAliases))
-	return b.Bytes()
+	aliasLines, err := renderHostAliases(pod.Spec.HostAliases)
+	if err != nil {
+		return nil, err
+	}
+	b.Write(aliasLines)
+	return b.Bytes(), nil
 }
 
 // renderHostNetworkHosts is the host's /etc/hosts plus hostAliases, as the
 // kubelet writes it for hostNetwork pods.
-func renderHostNetworkHosts(hostHosts []byte, aliases []corev1.HostAlias) []byte {
+func renderHostNetworkHosts(hostHosts []byte, aliases []corev1.HostAlias) ([]byte, error) {
+	aliasLines, err := renderHostAliases(aliases)
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	b.WriteString("# Kubernetes-managed hosts file (host network).\n")
 	b.Write(hostHosts)
 	if len(hostHosts) > 0 && hostHosts[len(hostHosts)-1] != '\n' {
 		b.WriteByte('\n')
 	}
-	b.Write(renderHostAliases(aliases))
-	return b.Bytes()
+	b.Write(aliasLines)
+	return b.Bytes(), nil
 }
 
-func renderHostAliases(aliases []corev1.HostAlias) []byte {
+func renderHostAliases(aliases []corev1.HostAlias) ([]byte, error) {
 	if len(aliases) == 0 {
-		return nil
+		return nil, nil
 	}
 	var b bytes.Buffer
 	b.WriteString("\n# Entries added by HostAliases.\n")
 	for _, a := range aliases {
+		if err := checkEtcField("/etc/hosts", "hostAliases ip", a.IP); err != nil {
+			return nil, err
+		}
+		for _, h := range a.Hostnames {
+			if err := checkEtcField("/etc/hosts", "hostAliases hostname", h); err != nil {
+				return nil, err
+			}
+		}
 		fmt.Fprintf(&b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
 	}
-	return b.Bytes()
+	return b.Bytes(), nil
 }
 
 // resolvConf is the parsed content of a resolv.conf.
@@ -218,7 +257,17 @@ func mergeOptions(base []string, add []corev1.PodDNSConfigOption) []string {
 	return out
 }
 
-func renderResolvConf(rc resolvConf) []byte {
+func renderResolvConf(rc resolvConf) ([]byte, error) {
+	for _, f := range []struct {
+		what   string
+		values []string
+	}{{"search", rc.Searches}, {"nameserver", rc.Nameservers}, {"option", rc.Options}} {
+		for _, v := range f.values {
+			if err := checkEtcField("resolv.conf", f.what, v); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var b bytes.Buffer
 	if len(rc.Searches) > 0 {
 		fmt.Fprintf(&b, "search %s\n", strings.Join(rc.Searches, " "))
@@ -229,7 +278,7 @@ func renderResolvConf(rc resolvConf) []byte {
 	if len(rc.Options) > 0 {
 		fmt.Fprintf(&b, "options %s\n", strings.Join(rc.Options, " "))
 	}
-	return b.Bytes()
+	return b.Bytes(), nil
 }
 
 // hostResolvConf reads the host's resolver configuration; when it names only

@@ -39,7 +39,7 @@ func TestRenderHosts(t *testing.T) {
 	p.Spec.Hostname = "h"
 	p.Spec.Subdomain = "sub"
 	p.Spec.HostAliases = []corev1.HostAlias{{IP: "1.2.3.4", Hostnames: []string{"foo", "bar"}}}
-	got := string(renderHosts(p, []string{"10.88.0.5"}))
+	got := string(must(renderHosts(p, []string{"10.88.0.5"})))
 	for _, want := range []string{
 		"# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n",
 		"::1\tlocalhost ip6-localhost ip6-loopback\n",
@@ -52,14 +52,14 @@ func TestRenderHosts(t *testing.T) {
 	}
 	p.Spec.Subdomain = ""
 	p.Spec.HostAliases = nil
-	got = string(renderHosts(p, nil))
+	got = string(must(renderHosts(p, nil)))
 	if !strings.HasSuffix(got, "127.0.1.1\th\n") || strings.Contains(got, "HostAliases") {
 		t.Errorf("loopback-only hosts file:\n%s", got)
 	}
 }
 
 func TestRenderHostNetworkHosts(t *testing.T) {
-	got := string(renderHostNetworkHosts([]byte("127.0.0.1 localhost"), []corev1.HostAlias{{IP: "5.6.7.8", Hostnames: []string{"x"}}}))
+	got := string(must(renderHostNetworkHosts([]byte("127.0.0.1 localhost"), []corev1.HostAlias{{IP: "5.6.7.8", Hostnames: []string{"x"}}})))
 	want := "# Kubernetes-managed hosts file (host network).\n127.0.0.1 localhost\n\n# Entries added by HostAliases.\n5.6.7.8\tx\n"
 	if got != want {
 		t.Fatalf("got %q want %q", got, want)
@@ -105,8 +105,60 @@ func TestPodResolvConf(t *testing.T) {
 			p := testPod("p")
 			p.Spec.DNSPolicy = tc.policy
 			p.Spec.DNSConfig = tc.cfg
-			if got := string(renderResolvConf(podResolvConf(p, host))); got != tc.want {
+			if got := string(must(renderResolvConf(podResolvConf(p, host)))); got != tc.want {
 				t.Fatalf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// A hostAlias, dnsConfig value or pod IP with a line break or other
+// whitespace never reaches /etc/hosts or resolv.conf, even from a pod that
+// skipped validation (stored by an older podrund): rendering fails naming
+// the value instead of writing lines of the pod's choosing.
+func TestEtcFilesRefuseInjectedLines(t *testing.T) {
+	inject := "x\n6.6.6.6 bank.example"
+	hostsCases := map[string]func(p *corev1.Pod) []string{
+		"alias hostname": func(p *corev1.Pod) []string {
+			p.Spec.HostAliases = []corev1.HostAlias{{IP: "1.2.3.4", Hostnames: []string{"ok", inject}}}
+			return nil
+		},
+		"alias ip":  func(p *corev1.Pod) []string { p.Spec.HostAliases = []corev1.HostAlias{{IP: "1.2.3.4\x00"}}; return nil },
+		"hostname":  func(p *corev1.Pod) []string { p.Spec.Hostname = "h\tx"; return nil },
+		"subdomain": func(p *corev1.Pod) []string { p.Spec.Subdomain = "s\r"; return nil },
+		"pod ip":    func(p *corev1.Pod) []string { return []string{"10.0.0.1\n6.6.6.6 x"} },
+	}
+	for name, mutate := range hostsCases {
+		t.Run("hosts "+name, func(t *testing.T) {
+			p := testPod("p")
+			ips := mutate(p)
+			if b, err := renderHosts(p, ips); err == nil || !strings.Contains(err.Error(), "/etc/hosts") {
+				t.Fatalf("renderHosts wrote %q, err %v", b, err)
+			}
+		})
+	}
+	if b, err := renderHostNetworkHosts(nil, []corev1.HostAlias{{IP: "1.2.3.4", Hostnames: []string{inject}}}); err == nil {
+		t.Fatalf("renderHostNetworkHosts wrote %q", b)
+	}
+	val := "5\nnameserver 6.6.6.6"
+	dnsCases := map[string]*corev1.PodDNSConfig{
+		"search":     {Nameservers: []string{"1.1.1.1"}, Searches: []string{"svc\nnameserver 6.6.6.6"}},
+		"nameserver": {Nameservers: []string{"1.1.1.1\nnameserver 6.6.6.6"}},
+		"option":     {Nameservers: []string{"1.1.1.1"}, Options: []corev1.PodDNSConfigOption{{Name: "ndots", Value: &val}}},
+	}
+	for name, cfg := range dnsCases {
+		t.Run("resolv.conf "+name, func(t *testing.T) {
+			p := testPod("p")
+			p.Spec.DNSPolicy, p.Spec.DNSConfig = corev1.DNSNone, cfg
+			if b, err := renderResolvConf(podResolvConf(p, resolvConf{})); err == nil || !strings.Contains(err.Error(), "resolv.conf") {
+				t.Fatalf("renderResolvConf wrote %q, err %v", b, err)
 			}
 		})
 	}

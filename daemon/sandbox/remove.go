@@ -142,16 +142,24 @@ func (m *Manager) writePodFiles(pod *corev1.Pod, podIPs []string) error {
 		return fmt.Errorf("create pod directory: %w", err)
 	}
 	var hosts []byte
+	var err error
 	if pod.Spec.HostNetwork {
 		h, err := os.ReadFile(m.hostHosts)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("read host /etc/hosts: %w", err)
 		}
-		hosts = renderHostNetworkHosts(h, pod.Spec.HostAliases)
-	} else {
-		hosts = renderHosts(pod, podIPs)
+		hosts, err = renderHostNetworkHosts(h, pod.Spec.HostAliases)
+		if err != nil {
+			return err
+		}
+	} else if hosts, err = renderHosts(pod, podIPs); err != nil {
+		return err
 	}
 	host, err := hostResolvConf(m.hostResolv, m.hostResolvUpstream)
+	if err != nil {
+		return err
+	}
+	resolv, err := renderResolvConf(podResolvConf(pod, host))
 	if err != nil {
 		return err
 	}
@@ -161,12 +169,15 @@ func (m *Manager) writePodFiles(pod *corev1.Pod, podIPs []string) error {
 			return fmt.Errorf("read host name: %w", err)
 		}
 	}
+	if err := checkEtcField("hostname", "hostname", hostname); err != nil {
+		return err
+	}
 	files := []struct {
 		name string
 		data []byte
 	}{
 		{"etc-hosts", hosts},
-		{"resolv.conf", renderResolvConf(podResolvConf(pod, host))},
+		{"resolv.conf", resolv},
 		{"hostname", []byte(hostname + "\n")},
 	}
 	for _, f := range files {
