@@ -32,10 +32,18 @@ const (
 )
 
 // validatePayloadPath refuses paths that could leave the volume or collide
-// with the writer's own "..*" names.
+// with the writer's own "..*" names. A "." or ".." element anywhere is
+// refused too: "a/../b" or "./a" would be written under another top-level
+// name than the one linkTopLevel links ("a/../..data" even lands on a
+// reserved name inside the payload directory).
 func validatePayloadPath(p string) error {
-	if p == "" || filepath.IsAbs(p) || !filepath.IsLocal(p) {
+	if p == "" || filepath.IsAbs(p) || !filepath.IsLocal(p) || strings.ContainsRune(p, 0) {
 		return fmt.Errorf("invalid path %q in volume payload", p)
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == "." || el == ".." {
+			return fmt.Errorf("path %q in volume payload may not contain a %q element", p, el)
+		}
 	}
 	if strings.HasPrefix(p, "..") {
 		return fmt.Errorf("path %q in volume payload may not start with '..'", p)
