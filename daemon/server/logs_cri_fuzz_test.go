@@ -27,7 +27,7 @@ func FuzzParseCRI(f *testing.F) {
 			if len(rec.content) > len(line) || !bytes.HasSuffix(bytes.TrimSuffix(line, []byte("\n")), rec.content) {
 				t.Fatalf("content %.100q is not the tail of line %.100q", rec.content, line)
 			}
-			if _, err := time.Parse(time.RFC3339Nano, rec.rawTS); err != nil {
+			if _, err := time.Parse(time.RFC3339Nano, string(rec.rawTS)); err != nil {
 				t.Fatalf("accepted timestamp %q does not parse: %v", rec.rawTS, err)
 			}
 		}
