@@ -34,33 +34,14 @@ func TestRuleCitationsResolve(t *testing.T) {
 		t.Fatalf("semantics.md defines only %d rules", len(defined))
 	}
 	missing := map[string][]string{}
-	err = filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if strings.HasPrefix(d.Name(), ".") && p != ".." {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(p, ".go") {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
+	isGo := func(p string) bool { return strings.HasSuffix(p, ".go") }
+	eachFile(t, isGo, func(p string, b []byte) {
 		for _, m := range ruleRef.FindAllStringSubmatch(string(b), -1) {
 			if !defined[m[1]] {
 				missing[m[1]] = append(missing[m[1]], p)
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
 	for r := range missing {
 		names = append(names, r)
@@ -75,6 +56,21 @@ func TestRuleCitationsResolve(t *testing.T) {
 // repository, never the reference documents the project started from.
 func TestNoOutsideDocs(t *testing.T) {
 	outside := regexp.MustCompile(`shared/docs|pod-semantics|design\.md`)
+	self := filepath.Join("..", "docs", "citations_test.go")
+	want := func(p string) bool {
+		return p != self && (strings.HasSuffix(p, ".go") || filepath.Base(p) == "README.md")
+	}
+	eachFile(t, want, func(p string, b []byte) {
+		if loc := outside.FindIndex(b); loc != nil {
+			t.Errorf("%s cites %q, a document outside the repository", p, b[loc[0]:loc[1]])
+		}
+	})
+}
+
+// eachFile calls fn with the path and contents of every file of the
+// repository (hidden directories left out) for which want says yes.
+func eachFile(t *testing.T, want func(path string) bool, fn func(path string, b []byte)) {
+	t.Helper()
 	err := filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -85,16 +81,14 @@ func TestNoOutsideDocs(t *testing.T) {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(p, ".go") && filepath.Base(p) != "README.md" {
+		if !want(p) {
 			return nil
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		if loc := outside.FindIndex(b); loc != nil && p != filepath.Join("..", "docs", "citations_test.go") {
-			t.Errorf("%s cites %q, a document outside the repository", p, b[loc[0]:loc[1]])
-		}
+		fn(p, b)
 		return nil
 	})
 	if err != nil {
