@@ -61,11 +61,17 @@ func validatePayloadPath(p string) error {
 // created with O_NOFOLLOW semantics (safeopen): a symlink found where the
 // writer expects its own entries is an error, never followed.
 func writePayload(dir string, payload map[string]file, own func(string) error) (bool, error) {
-	for p := range payload {
+	clean := make(map[string]file, len(payload))
+	for p, f := range payload {
 		if err := validatePayloadPath(p); err != nil {
 			return false, err
 		}
+		// "a/" and "a//b" pass the API server's checks and name the file
+		// "a" and "a/b" there; the writer works element by element, so
+		// it takes the cleaned form.
+		clean[filepath.Clean(p)] = f
 	}
+	payload = clean
 	d, err := openVolumeDir(dir)
 	if err != nil {
 		return false, err
