@@ -30,6 +30,11 @@ type planInput struct {
 	// (image change, probe failure) that restart whatever the policy (R29).
 	RestartAfterKill map[string]bool
 	Now              time.Time
+	// StartAnchor is the engine's clock reading when it first planned with
+	// status.startTime set (zero before). It carries Go's monotonic
+	// reading, so activeDeadlineSeconds counted from it is not moved by a
+	// wall clock set forward or back afterwards (checkDeadline).
+	StartAnchor time.Time
 }
 
 // KillAction stops one running instance outside pod termination.
@@ -102,6 +107,15 @@ func checkDeadline(in *planInput) (string, time.Time) {
 		return "", time.Time{}
 	}
 	deadline := start.Add(time.Duration(*ads) * time.Second)
+	if !in.StartAnchor.IsZero() {
+		// How long the pod had run when the engine anchored, by the wall
+		// clock of that moment; from there on the monotonic clock counts.
+		// A wall clock found behind startTime (set back since, or ahead
+		// when the pod started) counts as no time run, so the deadline is
+		// never postponed by how far the clock was off.
+		ran := max(in.StartAnchor.Sub(start.Time), 0)
+		deadline = in.StartAnchor.Add(time.Duration(*ads)*time.Second - ran)
+	}
 	if !in.Now.Before(deadline) {
 		return TermDeadlineExceeded, time.Time{}
 	}

@@ -288,6 +288,36 @@ func TestActiveDeadline_R70(t *testing.T) {
 	}
 }
 
+// TestActiveDeadlineClockJumps_R70: counted from the engine's anchor, the
+// deadline keeps its length when the wall clock was off. A pod that
+// started while the clock was three years ahead (a device booted with a
+// wrong clock, corrected by NTP before podrund restarted) is not left to
+// run for three more years, and an anchor taken late counts the time the
+// pod had already run.
+func TestActiveDeadlineClockJumps_R70(t *testing.T) {
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	ads := int64(60)
+	pod.Spec.ActiveDeadlineSeconds = &ads
+	ahead := metav1.NewTime(t0.Add(3 * 365 * 24 * time.Hour))
+	pod.Status.StartTime = &ahead
+	st := &EngineState{SandboxAttempt: 1, Instances: []Instance{inst(pod, "r", InstanceRunning, 0)}}
+	in := &planInput{Pod: pod, State: st, SandboxReady: true, Now: t0.Add(30 * time.Second), StartAnchor: t0}
+	if p := computeActions(in); p.Terminate != "" || !p.WakeAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("clock behind startTime: wake %v terminate %q, want wake at anchor+60s", p.WakeAt, p.Terminate)
+	}
+	in.Now = t0.Add(time.Minute)
+	if p := computeActions(in); p.Terminate != TermDeadlineExceeded {
+		t.Fatalf("clock behind startTime, 60 s after the anchor: %+v", p)
+	}
+
+	start := metav1.NewTime(t0)
+	pod.Status.StartTime = &start
+	in = &planInput{Pod: pod, State: st, SandboxReady: true, Now: t0.Add(50 * time.Second), StartAnchor: t0.Add(40 * time.Second)}
+	if p := computeActions(in); p.Terminate != "" || !p.WakeAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("anchored 40 s after start: wake %v, want start+60s", p.WakeAt)
+	}
+}
+
 // TestSandboxPlan_R14: first sandbox, re-initialization after loss, and
 // Never pods that are not re-created.
 func TestSandboxPlan_R14(t *testing.T) {

@@ -38,6 +38,9 @@ type worker struct {
 	adopt            bool
 	retryAt          time.Time
 	timer            clock.Timer
+	// startAnchor is planInput.StartAnchor: the clock reading of the first
+	// plan after status.startTime was set.
+	startAnchor time.Time
 
 	// pullMu orders pull progress reports (from the runtime's goroutine)
 	// before the worker's next publish; see pullReporter.
@@ -328,13 +331,18 @@ func (w *worker) sync(ctx context.Context) {
 }
 
 func (w *worker) planInput() *planInput {
+	now := w.m.clk.Now()
+	if w.startAnchor.IsZero() && w.rec.Pod.Status.StartTime != nil {
+		w.startAnchor = now
+	}
 	return &planInput{
 		Pod:              w.rec.Pod,
 		State:            &w.rec.Engine,
 		Probes:           w.probes,
 		SandboxReady:     w.sandboxReady,
 		RestartAfterKill: w.restartAfterKill,
-		Now:              w.m.clk.Now(),
+		Now:              now,
+		StartAnchor:      w.startAnchor,
 	}
 }
 
