@@ -73,9 +73,9 @@ func TestAdoptUnrecordedInstance(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(c.HostDir, name, "go"), nil, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, time.Minute, func() string { return "the marked container did not end" }, func() bool {
+			harness.Eventually(t, time.Minute, harness.Check(func() string { return "the marked container did not end" }, func() bool {
 				return strings.Contains(c.ReadHostFile(name+"/runs"), "ended")
-			})
+			}))
 		})
 		p := waitPod(t, c, name, "marked Completed", func(p *corev1.Pod) bool {
 			s := statusOf(p, "marked")
@@ -182,10 +182,10 @@ func markedStart(ctx context.Context, t *testing.T, ctrd *containerd.Client, ns 
 func waitPod(t *testing.T, c *harness.Client, name, what string, cond func(*corev1.Pod) bool) *corev1.Pod {
 	t.Helper()
 	var p *corev1.Pod
-	eventually(t, 2*time.Minute, func() string { return what + ": " + describe(p) }, func() bool {
+	harness.Eventually(t, 2*time.Minute, harness.Check(func() string { return what + ": " + describe(p) }, func() bool {
 		p = c.GetPod(name)
 		return cond(p)
-	})
+	}))
 	return p
 }
 

@@ -84,11 +84,11 @@ func TestMetrics(t *testing.T) {
 		newPod(c, "runner", corev1.RestartPolicyAlways, nil, withProbes(shell("app", httpServe), true, false)),
 		newPod(c, "crasher", corev1.RestartPolicyAlways, nil, shell("app", "sleep 1; exit 1")),
 		newPod(c, "done", corev1.RestartPolicyNever, nil, shell("app", "sleep 1; exit 0")))
-	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+	harness.Eventually(t, 2*time.Minute, harness.Check(func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		p := listPods(t, c)
 		return isReady(p["runner"]) && restartsOf(p["crasher"], "app") >= 1 &&
 			p["done"] != nil && phaseOf(p["done"]) == corev1.PodSucceeded
-	})
+	}))
 	// The restart count as the API shows it, read after the scrape can only be higher.
 	m1 := scrape(t, c)
 	restarts := statusOf(c.GetPod("crasher"), "app").RestartCount

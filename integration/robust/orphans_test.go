@@ -36,10 +36,10 @@ func TestOrphansSweptAtBoot(t *testing.T) {
 		corev1.VolumeMount{Name: "scratch", MountPath: "/scratch"})
 	applyAll(t, c, pod)
 	var running *corev1.Pod
-	eventually(t, time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		running = listPods(t, c)["lost"]
 		return isReady(running)
-	})
+	}))
 	uid := string(running.UID)
 	leftovers := map[string]string{
 		"sandbox": filepath.Join(d.State, "sandboxes", uid),

@@ -32,10 +32,10 @@ func TestContainerdOutage(t *testing.T) {
 			withProbes(shell("app", httpServe), true, false)),
 		newPod(c, "finisher", corev1.RestartPolicyNever, nil,
 			shell("app", "trap 'exit 0' TERM; while [ ! -f /shared/stop ]; do sleep 0.2; done; exit 3")))
-	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+	harness.Eventually(t, 2*time.Minute, harness.Check(func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		pods := listPods(t, c)
 		return isReady(pods["steady"]) && isReady(pods["finisher"])
-	})
+	}))
 	before := listPods(t, c)
 
 	if err := ctrd.Stop(syscall.SIGTERM); err != nil {
@@ -79,15 +79,15 @@ func TestContainerdOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted = true
-	eventually(t, time.Minute, func() string { return "/readyz not 200 after containerd came back" }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return "/readyz not 200 after containerd came back" }, func() bool {
 		code, _ := c.REST(http.MethodGet, "/readyz", "", nil)
 		return code == http.StatusOK
-	})
+	}))
 	var fin *corev1.Pod
-	eventually(t, time.Minute, func() string { return "exit during the outage not seen: " + describe(fin) }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return "exit during the outage not seen: " + describe(fin) }, func() bool {
 		fin = c.GetPod("finisher")
 		return fin.Status.Phase == corev1.PodFailed
-	})
+	}))
 	if s := statusOf(fin, "app").State.Terminated; s == nil || s.ExitCode != 3 ||
 		s.ContainerID != statusOf(before["finisher"], "app").ContainerID {
 		t.Errorf("finisher's exit during the outage: %+v", s)

@@ -35,7 +35,7 @@ func TestBoundedPodStarts(t *testing.T) {
 		objs = append(objs, hookPod(c, fmt.Sprintf("p%d", i)))
 	}
 	applyAll(t, c, objs...)
-	eventually(t, 3*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+	harness.Eventually(t, 3*time.Minute, harness.Check(func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		n := 0
 		for _, p := range listPods(t, c) {
 			if isReady(p) {
@@ -43,7 +43,7 @@ func TestBoundedPodStarts(t *testing.T) {
 			}
 		}
 		return n == pods
-	})
+	}))
 	names := make([]string, pods)
 	for i := range names {
 		names[i] = fmt.Sprintf("p%d", i)

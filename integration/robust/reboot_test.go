@@ -66,7 +66,7 @@ func TestReboot(t *testing.T) {
 	c := freshClient(t, d)
 	setConcurrentPodStarts(t, d, 2)
 	applyAll(t, c, rebootPods(c)...)
-	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+	harness.Eventually(t, 2*time.Minute, harness.Check(func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		p := listPods(t, c)
 		for _, name := range bootPods {
 			if !isReady(p[name]) {
@@ -75,7 +75,7 @@ func TestReboot(t *testing.T) {
 		}
 		return isReady(p["always"]) && isReady(p["onfailure"]) && isReady(p["never-running"]) &&
 			phaseOf(p["never-done"]) == corev1.PodSucceeded && phaseOf(p["onfailure-done"]) == corev1.PodSucceeded
-	})
+	}))
 	before := listPods(t, c)
 	var uids []string
 	for _, p := range before {
@@ -89,7 +89,7 @@ func TestReboot(t *testing.T) {
 		return isReady(now[name]) &&
 			restartsOf(now[name], "app") == restartsOf(before[name], "app")+1
 	}
-	eventually(t, 2*time.Minute, func() string { return "pods not re-initialized:\n" + fmtPods(now) }, func() bool {
+	harness.Eventually(t, 2*time.Minute, harness.Check(func() string { return "pods not re-initialized:\n" + fmtPods(now) }, func() bool {
 		now = listPods(t, c)
 		for _, name := range bootPods {
 			if !reinitialized(name) {
@@ -98,7 +98,7 @@ func TestReboot(t *testing.T) {
 		}
 		return reinitialized("always") && reinitialized("onfailure") &&
 			phaseOf(now["never-running"]) == corev1.PodFailed
-	})
+	}))
 	for _, name := range []string{"always", "onfailure"} {
 		for _, s := range allStatuses(before[name]) {
 			ns := statusOf(now[name], s.Name)

@@ -65,7 +65,7 @@ func TestDaemonRestart(t *testing.T) {
 	d := env.PrivateDaemon(t)
 	c := freshClient(t, d)
 	applyAll(t, c, restartPods(c)...)
-	eventually(t, 4*time.Minute, func() string { return "pods not all Ready:\n" + fmtPods(listPods(t, c)) }, func() bool {
+	harness.Eventually(t, 4*time.Minute, harness.Check(func() string { return "pods not all Ready:\n" + fmtPods(listPods(t, c)) }, func() bool {
 		pods := listPods(t, c)
 		n := 0
 		for name, p := range pods {
@@ -74,7 +74,7 @@ func TestDaemonRestart(t *testing.T) {
 			}
 		}
 		return n == 19 && len(pods) == 20
-	})
+	}))
 	if got := c.ReadHostFile("init-done/runs"); got != "init\n" {
 		t.Fatalf("init container ran %q before any restart", got)
 	}
@@ -82,14 +82,14 @@ func TestDaemonRestart(t *testing.T) {
 	// waits out the back-off after its second restart (20 s, R35).
 	applyAll(t, c, newPod(c, "crashloop", corev1.RestartPolicyAlways, nil, shell("app", "exit 1")))
 	var crash *corev1.Pod
-	eventually(t, 2*time.Minute, func() string { return describe(crash) }, func() bool {
+	harness.Eventually(t, 2*time.Minute, harness.Check(func() string { return describe(crash) }, func() bool {
 		crash = c.GetPod("crashloop")
 		s := statusOf(crash, "app")
 		// Waiting in back-off, not being created: a SIGKILL during a create
 		// can leave a shim containerd never shuts down (see deleteAllAndCheckShims).
 		return s != nil && s.RestartCount >= 2 && s.State.Waiting != nil &&
 			s.State.Waiting.Reason == "CrashLoopBackOff" && s.LastTerminationState.Terminated != nil
-	})
+	}))
 	waitShimGone(t, d, statusOf(crash, "app").LastTerminationState.Terminated.ContainerID)
 
 	before := listPods(t, c)
@@ -106,9 +106,9 @@ func TestDaemonRestart(t *testing.T) {
 	checkJobOnce(t, c)
 
 	// SIGTERM: the same, with everything settled (the exited app running again).
-	eventually(t, time.Minute, func() string { return describe(c.GetPod("exit-while-down")) }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return describe(c.GetPod("exit-while-down")) }, func() bool {
 		return isReady(c.GetPod("exit-while-down"))
-	})
+	}))
 	before = listPods(t, c)
 	// Now the once-exited app must stay as it is, too.
 	restartAndCheck(t, c, d, syscall.SIGTERM, before, func(name string) bool {
@@ -119,14 +119,14 @@ func TestDaemonRestart(t *testing.T) {
 		t.Errorf("completed init container re-ran across podrund restarts (R94): runs %q", got)
 	}
 	c.MustPodctl("delete", "job", "job1")
-	eventually(t, time.Minute, func() string { return "the Job's pod outlives the Job" }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return "the Job's pod outlives the Job" }, func() bool {
 		for name := range listPods(t, c) {
 			if strings.HasPrefix(name, "job1-") {
 				return false
 			}
 		}
 		return true
-	})
+	}))
 	deleteAllAndCheckShims(t, c, d)
 }
 
@@ -141,14 +141,14 @@ func TestDaemonRestart(t *testing.T) {
 func waitShimGone(t *testing.T, d *harness.Podrund, containerID string) {
 	t.Helper()
 	id := strings.TrimPrefix(containerID, "containerd://")
-	eventually(t, time.Minute, func() string { return "the exited instance " + id + " is not reaped" }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return "the exited instance " + id + " is not reaped" }, func() bool {
 		for _, p := range harness.ProcessesMentioning(env.Base) {
 			if strings.Contains(p.Cmdline, "containerd-shim") && strings.Contains(p.Cmdline, " -id "+id+" ") {
 				return false
 			}
 		}
 		return true
-	})
+	}))
 }
 
 // unchanging are the pods whose containers all run and must stay exactly
@@ -236,10 +236,10 @@ func statusDiff(prev, now *corev1.Pod) string {
 func checkCaughtUp(t *testing.T, c *harness.Client, prev *corev1.Pod) {
 	t.Helper()
 	var p *corev1.Pod
-	eventually(t, time.Minute, func() string { return describe(p) }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return describe(p) }, func() bool {
 		p = c.GetPod("exit-while-down")
 		return restartsOf(p, "app") == restartsOf(prev, "app")+1
-	})
+	}))
 	last := statusOf(p, "app").LastTerminationState.Terminated
 	if last == nil || last.ExitCode != 1 || last.ContainerID != statusOf(prev, "app").ContainerID {
 		t.Errorf("exit while podrund was down: lastState %+v, want exit 1 of %s", last, statusOf(prev, "app").ContainerID)
@@ -255,7 +255,7 @@ func checkBackoffKept(t *testing.T, prev *corev1.Pod, w *nsWatch) {
 	backoff := min(10*time.Second<<(ps.RestartCount-1), 300*time.Second)
 	finished := ps.LastTerminationState.Terminated.FinishedAt.Time
 	var next *corev1.Pod
-	eventually(t, backoff+time.Minute, func() string { return "crash-looping container never restarted: " + describe(c0(w)) }, func() bool {
+	harness.Eventually(t, backoff+time.Minute, harness.Check(func() string { return "crash-looping container never restarted: " + describe(c0(w)) }, func() bool {
 		for _, ev := range w.all() {
 			if ev.Pod.Name == "crashloop" && restartsOf(ev.Pod, "app") > ps.RestartCount {
 				next = ev.Pod
@@ -263,7 +263,7 @@ func checkBackoffKept(t *testing.T, prev *corev1.Pod, w *nsWatch) {
 			}
 		}
 		return false
-	})
+	}))
 	s := statusOf(next, "app")
 	if s.RestartCount != ps.RestartCount+1 {
 		t.Errorf("crash-looping container: restartCount %d -> %d at once", ps.RestartCount, s.RestartCount)
@@ -299,13 +299,13 @@ func c0(w *nsWatch) *corev1.Pod {
 func checkJobOnce(t *testing.T, c *harness.Client) {
 	t.Helper()
 	var job batchv1.Job
-	eventually(t, time.Minute, func() string { return fmt.Sprintf("job status %+v", job.Status) }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return fmt.Sprintf("job status %+v", job.Status) }, func() bool {
 		code, body := c.REST(http.MethodGet, "/apis/batch/v1/namespaces/"+c.NS+"/jobs/job1", "", nil)
 		if code != http.StatusOK || json.Unmarshal(body, &job) != nil {
 			t.Fatalf("get job: HTTP %d %s", code, body)
 		}
 		return job.Status.Succeeded > 0 || job.Status.Failed > 0
-	})
+	}))
 	if job.Status.Succeeded != 1 || job.Status.Failed != 0 {
 		t.Errorf("job: succeeded %d failed %d, want 1/0", job.Status.Succeeded, job.Status.Failed)
 	}
@@ -329,7 +329,7 @@ func deleteAllAndCheckShims(t *testing.T, c *harness.Client, d *harness.Podrund)
 		c.MustPodctl("delete", "pod", name, "--grace-period", "1", "--wait=true")
 	}
 	var shims []harness.Process
-	eventually(t, 30*time.Second, func() string {
+	harness.Eventually(t, 30*time.Second, harness.Check(func() string {
 		var b strings.Builder
 		for _, p := range shims {
 			fmt.Fprintf(&b, "shim left after every pod was deleted: %s\n", p)
@@ -354,5 +354,5 @@ func deleteAllAndCheckShims(t *testing.T, c *harness.Client, d *harness.Podrund)
 			}
 		}
 		return len(shims) == 0
-	})
+	}))
 }

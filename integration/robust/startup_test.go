@@ -49,9 +49,9 @@ func TestPodrundWaitsForContainerd(t *testing.T) {
 	d := env.PrivateDaemonOn(t, ctrd)
 	c := freshClient(t, d)
 	applyAll(t, c, newPod(c, "steady", corev1.RestartPolicyAlways, nil, shell("app", forever)))
-	eventually(t, 2*time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+	harness.Eventually(t, 2*time.Minute, harness.Check(func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		return isReady(listPods(t, c)["steady"])
-	})
+	}))
 	before := c.GetPod("steady")
 
 	if err := d.Stop(syscall.SIGTERM); err != nil {
@@ -101,7 +101,7 @@ func TestPodrundWaitsForContainerd(t *testing.T) {
 		t.Errorf("steady pod after podrund waited for containerd: %s; want the same instance, Ready (R94)", describe(now))
 	}
 	applyAll(t, c, newPod(c, "after", corev1.RestartPolicyAlways, nil, shell("app", forever)))
-	eventually(t, time.Minute, func() string { return fmtPods(listPods(t, c)) }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return fmtPods(listPods(t, c)) }, func() bool {
 		return isReady(listPods(t, c)["after"])
-	})
+	}))
 }

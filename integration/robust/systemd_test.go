@@ -122,7 +122,7 @@ func TestSystemdActivation(t *testing.T) {
 	})
 	// The first connection activates podrund; the request waits in the
 	// socket's backlog until it serves.
-	eventually(t, time.Minute, func() string { return "activated podrund never answered /readyz 200:\n" + d.LogTail(20) }, func() bool {
+	harness.Eventually(t, time.Minute, harness.Check(func() string { return "activated podrund never answered /readyz 200:\n" + d.LogTail(20) }, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://podrund/readyz", nil)
@@ -132,7 +132,7 @@ func TestSystemdActivation(t *testing.T) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	})
+	}))
 	if got := notify.await(t, "READY=1", time.Minute); len(got) != 1 {
 		t.Errorf("notifications before READY=1: %v", got)
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -86,19 +85,6 @@ func listPods(t *testing.T, c *harness.Client) map[string]*corev1.Pod {
 		out[l.Items[i].Name] = &l.Items[i]
 	}
 	return out
-}
-
-// eventually polls cond every 200 ms until it holds; at timeout it fails
-// with what() (the last state seen).
-func eventually(t *testing.T, timeout time.Duration, what func() string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v: %s", timeout, what())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // freshClient is env.ClientOn with an empty host dir: the dir is named

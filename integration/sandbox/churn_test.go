@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // TestDeleteWhileStarting: a pod deleted right after it was submitted,
@@ -42,7 +44,7 @@ spec:
 			t.Errorf("pod %s deleted %dms after submit left:\n  %s", name, i*40, strings.Join(left, "\n  "))
 		}
 	}
-	eventually(t, 10*time.Second, func() string {
+	harness.Eventually(t, 10*time.Second, func() string {
 		out, err := c.Daemon.Ctrd.Ctr(t.Context(), c.Daemon.Namespace, "containers", "ls", "-q",
 			`labels."io.podrun.pod.namespace"==`+c.NS)
 		if err != nil {

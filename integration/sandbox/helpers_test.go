@@ -153,23 +153,6 @@ func followLogs(ctx context.Context, t *testing.T, c *harness.Client, pod, conta
 	return false
 }
 
-// eventually polls f until it returns "" (success) or the timeout passes;
-// the last complaint fails the test.
-func eventually(t *testing.T, timeout time.Duration, f func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := f()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, msg)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
 // deletePod deletes the pod with podctl delete --wait and checks that the
 // host holds nothing of it any more (see podLeftovers).
 func deletePod(t *testing.T, c *harness.Client, name string) {

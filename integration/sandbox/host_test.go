@@ -110,7 +110,7 @@ func checkHostPort(t *testing.T, host string, port int, body string) {
 	t.Helper()
 	url := fmt.Sprintf("http://%s:%d/", host, port)
 	cl := &http.Client{Timeout: 3 * time.Second}
-	eventually(t, 20*time.Second, func() string {
+	harness.Eventually(t, 20*time.Second, func() string {
 		resp, err := cl.Get(url)
 		if err != nil {
 			return "hostPort " + url + ": " + err.Error()

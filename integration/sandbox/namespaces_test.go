@@ -72,7 +72,7 @@ spec:
 		return s != nil && s.RestartCount >= 1 && s.State.Waiting == nil
 	})
 	prev := strings.TrimSpace(c.Logs("solo", "once", "--previous"))
-	eventually(t, 10*time.Second, func() string {
+	harness.Eventually(t, 10*time.Second, func() string {
 		cur := strings.TrimSpace(c.Logs("solo", "once"))
 		if cur == "" || cur != prev || !strings.Contains(cur, "net:[") {
 			return "namespaces after all containers exited: run 1 " + prev + ", run 2 " + cur

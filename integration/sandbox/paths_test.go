@@ -78,7 +78,7 @@ func TestSubPathExchangeAttack(t *testing.T) {
 	logsUntil(t, c, "swap", "attacker", "swapping", 30*time.Second)
 	const wantTries = 3 * swapVictims
 	tries := 0
-	eventually(t, 6*time.Minute, func() string { // refused creations are retried with back-off
+	harness.Eventually(t, 6*time.Minute, func() string { // refused creations are retried with back-off
 		out, _, _ := c.Podctl("exec", "swap", "-c", "attacker", "--", "sh", "-c", "cat /report/tries 2>/dev/null | wc -l")
 		tries, _ = strconv.Atoi(strings.TrimSpace(out))
 		if tries < wantTries {

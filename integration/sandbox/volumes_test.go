@@ -139,7 +139,7 @@ func TestVolumes(t *testing.T) {
 	// projected one too) within seconds; modes stay.
 	c.Apply(strings.NewReplacer("a: alpha", "a: omega", "b: beta", "b: gamma", "pass: s3cret", "pass: n3w").Replace(volConfig))
 	start := time.Now()
-	eventually(t, 20*time.Second, func() string {
+	harness.Eventually(t, 20*time.Second, func() string {
 		got := sh(t, c, "vols", "app", "cat /cfg/dir/a.txt; echo; cat /proj/b; echo; cat /sec/pass")
 		if got != "omega\ngamma\nn3w" {
 			return "configMap/secret update not in the mounted files: " + got

@@ -1,0 +1,55 @@
+package harness
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fatalRecorder records Fatalf and ends its goroutine, as testing.T does,
+// so that Eventually's failure path can be checked.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (r *fatalRecorder) Helper() {}
+
+func (r *fatalRecorder) Fatalf(format string, args ...any) {
+	r.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// run calls Eventually on its own goroutine and returns the failure, if
+// any, and how many times check was asked.
+func run(timeout time.Duration, check func(n int) string) (msg string, calls int) {
+	r := &fatalRecorder{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Eventually(r, timeout, func() string { calls++; return check(calls) })
+	}()
+	<-done
+	return r.msg, calls
+}
+
+func TestEventuallyReturnsOnceTheConditionHolds(t *testing.T) {
+	msg, calls := run(time.Minute, func(n int) string {
+		if n < 3 {
+			return "not yet"
+		}
+		return ""
+	})
+	if msg != "" || calls != 3 {
+		t.Errorf("failure %q after %d calls, want none after 3", msg, calls)
+	}
+}
+
+func TestEventuallyFailsWithTheLastComplaint(t *testing.T) {
+	msg, calls := run(0, func(n int) string { return fmt.Sprintf("complaint %d", n) })
+	if calls != 1 || !strings.Contains(msg, "complaint 1") {
+		t.Errorf("failure %q after %d calls, want the first complaint", msg, calls)
+	}
+}
