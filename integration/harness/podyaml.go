@@ -12,11 +12,13 @@ const Busybox = "busybox:1.28"
 
 // Pod is a test pod whose containers all mount the directory
 // HostDir/NAME at /shared (a hostPath), where they leave order files (see
-// OrderMark) that outlive the pod.
+// OrderMark) that outlive the pod; NoSharedDir leaves that volume out, for
+// pods that only need to run.
 type Pod struct {
 	Name          string
 	RestartPolicy string // Always when empty
 	Grace         int    // terminationGracePeriodSeconds when > 0
+	NoSharedDir   bool   // no /shared hostPath volume or mounts
 	Inits         []Container
 	Containers    []Container
 	Extra         string // raw YAML lines below spec, indented by 2 spaces
@@ -26,6 +28,7 @@ type Pod struct {
 type Container struct {
 	Name    string
 	Image   string // Busybox unless set
+	Pull    string // imagePullPolicy when set
 	Command []string
 	Args    []string
 	Sidecar bool   // restartPolicy: Always, on an init container
@@ -33,7 +36,7 @@ type Container struct {
 }
 
 // YAML renders the pod with hostDir (a Client's HostDir) as the parent of
-// its shared dir.
+// its shared dir; hostDir is unused with NoSharedDir.
 func (p Pod) YAML(hostDir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n", p.Name)
@@ -43,15 +46,17 @@ func (p Pod) YAML(hostDir string) string {
 	if p.Grace > 0 {
 		fmt.Fprintf(&b, "  terminationGracePeriodSeconds: %d\n", p.Grace)
 	}
-	fmt.Fprintf(&b, "  volumes:\n  - name: shared\n    hostPath:\n      path: %s\n      type: DirectoryOrCreate\n",
-		filepath.Join(hostDir, p.Name))
+	if !p.NoSharedDir {
+		fmt.Fprintf(&b, "  volumes:\n  - name: shared\n    hostPath:\n      path: %s\n      type: DirectoryOrCreate\n",
+			filepath.Join(hostDir, p.Name))
+	}
 	b.WriteString(p.Extra)
-	writeContainers(&b, "initContainers", p.Inits)
-	writeContainers(&b, "containers", p.Containers)
+	writeContainers(&b, "initContainers", p.Inits, !p.NoSharedDir)
+	writeContainers(&b, "containers", p.Containers, !p.NoSharedDir)
 	return b.String()
 }
 
-func writeContainers(b *strings.Builder, key string, cs []Container) {
+func writeContainers(b *strings.Builder, key string, cs []Container, shared bool) {
 	if len(cs) == 0 {
 		return
 	}
@@ -62,6 +67,9 @@ func writeContainers(b *strings.Builder, key string, cs []Container) {
 			img = Busybox
 		}
 		fmt.Fprintf(b, "  - name: %s\n    image: %s\n", c.Name, img)
+		if c.Pull != "" {
+			fmt.Fprintf(b, "    imagePullPolicy: %s\n", c.Pull)
+		}
 		if c.Command != nil {
 			fmt.Fprintf(b, "    command: %s\n", YAMLList(c.Command))
 		}
@@ -71,7 +79,9 @@ func writeContainers(b *strings.Builder, key string, cs []Container) {
 		if c.Sidecar {
 			b.WriteString("    restartPolicy: Always\n")
 		}
-		b.WriteString("    volumeMounts:\n    - name: shared\n      mountPath: /shared\n")
+		if shared {
+			b.WriteString("    volumeMounts:\n    - name: shared\n      mountPath: /shared\n")
+		}
 		b.WriteString(c.Extra)
 	}
 }

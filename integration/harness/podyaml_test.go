@@ -46,3 +46,23 @@ func TestPodYAML(t *testing.T) {
 		}
 	}
 }
+
+// NoSharedDir leaves the shared volume and its mounts out, so that a
+// container's Extra may name its own volumeMounts; Pull sets the policy.
+func TestPodYAMLNoSharedDir(t *testing.T) {
+	p := Pod{Name: "plain", Grace: 1, NoSharedDir: true, Containers: []Container{{Name: "app",
+		Pull: "Never", Command: []string{"sleep", "3600"},
+		Extra: "    volumeMounts:\n    - {name: d, mountPath: /d}\n"}}}
+	y := p.YAML("/h") + "  volumes:\n  - {name: d, emptyDir: {}}\n"
+	var got corev1.Pod
+	if err := yaml.UnmarshalStrict([]byte(y), &got); err != nil {
+		t.Fatalf("decode: %v\n%s", err, y)
+	}
+	app := got.Spec.Containers[0]
+	if len(got.Spec.Volumes) != 1 || got.Spec.Volumes[0].Name != "d" {
+		t.Errorf("volumes: %+v", got.Spec.Volumes)
+	}
+	if app.ImagePullPolicy != corev1.PullNever || len(app.VolumeMounts) != 1 || app.VolumeMounts[0].Name != "d" {
+		t.Errorf("container: %+v", app)
+	}
+}

@@ -1,7 +1,6 @@
 package pull
 
 import (
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,18 +13,9 @@ import (
 
 // podYAML is a one-container pod that sleeps, with the given image and pull policy.
 func podYAML(name, image string, policy corev1.PullPolicy) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata:
-  name: %s
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: app
-    image: %s
-    imagePullPolicy: %s
-    command: ["sh", "-c", "sleep 3600"]
-`, name, image, policy)
+	return harness.Pod{Name: name, Grace: 1, NoSharedDir: true, Containers: []harness.Container{{
+		Name: "app", Image: image, Pull: string(policy), Command: []string{"sh", "-c", "sleep 3600"},
+	}}}.YAML("")
 }
 
 // removeImageAtCleanup removes ref from daemon d at cleanup: images are

@@ -31,16 +31,9 @@ const corePatternProbe = "if (exec 3>>/proc/sys/kernel/core_pattern) 2>/dev/null
 // sleeper is a pod whose one container sleeps; extra is inserted under
 // the container (its securityContext).
 func sleeper(name, extra string) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %s}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sleep", "3600"]
-%s`, name, extra)
+	return harness.Pod{Name: name, Grace: 1, NoSharedDir: true, Containers: []harness.Container{{
+		Name: "app", Command: []string{"sleep", "3600"}, Extra: extra,
+	}}}.YAML("")
 }
 
 // TestPodSecurityBaseline attacks a real podrund whose config sets
