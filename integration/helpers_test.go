@@ -96,18 +96,14 @@ func awaitSteps(steps ...string) string {
 func waitTrapped(c *harness.Client, pod string, containers ...string) {
 	c.T.Helper()
 	for _, name := range containers {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		harness.Eventually(c.T, 30*time.Second, func() string {
 			out, _, code := c.Podctl("exec", pod, "-c", name, "--", "sh", "-c",
 				`mask=$(sed -n 's/^SigCgt:[[:space:]]*//p' /proc/1/status); [ $(( 0x$mask & 0x4000 )) -ne 0 ] && echo trapped`)
 			if code == 0 && strings.Contains(out, "trapped") {
-				break
+				return ""
 			}
-			if time.Now().After(deadline) {
-				c.T.Fatalf("%s/%s never set its TERM trap", pod, name)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return pod + "/" + name + " never set its TERM trap"
+		})
 	}
 }
 

@@ -9,6 +9,7 @@ package integration
 // while containers are prepared (R94).
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -56,18 +57,15 @@ func instancesOf(t *testing.T, d *harness.Podrund, name string) []string {
 // waitInstances waits until container name has n containerd containers.
 func waitInstances(t *testing.T, d *harness.Podrund, name string, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ids := instancesOf(t, d, name)
-		if len(ids) == n {
-			return ids
+	var ids []string
+	harness.Eventually(t, 60*time.Second, func() string {
+		if ids = instancesOf(t, d, name); len(ids) == n {
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("container %s has %d containerd containers %v, want %d; podrund log:\n%s",
-				name, len(ids), ids, n, d.LogTail(30))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Sprintf("container %s has %d containerd containers %v, want %d; podrund log:\n%s",
+			name, len(ids), ids, n, d.LogTail(30))
+	})
+	return ids
 }
 
 // podEvents lists "Reason fieldPath" of the pod's container events in the

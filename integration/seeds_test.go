@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -285,13 +286,12 @@ func TestSeed03JobNativeSidecar(t *testing.T) {
 	pod := waitJobPod(t, c, "pi-sidecar")
 	p := c.WaitFor(pod, "Succeeded", 60*time.Second, phaseIs(corev1.PodSucceeded))
 	checkJobStyle(t, c, p, "pi", "network-proxy")
-	deadline := time.Now().Add(30 * time.Second)
-	for getJob(t, c, "pi-sidecar").Status.Succeeded != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("job pi-sidecar status %+v, want succeeded 1", getJob(t, c, "pi-sidecar").Status)
+	harness.Eventually(t, 30*time.Second, func() string {
+		if st := getJob(t, c, "pi-sidecar").Status; st.Succeeded != 1 {
+			return fmt.Sprintf("job pi-sidecar status %+v, want succeeded 1", st)
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return ""
+	})
 	c.MustPodctl("delete", "job", "pi-sidecar", "--wait=true")
 }
 

@@ -108,17 +108,14 @@ func getJob(t *testing.T, c *harness.Client, name string) *batchv1.Job {
 // waitJob polls the Job until cond holds.
 func waitJob(t *testing.T, c *harness.Client, name, what string, timeout time.Duration, cond func(j *batchv1.Job) bool) *batchv1.Job {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		j := getJob(t, c, name)
-		if j != nil && cond(j) {
-			return j
+	var j *batchv1.Job
+	harness.Eventually(t, timeout, func() string {
+		if j = getJob(t, c, name); j != nil && cond(j) {
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s: not %s within %v; job:\n%s\npods:\n%s", name, what, timeout, jobString(j), podsString(listPods(t, c)))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Sprintf("job %s: not %s; job:\n%s\npods:\n%s", name, what, jobString(j), podsString(listPods(t, c)))
+	})
+	return j
 }
 
 // condition returns the Job's condition of type ct with status True, or nil.
@@ -183,17 +180,14 @@ func jobPods(t *testing.T, c *harness.Client, job string) []corev1.Pod {
 // waitPods polls the Job's pods until cond holds.
 func waitPods(t *testing.T, c *harness.Client, job, what string, timeout time.Duration, cond func(ps []corev1.Pod) bool) []corev1.Pod {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ps := jobPods(t, c, job)
-		if cond(ps) {
-			return ps
+	var ps []corev1.Pod
+	harness.Eventually(t, timeout, func() string {
+		if ps = jobPods(t, c, job); cond(ps) {
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pods of job %s: not %s within %v:\n%s\njob:\n%s", job, what, timeout, podsString(ps), jobString(getJob(t, c, job)))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Sprintf("pods of job %s: not %s:\n%s\njob:\n%s", job, what, podsString(ps), jobString(getJob(t, c, job)))
+	})
+	return ps
 }
 
 func podsString(ps []corev1.Pod) string {

@@ -199,11 +199,10 @@ func TestDeletePropagation(t *testing.T) {
 // waitJobGone waits until GET of the Job answers 404.
 func waitJobGone(t *testing.T, c *harness.Client, name string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for getJob(t, c, name) != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s still there after 60s: %s", name, jobString(getJob(t, c, name)))
+	harness.Eventually(t, 60*time.Second, func() string {
+		if j := getJob(t, c, name); j != nil {
+			return "job " + name + " still there: " + jobString(j)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return ""
+	})
 }

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,17 +17,14 @@ import (
 // describeUntil polls podctl describe pod until its output contains want.
 func describeUntil(t *testing.T, c *harness.Client, pod, want string, timeout time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var out string
-	for time.Now().Before(deadline) {
-		out = c.MustPodctl("describe", "pod", pod)
-		if strings.Contains(out, want) {
-			return out
+	harness.Eventually(t, timeout, func() string {
+		if out = c.MustPodctl("describe", "pod", pod); strings.Contains(out, want) {
+			return ""
 		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	t.Fatalf("describe pod %s never showed %q; last:\n%s", pod, want, out)
-	return ""
+		return fmt.Sprintf("describe pod %s never showed %q; last:\n%s", pod, want, out)
+	})
+	return out
 }
 
 func waitingSection(describe string) string {
@@ -214,11 +212,12 @@ func TestWaitingForTerminatingSidecar(t *testing.T) {
 	// before app's trap is lost (sh is PID 1 of its PID namespace and has no
 	// handler yet), and app would hold the pod until its grace ends.
 	for _, name := range []string{"log-shipper", "app"} {
-		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(c.Logs("stopping", name), "trapped"); time.Sleep(200 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never set its TERM trap", name)
+		harness.Eventually(t, 30*time.Second, func() string {
+			if strings.Contains(c.Logs("stopping", name), "trapped") {
+				return ""
 			}
-		}
+			return name + " never set its TERM trap"
+		})
 	}
 	w := c.Watch("stopping")
 	c.MustPodctl("delete", "pod", "stopping", "--wait=false")
@@ -226,25 +225,19 @@ func TestWaitingForTerminatingSidecar(t *testing.T) {
 	// ignores it, holds the pod until its grace ends (R64: sidecars last).
 	var sec string
 	deadline := time.Now().Add(12 * time.Second)
-	for {
+	harness.Eventually(t, time.Until(deadline), func() string {
 		sec = waitingSection(c.MustPodctl("describe", "pod", "stopping"))
 		if strings.Contains(sec, "sidecar log-shipper") && !strings.Contains(sec, "container app") {
-			break
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Waiting for never came down to the sidecar:\n%s", sec)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return "Waiting for never came down to the sidecar:\n" + sec
+	})
 	m := regexp.MustCompile(`terminating: waiting for sidecar log-shipper \(grace (\d+)s left\)`).FindStringSubmatch(sec)
 	if m == nil || m[1] == "0" || strings.Count(sec, "\n") != 1 {
 		t.Fatalf("Waiting for:\n%s", sec)
 	}
 	var ship, app *api.TimelineInstance
-	for ship == nil || ship.KilledAt == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("no kill mark for the sidecar: %+v", ship)
-		}
+	harness.Eventually(t, time.Until(deadline), func() string {
 		tl := timeline(t, c, "stopping")
 		for i := range tl.Instances {
 			switch tl.Instances[i].Container {
@@ -254,8 +247,11 @@ func TestWaitingForTerminatingSidecar(t *testing.T) {
 				app = &tl.Instances[i]
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		if ship == nil || ship.KilledAt == nil {
+			return fmt.Sprintf("no kill mark for the sidecar: %+v", ship)
+		}
+		return ""
+	})
 	if app == nil || app.FinishedAt == nil || app.KilledAt == nil || ship.FinishedAt != nil || ship.KilledAt.Before(*app.FinishedAt) {
 		t.Fatalf("timeline while the sidecar holds on (its stop signal must follow app's exit): app=%+v ship=%+v", app, ship)
 	}
@@ -293,11 +289,7 @@ func TestCompletedJobPod(t *testing.T) {
 	c.Apply(job)
 	defer c.MustPodctl("delete", "job", "once", "--wait=true")
 	var name string
-	deadline := time.Now().Add(2 * time.Minute)
-	for name == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("no succeeded pod of job once:\n%s", c.MustPodctl("get", "pods"))
-		}
+	harness.Eventually(t, 2*time.Minute, func() string {
 		var l corev1.PodList
 		_ = json.Unmarshal([]byte(c.MustPodctl("get", "pods", "-o", "json")), &l)
 		for _, p := range l.Items {
@@ -305,8 +297,11 @@ func TestCompletedJobPod(t *testing.T) {
 				name = p.Name
 			}
 		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		if name != "" {
+			return ""
+		}
+		return "no succeeded pod of job once:\n" + c.MustPodctl("get", "pods")
+	})
 	if out := c.MustPodctl("describe", "pod", name); strings.Contains(out, "Waiting for:") {
 		t.Fatalf("completed pod:\n%s", out)
 	}

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestLivenessRestartsWithBackOff(t *testing.T) {
 	// The 4th instance may not have written its line yet when its status
 	// was published.
 	var at []float64
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	harness.Eventually(t, 15*time.Second, func() string {
 		lines := c.ReadOrder("live")
 		at = at[:0]
 		for _, l := range lines {
@@ -56,12 +57,10 @@ func TestLivenessRestartsWithBackOff(t *testing.T) {
 			}
 		}
 		if len(at) >= 4 {
-			break
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("want ≥ 4 instances started, order file:\n%s", lines)
-		}
-	}
+		return fmt.Sprintf("want ≥ 4 instances started, order file:\n%s", lines)
+	})
 	if d1, d2 := at[2]-at[1], at[3]-at[2]; d2 <= d1 {
 		t.Errorf("back-off did not grow: %.1fs then %.1fs between starts", d1, d2)
 	}
