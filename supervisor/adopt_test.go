@@ -71,6 +71,27 @@ func (h *harness) restart(opts Options) (*harness, *PodRecord) {
 	return h2, rec
 }
 
+// adopt hands the record of the stopped manager to this one, as podrund
+// does at startup.
+func (h *harness) adopt(rec *PodRecord) {
+	h.t.Helper()
+	if err := h.m.Start(context.Background(), rec); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// startAlways starts a pod of one container "r" with restartPolicy
+// Always and waits until it runs: the pod the adoption tests restart
+// podrund under.
+func (h *harness) startAlways() (*corev1.Pod, string) {
+	h.t.Helper()
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	h.start(pod)
+	id := h.waitRunning("r")
+	h.waitPhase(pod.UID, corev1.PodRunning)
+	return pod, id
+}
+
 func (f *fakeRuntime) mark() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -111,9 +132,7 @@ func TestAdoptNoRestart_R94(t *testing.T) {
 	h.sink.mu.Lock()
 	saved := len(h.sink.saves)
 	h.sink.mu.Unlock()
-	if err := h2.m.Start(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
+	h2.adopt(rec)
 	h2.waitFor("first status after adoption", func() bool { h.sink.mu.Lock(); defer h.sink.mu.Unlock(); return len(h.sink.saves) > saved })
 	for _, c := range h.rt.callsSince(mark) {
 		if c != "sandbox 1" { // EnsureSandbox is idempotent: it re-opens the sandbox
@@ -145,15 +164,10 @@ func TestAdoptNoRestart_R94(t *testing.T) {
 // was down is reaped on adoption and restarted by the usual rules.
 func TestAdoptExitedWhileDown_R94_R35(t *testing.T) {
 	h := newHarness(t, Options{})
-	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
-	h.start(pod)
-	r := h.waitRunning("r")
-	h.waitPhase(pod.UID, corev1.PodRunning)
+	pod, r := h.startAlways()
 	h2, rec := h.restart(Options{})
 	h.rt.exit(r, 2) // podrund is down
-	if err := h2.m.Start(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
+	h2.adopt(rec)
 	h2.waitFor("restarted", func() bool { return h.rt.running("r") != "" })
 	h2.waitFor("status", func() bool {
 		cs := h2.status(pod.UID).ContainerStatuses
@@ -182,9 +196,7 @@ func TestSandboxLoss_R95_R14(t *testing.T) {
 			clear(h.rt.sandboxes)
 			h.rt.mu.Unlock()
 			mark := h.rt.mark()
-			if err := h2.m.Start(context.Background(), rec); err != nil {
-				t.Fatal(err)
-			}
+			h2.adopt(rec)
 			if pol == corev1.RestartPolicyNever {
 				h2.waitPhase(pod.UID, corev1.PodFailed)
 				for _, c := range h.rt.callsSince(mark) {
@@ -225,10 +237,7 @@ func TestSandboxLoss_R95_R14(t *testing.T) {
 // restartCount+1.
 func TestLostContainer_R88(t *testing.T) {
 	h := newHarness(t, Options{})
-	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
-	h.start(pod)
-	r := h.waitRunning("r")
-	h.waitPhase(pod.UID, corev1.PodRunning)
+	pod, r := h.startAlways()
 	h.rt.mu.Lock()
 	delete(h.rt.containers, r)
 	h.rt.mu.Unlock()
@@ -259,9 +268,7 @@ func TestAdoptMidTermination_R61_R94(t *testing.T) {
 	if rec.Pod.DeletionTimestamp == nil {
 		t.Fatal("deletion not persisted")
 	}
-	if err := h2.m.Start(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
+	h2.adopt(rec)
 	fin := h2.waitFinished(pod.UID)
 	if fin.Pod.Status.Phase != corev1.PodFailed || h.rt.running("s") != "" || h.rt.running("r") != "" {
 		t.Fatalf("phase %s, running s=%q r=%q", fin.Pod.Status.Phase, h.rt.running("s"), h.rt.running("r"))
@@ -273,9 +280,7 @@ func TestAdoptMidTermination_R61_R94(t *testing.T) {
 	h.rt.exit(h2.waitRunning("r"), 0)
 	h2.waitPhase(pod2.UID, corev1.PodSucceeded)
 	h3, rec2 := h2.restart(Options{})
-	if err := h3.m.Start(context.Background(), rec2); err != nil {
-		t.Fatal(err)
-	}
+	h3.adopt(rec2)
 	h3.waitFor("adopted", func() bool { _, ok := h3.m.Get(pod2.UID); return ok })
 	if err := h3.m.Delete(context.Background(), pod2.UID, nil); err != nil {
 		t.Fatal(err)
@@ -327,18 +332,13 @@ func TestAdoptEarlyExit_R94(t *testing.T) {
 // instance is adopted untouched.
 func TestAdoptRemovesUnknownInstance_R94(t *testing.T) {
 	h := newHarness(t, Options{})
-	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
-	h.start(pod)
-	r := h.waitRunning("r")
-	h.waitPhase(pod.UID, corev1.PodRunning)
+	pod, r := h.startAlways()
 	h2, rec := h.restart(Options{})
 	h.rt.mu.Lock()
 	h.rt.containers["r-orphan"] = &fakeContainer{id: "r-orphan", podUID: string(pod.UID), name: "r",
 		attempt: 1, state: InstanceRunning, exited: make(chan struct{})}
 	h.rt.mu.Unlock()
-	if err := h2.m.Start(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
+	h2.adopt(rec)
 	h2.waitFor("unknown instance removed", func() bool {
 		h.rt.mu.Lock()
 		defer h.rt.mu.Unlock()
@@ -369,9 +369,7 @@ func TestRebootRemovesTasklessContainers_R95(t *testing.T) {
 	}
 	clear(h.rt.sandboxes)
 	h.rt.mu.Unlock()
-	if err := h2.m.Start(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
+	h2.adopt(rec)
 	h2.waitFor("re-initialized", func() bool { r := h.rt.running("r"); return r != "" && r != old[1] })
 	h.rt.mu.Lock()
 	defer h.rt.mu.Unlock()

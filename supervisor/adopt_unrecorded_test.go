@@ -122,18 +122,13 @@ func TestAdoptUnrecordedExited_R94(t *testing.T) {
 // 1, lastState), and the next attempt is adopted, not started again.
 func TestAdoptUnrecordedNextAttempt_R94_R35(t *testing.T) {
 	h := newHarness(t, Options{})
-	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
-	h.start(pod)
-	r0 := h.waitRunning("r")
-	h.waitPhase(pod.UID, corev1.PodRunning)
+	pod, r0 := h.startAlways()
 	h2, rec := h.restart(Options{})
 	h.rt.exit(r0, 2)
 	h.rt.leftBehind(pod, &fakeContainer{id: "r-next", name: "r", attempt: 1, sandbox: 1,
 		state: InstanceRunning, startedAt: t0.Add(time.Second)})
 	mark := h.rt.mark()
-	if err := h2.m.Start(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
+	h2.adopt(rec)
 	h2.waitFor("exit caught up", func() bool {
 		cs := statusOf(h2.status(pod.UID), "r")
 		return cs != nil && cs.RestartCount == 1 && cs.LastTerminationState.Terminated != nil &&
@@ -196,16 +191,11 @@ func TestAdoptUnrecordedRemoved_R94(t *testing.T) {
 // (even with the next attempt) is a second instance: removed.
 func TestAdoptUnrecordedSecondInstanceRemoved_R94(t *testing.T) {
 	h := newHarness(t, Options{})
-	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
-	h.start(pod)
-	r := h.waitRunning("r")
-	h.waitPhase(pod.UID, corev1.PodRunning)
+	pod, r := h.startAlways()
 	h2, rec := h.restart(Options{})
 	h.rt.leftBehind(pod, &fakeContainer{id: "r-second", name: "r", attempt: 1, sandbox: 1,
 		state: InstanceRunning, startedAt: t0})
-	if err := h2.m.Start(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
+	h2.adopt(rec)
 	h2.waitFor("second instance removed", func() bool { return !h.rt.holds("r-second") })
 	h2.settle()
 	if got := h.rt.running("r"); got != r {

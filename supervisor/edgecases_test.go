@@ -407,9 +407,7 @@ func TestEdgeCase15_RestartCountSemantics(t *testing.T) {
 	h.stepUntil("restart 2", time.Second, func() bool { return h.count("start r") == 3 })
 	h.waitFor("restartCount 2", func() bool { return h.status(pod.UID).ContainerStatuses[0].RestartCount == 2 })
 	h2, rec := h.restart(Options{Probes: newFakeProbes()})
-	if err := h2.m.Start(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
+	h2.adopt(rec)
 	h2.waitFor("adopted", func() bool {
 		st := h2.status(pod.UID)
 		return len(st.ContainerStatuses) == 1 && st.ContainerStatuses[0].RestartCount == 2 && st.ContainerStatuses[0].State.Running != nil

@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -189,9 +188,7 @@ func TestReap_UnreapedInstanceReapedOnAdoption(t *testing.T) {
 	h.rt.mu.Lock()
 	delete(h.rt.reapGate, "r")
 	h.rt.mu.Unlock()
-	if err := h2.m.Start(context.Background(), rec); err != nil {
-		t.Fatal(err)
-	}
+	h2.adopt(rec)
 	h2.waitFor("message after adoption", func() bool {
 		term := regularStatus(h2.status(pod.UID), "r").State.Terminated
 		return term != nil && term.Message == "written before exit"
