@@ -43,19 +43,12 @@ type ChurnState struct {
 const rssSlack = 0.10
 
 func (r *run) churn(ctx context.Context) error {
-	d, err := r.env.StartDaemon(ctx, "churn", nil)
 	const ns = "bench-churn"
-	if d != nil {
-		defer r.stopDaemon(ctx, d, ns)
-	}
+	d, pw, stop, err := r.startWatched(ctx, "churn", ns)
+	defer stop()
 	if err != nil {
 		return err
 	}
-	pw, err := watchPods(ctx, d.C, ns)
-	if err != nil {
-		return err
-	}
-	defer pw.Close()
 	res := &ChurnResult{Cycles: r.s.ChurnCycles, Lanes: r.s.ChurnLanes}
 	if err := r.cycles(ctx, d, pw, ns, "warm", r.s.ChurnWarmup); err != nil {
 		return err

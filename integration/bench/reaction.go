@@ -36,19 +36,12 @@ type ReactionResult struct {
 }
 
 func (r *run) reaction(ctx context.Context) error {
-	d, err := r.env.StartDaemon(ctx, "reaction", nil)
 	const ns = "bench-reaction"
-	if d != nil {
-		defer r.stopDaemon(ctx, d, ns)
-	}
+	d, pw, stop, err := r.startWatched(ctx, "reaction", ns)
+	defer stop()
 	if err != nil {
 		return err
 	}
-	pw, err := watchPods(ctx, d.C, ns)
-	if err != nil {
-		return err
-	}
-	defer pw.Close()
 	fw, err := watchDir(d.HostDir)
 	if err != nil {
 		return err

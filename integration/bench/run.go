@@ -96,6 +96,26 @@ func (r *run) runPhase(ctx context.Context, phase string) {
 	r.progress("phase %s done in %v", phase, time.Since(t0).Round(time.Millisecond))
 }
 
+// startWatched starts the daemon of phase name and a watch of the pods of
+// its namespace ns. stop closes the watch, deletes what the phase left and
+// stops the daemon; defer it even when err is set, since a daemon may have
+// started.
+func (r *run) startWatched(ctx context.Context, name, ns string) (d *Daemon, pw *podWatch, stop func(), err error) {
+	stop = func() {
+		if pw != nil {
+			pw.Close()
+		}
+		if d != nil {
+			r.stopDaemon(ctx, d, ns)
+		}
+	}
+	if d, err = r.env.StartDaemon(ctx, name, nil); err != nil {
+		return d, nil, stop, err
+	}
+	pw, err = watchPods(ctx, d.C, ns)
+	return d, pw, stop, err
+}
+
 // stopDaemon deletes what a phase left, stops the daemon and records the
 // harness's leak check for it.
 func (r *run) stopDaemon(ctx context.Context, d *Daemon, ns string) {

@@ -24,19 +24,12 @@ type ScaleResult struct {
 }
 
 func (r *run) scale(ctx context.Context) error {
-	d, err := r.env.StartDaemon(ctx, "scale", nil)
 	const ns = "bench-scale"
-	if d != nil {
-		defer r.stopDaemon(ctx, d, ns)
-	}
+	d, pw, stop, err := r.startWatched(ctx, "scale", ns)
+	defer stop()
 	if err != nil {
 		return err
 	}
-	pw, err := watchPods(ctx, d.C, ns)
-	if err != nil {
-		return err
-	}
-	defer pw.Close()
 	pods := make([]*corev1.Pod, r.s.ScalePods)
 	for i := range pods {
 		pods[i] = threeContainerPod(fmt.Sprintf("scale-%d", i))
