@@ -126,16 +126,22 @@ func (c *Containerd) Stop(sig syscall.Signal) error {
 		return nil
 	default:
 	}
-	if err := c.cmd.Process.Signal(sig); err != nil {
-		return fmt.Errorf("signal containerd: %w", err)
+	return stopProcess("containerd", c.cmd, c.exited, sig, 30*time.Second)
+}
+
+// stopProcess sends sig to cmd, whose waiter closes exited, and waits for
+// it to exit; after grace it kills the process and reports that it did.
+func stopProcess(name string, cmd *exec.Cmd, exited <-chan struct{}, sig syscall.Signal, grace time.Duration) error {
+	if err := cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %s: %w", name, err)
 	}
 	select {
-	case <-c.exited:
+	case <-exited:
 		return nil
-	case <-time.After(30 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-		return fmt.Errorf("containerd did not exit within 30s of %v", sig)
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("%s did not exit within %v of %v", name, grace, sig)
 	}
 }
 

@@ -189,17 +189,7 @@ func (d *Podrund) Stop(sig syscall.Signal) error {
 	if !d.Running() {
 		return nil
 	}
-	if err := d.cmd.Process.Signal(sig); err != nil {
-		return fmt.Errorf("signal podrund: %w", err)
-	}
-	select {
-	case <-d.exited:
-		return nil
-	case <-time.After(60 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.exited
-		return fmt.Errorf("podrund did not exit within 60s of %v", sig)
-	}
+	return stopProcess("podrund", d.cmd, d.exited, sig, 60*time.Second)
 }
 
 // Restart stops podrund with sig (SIGKILL or SIGTERM) and starts it again.
