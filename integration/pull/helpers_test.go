@@ -18,6 +18,17 @@ func podYAML(name, image string, policy corev1.PullPolicy) string {
 	}}}.YAML("")
 }
 
+// pushedImage starts a registry without auth and pushes busybox to it as
+// tag; it returns the registry, the image's reference and a client of the
+// shared daemon, from which the image is removed at cleanup.
+func pushedImage(t *testing.T, tag string) (*registry, string, *harness.Client) {
+	t.Helper()
+	reg := startRegistry(t, false)
+	ref := reg.push(t, "busybox", tag)
+	removeImageAtCleanup(t, env.Daemon, ref)
+	return reg, ref, env.Client(t)
+}
+
 // removeImageAtCleanup removes ref from daemon d at cleanup: images are
 // daemon-wide, not per pod namespace. Register it before env.Client so that
 // it runs after the client's cleanup has deleted the pods using the image.

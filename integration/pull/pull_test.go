@@ -18,10 +18,7 @@ import (
 // podctl image pull fetches from the registry and get images lists the result.
 func TestPodctlImagePull(t *testing.T) {
 	t.Parallel()
-	reg := startRegistry(t, false)
-	ref := reg.push(t, "busybox", "pulled")
-	removeImageAtCleanup(t, env.Daemon, ref)
-	c := env.Client(t)
+	_, ref, c := pushedImage(t, "pulled")
 	if out := c.MustPodctl("image", "pull", ref); !strings.Contains(out, ref) || !strings.Contains(out, "pulled") {
 		t.Errorf("podctl image pull %s printed %q", ref, out)
 	}
@@ -34,10 +31,7 @@ func TestPodctlImagePull(t *testing.T) {
 // pulled"); the next pod finds it "already present on machine" (R27).
 func TestPodPullIfNotPresent(t *testing.T) {
 	t.Parallel()
-	reg := startRegistry(t, false)
-	ref := reg.push(t, "busybox", "e2e")
-	removeImageAtCleanup(t, env.Daemon, ref)
-	c := env.Client(t)
+	_, ref, c := pushedImage(t, "e2e")
 	c.Apply(podYAML("first", ref, corev1.PullIfNotPresent))
 	waitRunning(c, "first")
 	wantEvent(c, "first", corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", ref))
@@ -89,10 +83,7 @@ func TestPodPullMissingTag(t *testing.T) {
 // says with a Warning that the pull failed.
 func TestPodPullAlwaysRegistryDown(t *testing.T) {
 	t.Parallel()
-	reg := startRegistry(t, false)
-	ref := reg.push(t, "busybox", "always")
-	removeImageAtCleanup(t, env.Daemon, ref)
-	c := env.Client(t)
+	reg, ref, c := pushedImage(t, "always")
 	c.MustPodctl("image", "pull", ref)
 	if err := reg.Stop(); err != nil {
 		t.Fatal(err)
