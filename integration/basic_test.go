@@ -34,9 +34,7 @@ func TestSeed01SidecarBeforeApp(t *testing.T) {
 
 	p := c.GetPod("myapp-pod")
 	checkKubernetesShape(t, p)
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "myapp-pod", "2/2", "Running") {
-		t.Errorf("podctl get pods:\n%s\nwant a row myapp-pod 2/2 Running (R91)", table)
-	}
+	c.WantPodsRow("R91", "myapp-pod", "2/2", "Running")
 	// Running is not "has printed yet": follow the log until the line is there.
 	logsUntil(t, c, "myapp-pod", "myapp-container", "app running", 1, 30*time.Second)
 	if out := c.Logs("myapp-pod", "myapp-container"); !strings.Contains(out, "app running") {

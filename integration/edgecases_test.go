@@ -178,9 +178,7 @@ func TestX07InitFailureRetriedUnderOnFailure(t *testing.T) {
 		t.Error("app started although init never succeeded")
 	}
 	// The next restart is 20 s away: the table shows the back-off (R92).
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "x7", "Init:CrashLoopBackOff") {
-		t.Errorf("get pods:\n%s\nwant x7 Init:CrashLoopBackOff (R92)", table)
-	}
+	c.WantPodsRow("R92", "x7", "Init:CrashLoopBackOff")
 }
 
 // X8: a sidecar failing its startup probe, or whose image is missing, keeps
@@ -224,9 +222,7 @@ func TestX08StuckSidecarKeepsPodPending(t *testing.T) {
 		if p.Status.Phase != corev1.PodPending {
 			t.Errorf("phase %s, want Pending (R22)", p.Status.Phase)
 		}
-		if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "x8b", "Init:ErrImageNeverPull") {
-			t.Errorf("get pods:\n%s", table)
-		}
+		c.WantPodsRow("", "x8b", "Init:ErrImageNeverPull")
 	})
 }
 
@@ -348,9 +344,7 @@ func TestX13ReadyAndStatusColumns(t *testing.T) {
 	}
 	c.MustPodctl("exec", "x13", "-c", "side", "--", "touch", "/shared/go")
 	c.WaitFor("x13", "Ready", 60*time.Second, harness.PodReady)
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "x13", "2/2", "Running") {
-		t.Errorf("get pods:\n%s\nwant x13 2/2 Running", table)
-	}
+	c.WantPodsRow("", "x13", "2/2", "Running")
 }
 
 // X15: init statuses are listed in spec order from the first status on with

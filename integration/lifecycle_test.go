@@ -224,7 +224,5 @@ func TestInitFailureUnderNeverFailsPod(t *testing.T) {
 		t.Errorf("runs:\n%s", lines)
 	}
 	harness.ExpectOrder(t, lines, "init Exiting", "side Terminating")
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "initfail", "Init:Error") {
-		t.Errorf("get pods:\n%s\nwant initfail Init:Error (R92)", table)
-	}
+	c.WantPodsRow("R92", "initfail", "Init:Error")
 }

@@ -118,9 +118,7 @@ func TestSeed07AppExitsSidecarsFollow(t *testing.T) {
 	if out := c.Logs("app-exits", "app"); !strings.Contains(out, "app") {
 		t.Errorf("app log %q", out)
 	}
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "app-exits", "0/3", "Completed") {
-		t.Errorf("get pods:\n%s\nwant app-exits 0/3 Completed (R92)", table)
-	}
+	c.WantPodsRow("R92", "app-exits", "0/3", "Completed")
 }
 
 // TestSeed08SidecarLivenessFails: the sidecar is killed and restarted again
@@ -176,9 +174,7 @@ func TestSeed09SidecarReadinessFails(t *testing.T) {
 	if s := status(p, "sidecar"); s == nil || s.Ready || s.Started == nil || !*s.Started {
 		t.Errorf("sidecar status %+v: want started, not ready", s)
 	}
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "sidecar-readiness", "1/2", "Running") {
-		t.Errorf("get pods:\n%s\nwant sidecar-readiness 1/2 Running (R91)", table)
-	}
+	c.WantPodsRow("R91", "sidecar-readiness", "1/2", "Running")
 }
 
 // TestSeed10RuntimeFeatureDetection: the native sidecar that exits 0 is
@@ -268,9 +264,7 @@ func TestSeed02JobLegacySidecar(t *testing.T) {
 	if out := c.Logs(pod, "pi"); !strings.Contains(out, "3.14159") {
 		t.Errorf("pi log %q", out)
 	}
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, pod, "1/2", "NotReady") {
-		t.Errorf("get pods:\n%s\nwant %s 1/2 NotReady (R92)", table, pod)
-	}
+	c.WantPodsRow("R92", pod, "1/2", "NotReady")
 	if j := getJob(t, c, "pi"); j.Status.Succeeded != 0 {
 		t.Errorf("job succeeded=%d, want 0 while the legacy sidecar runs", j.Status.Succeeded)
 	}
@@ -307,9 +301,7 @@ func checkJobStyle(t *testing.T, c *harness.Client, p *corev1.Pod, app, sidecar 
 		t.Errorf("%s finished before %s", sidecar, app)
 	}
 	c.WaitEvent(harness.EventFilter{Object: p.Name, Reason: "Killing", Message: "Stopping container " + sidecar}, 10*time.Second)
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, p.Name, "0/2", "Completed") {
-		t.Errorf("get pods:\n%s\nwant %s 0/2 Completed", table, p.Name)
-	}
+	c.WantPodsRow("", p.Name, "0/2", "Completed")
 }
 
 // The pod templates of seeds 02 and 03 as plain pods (independent of Job support).
@@ -338,9 +330,7 @@ spec:
 	if p.Status.Phase != corev1.PodRunning {
 		t.Errorf("phase %s, want Running", p.Status.Phase)
 	}
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "pi", "1/2", "NotReady") {
-		t.Errorf("get pods:\n%s\nwant pi 1/2 NotReady (R92, X13)", table)
-	}
+	c.WantPodsRow("R92, X13", "pi", "1/2", "NotReady")
 }
 
 func TestSeed03TemplateAsPod(t *testing.T) {

@@ -50,3 +50,17 @@ func TableHasRow(table, name string, cols ...string) bool {
 	}
 	return false
 }
+
+// WantPodsRow fails the test, without stopping it, unless `podctl get
+// pods` has a row for pod with each of cols; rules names what the row
+// shows (e.g. "R92"), for the failure message.
+func (c *Client) WantPodsRow(rules, pod string, cols ...string) {
+	c.T.Helper()
+	if table := c.MustPodctl("get", "pods"); !TableHasRow(table, pod, cols...) {
+		want := strings.Join(append([]string{pod}, cols...), " ")
+		if rules != "" {
+			want += " (" + rules + ")"
+		}
+		c.T.Errorf("get pods:\n%s\nwant %s", table, want)
+	}
+}

@@ -96,7 +96,5 @@ func TestReadinessFlipsPodReadyBothWays(t *testing.T) {
 	if restarts(p, "app") != 0 {
 		t.Errorf("readiness changes restarted the container: %s", harness.Describe(p))
 	}
-	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "flip", "1/1") {
-		t.Errorf("get pods:\n%s\nwant flip 1/1", table)
-	}
+	c.WantPodsRow("", "flip", "1/1")
 }
