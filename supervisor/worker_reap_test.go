@@ -33,16 +33,25 @@ func regularStatus(s corev1.PodStatus, name string) corev1.ContainerStatus {
 	return corev1.ContainerStatus{}
 }
 
+// exitReapHeld makes the running instance of container name exit with
+// code, leaving msg as its termination message, and waits until the
+// engine is blocked in its reap; release lets the reap finish.
+func (h *harness) exitReapHeld(name string, code int32, msg string) (release func()) {
+	h.t.Helper()
+	release = h.gateReap(name)
+	h.rt.reapMsg[name] = msg
+	h.rt.exit(h.rt.running(name), code)
+	h.waitFor("reap of "+name+" held", func() bool { return h.rt.held(name) })
+	return release
+}
+
 // The app's exit sends the sidecar's stop signal while the app's reap is
 // still held: the engine reacts before it reaps.
 func TestReap_SidecarStopBeforeReapOfExitedApp(t *testing.T) {
 	h := newHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyNever, []string{"s:sidecar"}, "r")
 	h.startRunning(pod, "s", "r")
-	release := h.gateReap("r")
-	h.rt.reapMsg["r"] = "done, bye"
-	h.rt.exit(h.rt.running("r"), 0)
-	h.waitFor("reap of r held", func() bool { return h.rt.held("r") })
+	release := h.exitReapHeld("r", 0, "done, bye")
 	h.waitFor("sidecar stop while the reap of r is held", func() bool { return h.count("stop s 30s") == 1 })
 	if h.count("reap r") != 0 {
 		t.Fatalf("r reaped before the sidecar's stop: %v", h.rt.callLog())
@@ -68,10 +77,7 @@ func TestReap_RestartBeforeReapOfCrashedSidecar(t *testing.T) {
 	h := newHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyAlways, []string{"s:sidecar"}, "r")
 	h.startRunning(pod, "s", "r")
-	release := h.gateReap("s")
-	h.rt.reapMsg["s"] = "panic: boom"
-	h.rt.exit(h.rt.running("s"), 2)
-	h.waitFor("reap of s held", func() bool { return h.rt.held("s") })
+	release := h.exitReapHeld("s", 2, "panic: boom")
 	h.waitFor("restart while the reap of s is held", func() bool { return h.count("create s") == 2 })
 	release()
 	h.waitFor("message in lastState", func() bool {
@@ -177,10 +183,7 @@ func TestReap_UnreapedInstanceReapedOnAdoption(t *testing.T) {
 	h := newHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyNever, []string{"s:sidecar"}, "r", "r2")
 	h.startRunning(pod, "s", "r", "r2")
-	h.gateReap("r")
-	h.rt.reapMsg["r"] = "written before exit"
-	h.rt.exit(h.rt.running("r"), 0)
-	h.waitFor("reap of r held", func() bool { return h.rt.held("r") })
+	h.exitReapHeld("r", 0, "written before exit")
 	h2, rec := h.restart(Options{})
 	if in := newestOf(rec, "r"); in == nil || in.State != InstanceExited || !in.Unreaped {
 		t.Fatalf("saved instance %+v", in)
