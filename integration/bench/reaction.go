@@ -9,6 +9,8 @@ import (
 
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // ReactionResult is the reaction-time measurement. Every interval starts at containerd's
@@ -92,12 +94,8 @@ func containerID(s corev1.ContainerStatus) string {
 }
 
 func status(p *corev1.Pod, name string) (corev1.ContainerStatus, bool) {
-	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for _, s := range list {
-			if s.Name == name {
-				return s, true
-			}
-		}
+	if s := harness.ContainerStatus(p, name); s != nil {
+		return *s, true
 	}
 	return corev1.ContainerStatus{}, false
 }

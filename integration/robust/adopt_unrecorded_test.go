@@ -59,11 +59,11 @@ func TestAdoptUnrecordedInstance(t *testing.T) {
 	t.Run("running", func(t *testing.T) {
 		name, id := killAfterFirstStart(t, c, d, ctrd, "run", corev1.RestartPolicyAlways, forever, nil)
 		p := waitPod(t, c, name, "marked running", func(p *corev1.Pod) bool {
-			s := statusOf(p, "marked")
+			s := harness.ContainerStatus(p, "marked")
 			return s != nil && s.State.Running != nil
 		})
 		checkOnce(t, c, p, name, id)
-		if s := statusOf(p, "marked"); s.State.Running == nil || !started(s) {
+		if s := harness.ContainerStatus(p, "marked"); s.State.Running == nil || !started(s) {
 			t.Errorf("adopted instance not running and started (R17): %s", describe(p))
 		}
 	})
@@ -78,11 +78,11 @@ func TestAdoptUnrecordedInstance(t *testing.T) {
 			}))
 		})
 		p := waitPod(t, c, name, "marked Completed", func(p *corev1.Pod) bool {
-			s := statusOf(p, "marked")
+			s := harness.ContainerStatus(p, "marked")
 			return s != nil && s.State.Terminated != nil
 		})
 		checkOnce(t, c, p, name, id)
-		term := statusOf(p, "marked").State.Terminated
+		term := harness.ContainerStatus(p, "marked").State.Terminated
 		if term.ExitCode != 0 || term.Reason != "Completed" {
 			t.Errorf("adopted exited instance: %+v, want Completed 0", term)
 		}
@@ -137,7 +137,7 @@ func killAfterFirstStart(t *testing.T, c *harness.Client, d *harness.Podrund, ct
 			t.Fatalf("restart podrund: %v", err)
 		}
 		waitPod(t, c, name, "marked instance known", func(p *corev1.Pod) bool {
-			s := statusOf(p, "marked")
+			s := harness.ContainerStatus(p, "marked")
 			return s != nil && s.ContainerID != ""
 		})
 		if strings.Contains(d.LogGrep(id, 1000), adoptedLog) {
@@ -196,7 +196,7 @@ func checkOnce(t *testing.T, c *harness.Client, p *corev1.Pod, name, id string) 
 	if got := strings.Count(c.ReadHostFile(name+"/runs"), "started"); got != 1 {
 		t.Errorf("pod %s: marked container started %d times, want once (R94)", name, got)
 	}
-	s := statusOf(p, "marked")
+	s := harness.ContainerStatus(p, "marked")
 	if s == nil || s.ContainerID != "containerd://"+id {
 		t.Errorf("pod %s: marked instance is not the one started before the SIGKILL (%s): %s", name, id, describe(p))
 	}

@@ -91,7 +91,7 @@ func TestMetrics(t *testing.T) {
 	}))
 	// The restart count as the API shows it, read after the scrape can only be higher.
 	m1 := scrape(t, c)
-	restarts := statusOf(c.GetPod("crasher"), "app").RestartCount
+	restarts := harness.ContainerStatus(c.GetPod("crasher"), "app").RestartCount
 	delta := func(name string, labels map[string]string) float64 {
 		return m1.value(name, labels) - max(m0.value(name, labels), 0)
 	}

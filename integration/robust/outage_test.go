@@ -88,8 +88,8 @@ func TestContainerdOutage(t *testing.T) {
 		fin = c.GetPod("finisher")
 		return fin.Status.Phase == corev1.PodFailed
 	}))
-	if s := statusOf(fin, "app").State.Terminated; s == nil || s.ExitCode != 3 ||
-		s.ContainerID != statusOf(before["finisher"], "app").ContainerID {
+	if s := harness.ContainerStatus(fin, "app").State.Terminated; s == nil || s.ExitCode != 3 ||
+		s.ContainerID != harness.ContainerStatus(before["finisher"], "app").ContainerID {
 		t.Errorf("finisher's exit during the outage: %+v", s)
 	}
 	steady := c.GetPod("steady")

@@ -101,18 +101,6 @@ func applyAll(t *testing.T, c *harness.Client, objs ...any) {
 	}
 }
 
-// statusOf finds a container status (init or regular) by name.
-func statusOf(p *corev1.Pod, name string) *corev1.ContainerStatus {
-	for _, l := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for i := range l {
-			if l[i].Name == name {
-				return &l[i]
-			}
-		}
-	}
-	return nil
-}
-
 func allStatuses(p *corev1.Pod) []corev1.ContainerStatus {
 	return append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
 }
@@ -147,7 +135,7 @@ func restartsOf(p *corev1.Pod, name string) int32 {
 	if p == nil {
 		return -1
 	}
-	if s := statusOf(p, name); s != nil {
+	if s := harness.ContainerStatus(p, name); s != nil {
 		return s.RestartCount
 	}
 	return -1

@@ -101,7 +101,7 @@ func TestReboot(t *testing.T) {
 	}))
 	for _, name := range []string{"always", "onfailure"} {
 		for _, s := range allStatuses(before[name]) {
-			ns := statusOf(now[name], s.Name)
+			ns := harness.ContainerStatus(now[name], s.Name)
 			if ns.RestartCount != s.RestartCount+1 || ns.ContainerID == s.ContainerID {
 				t.Errorf("%s/%s after reboot: restartCount %d -> %d, id %s -> %s; want +1 and a new instance (R95)",
 					name, s.Name, s.RestartCount, ns.RestartCount, s.ContainerID, ns.ContainerID)
@@ -183,14 +183,14 @@ func simulateReboot(t *testing.T, d *harness.Podrund, ctrd *harness.Containerd, 
 // reports Running until the app's new instance exists (R80).
 func checkPendingUntilApp(t *testing.T, w *nsWatch, prev *corev1.Pod) {
 	t.Helper()
-	oldApp := statusOf(prev, "app").ContainerID
+	oldApp := harness.ContainerStatus(prev, "app").ContainerID
 	sawPending, sawRunning := false, false
 	var trail []string
 	for _, ev := range w.all() {
 		if ev.Pod.Name != "always" {
 			continue
 		}
-		app := statusOf(ev.Pod, "app")
+		app := harness.ContainerStatus(ev.Pod, "app")
 		trail = append(trail, fmt.Sprintf("%s app=%s/%s", ev.Pod.Status.Phase, harness.StateString(app.State), app.ContainerID))
 		switch ev.Pod.Status.Phase {
 		case corev1.PodPending:
@@ -214,7 +214,7 @@ func checkPendingUntilApp(t *testing.T, w *nsWatch, prev *corev1.Pod) {
 func checkStaysFinished(t *testing.T, c *harness.Client, before, now map[string]*corev1.Pod) {
 	t.Helper()
 	for _, name := range []string{"never-running", "never-done", "onfailure-done"} {
-		b, n := statusOf(before[name], "app"), statusOf(now[name], "app")
+		b, n := harness.ContainerStatus(before[name], "app"), harness.ContainerStatus(now[name], "app")
 		if n.RestartCount != b.RestartCount || n.ContainerID != b.ContainerID || n.State.Terminated == nil {
 			t.Errorf("%s re-created after reboot: %s", name, describe(now[name]))
 		}

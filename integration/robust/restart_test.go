@@ -84,13 +84,13 @@ func TestDaemonRestart(t *testing.T) {
 	var crash *corev1.Pod
 	harness.Eventually(t, 2*time.Minute, harness.Check(func() string { return describe(crash) }, func() bool {
 		crash = c.GetPod("crashloop")
-		s := statusOf(crash, "app")
+		s := harness.ContainerStatus(crash, "app")
 		// Waiting in back-off, not being created: a SIGKILL during a create
 		// can leave a shim containerd never shuts down (see deleteAllAndCheckShims).
 		return s != nil && s.RestartCount >= 2 && s.State.Waiting != nil &&
 			s.State.Waiting.Reason == "CrashLoopBackOff" && s.LastTerminationState.Terminated != nil
 	}))
-	waitShimGone(t, d, statusOf(crash, "app").LastTerminationState.Terminated.ContainerID)
+	waitShimGone(t, d, harness.ContainerStatus(crash, "app").LastTerminationState.Terminated.ContainerID)
 
 	before := listPods(t, c)
 	r1 := restartAndCheck(t, c, d, syscall.SIGKILL, before, unchanging, func() {
@@ -213,7 +213,7 @@ func statusDiff(prev, now *corev1.Pod) string {
 		diffs = append(diffs, fmt.Sprintf("Ready condition %v -> %v", isReady(prev), isReady(now)))
 	}
 	for _, ps := range allStatuses(prev) {
-		ns := statusOf(now, ps.Name)
+		ns := harness.ContainerStatus(now, ps.Name)
 		switch {
 		case ns == nil:
 			diffs = append(diffs, ps.Name+" status missing")
@@ -240,9 +240,9 @@ func checkCaughtUp(t *testing.T, c *harness.Client, prev *corev1.Pod) {
 		p = c.GetPod("exit-while-down")
 		return restartsOf(p, "app") == restartsOf(prev, "app")+1
 	}))
-	last := statusOf(p, "app").LastTerminationState.Terminated
-	if last == nil || last.ExitCode != 1 || last.ContainerID != statusOf(prev, "app").ContainerID {
-		t.Errorf("exit while podrund was down: lastState %+v, want exit 1 of %s", last, statusOf(prev, "app").ContainerID)
+	last := harness.ContainerStatus(p, "app").LastTerminationState.Terminated
+	if last == nil || last.ExitCode != 1 || last.ContainerID != harness.ContainerStatus(prev, "app").ContainerID {
+		t.Errorf("exit while podrund was down: lastState %+v, want exit 1 of %s", last, harness.ContainerStatus(prev, "app").ContainerID)
 	}
 }
 
@@ -251,7 +251,7 @@ func checkCaughtUp(t *testing.T, c *harness.Client, prev *corev1.Pod) {
 // restartCount r the back-off is 10 s * 2^(r-1).
 func checkBackoffKept(t *testing.T, prev *corev1.Pod, w *nsWatch) {
 	t.Helper()
-	ps := statusOf(prev, "app")
+	ps := harness.ContainerStatus(prev, "app")
 	backoff := min(10*time.Second<<(ps.RestartCount-1), 300*time.Second)
 	finished := ps.LastTerminationState.Terminated.FinishedAt.Time
 	var next *corev1.Pod
@@ -264,7 +264,7 @@ func checkBackoffKept(t *testing.T, prev *corev1.Pod, w *nsWatch) {
 		}
 		return false
 	}))
-	s := statusOf(next, "app")
+	s := harness.ContainerStatus(next, "app")
 	if s.RestartCount != ps.RestartCount+1 {
 		t.Errorf("crash-looping container: restartCount %d -> %d at once", ps.RestartCount, s.RestartCount)
 	}

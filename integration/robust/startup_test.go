@@ -97,7 +97,7 @@ func TestPodrundWaitsForContainerd(t *testing.T) {
 		t.Fatalf("podrund started its own containerd:\n%s", strings.Join(procs, "\n"))
 	}
 	now := c.GetPod("steady")
-	if s, b := statusOf(now, "app"), statusOf(before, "app"); s.ContainerID != b.ContainerID || s.RestartCount != b.RestartCount || !isReady(now) {
+	if s, b := harness.ContainerStatus(now, "app"), harness.ContainerStatus(before, "app"); s.ContainerID != b.ContainerID || s.RestartCount != b.RestartCount || !isReady(now) {
 		t.Errorf("steady pod after podrund waited for containerd: %s; want the same instance, Ready (R94)", describe(now))
 	}
 	applyAll(t, c, newPod(c, "after", corev1.RestartPolicyAlways, nil, shell("app", forever)))
