@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,15 +68,10 @@ func TestLeakCheckFindsLeftovers(t *testing.T) {
 	if out, err := c.Ctr(ctx, d.Namespace, "containers", "rm", "leaked"); err != nil {
 		t.Fatal(err, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := e.LeakCheckOn(ctx, d, c)
-		if len(got) == 0 {
-			break
+	Eventually(t, 10*time.Second, func() string {
+		if got := e.LeakCheckOn(ctx, d, c); len(got) > 0 {
+			return fmt.Sprintf("leaks still reported after removing the container: %v", got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("leaks still reported after removing the container: %v", got)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return ""
+	})
 }

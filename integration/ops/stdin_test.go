@@ -1,11 +1,14 @@
 package ops
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // TestStdinWarningAndTTYShell: `stdin: true` with `tty: true` (the shape
@@ -45,13 +48,12 @@ spec:
 	})
 	// The reader's line shows its stdin ended, which the warning said; by
 	// then the shell on its tty had the same time to see an end of file.
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(c.Logs("it", "reader"), "stdin ended") && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if logs := c.Logs("it", "reader"); !strings.Contains(logs, "stdin ended") {
-		t.Fatalf("reader never saw its stdin end; logs %q", logs)
-	}
+	harness.Eventually(t, 15*time.Second, func() string {
+		if logs := c.Logs("it", "reader"); !strings.Contains(logs, "stdin ended") {
+			return fmt.Sprintf("reader never saw its stdin end; logs %q", logs)
+		}
+		return ""
+	})
 	time.Sleep(time.Second)
 	p := c.WaitFor("it", "status", 10*time.Second, func(*corev1.Pod) bool { return true })
 	if cs := p.Status.ContainerStatuses[0]; cs.RestartCount != 0 || cs.State.Running == nil {

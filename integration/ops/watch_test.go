@@ -55,17 +55,14 @@ func follow(t *testing.T, c *harness.Client, args ...string) (lines func() []str
 
 func until(t *testing.T, what string, timeout time.Duration, lines func() []string, cond func([]string) bool) []string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		l := lines()
-		if cond(l) {
-			return l
+	var l []string
+	harness.Eventually(t, timeout, func() string {
+		if l = lines(); cond(l) {
+			return ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: never happened; lines:\n%s", what, strings.Join(l, "\n"))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return what + ": never happened; lines:\n" + strings.Join(l, "\n")
+	})
+	return l
 }
 
 func indexOf(lines []string, substrs ...string) int {
