@@ -44,26 +44,19 @@ func cpuSeconds(pid int) (float64, error) {
 func benchPods(n int, only string) string {
 	app := "mkdir -p /www && echo ok > /www/index.html && httpd -p 8080 -h /www; " +
 		"trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
+	var probes string
+	if only != "http" {
+		probes += "    readinessProbe:\n      exec:\n        command: [\"true\"]\n      periodSeconds: 1\n"
+	}
+	if only != "exec" {
+		probes += "    livenessProbe:\n      httpGet:\n        path: /index.html\n        port: 8080\n      periodSeconds: 1\n"
+	}
 	var b strings.Builder
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, `---
-apiVersion: v1
-kind: Pod
-metadata:
-  name: bench-%d
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", %s]
-`, i, jsonString(app))
-		if only != "http" {
-			b.WriteString("    readinessProbe:\n      exec:\n        command: [\"true\"]\n      periodSeconds: 1\n")
-		}
-		if only != "exec" {
-			b.WriteString("    livenessProbe:\n      httpGet:\n        path: /index.html\n        port: 8080\n      periodSeconds: 1\n")
-		}
+		b.WriteString("---\n")
+		b.WriteString(harness.Pod{Name: fmt.Sprintf("bench-%d", i), Grace: 1, NoSharedDir: true,
+			Containers: []harness.Container{{Name: "app", Command: []string{"sh", "-c", app}, Extra: probes}},
+		}.YAML(""))
 	}
 	return b.String()
 }

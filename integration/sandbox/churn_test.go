@@ -17,26 +17,14 @@ func TestDeleteWhileStarting(t *testing.T) {
 	c := env.Client(t)
 	for i := 0; i < 4; i++ {
 		name := fmt.Sprintf("quick%d", i)
-		c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %s}
-spec:
-  terminationGracePeriodSeconds: 1
-  volumes:
-  - name: m
-    emptyDir: {medium: Memory}
-  initContainers:
-  - name: side
-    image: busybox:1.28
-    restartPolicy: Always
-    command: ["sh", "-c", "%s"]
-    volumeMounts: [{name: m, mountPath: /m}]
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", "%s"]
-    volumeMounts: [{name: m, mountPath: /m}]
-`, name, forever, forever))
+		mountM := "    volumeMounts: [{name: m, mountPath: /m}]\n"
+		c.Apply(harness.Pod{Name: name, Grace: 1, NoSharedDir: true,
+			Extra: "  volumes:\n  - name: m\n    emptyDir: {medium: Memory}\n",
+			Inits: []harness.Container{{Name: "side", Sidecar: true,
+				Command: []string{"sh", "-c", forever}, Extra: mountM}},
+			Containers: []harness.Container{{Name: "app",
+				Command: []string{"sh", "-c", forever}, Extra: mountM}},
+		}.YAML(""))
 		time.Sleep(time.Duration(i) * 40 * time.Millisecond)
 		p := c.GetPod(name)
 		c.MustPodctl("delete", "pod", name, "--grace-period", "1", "--wait=true")
