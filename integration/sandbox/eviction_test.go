@@ -24,34 +24,15 @@ func evictionPod(c *harness.Client, name, sizeLimit, dir string, mib int, appExt
 	if sizeLimit != "" {
 		limit = "\n      sizeLimit: " + sizeLimit
 	}
-	return `apiVersion: v1
-kind: Pod
-metadata:
-  name: ` + name + `
-spec:
-  terminationGracePeriodSeconds: 30
-  volumes:
-  - name: shared
-    hostPath:
-      path: ` + c.HostDir + "/" + name + `
-      type: DirectoryOrCreate
-  - name: cache
-    emptyDir:` + limit + orEmpty(limit) + `
-  initContainers:
-  - name: side
-    image: busybox:1.28
-    restartPolicy: Always
-    command: ["sh", "-c", ` + strconv.Quote("trap '"+mark("side")+"; exit 0' TERM; while true; do sleep 1 & wait $!; done") + `]
-    volumeMounts:
-    - {name: shared, mountPath: /shared}
-` + sideExtra + `  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", ` + strconv.Quote("trap '"+mark("app")+"; exit 0' TERM; dd if=/dev/zero of="+dir+"/fill bs=1048576 count="+strconv.Itoa(mib)+" 2>/dev/null; sync; while true; do sleep 1 & wait $!; done") + `]
-    volumeMounts:
-    - {name: shared, mountPath: /shared}
-    - {name: cache, mountPath: /cache}
-` + appExtra
+	side := "trap '" + mark("side") + "; exit 0' TERM; while true; do sleep 1 & wait $!; done"
+	app := "trap '" + mark("app") + "; exit 0' TERM; dd if=/dev/zero of=" + dir + "/fill bs=1048576 count=" +
+		strconv.Itoa(mib) + " 2>/dev/null; sync; while true; do sleep 1 & wait $!; done"
+	return harness.Pod{Name: name, Grace: 30,
+		Extra: "  - name: cache\n    emptyDir:" + limit + orEmpty(limit) + "\n",
+		Inits: []harness.Container{{Name: "side", Sidecar: true, Command: []string{"sh", "-c", side}, Extra: sideExtra}},
+		Containers: []harness.Container{{Name: "app", Command: []string{"sh", "-c", app},
+			Extra: "    - {name: cache, mountPath: /cache}\n" + appExtra}},
+	}.YAML(c.HostDir)
 }
 
 func orEmpty(limit string) string {
