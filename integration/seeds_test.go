@@ -236,15 +236,15 @@ func getJob(t *testing.T, c *harness.Client, name string) *batchv1.Job {
 // waitJobPod waits until the Job has a pod and returns its name.
 func waitJobPod(t *testing.T, c *harness.Client, job string) string {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	var name string
+	harness.Eventually(t, 60*time.Second, func() string {
 		if ps := jobPods(t, c, job); len(ps) > 0 {
-			return ps[0].Name
+			name = ps[0].Name
+			return ""
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Fatalf("job %s created no pod within 60s", job)
-	return ""
+		return "job " + job + " created no pod"
+	})
+	return name
 }
 
 // TestSeed02JobLegacySidecar: a sidecar as a regular container keeps the Job
