@@ -209,13 +209,8 @@ func TestSeed10RuntimeFeatureDetection(t *testing.T) {
 func jobPods(t *testing.T, c *harness.Client, job string) []corev1.Pod {
 	t.Helper()
 	uid := getJob(t, c, job).UID
-	out := c.MustPodctl("get", "pods", "-o", "json")
-	var l corev1.PodList
-	if err := json.Unmarshal([]byte(out), &l); err != nil {
-		t.Fatalf("decode pod list: %v\n%s", err, out)
-	}
 	var ps []corev1.Pod
-	for _, p := range l.Items {
+	for _, p := range c.GetPods() {
 		if ref := metav1.GetControllerOf(&p); ref != nil && ref.UID == uid {
 			ps = append(ps, p)
 		}

@@ -246,6 +246,33 @@ func (c *Client) GetPod(name string) *corev1.Pod {
 	return &p
 }
 
+// GetPods returns the namespace's pods as `podctl get pods -o json`
+// prints them.
+func (c *Client) GetPods() []corev1.Pod {
+	c.T.Helper()
+	out := c.MustPodctl("get", "pods", "-o", "json")
+	var l corev1.PodList
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		c.T.Fatalf("decode podctl get pods -o json: %v\n%s", err, out)
+	}
+	return l.Items
+}
+
+// ListPods lists the namespace's pods through REST: no podctl process
+// per call, for waits that poll often.
+func (c *Client) ListPods() []corev1.Pod {
+	c.T.Helper()
+	code, body := c.REST(http.MethodGet, c.PodPath(""), "", nil)
+	if code != http.StatusOK {
+		c.T.Fatalf("list pods: HTTP %d %s", code, body)
+	}
+	var l corev1.PodList
+	if err := json.Unmarshal(body, &l); err != nil {
+		c.T.Fatalf("decode pod list: %v", err)
+	}
+	return l.Items
+}
+
 // Logs returns `podctl logs POD -c C [extra...]`.
 func (c *Client) Logs(pod, container string, extra ...string) string {
 	c.T.Helper()

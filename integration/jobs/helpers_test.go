@@ -154,15 +154,7 @@ func jobString(j *batchv1.Job) string {
 // listPods lists the pods of c's namespace (REST).
 func listPods(t *testing.T, c *harness.Client) []corev1.Pod {
 	t.Helper()
-	code, body := c.REST(http.MethodGet, c.PodPath(""), "", nil)
-	if code != http.StatusOK {
-		t.Fatalf("list pods: %d %s", code, body)
-	}
-	var l corev1.PodList
-	if err := json.Unmarshal(body, &l); err != nil {
-		t.Fatalf("decode pods: %v", err)
-	}
-	return l.Items
+	return c.ListPods()
 }
 
 // jobPods lists the pods the Job controller created for job.

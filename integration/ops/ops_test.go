@@ -290,9 +290,7 @@ func TestCompletedJobPod(t *testing.T) {
 	defer c.MustPodctl("delete", "job", "once", "--wait=true")
 	var name string
 	harness.Eventually(t, 2*time.Minute, func() string {
-		var l corev1.PodList
-		_ = json.Unmarshal([]byte(c.MustPodctl("get", "pods", "-o", "json")), &l)
-		for _, p := range l.Items {
+		for _, p := range c.GetPods() {
 			if strings.HasPrefix(p.Name, "once") && p.Status.Phase == corev1.PodSucceeded {
 				name = p.Name
 			}

@@ -72,17 +72,10 @@ func (w *nsWatch) all() []watched {
 // listPods returns the namespace's pods by name.
 func listPods(t *testing.T, c *harness.Client) map[string]*corev1.Pod {
 	t.Helper()
-	code, body := c.REST(http.MethodGet, c.PodPath(""), "", nil)
-	if code != http.StatusOK {
-		t.Fatalf("list pods: HTTP %d %s", code, body)
-	}
-	var l corev1.PodList
-	if err := json.Unmarshal(body, &l); err != nil {
-		t.Fatalf("decode pod list: %v", err)
-	}
+	items := c.ListPods()
 	out := map[string]*corev1.Pod{}
-	for i := range l.Items {
-		out[l.Items[i].Name] = &l.Items[i]
+	for i := range items {
+		out[items[i].Name] = &items[i]
 	}
 	return out
 }
