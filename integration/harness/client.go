@@ -238,23 +238,27 @@ func (c *Client) ApplyFile(path string) string {
 // GetPod returns the pod as `podctl get pod NAME -o json` prints it.
 func (c *Client) GetPod(name string) *corev1.Pod {
 	c.T.Helper()
-	out := c.MustPodctl("get", "pod", name, "-o", "json")
 	var p corev1.Pod
-	if err := json.Unmarshal([]byte(out), &p); err != nil {
-		c.T.Fatalf("decode podctl get pod %s -o json: %v\n%s", name, err, out)
-	}
+	c.getJSON(&p, "pod", name)
 	return &p
+}
+
+// getJSON decodes `podctl get ARGS -o json` into v.
+func (c *Client) getJSON(v any, args ...string) {
+	c.T.Helper()
+	args = append(append([]string{"get"}, args...), "-o", "json")
+	out := c.MustPodctl(args...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		c.T.Fatalf("decode podctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
 // GetPods returns the namespace's pods as `podctl get pods -o json`
 // prints them.
 func (c *Client) GetPods() []corev1.Pod {
 	c.T.Helper()
-	out := c.MustPodctl("get", "pods", "-o", "json")
 	var l corev1.PodList
-	if err := json.Unmarshal([]byte(out), &l); err != nil {
-		c.T.Fatalf("decode podctl get pods -o json: %v\n%s", err, out)
-	}
+	c.getJSON(&l, "pods")
 	return l.Items
 }
 
@@ -282,11 +286,8 @@ func (c *Client) Logs(pod, container string, extra ...string) string {
 // Events returns the namespace's events (podctl get events -o json).
 func (c *Client) Events() []corev1.Event {
 	c.T.Helper()
-	out := c.MustPodctl("get", "events", "-o", "json")
 	var l corev1.EventList
-	if err := json.Unmarshal([]byte(out), &l); err != nil {
-		c.T.Fatalf("decode events: %v\n%s", err, out)
-	}
+	c.getJSON(&l, "events")
 	return l.Items
 }
 
