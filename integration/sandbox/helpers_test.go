@@ -92,6 +92,18 @@ func want(t *testing.T, what, got, exp string) {
 	}
 }
 
+// output is a script to run in a container and what it must print.
+type output struct{ what, script, want string }
+
+// wantOutputs runs each script in container ctr of pod, in order, and
+// wants its output.
+func wantOutputs(t *testing.T, c *harness.Client, pod, ctr string, outs ...output) {
+	t.Helper()
+	for _, o := range outs {
+		want(t, o.what, sh(t, c, pod, ctr, o.script), o.want)
+	}
+}
+
 // wantContains checks that what a container saw contains every part.
 func wantContains(t *testing.T, what, got string, parts ...string) {
 	t.Helper()

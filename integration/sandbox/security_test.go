@@ -24,6 +24,15 @@ func procStatus(t *testing.T, c *harness.Client, pod, ctr, field string) string 
 	return strings.TrimSpace(v)
 }
 
+// wantProcStatus wants, for each field (in place of a script), its value
+// in the /proc/self/status of a process of container ctr of pod.
+func wantProcStatus(t *testing.T, c *harness.Client, pod, ctr string, fields ...output) {
+	t.Helper()
+	for _, f := range fields {
+		want(t, f.what, procStatus(t, c, pod, ctr, f.script), f.want)
+	}
+}
+
 // TestSecurityContext: what the processes see of runAsUser/runAsGroup,
 // supplementalGroups, fsGroup, capabilities add/drop over the default set,
 // readOnlyRootFilesystem, allowPrivilegeEscalation false, seccomp
@@ -84,36 +93,42 @@ spec:
     command: ["sh", "-c", "`+forever+`"]
     securityContext: {runAsUser: 0, runAsGroup: 0}
 `, "sec")
-	want(t, "id -u", sh(t, c, "sec", "ids", "id -u"), "1000")
-	want(t, "id -g", sh(t, c, "sec", "ids", "id -g"), "3000")
+	wantOutputs(t, c, "sec", "ids",
+		output{"id -u", "id -u", "1000"},
+		output{"id -g", "id -g", "3000"})
 	groups := " " + sh(t, c, "sec", "ids", "id -G") + " "
 	wantContains(t, "id -G (runAsGroup, fsGroup, supplementalGroups)", groups, " 3000 ", " 2000 ", " 4000 ")
-	want(t, "fsGroup owns the emptyDir", sh(t, c, "sec", "ids", "stat -c %g /data"), "2000")
-	want(t, "new file in the emptyDir gets the fsGroup", sh(t, c, "sec", "ids", "touch /data/f && stat -c %g /data/f"), "2000")
+	wantOutputs(t, c, "sec", "ids",
+		output{"fsGroup owns the emptyDir", "stat -c %g /data", "2000"},
+		output{"new file in the emptyDir gets the fsGroup", "touch /data/f && stat -c %g /data/f", "2000"})
 
-	want(t, "CapEff with drop ALL add NET_BIND_SERVICE", procStatus(t, c, "sec", "tight", "CapEff"), "0000000000000400")
-	want(t, "CapBnd with drop ALL add NET_BIND_SERVICE", procStatus(t, c, "sec", "tight", "CapBnd"), "0000000000000400")
-	want(t, "NoNewPrivs with allowPrivilegeEscalation false", procStatus(t, c, "sec", "tight", "NoNewPrivs"), "1")
-	want(t, "Seccomp with RuntimeDefault", procStatus(t, c, "sec", "tight", "Seccomp"), "2")
+	wantProcStatus(t, c, "sec", "tight",
+		output{"CapEff with drop ALL add NET_BIND_SERVICE", "CapEff", "0000000000000400"},
+		output{"CapBnd with drop ALL add NET_BIND_SERVICE", "CapBnd", "0000000000000400"},
+		output{"NoNewPrivs with allowPrivilegeEscalation false", "NoNewPrivs", "1"},
+		output{"Seccomp with RuntimeDefault", "Seccomp", "2"})
 	wantContains(t, "write to a read-only root", shFails(t, c, "sec", "tight", "touch /newfile"), "Read-only file system")
 	// Without settings: the runtimes' default capability set, no
 	// no_new_privs, seccomp Unconfined (the kubelet's default).
-	want(t, "default CapEff", procStatus(t, c, "sec", "plain", "CapEff"), "00000000a80425fb")
-	want(t, "default NoNewPrivs", procStatus(t, c, "sec", "plain", "NoNewPrivs"), "0")
-	want(t, "default Seccomp", procStatus(t, c, "sec", "plain", "Seccomp"), "0")
+	wantProcStatus(t, c, "sec", "plain",
+		output{"default CapEff", "CapEff", "00000000a80425fb"},
+		output{"default NoNewPrivs", "NoNewPrivs", "0"},
+		output{"default Seccomp", "Seccomp", "0"})
 	sh(t, c, "sec", "plain", "touch /newfile")
 	// The default set (a80425fb) without CHOWN (bit 0), with SYS_TIME (bit
 	// 25), as the bounding set: "local" runs as uid 1000, whose effective
 	// set is empty after execve (as under CRI: no ambient capabilities).
-	want(t, "CapBnd with add SYS_TIME drop CHOWN", procStatus(t, c, "sec", "local", "CapBnd"), "00000000aa0425fa")
-	want(t, "CapEff of a non-root process", procStatus(t, c, "sec", "local", "CapEff"), "0000000000000000")
-	want(t, "Seccomp with a Localhost profile", procStatus(t, c, "sec", "local", "Seccomp"), "2")
+	wantProcStatus(t, c, "sec", "local",
+		output{"CapBnd with add SYS_TIME drop CHOWN", "CapBnd", "00000000aa0425fa"},
+		output{"CapEff of a non-root process", "CapEff", "0000000000000000"},
+		output{"Seccomp with a Localhost profile", "Seccomp", "2"})
 	wantContains(t, "mkdir under the Localhost profile", shFails(t, c, "sec", "local", "mkdir /tmp/d"), "Operation not permitted")
 	sh(t, c, "sec", "plain", "mkdir /tmp/d")
 	// Masked paths are /dev/null (char 1,3) or an empty read-only tmpfs;
 	// /proc/sys is read-only.
-	want(t, "/proc/keys masked", sh(t, c, "sec", "plain", "stat -c %t,%T /proc/keys"), "1,3")
-	want(t, "/proc/acpi masked", sh(t, c, "sec", "plain", "ls -A /proc/acpi | wc -l"), "0")
+	wantOutputs(t, c, "sec", "plain",
+		output{"/proc/keys masked", "stat -c %t,%T /proc/keys", "1,3"},
+		output{"/proc/acpi masked", "ls -A /proc/acpi | wc -l", "0"})
 	wantContains(t, "/proc/sys mount", sh(t, c, "sec", "plain", "grep ' /proc/sys ' /proc/mounts"), " ro,")
 	shFails(t, c, "sec", "plain", "echo 0 > /proc/sys/kernel/shm_rmid_forced")
 	// The safe sysctl is set in the pod's IPC namespace, not on the host.

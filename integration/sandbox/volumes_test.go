@@ -122,18 +122,20 @@ func TestVolumes(t *testing.T) {
 		t.Errorf("hostPath DirectoryOrCreate: host file %q, %v", b, err)
 	}
 	// configMap items + defaultMode, secret item mode, optional missing.
-	want(t, "configMap item", sh(t, c, "vols", "app", "cat /cfg/dir/a.txt"), "alpha")
-	want(t, "configMap keys not in items are absent", sh(t, c, "vols", "app", "ls /cfg"), "dir")
-	want(t, "configMap defaultMode", sh(t, c, "vols", "app", "stat -L -c %a /cfg/dir/a.txt"), "440")
-	want(t, "secret item", sh(t, c, "vols", "app", "cat /sec/pass"), "s3cret")
-	want(t, "secret item mode", sh(t, c, "vols", "app", "stat -L -c %a /sec/pass"), "400")
-	want(t, "optional missing configMap", sh(t, c, "vols", "app", "ls -A /nocfg | grep -v '^\\.\\.' | wc -l"), "0")
+	wantOutputs(t, c, "vols", "app",
+		output{"configMap item", "cat /cfg/dir/a.txt", "alpha"},
+		output{"configMap keys not in items are absent", "ls /cfg", "dir"},
+		output{"configMap defaultMode", "stat -L -c %a /cfg/dir/a.txt", "440"},
+		output{"secret item", "cat /sec/pass", "s3cret"},
+		output{"secret item mode", "stat -L -c %a /sec/pass", "400"},
+		output{"optional missing configMap", "ls -A /nocfg | grep -v '^\\.\\.' | wc -l", "0"})
 	wantContains(t, "configMap mount is read-only", shFails(t, c, "vols", "app", "touch /cfg/new"), "Read-only")
 	// downwardAPI and projected.
-	want(t, "downwardAPI labels", sh(t, c, "vols", "app", "cat /down/labels"), `tier="backend"`)
-	want(t, "downwardAPI name", sh(t, c, "vols", "app", "cat /down/name"), "vols")
-	want(t, "downwardAPI limits.memory in Mi", sh(t, c, "vols", "app", "cat /down/memlimit"), "64")
-	want(t, "projected", sh(t, c, "vols", "app", "for f in b user ns; do cat /proj/$f; echo; done | tr '\\n' ' '"), "beta admin "+c.NS)
+	wantOutputs(t, c, "vols", "app",
+		output{"downwardAPI labels", "cat /down/labels", `tier="backend"`},
+		output{"downwardAPI name", "cat /down/name", "vols"},
+		output{"downwardAPI limits.memory in Mi", "cat /down/memlimit", "64"},
+		output{"projected", "for f in b user ns; do cat /proj/$f; echo; done | tr '\\n' ' '", "beta admin " + c.NS})
 
 	// A re-applied ConfigMap or Secret reaches the mounted files (the
 	// projected one too) within seconds; modes stay.
