@@ -53,3 +53,16 @@ func TestEventuallyFailsWithTheLastComplaint(t *testing.T) {
 		t.Errorf("failure %q after %d calls, want the first complaint", msg, calls)
 	}
 }
+
+// Check asks for the report only while the condition does not hold.
+func TestCheckReportsOnlyWhileTheConditionFails(t *testing.T) {
+	holds, asked := false, 0
+	check := Check(func() string { asked++; return "seen" }, func() bool { return holds })
+	if got := check(); got != "seen" || asked != 1 {
+		t.Errorf("failing condition: %q after %d reports, want \"seen\" after 1", got, asked)
+	}
+	holds = true
+	if got := check(); got != "" || asked != 1 {
+		t.Errorf("holding condition: %q after %d reports, want \"\" and no new report", got, asked)
+	}
+}
