@@ -1,12 +1,10 @@
 package main
 
 import (
-	"path/filepath"
-
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podrun/podrun/daemon/crilog"
 	"github.com/podrun/podrun/daemon/eviction"
-	"github.com/podrun/podrun/daemon/runtime"
 )
 
 // localStorageMonitor wires the eviction of pods over a local storage
@@ -20,7 +18,8 @@ func (d *daemon) localStorageMonitor() *eviction.Monitor {
 		VolumeDir:     d.vols.VolumeDir,
 		WritableLayer: d.rt.WritableLayer,
 		LogDir: func(pod *corev1.Pod, container string) string {
-			return filepath.Join(runtime.PodLogDir(root, pod), container)
+			p := crilog.Pod{Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)}
+			return crilog.ContainerDir(root, p, container)
 		},
 		Interval: d.cfg.LocalStorageCheckInterval.Duration,
 		Logger:   d.log.Named("eviction"),

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -104,11 +103,11 @@ func (l *Log) rotate() error {
 		}
 		return l.open()
 	}
-	os.Remove(l.path + "." + strconv.Itoa(keep))
+	os.Remove(rotatedPath(l.path, keep))
 	for i := keep - 1; i >= 1; i-- {
-		os.Rename(l.path+"."+strconv.Itoa(i), l.path+"."+strconv.Itoa(i+1))
+		os.Rename(rotatedPath(l.path, i), rotatedPath(l.path, i+1))
 	}
-	if err := os.Rename(l.path, l.path+".1"); err != nil {
+	if err := os.Rename(l.path, rotatedPath(l.path, 1)); err != nil {
 		return fmt.Errorf("rotate log: %w", err)
 	}
 	return l.open()

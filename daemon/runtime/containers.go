@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podrun/podrun/daemon/crilog"
 	"github.com/podrun/podrun/daemon/safeopen"
 	"github.com/podrun/podrun/daemon/secopts"
 	"github.com/podrun/podrun/supervisor"
@@ -330,7 +331,7 @@ func (r *Runtime) prepareInstanceFiles(pod *corev1.Pod, container string, attemp
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o750); err != nil {
 		return "", fmt.Errorf("create log dir: %w", err)
 	}
-	removeLogFiles(logPath)
+	crilog.Remove(logPath)
 	return termLog, nil
 }
 

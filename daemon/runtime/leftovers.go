@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/podrun/podrun/daemon/crilog"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -45,18 +45,17 @@ func (r *Runtime) PodLeftovers(ctx context.Context) ([]supervisor.PodRef, error)
 			add(supervisor.PodRef{UID: types.UID(n)})
 		}
 	}
-	names, err := dirNames(filepath.Join(r.opts.Root, "logs"))
+	names, err := dirNames(crilog.Dir(r.opts.Root))
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range names {
-		// Namespaces and names are DNS labels and subdomains: no '_'.
-		parts := strings.Split(n, "_")
-		if len(parts) != 3 || parts[2] == "" {
+		p, ok := crilog.ParsePodDir(n)
+		if !ok {
 			r.log.Warn("unexpected entry in the logs directory; left alone", zap.String("name", n))
 			continue
 		}
-		add(supervisor.PodRef{UID: types.UID(parts[2]), Namespace: parts[0], Name: parts[1]})
+		add(supervisor.PodRef{UID: types.UID(p.UID), Namespace: p.Namespace, Name: p.Name})
 	}
 	out := make([]supervisor.PodRef, 0, len(refs))
 	for _, ref := range refs {

@@ -1,32 +1,23 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/containerd/containerd/v2/pkg/cio"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/daemon/crilog"
 )
 
-// logPath is <root>/logs/<ns>_<pod>_<uid>/<container>/<attempt>.log.
-func (r *Runtime) logPath(pod *corev1.Pod, container string, attempt int32) string {
-	return LogPath(r.opts.Root, pod, container, attempt)
+// logPod names pod for the log layout (crilog).
+func logPod(pod *corev1.Pod) crilog.Pod {
+	return crilog.Pod{Namespace: pod.Namespace, Name: pod.Name, UID: string(pod.UID)}
 }
 
-// removeLogFiles deletes a log and its rotated files. Rotated files exist
-// only beside a live file (the writer re-creates it at once), so without
-// one there is no directory to read.
-func removeLogFiles(path string) {
-	if err := os.Remove(path); errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-	matches, _ := filepath.Glob(path + ".*")
-	for _, m := range matches {
-		os.Remove(m)
-	}
+// logPath is where the log of attempt of a container of pod lives.
+func (r *Runtime) logPath(pod *corev1.Pod, container string, attempt int32) string {
+	return crilog.Path(r.opts.Root, logPod(pod), container, attempt)
 }
 
 // logIO makes the shim run the log writer (podrund-logger, or podrund's
@@ -57,22 +48,9 @@ func (t terminalIO) Config() cio.Config {
 	return c
 }
 
-// LogPath is where the log of attempt of a container of pod lives:
-// <root>/logs/<ns>_<pod>_<uid>/<container>/<attempt>.log (rotated files
-// add .1, .2, …).
-func LogPath(root string, pod *corev1.Pod, container string, attempt int32) string {
-	return filepath.Join(PodLogDir(root, pod), container, itoa(attempt)+".log")
-}
-
-// PodLogDir is the directory of all logs of a pod; it is removed with the
-// pod (RemovePodLogs).
-func PodLogDir(root string, pod *corev1.Pod) string {
-	return filepath.Join(root, "logs", fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
-}
-
 // RemovePodLogs deletes a deleted pod's logs, as the kubelet does.
 func (r *Runtime) RemovePodLogs(pod *corev1.Pod) error {
-	if err := os.RemoveAll(PodLogDir(r.opts.Root, pod)); err != nil {
+	if err := os.RemoveAll(crilog.PodDir(r.opts.Root, logPod(pod))); err != nil {
 		return fmt.Errorf("remove logs of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil

@@ -75,35 +75,22 @@ func TestLogTailByteLimit(t *testing.T) {
 	}
 }
 
-func TestPodLogPaths(t *testing.T) {
+func TestPodLogsRemovedWithThePod(t *testing.T) {
 	r := &Runtime{opts: Options{Root: t.TempDir()}}
 	pod := testPod()
-	want := filepath.Join(r.opts.Root, "logs", "ns_web_uid-1", "app", "2.log")
-	if got := LogPath(r.opts.Root, pod, "app", 2); got != want {
-		t.Fatalf("LogPath = %s, want %s", got, want)
+	path := r.logPath(pod, "app", 2)
+	if want := filepath.Join(r.opts.Root, "logs", "ns_web_uid-1", "app", "2.log"); path != want {
+		t.Fatalf("logPath = %s, want %s", path, want)
 	}
+	l, err := crilog.Open(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
 	if err := r.RemovePodLogs(pod); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(PodLogDir(r.opts.Root, pod)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(r.opts.Root, "logs", "ns_web_uid-1")); !os.IsNotExist(err) {
 		t.Fatal("pod log dir still there")
-	}
-}
-
-func TestRemoveLogFilesTakesRotatedFilesWithTheLiveOne(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "0.log")
-	other := filepath.Join(dir, "1.log")
-	for _, p := range []string{path, path + ".1", path + ".2", other, other + ".1"} {
-		os.WriteFile(p, []byte("x"), 0o644)
-	}
-	removeLogFiles(path)
-	left, _ := filepath.Glob(filepath.Join(dir, "*"))
-	if strings.Join(left, ",") != other+","+other+".1" {
-		t.Fatalf("left %q, want only the other attempt's files", left)
-	}
-	removeLogFiles(path) // nothing there: no error, nothing else touched
-	if left2, _ := filepath.Glob(filepath.Join(dir, "*")); len(left2) != 2 {
-		t.Fatalf("second removal touched %q", left2)
 	}
 }

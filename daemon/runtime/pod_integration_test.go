@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podrun/podrun/daemon/crilog"
 	"github.com/podrun/podrun/daemon/sandbox"
 	"github.com/podrun/podrun/daemon/volumes"
 	"github.com/podrun/podrun/supervisor"
@@ -48,7 +49,7 @@ func TestPodSandboxAndVolumes(t *testing.T) {
 		if err := e.rt.RemovePodLogs(pod); err != nil {
 			t.Error(err)
 		}
-		for _, dir := range []string{e.rt.podDir(pod), PodLogDir(e.root, pod)} {
+		for _, dir := range []string{e.rt.podDir(pod), crilog.PodDir(e.root, logPod(pod))} {
 			if _, err := os.Stat(dir); !os.IsNotExist(err) {
 				t.Errorf("%s left behind after pod teardown", dir)
 			}

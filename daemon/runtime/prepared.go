@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/errdefs"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podrun/podrun/daemon/crilog"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -130,7 +131,7 @@ func (r *Runtime) RemovePrepared(ctx context.Context, id string) error {
 		return err
 	}
 	if logPath != "" {
-		removeLogFiles(logPath)
+		crilog.Remove(logPath)
 		os.Remove(filepath.Dir(logPath)) // the container's log dir, when empty
 	}
 	return nil

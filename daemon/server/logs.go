@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/daemon/crilog"
 	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
@@ -59,8 +59,8 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 	}
 	path := inst.LogPath
 	if path == "" {
-		path = filepath.Join(s.o.Root, "logs", fmt.Sprintf("%s_%s_%s", ns, name, rec.Pod.UID),
-			container, fmt.Sprintf("%d.log", inst.Attempt))
+		p := crilog.Pod{Namespace: ns, Name: name, UID: string(rec.Pod.UID)}
+		path = crilog.Path(s.o.Root, p, container, inst.Attempt)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)

@@ -8,10 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/podrun/podrun/daemon/crilog"
@@ -148,30 +144,6 @@ func writeAll(w io.Writer, parts ...[]byte) error {
 	return nil
 }
 
-// logFiles lists an instance's log with its rotated files, oldest first:
-// <attempt>.log.N … <attempt>.log.1, <attempt>.log (the runtime rotates
-// logrotate style).
-func logFiles(path string) []string {
-	matches, _ := filepath.Glob(path + ".*")
-	type rotated struct {
-		path string
-		n    int
-	}
-	var rs []rotated
-	for _, m := range matches {
-		n, err := strconv.Atoi(strings.TrimPrefix(m, path+"."))
-		if err == nil && n > 0 {
-			rs = append(rs, rotated{m, n})
-		}
-	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].n > rs[j].n })
-	out := make([]string, 0, len(rs)+1)
-	for _, r := range rs {
-		out = append(out, r.path)
-	}
-	return append(out, path)
-}
-
 // logStreamer reads an instance's log files and writes its lines.
 type logStreamer struct {
 	path   string
@@ -269,7 +241,7 @@ func (ls *logStreamer) run(ctx context.Context) error {
 			_ = cur.f.Close()
 		}
 	}()
-	paths := logFiles(ls.path)
+	paths := crilog.Files(ls.path)
 	for _, p := range paths[:len(paths)-1] {
 		if of, err := openLog(p); err == nil { // else rotated away meanwhile
 			rotated = append(rotated, of)
