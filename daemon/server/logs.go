@@ -47,9 +47,9 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if previous {
-		opts.follow = false
+		opts.Follow = false
 	}
-	if opts.follow {
+	if opts.Follow {
 		release, err := s.follows.acquire()
 		if err != nil {
 			s.writeError(w, err)
@@ -64,31 +64,31 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	ls := &logStreamer{path: path, opts: opts, poll: s.o.LogPollInterval, out: w,
-		exited: func() bool { return s.instanceDone(r.Context(), rec.Pod, container, inst.ID) }}
+	ls := &crilog.Streamer{Path: path, Options: opts, Poll: s.o.LogPollInterval, Out: w,
+		Exited: func() bool { return s.instanceDone(r.Context(), rec.Pod, container, inst.ID) }}
 	if f, ok := w.(http.Flusher); ok {
-		ls.flush = f.Flush
+		ls.Flush = f.Flush
 		f.Flush()
 	}
-	if err := ls.run(r.Context()); err != nil {
+	if err := ls.Run(r.Context()); err != nil {
 		s.log.Debug("log stream ended", zapPod(rec.Pod), zap.Error(err))
 	}
 }
 
-func (s *Server) logQuery(r *http.Request) (logOptions, bool, error) {
-	var o logOptions
+func (s *Server) logQuery(r *http.Request) (crilog.ReadOptions, bool, error) {
+	var o crilog.ReadOptions
 	var err error
-	if o.follow, err = queryBool(r, "follow"); err != nil {
+	if o.Follow, err = queryBool(r, "follow"); err != nil {
 		return o, false, err
 	}
-	if o.timestamps, err = queryBool(r, "timestamps"); err != nil {
+	if o.Timestamps, err = queryBool(r, "timestamps"); err != nil {
 		return o, false, err
 	}
 	previous, err := queryBool(r, "previous")
 	if err != nil {
 		return o, false, err
 	}
-	if o.tail, err = queryInt(r, "tailLines"); err != nil {
+	if o.Tail, err = queryInt(r, "tailLines"); err != nil {
 		return o, false, err
 	}
 	since, err := queryInt(r, "sinceSeconds")
@@ -96,7 +96,7 @@ func (s *Server) logQuery(r *http.Request) (logOptions, bool, error) {
 		return o, false, err
 	}
 	if since != nil {
-		o.since = s.clk.Now().Add(-time.Duration(*since) * time.Second)
+		o.Since = s.clk.Now().Add(-time.Duration(*since) * time.Second)
 	}
 	return o, previous, nil
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,13 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/daemon/crilog/crilogtest"
 	"github.com/podrun/podrun/supervisor"
 	corev1 "k8s.io/api/core/v1"
 )
 
-func criLine(ts time.Time, stream, tag, text string) string {
-	return fmt.Sprintf("%s %s %s %s\n", ts.UTC().Format(time.RFC3339Nano), stream, tag, text)
-}
+var criLine = crilogtest.Line
 
 // logFixture creates a pod whose container "app" had two instances: attempt
 // 0 (exited) and attempt 1 (running) with a rotated file.

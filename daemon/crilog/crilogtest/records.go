@@ -3,6 +3,7 @@
 package crilogtest
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -36,4 +37,10 @@ func ReadRecords(t testing.TB, path string) [][]string {
 		recs = append(recs, m[2:])
 	}
 	return recs
+}
+
+// Line is one CRI record as the writer makes it, stamped ts: for tests
+// that need records of a chosen time or malformed neighbours.
+func Line(ts time.Time, stream, tag, content string) string {
+	return fmt.Sprintf("%s %s %s %s\n", ts.UTC().Format(time.RFC3339Nano), stream, tag, content)
 }

@@ -1,4 +1,4 @@
-package server
+package crilog
 
 import (
 	"bytes"
@@ -6,14 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/podrun/podrun/daemon/crilog"
 )
 
 // FuzzParseCRI feeds arbitrary lines, as a log file a container's output
 // was written into may hold after a crash or by a hostile writer, to the
 // reader's record parser, and arbitrary records through the writer
-// (crilog) and back. parseCRI never panics, never returns content longer
+// (Log) and back. parseCRI never panics, never returns content longer
 // than its line (content is the line's tail), and reads every record the
 // writer wrote exactly as written: content, partial flag and timestamp.
 func FuzzParseCRI(f *testing.F) {
@@ -35,7 +33,7 @@ func FuzzParseCRI(f *testing.F) {
 			return // the writer splits lines before Write; a record never holds one
 		}
 		path := filepath.Join(t.TempDir(), "0.log")
-		l, err := crilog.Open(path, 0, 0)
+		l, err := Open(path, 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

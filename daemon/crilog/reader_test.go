@@ -1,4 +1,4 @@
-package server
+package crilog
 
 import (
 	"bytes"
@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/daemon/crilog"
+	"github.com/podrun/podrun/daemon/crilog/crilogtest"
 )
 
-// writeRecords writes CRI records to path as crilog would.
+var criLine = crilogtest.Line
+
+// writeRecords writes CRI records to path as the writer would.
 func writeRecords(t *testing.T, path string, recs ...string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -29,7 +31,7 @@ func writeRecords(t *testing.T, path string, recs ...string) {
 	}
 }
 
-// partialRun writes n partial records of crilog.MaxLine bytes each.
+// partialRun writes n partial records of MaxLine bytes each.
 func partialRun(t testing.TB, path string, ts time.Time, n int) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -37,7 +39,7 @@ func partialRun(t testing.TB, path string, ts time.Time, n int) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rec := []byte(criLine(ts, "stdout", "P", strings.Repeat("a", crilog.MaxLine)))
+	rec := []byte(criLine(ts, "stdout", "P", strings.Repeat("a", MaxLine)))
 	for i := 0; i < n; i++ {
 		if _, err := f.Write(rec); err != nil {
 			t.Fatal(err)
@@ -60,10 +62,10 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func readLog(t *testing.T, path string, opts logOptions, out io.Writer) {
+func readLog(t *testing.T, path string, opts ReadOptions, out io.Writer) {
 	t.Helper()
-	ls := &logStreamer{path: path, opts: opts, poll: time.Millisecond, out: out, exited: func() bool { return true }}
-	if err := ls.run(context.Background()); err != nil {
+	ls := &Streamer{Path: path, Options: opts, Poll: time.Millisecond, Out: out, Exited: func() bool { return true }}
+	if err := ls.Run(context.Background()); err != nil {
 		t.Fatalf("read log: %v", err)
 	}
 }
@@ -87,8 +89,8 @@ func TestLogHugePartialRunStreamed(t *testing.T) {
 	const records = 4096 // 64 MiB
 	partialRun(t, path, time.Now(), records)
 	var out countingWriter
-	alloc := allocated(func() { readLog(t, path, logOptions{}, &out) })
-	if want := int64(records * crilog.MaxLine); out.n != want {
+	alloc := allocated(func() { readLog(t, path, ReadOptions{}, &out) })
+	if want := int64(records * MaxLine); out.n != want {
 		t.Fatalf("wrote %d bytes of an unterminated run, want all %d", out.n, want)
 	}
 	if alloc > 4<<20 {
@@ -104,8 +106,8 @@ func TestLogFollowPartialRunArrivesBeforeNewline(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	exited := make(chan struct{})
-	ls := &logStreamer{path: path, opts: logOptions{follow: true}, poll: time.Millisecond, out: pw,
-		exited: func() bool {
+	ls := &Streamer{Path: path, Options: ReadOptions{Follow: true}, Poll: time.Millisecond, Out: pw,
+		Exited: func() bool {
 			select {
 			case <-exited:
 				return true
@@ -113,13 +115,13 @@ func TestLogFollowPartialRunArrivesBeforeNewline(t *testing.T) {
 				return false
 			}
 		}}
-	go func() { done <- ls.run(context.Background()); _ = pw.Close() }()
-	buf := make([]byte, crilog.MaxLine)
+	go func() { done <- ls.Run(context.Background()); _ = pw.Close() }()
+	buf := make([]byte, MaxLine)
 	if _, err := io.ReadFull(pr, buf); err != nil {
 		t.Fatalf("first partial record: %v", err)
 	}
 	partialRun(t, path, time.Now(), 2)
-	if _, err := io.ReadFull(pr, make([]byte, 2*crilog.MaxLine)); err != nil {
+	if _, err := io.ReadFull(pr, make([]byte, 2*MaxLine)); err != nil {
 		t.Fatalf("later partial records: %v", err)
 	}
 	writeRecords(t, path, criLine(time.Now(), "stdout", "F", "end"))
@@ -148,13 +150,13 @@ func TestLogTailOverHugeLines(t *testing.T) {
 		suffix  string
 	}{
 		{1, 5, "last\n"},
-		{2, 2048*crilog.MaxLine + int64(len("huge-end\nlast\n")), "aaaahuge-end\nlast\n"},
+		{2, 2048*MaxLine + int64(len("huge-end\nlast\n")), "aaaahuge-end\nlast\n"},
 		{0, 0, ""},
-		{100, 2048*crilog.MaxLine + int64(len("first\nhuge-end\nlast\n")), "huge-end\nlast\n"},
+		{100, 2048*MaxLine + int64(len("first\nhuge-end\nlast\n")), "huge-end\nlast\n"},
 	} {
 		tail := tc.tail
 		var out countingWriter
-		alloc := allocated(func() { readLog(t, path, logOptions{tail: &tail}, &out) })
+		alloc := allocated(func() { readLog(t, path, ReadOptions{Tail: &tail}, &out) })
 		if out.n != tc.wantLen || !bytes.HasSuffix(out.last, []byte(tc.suffix)) {
 			t.Errorf("tailLines=%d: %d bytes ending %q, want %d ending %q", tc.tail, out.n, out.last, tc.wantLen, tc.suffix)
 		}
@@ -171,7 +173,7 @@ func TestLogTailOpenLine(t *testing.T) {
 	writeRecords(t, path, criLine(now, "stdout", "F", "done"), criLine(now, "stdout", "P", "open-"), criLine(now, "stdout", "P", "line"))
 	one := int64(1)
 	var out bytes.Buffer
-	readLog(t, path, logOptions{tail: &one}, &out)
+	readLog(t, path, ReadOptions{Tail: &one}, &out)
 	if out.String() != "open-line" {
 		t.Fatalf("tail of an open line: %q", out.String())
 	}
@@ -195,7 +197,7 @@ func TestLogMalformedRecords(t *testing.T) {
 		criLine(now, "stderr", "F", "after"),
 	)
 	var out bytes.Buffer
-	alloc := allocated(func() { readLog(t, path, logOptions{}, &out) })
+	alloc := allocated(func() { readLog(t, path, ReadOptions{}, &out) })
 	if out.String() != "before\n\nafter\n" {
 		t.Fatalf("malformed log read as %q", out.String())
 	}
@@ -218,12 +220,12 @@ func TestLogCutRecordAndTimestamps(t *testing.T) {
 	}
 	defer of.f.Close()
 	var out bytes.Buffer
-	lw := lineWriter{opts: logOptions{timestamps: true}, out: &out}
-	if err := drain(of, &lw); err != nil {
+	lw := lineWriter{opts: ReadOptions{Timestamps: true}, out: &out}
+	if err := of.drain(&lw); err != nil {
 		t.Fatal(err)
 	}
 	writeRecords(t, path, full[len(full)-3:])
-	if err := drain(of, &lw); err != nil {
+	if err := of.drain(&lw); err != nil {
 		t.Fatal(err)
 	}
 	want := "2026-01-02T03:04:05.000000006Z one-two\n"
@@ -237,11 +239,11 @@ func TestLogCutRecordAndTimestamps(t *testing.T) {
 func BenchmarkLogReadPartialRun(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "0.log")
 	partialRun(b, path, time.Now(), 4096)
-	b.SetBytes(4096 * crilog.MaxLine)
+	b.SetBytes(4096 * MaxLine)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		ls := &logStreamer{path: path, poll: time.Millisecond, out: io.Discard, exited: func() bool { return true }}
-		if err := ls.run(context.Background()); err != nil {
+		ls := &Streamer{Path: path, Poll: time.Millisecond, Out: io.Discard, Exited: func() bool { return true }}
+		if err := ls.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package server
+package crilog
 
 import (
 	"bufio"
@@ -9,18 +9,16 @@ import (
 	"io"
 	"os"
 	"time"
-
-	"github.com/podrun/podrun/daemon/crilog"
 )
 
 // maxRecordBytes bounds one CRI record read from a log file. The writer
-// splits every line into records of at most crilog.MaxLine (16 KiB, the
+// splits every line into records of at most MaxLine (16 KiB, the
 // kubelet's CRI line size) behind a header of about 50 bytes; a longer
 // record is not one it wrote (a corrupt or foreign file) and is skipped to
 // its newline instead of being buffered. With it, a reader of any log holds
 // at most its bufio buffer and one pending record, however long the logical
 // lines are.
-const maxRecordBytes = crilog.MaxLine + 4<<10
+const maxRecordBytes = MaxLine + 4<<10
 
 // criRecord is one line of a CRI log file:
 // "2006-01-02T15:04:05.999999999Z07:00 stdout|stderr F|P CONTENT".
@@ -72,12 +70,13 @@ func parseCRI(line []byte) (criRecord, bool) {
 	return rec, true
 }
 
-// logOptions are the query parameters of the log endpoint.
-type logOptions struct {
-	follow     bool
-	timestamps bool
-	tail       *int64
-	since      time.Time // zero: everything
+// ReadOptions say which lines of a log to write and how: the query
+// parameters of the log endpoint.
+type ReadOptions struct {
+	Follow     bool      // go on until the instance exited and its log is drained
+	Timestamps bool      // keep each line's first timestamp
+	Tail       *int64    // only the last Tail lines
+	Since      time.Time // only lines written at or after it; zero: everything
 }
 
 // lineWriter writes records as they come, as the kubelet's log reader
@@ -86,7 +85,7 @@ type logOptions struct {
 // lines that pass since, so that a first pass can find where the last
 // tailLines start and a second skip the ones before.
 type lineWriter struct {
-	opts logOptions
+	opts ReadOptions
 	out  io.Writer // nil: count only
 	// open is whether a stream (0 stdout, 1 stderr) is inside a line: the
 	// timestamp prefix goes before a line's first record only.
@@ -97,7 +96,7 @@ type lineWriter struct {
 }
 
 func (lw *lineWriter) add(rec criRecord) error {
-	if !lw.opts.since.IsZero() && rec.ts.Before(lw.opts.since) {
+	if !lw.opts.Since.IsZero() && rec.ts.Before(lw.opts.Since) {
 		return nil
 	}
 	s := 0
@@ -112,7 +111,7 @@ func (lw *lineWriter) add(rec criRecord) error {
 	if lw.out == nil || lw.done < lw.skip {
 		return nil
 	}
-	if first && lw.opts.timestamps {
+	if first && lw.opts.Timestamps {
 		if err := writeAll(lw.out, rec.rawTS, []byte{' '}); err != nil {
 			return err
 		}
@@ -144,15 +143,16 @@ func writeAll(w io.Writer, parts ...[]byte) error {
 	return nil
 }
 
-// logStreamer reads an instance's log files and writes its lines.
-type logStreamer struct {
-	path   string
-	opts   logOptions
-	poll   time.Duration
-	exited func() bool // follow ends once this is true and the log is drained
-	out    io.Writer
-	flush  func()
-	lw     lineWriter
+// Streamer reads an instance's log files (Path and its rotated files)
+// and writes its lines without the CRI prefix.
+type Streamer struct {
+	Path    string
+	Options ReadOptions
+	Poll    time.Duration // how often a followed log is read again
+	Exited  func() bool   // follow ends once this is true and the log is drained
+	Out     io.Writer
+	Flush   func() // called after each pass, when set
+	lw      lineWriter
 }
 
 // openFile is one log file being read record by record.
@@ -186,7 +186,7 @@ func (of *openFile) rewind() error {
 }
 
 // drain hands every complete record available now to lw.
-func drain(of *openFile, lw *lineWriter) error {
+func (of *openFile) drain(lw *lineWriter) error {
 	for {
 		chunk, err := of.br.ReadSlice('\n')
 		switch {
@@ -225,10 +225,10 @@ func drain(of *openFile, lw *lineWriter) error {
 	}
 }
 
-// run writes the log; with follow it goes on until the instance exited
+// Run writes the log; with Follow it goes on until the instance exited
 // and its file is drained, or ctx ends.
-func (ls *logStreamer) run(ctx context.Context) error {
-	ls.lw = lineWriter{opts: ls.opts, out: ls.out}
+func (ls *Streamer) Run(ctx context.Context) error {
+	ls.lw = lineWriter{opts: ls.Options, out: ls.Out}
 	// Every file is opened before any is read: a rotation meanwhile
 	// renames them, but the open files stay the ones counted for tail.
 	var rotated []*openFile
@@ -241,14 +241,14 @@ func (ls *logStreamer) run(ctx context.Context) error {
 			_ = cur.f.Close()
 		}
 	}()
-	paths := crilog.Files(ls.path)
+	paths := Files(ls.Path)
 	for _, p := range paths[:len(paths)-1] {
 		if of, err := openLog(p); err == nil { // else rotated away meanwhile
 			rotated = append(rotated, of)
 		}
 	}
 	var err error
-	if cur, err = openLog(ls.path); err != nil {
+	if cur, err = openLog(ls.Path); err != nil {
 		if !os.IsNotExist(err) {
 			return fmt.Errorf("open log: %w", err)
 		}
@@ -258,16 +258,16 @@ func (ls *logStreamer) run(ctx context.Context) error {
 	if cur != nil {
 		all = append(all[:len(all):len(all)], cur)
 	}
-	if ls.opts.tail != nil {
+	if ls.Options.Tail != nil {
 		// tailLines without holding lines: count them first, then skip all
 		// but the last tailLines on the real pass.
-		count := lineWriter{opts: ls.opts}
+		count := lineWriter{opts: ls.Options}
 		for _, of := range all {
-			if err := drain(of, &count); err != nil {
+			if err := of.drain(&count); err != nil {
 				return err
 			}
 		}
-		if skip := count.lines() - *ls.opts.tail; skip > 0 {
+		if skip := count.lines() - *ls.Options.Tail; skip > 0 {
 			ls.lw.skip = skip
 		}
 		for _, of := range all {
@@ -278,7 +278,7 @@ func (ls *logStreamer) run(ctx context.Context) error {
 	}
 	for len(rotated) > 0 {
 		of := rotated[0]
-		err := drain(of, &ls.lw)
+		err := of.drain(&ls.lw)
 		_ = of.f.Close()
 		rotated = rotated[1:]
 		if err != nil {
@@ -287,19 +287,19 @@ func (ls *logStreamer) run(ctx context.Context) error {
 	}
 	for {
 		if cur != nil {
-			if err := drain(cur, &ls.lw); err != nil {
+			if err := cur.drain(&ls.lw); err != nil {
 				return err
 			}
 		}
-		if ls.flush != nil {
-			ls.flush()
+		if ls.Flush != nil {
+			ls.Flush()
 		}
-		if !ls.opts.follow {
+		if !ls.Options.Follow {
 			return nil
 		}
-		if next, isNew := reopenIfRotated(ls.path, cur); isNew {
+		if next, isNew := reopenIfRotated(ls.Path, cur); isNew {
 			if cur != nil {
-				err := drain(cur, &ls.lw) // what was written before the rename
+				err := cur.drain(&ls.lw) // what was written before the rename
 				_ = cur.f.Close()
 				if err != nil {
 					cur = next
@@ -309,16 +309,16 @@ func (ls *logStreamer) run(ctx context.Context) error {
 			cur = next
 			continue
 		}
-		if ls.exited() {
+		if ls.Exited() {
 			if cur != nil {
-				return drain(cur, &ls.lw)
+				return cur.drain(&ls.lw)
 			}
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(ls.poll):
+		case <-time.After(ls.Poll):
 		}
 	}
 }
