@@ -1,8 +1,12 @@
-// Package crilog is podrun's container log writer: it turns a container's
-// stdout and stderr into a CRI-format log file ("TIMESTAMP STREAM F|P
-// LINE"), rotated by size. containerd's shim runs it once per container
-// through the binary:// log driver, so logging goes on while podrund is
-// down.
+// Package crilog owns podrun's container logs. Its writer turns a
+// container's stdout and stderr into a CRI-format log file ("TIMESTAMP
+// STREAM F|P LINE"), rotated by size; containerd's shim runs it once per
+// container through the binary:// log driver, so logging goes on while
+// podrund is down. Its reader (Streamer, Tail) is the one parser of those
+// records, for the log endpoint and termination messages. And it alone
+// knows where the files are and how rotated ones are named (layout.go),
+// for the runtime that creates and removes them and the eviction monitor
+// that measures them.
 //
 // It imports the standard library only: the shim starts one writer per
 // container, and a small binary (cmd/podrund-logger) starts in about a

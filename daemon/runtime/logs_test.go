@@ -63,18 +63,6 @@ func TestTerminationMessage(t *testing.T) {
 	}
 }
 
-func TestLogTailByteLimit(t *testing.T) {
-	logPath := filepath.Join(t.TempDir(), "0.log")
-	l, _ := crilog.Open(logPath, 0, 0)
-	for range 10 {
-		l.Write("stdout", false, []byte(strings.Repeat("z", 500)))
-	}
-	l.Close()
-	if got := logTail(logPath, 80, 2048); len(got) != 2048 {
-		t.Fatalf("tail of %d bytes, want 2048", len(got))
-	}
-}
-
 func TestPodLogsRemovedWithThePod(t *testing.T) {
 	r := &Runtime{opts: Options{Root: t.TempDir()}}
 	pod := testPod()

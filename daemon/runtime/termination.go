@@ -1,10 +1,8 @@
 package runtime
 
 import (
-	"bytes"
 	"io"
 	"os"
-	"strings"
 	"syscall"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,7 +26,7 @@ func terminationMessage(labels map[string]string, exitCode int32) string {
 		labels[labelTermPolicy] != string(corev1.TerminationMessageFallbackToLogsOnError) {
 		return msg
 	}
-	return logTail(labels[labelLogPath], fallbackMaxLines, fallbackMaxBytes)
+	return crilog.Tail(labels[labelLogPath], fallbackMaxLines, fallbackMaxBytes)
 }
 
 func readHead(path string, limit int64) string {
@@ -46,74 +44,4 @@ func readHead(path string, limit int64) string {
 	}
 	data, _ := io.ReadAll(io.LimitReader(f, limit))
 	return string(data)
-}
-
-// logTail is the last maxLines lines (at most maxBytes) of a CRI log's
-// content, partial records joined.
-func logTail(path string, maxLines, maxBytes int) string {
-	data, err := readTail(path, int64(maxLines)*(crilog.MaxLine+64))
-	if err != nil {
-		return ""
-	}
-	var lines []string
-	var cur strings.Builder
-	for _, rec := range bytes.Split(data, []byte("\n")) {
-		_, partial, content, ok := parseCRILine(rec)
-		if !ok {
-			continue
-		}
-		cur.Write(content)
-		if !partial {
-			lines = append(lines, cur.String())
-			cur.Reset()
-		}
-	}
-	if cur.Len() > 0 {
-		lines = append(lines, cur.String())
-	}
-	if len(lines) > maxLines {
-		lines = lines[len(lines)-maxLines:]
-	}
-	out := strings.Join(lines, "\n")
-	if len(out) > maxBytes {
-		out = out[len(out)-maxBytes:]
-	}
-	return out
-}
-
-// readTail reads at most n bytes from the end of a file, starting at a
-// line boundary.
-func readTail(path string, n int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	off := max(st.Size()-n, 0)
-	data := make([]byte, st.Size()-off)
-	if _, err := f.ReadAt(data, off); err != nil && err != io.EOF {
-		return nil, err
-	}
-	if off > 0 {
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			data = data[i+1:]
-		}
-	}
-	return data, nil
-}
-
-// parseCRILine splits "TIMESTAMP STREAM F|P CONTENT".
-func parseCRILine(rec []byte) (stream string, partial bool, content []byte, ok bool) {
-	parts := bytes.SplitN(rec, []byte(" "), 4)
-	if len(parts) < 3 {
-		return "", false, nil, false
-	}
-	if len(parts) == 4 {
-		content = parts[3]
-	}
-	return string(parts[1]), string(parts[2]) == "P", content, true
 }
