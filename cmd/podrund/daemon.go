@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/daemon/config"
+	"github.com/podrun/podrun/daemon/memory"
 	"github.com/podrun/podrun/daemon/metrics"
 	"github.com/podrun/podrun/daemon/runtime"
 	"github.com/podrun/podrun/daemon/sandbox"
@@ -135,12 +136,12 @@ func (d *daemon) wire(ctx context.Context) error {
 	}
 	clk := clock.RealClock{}
 	m := metrics.New(d.listPods, d.rt.Ready)
-	heap := newHeapReleaser(clk, releaseDelay)
+	heap := memory.NewReleaser(clk, memory.ReleaseDelay)
 	pol, err := policy(cfg.Policy)
 	if err != nil {
 		return err
 	}
-	d.srv, err = server.New(server.Options{Store: d.st, Images: releasingImages{d.rt, heap}, Execer: d.rt, Volumes: d.vols, Logs: d.rt,
+	d.srv, err = server.New(server.Options{Store: d.st, Images: memory.Images{Images: d.rt, Heap: heap}, Execer: d.rt, Volumes: d.vols, Logs: d.rt,
 		Metrics: m, Policy: pol, Root: cfg.Root, Logger: log.Named("api"),
 		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
 		ReadyzNotes: []string{oom.String()},
@@ -151,7 +152,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	}
 	p := prober{rt: d.rt}
 	probes := newProbeManager(ctx, probe.NewManager(p, clk, log.Named("probe")), m)
-	d.mgr = supervisor.NewManager(releasingRuntime{d.rt, heap}, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
+	d.mgr = supervisor.NewManager(memory.Runtime{Runtime: d.rt, Heap: heap}, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
 		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p), PrepareAhead: cfg.PrepareAhead})
 	d.srv.SetEngine(d.mgr)
 	ctrl := job.NewController(job.Options{Pods: d.srv, Jobs: d.srv, Events: d.srv, Logger: log.Named("job"),

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/podrun/podrun/daemon/config"
+	"github.com/podrun/podrun/daemon/memory"
 	"github.com/podrun/podrun/daemon/runtime"
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
@@ -27,7 +28,7 @@ var (
 )
 
 func main() {
-	stopHeapSampling()
+	memory.StopHeapSampling()
 	// Fallback log writer, when podrund-logger is not installed beside
 	// podrund or on PATH: "podrund cri-logger MAXBYTES,MAXFILES,PATH".
 	if len(os.Args) > 1 && os.Args[1] == runtime.LoggerCommand {
@@ -83,7 +84,7 @@ func execute(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
-	applyMemory(cfg.Memory, cfg.Pprof, log)
+	memory.Apply(cfg.Memory, cfg.Pprof, log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return run(ctx, cfg, log)

@@ -1,4 +1,7 @@
-package main
+// Package memory holds podrund's handling of its own Go heap: the runtime's
+// memory knobs from the config, and handing back to the OS the heap that
+// image transfers grew.
+package memory
 
 import (
 	"context"
@@ -16,22 +19,22 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// releaseDelay lets a burst of image transfers (an apply that pulls the
+// ReleaseDelay lets a burst of image transfers (an apply that pulls the
 // images of several pods) end before the heap they grew is handed back.
-const releaseDelay = 250 * time.Millisecond
+const ReleaseDelay = 250 * time.Millisecond
 
 // defaultMemProfileRate is the Go runtime's own default heap sampling rate.
 const defaultMemProfileRate = 512 * 1024
 
-// stopHeapSampling turns the runtime's heap profiling off before podrund
+// StopHeapSampling turns the runtime's heap profiling off before podrund
 // allocates anything of its own: its samples and their stack buckets are
 // kept for the life of the process, and only --pprof can show them.
-func stopHeapSampling() { goruntime.MemProfileRate = 0 }
+func StopHeapSampling() { goruntime.MemProfileRate = 0 }
 
-// applyMemory sets the Go runtime's memory knobs from the config. GOGC and
+// Apply sets the Go runtime's memory knobs from the config. GOGC and
 // GOMEMLIMIT in the environment win: they are Go's standard overrides and
 // an operator who sets them means them.
-func applyMemory(m config.Memory, pprof bool, log *zap.Logger) {
+func Apply(m config.Memory, pprof bool, log *zap.Logger) {
 	if pprof {
 		goruntime.MemProfileRate = defaultMemProfileRate
 	}
@@ -51,13 +54,13 @@ func applyMemory(m config.Memory, pprof bool, log *zap.Logger) {
 	log.Info("go memory settings", fields...)
 }
 
-// heapReleaser hands the heap an image transfer grew back to the OS once
+// Releaser hands the heap an image transfer grew back to the OS once
 // no transfer is running. An import or pull streams the image through
 // containerd's and gRPC's pooled 1 MiB buffers; the Go runtime would keep
 // those pages (sync.Pool survives one collection, and an idle podrund
 // collects only every two minutes), so an idle podrund would stay several
 // MiB larger after its first image than before it.
-type heapReleaser struct {
+type Releaser struct {
 	clock   clock.WithDelayedExecution
 	delay   time.Duration
 	release func()
@@ -67,8 +70,8 @@ type heapReleaser struct {
 	ended   uint64 // counts the times running fell to 0; a timer set at an older count is stale
 }
 
-func newHeapReleaser(clk clock.WithDelayedExecution, delay time.Duration) *heapReleaser {
-	return &heapReleaser{clock: clk, delay: delay, release: releaseHeap}
+func NewReleaser(clk clock.WithDelayedExecution, delay time.Duration) *Releaser {
+	return &Releaser{clock: clk, delay: delay, release: releaseHeap}
 }
 
 // releaseHeap collects twice, so that buffers parked in a sync.Pool (kept
@@ -82,7 +85,7 @@ func releaseHeap() {
 // begin marks a transfer running; the returned func marks it done. The
 // heap is released delay after the last running transfer is done, unless
 // another began meanwhile.
-func (h *heapReleaser) begin() func() {
+func (h *Releaser) begin() func() {
 	h.mu.Lock()
 	h.running++
 	h.mu.Unlock()
@@ -90,7 +93,7 @@ func (h *heapReleaser) begin() func() {
 	return func() { once.Do(h.done) }
 }
 
-func (h *heapReleaser) done() {
+func (h *Releaser) done() {
 	h.mu.Lock()
 	h.running--
 	if h.running > 0 {
@@ -104,7 +107,7 @@ func (h *heapReleaser) done() {
 }
 
 // fire releases when no transfer began since the timer was set at ended.
-func (h *heapReleaser) fire(at uint64) {
+func (h *Releaser) fire(at uint64) {
 	h.mu.Lock()
 	current := h.running == 0 && h.ended == at
 	h.mu.Unlock()
@@ -113,32 +116,32 @@ func (h *heapReleaser) fire(at uint64) {
 	}
 }
 
-// releasingImages is the API's image side with the heap released after
+// Images is the API's image side with the heap released after
 // imports and pulls.
-type releasingImages struct {
+type Images struct {
 	server.Images
-	heap *heapReleaser
+	Heap *Releaser
 }
 
-func (i releasingImages) ImportImage(ctx context.Context, rd io.Reader) ([]supervisor.ImageStatus, error) {
-	defer i.heap.begin()()
+func (i Images) ImportImage(ctx context.Context, rd io.Reader) ([]supervisor.ImageStatus, error) {
+	defer i.Heap.begin()()
 	return i.Images.ImportImage(ctx, rd)
 }
 
-func (i releasingImages) PullImage(ctx context.Context, ref string, p supervisor.PullProgress) (supervisor.ImageStatus, error) {
-	defer i.heap.begin()()
+func (i Images) PullImage(ctx context.Context, ref string, p supervisor.PullProgress) (supervisor.ImageStatus, error) {
+	defer i.Heap.begin()()
 	return i.Images.PullImage(ctx, ref, p)
 }
 
-// releasingRuntime is the engine's runtime with the heap released after
+// Runtime is the engine's runtime with the heap released after
 // the pulls a pod's containers need. It only adds to PullImage; every
 // other call goes straight to the runtime.
-type releasingRuntime struct {
+type Runtime struct {
 	supervisor.Runtime
-	heap *heapReleaser
+	Heap *Releaser
 }
 
-func (r releasingRuntime) PullImage(ctx context.Context, ref string, p supervisor.PullProgress) (supervisor.ImageStatus, error) {
-	defer r.heap.begin()()
+func (r Runtime) PullImage(ctx context.Context, ref string, p supervisor.PullProgress) (supervisor.ImageStatus, error) {
+	defer r.Heap.begin()()
 	return r.Runtime.PullImage(ctx, ref, p)
 }

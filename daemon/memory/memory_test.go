@@ -1,4 +1,4 @@
-package main
+package memory
 
 import (
 	"context"
@@ -19,10 +19,10 @@ import (
 
 const testDelay = 250 * time.Millisecond
 
-func newTestReleaser() (*heapReleaser, *clocktesting.FakeClock, *atomic.Int32) {
+func newTestReleaser() (*Releaser, *clocktesting.FakeClock, *atomic.Int32) {
 	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
 	var released atomic.Int32
-	h := newHeapReleaser(clk, testDelay)
+	h := NewReleaser(clk, testDelay)
 	h.release = func() { released.Add(1) }
 	return h, clk, &released
 }
@@ -77,7 +77,7 @@ func TestHeapReleaseWaitsForATransferThatBeganDuringTheDelay(t *testing.T) {
 // the releaser counts the transfer as running while it runs.
 type fakeImages struct {
 	server.Images
-	h     *heapReleaser
+	h     *Releaser
 	calls int
 	t     *testing.T
 }
@@ -107,8 +107,8 @@ func (f *fakeImages) PullImage(_ context.Context, ref string, _ supervisor.PullP
 func TestImageTransfersReleaseTheHeap(t *testing.T) {
 	h, clk, released := newTestReleaser()
 	inner := &fakeImages{h: h, t: t}
-	api := releasingImages{Images: inner, heap: h}
-	engine := releasingRuntime{Runtime: nil, heap: h}
+	api := Images{Images: inner, Heap: h}
+	engine := Runtime{Runtime: nil, Heap: h}
 	if st, err := api.ImportImage(context.Background(), strings.NewReader("")); err != nil || len(st) != 1 {
 		t.Fatalf("import through the wrapper: %v %v", st, err)
 	}
@@ -147,7 +147,7 @@ func TestApplyMemoryLeavesGOGCAndGOMEMLIMITToTheEnvironment(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	applyMemory(config.Memory{GCPercent: 37, SoftLimitBytes: 1 << 30}, false, zap.NewNop())
+	Apply(config.Memory{GCPercent: 37, SoftLimitBytes: 1 << 30}, false, zap.NewNop())
 	if got := debug.SetGCPercent(100); got != 37 {
 		t.Fatalf("GC percent %d after applying gcPercent 37", got)
 	}
@@ -156,7 +156,7 @@ func TestApplyMemoryLeavesGOGCAndGOMEMLIMITToTheEnvironment(t *testing.T) {
 	}
 	t.Setenv("GOGC", "80")
 	t.Setenv("GOMEMLIMIT", "2GiB")
-	applyMemory(config.Memory{GCPercent: 37, SoftLimitBytes: 1 << 30}, false, zap.NewNop())
+	Apply(config.Memory{GCPercent: 37, SoftLimitBytes: 1 << 30}, false, zap.NewNop())
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Fatalf("GC percent %d: the config overrode GOGC from the environment", got)
 	}
