@@ -12,6 +12,7 @@ import (
 	"github.com/podrun/podrun/daemon/config"
 	"github.com/podrun/podrun/daemon/memory"
 	"github.com/podrun/podrun/daemon/metrics"
+	"github.com/podrun/podrun/daemon/nodeshutdown"
 	"github.com/podrun/podrun/daemon/runtime"
 	"github.com/podrun/podrun/daemon/sandbox"
 	"github.com/podrun/podrun/daemon/secopts"
@@ -240,10 +241,10 @@ func (d *daemon) shareSocket(ln net.Listener) error {
 }
 
 func (d *daemon) serve(ctx context.Context) error {
-	inhibitor := inhibitShutdown(d.log)
-	defer inhibitor.release()
+	inhibitor := nodeshutdown.Inhibit(d.log)
+	defer inhibitor.Release()
 	if inhibitor != nil {
-		checkLogindDelay(d.log, d.cfg.ShutdownGracePeriod.Duration, readLogindDelayMax)
+		nodeshutdown.CheckLogindDelay(d.log, d.cfg.ShutdownGracePeriod.Duration, nodeshutdown.ReadLogindDelayMax)
 	}
 	ln, err := listen(d.cfg.Socket, d.log)
 	if err != nil {
@@ -274,7 +275,7 @@ func (d *daemon) serve(ctx context.Context) error {
 	d.srv.SetReady(true)
 	notifyReady(d.log)
 	go watchdog(serveCtx, d.healthy, d.log)
-	go inhibitor.watch(serveCtx, d.shutdownPods, func() { d.resumePods(engineCtx) })
+	go inhibitor.Watch(serveCtx, d.shutdownPods, func() { d.resumePods(engineCtx) })
 	d.log.Info("podrund ready")
 
 	select {
@@ -289,7 +290,7 @@ func (d *daemon) serve(ctx context.Context) error {
 		return fmt.Errorf("pod engine stopped: %w", err)
 	}
 	notifyStopping()
-	hostShutdown := inhibitor.shutDown()
+	hostShutdown := inhibitor.ShutDown()
 	stopServe()
 	<-served
 	stopEngine()

@@ -1,4 +1,4 @@
-package main
+package nodeshutdown
 
 import (
 	"context"
@@ -63,7 +63,7 @@ func isClosed(c chan struct{}) bool {
 // shutdown manager does.
 func TestInhibitorFollowsLogind(t *testing.T) {
 	locks := &pipeLocks{}
-	s := &shutdownInhibitor{inhibit: locks.inhibit, log: zap.NewNop(), sigs: make(chan bool, 1)}
+	s := &Inhibitor{inhibit: locks.inhibit, log: zap.NewNop(), sigs: make(chan bool, 1)}
 	if err := s.take(); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestInhibitorFollowsLogind(t *testing.T) {
 	resume := func() { note("resume"); resumed <- struct{}{} }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.watch(ctx, stop, resume); close(done) }()
+	go func() { s.Watch(ctx, stop, resume); close(done) }()
 	defer func() { cancel(); <-done }()
 
 	s.sigs <- true
@@ -95,7 +95,7 @@ func TestInhibitorFollowsLogind(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("lock not released after the pods were stopped")
 	}
-	if !s.shutDown() {
+	if !s.ShutDown() {
 		t.Error("shutDown() is false after a shutdown")
 	}
 	s.sigs <- true // logind repeats itself: nothing more to stop
@@ -133,7 +133,7 @@ func joinCalls(c []string) string {
 // TestForwardKeepsNewest: signals that arrive while podrund is busy are
 // coalesced to the newest state; foreign signals are ignored.
 func TestForwardKeepsNewest(t *testing.T) {
-	s := &shutdownInhibitor{sigs: make(chan bool, 1)}
+	s := &Inhibitor{sigs: make(chan bool, 1)}
 	raw := make(chan *dbus.Signal, 4)
 	raw <- &dbus.Signal{Name: "org.freedesktop.login1.Manager.PrepareForShutdown", Body: []any{true}}
 	raw <- &dbus.Signal{Name: "org.freedesktop.login1.Manager.PrepareForSleep", Body: []any{true}}

@@ -1,4 +1,4 @@
-package main
+package nodeshutdown
 
 import (
 	"fmt"
@@ -12,9 +12,9 @@ import (
 // a shutdown back (InhibitDelayMaxSec in logind.conf; 5 s by default).
 const logindDelayProperty = "org.freedesktop.login1.Manager.InhibitDelayMaxUSec"
 
-// readLogindDelayMax asks logind on the system bus for its delay limit,
+// ReadLogindDelayMax asks logind on the system bus for its delay limit,
 // on a connection of its own that it closes.
-func readLogindDelayMax() (time.Duration, error) {
+func ReadLogindDelayMax() (time.Duration, error) {
 	conn, err := dbus.ConnectSystemBus()
 	if err != nil {
 		return 0, fmt.Errorf("connect to the system bus: %w", err)
@@ -31,11 +31,11 @@ func readLogindDelayMax() (time.Duration, error) {
 	return time.Duration(us) * time.Microsecond, nil
 }
 
-// checkLogindDelay warns, with the fix, when logind would end the host
+// CheckLogindDelay warns, with the fix, when logind would end the host
 // shutdown before podrund's grace is up: the pods would then be killed by
 // the host, out of pod order. It reports whether the limit is long enough
 // (true too when it cannot be read: nothing to say then but an info line).
-func checkLogindDelay(log *zap.Logger, grace time.Duration, read func() (time.Duration, error)) bool {
+func CheckLogindDelay(log *zap.Logger, grace time.Duration, read func() (time.Duration, error)) bool {
 	limit, err := read()
 	if err != nil {
 		log.Info("cannot read logind's inhibitor delay limit; the pods' shutdown grace may be cut short", zap.Error(err))

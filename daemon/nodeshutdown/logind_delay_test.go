@@ -1,4 +1,4 @@
-package main
+package nodeshutdown
 
 import (
 	"errors"
@@ -25,7 +25,7 @@ func TestCheckLogindDelay(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			core, logs := observer.New(zap.InfoLevel)
-			ok := checkLogindDelay(zap.New(core), 30*time.Second, func() (time.Duration, error) { return tc.limit, tc.err })
+			ok := CheckLogindDelay(zap.New(core), 30*time.Second, func() (time.Duration, error) { return tc.limit, tc.err })
 			if ok != tc.wantOK {
 				t.Fatalf("long enough = %v, want %v", ok, tc.wantOK)
 			}
