@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/podrun/podrun/daemon/app"
 	"github.com/podrun/podrun/daemon/config"
 	"github.com/podrun/podrun/daemon/memory"
 	"github.com/podrun/podrun/daemon/runtime"
@@ -87,7 +89,12 @@ func execute(args []string, stdout io.Writer) error {
 	memory.Apply(cfg.Memory, cfg.Pprof, log)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return run(ctx, cfg, log)
+	return app.Run(ctx, cfg, log, app.Options{Version: version, GitCommit: gitCommit,
+		Listen:               func(path string) (net.Listener, error) { return listen(path, log) },
+		WaitingForContainerd: notifyWaitingForContainerd(cfg.ContainerdAddress, log),
+		Ready:                func() { notifyReady(log) },
+		Stopping:             notifyStopping,
+		Watchdog:             func(ctx context.Context, healthy func() bool) { watchdog(ctx, healthy, log) }})
 }
 
 // newLogger builds the structured logger (JSON to stderr, journald reads it).

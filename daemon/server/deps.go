@@ -12,7 +12,7 @@ import (
 
 // The server's dependencies, declared here as the small method sets it
 // uses so that it is tested with fakes and wired to the real parts by
-// cmd/podrund.
+// daemon/app.
 
 // Engine is the part of *supervisor.Manager the server drives.
 type Engine interface {

@@ -1,4 +1,9 @@
-package main
+// Package app is podrund itself: it wires the store, containerd's runtime,
+// the API server, the pod engine, the Job controller and the monitors,
+// serves until its context ends or the host shuts down, and closes them.
+// cmd/podrund parses the command line and calls Run; the systemd side
+// (sd_notify, socket activation) stays there and comes in as hooks.
+package app
 
 import (
 	"context"
@@ -31,10 +36,28 @@ import (
 // re-projected, like the kubelet's periodic pod sync.
 const volumeRefreshInterval = time.Minute
 
+// Options are what the main hands the daemon: its build and the systemd
+// hooks. A nil hook does nothing (Listen: server.Listen).
+type Options struct {
+	Version, GitCommit string
+	// Listen returns the API listener: the socket systemd passed or one
+	// opened at path.
+	Listen func(path string) (net.Listener, error)
+	// WaitingForContainerd is called before each wait for containerd.
+	WaitingForContainerd func(retryIn time.Duration, why error)
+	// Ready is called once the API serves and the stored pods are adopted.
+	Ready func()
+	// Stopping is called when podrund begins to stop.
+	Stopping func()
+	// Watchdog runs until ctx ends, pinging while healthy() holds.
+	Watchdog func(ctx context.Context, healthy func() bool)
+}
+
 // daemon holds the wired parts.
 type daemon struct {
 	cfg    config.Config
 	log    *zap.Logger
+	opts   Options
 	st     *store.Store
 	rt     *runtime.Runtime
 	srv    *server.Server
@@ -54,11 +77,11 @@ func seccompRoot(cfg config.Config) string {
 	return filepath.Join(cfg.Root, "seccomp")
 }
 
-// run wires podrund, re-adopts every stored pod, serves until ctx ends
+// Run wires podrund, re-adopts every stored pod, serves until ctx ends
 // (SIGTERM/SIGINT: pods keep running) or the host shuts down (pods are
 // stopped in pod order first).
-func run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
-	log.Info("podrund starting", zap.String("version", version), zap.String("root", cfg.Root),
+func Run(ctx context.Context, cfg config.Config, log *zap.Logger, opts Options) error {
+	log.Info("podrund starting", zap.String("version", opts.Version), zap.String("root", cfg.Root),
 		zap.String("state", cfg.State), zap.String("namespace", cfg.Namespace),
 		zap.String("cniConfDir", cfg.CNI.ConfDir), zap.Any("policy", cfg.Policy),
 		zap.Int64("logMaxBytes", cfg.LogRotation.MaxSizeBytes), zap.Int("logMaxFiles", cfg.LogRotation.MaxFiles),
@@ -72,7 +95,7 @@ func run(ctx context.Context, cfg config.Config, log *zap.Logger) error {
 			return err
 		}
 	}
-	d := &daemon{cfg: cfg, log: log, socketGID: -1}
+	d := &daemon{cfg: cfg, log: log, opts: opts, socketGID: -1}
 	if cfg.SocketGroup != "" {
 		gid, err := server.LookupGroup(cfg.SocketGroup)
 		if err != nil {
@@ -115,7 +138,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	log.Info("containerd", zap.Bool("mayStartOwn", embed), zap.String("because", why))
 	addr, stop, err := runtime.EnsureContainerd(ctx, runtime.ContainerdOptions{Address: cfg.ContainerdAddress,
 		Root: cfg.Root, State: cfg.State, Embedded: embed, Logger: log.Named("containerd"),
-		Waiting: notifyWaitingForContainerd(cfg.ContainerdAddress, log)})
+		Waiting: d.opts.WaitingForContainerd})
 	if err != nil {
 		return err
 	}
@@ -144,7 +167,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	}
 	d.srv, err = server.New(server.Options{Store: d.st, Images: memory.Images{Images: d.rt, Heap: heap}, Execer: d.rt, Volumes: d.vols, Logs: d.rt,
 		Metrics: m, Policy: pol, Root: cfg.Root, Logger: log.Named("api"),
-		Version: version, GitCommit: gitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
+		Version: d.opts.Version, GitCommit: d.opts.GitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
 		ReadyzNotes: []string{oom.String()},
 		Limits: server.Limits{Watches: cfg.Limits.MaxWatches, LogFollows: cfg.Limits.MaxLogFollows,
 			ExecSessions: cfg.Limits.MaxExecSessions, RequestTimeout: cfg.Limits.RequestTimeout.Duration}})
@@ -161,33 +184,6 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.jobs = job.NewRunner(ctrl, d.srv, clk, log.Named("job"))
 	d.srv.SetJobController(d.jobs, d.jobs)
 	return nil
-}
-
-// policy converts the config file's policy; none configured (nil) admits
-// everything, as the kubelet does (only root can reach the socket).
-func policy(p *config.Policy) (*secopts.Policy, error) {
-	if p == nil {
-		return nil, nil
-	}
-	hostPaths := make([]secopts.HostPathPrefix, len(p.AllowedHostPaths))
-	for i, h := range p.AllowedHostPaths {
-		hostPaths[i] = secopts.HostPathPrefix(h)
-	}
-	return secopts.NewPolicy(secopts.PolicyConfig{Level: p.Level, Namespaces: p.Namespaces,
-		AllowedHostPaths: hostPaths, AllowedUnsafeSysctls: p.AllowedUnsafeSysctls})
-}
-
-// hostPathPrefixes are the policy's allowed hostPath prefixes, below which
-// the volume manager resolves hostPath volumes without following symlinks.
-func hostPathPrefixes(p *config.Policy) []volumes.HostPathPrefix {
-	if p == nil {
-		return nil
-	}
-	out := make([]volumes.HostPathPrefix, 0, len(p.AllowedHostPaths))
-	for _, prefix := range p.AllowedHostPaths {
-		out = append(out, volumes.HostPathPrefix(prefix))
-	}
-	return out
 }
 
 func (d *daemon) listPods(ctx context.Context) ([]*corev1.Pod, error) {
@@ -240,13 +236,21 @@ func (d *daemon) shareSocket(ln net.Listener) error {
 	return nil
 }
 
+// listen opens the API socket through the main's hook, if any.
+func (d *daemon) listen() (net.Listener, error) {
+	if d.opts.Listen != nil {
+		return d.opts.Listen(d.cfg.Socket)
+	}
+	return server.Listen(d.cfg.Socket)
+}
+
 func (d *daemon) serve(ctx context.Context) error {
 	inhibitor := nodeshutdown.Inhibit(d.log)
 	defer inhibitor.Release()
 	if inhibitor != nil {
 		nodeshutdown.CheckLogindDelay(d.log, d.cfg.ShutdownGracePeriod.Duration, nodeshutdown.ReadLogindDelayMax)
 	}
-	ln, err := listen(d.cfg.Socket, d.log)
+	ln, err := d.listen()
 	if err != nil {
 		return err
 	}
@@ -273,8 +277,12 @@ func (d *daemon) serve(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- d.srv.Serve(serveCtx, ln) }()
 	d.srv.SetReady(true)
-	notifyReady(d.log)
-	go watchdog(serveCtx, d.healthy, d.log)
+	if d.opts.Ready != nil {
+		d.opts.Ready()
+	}
+	if d.opts.Watchdog != nil {
+		go d.opts.Watchdog(serveCtx, d.healthy)
+	}
 	go inhibitor.Watch(serveCtx, d.shutdownPods, func() { d.resumePods(engineCtx) })
 	d.log.Info("podrund ready")
 
@@ -289,7 +297,9 @@ func (d *daemon) serve(ctx context.Context) error {
 		}
 		return fmt.Errorf("pod engine stopped: %w", err)
 	}
-	notifyStopping()
+	if d.opts.Stopping != nil {
+		d.opts.Stopping()
+	}
 	hostShutdown := inhibitor.ShutDown()
 	stopServe()
 	<-served
