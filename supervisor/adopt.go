@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	"go.uber.org/zap"
 )
 
@@ -128,10 +129,10 @@ func (w *worker) adoptRunning(in *Instance) {
 	st := &w.rec.Engine
 	ps := initialProbeState(c)
 	if st.Started[in.ID] {
-		ps.Startup = ProbeSuccess
+		ps.Startup = results.Success
 	}
 	if st.Ready[in.ID] {
-		ps.Readiness = ProbeSuccess
+		ps.Readiness = results.Success
 	}
 	w.probes[in.ID] = ps
 	if w.m.opts.Probes != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -17,10 +18,10 @@ type fakeProbes struct {
 	removed []string
 	stopped []types.UID
 	now     []string
-	ch      chan ProbeUpdate
+	ch      chan results.Update
 }
 
-func newFakeProbes() *fakeProbes { return &fakeProbes{ch: make(chan ProbeUpdate, 100)} }
+func newFakeProbes() *fakeProbes { return &fakeProbes{ch: make(chan results.Update, 100)} }
 
 func (p *fakeProbes) AddInstance(pod *corev1.Pod, c *corev1.Container, id string, startedAt time.Time) {
 	p.mu.Lock()
@@ -42,11 +43,11 @@ func (p *fakeProbes) ProbeReadinessNow(id string) {
 	defer p.mu.Unlock()
 	p.now = append(p.now, id)
 }
-func (p *fakeProbes) Updates() <-chan ProbeUpdate { return p.ch }
+func (p *fakeProbes) Updates() <-chan results.Update { return p.ch }
 
-func (p *fakeProbes) send(pod *corev1.Pod, container, id string, kind ProbeKind, r ProbeResult) {
+func (p *fakeProbes) send(pod *corev1.Pod, container, id string, kind results.Kind, r results.Result) {
 	// A Failure result comes from a failed attempt, as the probe package sends it.
-	p.ch <- ProbeUpdate{PodUID: pod.UID, Container: container, InstanceID: id, Kind: kind, Result: r, Output: "out", Failed: r == ProbeFailure}
+	p.ch <- results.Update{PodUID: pod.UID, Container: container, InstanceID: id, Kind: kind, Result: r, Output: "out", Failed: r == results.Failure}
 }
 
 // restart simulates a podrund restart: the manager stops (containers keep
@@ -122,8 +123,8 @@ func TestAdoptNoRestart_R94(t *testing.T) {
 		defer probes.mu.Unlock()
 		return len(probes.added) > 0 && probes.added[len(probes.added)-1] == r
 	})
-	probes.send(pod, "r", r, ProbeStartup, ProbeSuccess)
-	probes.send(pod, "r", r, ProbeReadiness, ProbeSuccess)
+	probes.send(pod, "r", r, results.Startup, results.Success)
+	probes.send(pod, "r", r, results.Readiness, results.Success)
 	h.waitFor("Ready", func() bool { return cond(h.status(pod.UID), corev1.PodReady).Status == corev1.ConditionTrue })
 
 	probes2 := newFakeProbes()

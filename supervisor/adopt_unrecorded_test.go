@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -245,7 +246,7 @@ func TestAdoptUnrecordedPostStart_R17_R94(t *testing.T) {
 	if !slices.Contains(added, "probed-left") || !slices.Contains(added, "hooked-left") {
 		t.Fatalf("adopted instances not handed to the probes: %v", added)
 	}
-	probes.send(pod, "probed", "probed-left", ProbeStartup, ProbeSuccess)
+	probes.send(pod, "probed", "probed-left", results.Startup, results.Success)
 	h.waitFor("probed started", func() bool {
 		cs := statusOf(h.status(pod.UID), "probed")
 		return cs != nil && cs.Started != nil && *cs.Started

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -122,12 +123,12 @@ func runningBlocker(d *PodDiagnosis, b *Blocker, who string, c *corev1.Container
 	}
 	if !st.Started[cur.ID] {
 		b.Reason = "StartupProbe"
-		b.Message = who + ": " + probeLine("startup", c.StartupProbe, d.Probes[cur.ID][ProbeStartup], now, &b.Until)
+		b.Message = who + ": " + probeLine("startup", c.StartupProbe, d.Probes[cur.ID][results.Startup], now, &b.Until)
 		return b, false
 	}
 	if c.ReadinessProbe != nil && !st.Ready[cur.ID] {
 		b.Reason = "ReadinessProbe"
-		b.Message = who + ": " + probeLine("readiness", c.ReadinessProbe, d.Probes[cur.ID][ProbeReadiness], now, &b.Until)
+		b.Message = who + ": " + probeLine("readiness", c.ReadinessProbe, d.Probes[cur.ID][results.Readiness], now, &b.Until)
 		return b, true
 	}
 	return nil, true

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -15,7 +16,7 @@ func diagnosis(pod *corev1.Pod, st EngineState) *PodDiagnosis {
 	if st.Ready == nil {
 		st.Ready = map[string]bool{}
 	}
-	return &PodDiagnosis{Record: &PodRecord{Pod: pod, Engine: st}, Probes: map[string]map[ProbeKind]ProbeInfo{}}
+	return &PodDiagnosis{Record: &PodRecord{Pod: pod, Engine: st}, Probes: map[string]map[results.Kind]ProbeInfo{}}
 }
 
 func blockerLines(bs []Blocker) []string {
@@ -31,7 +32,7 @@ func TestBlockers_StartupProbeOfSidecarHoldsInit(t *testing.T) {
 	pod.Spec.InitContainers[0].StartupProbe = &corev1.Probe{PeriodSeconds: 2, FailureThreshold: 30}
 	d := diagnosis(pod, EngineState{Instances: []Instance{inst(pod, "proxy", InstanceRunning, 0)}})
 	now := t0.Add(10 * time.Second)
-	d.Probes["proxy-id"] = map[ProbeKind]ProbeInfo{ProbeStartup: {Result: ProbeFailure, Failures: 4, LastAt: now.Add(-1500 * time.Millisecond)}}
+	d.Probes["proxy-id"] = map[results.Kind]ProbeInfo{results.Startup: {Result: results.Failure, Failures: 4, LastAt: now.Add(-1500 * time.Millisecond)}}
 	bs := Blockers(d, now)
 	want := []string{"sidecar proxy: startup probe failing (4/30), next probe in 1s"}
 	if got := blockerLines(bs); !reflect.DeepEqual(got, want) {
@@ -87,7 +88,7 @@ func TestBlockers_RunningReadyHasNone_NotReadySays(t *testing.T) {
 	}
 	st.Ready = map[string]bool{}
 	d := diagnosis(pod, st)
-	d.Probes["app-id"] = map[ProbeKind]ProbeInfo{ProbeReadiness: {Failures: 2, LastAt: t0.Add(time.Minute)}}
+	d.Probes["app-id"] = map[results.Kind]ProbeInfo{results.Readiness: {Failures: 2, LastAt: t0.Add(time.Minute)}}
 	got := blockerLines(Blockers(d, t0.Add(time.Minute+time.Second)))
 	want := []string{"container app: readiness probe failing (2/3), next probe in 4s"}
 	if !reflect.DeepEqual(got, want) {

@@ -3,13 +3,14 @@ package supervisor
 import (
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	"k8s.io/apimachinery/pkg/types"
 )
 
 // ProbeInfo is what the engine knows of one probe of one instance beyond
 // its result: how many attempts in a row failed and when the last ran.
 type ProbeInfo struct {
-	Result   ProbeResult
+	Result   results.Result
 	Failures int       // consecutive failed attempts (reset by a success)
 	LastAt   time.Time // the last attempt the engine heard of
 }
@@ -20,7 +21,7 @@ type ProbeInfo struct {
 type PodDiagnosis struct {
 	Record *PodRecord
 	// Probes is keyed by instance ID, then probe kind.
-	Probes map[string]map[ProbeKind]ProbeInfo
+	Probes map[string]map[results.Kind]ProbeInfo
 	// PullBackoff is keyed by image as written in the spec: the next pull
 	// is not tried before LastUpdate+Backoff.
 	PullBackoff map[string]BackoffEntry
@@ -28,11 +29,11 @@ type PodDiagnosis struct {
 
 type probeKey struct {
 	id   string
-	kind ProbeKind
+	kind results.Kind
 }
 
 type diagSnapshot struct {
-	probes      map[string]map[ProbeKind]ProbeInfo
+	probes      map[string]map[results.Kind]ProbeInfo
 	pullBackoff map[string]BackoffEntry
 }
 
@@ -49,9 +50,9 @@ func (m *Manager) Diagnose(uid types.UID) (*PodDiagnosis, bool) {
 	return &PodDiagnosis{Record: copyRecord(rec), Probes: d.probes, PullBackoff: copyMap(d.pullBackoff)}, true
 }
 
-// countProbe keeps the consecutive failures of each probe: the adapter
-// reports every failed attempt (Failed) and every result change.
-func (w *worker) countProbe(u *ProbeUpdate) {
+// countProbe keeps the consecutive failures of each probe: the probe
+// workers report every failed attempt (Failed) and every result change.
+func (w *worker) countProbe(u *results.Update) {
 	k := probeKey{u.InstanceID, u.Kind}
 	pi := w.probeCounts[k]
 	pi.Result = u.Result
@@ -59,7 +60,7 @@ func (w *worker) countProbe(u *ProbeUpdate) {
 	switch {
 	case u.Failed:
 		pi.Failures++
-	case u.Result == ProbeSuccess:
+	case u.Result == results.Success:
 		pi.Failures = 0
 	}
 	w.probeCounts[k] = pi
@@ -68,14 +69,14 @@ func (w *worker) countProbe(u *ProbeUpdate) {
 // diagSnapshot copies the probe counts of the current instances and the
 // image pull back-off for Diagnose; it is built on every publish.
 func (w *worker) diagSnapshot() diagSnapshot {
-	d := diagSnapshot{probes: map[string]map[ProbeKind]ProbeInfo{}, pullBackoff: copyMap(w.pullBackoff)}
+	d := diagSnapshot{probes: map[string]map[results.Kind]ProbeInfo{}, pullBackoff: copyMap(w.pullBackoff)}
 	for k, pi := range w.probeCounts {
 		if findInstance(&w.rec.Engine, k.id) == nil {
 			delete(w.probeCounts, k) // the instance is gone
 			continue
 		}
 		if d.probes[k.id] == nil {
-			d.probes[k.id] = map[ProbeKind]ProbeInfo{}
+			d.probes[k.id] = map[results.Kind]ProbeInfo{}
 		}
 		d.probes[k.id][k.kind] = pi
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -23,11 +24,11 @@ func TestDiagnose_CrashLoopHistoryAndStartupCounts(t *testing.T) {
 		if i == 3 {
 			// Failed attempts below the threshold: the result stays Unknown.
 			for j := 0; j < 2; j++ {
-				probes.ch <- ProbeUpdate{PodUID: pod.UID, Container: "r", InstanceID: id, Kind: ProbeStartup, Result: ProbeUnknown, Failed: true}
+				probes.ch <- results.Update{PodUID: pod.UID, Container: "r", InstanceID: id, Kind: results.Startup, Result: results.Unknown, Failed: true}
 			}
 			h.waitFor("probe counted", func() bool {
 				d, _ := h.m.Diagnose(pod.UID)
-				return d.Probes[id][ProbeStartup].Failures == 2
+				return d.Probes[id][results.Startup].Failures == 2
 			})
 			break
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -53,7 +54,7 @@ func TestEdgeCase2_NextInitWaitsForSidecarStarted(t *testing.T) {
 	pod.Spec.InitContainers[0].ReadinessProbe = &corev1.Probe{}
 	h.start(pod)
 	s := h.waitRunning("s")
-	probes.send(pod, "s", s, ProbeReadiness, ProbeSuccess)
+	probes.send(pod, "s", s, results.Readiness, results.Success)
 	time.Sleep(20 * time.Millisecond)
 	if h.count("create i") != 0 {
 		t.Fatal("i started before the sidecar's startup probe passed")
@@ -61,7 +62,7 @@ func TestEdgeCase2_NextInitWaitsForSidecarStarted(t *testing.T) {
 	if st := initStatus(h.status(pod.UID), "s"); *st.Started || st.Ready {
 		t.Fatalf("sidecar started/ready before its startup probe: %+v", st)
 	}
-	probes.send(pod, "s", s, ProbeStartup, ProbeSuccess)
+	probes.send(pod, "s", s, results.Startup, results.Success)
 	h.waitRunning("i")
 	h.waitFor("readiness probed at once (R44)", func() bool {
 		probes.mu.Lock()
@@ -255,7 +256,7 @@ func TestEdgeCase10_NothingRestartsDuringTermination(t *testing.T) {
 	_ = h.m.Delete(context.Background(), pod.UID, nil)
 	h.waitFor("r stopping", func() bool { _, ok := h.rt.stopOf("r"); return ok })
 	h.rt.exit(s, 1) // the sidecar dies while waiting for its turn
-	probes.send(pod, "r", r, ProbeLiveness, ProbeFailure)
+	probes.send(pod, "r", r, results.Liveness, results.Failure)
 	h.waitFinished(pod.UID)
 	if h.count("start s") != 1 || h.count("start r") != 1 {
 		t.Fatalf("restarted during termination: %v", h.rt.callLog())
@@ -373,7 +374,7 @@ func TestEdgeCase14_SidecarReadinessAndInitializedSticks(t *testing.T) {
 		t.Fatalf("Ready %+v before the sidecar is ready", c)
 	}
 	s := h.rt.running("s")
-	probes.send(pod, "s", s, ProbeReadiness, ProbeSuccess)
+	probes.send(pod, "s", s, results.Readiness, results.Success)
 	h.waitFor("Ready", func() bool { return cond(h.status(pod.UID), corev1.PodReady).Status == corev1.ConditionTrue })
 	h.rt.term["s"] = termBehaviour{}
 	h.rt.startErr["s"] = errors.New("boom")
@@ -402,7 +403,7 @@ func TestEdgeCase15_RestartCountSemantics(t *testing.T) {
 	h.rt.exit(h.waitRunning("r"), 1)
 	h.waitFor("restart 1", func() bool { return h.count("start r") == 2 })
 	r := h.waitRunning("r")
-	probes.send(pod, "r", r, ProbeLiveness, ProbeFailure)
+	probes.send(pod, "r", r, results.Liveness, results.Failure)
 	h.waitFor("Killing", func() bool { return h.sink.hasEvent("Killing", "Container r failed liveness probe, will be restarted") })
 	h.stepUntil("restart 2", time.Second, func() bool { return h.count("start r") == 3 })
 	h.waitFor("restartCount 2", func() bool { return h.status(pod.UID).ContainerStatuses[0].RestartCount == 2 })

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -28,7 +29,7 @@ type workerMsg struct {
 	id       string // instance ID
 	exitCode int32
 	at       time.Time
-	probe    ProbeUpdate
+	probe    results.Update
 	grace    *int64
 	pod      *corev1.Pod
 	err      error

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -94,7 +95,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.wg.Wait()
 	}()
 	evs := m.rt.Events(ctx)
-	var probes <-chan ProbeUpdate
+	var probes <-chan results.Update
 	if m.opts.Probes != nil {
 		probes = m.opts.Probes.Updates()
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -100,12 +101,12 @@ func planInit(in *planInput, p *Plan) (initialized, stop bool) {
 func sidecarStarted(in *planInput, c *corev1.Container, cur *Instance, p *Plan) bool {
 	if c.StartupProbe != nil {
 		switch in.Probes[cur.ID].Startup {
-		case ProbeFailure:
+		case results.Failure:
 			p.Kill = append(p.Kill, KillAction{InstanceID: cur.ID, Container: c.Name, Restart: true,
 				Reason: "StartupProbe", Message: fmt.Sprintf("Init container %s failed startup probe", c.Name),
 				ProbeGrace: c.StartupProbe.TerminationGracePeriodSeconds})
 			return false
-		case ProbeSuccess:
+		case results.Success:
 		default:
 			return false
 		}
@@ -121,7 +122,7 @@ func planRunningSidecar(in *planInput, p *Plan, c *corev1.Container, cur *Instan
 			Message: fmt.Sprintf("Init container %s definition changed", c.Name)})
 		return
 	}
-	if c.LivenessProbe != nil && in.Probes[cur.ID].Liveness == ProbeFailure {
+	if c.LivenessProbe != nil && in.Probes[cur.ID].Liveness == results.Failure {
 		p.Kill = append(p.Kill, KillAction{InstanceID: cur.ID, Container: c.Name, Restart: true,
 			Reason: "LivenessProbe", Message: fmt.Sprintf("Init container %s failed liveness probe", c.Name),
 			ProbeGrace: c.LivenessProbe.TerminationGracePeriodSeconds})
@@ -186,11 +187,11 @@ func regularKill(in *planInput, c *corev1.Container, cur *Instance) (KillAction,
 	case cur.SpecHash != "" && cur.SpecHash != specHash(c):
 		k.Restart = true
 		k.Message = fmt.Sprintf("Container %s definition changed", c.Name)
-	case c.LivenessProbe != nil && in.Probes[cur.ID].Liveness == ProbeFailure:
+	case c.LivenessProbe != nil && in.Probes[cur.ID].Liveness == results.Failure:
 		k.Reason = "LivenessProbe"
 		k.Message = fmt.Sprintf("Container %s failed liveness probe", c.Name)
 		k.ProbeGrace = c.LivenessProbe.TerminationGracePeriodSeconds
-	case c.StartupProbe != nil && in.Probes[cur.ID].Startup == ProbeFailure:
+	case c.StartupProbe != nil && in.Probes[cur.ID].Startup == results.Failure:
 		k.Reason = "StartupProbe"
 		k.Message = fmt.Sprintf("Container %s failed startup probe", c.Name)
 		k.ProbeGrace = c.StartupProbe.TerminationGracePeriodSeconds

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -72,14 +73,14 @@ func setImage(name string) func(*corev1.Pod) {
 	}
 }
 
-func withProbe(kind ProbeKind, name string) func(*corev1.Pod) {
+func withProbe(kind results.Kind, name string) func(*corev1.Pod) {
 	return func(p *corev1.Pod) {
 		c, _ := findContainer(p, name)
 		pr := &corev1.Probe{}
 		switch kind {
-		case ProbeLiveness:
+		case results.Liveness:
 			c.LivenessProbe = pr
-		case ProbeStartup:
+		case results.Startup:
 			c.StartupProbe = pr
 		}
 	}
@@ -108,13 +109,13 @@ func TestRestartMatrix_R31(t *testing.T) {
 			{name: "sidecar exits 1 after init: restarted", pod: runPod,
 				instances: []Instance{inst(runPod, "i1", InstanceExited, 0), inst(runPod, "s", InstanceExited, 1), inst(runPod, "r", InstanceRunning, 0)},
 				startInit: []int{1}, initialized: true},
-			{name: "sidecar liveness failure: kill + restart", pod: runPod, mutate: withProbe(ProbeLiveness, "s"),
+			{name: "sidecar liveness failure: kill + restart", pod: runPod, mutate: withProbe(results.Liveness, "s"),
 				instances: []Instance{inst(runPod, "i1", InstanceExited, 0), inst(runPod, "s", InstanceRunning, 0), inst(runPod, "r", InstanceRunning, 0)},
-				probes:    map[string]probeState{"s-id": {Liveness: ProbeFailure}}, started: []string{"s-id"},
+				probes:    map[string]probeState{"s-id": {Liveness: results.Failure}}, started: []string{"s-id"},
 				kill: []string{"s:true"}},
-			{name: "sidecar startup failure: kill + restart", pod: scPod, mutate: withProbe(ProbeStartup, "s"),
+			{name: "sidecar startup failure: kill + restart", pod: scPod, mutate: withProbe(results.Startup, "s"),
 				instances: []Instance{inst(scPod, "s", InstanceRunning, 0)},
-				probes:    map[string]probeState{"s-id": {Startup: ProbeFailure}},
+				probes:    map[string]probeState{"s-id": {Startup: results.Failure}},
 				kill:      []string{"s:true"}},
 			{name: "regular exits 0", pod: runPod,
 				instances: []Instance{inst(runPod, "i1", InstanceExited, 0), inst(runPod, "s", InstanceRunning, 0), inst(runPod, "r", InstanceExited, 0)},
@@ -123,13 +124,13 @@ func TestRestartMatrix_R31(t *testing.T) {
 			{name: "regular exits 1", pod: runPod,
 				instances: []Instance{inst(runPod, "i1", InstanceExited, 0), inst(runPod, "s", InstanceRunning, 0), inst(runPod, "r", InstanceExited, 1)},
 				started:   []string{"s-id"}, startRegular: ifElse(never, nil, []int{0}), terminate: ifElse(never, TermCompleted, "")},
-			{name: "regular liveness failure", pod: runPod, mutate: withProbe(ProbeLiveness, "r"),
+			{name: "regular liveness failure", pod: runPod, mutate: withProbe(results.Liveness, "r"),
 				instances: []Instance{inst(runPod, "i1", InstanceExited, 0), inst(runPod, "s", InstanceRunning, 0), inst(runPod, "r", InstanceRunning, 0)},
-				probes:    map[string]probeState{"r-id": {Liveness: ProbeFailure}}, started: []string{"s-id"},
+				probes:    map[string]probeState{"r-id": {Liveness: results.Failure}}, started: []string{"s-id"},
 				kill: []string{fmt.Sprintf("r:%v", !never)}, terminate: ifElse(never, TermCompleted, "")},
-			{name: "regular startup failure", pod: runPod, mutate: withProbe(ProbeStartup, "r"),
+			{name: "regular startup failure", pod: runPod, mutate: withProbe(results.Startup, "r"),
 				instances: []Instance{inst(runPod, "i1", InstanceExited, 0), inst(runPod, "s", InstanceRunning, 0), inst(runPod, "r", InstanceRunning, 0)},
-				probes:    map[string]probeState{"r-id": {Startup: ProbeFailure}}, started: []string{"s-id"},
+				probes:    map[string]probeState{"r-id": {Startup: results.Failure}}, started: []string{"s-id"},
 				kill: []string{fmt.Sprintf("r:%v", !never)}, terminate: ifElse(never, TermCompleted, "")},
 			{name: "image change, running regular: kill + restart", pod: runPod, mutate: setImage("r"),
 				instances: []Instance{inst(runPod, "i1", InstanceExited, 0), inst(runPod, "s", InstanceRunning, 0), inst(runPod, "r", InstanceRunning, 0)},
@@ -179,13 +180,13 @@ func TestInitGate_R17_R19(t *testing.T) {
 			instances: []Instance{inst(pod, "s", InstanceRunning, 0)}},
 		{name: "sidecar started: i2 starts", pod: pod, started: []string{"s-id"},
 			instances: []Instance{inst(pod, "s", InstanceRunning, 0)}, startInit: []int{1}},
-		{name: "startup probe pending: wait", pod: pod, mutate: withProbe(ProbeStartup, "s"), started: []string{"s-id"},
-			instances: []Instance{inst(pod, "s", InstanceRunning, 0)}, probes: map[string]probeState{"s-id": {Startup: ProbeUnknown}}},
-		{name: "startup probe passed: i2 starts", pod: pod, mutate: withProbe(ProbeStartup, "s"), started: []string{"s-id"},
-			instances: []Instance{inst(pod, "s", InstanceRunning, 0)}, probes: map[string]probeState{"s-id": {Startup: ProbeSuccess}},
+		{name: "startup probe pending: wait", pod: pod, mutate: withProbe(results.Startup, "s"), started: []string{"s-id"},
+			instances: []Instance{inst(pod, "s", InstanceRunning, 0)}, probes: map[string]probeState{"s-id": {Startup: results.Unknown}}},
+		{name: "startup probe passed: i2 starts", pod: pod, mutate: withProbe(results.Startup, "s"), started: []string{"s-id"},
+			instances: []Instance{inst(pod, "s", InstanceRunning, 0)}, probes: map[string]probeState{"s-id": {Startup: results.Success}},
 			startInit: []int{1}},
-		{name: "liveness failing does not gate (only restarts)", pod: pod, mutate: withProbe(ProbeLiveness, "s"), started: []string{"s-id"},
-			instances: []Instance{inst(pod, "s", InstanceRunning, 0)}, probes: map[string]probeState{"s-id": {Liveness: ProbeFailure}},
+		{name: "liveness failing does not gate (only restarts)", pod: pod, mutate: withProbe(results.Liveness, "s"), started: []string{"s-id"},
+			instances: []Instance{inst(pod, "s", InstanceRunning, 0)}, probes: map[string]probeState{"s-id": {Liveness: results.Failure}},
 			startInit: []int{1}, kill: []string{"s:true"}},
 		{name: "i2 done: regular starts", pod: pod, started: []string{"s-id"},
 			instances:    []Instance{inst(pod, "s", InstanceRunning, 0), inst(pod, "i2", InstanceExited, 0)},

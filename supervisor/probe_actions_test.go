@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -23,7 +24,7 @@ func TestSidecarStartupFailure_R23(t *testing.T) {
 	withPreStop(pod, "s", 0)
 	h.start(pod)
 	s := h.waitRunning("s")
-	probes.send(pod, "s", s, ProbeStartup, ProbeFailure)
+	probes.send(pod, "s", s, results.Startup, results.Failure)
 	h.waitFor("restarted", func() bool { return h.count("start s") == 2 })
 	if _, ok := hooks.started("s"); !ok {
 		t.Fatal("preStop did not run on the startup-probe kill")
@@ -48,7 +49,7 @@ func TestProbeGraceForLivenessKill_R50(t *testing.T) {
 	one := int64(1)
 	pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{TerminationGracePeriodSeconds: &one}
 	h.startRunning(pod, "r")
-	probes.send(pod, "r", h.rt.running("r"), ProbeLiveness, ProbeFailure)
+	probes.send(pod, "r", h.rt.running("r"), results.Liveness, results.Failure)
 	h.waitFor("liveness kill", func() bool { return h.count("stop r 2s") == 1 })
 	h.waitFor("restarted", func() bool { return h.count("start r") == 2 })
 }
@@ -61,9 +62,9 @@ func TestReadinessNeverRestarts_R47(t *testing.T) {
 	pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{}
 	h.startRunning(pod, "r")
 	r := h.rt.running("r")
-	probes.send(pod, "r", r, ProbeReadiness, ProbeSuccess)
+	probes.send(pod, "r", r, results.Readiness, results.Success)
 	h.waitFor("ready", func() bool { return h.status(pod.UID).ContainerStatuses[0].Ready })
-	probes.send(pod, "r", r, ProbeReadiness, ProbeFailure)
+	probes.send(pod, "r", r, results.Readiness, results.Failure)
 	h.waitFor("unready", func() bool { return !h.status(pod.UID).ContainerStatuses[0].Ready })
 	if h.count("stop r 30s") != 0 {
 		t.Fatal("readiness failure killed the container")

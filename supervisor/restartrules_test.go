@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -126,13 +127,13 @@ func TestRestartRulesPlan(t *testing.T) {
 		// R103: probe kills use the container's policy, not its rules.
 		{name: "pod Never, own Always: liveness kill restarts", pod: never, mutate: func(p *corev1.Pod) {
 			ownPolicy("r", corev1.ContainerRestartPolicyAlways)(p)
-			withProbe(ProbeLiveness, "r")(p)
-		}, instances: []Instance{run(never, "r")}, probes: map[string]probeState{"r-id": {Liveness: ProbeFailure}},
+			withProbe(results.Liveness, "r")(p)
+		}, instances: []Instance{run(never, "r")}, probes: map[string]probeState{"r-id": {Liveness: results.Failure}},
 			kill: []string{"r:true"}},
 		{name: "pod Always, own Never with a rule: liveness kill is final", pod: always, mutate: func(p *corev1.Pod) {
 			ownPolicy("r", corev1.ContainerRestartPolicyNever, notIn01)(p)
-			withProbe(ProbeStartup, "r")(p)
-		}, instances: []Instance{run(always, "r")}, probes: map[string]probeState{"r-id": {Startup: ProbeFailure}},
+			withProbe(results.Startup, "r")(p)
+		}, instances: []Instance{run(always, "r")}, probes: map[string]probeState{"r-id": {Startup: results.Failure}},
 			kill: []string{"r:false"}, terminate: TermCompleted},
 		// R102: plain init containers.
 		{name: "pod Never, init OnFailure exits 1: restarted", pod: initNever, mutate: ownPolicy("i1", corev1.ContainerRestartPolicyOnFailure),

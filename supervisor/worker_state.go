@@ -1,11 +1,12 @@
 package supervisor
 
 import (
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
 // probeUpdate records a probe result change (R40–R47).
-func (w *worker) probeUpdate(u *ProbeUpdate) {
+func (w *worker) probeUpdate(u *results.Update) {
 	in := findInstance(&w.rec.Engine, u.InstanceID)
 	if in == nil || in.State != InstanceRunning {
 		return
@@ -25,16 +26,16 @@ func (w *worker) probeUpdate(u *ProbeUpdate) {
 			string(u.Kind)+" probe warning: "+u.Output)
 	}
 	switch u.Kind {
-	case ProbeLiveness:
+	case results.Liveness:
 		ps.Liveness = u.Result
-	case ProbeReadiness:
+	case results.Readiness:
 		ps.Readiness = u.Result
-		st.Ready[u.InstanceID] = u.Result == ProbeSuccess
-	case ProbeStartup:
+		st.Ready[u.InstanceID] = u.Result == results.Success
+	case results.Startup:
 		ps.Startup = u.Result
-		if u.Result == ProbeSuccess && !st.Started[u.InstanceID] {
+		if u.Result == results.Success && !st.Started[u.InstanceID] {
 			st.Started[u.InstanceID] = true
-			if ps.Readiness != ProbeSuccess && w.m.opts.Probes != nil {
+			if ps.Readiness != results.Success && w.m.opts.Probes != nil {
 				w.m.opts.Probes.ProbeReadinessNow(u.InstanceID) // R44
 			}
 		}

@@ -175,7 +175,7 @@ func (d *daemon) wire(ctx context.Context) error {
 		return err
 	}
 	p := prober{rt: d.rt}
-	probes := newProbeManager(ctx, probe.NewManager(p, clk, log.Named("probe")), m)
+	probes := probe.NewManager(p, clk, log.Named("probe"), probe.WithObserver(observeProbe(m)))
 	d.mgr = supervisor.NewManager(memory.Runtime{Runtime: d.rt, Heap: heap}, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
 		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p), PrepareAhead: cfg.PrepareAhead})
 	d.srv.SetEngine(d.mgr)

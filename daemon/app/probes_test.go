@@ -2,26 +2,36 @@ package app
 
 import (
 	"testing"
+	"time"
 
-	"github.com/podrun/podrun/supervisor"
-	"github.com/podrun/podrun/supervisor/probe"
+	"github.com/podrun/podrun/daemon/metrics"
+	"github.com/podrun/podrun/supervisor/probe/results"
 )
 
-// Every field of a probe update reaches the engine: a failed attempt below
-// the threshold (Unhealthy event) and a warning (ProbeWarning) included.
-func TestEngineUpdateKeepsEveryField(t *testing.T) {
-	in := probe.Update{PodUID: "u", Container: "c", InstanceID: "i", Kind: probe.Readiness,
-		Result: probe.Success, Output: "out", Warning: true, Failed: true}
-	got := engineUpdate(in)
-	want := supervisor.ProbeUpdate{PodUID: "u", Container: "c", InstanceID: "i", Kind: supervisor.ProbeReadiness,
-		Result: supervisor.ProbeSuccess, Output: "out", Warning: true, Failed: true}
-	if got != want {
-		t.Fatalf("engineUpdate = %+v, want %+v", got, want)
+type probeCount struct {
+	metrics.Nop
+	seen []string
+}
+
+func (c *probeCount) ObserveProbe(kind, result string, _ time.Duration) {
+	c.seen = append(c.seen, kind+" "+result)
+}
+
+// A failed attempt below the failure threshold (the worker's result still
+// Success) is counted as a Failure, as an Unhealthy event is recorded.
+func TestObserveProbeCountsFailedAttempts(t *testing.T) {
+	var c probeCount
+	observe := observeProbe(&c)
+	observe(results.Update{Kind: results.Readiness, Result: results.Success})
+	observe(results.Update{Kind: results.Liveness, Result: results.Success, Failed: true})
+	observe(results.Update{Kind: results.Startup, Result: results.Failure})
+	want := []string{"Readiness Success", "Liveness Failure", "Startup Failure"}
+	if len(c.seen) != len(want) {
+		t.Fatalf("observed %q, want %q", c.seen, want)
 	}
-	for r, want := range map[probe.Result]supervisor.ProbeResult{probe.Unknown: supervisor.ProbeUnknown,
-		probe.Success: supervisor.ProbeSuccess, probe.Failure: supervisor.ProbeFailure} {
-		if got := probeResult(r); got != want {
-			t.Errorf("probeResult(%v) = %v, want %v", r, got, want)
+	for i := range want {
+		if c.seen[i] != want[i] {
+			t.Errorf("observation %d: %q, want %q", i, c.seen[i], want[i])
 		}
 	}
 }

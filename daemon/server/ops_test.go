@@ -12,6 +12,7 @@ import (
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/daemon/stats"
 	"github.com/podrun/podrun/supervisor"
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -20,7 +21,7 @@ import (
 // diagEngine is the fake engine plus Diagnose, as *supervisor.Manager has.
 type diagEngine struct {
 	*fakeEngine
-	probes map[string]map[supervisor.ProbeKind]supervisor.ProbeInfo
+	probes map[string]map[results.Kind]supervisor.ProbeInfo
 }
 
 func (d diagEngine) Diagnose(uid types.UID) (*supervisor.PodDiagnosis, bool) {
@@ -68,8 +69,8 @@ spec:
 	now := time.Now()
 	ts.engine.setEngineState(pp.UID, supervisor.EngineState{Initialized: true, Instances: []supervisor.Instance{
 		{ID: "i1", Container: "app", State: supervisor.InstanceRunning, StartedAt: now.Add(-time.Minute)}}})
-	ts.srv.SetEngine(diagEngine{fakeEngine: ts.engine, probes: map[string]map[supervisor.ProbeKind]supervisor.ProbeInfo{
-		"i1": {supervisor.ProbeStartup: {Result: supervisor.ProbeFailure, Failures: 4, LastAt: now}}}})
+	ts.srv.SetEngine(diagEngine{fakeEngine: ts.engine, probes: map[string]map[results.Kind]supervisor.ProbeInfo{
+		"i1": {results.Startup: {Result: results.Failure, Failures: 4, LastAt: now}}}})
 	ts.getJSON(podsPath+"/probed/blockers", &b)
 	if len(b.Items) != 1 || !strings.HasPrefix(b.Items[0].Message, "container app: startup probe failing (4/30), next probe in ") ||
 		b.Items[0].Until == nil || b.Items[0].Reason != "StartupProbe" {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -143,7 +144,7 @@ func benchProbes(b *testing.B, p *benchProber, count func() int64, container fun
 	go func() {
 		defer close(done)
 		for u := range m.Updates() {
-			if u.Result == Failure {
+			if u.Result == results.Failure {
 				b.Errorf("probe failed: %+v", u)
 			}
 		}
@@ -189,7 +190,7 @@ func rusage(b *testing.B) int64 {
 // One HTTP transport per pod, shared by its instances, dropped with the
 // pod's last instance.
 func TestTransportSharedPerPod(t *testing.T) {
-	m, clk := newTestManager(newFakeProber(newResults().exec))
+	m, clk := newTestManager(newFakeProber(newExecScript().exec))
 	pod := testPod("p")
 	m.AddInstance(pod, &corev1.Container{Name: "a"}, "i1", clk.Now())
 	m.AddInstance(pod, &corev1.Container{Name: "b"}, "i2", clk.Now())
@@ -224,7 +225,7 @@ func TestOutputBounded(t *testing.T) {
 	})
 	tg := newTarget(f, &corev1.Container{Name: "app"})
 	o := runProbe(context.Background(), tg, execProbeSpec("big", 1, 1, 1))
-	if o.result != Failure || len(o.output) != maxOutput {
+	if o.result != results.Failure || len(o.output) != maxOutput {
 		t.Fatalf("result %s, output of %d bytes", o.result, len(o.output))
 	}
 }

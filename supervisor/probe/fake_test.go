@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -63,14 +64,14 @@ func (f *fakeProber) Dial(ctx context.Context, pod *corev1.Pod, network, address
 	return d.DialContext(ctx, network, address)
 }
 
-// results scripts exec results per command name (cmd[0]): each call takes
+// execScript scripts exec results per command name (cmd[0]): each call takes
 // the next exit code; past the end the last one repeats.
-type results struct {
+type execScript struct {
 	mu    sync.Mutex
 	codes map[string][]int
 }
 
-func (r *results) exec(ctx context.Context, _ string, cmd []string, out io.Writer) (int, error) {
+func (r *execScript) exec(ctx context.Context, _ string, cmd []string, out io.Writer) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	codes := r.codes[cmd[0]]
@@ -85,13 +86,13 @@ func (r *results) exec(ctx context.Context, _ string, cmd []string, out io.Write
 	return code, nil
 }
 
-func (r *results) set(name string, codes ...int) {
+func (r *execScript) set(name string, codes ...int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.codes[name] = codes
 }
 
-func newResults() *results { return &results{codes: map[string][]int{}} }
+func newExecScript() *execScript { return &execScript{codes: map[string][]int{}} }
 
 func testPod(name string) *corev1.Pod {
 	return &corev1.Pod{
@@ -171,9 +172,9 @@ func noCall(t *testing.T, f *fakeProber, name string) {
 // result: it carries the unchanged result with Failed set, only for the
 // Unhealthy event. The result tests look past these; TestFailureNotices
 // checks them.
-func isFailureNotice(u Update) bool { return u.Failed && u.Result != Failure }
+func isFailureNotice(u results.Update) bool { return u.Failed && u.Result != results.Failure }
 
-func nextUpdate(t *testing.T, m *Manager) Update {
+func nextUpdate(t *testing.T, m *Manager) results.Update {
 	t.Helper()
 	deadline := time.After(wait)
 	for {
@@ -185,7 +186,7 @@ func nextUpdate(t *testing.T, m *Manager) Update {
 			return u
 		case <-deadline:
 			t.Fatalf("no update within %v", wait)
-			return Update{}
+			return results.Update{}
 		}
 	}
 }
@@ -206,7 +207,7 @@ func noUpdate(t *testing.T, m *Manager) {
 	}
 }
 
-func expectUpdate(t *testing.T, m *Manager, kind Kind, r Result) Update {
+func expectUpdate(t *testing.T, m *Manager, kind results.Kind, r results.Result) results.Update {
 	t.Helper()
 	u := nextUpdate(t, m)
 	if u.Kind != kind || u.Result != r {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -29,7 +30,7 @@ func grpcProbe(ctx context.Context, t *target, a *corev1.GRPCAction, timeout tim
 		}),
 	)
 	if err != nil {
-		return outcome{result: Failure, output: fmt.Sprintf("error: failed to connect service at %q: %+v", addr, err)}
+		return outcome{result: results.Failure, output: fmt.Sprintf("error: failed to connect service at %q: %+v", addr, err)}
 	}
 	defer func() { _ = conn.Close() }()
 	cctx, cancel := context.WithTimeout(ctx, timeout)
@@ -43,12 +44,12 @@ func grpcProbe(ctx context.Context, t *target, a *corev1.GRPCAction, timeout tim
 		if ctx.Err() != nil {
 			return outcome{err: fmt.Errorf("grpc probe %s: %w", addr, ctx.Err())}
 		}
-		return outcome{result: Failure, output: grpcFailure(err, timeout)}
+		return outcome{result: results.Failure, output: grpcFailure(err, timeout)}
 	}
 	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		return outcome{result: Failure, output: fmt.Sprintf("service unhealthy (responded with %q)", resp.GetStatus().String())}
+		return outcome{result: results.Failure, output: fmt.Sprintf("service unhealthy (responded with %q)", resp.GetStatus().String())}
 	}
-	return outcome{result: Success, output: "service healthy"}
+	return outcome{result: results.Success, output: "service healthy"}
 }
 
 func grpcFailure(err error, timeout time.Duration) string {

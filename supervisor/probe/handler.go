@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/podrun/podrun/api"
 	"net"
 	"net/http"
 	"strconv"
@@ -12,14 +11,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // outcome is what one probe attempt produced.
 type outcome struct {
-	result  Result // Success or Failure
-	warning bool   // Success with a ProbeWarning (R41)
+	result  results.Result // Success or Failure
+	warning bool           // Success with a ProbeWarning (R41)
 	output  string
 	// err: the attempt could not be made (runtime error); as in the kubelet
 	// the attempt counts neither as success nor as failure.
@@ -53,7 +54,7 @@ func runProbe(ctx context.Context, t *target, p *corev1.Probe) outcome {
 	case h.GRPC != nil:
 		return grpcProbe(ctx, t, h.GRPC, timeout)
 	}
-	return outcome{result: Failure, output: "probe has no handler"}
+	return outcome{result: results.Failure, output: "probe has no handler"}
 }
 
 // execProbe runs the command in the container; exceeding the timeout is a
@@ -66,22 +67,22 @@ func execProbe(ctx context.Context, t *target, command []string, timeout time.Du
 	code, err := t.prober.Exec(actx, t.instanceID, ExecRequest{Command: cmd, Stdout: out, Stderr: out})
 	if ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
 		// The kubelet's wording (CRI ExecSync timeout).
-		return outcome{result: Failure, output: fmt.Sprintf("command %q timed out", strings.Join(cmd, " "))}
+		return outcome{result: results.Failure, output: fmt.Sprintf("command %q timed out", strings.Join(cmd, " "))}
 	}
 	if err != nil {
 		return outcome{err: fmt.Errorf("exec probe %v in %s: %w", cmd, t.instanceID, err)}
 	}
 	if code != 0 {
-		return outcome{result: Failure, output: out.String()}
+		return outcome{result: results.Failure, output: out.String()}
 	}
-	return outcome{result: Success, output: out.String()}
+	return outcome{result: results.Success, output: out.String()}
 }
 
 // tcpProbe succeeds when a connection opens (R41).
 func tcpProbe(ctx context.Context, t *target, a *corev1.TCPSocketAction, timeout time.Duration) outcome {
 	port, err := resolvePort(a.Port, t.container)
 	if err != nil {
-		return outcome{result: Failure, output: err.Error()}
+		return outcome{result: results.Failure, output: err.Error()}
 	}
 	host := a.Host
 	if host == "" {
@@ -91,10 +92,10 @@ func tcpProbe(ctx context.Context, t *target, a *corev1.TCPSocketAction, timeout
 	defer cancel()
 	conn, err := t.prober.Dial(dctx, t.pod, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
-		return outcome{result: Failure, output: err.Error()}
+		return outcome{result: results.Failure, output: err.Error()}
 	}
 	_ = conn.Close()
-	return outcome{result: Success}
+	return outcome{result: results.Success}
 }
 
 // podIP is the default host of httpGet/tcpSocket/grpc handlers. Dialling

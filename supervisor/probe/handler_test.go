@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -100,23 +101,23 @@ func TestR41HTTPProbe(t *testing.T) {
 		name    string
 		port    intstr.IntOrString
 		path    string
-		result  Result
+		result  results.Result
 		warning bool
 		output  string
 	}{
-		{"200", intstr.FromInt32(int32(port)), "/ok", Success, false, "fine"},
-		{"named port", intstr.FromString("web"), "/ok", Success, false, "fine"},
-		{"port number as string", intstr.FromString(strconv.Itoa(port)), "/ok", Success, false, "fine"},
-		{"500", intstr.FromInt32(int32(port)), "/fail", Failure, false, "HTTP probe failed with statuscode: 500"},
-		{"404", intstr.FromInt32(int32(port)), "/missing", Failure, false, "HTTP probe failed with statuscode: 404"},
-		{"same-host redirect followed", intstr.FromInt32(int32(port)), "/same", Success, false, "fine"},
-		{"other-host redirect", intstr.FromInt32(int32(port)), "/other", Success, true,
+		{"200", intstr.FromInt32(int32(port)), "/ok", results.Success, false, "fine"},
+		{"named port", intstr.FromString("web"), "/ok", results.Success, false, "fine"},
+		{"port number as string", intstr.FromString(strconv.Itoa(port)), "/ok", results.Success, false, "fine"},
+		{"500", intstr.FromInt32(int32(port)), "/fail", results.Failure, false, "HTTP probe failed with statuscode: 500"},
+		{"404", intstr.FromInt32(int32(port)), "/missing", results.Failure, false, "HTTP probe failed with statuscode: 404"},
+		{"same-host redirect followed", intstr.FromInt32(int32(port)), "/same", results.Success, false, "fine"},
+		{"other-host redirect", intstr.FromInt32(int32(port)), "/other", results.Success, true,
 			"Probe terminated redirects, Response body: <a href=\"http://localhost:" + strconv.Itoa(port) + "/ok\">Found</a>.\n\n"},
-		{"refused", intstr.FromInt32(int32(refused)), "/", Failure, false,
+		{"refused", intstr.FromInt32(int32(refused)), "/", results.Failure, false,
 			fmt.Sprintf(`Get "http://127.0.0.1:%d/": dial tcp 127.0.0.1:%d: connect: connection refused`, refused, refused)},
-		{"unknown port name", intstr.FromString("nope"), "/", Failure, false, "port nope not found in container app"},
+		{"unknown port name", intstr.FromString("nope"), "/", results.Failure, false, "port nope not found in container app"},
 	}
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	tg := newTarget(f, c)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,13 +140,13 @@ func TestR41HTTPProbe(t *testing.T) {
 func TestR41HTTPHeadersAndHost(t *testing.T) {
 	srv, reqs := newHTTPServer(t, false)
 	port := serverPort(t, srv.URL)
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	tg := newTarget(f, &corev1.Container{Name: "app"})
 	o := runProbe(context.Background(), tg, httpSpec("HTTP", intstr.FromInt32(int32(port)), "/ok",
 		corev1.HTTPHeader{Name: "Host", Value: "example.test"},
 		corev1.HTTPHeader{Name: "X-Custom", Value: "v1"},
 		corev1.HTTPHeader{Name: "User-Agent", Value: "mine"}))
-	if o.result != Success {
+	if o.result != results.Success {
 		t.Fatalf("outcome = %+v", o)
 	}
 	r := <-reqs
@@ -162,11 +163,11 @@ func TestR41HTTPHeadersAndHost(t *testing.T) {
 func TestR41HTTPSAndNoPodIP(t *testing.T) {
 	srv, _ := newHTTPServer(t, true)
 	port := serverPort(t, srv.URL)
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	tg := newTarget(f, &corev1.Container{Name: "app"})
 	tg.pod.Status.PodIP = ""
 	o := runProbe(context.Background(), tg, httpSpec("HTTPS", intstr.FromInt32(int32(port)), "/ok"))
-	if o.result != Success || o.output != "fine" {
+	if o.result != results.Success || o.output != "fine" {
 		t.Fatalf("outcome = %+v", o)
 	}
 }
@@ -174,11 +175,11 @@ func TestR41HTTPSAndNoPodIP(t *testing.T) {
 // R41: timeoutSeconds bounds an HTTP attempt.
 func TestR41HTTPTimeout(t *testing.T) {
 	srv, _ := newHTTPServer(t, false)
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	tg := newTarget(f, &corev1.Container{Name: "app"})
 	start := time.Now()
 	o := runProbe(context.Background(), tg, httpSpec("", intstr.FromInt32(int32(serverPort(t, srv.URL))), "/slow"))
-	if o.result != Failure || !strings.Contains(o.output, "Client.Timeout exceeded") {
+	if o.result != results.Failure || !strings.Contains(o.output, "Client.Timeout exceeded") {
 		t.Fatalf("outcome = %+v", o)
 	}
 	if d := time.Since(start); d > 2500*time.Millisecond {
@@ -202,18 +203,18 @@ func TestR41TCPProbe(t *testing.T) {
 			_ = c.Close()
 		}
 	}()
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	c := &corev1.Container{Name: "app", Ports: []corev1.ContainerPort{{Name: "db", ContainerPort: int32(l.Addr().(*net.TCPAddr).Port)}}}
 	tg := newTarget(f, c)
 	spec := func(port intstr.IntOrString) *corev1.Probe {
 		return &corev1.Probe{TimeoutSeconds: 1, ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: port}}}
 	}
-	if o := runProbe(context.Background(), tg, spec(intstr.FromString("db"))); o.result != Success {
+	if o := runProbe(context.Background(), tg, spec(intstr.FromString("db"))); o.result != results.Success {
 		t.Fatalf("outcome = %+v", o)
 	}
 	refused := closedPort(t)
 	o := runProbe(context.Background(), tg, spec(intstr.FromInt32(int32(refused))))
-	if want := fmt.Sprintf("dial tcp 127.0.0.1:%d: connect: connection refused", refused); o.result != Failure || o.output != want {
+	if want := fmt.Sprintf("dial tcp 127.0.0.1:%d: connect: connection refused", refused); o.result != results.Failure || o.output != want {
 		t.Fatalf("outcome = %+v, want %q", o, want)
 	}
 }
@@ -234,7 +235,7 @@ func TestR41GRPCProbe(t *testing.T) {
 	port := int32(l.Addr().(*net.TCPAddr).Port)
 	refused := int32(closedPort(t))
 
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	tg := newTarget(f, &corev1.Container{Name: "app"})
 	spec := func(port int32, service *string) *corev1.Probe {
 		return &corev1.Probe{TimeoutSeconds: 1, ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: port, Service: service}}}
@@ -242,13 +243,13 @@ func TestR41GRPCProbe(t *testing.T) {
 	cases := []struct {
 		name   string
 		spec   *corev1.Probe
-		result Result
+		result results.Result
 		output string
 	}{
-		{"serving", spec(port, nil), Success, "service healthy"},
-		{"not serving", spec(port, ptr("db")), Failure, `service unhealthy (responded with "NOT_SERVING")`},
-		{"unknown service", spec(port, ptr("x")), Failure, "error: health rpc probe failed: rpc error: code = NotFound desc = unknown service"},
-		{"refused", spec(refused, nil), Failure, "error: health rpc probe failed: rpc error: code = Unavailable desc = connection error"},
+		{"serving", spec(port, nil), results.Success, "service healthy"},
+		{"not serving", spec(port, ptr("db")), results.Failure, `service unhealthy (responded with "NOT_SERVING")`},
+		{"unknown service", spec(port, ptr("x")), results.Failure, "error: health rpc probe failed: rpc error: code = NotFound desc = unknown service"},
+		{"refused", spec(refused, nil), results.Failure, "error: health rpc probe failed: rpc error: code = Unavailable desc = connection error"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,18 +265,18 @@ func TestR41GRPCProbe(t *testing.T) {
 // Warning set (ProbeWarning event).
 func TestR41WarningUpdate(t *testing.T) {
 	srv, _ := newHTTPServer(t, false)
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	m, clk := newTestManager(f)
 	p := httpSpec("", intstr.FromInt32(int32(serverPort(t, srv.URL))), "/other")
 	p.PeriodSeconds = 1
 	m.AddInstance(testPod("p"), &corev1.Container{Name: "app", ReadinessProbe: p}, "i1", clk.Now())
 	defer m.RemoveInstance("i1")
-	u := expectUpdate(t, m, Readiness, Success)
+	u := expectUpdate(t, m, results.Readiness, results.Success)
 	if !u.Warning || !strings.HasPrefix(u.Output, "Probe terminated redirects, Response body: ") {
 		t.Fatalf("update = %+v", u)
 	}
 	clk.Step(time.Second) // unchanged result, but the warning is reported again
-	u = expectUpdate(t, m, Readiness, Success)
+	u = expectUpdate(t, m, results.Readiness, results.Success)
 	if !u.Warning {
 		t.Fatalf("update = %+v", u)
 	}

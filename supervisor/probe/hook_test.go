@@ -69,7 +69,7 @@ func TestR52ExecHookRunsUntilCtxEnds(t *testing.T) {
 func TestR56HTTPHook(t *testing.T) {
 	srv, reqs := newHTTPServer(t, false)
 	port := serverPort(t, srv.URL)
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	c := &corev1.Container{Name: "app", Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: int32(port)}}}
 	h := &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromString("web"), Path: "/ok"}}
 	if err := RunHook(context.Background(), f, testPod("p"), c, "i1", h); err != nil {
@@ -88,7 +88,7 @@ func TestR56HTTPHook(t *testing.T) {
 
 // R56: sleep hooks wait the seconds given and are cut short by ctx.
 func TestR56SleepHook(t *testing.T) {
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	h := &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}
 	start := time.Now()
 	if err := RunHook(context.Background(), f, testPod("p"), &corev1.Container{Name: "a"}, "i1", h); err != nil {
@@ -116,7 +116,7 @@ func TestR56SleepHook(t *testing.T) {
 
 // R56: tcpSocket hooks are not supported by the kubelet.
 func TestR56TCPHookUnsupported(t *testing.T) {
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	h := &corev1.LifecycleHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(80)}}
 	if err := RunHook(context.Background(), f, testPod("p"), &corev1.Container{Name: "a"}, "i1", h); err == nil {
 		t.Fatal("tcpSocket hook accepted")

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -98,11 +99,11 @@ func newHTTPClient(rt http.RoundTripper, timeout time.Duration) *http.Client {
 func httpProbe(ctx context.Context, t *target, a *corev1.HTTPGetAction, timeout time.Duration) outcome {
 	req, err := newHTTPRequest(ctx, a, t.pod, t.container, probeUserAgent)
 	if err != nil {
-		return outcome{result: Failure, output: err.Error()}
+		return outcome{result: results.Failure, output: err.Error()}
 	}
 	res, err := newHTTPClient(t.transport, timeout).Do(req)
 	if err != nil {
-		return outcome{result: Failure, output: err.Error()}
+		return outcome{result: results.Failure, output: err.Error()}
 	}
 	defer func() { _ = res.Body.Close() }()
 	b, err := io.ReadAll(io.LimitReader(res.Body, maxOutput))
@@ -113,11 +114,11 @@ func httpProbe(ctx context.Context, t *target, a *corev1.HTTPGetAction, timeout 
 	body := string(b)
 	switch {
 	case res.StatusCode >= 300 && res.StatusCode < 400:
-		return outcome{result: Success, warning: true,
+		return outcome{result: results.Success, warning: true,
 			output: "Probe terminated redirects, Response body: " + body}
 	case res.StatusCode >= 200 && res.StatusCode < 300:
-		return outcome{result: Success, output: body}
+		return outcome{result: results.Success, output: body}
 	}
 	// Like the kubelet, the body is not shown: it may hold secrets.
-	return outcome{result: Failure, output: fmt.Sprintf("HTTP probe failed with statuscode: %d", res.StatusCode)}
+	return outcome{result: results.Failure, output: fmt.Sprintf("HTTP probe failed with statuscode: %d", res.StatusCode)}
 }

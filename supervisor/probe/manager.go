@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,8 +24,9 @@ type Manager struct {
 	prober  Prober
 	clk     clock.WithTicker
 	log     *zap.Logger
-	updates chan Update
-	start   time.Time // instances started before it were adopted after a podrund restart
+	updates chan results.Update
+	observe func(results.Update) // nil: nothing watches the updates
+	start   time.Time            // instances started before it were adopted after a podrund restart
 
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -39,26 +41,39 @@ type podState struct {
 	terminating bool // StopLivenessAndStartup was called (R49)
 }
 
+// Option configures a Manager.
+type Option func(*Manager)
+
+// WithObserver has f see every update once the engine's channel took it:
+// podrund counts them in its metrics.
+func WithObserver(f func(results.Update)) Option {
+	return func(m *Manager) { m.observe = f }
+}
+
 // NewManager returns a Manager whose workers tick on clk.
-func NewManager(p Prober, clk clock.WithTicker, log *zap.Logger) *Manager {
+func NewManager(p Prober, clk clock.WithTicker, log *zap.Logger, opts ...Option) *Manager {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Manager{
+	m := &Manager{
 		prober:    p,
 		clk:       clk,
 		log:       log,
-		updates:   make(chan Update, updateBuffer),
+		updates:   make(chan results.Update, updateBuffer),
 		start:     clk.Now(),
 		instances: map[string]*instance{},
 		pods:      map[types.UID]*podState{},
 	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
 // Updates delivers probe results (see Update for when one is sent). An
 // update of an instance may still be buffered after RemoveInstance returns;
 // consumers match updates by InstanceID.
-func (m *Manager) Updates() <-chan Update { return m.updates }
+func (m *Manager) Updates() <-chan results.Update { return m.updates }
 
 // AddInstance starts the probe workers of a container instance that just
 // started (R40: every new instance starts with the initial results).
@@ -135,7 +150,7 @@ func (m *Manager) StopLivenessAndStartup(podUID types.UID) {
 			continue
 		}
 		for _, w := range inst.workers {
-			if w.kind != Readiness {
+			if w.kind != results.Readiness {
 				w.stop()
 			}
 		}
@@ -179,15 +194,15 @@ type instance struct {
 func (inst *instance) addWorkers() {
 	c := inst.t.container
 	for _, p := range []struct {
-		kind Kind
+		kind results.Kind
 		spec *corev1.Probe
-	}{{Startup, c.StartupProbe}, {Liveness, c.LivenessProbe}, {Readiness, c.ReadinessProbe}} {
+	}{{results.Startup, c.StartupProbe}, {results.Liveness, c.LivenessProbe}, {results.Readiness, c.ReadinessProbe}} {
 		if p.spec == nil {
 			continue
 		}
 		w := newWorker(inst, p.kind, p.spec)
 		inst.workers = append(inst.workers, w)
-		if p.kind == Readiness {
+		if p.kind == results.Readiness {
 			inst.readiness = w
 		}
 	}
@@ -200,7 +215,7 @@ func (inst *instance) start(terminating bool) {
 		inst.markStarted()
 	}
 	for _, w := range inst.workers {
-		if terminating && w.kind != Readiness {
+		if terminating && w.kind != results.Readiness {
 			w.stop()
 		}
 		inst.wg.Add(1)

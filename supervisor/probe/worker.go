@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -13,7 +14,7 @@ import (
 // by its own goroutine.
 type worker struct {
 	inst *instance
-	kind Kind
+	kind results.Kind
 	spec *corev1.Probe
 
 	ctx  context.Context // ends with RemoveInstance or, for liveness/startup, termination
@@ -21,14 +22,14 @@ type worker struct {
 	// trigger asks for an out-of-band attempt (R44); readiness only.
 	trigger chan struct{}
 
-	current Result // the result reported so far
-	last    Result // result of the last attempt
-	streak  int    // consecutive attempts with result last
+	current results.Result // the result reported so far
+	last    results.Result // result of the last attempt
+	streak  int            // consecutive attempts with result last
 
 	erroring bool // the last attempt could not be made
 }
 
-func newWorker(inst *instance, kind Kind, spec *corev1.Probe) *worker {
+func newWorker(inst *instance, kind results.Kind, spec *corev1.Probe) *worker {
 	ctx, cancel := context.WithCancel(inst.ctx)
 	return &worker{
 		inst:    inst,
@@ -37,7 +38,7 @@ func newWorker(inst *instance, kind Kind, spec *corev1.Probe) *worker {
 		ctx:     ctx,
 		stop:    cancel,
 		trigger: make(chan struct{}, 1),
-		current: initialResult(kind),
+		current: results.Initial(kind),
 	}
 }
 
@@ -48,7 +49,7 @@ func newWorker(inst *instance, kind Kind, spec *corev1.Probe) *worker {
 // liveness/startup failure (on hold until a new instance: R43).
 func (w *worker) run() {
 	defer w.inst.wg.Done()
-	if w.kind != Startup {
+	if w.kind != results.Startup {
 		select {
 		case <-w.inst.started:
 		case <-w.ctx.Done():
@@ -103,15 +104,15 @@ func (w *worker) spread(period time.Duration) bool {
 // stopped reports the forced Success of a liveness/startup worker stopped
 // for termination (R49); a removed instance reports nothing.
 func (w *worker) stopped() {
-	if w.inst.ctx.Err() != nil || w.ctx.Err() == nil || w.kind == Readiness {
+	if w.inst.ctx.Err() != nil || w.ctx.Err() == nil || w.kind == results.Readiness {
 		return
 	}
-	if w.kind == Startup {
+	if w.kind == results.Startup {
 		defer w.inst.markStarted()
 	}
-	if w.current != Success {
-		w.current = Success
-		w.send(Success, "", false, false)
+	if w.current != results.Success {
+		w.current = results.Success
+		w.send(results.Success, "", false, false)
 	}
 }
 
@@ -149,7 +150,7 @@ func (w *worker) attempt() bool {
 	}
 	// Every failed attempt is reported, as the kubelet records an Unhealthy
 	// event per failure, not only when the threshold flips the result.
-	failed := o.result == Failure
+	failed := o.result == results.Failure
 	if w.streak < w.threshold(o.result) {
 		if o.warning || failed {
 			w.send(w.current, o.output, o.warning, failed)
@@ -158,12 +159,12 @@ func (w *worker) attempt() bool {
 	}
 	changed := o.result != w.current
 	w.current = o.result
-	fatal := failed && w.kind != Readiness
+	fatal := failed && w.kind != results.Readiness
 	if changed || fatal || o.warning || failed {
 		w.send(o.result, o.output, o.warning, failed)
 	}
 	switch {
-	case w.kind == Startup && o.result == Success:
+	case w.kind == results.Startup && o.result == results.Success:
 		w.inst.markStarted()
 		return false // startup stops once started (R43)
 	case fatal:
@@ -172,16 +173,16 @@ func (w *worker) attempt() bool {
 	return true
 }
 
-func (w *worker) threshold(r Result) int {
-	if r == Success {
+func (w *worker) threshold(r results.Result) int {
+	if r == results.Success {
 		return int(orDefault(w.spec.SuccessThreshold, 1))
 	}
 	return int(orDefault(w.spec.FailureThreshold, 3))
 }
 
 // send hands an update to the engine unless the instance is removed first.
-func (w *worker) send(r Result, output string, warning, failed bool) {
-	u := Update{
+func (w *worker) send(r results.Result, output string, warning, failed bool) {
+	u := results.Update{
 		PodUID:     w.inst.t.pod.UID,
 		Container:  w.inst.t.container.Name,
 		InstanceID: w.inst.t.instanceID,
@@ -193,6 +194,9 @@ func (w *worker) send(r Result, output string, warning, failed bool) {
 	}
 	select {
 	case w.inst.m.updates <- u:
+		if w.inst.m.observe != nil {
+			w.inst.m.observe(u)
+		}
 	case <-w.inst.ctx.Done():
 	}
 }

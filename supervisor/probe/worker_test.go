@@ -7,13 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
+	testingclock "k8s.io/utils/clock/testing"
 )
 
 // R40, R42, R43: liveness starts as Success, needs failureThreshold
 // consecutive failures, reports the Failure once and then holds.
 func TestR42LivenessFailureThreshold(t *testing.T) {
-	res := newResults()
+	res := newExecScript()
 	res.set("live", 0, 1, 0, 1, 1, 1)
 	f := newFakeProber(res.exec)
 	m, clk := newTestManager(f)
@@ -30,7 +32,7 @@ func TestR42LivenessFailureThreshold(t *testing.T) {
 	noUpdate(t, m)
 	clk.Step(10 * time.Second)
 	nextCall(t, f, "live") // third consecutive failure
-	u := expectUpdate(t, m, Liveness, Failure)
+	u := expectUpdate(t, m, results.Liveness, results.Failure)
 	if u.PodUID != "uid-p" || u.Container != "app" || u.InstanceID != "i1" || u.Output != "live output" {
 		t.Fatalf("update = %+v", u)
 	}
@@ -41,7 +43,7 @@ func TestR42LivenessFailureThreshold(t *testing.T) {
 // R40, R42: readiness starts as Failure; successThreshold consecutive
 // successes make it Success; only changes are reported.
 func TestR42ReadinessSuccessThreshold(t *testing.T) {
-	res := newResults()
+	res := newExecScript()
 	res.set("ready", 0, 0, 0, 1, 1, 0)
 	f := newFakeProber(res.exec)
 	m, clk := newTestManager(f)
@@ -49,7 +51,7 @@ func TestR42ReadinessSuccessThreshold(t *testing.T) {
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
 	defer m.RemoveInstance("i1")
 
-	want := []*Result{nil, ptr(Success), nil, nil, ptr(Failure), nil}
+	want := []*results.Result{nil, ptr(results.Success), nil, nil, ptr(results.Failure), nil}
 	for i, w := range want {
 		if i > 0 {
 			clk.Step(5 * time.Second)
@@ -59,7 +61,7 @@ func TestR42ReadinessSuccessThreshold(t *testing.T) {
 			noUpdate(t, m)
 			continue
 		}
-		expectUpdate(t, m, Readiness, *w)
+		expectUpdate(t, m, results.Readiness, *w)
 	}
 	clk.Step(5 * time.Second)
 	nextCall(t, f, "ready") // readiness never holds
@@ -69,7 +71,7 @@ func ptr[T any](v T) *T { return &v }
 
 // R42: ticks are skipped while now - startedAt < initialDelaySeconds.
 func TestR42InitialDelay(t *testing.T) {
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	m, clk := newTestManager(f)
 	p := execProbeSpec("ready", 10, 3, 1)
 	p.InitialDelaySeconds = 15
@@ -82,12 +84,12 @@ func TestR42InitialDelay(t *testing.T) {
 	noCall(t, f, "ready") // t=10 < 15
 	clk.Step(10 * time.Second)
 	nextCall(t, f, "ready") // t=20
-	expectUpdate(t, m, Readiness, Success)
+	expectUpdate(t, m, results.Readiness, results.Success)
 }
 
 // R42: one attempt per period, none in between.
 func TestR42Period(t *testing.T) {
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 7, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
@@ -117,7 +119,7 @@ func TestR41ExecTimeout(t *testing.T) {
 	m.AddInstance(testPod("p"), &corev1.Container{Name: "app", LivenessProbe: p}, "i1", clk.Now())
 	defer m.RemoveInstance("i1")
 	start := time.Now()
-	u := expectUpdate(t, m, Liveness, Failure)
+	u := expectUpdate(t, m, results.Liveness, results.Failure)
 	if u.Output != `command "sleep 10" timed out` {
 		t.Fatalf("output = %q", u.Output)
 	}
@@ -146,7 +148,7 @@ func TestExecErrorIsDiscarded(t *testing.T) {
 // R43, R45: liveness and readiness wait for the startup probe; startup
 // stops once it succeeded; readiness is probed at once then (R44).
 func TestR43StartupGating(t *testing.T) {
-	res := newResults()
+	res := newExecScript()
 	res.set("startup", 1, 1, 0)
 	f := newFakeProber(res.exec)
 	m, clk := newTestManager(f)
@@ -167,9 +169,9 @@ func TestR43StartupGating(t *testing.T) {
 	noUpdate(t, m)
 	clk.Step(10 * time.Second)
 	nextCall(t, f, "startup")
-	expectUpdate(t, m, Startup, Success)
+	expectUpdate(t, m, results.Startup, results.Success)
 	callsOf(t, f, "live", "ready") // both gated workers probe at once
-	expectUpdate(t, m, Readiness, Success)
+	expectUpdate(t, m, results.Readiness, results.Success)
 	clk.Step(10 * time.Second)
 	nextCall(t, f, "live")
 	noCall(t, f, "startup")
@@ -177,7 +179,7 @@ func TestR43StartupGating(t *testing.T) {
 
 // R43: a startup Failure reaching the threshold is reported and holds.
 func TestR43StartupFailureHolds(t *testing.T) {
-	res := newResults()
+	res := newExecScript()
 	res.set("startup", 1)
 	f := newFakeProber(res.exec)
 	m, clk := newTestManager(f)
@@ -188,7 +190,7 @@ func TestR43StartupFailureHolds(t *testing.T) {
 	nextCall(t, f, "startup")
 	clk.Step(time.Second)
 	nextCall(t, f, "startup")
-	expectUpdate(t, m, Startup, Failure)
+	expectUpdate(t, m, results.Startup, results.Failure)
 	clk.Step(time.Second)
 	noCall(t, f, "startup")
 	noCall(t, f, "ready")
@@ -196,13 +198,13 @@ func TestR43StartupFailureHolds(t *testing.T) {
 
 // R44: ProbeReadinessNow probes at once and restarts the period.
 func TestR44ReadinessNow(t *testing.T) {
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 30, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
 	defer m.RemoveInstance("i1")
 	nextCall(t, f, "ready")
-	expectUpdate(t, m, Readiness, Success)
+	expectUpdate(t, m, results.Readiness, results.Success)
 
 	clk.Step(10 * time.Second)
 	m.ProbeReadinessNow("i1")
@@ -217,7 +219,7 @@ func TestR44ReadinessNow(t *testing.T) {
 // R49: termination stops liveness and startup (forced to Success, so the
 // container counts as started) while readiness goes on.
 func TestR49StopLivenessAndStartup(t *testing.T) {
-	res := newResults()
+	res := newExecScript()
 	res.set("startup", 1)
 	res.set("ready", 1)
 	f := newFakeProber(res.exec)
@@ -234,7 +236,7 @@ func TestR49StopLivenessAndStartup(t *testing.T) {
 	noCall(t, f, "ready")
 
 	m.StopLivenessAndStartup(pod.UID)
-	u := expectUpdate(t, m, Startup, Success)
+	u := expectUpdate(t, m, results.Startup, results.Success)
 	if u.InstanceID != "i1" {
 		t.Fatalf("update = %+v", u)
 	}
@@ -243,7 +245,7 @@ func TestR49StopLivenessAndStartup(t *testing.T) {
 	// was Success already.
 	expectReadinessNotice := func() {
 		t.Helper()
-		if u := <-m.Updates(); u.Kind != Readiness || u.Result != Failure || !u.Failed {
+		if u := <-m.Updates(); u.Kind != results.Readiness || u.Result != results.Failure || !u.Failed {
 			t.Fatalf("update = %+v, want a readiness failure notice", u)
 		}
 	}
@@ -267,19 +269,19 @@ func TestR49StopLivenessAndStartup(t *testing.T) {
 	// An instance added during termination gets no liveness or startup.
 	m.AddInstance(pod, c, "i3", clk.Now())
 	defer m.RemoveInstance("i3")
-	expectUpdate(t, m, Startup, Success)
+	expectUpdate(t, m, results.Startup, results.Success)
 	noCall(t, f, "startup")
 }
 
 // R40: a new instance starts from the initial results and probes again.
 func TestR40NewInstanceResets(t *testing.T) {
-	res := newResults()
+	res := newExecScript()
 	res.set("live", 1)
 	f := newFakeProber(res.exec)
 	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 1, 1, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	expectUpdate(t, m, Liveness, Failure)
+	expectUpdate(t, m, results.Liveness, results.Failure)
 	m.RemoveInstance("i1")
 	res.set("live", 0)
 	m.AddInstance(testPod("p"), c, "i2", clk.Now())
@@ -304,7 +306,7 @@ func TestExecCommandExpansion(t *testing.T) {
 // R42: probes of an instance adopted after a podrund restart (started before
 // the manager) begin after a random part of one period, not all at once.
 func TestR42AdoptedInstanceSpread(t *testing.T) {
-	f := newFakeProber(newResults().exec)
+	f := newFakeProber(newExecScript().exec)
 	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now().Add(-time.Hour))
@@ -331,7 +333,7 @@ func TestR42AdoptedInstanceSpread(t *testing.T) {
 // failure threshold and for a readiness probe that never succeeded, so the
 // engine records one Unhealthy event per failure; successes are not.
 func TestFailureNotices(t *testing.T) {
-	res := newResults()
+	res := newExecScript()
 	res.set("live", 1, 1, 0)
 	res.set("ready", 1, 1, 0)
 	f := newFakeProber(res.exec)
@@ -342,7 +344,7 @@ func TestFailureNotices(t *testing.T) {
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
 	defer m.RemoveInstance("i1")
 
-	count := map[Kind]int{}
+	count := map[results.Kind]int{}
 	for attempt := 0; attempt < 3; attempt++ {
 		if attempt > 0 {
 			clk.Step(10 * time.Second)
@@ -354,12 +356,12 @@ func TestFailureNotices(t *testing.T) {
 			select {
 			case u := <-m.Updates():
 				if !u.Failed {
-					if u.Kind == Readiness && u.Result == Success {
+					if u.Kind == results.Readiness && u.Result == results.Success {
 						continue // the third attempt succeeds: a result change
 					}
 					t.Fatalf("attempt %d: update without Failed: %+v", attempt, u)
 				}
-				if u.Kind == Liveness && u.Result != Success {
+				if u.Kind == results.Liveness && u.Result != results.Success {
 					t.Fatalf("liveness result changed below the threshold: %+v", u)
 				}
 				count[u.Kind]++
@@ -368,7 +370,32 @@ func TestFailureNotices(t *testing.T) {
 			}
 		}
 	}
-	if count[Liveness] != 2 || count[Readiness] != 2 {
+	if count[results.Liveness] != 2 || count[results.Readiness] != 2 {
 		t.Fatalf("failure notices = %v, want 2 liveness and 2 readiness", count)
+	}
+}
+
+// WithObserver sees each update the engine's channel took, as it was sent:
+// podrund's probe metrics count them.
+func TestObserverSeesEveryUpdate(t *testing.T) {
+	res := newExecScript()
+	res.set("ready", 0)
+	f := newFakeProber(res.exec)
+	observed := make(chan results.Update, 4)
+	clk := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	m := NewManager(f, clk, nil, WithObserver(func(u results.Update) { observed <- u }))
+	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 10, 3, 1)}
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	defer m.RemoveInstance("i1")
+
+	nextCall(t, f, "ready")
+	u := expectUpdate(t, m, results.Readiness, results.Success)
+	select {
+	case o := <-observed:
+		if o != u {
+			t.Fatalf("observed %+v, the engine got %+v", o, u)
+		}
+	case <-time.After(wait):
+		t.Fatal("the observer saw no update")
 	}
 }
