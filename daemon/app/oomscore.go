@@ -5,16 +5,14 @@ import (
 	"go.uber.org/zap"
 )
 
-// oomScoreLimit finds how low podrund may set containers' oom_score_adj
-// and says once when it must clamp (no CAP_SYS_RESOURCE: LXC, a systemd
-// unit's bounding set). If the check itself fails it assumes the clamp
-// to podrund's default 0: a pod that starts with a higher score beats a
-// Guaranteed pod runc cannot start.
+// oomScoreLimit is secopts.DetectOOMScoreLimit, saying once in the log
+// when containers' oom_score_adj must be clamped (no CAP_SYS_RESOURCE:
+// LXC, a systemd unit's bounding set) or the check failed.
 func oomScoreLimit(log *zap.Logger) secopts.OOMScoreLimit {
 	oom, err := secopts.DetectOOMScoreLimit()
 	if err != nil {
 		log.Warn("cannot tell whether podrund may lower oom_score_adj; clamping containers to 0", zap.Error(err))
-		return secopts.OOMScoreLimit{Restricted: true}
+		return oom
 	}
 	if oom.Restricted {
 		log.Warn("podrund lacks CAP_SYS_RESOURCE: containers' oom_score_adj is clamped to podrund's own, "+

@@ -43,25 +43,29 @@ func (l OOMScoreLimit) String() string {
 }
 
 // DetectOOMScoreLimit reads podrund's effective capabilities and its own
-// oom_score_adj.
+// oom_score_adj. If the check itself fails it returns, with the error,
+// the clamp to podrund's default 0: a pod that starts with a higher score
+// beats a Guaranteed pod runc cannot start.
 func DetectOOMScoreLimit() (OOMScoreLimit, error) {
-	held, err := hasEffectiveCap(capSysResource)
+	return detectOOMScoreLimit(func() (bool, error) { return hasEffectiveCap(capSysResource) }, "/proc/self/oom_score_adj")
+}
+
+func detectOOMScoreLimit(holdsSysResource func() (bool, error), ownAdjPath string) (OOMScoreLimit, error) {
+	assumed := OOMScoreLimit{Restricted: true}
+	held, err := holdsSysResource()
 	if err != nil {
-		return OOMScoreLimit{}, err
+		return assumed, err
 	}
 	if held {
 		return OOMScoreLimit{}, nil
 	}
-	floor, err := readOOMScoreAdj("/proc/self/oom_score_adj")
+	floor, err := readOOMScoreAdj(ownAdjPath)
 	if err != nil {
-		return OOMScoreLimit{}, err
+		return assumed, err
 	}
 	return OOMScoreLimit{Restricted: true, Floor: floor}, nil
 }
 
-// hasEffectiveCap asks the kernel (capget) whether the calling thread has
-// capability bit in its effective set. Every thread of podrund has the
-// same sets: it never changes them.
 func hasEffectiveCap(bit uint) (bool, error) {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData

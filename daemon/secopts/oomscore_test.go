@@ -1,6 +1,7 @@
 package secopts
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,5 +96,33 @@ func TestDetectOOMScoreLimitMatchesCapEff(t *testing.T) {
 	}
 	if held := capEff&(1<<capSysResource) != 0; held == l.Restricted {
 		t.Fatalf("CapEff %x (CAP_SYS_RESOURCE %v) but limit %+v", capEff, held, l)
+	}
+}
+
+// When the check itself fails the limit is the clamp to 0, never an
+// unrestricted limit: a Guaranteed pod's -997 would make runc fail.
+func TestDetectOOMScoreLimitAssumesTheClampOnError(t *testing.T) {
+	dir := t.TempDir()
+	adj := filepath.Join(dir, "adj")
+	if err := os.WriteFile(adj, []byte("-500\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	capgetFails := func() (bool, error) { return false, errors.New("capget: operation not permitted") }
+	notHeld := func() (bool, error) { return false, nil }
+	for name, tc := range map[string]struct {
+		holds   func() (bool, error)
+		adjPath string
+		want    OOMScoreLimit
+		wantErr bool
+	}{
+		"capget fails":         {capgetFails, adj, OOMScoreLimit{Restricted: true}, true},
+		"own score unreadable": {notHeld, filepath.Join(dir, "missing"), OOMScoreLimit{Restricted: true}, true},
+		"restricted":           {notHeld, adj, OOMScoreLimit{Restricted: true, Floor: -500}, false},
+		"held":                 {func() (bool, error) { return true, nil }, adj, OOMScoreLimit{}, false},
+	} {
+		got, err := detectOOMScoreLimit(tc.holds, tc.adjPath)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("%s: %+v, %v; want %+v, error %v", name, got, err, tc.want, tc.wantErr)
+		}
 	}
 }
