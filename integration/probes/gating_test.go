@@ -19,8 +19,9 @@ func TestSidecarStartupProbeGatesLaterContainers(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	// The sidecar makes its probe pass only after 3 s; the probe command logs
-	// the moment it first succeeds.
-	scScript := harness.OrderMark("sc", "Started") + "; sleep 3; touch /tmp/ok; " + harness.OrderMark("sc", "FileReady") +
+	// the moment it first succeeds. FileReady is marked before the touch:
+	// marked after it, a probe run between the two wrote ProbePassed first.
+	scScript := harness.OrderMark("sc", "Started") + "; sleep 3; " + harness.OrderMark("sc", "FileReady") + "; touch /tmp/ok" +
 		"; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"
 	startup := "    startupProbe:\n      exec:\n        command: [\"sh\", \"-c\", " +
 		jsonString("test -f /tmp/ok && "+harness.OrderMark("sc", "ProbePassed")) + "]\n      periodSeconds: 1\n      failureThreshold: 60\n"
