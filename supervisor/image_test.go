@@ -69,7 +69,7 @@ func TestImagePullBackOff_R34_R87(t *testing.T) {
 	h := newHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
 	pod.Spec.Containers[0].Image = "nope:1"
-	// The runtime's own error, as daemon/runtime returns it: its reason must
+	// The runtime's own error, as daemon/containerd returns it: its reason must
 	// not be repeated inside the message (R99 wording).
 	h.rt.pullErr["nope:1"] = &StartError{Reason: "ErrImagePull", Message: "failed to resolve reference", Err: errors.New("not found")}
 	h.start(pod)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/podrun/podrun/daemon/app"
 	"github.com/podrun/podrun/daemon/config"
+	"github.com/podrun/podrun/daemon/containerd"
 	"github.com/podrun/podrun/daemon/memory"
-	"github.com/podrun/podrun/daemon/runtime"
 	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -33,12 +33,12 @@ func main() {
 	memory.StopHeapSampling()
 	// Fallback log writer, when podrund-logger is not installed beside
 	// podrund or on PATH: "podrund cri-logger MAXBYTES,MAXFILES,PATH".
-	if len(os.Args) > 1 && os.Args[1] == runtime.LoggerCommand {
-		os.Exit(runtime.LoggerMain(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == containerd.LoggerCommand {
+		os.Exit(containerd.LoggerMain(os.Args[2:]))
 	}
 	// Image archives are imported in a child: "podrund import-image …".
-	if len(os.Args) > 1 && os.Args[1] == runtime.ImportCommand {
-		os.Exit(runtime.ImportMain(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == containerd.ImportCommand {
+		os.Exit(containerd.ImportMain(os.Args[2:]))
 	}
 	if err := execute(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "podrund:", err)

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/daemon/config"
+	"github.com/podrun/podrun/daemon/containerd"
 	"github.com/podrun/podrun/daemon/memory"
 	"github.com/podrun/podrun/daemon/metrics"
 	"github.com/podrun/podrun/daemon/nodeshutdown"
-	"github.com/podrun/podrun/daemon/runtime"
 	"github.com/podrun/podrun/daemon/sandbox"
 	"github.com/podrun/podrun/daemon/secopts"
 	"github.com/podrun/podrun/daemon/server"
@@ -59,7 +59,7 @@ type daemon struct {
 	log    *zap.Logger
 	opts   Options
 	st     *store.Store
-	rt     *runtime.Runtime
+	rt     *containerd.Runtime
 	srv    *server.Server
 	mgr    *supervisor.Manager
 	jobs   *job.Runner
@@ -134,9 +134,9 @@ func (d *daemon) wire(ctx context.Context) error {
 	if d.st, err = store.Open(ctx, cfg.Root, log.Named("store")); err != nil {
 		return err
 	}
-	embed, why := runtime.EmbedContainerd(cfg.EmbeddedContainerd, cfg.ContainerdAddress, config.Defaults().ContainerdAddress)
+	embed, why := containerd.EmbedContainerd(cfg.EmbeddedContainerd, cfg.ContainerdAddress, config.Defaults().ContainerdAddress)
 	log.Info("containerd", zap.Bool("mayStartOwn", embed), zap.String("because", why))
-	addr, stop, err := runtime.EnsureContainerd(ctx, runtime.ContainerdOptions{Address: cfg.ContainerdAddress,
+	addr, stop, err := containerd.EnsureContainerd(ctx, containerd.ContainerdOptions{Address: cfg.ContainerdAddress,
 		Root: cfg.Root, State: cfg.State, Embedded: embed, Logger: log.Named("containerd"),
 		Waiting: d.opts.WaitingForContainerd})
 	if err != nil {
@@ -150,7 +150,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("pod sandboxes: %w", err)
 	}
-	d.rt, err = runtime.New(ctx, runtime.Options{Address: addr, Namespace: cfg.Namespace, Root: cfg.Root,
+	d.rt, err = containerd.New(ctx, containerd.Options{Address: addr, Namespace: cfg.Namespace, Root: cfg.Root,
 		State: cfg.State, Objects: d.st, Sandboxes: sb, Volumes: d.vols, Logger: log.Named("runtime"),
 		LogMaxBytes: cfg.LogRotation.MaxSizeBytes, LogMaxFiles: cfg.LogRotation.MaxFiles,
 		DockerConfig: cfg.ImagePull.DockerConfig, Security: secopts.Config{SeccompRoot: seccompRoot(cfg), OOMScore: oom}.SpecOpts,

@@ -23,7 +23,7 @@ type Engine interface {
 	Instance(uid types.UID, container string) (supervisor.Instance, bool)
 }
 
-// Images is the image side of daemon/runtime.Runtime plus its health.
+// Images is the image side of daemon/containerd.Runtime plus its health.
 type Images interface {
 	ImportImage(ctx context.Context, rd io.Reader) ([]supervisor.ImageStatus, error)
 	ListImages(ctx context.Context) ([]supervisor.ImageStatus, error)

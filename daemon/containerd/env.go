@@ -1,0 +1,352 @@
+package containerd
+
+import (
+	"context"
+	"fmt"
+	"github.com/podrun/podrun/api"
+	"iter"
+	"maps"
+	"math"
+	"os"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/podrun/podrun/supervisor"
+)
+
+// envResolver computes a container's environment the way the kubelet does
+// (makeEnvironmentVariables): envFrom sources first, then env entries in
+// order, each value expanded against the variables defined before it.
+type envResolver struct {
+	objects ObjectSource
+	pod     *corev1.Pod
+	sandbox supervisor.Sandbox
+	cms     map[string]*corev1.ConfigMap
+	secrets map[string]*corev1.Secret
+}
+
+// envList keeps NAME=value pairs in definition order; a redefinition
+// replaces the value in place.
+type envList struct {
+	names []string
+	vals  map[string]string
+}
+
+func (l *envList) set(k, v string) {
+	if l.vals == nil {
+		l.vals = map[string]string{}
+	}
+	if _, ok := l.vals[k]; !ok {
+		l.names = append(l.names, k)
+	}
+	l.vals[k] = v
+}
+
+func (l *envList) lookup(k string) (string, bool) { v, ok := l.vals[k]; return v, ok }
+
+func (l *envList) list() []string {
+	out := make([]string, 0, len(l.names))
+	for _, k := range l.names {
+		out = append(out, k+"="+l.vals[k])
+	}
+	return out
+}
+
+func configError(format string, a ...any) error {
+	return &supervisor.StartError{Reason: "CreateContainerConfigError", Message: fmt.Sprintf(format, a...)}
+}
+
+func (e *envResolver) resolve(ctx context.Context, c *corev1.Container) ([]string, error) {
+	var env envList
+	for _, src := range c.EnvFrom {
+		if err := e.addEnvFrom(ctx, &env, src); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range c.Env {
+		if v.ValueFrom == nil {
+			env.set(v.Name, api.Expand(v.Value, env.lookup))
+			continue
+		}
+		val, ok, err := e.valueFrom(ctx, c, v.ValueFrom)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			env.set(v.Name, val)
+		}
+	}
+	return env.list(), nil
+}
+
+func (e *envResolver) addEnvFrom(ctx context.Context, env *envList, src corev1.EnvFromSource) error {
+	var data map[string]string
+	switch {
+	case src.ConfigMapRef != nil:
+		cm, err := e.configMap(ctx, src.ConfigMapRef.Name, optional(src.ConfigMapRef.Optional))
+		if err != nil || cm == nil {
+			return err
+		}
+		data = cm.Data
+	case src.SecretRef != nil:
+		s, err := e.secret(ctx, src.SecretRef.Name, optional(src.SecretRef.Optional))
+		if err != nil || s == nil {
+			return err
+		}
+		data = map[string]string{}
+		for k, v := range s.Data {
+			data[k] = string(v)
+		}
+		for k, v := range s.StringData {
+			data[k] = v
+		}
+	default:
+		return nil
+	}
+	for k, v := range sortedPairs(data) {
+		name := src.Prefix + k
+		// The kubelet skips keys that are not valid variable names.
+		if len(validation.IsEnvVarName(name)) > 0 {
+			continue
+		}
+		env.set(name, v)
+	}
+	return nil
+}
+
+func optional(b *bool) bool { return b != nil && *b }
+
+func (e *envResolver) valueFrom(ctx context.Context, c *corev1.Container, src *corev1.EnvVarSource) (string, bool, error) {
+	switch {
+	case src.ConfigMapKeyRef != nil:
+		ref := src.ConfigMapKeyRef
+		cm, err := e.configMap(ctx, ref.Name, optional(ref.Optional))
+		if err != nil || cm == nil {
+			return "", false, err
+		}
+		if v, ok := cm.Data[ref.Key]; ok {
+			return v, true, nil
+		}
+		if v, ok := cm.BinaryData[ref.Key]; ok {
+			return string(v), true, nil
+		}
+		if optional(ref.Optional) {
+			return "", false, nil
+		}
+		return "", false, configError("couldn't find key %s in ConfigMap %s/%s", ref.Key, e.pod.Namespace, ref.Name)
+	case src.SecretKeyRef != nil:
+		ref := src.SecretKeyRef
+		s, err := e.secret(ctx, ref.Name, optional(ref.Optional))
+		if err != nil || s == nil {
+			return "", false, err
+		}
+		if v, ok := s.Data[ref.Key]; ok {
+			return string(v), true, nil
+		}
+		if v, ok := s.StringData[ref.Key]; ok {
+			return v, true, nil
+		}
+		if optional(ref.Optional) {
+			return "", false, nil
+		}
+		return "", false, configError("couldn't find key %s in Secret %s/%s", ref.Key, e.pod.Namespace, ref.Name)
+	case src.FieldRef != nil:
+		v, err := e.fieldValue(src.FieldRef.FieldPath)
+		return v, err == nil, err
+	case src.ResourceFieldRef != nil:
+		v, err := e.resourceValue(c, src.ResourceFieldRef)
+		return v, err == nil, err
+	}
+	return "", false, nil
+}
+
+func (e *envResolver) configMap(ctx context.Context, name string, opt bool) (*corev1.ConfigMap, error) {
+	if cm, ok := e.cms[name]; ok {
+		return cm, nil
+	}
+	if e.objects == nil {
+		return nil, configError("configmap %q not found (no object source)", name)
+	}
+	cm, err := e.objects.ConfigMap(ctx, e.pod.Namespace, name)
+	switch {
+	case apierrors.IsNotFound(err) && opt:
+		cm = nil
+	case apierrors.IsNotFound(err):
+		return nil, configError("configmap %q not found", name)
+	case err != nil:
+		return nil, fmt.Errorf("get configmap %s/%s: %w", e.pod.Namespace, name, err)
+	}
+	e.cms[name] = cm
+	return cm, nil
+}
+
+func (e *envResolver) secret(ctx context.Context, name string, opt bool) (*corev1.Secret, error) {
+	if s, ok := e.secrets[name]; ok {
+		return s, nil
+	}
+	if e.objects == nil {
+		return nil, configError("secret %q not found (no object source)", name)
+	}
+	s, err := e.objects.Secret(ctx, e.pod.Namespace, name)
+	switch {
+	case apierrors.IsNotFound(err) && opt:
+		s = nil
+	case apierrors.IsNotFound(err):
+		return nil, configError("secret %q not found", name)
+	case err != nil:
+		return nil, fmt.Errorf("get secret %s/%s: %w", e.pod.Namespace, name, err)
+	}
+	e.secrets[name] = s
+	return s, nil
+}
+
+// fieldValue is the downward API for env (kubelet podFieldSelectorRuntimeValue).
+func (e *envResolver) fieldValue(path string) (string, error) {
+	p := e.pod
+	if k, ok := bracketKey(path, "metadata.labels"); ok {
+		return p.Labels[k], nil
+	}
+	if k, ok := bracketKey(path, "metadata.annotations"); ok {
+		return p.Annotations[k], nil
+	}
+	switch path {
+	case "metadata.name":
+		return p.Name, nil
+	case "metadata.namespace":
+		return p.Namespace, nil
+	case "metadata.uid":
+		return string(p.UID), nil
+	case "spec.nodeName":
+		if p.Spec.NodeName != "" {
+			return p.Spec.NodeName, nil
+		}
+		return os.Hostname()
+	case "spec.serviceAccountName":
+		return p.Spec.ServiceAccountName, nil
+	case "status.hostIP":
+		return first(e.sandbox.HostIPs), nil
+	case "status.hostIPs":
+		return strings.Join(e.sandbox.HostIPs, ","), nil
+	case "status.podIP":
+		return e.podIP(), nil
+	case "status.podIPs":
+		return e.podIP(), nil
+	}
+	return "", configError("unsupported fieldRef fieldPath %q", path)
+}
+
+// podIP is the sandbox's IP; with hostNetwork the pod has the host's IPs.
+func (e *envResolver) podIP() string {
+	if e.sandbox.PodIP == "" && e.pod.Spec.HostNetwork {
+		return first(e.sandbox.HostIPs)
+	}
+	return e.sandbox.PodIP
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// bracketKey parses prefix['key'].
+func bracketKey(path, prefix string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, prefix+"['")
+	if !ok || !strings.HasSuffix(rest, "']") {
+		return "", false
+	}
+	return strings.TrimSuffix(rest, "']"), true
+}
+
+// resourceValue is kubelet's ExtractContainerResourceValue; an unset limit
+// is the node's capacity.
+func (e *envResolver) resourceValue(c *corev1.Container, ref *corev1.ResourceFieldSelector) (string, error) {
+	target := c
+	if ref.ContainerName != "" && ref.ContainerName != c.Name {
+		target = findContainer(e.pod, ref.ContainerName)
+		if target == nil {
+			return "", configError("resourceFieldRef: container %q not found in pod", ref.ContainerName)
+		}
+	}
+	divisor := ref.Divisor
+	if divisor.IsZero() {
+		divisor = resource.MustParse("1")
+	}
+	res := target.Resources
+	switch ref.Resource {
+	case "limits.cpu":
+		q, ok := res.Limits[corev1.ResourceCPU]
+		if !ok {
+			q = *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI)
+		}
+		return ceilDiv(float64(q.MilliValue()), float64(divisor.MilliValue())), nil
+	case "requests.cpu":
+		q := res.Requests[corev1.ResourceCPU]
+		return ceilDiv(float64(q.MilliValue()), float64(divisor.MilliValue())), nil
+	case "limits.memory", "limits.ephemeral-storage":
+		name := corev1.ResourceName(strings.TrimPrefix(ref.Resource, "limits."))
+		q, ok := res.Limits[name]
+		if !ok {
+			q = *resource.NewQuantity(nodeCapacity(name), resource.BinarySI)
+		}
+		return ceilDiv(float64(q.Value()), float64(divisor.Value())), nil
+	case "requests.memory", "requests.ephemeral-storage":
+		q := res.Requests[corev1.ResourceName(strings.TrimPrefix(ref.Resource, "requests."))]
+		return ceilDiv(float64(q.Value()), float64(divisor.Value())), nil
+	}
+	return "", configError("unsupported resourceFieldRef resource %q", ref.Resource)
+}
+
+func ceilDiv(a, b float64) string {
+	if b == 0 {
+		return "0"
+	}
+	return strconv.FormatInt(int64(math.Ceil(a/b)), 10)
+}
+
+// nodeCapacity is the host's memory, or the root filesystem's size.
+func nodeCapacity(name corev1.ResourceName) int64 {
+	if name == corev1.ResourceMemory {
+		var si unix.Sysinfo_t
+		if unix.Sysinfo(&si) == nil {
+			return int64(si.Totalram) * int64(si.Unit)
+		}
+		return 0
+	}
+	var st unix.Statfs_t
+	if unix.Statfs("/", &st) == nil {
+		return int64(st.Blocks) * int64(st.Bsize) // Bsize is int32 on 32-bit arm
+	}
+	return 0
+}
+
+func findContainer(pod *corev1.Pod, name string) *corev1.Container {
+	for _, list := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// sortedPairs iterates a map by key so the environment is deterministic.
+func sortedPairs(m map[string]string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if !yield(k, m[k]) {
+				return
+			}
+		}
+	}
+}

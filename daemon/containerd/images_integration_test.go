@@ -1,0 +1,124 @@
+package containerd
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/podrun/podrun/integration/testimage"
+)
+
+func TestImportKeepsArchiveNames(t *testing.T) {
+	e := newTestEnv(t)
+	imgs, err := e.rt.ListImages(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, img := range imgs {
+		names[img.Ref] = true
+		if !img.Present || !strings.HasPrefix(img.ID, "sha256:") || img.Size <= 0 {
+			t.Errorf("image %+v: want present, a sha256 config digest and a size", img)
+		}
+	}
+	for _, want := range []string{"docker.io/library/busybox:1.28", "docker.io/library/busybox:latest", argsImage, stopSigImage} {
+		if !names[want] {
+			t.Errorf("imported OCI layout name %s missing from %v", want, names)
+		}
+	}
+	st, err := e.rt.ImageStatus(e.ctx, "busybox:1.28")
+	if err != nil || !st.Present || st.Ref != "docker.io/library/busybox:1.28" {
+		t.Fatalf("ImageStatus(busybox:1.28) = %+v, %v", st, err)
+	}
+
+	// docker-archive (docker save): RepoTags are normalised, not prefixed.
+	archive := dockerArchive(t, testimage.Variant("docker.io/library/unused:x"), "dockersave:v1")
+	got, err := e.rt.ImportImage(e.ctx, bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Ref != "docker.io/library/dockersave:v1" || !got[0].Present {
+		t.Fatalf("docker-archive import = %+v, want docker.io/library/dockersave:v1", got)
+	}
+	c := busybox("saved", "echo", "from-docker-archive")
+	c.Image = "dockersave:v1"
+	inst, res := e.run(e.pod(c))
+	if out := e.stdout(inst); res.ExitCode != 0 || len(out) != 1 || out[0] != "from-docker-archive" {
+		t.Fatalf("docker-archive image run: exit %d, out %q", res.ExitCode, out)
+	}
+	if err := e.rt.RemoveImage(e.ctx, "dockersave:v1"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := e.rt.ImageStatus(e.ctx, "dockersave:v1"); err != nil || st.Present {
+		t.Fatalf("after RemoveImage: %+v, %v; want not present", st, err)
+	}
+	if err := e.rt.RemoveImage(e.ctx, "dockersave:v1"); !errdefs.IsNotFound(err) {
+		t.Fatalf("removing a missing image: %v, want a NotFound error (the server's 404)", err)
+	}
+	if _, err := e.rt.ImageStatus(e.ctx, "Not/A:Valid:Ref"); err == nil {
+		t.Fatal("invalid image name accepted")
+	}
+}
+
+// dockerArchive converts an OCI layout of spec into a docker-save tarball
+// whose manifest.json names the image repoTag.
+func dockerArchive(t *testing.T, spec testimage.Spec, repoTag string) []byte {
+	t.Helper()
+	var layout bytes.Buffer
+	if err := testimage.Write(&layout, spec); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	tr := tar.NewReader(&layout)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[h.Name], _ = io.ReadAll(tr)
+	}
+	blob := func(d ocispec.Descriptor) string { return "blobs/sha256/" + d.Digest.Encoded() }
+	var idx ocispec.Index
+	var mf ocispec.Manifest
+	if err := json.Unmarshal(files["index.json"], &idx); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(files[blob(idx.Manifests[0])], &mf); err != nil {
+		t.Fatal(err)
+	}
+	// docker save writes uncompressed layers as <id>/layer.tar.
+	zr, err := gzip.NewReader(bytes.NewReader(files[blob(mf.Layers[0])]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layerPath := mf.Layers[0].Digest.Encoded() + "/layer.tar"
+	cfgPath := mf.Config.Digest.Encoded() + ".json"
+	manifest, _ := json.Marshal([]map[string]any{{
+		"Config": cfgPath, "RepoTags": []string{repoTag}, "Layers": []string{layerPath},
+	}})
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"manifest.json", manifest}, {cfgPath, files[blob(mf.Config)]}, {layerPath, layer}} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg})
+		tw.Write(f.data)
+	}
+	tw.Close()
+	return out.Bytes()
+}

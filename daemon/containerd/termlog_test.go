@@ -1,0 +1,66 @@
+package containerd
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestCreateTerminationLog: the file is 0666 whatever the umask (so a
+// non-root container can write it), an earlier message is emptied, and a
+// symlink where the file or one of its directories should be is refused,
+// never followed.
+func TestCreateTerminationLog(t *testing.T) {
+	old := unix.Umask(0o022)
+	defer unix.Umask(old)
+	root := t.TempDir()
+	dir := filepath.Join(root, "pods", "uid", "containers", "app", "0")
+	termLog := filepath.Join(dir, "termination-log")
+	if err := createTerminationLog(root, dir, termLog); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Lstat(termLog)
+	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm() != 0o666 {
+		t.Fatalf("termination-log %v %v, want a 0666 regular file", info, err)
+	}
+	if err := os.WriteFile(termLog, []byte("old message"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := createTerminationLog(root, dir, termLog); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(termLog); len(b) != 0 {
+		t.Errorf("earlier message kept: %q", b)
+	}
+
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(termLog); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, termLog); err != nil {
+		t.Fatal(err)
+	}
+	if err := createTerminationLog(root, dir, termLog); err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("planted file symlink: err %v, want a symlink error", err)
+	}
+	linkedDir := filepath.Join(root, "pods", "uid", "containers", "evil")
+	if err := os.Symlink(filepath.Dir(victim), linkedDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := createTerminationLog(root, filepath.Join(linkedDir, "0"), filepath.Join(linkedDir, "0", "termination-log")); err == nil {
+		t.Errorf("directory symlink followed")
+	}
+	info, err = os.Stat(victim)
+	if b, _ := os.ReadFile(victim); string(b) != "keep" || err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("victim changed: %q %v", b, info)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(victim), "0")); err == nil {
+		t.Errorf("directory created through the symlink")
+	}
+}
