@@ -19,13 +19,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/daemon/server"
 	"github.com/podrun/podrun/daemon/store"
 	"github.com/podrun/podrun/supervisor"
 )
 
 // compatEngine runs every pod at once (Running, Ready) and stops it on
-// Delete (Succeeded), reporting through the server's Sink as the engine does.
+// Delete (Succeeded), reporting through daemon/objects' Sink as the engine does.
 type compatEngine struct {
 	mu      sync.Mutex
 	sink    supervisor.Sink
@@ -105,12 +106,16 @@ func startRealServer(t *testing.T) (string, *compatEngine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Options{Store: st, Logger: zap.NewNop(), Root: root, Version: "v9.9.9"})
+	objs, err := objects.New(objects.Options{Store: st, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := &compatEngine{sink: srv, pods: map[types.UID]*corev1.Pod{}}
-	srv.SetEngine(eng)
+	eng := &compatEngine{sink: objs, pods: map[types.UID]*corev1.Pod{}}
+	objs.SetEngine(eng)
+	srv, err := server.New(server.Options{Objects: objs, Logger: zap.NewNop(), Root: root, Version: "v9.9.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv.SetReady(true)
 	sock := filepath.Join(t.TempDir(), "podrund.sock")
 	ln, err := server.Listen(sock)

@@ -19,6 +19,7 @@ import (
 	"github.com/podrun/podrun/daemon/memory"
 	"github.com/podrun/podrun/daemon/metrics"
 	"github.com/podrun/podrun/daemon/nodeshutdown"
+	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/daemon/sandbox"
 	"github.com/podrun/podrun/daemon/secopts"
 	"github.com/podrun/podrun/daemon/server"
@@ -165,8 +166,22 @@ func (d *daemon) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.srv, err = server.New(server.Options{Store: d.st, Images: memory.Images{Images: d.rt, Heap: heap}, Execer: d.rt, Volumes: d.vols, Logs: d.rt,
-		Metrics: m, Policy: pol, Root: cfg.Root, Logger: log.Named("api"),
+	objs, err := objects.New(objects.Options{Store: d.st, Volumes: d.vols, Logs: d.rt, Metrics: m, Policy: pol,
+		Clock: clk, Logger: log.Named("objects")})
+	if err != nil {
+		return err
+	}
+	p := prober{rt: d.rt}
+	probes := probe.NewManager(p, clk, log.Named("probe"), probe.WithObserver(observeProbe(m)))
+	d.mgr = supervisor.NewManager(memory.Runtime{Runtime: d.rt, Heap: heap}, objs, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
+		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p), PrepareAhead: cfg.PrepareAhead})
+	objs.SetEngine(d.mgr)
+	ctrl := job.NewController(job.Options{Pods: objs, Jobs: objs, Events: objs, Logger: log.Named("job"),
+		MaxPodCreatesPerSync: cfg.Limits.MaxJobPodCreatesPerSync})
+	d.jobs = job.NewRunner(ctrl, objs, clk, log.Named("job"))
+	objs.SetJobController(d.jobs, d.jobs)
+	d.srv, err = server.New(server.Options{Objects: objs, Images: memory.Images{Images: d.rt, Heap: heap}, Execer: d.rt,
+		Metrics: m, Root: cfg.Root, Logger: log.Named("api"),
 		Version: d.opts.Version, GitCommit: d.opts.GitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
 		ReadyzNotes: []string{oom.String()},
 		Limits: server.Limits{Watches: cfg.Limits.MaxWatches, LogFollows: cfg.Limits.MaxLogFollows,
@@ -174,15 +189,6 @@ func (d *daemon) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p := prober{rt: d.rt}
-	probes := probe.NewManager(p, clk, log.Named("probe"), probe.WithObserver(observeProbe(m)))
-	d.mgr = supervisor.NewManager(memory.Runtime{Runtime: d.rt, Heap: heap}, d.srv, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
-		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p), PrepareAhead: cfg.PrepareAhead})
-	d.srv.SetEngine(d.mgr)
-	ctrl := job.NewController(job.Options{Pods: d.srv, Jobs: d.srv, Events: d.srv, Logger: log.Named("job"),
-		MaxPodCreatesPerSync: cfg.Limits.MaxJobPodCreatesPerSync})
-	d.jobs = job.NewRunner(ctrl, d.srv, clk, log.Named("job"))
-	d.srv.SetJobController(d.jobs, d.jobs)
 	return nil
 }
 

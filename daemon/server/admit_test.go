@@ -6,18 +6,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/daemon/secopts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-func withPolicy(t *testing.T, cfg secopts.PolicyConfig) func(*Options) {
+func withPolicy(t *testing.T, cfg secopts.PolicyConfig) func(*objects.Options) {
 	t.Helper()
 	p, err := secopts.NewPolicy(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(o *Options) { o.Policy = p }
+	return func(o *objects.Options) { o.Policy = p }
 }
 
 const podsPathDefault = "/api/v1/namespaces/default/pods"
@@ -42,7 +43,7 @@ func wantForbidden(t *testing.T, ts *testServer, what string, code int, data []b
 // sysctl the node does not allow is a 422 naming the field even where the
 // level admits it; a namespace's own level wins.
 func TestPolicyForbidsPods(t *testing.T) {
-	ts := newTestServer(t, withPolicy(t, secopts.PolicyConfig{Level: "baseline", Namespaces: map[string]string{"infra": "privileged"}}))
+	ts := newTestServerObjects(t, nil, withPolicy(t, secopts.PolicyConfig{Level: "baseline", Namespaces: map[string]string{"infra": "privileged"}}))
 	code, data := ts.do("POST", podsPathDefault, "application/yaml", []byte(privileged(goodPod)))
 	wantForbidden(t, ts, "privileged pod", code, data, `pods "myapp" is forbidden: `+privMsg)
 	if code, _ := ts.do("GET", podsPathDefault+"/myapp", "", nil); code != 404 {
@@ -65,7 +66,7 @@ func TestPolicyForbidsPods(t *testing.T) {
 // TestPolicyForbidsPrivilegedUpdate: an apply that would make a running
 // pod privileged is refused and the running pod is left as it was.
 func TestPolicyForbidsPrivilegedUpdate(t *testing.T) {
-	ts := newTestServer(t, withPolicy(t, secopts.PolicyConfig{Level: "baseline"}))
+	ts := newTestServerObjects(t, nil, withPolicy(t, secopts.PolicyConfig{Level: "baseline"}))
 	if code, data := ts.do("POST", podsPathDefault, "application/yaml", []byte(goodPod)); code != 201 {
 		t.Fatalf("create: %d %s", code, data)
 	}
@@ -88,7 +89,7 @@ func TestPolicyForbidsPrivilegedUpdate(t *testing.T) {
 // only warn: podrund makes the pods itself), and a pod the Job controller
 // asks for is checked again, so nothing escapes through a controller.
 func TestPolicyForbidsJobTemplates(t *testing.T) {
-	ts := newTestServer(t, withPolicy(t, secopts.PolicyConfig{Level: "baseline"}))
+	ts := newTestServerObjects(t, nil, withPolicy(t, secopts.PolicyConfig{Level: "baseline"}))
 	bad := strings.Replace(jobYAML, "        image: busybox:1.28\n", "        image: busybox:1.28\n        securityContext: {privileged: true}\n", 1)
 	want := `jobs.batch "once" is forbidden: violates PodSecurity "baseline:latest": privileged (container "work" must not set securityContext.privileged=true)`
 	code, data := ts.do("POST", jobsPath, "application/yaml", []byte(bad))
@@ -104,7 +105,7 @@ func TestPolicyForbidsJobTemplates(t *testing.T) {
 		Containers: []corev1.Container{{Name: "work", Image: "busybox:1.28",
 			SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"SYS_ADMIN"}}}}},
 	}}
-	err := ts.srv.CreatePod(context.Background(), pod)
+	err := ts.obj.CreatePod(context.Background(), pod)
 	if err == nil || !strings.Contains(err.Error(), `pods "once-x" is forbidden: violates PodSecurity "baseline:latest": non-default capabilities`) {
 		t.Fatalf("controller-made SYS_ADMIN pod: %v", err)
 	}

@@ -76,7 +76,7 @@ func (s *Server) execRequest(r *http.Request) (supervisor.ExecRequest, string, e
 	if stdin {
 		req.Stdin = strings.NewReader("") // replaced by the stream's pipe in runExec
 	}
-	rec, err := s.st.Pods().Get(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
+	rec, err := s.obj.Pod(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
 	if err != nil {
 		return req, "", err
 	}

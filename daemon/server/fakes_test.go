@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/daemon/metrics"
+	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/daemon/store"
 	"github.com/podrun/podrun/supervisor"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -172,6 +172,7 @@ func (f *fakeImages) Ready(ctx context.Context) error {
 type testServer struct {
 	t      *testing.T
 	srv    *Server
+	obj    *objects.Objects
 	st     *store.Store
 	engine *fakeEngine
 	images *fakeImages
@@ -179,7 +180,16 @@ type testServer struct {
 	root   string
 }
 
+// newTestServer builds the object layer and the server over it; mod, if
+// set, adjusts the server's options.
 func newTestServer(t *testing.T, mod func(*Options)) *testServer {
+	t.Helper()
+	return newTestServerObjects(t, mod, nil)
+}
+
+// newTestServerObjects is newTestServer with objMod adjusting the
+// object layer's options.
+func newTestServerObjects(t *testing.T, mod func(*Options), objMod func(*objects.Options)) *testServer {
 	t.Helper()
 	root := t.TempDir()
 	st, err := store.Open(context.Background(), root, zaptest.NewLogger(t))
@@ -187,18 +197,28 @@ func newTestServer(t *testing.T, mod func(*Options)) *testServer {
 		t.Fatal(err)
 	}
 	images := &fakeImages{images: map[string]supervisor.ImageStatus{}}
-	o := Options{Store: st, Images: images, Logger: zaptest.NewLogger(t), Root: root,
-		LogPollInterval: 10 * time.Millisecond, Metrics: metrics.New(nil, nil)}
+	m := metrics.New(nil, nil)
+	oo := objects.Options{Store: st, Logger: zaptest.NewLogger(t), Metrics: m}
+	o := Options{Images: images, Logger: zaptest.NewLogger(t), Root: root,
+		LogPollInterval: 10 * time.Millisecond, Metrics: m}
 	if mod != nil {
 		mod(&o)
 	}
+	if objMod != nil {
+		objMod(&oo)
+	}
+	obj, err := objects.New(oo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Objects = obj
 	srv, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	eng := newFakeEngine()
-	eng.sink = srv
-	srv.SetEngine(eng)
+	eng.sink = obj
+	obj.SetEngine(eng)
 	srv.SetReady(true)
 	sock := filepath.Join(t.TempDir(), "podrund.sock")
 	ln, err := Listen(sock)
@@ -217,7 +237,7 @@ func newTestServer(t *testing.T, mod func(*Options)) *testServer {
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		}}}
-	return &testServer{t: t, srv: srv, st: st, engine: eng, images: images, client: client, root: root}
+	return &testServer{t: t, srv: srv, obj: obj, st: st, engine: eng, images: images, client: client, root: root}
 }
 
 // do sends a request and returns the code and body.
@@ -268,7 +288,3 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-type storeChange = store.Change
-
-func zapNop() *zap.Logger { return zap.NewNop() }

@@ -21,9 +21,9 @@ const jobsPath = "/apis/batch/v1/namespaces/default/jobs"
 // controller made for it.
 func createJobWithRunner(t *testing.T, ts *testServer) *corev1.Pod {
 	t.Helper()
-	c := job.NewController(job.Options{Pods: ts.srv, Jobs: ts.srv, Events: ts.srv})
-	runner := job.NewRunner(c, ts.srv, clock.RealClock{}, nil)
-	ts.srv.SetJobController(runner, runner)
+	c := job.NewController(job.Options{Pods: ts.obj, Jobs: ts.obj, Events: ts.obj})
+	runner := job.NewRunner(c, ts.obj, clock.RealClock{}, nil)
+	ts.obj.SetJobController(runner, runner)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(done) }()
@@ -34,7 +34,7 @@ func createJobWithRunner(t *testing.T, ts *testServer) *corev1.Pod {
 	}
 	var pod *corev1.Pod
 	eventually(t, "the job's pod", func() bool {
-		pods, _ := ts.srv.ListPods(context.Background(), "default", nil)
+		pods, _ := ts.obj.ListPods(context.Background(), "default", nil)
 		if len(pods) == 1 {
 			pod = pods[0]
 		}
@@ -51,7 +51,7 @@ func TestJobControllerThroughServer(t *testing.T) {
 	pod := createJobWithRunner(t, ts)
 	done2 := pod.DeepCopy()
 	done2.Status.Phase = corev1.PodSucceeded
-	if err := ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: done2}); err != nil {
+	if err := ts.obj.SavePod(context.Background(), &supervisor.PodRecord{Pod: done2}); err != nil {
 		t.Fatal(err)
 	}
 	var j batchv1.Job
@@ -88,7 +88,7 @@ func TestJobForegroundDeletion(t *testing.T) {
 		t.Fatalf("foreground delete: %d %s", code, data)
 	}
 	eventually(t, "the pod deleted", func() bool {
-		pods, _ := ts.srv.ListPods(context.Background(), "default", nil)
+		pods, _ := ts.obj.ListPods(context.Background(), "default", nil)
 		return len(pods) == 1 && pods[0].DeletionTimestamp != nil
 	})
 	if code, data := ts.do("GET", jobsPath+"/once", "", nil); code != 200 {

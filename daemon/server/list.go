@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/podrun/podrun/daemon/objects"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -23,12 +24,12 @@ func serveList[T runtime.Object](s *Server, w http.ResponseWriter, r *http.Reque
 		s.writeError(w, err)
 		return
 	}
-	f, err := newFilter(r, bucket, ns)
+	f, err := objects.NewFilter(bucket, ns, r.URL.Query().Get("fieldSelector"))
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	var sub *subscription
+	var sub *objects.Subscription
 	if watch {
 		release, err := s.watches.acquire()
 		if err != nil {
@@ -36,12 +37,12 @@ func serveList[T runtime.Object](s *Server, w http.ResponseWriter, r *http.Reque
 			return
 		}
 		defer release()
-		sub = s.startWatch(f)
+		sub = s.obj.Watch(f)
 	}
 	objs, rv, err := load(r.Context(), ns)
 	if err != nil {
 		if sub != nil {
-			s.hub.unsubscribe(sub)
+			s.obj.Unwatch(sub)
 		}
 		s.writeError(w, fmt.Errorf("list %s: %w", bucket, err))
 		return
@@ -56,7 +57,7 @@ func serveList[T runtime.Object](s *Server, w http.ResponseWriter, r *http.Reque
 	}
 	kept := make([]T, 0, len(objs))
 	for _, o := range objs {
-		if f.matches(o) {
+		if f.Matches(o) {
 			kept = append(kept, o)
 		}
 	}

@@ -21,7 +21,7 @@ import (
 // instance has exited and its log is drained.
 func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	rec, err := s.st.Pods().Get(r.Context(), ns, name)
+	rec, err := s.obj.Pod(r.Context(), ns, name)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -159,7 +159,7 @@ func (s *Server) instanceDone(ctx context.Context, pod *corev1.Pod, container, i
 		}
 	}
 	if rec == nil {
-		stored, err := s.st.Pods().Get(ctx, pod.Namespace, pod.Name)
+		stored, err := s.obj.Pod(ctx, pod.Namespace, pod.Name)
 		if err != nil || stored.Pod.UID != pod.UID {
 			return true
 		}
@@ -179,8 +179,6 @@ func (s *Server) instanceDone(ctx context.Context, pod *corev1.Pod, container, i
 }
 
 func zapPod(p *corev1.Pod) zap.Field { return zap.String("pod", p.Namespace+"/"+p.Name) }
-
-func zapErr(err error) zap.Field { return zap.Error(err) }
 
 // waitingReason is why a container has no instance yet, as its status
 // says (kubectl's "is waiting to start: REASON").

@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/podrun/podrun/api"
-	"github.com/podrun/podrun/daemon/store"
+	"github.com/podrun/podrun/daemon/objects"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -27,7 +27,7 @@ type objectResource[T runtime.Object] struct {
 	kind   string
 	gvk    schema.GroupVersionKind
 	bucket string
-	coll   *store.Collection[T]
+	coll   objects.Collection[T]
 	meta   func(T) *metav1.ObjectMeta
 	// decode reads a body; default: the strict api decoder.
 	decode func(w http.ResponseWriter, r *http.Request) (runtime.Object, error)

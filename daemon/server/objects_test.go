@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/supervisor"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -60,7 +61,7 @@ spec:
 
 func TestConfigMapApplyRefreshesUsers(t *testing.T) {
 	ref := &recordingRefresher{}
-	ts := newTestServer(t, func(o *Options) { o.Volumes = ref })
+	ts := newTestServerObjects(t, nil, func(o *objects.Options) { o.Volumes = ref })
 	user := ts.create(podWithConf)
 	ts.create(goodPod) // does not use the ConfigMap
 	ts.engine.setEngineState(user.UID, supervisor.EngineState{Waiting: map[string]supervisor.WaitingReason{
@@ -137,7 +138,8 @@ spec:
 
 func TestJobsCRUDAndHook(t *testing.T) {
 	jobs := &recordingJobs{}
-	ts := newTestServer(t, func(o *Options) { o.Jobs = jobs })
+	ts := newTestServer(t, nil)
+	ts.obj.SetJobController(jobs, nil)
 	path := "/apis/batch/v1/namespaces/default/jobs"
 	code, data := ts.do("POST", path, "application/yaml", []byte(jobYAML))
 	var j batchv1.Job
@@ -163,8 +165,8 @@ func TestEventsAPI(t *testing.T) {
 	ev := &corev1.Event{InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "myapp", UID: p.UID,
 		FieldPath: "spec.containers{app}"}, Reason: "Pulled", Message: "ok", Type: "Normal",
 		Source: corev1.EventSource{Component: "podrund"}}
-	_ = ts.srv.RecordEvent(context.Background(), ev)
-	_ = ts.srv.RecordEvent(context.Background(), ev)
+	_ = ts.obj.RecordEvent(context.Background(), ev)
+	_ = ts.obj.RecordEvent(context.Background(), ev)
 	code, data := ts.do("GET", "/api/v1/namespaces/default/events", "", nil)
 	var list corev1.EventList
 	if code != 200 || json.Unmarshal(data, &list) != nil || len(list.Items) != 1 || list.Items[0].Count != 2 {
@@ -216,9 +218,9 @@ func TestFieldSelectors(t *testing.T) {
 	ts.create(strings.Replace(goodPod, "name: myapp", "name: other", 1))
 	running := p.DeepCopy()
 	running.Status.Phase = corev1.PodRunning
-	_ = ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: running})
+	_ = ts.obj.SavePod(context.Background(), &supervisor.PodRecord{Pod: running})
 	for _, name := range []string{"myapp", "other"} {
-		_ = ts.srv.RecordEvent(context.Background(), &corev1.Event{Reason: "Started", Message: name,
+		_ = ts.obj.RecordEvent(context.Background(), &corev1.Event{Reason: "Started", Message: name,
 			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: name}})
 	}
 	count := func(path string) int {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -24,26 +23,11 @@ type CgroupSampler interface {
 	Sample(rel string) (stats.Sample, error)
 }
 
-// liveRecord is the pod as the engine holds it now, else as stored (a
-// finished pod the engine no longer runs).
-func (s *Server) liveRecord(ctx context.Context, ns, name string) (*supervisor.PodRecord, error) {
-	rec, err := s.st.Pods().Get(ctx, ns, name)
-	if err != nil {
-		return nil, err
-	}
-	if e := s.eng(); e != nil {
-		if live, ok := e.Get(rec.Pod.UID); ok {
-			return live, nil
-		}
-	}
-	return rec, nil
-}
-
 // getBlockers serves GET .../pods/NAME/blockers: what holds the pod back
 // now, one line each (supervisor.Blockers).
 func (s *Server) getBlockers(w http.ResponseWriter, r *http.Request) {
 	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	rec, err := s.liveRecord(r.Context(), ns, name)
+	rec, err := s.obj.LivePod(r.Context(), ns, name)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -67,12 +51,12 @@ func (s *Server) getBlockers(w http.ResponseWriter, r *http.Request) {
 // history and the pod's Killing and BackOff events.
 func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request) {
 	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	rec, err := s.liveRecord(r.Context(), ns, name)
+	rec, err := s.obj.LivePod(r.Context(), ns, name)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	evs, _, err := s.st.Events().List(r.Context(), ns)
+	evs, _, err := s.obj.Events().List(r.Context(), ns)
 	if err != nil {
 		s.writeError(w, fmt.Errorf("list events of pod %s/%s: %w", ns, name, err))
 		return
@@ -93,7 +77,7 @@ func (s *Server) getStats(w http.ResponseWriter, r *http.Request) {
 		}
 		window = d
 	}
-	rec, err := s.liveRecord(r.Context(), ns, name)
+	rec, err := s.obj.LivePod(r.Context(), ns, name)
 	if err != nil {
 		s.writeError(w, err)
 		return

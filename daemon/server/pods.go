@@ -7,14 +7,12 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/podrun/podrun/api"
-	"github.com/podrun/podrun/daemon/store"
+	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/supervisor"
-	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -27,8 +25,8 @@ func publicPod(rec *supervisor.PodRecord) *corev1.Pod {
 }
 
 func (s *Server) listPods(w http.ResponseWriter, r *http.Request) {
-	serveList(s, w, r, store.BucketPods, func(ctx context.Context, ns string) ([]*corev1.Pod, uint64, error) {
-		recs, rv, err := s.st.Pods().List(ctx, ns)
+	serveList(s, w, r, objects.BucketPods, func(ctx context.Context, ns string) ([]*corev1.Pod, uint64, error) {
+		recs, rv, err := s.obj.PodRecords(ctx, ns)
 		pods := make([]*corev1.Pod, 0, len(recs))
 		for _, rec := range recs {
 			pods = append(pods, publicPod(rec))
@@ -41,7 +39,7 @@ func (s *Server) listPods(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getPod(w http.ResponseWriter, r *http.Request) {
-	rec, err := s.st.Pods().Get(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
+	rec, err := s.obj.Pod(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -70,7 +68,7 @@ func (s *Server) decodePod(w http.ResponseWriter, r *http.Request, ns, name stri
 	if err := api.Validate(pod); err != nil {
 		return nil, err
 	}
-	if err := s.admitPod(pod); err != nil {
+	if err := s.obj.AdmitPod(pod); err != nil {
 		return nil, err
 	}
 	for _, text := range api.PodWarnings(&pod.Spec, field.NewPath("spec")) {
@@ -96,17 +94,6 @@ func checkPathMeta(m *metav1.ObjectMeta, ns, name string) error {
 	return nil
 }
 
-// newPodIdentity gives a pod the fields only the server sets.
-func (s *Server) newPodIdentity(pod *corev1.Pod) {
-	pod.UID = uuid.NewUUID()
-	pod.CreationTimestamp = metav1.NewTime(s.clk.Now())
-	pod.ResourceVersion = ""
-	pod.DeletionTimestamp = nil
-	pod.DeletionGracePeriodSeconds = nil
-	pod.Generation = 1
-	pod.Status = corev1.PodStatus{Phase: corev1.PodPending}
-}
-
 func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 	ns := chi.URLParam(r, "ns")
 	pod, err := s.decodePod(w, r, ns, "")
@@ -114,31 +101,41 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	s.newPodIdentity(pod)
-	rec, err := s.st.Pods().Create(r.Context(), &supervisor.PodRecord{Pod: pod})
+	rec, err := s.obj.SubmitPod(r.Context(), pod)
 	if err != nil {
 		s.writeError(w, err)
-		return
-	}
-	if err := s.startPod(r.Context(), rec); err != nil {
-		// The pod cannot run: take it back so the client sees a clean failure.
-		if _, derr := s.st.Pods().Delete(context.WithoutCancel(r.Context()), ns, pod.Name, pod.UID, nil); derr != nil {
-			s.log.Error("remove pod that failed to start", zap.String("pod", ns+"/"+pod.Name), zap.Error(derr))
-		}
-		s.writeError(w, fmt.Errorf("start pod %s/%s: %w", ns, pod.Name, err))
 		return
 	}
 	s.writeJSON(w, http.StatusCreated, publicPod(rec))
 }
 
-// startPod hands a stored pod to the engine. The engine's pod worker
-// outlives the request, so it gets a context that the request's end does
-// not cancel.
-func (s *Server) startPod(ctx context.Context, rec *supervisor.PodRecord) error {
-	e := s.eng()
-	if e == nil {
-		return api.NewServiceUnavailable("the pod engine is not running yet")
+func (s *Server) putPod(w http.ResponseWriter, r *http.Request) {
+	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
+	next, err := s.decodePod(w, r, ns, name)
+	if err != nil {
+		s.writeError(w, err)
+		return
 	}
-	cp := &supervisor.PodRecord{Pod: rec.Pod.DeepCopy(), Engine: rec.Engine}
-	return e.Start(context.WithoutCancel(ctx), cp)
+	out, err := s.obj.ApplyPod(r.Context(), next)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	out.TypeMeta = podTypeMeta
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) deletePod(w http.ResponseWriter, r *http.Request) {
+	grace, err := queryInt(r, "gracePeriodSeconds")
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	pod, err := s.obj.RequestDeletion(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), grace)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	pod.TypeMeta = podTypeMeta
+	s.writeJSON(w, http.StatusOK, pod)
 }

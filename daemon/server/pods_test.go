@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/supervisor"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -135,7 +136,7 @@ func TestDeleteKeepsPodUntilFinished(t *testing.T) {
 		t.Fatalf("pod vanished before the engine finished: %d", code)
 	}
 	// A status save from the engine does not drop the deletion mark.
-	_ = ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: p})
+	_ = ts.obj.SavePod(context.Background(), &supervisor.PodRecord{Pod: p})
 	_, data = ts.do("GET", podsPath+"/myapp", "", nil)
 	if ts.pod(data).DeletionTimestamp == nil {
 		t.Fatal("SavePod dropped deletionTimestamp")
@@ -190,11 +191,11 @@ func TestWatchOrder(t *testing.T) {
 	p := ts.create(goodPod)
 	running := p.DeepCopy()
 	running.Status.Phase = corev1.PodRunning
-	if err := ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: running}); err != nil {
+	if err := ts.obj.SavePod(context.Background(), &supervisor.PodRecord{Pod: running}); err != nil {
 		t.Fatal(err)
 	}
 	// Saving the same status again announces nothing.
-	_ = ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: running})
+	_ = ts.obj.SavePod(context.Background(), &supervisor.PodRecord{Pod: running})
 	ts.do("DELETE", podsPath+"/myapp", "", nil)
 	_ = ts.engine.finish(p.UID)
 
@@ -212,36 +213,19 @@ func TestWatchOrder(t *testing.T) {
 	}
 }
 
-func TestSlowWatcherIsDropped(t *testing.T) {
-	h := newHub(2, nil)
-	h.log = zapNop()
-	sub := h.subscribe(func(c storeChange) bool { return true })
-	for i := 0; i < 5; i++ {
-		h.publish(storeChange{Bucket: "pods", RV: uint64(i + 1)})
-	}
-	n := 0
-	for range sub.ch {
-		n++
-	}
-	if n != 2 {
-		t.Fatalf("slow watcher got %d events before being dropped, want its buffer of 2", n)
-	}
-	h.unsubscribe(sub) // dropping twice is harmless
-}
-
 func TestPodStartLatencyObservedOnce(t *testing.T) {
 	ts := newTestServer(t, nil)
 	p := ts.create(goodPod)
 	started := p.DeepCopy()
 	started.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", Started: ptr.To(true)}}
 	for i := 0; i < 2; i++ {
-		_ = ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: started})
+		_ = ts.obj.SavePod(context.Background(), &supervisor.PodRecord{Pod: started})
 	}
 	finished := started.DeepCopy()
 	finished.Status.Phase = corev1.PodSucceeded
 	finished.Status.ContainerStatuses[0].State.Terminated = &corev1.ContainerStateTerminated{
 		FinishedAt: metav1.NewTime(time.Now().Add(-time.Second))}
-	_ = ts.srv.SavePod(context.Background(), &supervisor.PodRecord{Pod: finished})
+	_ = ts.obj.SavePod(context.Background(), &supervisor.PodRecord{Pod: finished})
 	_, body := ts.do("GET", "/metrics", "", nil)
 	if !strings.Contains(string(body), "podrun_job_completion_duration_seconds_count 1\n") {
 		t.Fatalf("completion latency not observed:\n%s", grepLines(string(body), "podrun_job"))
@@ -330,7 +314,7 @@ func (r *recordingLogRemover) removed() []types.UID {
 // pod's logs too), not when the delete is merely accepted.
 func TestDeletedPodLosesItsLogs(t *testing.T) {
 	logs := &recordingLogRemover{}
-	ts := newTestServer(t, func(o *Options) { o.Logs = logs })
+	ts := newTestServerObjects(t, nil, func(o *objects.Options) { o.Logs = logs })
 	ts.engine.holdStop = true
 	p := ts.create(goodPod)
 	if code, data := ts.do("DELETE", podsPath+"/myapp", "", nil); code != 200 {

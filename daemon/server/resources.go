@@ -6,20 +6,19 @@ import (
 	"net/http"
 
 	"github.com/podrun/podrun/api"
-	"github.com/podrun/podrun/daemon/store"
+	"github.com/podrun/podrun/daemon/objects"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 )
 
 // resources are the stored kinds besides pods, with their hooks.
 func (s *Server) resources() []resourceRoutes {
 	cms := &objectResource[*corev1.ConfigMap]{
-		s: s, kind: "ConfigMap", gvk: api.ConfigMapGVK, bucket: store.BucketConfigMaps,
-		coll: s.st.ConfigMaps(),
+		s: s, kind: "ConfigMap", gvk: api.ConfigMapGVK, bucket: objects.BucketConfigMaps,
+		coll: s.obj.ConfigMaps(),
 		meta: func(o *corev1.ConfigMap) *metav1.ObjectMeta { return &o.ObjectMeta },
 		prepare: func(o *corev1.ConfigMap) error {
 			api.DefaultConfigMap(o)
@@ -29,11 +28,13 @@ func (s *Server) resources() []resourceRoutes {
 			return &corev1.ConfigMapList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMapList"},
 				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
 		},
-		applied: func(ctx context.Context, o *corev1.ConfigMap) { s.sourceChanged(ctx, o.Namespace, "ConfigMap", o.Name) },
+		applied: func(ctx context.Context, o *corev1.ConfigMap) {
+			s.obj.SourceChanged(ctx, o.Namespace, "ConfigMap", o.Name)
+		},
 	}
 	secrets := &objectResource[*corev1.Secret]{
-		s: s, kind: "Secret", gvk: api.SecretGVK, bucket: store.BucketSecrets,
-		coll: s.st.Secrets(),
+		s: s, kind: "Secret", gvk: api.SecretGVK, bucket: objects.BucketSecrets,
+		coll: s.obj.Secrets(),
 		meta: func(o *corev1.Secret) *metav1.ObjectMeta { return &o.ObjectMeta },
 		prepare: func(o *corev1.Secret) error {
 			api.DefaultSecret(o)
@@ -43,43 +44,37 @@ func (s *Server) resources() []resourceRoutes {
 			return &corev1.SecretList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "SecretList"},
 				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
 		},
-		applied: func(ctx context.Context, o *corev1.Secret) { s.sourceChanged(ctx, o.Namespace, "Secret", o.Name) },
+		applied: func(ctx context.Context, o *corev1.Secret) { s.obj.SourceChanged(ctx, o.Namespace, "Secret", o.Name) },
 	}
 	events := &objectResource[*corev1.Event]{
-		s: s, kind: "Event", gvk: corev1.SchemeGroupVersion.WithKind("Event"), bucket: store.BucketEvents,
-		coll:    s.st.Events(),
+		s: s, kind: "Event", gvk: corev1.SchemeGroupVersion.WithKind("Event"), bucket: objects.BucketEvents,
+		coll:    s.obj.Events(),
 		meta:    func(o *corev1.Event) *metav1.ObjectMeta { return &o.ObjectMeta },
 		decode:  s.readEvent,
-		prepare: s.prepareEvent,
+		prepare: s.obj.PrepareEvent,
 		newList: func(items []*corev1.Event, rv string) runtime.Object {
 			return &corev1.EventList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "EventList"},
 				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
 		},
 	}
 	jobs := &objectResource[*batchv1.Job]{
-		s: s, kind: "Job", gvk: api.JobGVK, bucket: store.BucketJobs,
-		coll:    s.st.Jobs(),
+		s: s, kind: "Job", gvk: api.JobGVK, bucket: objects.BucketJobs,
+		coll:    s.obj.Jobs(),
 		meta:    func(o *batchv1.Job) *metav1.ObjectMeta { return &o.ObjectMeta },
-		prepare: s.prepareJob,
-		merge:   mergeJobUpdate,
+		prepare: s.obj.PrepareJob,
+		merge:   objects.MergeJobUpdate,
 		onDelete: func(r *http.Request, j *batchv1.Job) {
-			jobPropagation(j, r.URL.Query().Get("propagationPolicy"))
+			objects.JobPropagation(j, r.URL.Query().Get("propagationPolicy"))
 		},
-		deferDelete: s.foregroundDeleteJob,
+		deferDelete: func(r *http.Request, ns, name string) (*batchv1.Job, bool, error) {
+			return s.obj.ForegroundDeleteJob(r.Context(), r.URL.Query().Get("propagationPolicy"), ns, name)
+		},
 		newList: func(items []*batchv1.Job, rv string) runtime.Object {
 			return &batchv1.JobList{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "JobList"},
 				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
 		},
-		applied: func(ctx context.Context, j *batchv1.Job) {
-			if jc := s.jobController(); jc != nil {
-				jc.OnJobApplied(context.WithoutCancel(ctx), j.DeepCopy())
-			}
-		},
-		deleted: func(ctx context.Context, j *batchv1.Job) {
-			if jc := s.jobController(); jc != nil {
-				jc.OnJobDeleted(context.WithoutCancel(ctx), j.DeepCopy())
-			}
-		},
+		applied: s.obj.JobApplied,
+		deleted: s.obj.JobDeleted,
 	}
 	return []resourceRoutes{
 		cms.routes("/api/v1", "configmaps"),
@@ -87,20 +82,6 @@ func (s *Server) resources() []resourceRoutes {
 		events.routes("/api/v1", "events"),
 		jobs.routes("/apis/batch/v1", "jobs"),
 	}
-}
-
-func (s *Server) prepareJob(j *batchv1.Job) error {
-	api.DefaultJob(j)
-	api.GenerateJobSelector(j)
-	if err := api.Validate(j); err != nil {
-		return err
-	}
-	// The template is held to the namespace's level as the pods the Job
-	// controller makes from it will be (CreatePod checks each again), so a
-	// Job that could only make refused pods is refused at submit.
-	meta := j.Spec.Template.ObjectMeta
-	meta.Namespace, meta.Name = j.Namespace, j.Name
-	return s.admit("Job", j.Name, &meta, &j.Spec.Template.Spec)
 }
 
 // readEvent decodes an Event body (the api decoder knows only the kinds
@@ -118,32 +99,6 @@ func (s *Server) readEvent(w http.ResponseWriter, r *http.Request) (runtime.Obje
 		return nil, api.NewBadRequest(fmt.Sprintf("expected an Event, got %s", ev.Kind))
 	}
 	return ev, nil
-}
-
-func (s *Server) prepareEvent(ev *corev1.Event) error {
-	var errs field.ErrorList
-	if ev.InvolvedObject.Name == "" {
-		errs = append(errs, field.Required(field.NewPath("involvedObject", "name"), ""))
-	}
-	if ev.Reason == "" {
-		errs = append(errs, field.Required(field.NewPath("reason"), ""))
-	}
-	if len(errs) > 0 {
-		return api.NewInvalid("Event", ev.Name, errs)
-	}
-	if ev.Name == "" {
-		ev.Name = store.EventName(ev)
-	}
-	if ev.Count == 0 {
-		ev.Count = 1
-	}
-	if ev.FirstTimestamp.IsZero() {
-		ev.FirstTimestamp = metav1.NewTime(s.clk.Now())
-	}
-	if ev.LastTimestamp.IsZero() {
-		ev.LastTimestamp = ev.FirstTimestamp
-	}
-	return nil
 }
 
 // derefAll copies stored objects into a list's items (never nil, so an

@@ -1,8 +1,8 @@
 // Package server is podrund's REST API on the unix socket (docs/contract.md §3):
 // Kubernetes-shaped paths for pods, configmaps, secrets, events and jobs,
-// images, version and health, watch streams, logs and exec. It also
-// implements supervisor.Sink: the engine reports status and events here,
-// the server commits them to the store and announces them to watchers.
+// images, version and health, watch streams, logs and exec. It is HTTP
+// only: handlers decode a request, call daemon/objects (the object
+// semantics, storage and the watch hub) and encode the answer.
 package server
 
 import (
@@ -13,39 +13,28 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/podrun/podrun/daemon/metrics"
-	"github.com/podrun/podrun/daemon/secopts"
-	"github.com/podrun/podrun/daemon/store"
+	"github.com/podrun/podrun/daemon/objects"
 	"go.uber.org/zap"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 )
 
 // MaxBodyBytes bounds object bodies (POST/PUT); larger ones get 413.
 const MaxBodyBytes = 3 << 20
 
-// Options configure a Server. Store is required; the rest may be nil
+// Options configure a Server. Objects is required; the rest may be nil
 // (the paths that need them then answer 503).
 type Options struct {
-	Store  *store.Store
-	Images Images
-	Execer Execer
-	Jobs   JobController
-	// Pods hears about every committed pod write (the Job runner).
-	Pods    PodObserver
-	Volumes VolumeRefresher
-	// Logs removes a pod's logs once the pod is gone; nil keeps them.
-	Logs    PodLogRemover
+	// Objects is the object layer the handlers call; its clock stamps
+	// the answers too.
+	Objects *objects.Objects
+	Images  Images
+	Execer  Execer
 	Metrics *metrics.Metrics // nil: /metrics answers 503 and nothing is recorded
-	// Policy is checked on every pod and Job template; nil admits everything.
-	Policy *secopts.Policy
-	Clock  clock.Clock
-	Logger *zap.Logger
+	Logger  *zap.Logger
 	// Root is podrund's --root, where container logs live.
 	Root string
 	// Version, GitCommit and ContainerdVersion fill GET /version.
@@ -56,9 +45,6 @@ type Options struct {
 	LogPollInterval time.Duration
 	// Stats reads container cgroups for .../stats; nil reads /sys/fs/cgroup.
 	Stats CgroupSampler
-	// WatchBuffer is each watcher's queue; a watcher that falls this far
-	// behind is dropped rather than slowing the engine.
-	WatchBuffer int
 	// Pprof serves net/http/pprof under /debug/pprof/ (podrund --pprof).
 	Pprof bool
 	// ReadyzNotes are facts about the host that change how pods run (the
@@ -68,102 +54,45 @@ type Options struct {
 	Limits Limits
 }
 
-// Server is the REST server and the engine's Sink.
+// Server is the REST server.
 type Server struct {
 	o       Options
-	st      *store.Store
+	obj     *objects.Objects
 	log     *zap.Logger
 	clk     clock.Clock
 	rec     metrics.Recorder
-	hub     *hub
 	handler http.Handler
 
 	limits                      Limits
 	watches, follows, execSlots *slots
 
-	engineMu sync.RWMutex
-	engine   Engine
-
-	ready     atomic.Bool
-	startedMu sync.Mutex
-	started   map[types.UID]bool // pods whose start latency was observed
+	ready atomic.Bool
 }
 
-// New builds the server and installs its watch notifier on the store.
+// New builds the server over its object layer.
 func New(o Options) (*Server, error) {
-	if o.Store == nil {
-		return nil, errors.New("server: a store is required")
+	if o.Objects == nil {
+		return nil, errors.New("server: the object layer is required")
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
-	if o.Clock == nil {
-		o.Clock = clock.RealClock{}
-	}
 	if o.LogPollInterval == 0 {
 		o.LogPollInterval = 200 * time.Millisecond
 	}
-	if o.WatchBuffer == 0 {
-		o.WatchBuffer = 256
-	}
 	lim := o.Limits.withDefaults()
-	s := &Server{o: o, st: o.Store, log: o.Logger, clk: o.Clock, rec: metrics.Nop{},
-		hub: newHub(o.WatchBuffer, o.Logger), started: map[types.UID]bool{}, limits: lim,
+	s := &Server{o: o, obj: o.Objects, log: o.Logger, clk: o.Objects.Clock(), rec: metrics.Nop{}, limits: lim,
 		watches: newSlots("watches", lim.Watches), follows: newSlots("log follows", lim.LogFollows),
 		execSlots: newSlots("exec sessions", lim.ExecSessions)}
 	if o.Metrics != nil {
 		s.rec = o.Metrics
 	}
-	s.st.SetNotifier(s.notify)
 	s.handler = s.routes()
 	return s, nil
 }
 
-// notify is the store's Notifier: watchers first, then the pod observer.
-func (s *Server) notify(c store.Change) {
-	s.hub.publish(c)
-	obs := s.podObserver()
-	if obs == nil || c.Bucket != store.BucketPods {
-		return
-	}
-	if pod, ok := c.Object.(*corev1.Pod); ok {
-		obs.PodChanged(pod)
-	}
-}
-
-// SetEngine connects the engine. It is separate from New because the
-// engine is built with the server as its Sink.
-func (s *Server) SetEngine(e Engine) {
-	s.engineMu.Lock()
-	defer s.engineMu.Unlock()
-	s.engine = e
-}
-
-// SetJobController connects the Job controller after New (it is built
-// with the server as its pod control and job store). obs may be nil.
-func (s *Server) SetJobController(jc JobController, obs PodObserver) {
-	s.engineMu.Lock()
-	defer s.engineMu.Unlock()
-	s.o.Jobs, s.o.Pods = jc, obs
-}
-
-func (s *Server) jobController() JobController {
-	s.engineMu.RLock()
-	defer s.engineMu.RUnlock()
-	return s.o.Jobs
-}
-
-func (s *Server) podObserver() PodObserver {
-	s.engineMu.RLock()
-	defer s.engineMu.RUnlock()
-	return s.o.Pods
-}
-
-func (s *Server) eng() Engine {
-	s.engineMu.RLock()
-	defer s.engineMu.RUnlock()
-	return s.engine
-}
+// eng is the engine, nil before daemon/app connects it.
+func (s *Server) eng() objects.Engine { return s.obj.Engine() }
 
 // SetReady marks the daemon ready (after re-adoption); /readyz answers 503
 // before.

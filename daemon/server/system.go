@@ -2,15 +2,14 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	goruntime "runtime"
 	"strings"
 	"time"
 
-	"github.com/containerd/errdefs"
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -114,7 +113,7 @@ func (s *Server) importImage(w http.ResponseWriter, r *http.Request) {
 	}
 	list, err := im.ImportImage(r.Context(), r.Body)
 	if err != nil {
-		s.writeError(w, imageError("", fmt.Errorf("import image: %w", err)))
+		s.writeError(w, objects.ImageError("", fmt.Errorf("import image: %w", err)))
 		return
 	}
 	s.writeJSON(w, http.StatusOK, imageList(list))
@@ -141,7 +140,7 @@ func (s *Server) pullImage(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := im.PullImage(r.Context(), ref, nil)
 	if err != nil {
-		s.writeError(w, imageError(ref, fmt.Errorf("pull image %s: %w", ref, err)))
+		s.writeError(w, objects.ImageError(ref, fmt.Errorf("pull image %s: %w", ref, err)))
 		return
 	}
 	s.writeJSON(w, http.StatusOK, toImage(st))
@@ -154,7 +153,7 @@ func (s *Server) removeImage(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := im.ImageStatus(r.Context(), ref)
 	if err != nil {
-		s.writeError(w, imageError(ref, fmt.Errorf("look up image %s: %w", ref, err)))
+		s.writeError(w, objects.ImageError(ref, fmt.Errorf("look up image %s: %w", ref, err)))
 		return
 	}
 	if !st.Present {
@@ -162,25 +161,8 @@ func (s *Server) removeImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := im.RemoveImage(r.Context(), ref); err != nil {
-		s.writeError(w, imageError(ref, fmt.Errorf("remove image %s: %w", ref, err)))
+		s.writeError(w, objects.ImageError(ref, fmt.Errorf("remove image %s: %w", ref, err)))
 		return
 	}
 	s.writeJSON(w, http.StatusOK, toImage(st))
-}
-
-// imageError maps containerd's error kinds to Status codes.
-func imageError(ref string, err error) error {
-	switch {
-	case errdefs.IsNotFound(err) && ref != "":
-		return api.NewNotFound("image", ref)
-	case errdefs.IsInvalidArgument(err):
-		return api.NewBadRequest(err.Error())
-	case errdefs.IsFailedPrecondition(err):
-		return api.NewConflict("image", ref, err)
-	}
-	var se *supervisor.StartError
-	if errors.As(err, &se) {
-		return api.NewBadRequest(err.Error())
-	}
-	return err
 }

@@ -1,8 +1,7 @@
-package server
+package objects
 
 import (
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 
@@ -20,8 +19,8 @@ type fieldTerm struct {
 	negate     bool
 }
 
-// watchFilter is what one list or watch request wants.
-type watchFilter struct {
+// Filter is what one list or watch request wants.
+type Filter struct {
 	bucket    string
 	namespace string // "" = all
 	terms     []fieldTerm
@@ -35,11 +34,10 @@ var selectableFields = map[string][]string{
 	store.BucketJobs:   {"status.successful"},
 }
 
-// newFilter reads ?fieldSelector= for a list or watch of bucket in
-// namespace ns ("" = all).
-func newFilter(r *http.Request, bucket, ns string) (watchFilter, error) {
-	f := watchFilter{bucket: bucket, namespace: ns}
-	sel := r.URL.Query().Get("fieldSelector")
+// NewFilter reads a fieldSelector (?fieldSelector=) for a list or watch
+// of bucket in namespace ns ("" = all).
+func NewFilter(bucket, ns, sel string) (Filter, error) {
+	f := Filter{bucket: bucket, namespace: ns}
 	if sel == "" {
 		return f, nil
 	}
@@ -74,7 +72,8 @@ func parseTerm(raw string) (fieldTerm, error) {
 	return fieldTerm{}, api.NewBadRequest(fmt.Sprintf("invalid fieldSelector term %q: want KEY=VALUE or KEY!=VALUE", raw))
 }
 
-func (f watchFilter) matches(obj runtime.Object) bool {
+// Matches reports whether obj is in the namespace and passes the selector.
+func (f Filter) Matches(obj runtime.Object) bool {
 	m, ok := obj.(metav1.Object)
 	if !ok {
 		return false

@@ -1,12 +1,10 @@
-package server
+package objects
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap"
@@ -16,31 +14,15 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-func (s *Server) putPod(w http.ResponseWriter, r *http.Request) {
-	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	next, err := s.decodePod(w, r, ns, name)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	out, err := s.applyPod(r.Context(), next)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	out.TypeMeta = podTypeMeta
-	s.writeJSON(w, http.StatusOK, out)
-}
-
-// applyPod applies a PUT: compared with the newest wanted pod under that
+// ApplyPod applies a PUT: compared with the newest wanted pod under that
 // name (a pending replacement, else the running one).
-func (s *Server) applyPod(ctx context.Context, next *corev1.Pod) (*corev1.Pod, error) {
+func (b *Objects) ApplyPod(ctx context.Context, next *corev1.Pod) (*corev1.Pod, error) {
 	ns, name := next.Namespace, next.Name
-	cur, err := s.st.Pods().Get(ctx, ns, name)
+	cur, err := b.st.Pods().Get(ctx, ns, name)
 	if err != nil {
 		return nil, err
 	}
-	pending, err := s.st.PendingPods().Get(ctx, ns, name)
+	pending, err := b.st.PendingPods().Get(ctx, ns, name)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("read pending pod %s/%s: %w", ns, name, err)
 	}
@@ -58,15 +40,15 @@ func (s *Server) applyPod(ctx context.Context, next *corev1.Pod) (*corev1.Pod, e
 	case changeMeta:
 		if pending != nil {
 			pending.Labels, pending.Annotations = next.Labels, next.Annotations
-			return s.st.SetPending(ctx, pending)
+			return b.st.SetPending(ctx, pending)
 		}
-		return s.updateStoredPod(ctx, cur.Pod.UID, next, false)
+		return b.updateStoredPod(ctx, cur.Pod.UID, next, false)
 	case changeInPlace:
-		updated, err := s.updateStoredPod(ctx, cur.Pod.UID, next, true)
+		updated, err := b.updateStoredPod(ctx, cur.Pod.UID, next, true)
 		if err != nil {
 			return nil, err
 		}
-		if e := s.eng(); e != nil {
+		if e := b.Engine(); e != nil {
 			err := e.UpdatePod(context.WithoutCancel(ctx), updated.DeepCopy())
 			if err != nil && !errors.Is(err, supervisor.ErrPodNotFound) {
 				return nil, fmt.Errorf("update pod %s/%s in place: %w", ns, name, err)
@@ -74,14 +56,14 @@ func (s *Server) applyPod(ctx context.Context, next *corev1.Pod) (*corev1.Pod, e
 		}
 		return updated, nil
 	default:
-		return s.replacePod(ctx, cur, next)
+		return b.replacePod(ctx, cur, next)
 	}
 }
 
 // updateStoredPod writes next's labels and annotations (and, withSpec,
 // its spec) onto the stored pod of that UID.
-func (s *Server) updateStoredPod(ctx context.Context, uid types.UID, next *corev1.Pod, withSpec bool) (*corev1.Pod, error) {
-	rec, err := s.st.Pods().Mutate(ctx, next.Namespace, next.Name, func(rec *supervisor.PodRecord) (*supervisor.PodRecord, error) {
+func (b *Objects) updateStoredPod(ctx context.Context, uid types.UID, next *corev1.Pod, withSpec bool) (*corev1.Pod, error) {
+	rec, err := b.st.Pods().Mutate(ctx, next.Namespace, next.Name, func(rec *supervisor.PodRecord) (*supervisor.PodRecord, error) {
 		if rec.Pod.UID != uid {
 			return nil, api.NewConflict("pod", next.Name, fmt.Errorf("the pod was replaced meanwhile"))
 		}
@@ -100,58 +82,46 @@ func (s *Server) updateStoredPod(ctx context.Context, uid types.UID, next *corev
 
 // replacePod queues next (with a new UID) and begins the graceful stop of
 // the running pod; Sink.PodFinished promotes and starts the replacement.
-func (s *Server) replacePod(ctx context.Context, cur *supervisor.PodRecord, next *corev1.Pod) (*corev1.Pod, error) {
-	s.newPodIdentity(next)
-	pending, err := s.st.SetPending(ctx, next)
+func (b *Objects) replacePod(ctx context.Context, cur *supervisor.PodRecord, next *corev1.Pod) (*corev1.Pod, error) {
+	b.newPodIdentity(next)
+	pending, err := b.st.SetPending(ctx, next)
 	if err != nil {
 		return nil, fmt.Errorf("queue replacement of pod %s/%s: %w", next.Namespace, next.Name, err)
 	}
-	s.log.Info("replacing pod: the old one stops first", zap.String("pod", next.Namespace+"/"+next.Name),
+	b.log.Info("replacing pod: the old one stops first", zap.String("pod", next.Namespace+"/"+next.Name),
 		zap.String("oldUID", string(cur.Pod.UID)), zap.String("newUID", string(next.UID)))
 	if cur.Pod.DeletionTimestamp == nil {
-		if _, err := s.beginDelete(ctx, cur, nil); err != nil {
+		if _, err := b.beginDelete(ctx, cur, nil); err != nil {
 			return nil, err
 		}
 	}
 	return pending.DeepCopy(), nil
 }
 
-func (s *Server) deletePod(w http.ResponseWriter, r *http.Request) {
-	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	grace, err := queryInt(r, "gracePeriodSeconds")
+// RequestDeletion begins the graceful deletion of a pod by name, as a
+// DELETE does: grace (nil: the pod's own) may only shorten it (R61).
+// Deleting a name also drops a replacement that waits for it.
+func (b *Objects) RequestDeletion(ctx context.Context, ns, name string, grace *int64) (*corev1.Pod, error) {
+	rec, err := b.st.Pods().Get(ctx, ns, name)
 	if err != nil {
-		s.writeError(w, err)
-		return
+		return nil, err
 	}
-	rec, err := s.st.Pods().Get(r.Context(), ns, name)
-	if err != nil {
-		s.writeError(w, err)
-		return
+	if _, err := b.st.PendingPods().Delete(ctx, ns, name, "", nil); err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("drop pending replacement of %s/%s: %w", ns, name, err)
 	}
-	// Deleting a name also drops a replacement that waits for it.
-	if _, err := s.st.PendingPods().Delete(r.Context(), ns, name, "", nil); err != nil && !apierrors.IsNotFound(err) {
-		s.writeError(w, fmt.Errorf("drop pending replacement of %s/%s: %w", ns, name, err))
-		return
-	}
-	pod, err := s.beginDelete(r.Context(), rec, grace)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	pod.TypeMeta = podTypeMeta
-	s.writeJSON(w, http.StatusOK, pod)
+	return b.beginDelete(ctx, rec, grace)
 }
 
 // beginDelete marks the pod deleted (deletionTimestamp, grace that only
 // ever decreases: R61) and asks the engine to stop it. A pod the engine
 // does not run is removed at once.
-func (s *Server) beginDelete(ctx context.Context, rec *supervisor.PodRecord, grace *int64) (*corev1.Pod, error) {
+func (b *Objects) beginDelete(ctx context.Context, rec *supervisor.PodRecord, grace *int64) (*corev1.Pod, error) {
 	pod := rec.Pod
 	g := grace
 	if g == nil {
 		g = pod.Spec.TerminationGracePeriodSeconds
 	}
-	now := metav1.NewTime(s.clk.Now())
+	now := metav1.NewTime(b.clk.Now())
 	mark := func(p *corev1.Pod) {
 		if p.DeletionTimestamp == nil {
 			p.DeletionTimestamp = &now
@@ -161,19 +131,19 @@ func (s *Server) beginDelete(ctx context.Context, rec *supervisor.PodRecord, gra
 			p.DeletionGracePeriodSeconds = &v
 		}
 	}
-	e := s.eng()
+	e := b.Engine()
 	if e == nil {
 		return nil, api.NewServiceUnavailable("the pod engine is not running yet")
 	}
 	if _, running := e.Get(pod.UID); !running {
 		final := pod.DeepCopy()
 		mark(final)
-		if err := s.finishPod(ctx, final); err != nil {
+		if err := b.finishPod(ctx, final); err != nil {
 			return nil, err
 		}
 		return final, nil
 	}
-	updated, err := s.st.Pods().Mutate(ctx, pod.Namespace, pod.Name, func(r *supervisor.PodRecord) (*supervisor.PodRecord, error) {
+	updated, err := b.st.Pods().Mutate(ctx, pod.Namespace, pod.Name, func(r *supervisor.PodRecord) (*supervisor.PodRecord, error) {
 		if r.Pod.UID != pod.UID {
 			return nil, api.NewConflict("pod", pod.Name, fmt.Errorf("the pod was replaced meanwhile"))
 		}

@@ -1,4 +1,4 @@
-package server
+package objects
 
 import (
 	"context"
@@ -8,26 +8,26 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// sourceChanged runs after a ConfigMap or Secret was created or changed:
+// SourceChanged runs after a ConfigMap or Secret was created or changed:
 // pods that mount it get their volume files rewritten (as the kubelet's
 // periodic sync does), and pods waiting with CreateContainerConfigError
 // (R87: a missing ConfigMap/Secret key) are re-synced so they start now
 // rather than at their next back-off.
-func (s *Server) sourceChanged(ctx context.Context, namespace, kind, name string) {
-	recs, _, err := s.st.Pods().List(ctx, namespace)
+func (b *Objects) SourceChanged(ctx context.Context, namespace, kind, name string) {
+	recs, _, err := b.st.Pods().List(ctx, namespace)
 	if err != nil {
-		s.log.Error("list pods after a source changed", zap.String("kind", kind), zap.String("name", name), zap.Error(err))
+		b.log.Error("list pods after a source changed", zap.String("kind", kind), zap.String("name", name), zap.Error(err))
 		return
 	}
-	e := s.eng()
+	e := b.Engine()
 	for _, rec := range recs {
 		pod := rec.Pod
 		if pod.DeletionTimestamp != nil || !podUses(pod, kind, name) {
 			continue
 		}
-		log := s.log.With(zap.String("pod", pod.Namespace+"/"+pod.Name), zap.String(kind, name))
-		if s.o.Volumes != nil {
-			if err := s.o.Volumes.Refresh(ctx, pod.DeepCopy()); err != nil {
+		log := b.log.With(zap.String("pod", pod.Namespace+"/"+pod.Name), zap.String(kind, name))
+		if b.o.Volumes != nil {
+			if err := b.o.Volumes.Refresh(ctx, pod.DeepCopy()); err != nil {
 				log.Warn("refresh pod volumes", zap.Error(err))
 			}
 		}

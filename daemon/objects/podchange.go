@@ -1,4 +1,4 @@
-package server
+package objects
 
 import (
 	"maps"

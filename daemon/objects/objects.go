@@ -1,0 +1,167 @@
+// Package objects holds the semantics of podrund's API objects, below
+// the HTTP layer (daemon/server): storage through daemon/store, resource
+// versions, field selectors and the watch hub, pod admission, the pod
+// replacement rules (pending replacements), the engine's status and event
+// sink (supervisor.Sink) and the Job controller's adapters. The handlers
+// decode a request, call Objects and encode the answer.
+package objects
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/podrun/podrun/daemon/metrics"
+	"github.com/podrun/podrun/daemon/secopts"
+	"github.com/podrun/podrun/daemon/store"
+	"github.com/podrun/podrun/supervisor"
+	"go.uber.org/zap"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+)
+
+// Engine is the part of *supervisor.Manager the objects drive.
+type Engine interface {
+	Start(ctx context.Context, rec *supervisor.PodRecord) error
+	UpdatePod(ctx context.Context, pod *corev1.Pod) error
+	Delete(ctx context.Context, uid types.UID, grace *int64) error
+	Get(uid types.UID) (*supervisor.PodRecord, bool)
+	Instance(uid types.UID, container string) (supervisor.Instance, bool)
+}
+
+// JobController is told about every Job written through the API. The Job
+// controller plugs in here; without one, Jobs are stored only.
+type JobController interface {
+	OnJobApplied(ctx context.Context, job *batchv1.Job)
+	OnJobDeleted(ctx context.Context, job *batchv1.Job)
+}
+
+// PodObserver hears about every committed pod write (the Job runner's
+// PodChanged). It must not block or call the store.
+type PodObserver interface {
+	PodChanged(pod *corev1.Pod)
+}
+
+// VolumeRefresher rewrites the configMap/secret/projected volumes of a
+// running pod after one of their sources changed (daemon/volumes).
+type VolumeRefresher interface {
+	Refresh(ctx context.Context, pod *corev1.Pod) error
+}
+
+// PodLogRemover deletes the container logs of a pod that is gone from the
+// API, as the kubelet does: without it every deleted pod would leave its
+// logs on the device's disk for good.
+type PodLogRemover interface {
+	RemovePodLogs(pod *corev1.Pod) error
+}
+
+// Options configure Objects. Store is required; the rest may be nil.
+type Options struct {
+	Store   *store.Store
+	Volumes VolumeRefresher
+	// Logs removes a pod's logs once the pod is gone; nil keeps them.
+	Logs    PodLogRemover
+	Metrics *metrics.Metrics // nil: nothing is recorded
+	// Policy is checked on every pod and Job template; nil admits everything.
+	Policy *secopts.Policy
+	Clock  clock.Clock
+	Logger *zap.Logger
+	// WatchBuffer is each watcher's queue; a watcher that falls this far
+	// behind is dropped rather than slowing the engine.
+	WatchBuffer int
+}
+
+// Objects is the object layer and the engine's Sink.
+type Objects struct {
+	o   Options
+	st  *store.Store
+	log *zap.Logger
+	clk clock.Clock
+	rec metrics.Recorder
+	hub *hub
+
+	// The engine and the Job controller are built with Objects as their
+	// sink, pod control and job store, so they are connected after New.
+	mu     sync.RWMutex
+	engine Engine
+	jobs   JobController
+	pods   PodObserver
+
+	startedMu sync.Mutex
+	started   map[types.UID]bool // pods whose start latency was observed
+}
+
+// New builds the object layer and installs its watch notifier on the store.
+func New(o Options) (*Objects, error) {
+	if o.Store == nil {
+		return nil, errors.New("objects: a store is required")
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.WatchBuffer == 0 {
+		o.WatchBuffer = 256
+	}
+	b := &Objects{o: o, st: o.Store, log: o.Logger, clk: o.Clock, rec: metrics.Nop{},
+		hub: newHub(o.WatchBuffer, o.Logger), started: map[types.UID]bool{}}
+	if o.Metrics != nil {
+		b.rec = o.Metrics
+	}
+	b.st.SetNotifier(b.notify)
+	return b, nil
+}
+
+// notify is the store's Notifier: watchers first, then the pod observer.
+func (b *Objects) notify(c store.Change) {
+	b.hub.publish(c)
+	obs := b.podObserver()
+	if obs == nil || c.Bucket != store.BucketPods {
+		return
+	}
+	if pod, ok := c.Object.(*corev1.Pod); ok {
+		obs.PodChanged(pod)
+	}
+}
+
+// SetEngine connects the engine. It is separate from New because the
+// engine is built with Objects as its Sink.
+func (b *Objects) SetEngine(e Engine) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.engine = e
+}
+
+// SetJobController connects the Job controller after New (it is built
+// with Objects as its pod control and job store). obs may be nil.
+func (b *Objects) SetJobController(jc JobController, obs PodObserver) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.jobs, b.pods = jc, obs
+}
+
+func (b *Objects) jobController() JobController {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.jobs
+}
+
+func (b *Objects) podObserver() PodObserver {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.pods
+}
+
+// Engine is the connected engine, nil before SetEngine.
+func (b *Objects) Engine() Engine {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.engine
+}
+
+// Clock is the clock the objects are stamped with.
+func (b *Objects) Clock() clock.Clock { return b.clk }
