@@ -56,7 +56,7 @@ func (b *Objects) SubmitPod(ctx context.Context, pod *corev1.Pod) (*supervisor.P
 	return rec, nil
 }
 
-// newPodIdentity gives a pod the fields only the server sets.
+// newPodIdentity gives a pod the fields only podrund sets.
 func (b *Objects) newPodIdentity(pod *corev1.Pod) {
 	pod.UID = uuid.NewUUID()
 	pod.CreationTimestamp = metav1.NewTime(b.clk.Now())
