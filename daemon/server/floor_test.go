@@ -15,7 +15,7 @@ func TestServerImportsNoStorageOrRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	banned := []string{"github.com/podrun/podrun/daemon/store", "github.com/podrun/podrun/supervisor/job",
-		"github.com/podrun/podrun/daemon/runtime", "go.etcd.io/bbolt", "github.com/containerd/"}
+		"github.com/podrun/podrun/daemon/containerd", "go.etcd.io/bbolt", "github.com/containerd/"}
 	for _, imp := range pkg.Imports {
 		for _, b := range banned {
 			if imp == b || strings.HasPrefix(imp, b+"/") || strings.HasSuffix(b, "/") && strings.HasPrefix(imp, b) {
