@@ -305,7 +305,7 @@ func (w *worker) sync(ctx context.Context) {
 		np.Status.StartTime = &now
 		w.rec.Pod = &np
 	}
-	for i := 0; i < 2*(len(w.rec.Pod.Spec.InitContainers)+len(w.rec.Pod.Spec.Containers))+2; i++ {
+	for range planRounds(w.rec.Pod) {
 		if st.Terminating != nil || w.finished {
 			break
 		}
@@ -328,6 +328,18 @@ func (w *worker) sync(ctx context.Context) {
 	}
 	w.publish(ctx)
 	w.arm(wake)
+}
+
+// planRounds bounds the plan-and-execute rounds of one sync. A round that
+// makes progress (a sandbox, a start, a kill) asks for another, because
+// what the next container may do depends on what this one just did (R16,
+// R18, R26). Each container needs at most two rounds (its old instance
+// killed, its new one started), and the sandbox and the last round, which
+// finds nothing to do, two more. A planner that kept reporting progress
+// past that would be a bug; the bound makes it wait for the next event
+// instead of spinning.
+func planRounds(pod *corev1.Pod) int {
+	return 2*(len(pod.Spec.InitContainers)+len(pod.Spec.Containers)) + 2
 }
 
 func (w *worker) planInput() *planInput {
