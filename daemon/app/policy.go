@@ -3,7 +3,6 @@ package app
 import (
 	"github.com/podrun/podrun/daemon/config"
 	"github.com/podrun/podrun/daemon/secopts"
-	"github.com/podrun/podrun/daemon/volumes"
 )
 
 // policy converts the config file's policy; none configured (nil) admits
@@ -12,23 +11,20 @@ func policy(p *config.Policy) (*secopts.Policy, error) {
 	if p == nil {
 		return nil, nil
 	}
-	hostPaths := make([]secopts.HostPathPrefix, len(p.AllowedHostPaths))
-	for i, h := range p.AllowedHostPaths {
-		hostPaths[i] = secopts.HostPathPrefix(h)
-	}
 	return secopts.NewPolicy(secopts.PolicyConfig{Level: p.Level, Namespaces: p.Namespaces,
-		AllowedHostPaths: hostPaths, AllowedUnsafeSysctls: p.AllowedUnsafeSysctls})
+		AllowedHostPaths: hostPathPrefixes(p), AllowedUnsafeSysctls: p.AllowedUnsafeSysctls})
 }
 
-// hostPathPrefixes are the policy's allowed hostPath prefixes, below which
-// the volume manager resolves hostPath volumes without following symlinks.
-func hostPathPrefixes(p *config.Policy) []volumes.HostPathPrefix {
+// hostPathPrefixes are the policy's allowed hostPath prefixes: admission
+// exempts hostPaths below them from the level's ban, and the volume
+// manager resolves those paths beneath them without following symlinks.
+func hostPathPrefixes(p *config.Policy) []secopts.HostPathPrefix {
 	if p == nil {
 		return nil
 	}
-	out := make([]volumes.HostPathPrefix, 0, len(p.AllowedHostPaths))
-	for _, prefix := range p.AllowedHostPaths {
-		out = append(out, volumes.HostPathPrefix(prefix))
+	out := make([]secopts.HostPathPrefix, len(p.AllowedHostPaths))
+	for i, h := range p.AllowedHostPaths {
+		out[i] = secopts.HostPathPrefix(h)
 	}
 	return out
 }

@@ -12,15 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podrun/podrun/daemon/safeopen"
+	"github.com/podrun/podrun/daemon/secopts"
 )
 
-// HostPathPrefix is a directory below which hostPath volumes may be used
-// (the policy's allowed host paths). ReadOnly makes every mount of a
-// hostPath below it read-only.
-type HostPathPrefix struct {
-	Prefix   string
-	ReadOnly bool
-}
+// HostPathPrefix is a directory below which hostPath volumes may be used:
+// the policy's allowed host paths, the same values the admission checks.
+// ReadOnly makes every mount of a hostPath below it read-only.
+type HostPathPrefix = secopts.HostPathPrefix
 
 // Option configures a Manager.
 type Option func(*Manager)
