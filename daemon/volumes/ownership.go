@@ -39,10 +39,7 @@ func applyFSGroup(root string, gid int64, readOnly bool, policy *corev1.PodFSGro
 		return err
 	}
 	defer unix.Close(fd)
-	mask := uint32(fsGroupRW)
-	if readOnly {
-		mask = fsGroupRO
-	}
+	mask := fsGroupMask(readOnly)
 	if policy != nil && *policy == corev1.FSGroupChangeOnRootMismatch && !rootMismatch(st, gid, mask) {
 		return nil
 	}
@@ -61,15 +58,21 @@ func applyFSGroupToRoot(root string, gid int64, readOnly bool) error {
 		return err
 	}
 	defer unix.Close(fd)
-	mask := uint32(fsGroupRW)
-	if readOnly {
-		mask = fsGroupRO
-	}
+	mask := fsGroupMask(readOnly)
 	w := ownershipWalk{gid: int(gid), mask: mask, dev: st.Dev}
 	if err := w.apply(fd, st.Mode|mask|fsGroupExec|unix.S_ISGID); err != nil {
 		return fmt.Errorf("apply fsGroup %d to %s: %w", gid, root, err)
 	}
 	return nil
+}
+
+// fsGroupMask is the group permission fsGroup grants: read and write, or
+// read only for volumes mounted read-only.
+func fsGroupMask(readOnly bool) uint32 {
+	if readOnly {
+		return fsGroupRO
+	}
+	return fsGroupRW
 }
 
 // openVolumeRoot opens a volume's directory as an O_PATH fd, refusing a
