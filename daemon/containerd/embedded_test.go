@@ -38,13 +38,7 @@ func TestProbeSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	stale := filepath.Join(dir, "stale.sock")
-	sl, err := net.Listen("unix", stale)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sl.(*net.UnixListener).SetUnlinkOnClose(false)
-	sl.Close() // the file stays, nobody listens: a dead containerd's socket
+	stale := staleSocket(t, filepath.Join(dir, "stale.sock"))
 	plain := filepath.Join(dir, "plain")
 	if err := os.WriteFile(plain, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -98,16 +92,10 @@ func TestEnsureContainerdWaitsForLateContainerd(t *testing.T) {
 // be the host containerd's, restarting.
 func TestEnsureContainerdWaitUntilContextEnds(t *testing.T) {
 	noContainerdOnPath(t)
-	address := filepath.Join(shortDir(t), "containerd.sock")
-	sl, err := net.Listen("unix", address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sl.(*net.UnixListener).SetUnlinkOnClose(false)
-	sl.Close()
+	address := staleSocket(t, filepath.Join(shortDir(t), "containerd.sock"))
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	_, _, err = EnsureContainerd(ctx, ContainerdOptions{Address: address, Logger: zaptest.NewLogger(t)})
+	_, _, err := EnsureContainerd(ctx, ContainerdOptions{Address: address, Logger: zaptest.NewLogger(t)})
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), address) {
 		t.Fatalf("err %v, want the deadline naming the address", err)
 	}
@@ -139,16 +127,23 @@ func TestEnsureContainerdEmbeddedLeavesNonSocket(t *testing.T) {
 // no binary that is the error naming embeddedContainerd (it got that far).
 func TestEnsureContainerdEmbeddedReplacesStaleSocketOnly(t *testing.T) {
 	noContainerdOnPath(t)
-	address := filepath.Join(shortDir(t), "containerd.sock")
-	sl, err := net.Listen("unix", address)
+	address := staleSocket(t, filepath.Join(shortDir(t), "containerd.sock"))
+	_, _, err := EnsureContainerd(context.Background(), ContainerdOptions{Address: address, Embedded: true,
+		Root: t.TempDir(), State: t.TempDir(), Logger: zaptest.NewLogger(t)})
+	if err == nil || !strings.Contains(err.Error(), "no containerd binary is on PATH") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// staleSocket leaves a socket file at path that nobody listens on, as a
+// containerd that died leaves its socket.
+func staleSocket(t *testing.T, path string) string {
+	t.Helper()
+	sl, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sl.(*net.UnixListener).SetUnlinkOnClose(false)
 	sl.Close()
-	_, _, err = EnsureContainerd(context.Background(), ContainerdOptions{Address: address, Embedded: true,
-		Root: t.TempDir(), State: t.TempDir(), Logger: zaptest.NewLogger(t)})
-	if err == nil || !strings.Contains(err.Error(), "no containerd binary is on PATH") {
-		t.Fatalf("err %v", err)
-	}
+	return path
 }
