@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -91,7 +92,7 @@ func TestEnvInContainer(t *testing.T) {
 	c.Command = []string{"sh", "-c", `echo "$MODE|$GREETING|$POD_IP|$PATH|$(GREETING)|$HOSTNAME"; pwd`}
 	inst, _ := e.run(e.pod(c))
 	want := []string{"fast|mode=fast|10.1.2.3|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|mode=fast|web", "/tmp"}
-	if out := e.stdout(inst); !equal(out, want) {
+	if out := e.stdout(inst); !slices.Equal(out, want) {
 		t.Fatalf("output %q, want %q", out, want)
 	}
 
@@ -171,26 +172,11 @@ func TestStopTermThenKill(t *testing.T) {
 func TestListStartRemove(t *testing.T) {
 	e := newTestEnv(t)
 	pod := e.pod(busybox("app", "sleep", "1000"))
-	inst, err := e.create(pod, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inst := e.mustCreate(pod, 4)
 	if len(inst.ID) != 32 || inst.Attempt != 4 || !strings.HasSuffix(inst.LogPath, "/app/4.log") {
 		t.Errorf("instance %+v: want a 32-hex ID, attempt 4, log .../app/4.log", inst)
 	}
-	list := func() map[string]supervisor.RuntimeContainer {
-		t.Helper()
-		all, err := e.rt.ListContainers(e.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := map[string]supervisor.RuntimeContainer{}
-		for _, rc := range all {
-			m[rc.ID] = rc
-		}
-		return m
-	}
-	rc := list()[inst.ID]
+	rc := e.listed()[inst.ID]
 	if rc.State != supervisor.InstanceCreated || rc.PodUID != string(pod.UID) || rc.Container != "app" || rc.Attempt != 4 {
 		t.Fatalf("listed %+v, want Created app attempt 4 of the pod", rc)
 	}
@@ -198,14 +184,14 @@ func TestListStartRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc = list()[inst.ID]
+	rc = e.listed()[inst.ID]
 	if rc.State != supervisor.InstanceRunning || !rc.StartedAt.Equal(started) {
 		t.Fatalf("listed %+v, want Running since %s", rc, started)
 	}
 	if err := e.rt.RemoveContainer(e.ctx, inst.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := list()[inst.ID]; ok {
+	if _, ok := e.listed()[inst.ID]; ok {
 		t.Fatal("removed instance still listed")
 	}
 	if err := e.rt.RemoveContainer(e.ctx, inst.ID); err != nil {
@@ -213,10 +199,7 @@ func TestListStartRemove(t *testing.T) {
 	}
 
 	// A created, never started instance is removed without running.
-	inst, err = e.create(pod, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inst = e.mustCreate(pod, 5)
 	start := time.Now()
 	if err := e.rt.StopContainer(e.ctx, inst.ID, 0, 10*time.Second); err != nil {
 		t.Fatal(err)
@@ -231,7 +214,7 @@ func TestListStartRemove(t *testing.T) {
 	// An exited instance is listed as Exited with its status.
 	inst = e.createAndStart(e.pod(busybox("quick", "sh", "-c", "exit 9")))
 	e.waitExit(inst.ID)
-	rc = list()[inst.ID]
+	rc = e.listed()[inst.ID]
 	if rc.State != supervisor.InstanceExited || rc.Exit == nil || rc.Exit.ExitCode != 9 {
 		t.Fatalf("listed %+v, want Exited with code 9", rc)
 	}
@@ -273,10 +256,7 @@ func TestLogRotationThroughShimLogger(t *testing.T) {
 // The native snapshotter is the fallback where overlayfs does not work.
 func TestNativeSnapshotter(t *testing.T) {
 	e := newTestEnvWith(t, func(o *Options) { o.Snapshotter = "native" })
-	inst, st := e.run(e.pod(busybox("native", "sh", "-c", "echo written > /new-file && cat /new-file")))
-	if out := e.stdout(inst); st.ExitCode != 0 || len(out) != 1 || out[0] != "written" {
-		t.Fatalf("native snapshotter: exit %d, out %q", st.ExitCode, out)
-	}
+	e.runPrints("native snapshotter", e.pod(busybox("native", "sh", "-c", "echo written > /new-file && cat /new-file")), "written")
 	// The leftover check lists overlayfs only; look at native here.
 	var active []string
 	err := e.rt.Client().SnapshotService("native").Walk(e.rt.nsCtx(e.ctx), func(_ context.Context, info snapshots.Info) error {

@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,7 +102,7 @@ func TestEnvOrderSourcesAndExpansion(t *testing.T) {
 		"HOSTIP=192.168.1.2",
 		"NODE=node1",
 	}
-	if !equal(env, want) {
+	if !slices.Equal(env, want) {
 		t.Fatalf("env =\n%s\nwant\n%s", strings.Join(env, "\n"), strings.Join(want, "\n"))
 	}
 }
@@ -148,7 +149,7 @@ func TestEnvResourceFieldRef(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"CPU=2", "CPUM=250", "MEM=64"}
-	if !equal(env, want) {
+	if !slices.Equal(env, want) {
 		t.Fatalf("env = %q, want %q", env, want)
 	}
 }

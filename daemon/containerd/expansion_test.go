@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"slices"
 	"testing"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -29,21 +30,9 @@ func TestProcessArgsCommandSemantics(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
 			}
-			if !equal(got, tc.want) {
+			if !slices.Equal(got, tc.want) {
 				t.Fatalf("args = %q, want %q", got, tc.want)
 			}
 		})
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

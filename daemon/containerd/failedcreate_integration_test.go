@@ -14,10 +14,7 @@ import (
 // are just starting).
 func TestRemoveFailedContainerWithCanceledContext(t *testing.T) {
 	e := newTestEnv(t)
-	inst, err := e.create(e.pod(busybox("app", "sleep", "60")), 0)
-	if err != nil {
-		t.Fatalf("create: %v", err)
-	}
+	inst := e.mustCreate(e.pod(busybox("app", "sleep", "60")), 0)
 	ctx := e.rt.nsCtx(context.Background())
 	cont, err := e.rt.client.LoadContainer(ctx, inst.ID)
 	if err != nil {

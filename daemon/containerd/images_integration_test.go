@@ -49,10 +49,7 @@ func TestImportKeepsArchiveNames(t *testing.T) {
 	}
 	c := busybox("saved", "echo", "from-docker-archive")
 	c.Image = "dockersave:v1"
-	inst, res := e.run(e.pod(c))
-	if out := e.stdout(inst); res.ExitCode != 0 || len(out) != 1 || out[0] != "from-docker-archive" {
-		t.Fatalf("docker-archive image run: exit %d, out %q", res.ExitCode, out)
-	}
+	e.runPrints("docker-archive image run", e.pod(c), "from-docker-archive")
 	if err := e.rt.RemoveImage(e.ctx, "dockersave:v1"); err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +64,9 @@ func TestImportKeepsArchiveNames(t *testing.T) {
 	}
 }
 
-// dockerArchive converts an OCI layout of spec into a docker-save tarball
-// whose manifest.json names the image repoTag.
-func dockerArchive(t *testing.T, spec testimage.Spec, repoTag string) []byte {
+// layoutFiles writes the OCI layout of spec and returns its files by
+// name in the archive.
+func layoutFiles(t *testing.T, spec testimage.Spec) map[string][]byte {
 	t.Helper()
 	var layout bytes.Buffer
 	if err := testimage.Write(&layout, spec); err != nil {
@@ -80,13 +77,20 @@ func dockerArchive(t *testing.T, spec testimage.Spec, repoTag string) []byte {
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return files
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		files[h.Name], _ = io.ReadAll(tr)
 	}
+}
+
+// dockerArchive converts an OCI layout of spec into a docker-save tarball
+// whose manifest.json names the image repoTag.
+func dockerArchive(t *testing.T, spec testimage.Spec, repoTag string) []byte {
+	t.Helper()
+	files := layoutFiles(t, spec)
 	blob := func(d ocispec.Descriptor) string { return "blobs/sha256/" + d.Digest.Encoded() }
 	var idx ocispec.Index
 	var mf ocispec.Manifest

@@ -26,10 +26,7 @@ func TestImportInChild(t *testing.T) {
 	}
 	c := busybox("child", "echo", "imported-by-a-child")
 	c.Image = "childimport:v1"
-	inst, res := e.run(e.pod(c))
-	if out := e.stdout(inst); res.ExitCode != 0 || len(out) != 1 || out[0] != "imported-by-a-child" {
-		t.Fatalf("run of the child-imported image: exit %d, out %q", res.ExitCode, out)
-	}
+	e.runPrints("run of the child-imported image", e.pod(c), "imported-by-a-child")
 	if err := e.rt.RemoveImage(e.ctx, "childimport:v1"); err != nil {
 		t.Fatal(err)
 	}

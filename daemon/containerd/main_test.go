@@ -193,12 +193,33 @@ func (e *testEnv) create(pod *corev1.Pod, attempt int32) (supervisor.Instance, e
 		ImageRef: c.Image})
 }
 
+// mustCreate is create for a test that cannot go on without the instance.
+func (e *testEnv) mustCreate(pod *corev1.Pod, attempt int32) supervisor.Instance {
+	e.t.Helper()
+	inst, err := e.create(pod, attempt)
+	if err != nil {
+		e.t.Fatalf("create %s attempt %d: %v", pod.Spec.Containers[0].Name, attempt, err)
+	}
+	return inst
+}
+
+// listed is what ListContainers reports, by instance ID.
+func (e *testEnv) listed() map[string]supervisor.RuntimeContainer {
+	e.t.Helper()
+	all, err := e.rt.ListContainers(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m := map[string]supervisor.RuntimeContainer{}
+	for _, rc := range all {
+		m[rc.ID] = rc
+	}
+	return m
+}
+
 func (e *testEnv) createAndStart(pod *corev1.Pod) supervisor.Instance {
 	e.t.Helper()
-	inst, err := e.create(pod, 0)
-	if err != nil {
-		e.t.Fatalf("create: %v", err)
-	}
+	inst := e.mustCreate(pod, 0)
 	if _, err := e.rt.StartContainer(e.ctx, inst.ID); err != nil {
 		e.rt.RemoveContainer(e.ctx, inst.ID)
 		e.t.Fatalf("start: %v", err)
@@ -239,6 +260,16 @@ func (e *testEnv) run(pod *corev1.Pod) (supervisor.Instance, supervisor.ExitStat
 		e.t.Errorf("reaped exit code %d, event said %d", st.ExitCode, ev.ExitCode)
 	}
 	return inst, st
+}
+
+// runPrints runs the pod's first container (see run) and wants it to exit
+// 0 having printed exactly the one line want; what names the run.
+func (e *testEnv) runPrints(what string, pod *corev1.Pod, want string) {
+	e.t.Helper()
+	inst, st := e.run(pod)
+	if out := e.stdout(inst); st.ExitCode != 0 || len(out) != 1 || out[0] != want {
+		e.t.Fatalf("%s: exit %d, out %q; want exit 0 and %q", what, st.ExitCode, out, want)
+	}
 }
 
 // stdout is the content of the stdout records of an instance's log.

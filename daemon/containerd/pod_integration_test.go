@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"os"
+	"slices"
 	"testing"
 
 	"go.uber.org/zap/zaptest"
@@ -72,7 +73,7 @@ func TestPodSandboxAndVolumes(t *testing.T) {
 		}
 		out = e.stdout(inst)
 	}
-	if want := []string{pod.Name, pod.Name, "shared"}; !equal(out, want) {
+	if want := []string{pod.Name, pod.Name, "shared"}; !slices.Equal(out, want) {
 		t.Fatalf("reader saw %q, want %q", out, want)
 	}
 }

@@ -1,12 +1,9 @@
 package containerd
 
 import (
-	"archive/tar"
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,30 +31,15 @@ type testRegistry struct {
 
 func newTestRegistry(t *testing.T, spec testimage.Spec, user, pass string) *httptest.Server {
 	t.Helper()
-	var layout bytes.Buffer
-	if err := testimage.Write(&layout, spec); err != nil {
-		t.Fatal(err)
-	}
 	reg := &testRegistry{blobs: map[string][]byte{}, user: user, pass: pass}
-	tr := tar.NewReader(&layout)
-	var index []byte
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(tr)
-		if enc, ok := strings.CutPrefix(h.Name, "blobs/sha256/"); ok {
+	files := layoutFiles(t, spec)
+	for name, data := range files {
+		if enc, ok := strings.CutPrefix(name, "blobs/sha256/"); ok {
 			reg.blobs["sha256:"+enc] = data
-		} else if h.Name == "index.json" {
-			index = data
 		}
 	}
 	var idx ocispec.Index
-	if err := json.Unmarshal(index, &idx); err != nil {
+	if err := json.Unmarshal(files["index.json"], &idx); err != nil {
 		t.Fatal(err)
 	}
 	reg.manifest = idx.Manifests[0].Digest.String()
@@ -146,10 +128,7 @@ func TestPullFromLocalRegistryWithCredentials(t *testing.T) {
 	// The pulled image runs (it was unpacked).
 	c := busybox("pulled", "echo", "from-registry")
 	c.Image = ref
-	inst, res := e.run(e.pod(c))
-	if out := e.stdout(inst); res.ExitCode != 0 || len(out) != 1 || out[0] != "from-registry" {
-		t.Fatalf("pulled image run: exit %d, out %q", res.ExitCode, out)
-	}
+	e.runPrints("pulled image run", e.pod(c), "from-registry")
 	if _, err := e.rt.PullImage(e.ctx, host+"/team/pulltest:missing", nil); !errors.As(err, &se) || se.Reason != "ErrImagePull" {
 		t.Fatalf("pull of a missing tag: %v, want ErrImagePull", err)
 	}

@@ -15,30 +15,17 @@ import (
 func TestRemoveSandboxRemovesStrays(t *testing.T) {
 	e := newTestEnv(t)
 	pod := e.pod(busybox("app", "sleep", "1000"))
-	stray, err := e.create(pod, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stray := e.mustCreate(pod, 0)
 	quick := e.pod(busybox("quick", "sh", "-c", "exit 4"))
 	quick.UID = pod.UID // a second container of the same pod
 	exited := e.createAndStart(quick)
 	e.waitExit(exited.ID)
-	kept, err := e.create(e.pod(busybox("other", "sleep", "1000")), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kept := e.mustCreate(e.pod(busybox("other", "sleep", "1000")), 0)
 
 	if err := e.rt.RemoveSandbox(e.ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	all, err := e.rt.ListContainers(e.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listed := map[string]supervisor.RuntimeContainer{}
-	for _, rc := range all {
-		listed[rc.ID] = rc
-	}
+	listed := e.listed()
 	if _, ok := listed[stray.ID]; ok {
 		t.Error("the stray (created, never started) instance outlived its sandbox")
 	}
