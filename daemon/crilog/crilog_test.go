@@ -23,6 +23,17 @@ func TestMain(m *testing.M) {
 
 var readRecords = crilogtest.ReadRecords
 
+// openTemp opens a log 0.log in a directory of the test's own.
+func openTemp(t *testing.T, maxBytes int64, maxFiles int) (*Log, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "0.log")
+	l, err := Open(path, maxBytes, maxFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, path
+}
+
 func wantRecords(t *testing.T, got, want [][]string) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -58,11 +69,7 @@ func TestFullAndPartialLines(t *testing.T) {
 }
 
 func TestTimestampIsUTCNanoOfTheWrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "0.log")
-	l, err := Open(path, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, path := openTemp(t, 0, 0)
 	at := time.Date(2026, 3, 4, 5, 6, 7, 891, time.FixedZone("x", 3600))
 	l.now = func() time.Time { return at }
 	l.Write("stderr", false, []byte("hi"))
@@ -123,11 +130,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestRotationWithOneFileTruncates(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "0.log")
-	l, err := Open(path, 100, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, path := openTemp(t, 100, 1)
 	for _, s := range []string{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "cccccccccccccccccccccccccccccc"} {
 		if err := l.Write("stdout", false, []byte(s)); err != nil {
 			t.Fatal(err)
@@ -165,11 +168,7 @@ func TestMainRefusesBadArguments(t *testing.T) {
 // records of at most MaxLine bytes each, written as the bytes come: the
 // writer holds no more than one record however long the line.
 func TestEndlessLineSplitIntoBoundedRecords(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "0.log")
-	l, err := Open(path, 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, path := openTemp(t, 0, 0)
 	const size = 8 << 20
 	var before, after runtime.MemStats
 	runtime.GC()

@@ -3,7 +3,6 @@ package crilog
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -28,11 +27,7 @@ func FuzzCopyStream(f *testing.F) {
 	f.Add(append(bytes.Repeat([]byte("y"), MaxLine+1), '\n'))
 	f.Add(append(bytes.Repeat([]byte("z"), MaxLine-1), "\n\n"...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "0.log")
-		l, err := Open(path, 0, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		l, path := openTemp(t, 0, 0)
 		if err := l.CopyStream("stdout", bytes.NewReader(data)); err != nil {
 			t.Fatalf("CopyStream: %v", err)
 		}

@@ -29,11 +29,7 @@ func TestLayoutPaths(t *testing.T) {
 // The reader's file order is the writer's rotation order: oldest first,
 // the live file last, whatever else lies beside them left out.
 func TestFilesFollowRotation(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "0.log")
-	l, err := Open(path, 60, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, path := openTemp(t, 60, 4)
 	for i := range 4 {
 		if err := l.Write("stdout", false, []byte(strings.Repeat(string(rune('a'+i)), 10))); err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package crilog
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -32,11 +31,7 @@ func FuzzParseCRI(f *testing.F) {
 		if bytes.IndexByte(content, '\n') >= 0 {
 			return // the writer splits lines before Write; a record never holds one
 		}
-		path := filepath.Join(t.TempDir(), "0.log")
-		l, err := Open(path, 0, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
+		l, path := openTemp(t, 0, 0)
 		if err := l.Write("stderr", partial, content); err != nil {
 			t.Fatal(err)
 		}
