@@ -92,17 +92,21 @@ func TestPolicyLevels(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPolicy(t, PolicyConfig{Level: tc.level})
-			pod := policyPod(tc.mut)
-			err := p.Forbidden(&pod.ObjectMeta, &pod.Spec)
-			got := ""
-			if err != nil {
-				got = err.Error()
-			}
-			if got != tc.want {
-				t.Fatalf("got  %q\nwant %q", got, tc.want)
-			}
+			wantVerdict(t, newPolicy(t, PolicyConfig{Level: tc.level}), policyPod(tc.mut), tc.want)
 		})
+	}
+}
+
+// wantVerdict wants p to refuse pod with the message want, or admit it
+// when want is "".
+func wantVerdict(t *testing.T, p *Policy, pod *corev1.Pod, want string) {
+	t.Helper()
+	got := ""
+	if err := p.Forbidden(&pod.ObjectMeta, &pod.Spec); err != nil {
+		got = err.Error()
+	}
+	if got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
 
@@ -165,16 +169,7 @@ func TestPolicyAllowedHostPaths(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPolicy(t, PolicyConfig{Level: tc.level, AllowedHostPaths: prefixes})
-			pod := policyPod(tc.mut)
-			err := p.Forbidden(&pod.ObjectMeta, &pod.Spec)
-			got := ""
-			if err != nil {
-				got = err.Error()
-			}
-			if got != tc.want {
-				t.Fatalf("got  %q\nwant %q", got, tc.want)
-			}
+			wantVerdict(t, newPolicy(t, PolicyConfig{Level: tc.level, AllowedHostPaths: prefixes}), policyPod(tc.mut), tc.want)
 		})
 	}
 	every := newPolicy(t, PolicyConfig{Level: "baseline", AllowedHostPaths: []HostPathPrefix{{Prefix: "/"}}})
