@@ -163,15 +163,21 @@ func TestApplyFSGroupRefusesSymlinkRoot(t *testing.T) {
 	}
 }
 
+// fsGroupScratchPod is a pod with fsGroup 2345 and an emptyDir "scratch".
+func fsGroupScratchPod() *corev1.Pod {
+	g := int64(2345)
+	pod := newPod(corev1.Volume{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: &g}
+	return pod
+}
+
 // TestEmptyDirFSGroupOnlyAtSetUp: the walk runs when the volume is set up,
 // not on each later container start (Mounts), where a running container
 // could race it; Cleanup forgets the set-up.
 func TestEmptyDirFSGroupOnlyAtSetUp(t *testing.T) {
 	ctx := context.Background()
 	m, _ := newTestManager(t)
-	g := int64(2345)
-	pod := newPod(corev1.Volume{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
-	pod.Spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: &g}
+	pod := fsGroupScratchPod()
 	c := &corev1.Container{Name: "app", VolumeMounts: []corev1.VolumeMount{{Name: "scratch", MountPath: "/s"}}}
 	if _, err := m.Mounts(ctx, pod, c); err != nil {
 		t.Fatal(err)
@@ -220,9 +226,7 @@ func TestEmptyDirFSGroupOnlyAtSetUp(t *testing.T) {
 func TestEmptyDirWithoutMarkerNotWalked(t *testing.T) {
 	ctx := context.Background()
 	m, _ := newTestManager(t)
-	g := int64(2345)
-	pod := newPod(corev1.Volume{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
-	pod.Spec.SecurityContext = &corev1.PodSecurityContext{FSGroup: &g}
+	pod := fsGroupScratchPod()
 	dir := m.VolumeDir(pod.UID, "scratch")
 	hostFile, _ := hostTarget(t)
 	mustWrite(t, filepath.Join(dir, "old"), 0o600)

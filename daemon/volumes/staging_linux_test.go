@@ -19,6 +19,17 @@ func emptyDirPod() *corev1.Pod {
 	return newPod(corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 }
 
+// hostWithMarker is a host directory outside every volume holding the
+// file "marker" ("host"), which a subPath mount must never show.
+func hostWithMarker(t *testing.T) string {
+	t.Helper()
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "marker"), []byte("host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return host
+}
+
 // TestSubPathSymlinksStayInVolume: a symlink planted in the volume never
 // makes a subPath mount show the host. Symlinks are evaluated inside the
 // volume first (so ones staying inside work, as under the kubelet), and
@@ -27,10 +38,7 @@ func TestSubPathSymlinksStayInVolume(t *testing.T) {
 	ctx := context.Background()
 	m, _ := newTestManager(t)
 	pod := emptyDirPod()
-	host := t.TempDir()
-	if err := os.WriteFile(filepath.Join(host, "marker"), []byte("host"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	host := hostWithMarker(t)
 	c := &corev1.Container{Name: "app", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/d"}}}
 	if _, err := m.Mounts(ctx, pod, c); err != nil {
 		t.Fatal(err)
@@ -90,10 +98,7 @@ func TestSubPathExchangeRace(t *testing.T) {
 	ctx := context.Background()
 	m, _ := newTestManager(t)
 	pod := emptyDirPod()
-	host := t.TempDir()
-	if err := os.WriteFile(filepath.Join(host, "marker"), []byte("host"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	host := hostWithMarker(t)
 	c := &corev1.Container{Name: "app", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/d", SubPath: "sub"}}}
 	if _, err := m.Mounts(ctx, pod, c); err != nil {
 		t.Fatal(err)
