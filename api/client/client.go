@@ -142,6 +142,15 @@ func (c *Client) send(ctx context.Context, r request, hdr http.Header) (*http.Re
 	return nil, statusErrorFrom(resp)
 }
 
+// call performs r and returns its JSON answer decoded as a T.
+func call[T any](ctx context.Context, c *Client, r request) (*T, error) {
+	var out T
+	if err := c.do(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // do performs r and decodes a JSON answer into out (when out is not nil).
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	resp, err := c.send(ctx, r, nil)
