@@ -33,7 +33,7 @@ spec:
 
 func TestApplyCreatedConfiguredUnchanged(t *testing.T) {
 	srv := fake.Start(t)
-	file := writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
+	file := appFile(t)
 
 	r := podctl(t, srv, "apply", "-f", file)
 	if r.code != 0 || r.stdout != "configmap/cfg created\npod/web created\n" {
@@ -141,10 +141,29 @@ func TestApplyServerErrorIsPrintedAsKubectlDoes(t *testing.T) {
 	}
 }
 
+// appFile writes manifest (a ConfigMap and pod web, busybox 1.28) to a
+// file of the test's own.
+func appFile(t *testing.T) string {
+	t.Helper()
+	return writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
+}
+
+// applyWaiting starts podctl apply --wait of appFile and returns once it
+// watches the pods.
+func applyWaiting(t *testing.T, srv *fake.Server) func() result {
+	t.Helper()
+	return podctlWatching(t, srv, client.Pods, "apply", "-f", appFile(t), "--wait", "--timeout", "10s")
+}
+
+// withApp gives p's container "app" the status state.
+func withApp(p *corev1.Pod, state corev1.ContainerState) *corev1.Pod {
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: state}}
+	return p
+}
+
 func TestApplyWait(t *testing.T) {
 	srv := fake.Start(t)
-	file := writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
-	done := podctlWatching(t, srv, client.Pods, "apply", "-f", file, "--wait", "--timeout", "10s")
+	done := applyWaiting(t, srv)
 	srv.Set(client.Pods, pod("web", corev1.PodPending))
 	srv.Set(client.Pods, pod("web", corev1.PodRunning, readyCond(true)))
 	r := done()
@@ -158,12 +177,9 @@ func TestApplyWait(t *testing.T) {
 
 func TestApplyWaitFailedPod(t *testing.T) {
 	srv := fake.Start(t)
-	file := writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
-	done := podctlWatching(t, srv, client.Pods, "apply", "-f", file, "--wait", "--timeout", "10s")
-	failed := pod("web", corev1.PodFailed)
-	failed.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{
-		Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}}}
-	srv.Set(client.Pods, failed)
+	done := applyWaiting(t, srv)
+	srv.Set(client.Pods, withApp(pod("web", corev1.PodFailed), corev1.ContainerState{
+		Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}))
 	r := done()
 	if r.code != 1 || !strings.Contains(r.stderr, "pod/web: failed (Error)") {
 		t.Errorf("apply --wait of a failing pod: %+v", r)
@@ -172,7 +188,7 @@ func TestApplyWaitFailedPod(t *testing.T) {
 
 func TestApplyWaitTimeout(t *testing.T) {
 	srv := fake.Start(t)
-	file := writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
+	file := appFile(t)
 	start := time.Now()
 	r := podctl(t, srv, "apply", "-f", file, "--wait", "--timeout", "300ms")
 	if r.code != 1 || !strings.Contains(r.stderr, "timed out waiting for pod/web") {

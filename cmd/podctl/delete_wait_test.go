@@ -82,7 +82,7 @@ func TestDeleteNoWait(t *testing.T) {
 
 func TestDeleteFromFile(t *testing.T) {
 	srv := fake.Start(t)
-	file := writeFile(t, "app.yaml", strings.ReplaceAll(manifest, "IMAGE_TAG", "1.28"))
+	file := appFile(t)
 	if r := podctl(t, srv, "apply", "-f", file); r.code != 0 {
 		t.Fatal(r)
 	}
