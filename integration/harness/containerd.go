@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -63,6 +64,35 @@ func StartContainerd(ctx context.Context, dir string) (*Containerd, error) {
 		return nil, fmt.Errorf("write containerd config: %w", err)
 	}
 	return c, c.Start(ctx)
+}
+
+// StartContainerdForTest starts a private containerd for a test that needs
+// one of its own, below a new directory base named after prefix: a test of
+// the harness itself or of the test image. It needs root. The context ends
+// with the test or after 3 minutes; at cleanup containerd is closed and
+// base removed.
+func StartContainerdForTest(t testing.TB, prefix string) (ctx context.Context, base string, c *Containerd) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root to run containerd")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	base, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	c, err = StartContainerd(ctx, filepath.Join(base, "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return ctx, base, c
 }
 
 // Start (re)starts the containerd process and waits until it answers.

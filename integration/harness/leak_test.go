@@ -1,9 +1,7 @@
 package harness
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,25 +14,7 @@ import (
 // left running in a daemon's containerd namespace is reported as container,
 // task, active snapshot, rootfs mount and processes; once removed, nothing is.
 func TestLeakCheckFindsLeftovers(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root to run containerd")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	base, err := os.MkdirTemp("", "podrun-leak-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(base)
-	c, err := StartContainerd(ctx, filepath.Join(base, "c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	ctx, base, c := StartContainerdForTest(t, "podrun-leak-")
 	e := &Env{Base: base, Containerd: c}
 	d := NewPodrund("", filepath.Join(base, "d"), c.Address, "leaktest")
 	img := filepath.Join(base, "img.tar")

@@ -3,14 +3,11 @@ package testimage_test
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -74,25 +71,7 @@ func TestDeterministicAndNamed(t *testing.T) {
 // runs applets from it: the image works with every applet on PATH, the
 // accounts exist, and a variant's config is honoured.
 func TestRunsInContainerd(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("needs root to run containerd")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	base, err := os.MkdirTemp("", "podrun-img-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(base)
-	c, err := harness.StartContainerd(ctx, filepath.Join(base, "c"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	ctx, base, c := harness.StartContainerdForTest(t, "podrun-img-")
 	const ns = "imagetest"
 	img := filepath.Join(base, "busybox.tar")
 	if err := testimage.WriteFile(img, testimage.Busybox()); err != nil {
