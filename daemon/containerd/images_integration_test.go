@@ -72,18 +72,11 @@ func layoutFiles(t *testing.T, spec testimage.Spec) map[string][]byte {
 	if err := testimage.Write(&layout, spec); err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{}
-	tr := tar.NewReader(&layout)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return files
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[h.Name], _ = io.ReadAll(tr)
+	files, err := testimage.ReadLayout(&layout)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return files
 }
 
 // dockerArchive converts an OCI layout of spec into a docker-save tarball

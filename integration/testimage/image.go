@@ -111,6 +111,25 @@ func WriteFile(path string, spec Spec) error {
 	return nil
 }
 
+// ReadLayout returns the files of an image-layout tarball (as Write makes
+// it) by their names in the archive, for tests that look inside.
+func ReadLayout(r io.Reader) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return files, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read image layout: %w", err)
+		}
+		if files[h.Name], err = io.ReadAll(tr); err != nil {
+			return nil, fmt.Errorf("read image layout: %s: %w", h.Name, err)
+		}
+	}
+}
+
 // Write writes spec as an OCI image-layout tarball (oci-layout, index.json,
 // blobs/sha256/...) whose index names every entry of spec.Names.
 func Write(w io.Writer, spec Spec) error {

@@ -1,10 +1,8 @@
 package testimage_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"encoding/json"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,19 +16,11 @@ import (
 // readLayout returns the files of an image-layout tarball.
 func readLayout(t *testing.T, b []byte) map[string][]byte {
 	t.Helper()
-	files := map[string][]byte{}
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return files
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(tr)
-		files[h.Name] = data
+	files, err := testimage.ReadLayout(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
 	}
+	return files
 }
 
 func TestDeterministicAndNamed(t *testing.T) {
