@@ -2,12 +2,14 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -138,29 +140,54 @@ func (d *Podrund) Launch() error {
 // WaitReady waits until GET /readyz answers 200 or podrund exits.
 func (d *Podrund) WaitReady(ctx context.Context, timeout time.Duration) error {
 	hc := UnixClient(d.Socket)
-	deadline := time.Now().Add(timeout)
-	last := "no answer"
-	for time.Now().Before(deadline) {
+	get := func() (*http.Response, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://podrund/readyz", nil)
-		resp, err := hc.Do(req)
+		return hc.Do(req)
+	}
+	last, err := PollReady(ctx, timeout, d.exited, get, http.StatusOK)
+	switch {
+	case errors.Is(err, ErrExited):
+		return fmt.Errorf("podrund exited before ready (%v); log %s:\n%s", d.cmd.ProcessState, d.LogPath, tail(d.LogPath, 40))
+	case errors.Is(err, ErrNotReady):
+		return fmt.Errorf("podrund not ready within %v (last: %s); log:\n%s", timeout, last, tail(d.LogPath, 40))
+	}
+	return err
+}
+
+// ErrExited and ErrNotReady are why PollReady gave up: the process
+// exited, or the time ran out.
+var (
+	ErrExited   = errors.New("exited before ready")
+	ErrNotReady = errors.New("not ready in time")
+)
+
+// PollReady asks get every 50 ms until it answers one of the ready
+// statuses; it gives up when exited is closed (the server process ended),
+// ctx ends or timeout passes, and then returns what it saw last (a status
+// or an error).
+func PollReady(ctx context.Context, timeout time.Duration, exited <-chan struct{}, get func() (*http.Response, error), ready ...int) (last string, err error) {
+	deadline := time.Now().Add(timeout)
+	last = "no answer"
+	for time.Now().Before(deadline) {
+		resp, err := get()
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+			if slices.Contains(ready, resp.StatusCode) {
+				return "", nil
 			}
 			last = resp.Status
 		} else {
 			last = err.Error()
 		}
 		select {
-		case <-d.exited:
-			return fmt.Errorf("podrund exited before ready (%v); log %s:\n%s", d.cmd.ProcessState, d.LogPath, tail(d.LogPath, 40))
+		case <-exited:
+			return last, ErrExited
 		case <-ctx.Done():
-			return ctx.Err()
+			return last, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("podrund not ready within %v (last: %s); log:\n%s", timeout, last, tail(d.LogPath, 40))
+	return last, ErrNotReady
 }
 
 // PID is the process id while running, else 0.

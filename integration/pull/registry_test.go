@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // registryBin is Debian's docker-registry package (distribution 2.8), the
@@ -128,26 +130,15 @@ func (r *registry) start(cfg string) error {
 
 // waitReady polls GET /v2/ until the registry answers (200, or 401 with auth).
 func (r *registry) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	last := "no answer"
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + r.Host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
-				return nil
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-r.exited:
-			return fmt.Errorf("docker-registry exited before ready (%v): %s", r.cmd.ProcessState, r.log())
-		case <-time.After(50 * time.Millisecond):
-		}
+	get := func() (*http.Response, error) { return http.Get("http://" + r.Host + "/v2/") }
+	last, err := harness.PollReady(context.Background(), timeout, r.exited, get, http.StatusOK, http.StatusUnauthorized)
+	switch {
+	case errors.Is(err, harness.ErrExited):
+		return fmt.Errorf("docker-registry exited before ready (%v): %s", r.cmd.ProcessState, r.log())
+	case err != nil:
+		return fmt.Errorf("docker-registry not ready on %s within %v (last: %s): %s", r.Host, timeout, last, r.log())
 	}
-	return fmt.Errorf("docker-registry not ready on %s within %v (last: %s): %s", r.Host, timeout, last, r.log())
+	return nil
 }
 
 func (r *registry) log() string {
