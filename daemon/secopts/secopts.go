@@ -6,6 +6,7 @@
 package secopts
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -92,24 +93,13 @@ func effective(pod *corev1.Pod, c *corev1.Container) *corev1.SecurityContext {
 	if psc == nil {
 		return sc
 	}
-	if sc.RunAsUser == nil {
-		sc.RunAsUser = psc.RunAsUser
-	}
-	if sc.RunAsGroup == nil {
-		sc.RunAsGroup = psc.RunAsGroup
-	}
-	if sc.RunAsNonRoot == nil {
-		sc.RunAsNonRoot = psc.RunAsNonRoot
-	}
-	if sc.SeccompProfile == nil {
-		sc.SeccompProfile = psc.SeccompProfile
-	}
-	if sc.SELinuxOptions == nil {
-		sc.SELinuxOptions = psc.SELinuxOptions
-	}
-	if sc.AppArmorProfile == nil {
-		sc.AppArmorProfile = psc.AppArmorProfile
-	}
+	// cmp.Or keeps the container's pointer unless it is nil.
+	sc.RunAsUser = cmp.Or(sc.RunAsUser, psc.RunAsUser)
+	sc.RunAsGroup = cmp.Or(sc.RunAsGroup, psc.RunAsGroup)
+	sc.RunAsNonRoot = cmp.Or(sc.RunAsNonRoot, psc.RunAsNonRoot)
+	sc.SeccompProfile = cmp.Or(sc.SeccompProfile, psc.SeccompProfile)
+	sc.SELinuxOptions = cmp.Or(sc.SELinuxOptions, psc.SELinuxOptions)
+	sc.AppArmorProfile = cmp.Or(sc.AppArmorProfile, psc.AppArmorProfile)
 	return sc
 }
 
