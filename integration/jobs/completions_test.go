@@ -143,14 +143,7 @@ func TestBackoffLimitOnFailureRestarts(t *testing.T) {
 		c.Apply(jobYAML(c, "rec", "backoffLimit: 3", "restartPolicy: OnFailure",
 			container("proxy", "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done", "restartPolicy: Always"),
 			container("work", logLine("work start")+"; if [ ! -f /shared/again ]; then touch /shared/again; exit 1; fi")))
-		j := waitJob(t, c, "rec", "finished", 90*time.Second, isFinished)
-		if !isComplete(j) || j.Status.Succeeded != 1 || j.Status.Failed != 0 {
-			t.Errorf("job status %s, want Complete, succeeded 1, failed 0", jobString(j))
-		}
-		ps := jobPods(t, c, "rec")
-		if len(ps) != 1 || ps[0].Status.Phase != corev1.PodSucceeded {
-			t.Fatalf("want one Succeeded pod:\n%s", podsString(ps))
-		}
+		ps := completedByOnePod(t, c, "rec")
 		if w := status(&ps[0], "work"); w == nil || w.RestartCount != 1 {
 			t.Errorf("want work restarted once:\n%s", podsString(ps))
 		}

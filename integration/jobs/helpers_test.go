@@ -157,6 +157,22 @@ func listPods(t *testing.T, c *harness.Client) []corev1.Pod {
 	return c.ListPods()
 }
 
+// completedByOnePod waits for Job name to finish and wants it Complete
+// with one success and no failure, from its one pod, which Succeeded; it
+// returns the Job's pods.
+func completedByOnePod(t *testing.T, c *harness.Client, name string) []corev1.Pod {
+	t.Helper()
+	j := waitJob(t, c, name, "finished", 90*time.Second, isFinished)
+	if !isComplete(j) || j.Status.Succeeded != 1 || j.Status.Failed != 0 {
+		t.Errorf("job status %s, want Complete, succeeded 1, failed 0", jobString(j))
+	}
+	ps := jobPods(t, c, name)
+	if len(ps) != 1 || ps[0].Status.Phase != corev1.PodSucceeded {
+		t.Fatalf("want one Succeeded pod:\n%s", podsString(ps))
+	}
+	return ps
+}
+
 // jobPods lists the pods the Job controller created for job.
 func jobPods(t *testing.T, c *harness.Client, job string) []corev1.Pod {
 	t.Helper()

@@ -1,11 +1,6 @@
 package jobs
 
-import (
-	"testing"
-	"time"
-
-	corev1 "k8s.io/api/core/v1"
-)
+import "testing"
 
 // TestRestartRuleIsNoPodFailure is R108: a Job whose pod (restartPolicy
 // Never, backoffLimit 0) has a container rule restarting exit code 42. The
@@ -21,14 +16,7 @@ func TestRestartRuleIsNoPodFailure(t *testing.T) {
 		container("work", logLine("work start")+"; n=$(cat /shared/rule.runs 2>/dev/null || echo 0); echo $((n+1)) > /shared/rule.runs; [ $n -ge 2 ] || exit 42",
 			"restartPolicy: Never",
 			"restartPolicyRules: [{action: Restart, exitCodes: {operator: In, values: [42]}}]")))
-	j := waitJob(t, c, "rule", "finished", 90*time.Second, isFinished)
-	if !isComplete(j) || j.Status.Succeeded != 1 || j.Status.Failed != 0 {
-		t.Errorf("job status %s, want Complete, succeeded 1, failed 0", jobString(j))
-	}
-	ps := jobPods(t, c, "rule")
-	if len(ps) != 1 || ps[0].Status.Phase != corev1.PodSucceeded {
-		t.Fatalf("want one Succeeded pod:\n%s", podsString(ps))
-	}
+	ps := completedByOnePod(t, c, "rule")
 	w := status(&ps[0], "work")
 	if w == nil || w.RestartCount != 2 || w.LastTerminationState.Terminated == nil ||
 		w.LastTerminationState.Terminated.ExitCode != 42 {
