@@ -169,43 +169,39 @@ func (e *envResolver) valueFrom(ctx context.Context, c *corev1.Container, src *c
 }
 
 func (e *envResolver) configMap(ctx context.Context, name string, opt bool) (*corev1.ConfigMap, error) {
-	if cm, ok := e.cms[name]; ok {
-		return cm, nil
-	}
-	if e.objects == nil {
-		return nil, configError("configmap %q not found (no object source)", name)
-	}
-	cm, err := e.objects.ConfigMap(ctx, e.pod.Namespace, name)
-	switch {
-	case apierrors.IsNotFound(err) && opt:
-		cm = nil
-	case apierrors.IsNotFound(err):
-		return nil, configError("configmap %q not found", name)
-	case err != nil:
-		return nil, fmt.Errorf("get configmap %s/%s: %w", e.pod.Namespace, name, err)
-	}
-	e.cms[name] = cm
-	return cm, nil
+	return lookup(ctx, e, e.cms, "configmap", name, opt, func(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
+		return e.objects.ConfigMap(ctx, ns, name)
+	})
 }
 
 func (e *envResolver) secret(ctx context.Context, name string, opt bool) (*corev1.Secret, error) {
-	if s, ok := e.secrets[name]; ok {
-		return s, nil
+	return lookup(ctx, e, e.secrets, "secret", name, opt, func(ctx context.Context, ns, name string) (*corev1.Secret, error) {
+		return e.objects.Secret(ctx, ns, name)
+	})
+}
+
+// lookup gets the object kind/name of the pod's namespace with get, once
+// per resolver (cache); a missing optional one is nil, a missing required
+// one a config error.
+func lookup[T any](ctx context.Context, e *envResolver, cache map[string]*T, kind, name string, opt bool,
+	get func(ctx context.Context, ns, name string) (*T, error)) (*T, error) {
+	if obj, ok := cache[name]; ok {
+		return obj, nil
 	}
 	if e.objects == nil {
-		return nil, configError("secret %q not found (no object source)", name)
+		return nil, configError("%s %q not found (no object source)", kind, name)
 	}
-	s, err := e.objects.Secret(ctx, e.pod.Namespace, name)
+	obj, err := get(ctx, e.pod.Namespace, name)
 	switch {
 	case apierrors.IsNotFound(err) && opt:
-		s = nil
+		obj = nil
 	case apierrors.IsNotFound(err):
-		return nil, configError("secret %q not found", name)
+		return nil, configError("%s %q not found", kind, name)
 	case err != nil:
-		return nil, fmt.Errorf("get secret %s/%s: %w", e.pod.Namespace, name, err)
+		return nil, fmt.Errorf("get %s %s/%s: %w", kind, e.pod.Namespace, name, err)
 	}
-	e.secrets[name] = s
-	return s, nil
+	cache[name] = obj
+	return obj, nil
 }
 
 // fieldValue is the downward API for env (kubelet podFieldSelectorRuntimeValue).
