@@ -39,17 +39,7 @@ func TestImportKeepsArchiveNames(t *testing.T) {
 	}
 
 	// docker-archive (docker save): RepoTags are normalised, not prefixed.
-	archive := dockerArchive(t, testimage.Variant("docker.io/library/unused:x"), "dockersave:v1")
-	got, err := e.rt.ImportImage(e.ctx, bytes.NewReader(archive))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Ref != "docker.io/library/dockersave:v1" || !got[0].Present {
-		t.Fatalf("docker-archive import = %+v, want docker.io/library/dockersave:v1", got)
-	}
-	c := busybox("saved", "echo", "from-docker-archive")
-	c.Image = "dockersave:v1"
-	e.runPrints("docker-archive image run", e.pod(c), "from-docker-archive")
+	e.importAndRun("docker-archive import", "dockersave:v1")
 	if err := e.rt.RemoveImage(e.ctx, "dockersave:v1"); err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +52,27 @@ func TestImportKeepsArchiveNames(t *testing.T) {
 	if _, err := e.rt.ImageStatus(e.ctx, "Not/A:Valid:Ref"); err == nil {
 		t.Fatal("invalid image name accepted")
 	}
+}
+
+// importAndRun imports a docker-save archive of a busybox variant tagged
+// repoTag (NAME:TAG, as docker save writes a Docker Hub image), wants
+// exactly that image back under its normalised name (docker.io/library/
+// prefixed), present, with a config digest, and runs a container of it
+// by repoTag; what names the import in messages.
+func (e *testEnv) importAndRun(what, repoTag string) {
+	e.t.Helper()
+	archive := dockerArchive(e.t, testimage.Variant("docker.io/library/unused:x"), repoTag)
+	got, err := e.rt.ImportImage(e.ctx, bytes.NewReader(archive))
+	if err != nil {
+		e.t.Fatalf("%s: %v", what, err)
+	}
+	ref := "docker.io/library/" + repoTag
+	if len(got) != 1 || got[0].Ref != ref || !got[0].Present || !strings.HasPrefix(got[0].ID, "sha256:") {
+		e.t.Fatalf("%s = %+v, want %s present", what, got, ref)
+	}
+	c := busybox("imported", "echo", "from-"+repoTag)
+	c.Image = repoTag
+	e.runPrints("run of the image of the "+what, e.pod(c), "from-"+repoTag)
 }
 
 // layoutFiles writes the OCI layout of spec and returns its files by
