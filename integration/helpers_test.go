@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -173,16 +172,7 @@ func logsUntil(t *testing.T, c *harness.Client, pod, container, want string, n i
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.Env.Bins.Podctl, "--socket", c.Daemon.Socket, "-n", c.NS, "logs", pod, "-c", container, "-f")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out, stderr := c.StartPodctl(ctx, "logs", pod, "-c", container, "-f")
 	defer func() { cancel(); _ = cmd.Wait() }()
 	var got strings.Builder
 	seen := 0

@@ -3,6 +3,7 @@ package bounds
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"os/exec"
 	"strings"
@@ -18,22 +19,14 @@ import (
 // output line shows its session is open.
 type session struct {
 	cmd    *exec.Cmd
-	stderr bytes.Buffer
+	stderr *bytes.Buffer
 	lines  *bufio.Reader
 }
 
 func startSession(t *testing.T, c *harness.Client, args ...string) *session {
 	t.Helper()
-	s := &session{cmd: exec.Command(env.Bins.Podctl, append([]string{"--socket", c.Daemon.Socket, "-n", c.NS}, args...)...)}
-	out, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cmd.Stderr = &s.stderr
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.lines = bufio.NewReader(out)
+	cmd, out, stderr := c.StartPodctl(context.Background(), args...)
+	s := &session{cmd: cmd, stderr: stderr, lines: bufio.NewReader(out)}
 	t.Cleanup(s.stop)
 	return s
 }

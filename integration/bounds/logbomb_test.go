@@ -3,9 +3,9 @@ package bounds
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -60,16 +60,7 @@ func TestLogBombFollowStaysBounded(t *testing.T) {
 	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("bomb", "Running", 60*time.Second, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 
-	follow := exec.Command(env.Bins.Podctl, "--socket", c.Daemon.Socket, "-n", c.NS, "logs", "-f", "bomb")
-	stdout, err := follow.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	follow.Stderr = &stderr
-	if err := follow.Start(); err != nil {
-		t.Fatal(err)
-	}
+	follow, stdout, stderr := c.StartPodctl(context.Background(), "logs", "-f", "bomb")
 	defer func() { _ = follow.Process.Kill(); _ = follow.Wait() }()
 	var received atomic.Int64
 	var sawEnd atomic.Bool

@@ -185,6 +185,25 @@ func (c *Client) PodctlStdin(stdin io.Reader, args ...string) (stdout, stderr st
 	return o.String(), e.String(), exit
 }
 
+// StartPodctl starts podctl with this client's socket and namespace for a
+// command that streams (logs -f, get -w, a long exec) and returns it
+// running, with its stdout to read and its stderr gathered (read that
+// after Wait). The caller ends it (Process.Kill, then Wait), or ctx does.
+func (c *Client) StartPodctl(ctx context.Context, args ...string) (cmd *exec.Cmd, stdout io.ReadCloser, stderr *bytes.Buffer) {
+	c.T.Helper()
+	cmd = exec.CommandContext(ctx, c.Env.Bins.Podctl, c.withGlobals(args)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		c.T.Fatal(err)
+	}
+	return cmd, stdout, stderr
+}
+
 func (c *Client) withGlobals(args []string) []string {
 	globals := []string{"--socket", c.Daemon.Socket}
 	hasNS := false

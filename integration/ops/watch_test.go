@@ -3,7 +3,6 @@ package ops
 import (
 	"bufio"
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -15,14 +14,7 @@ import (
 func follow(t *testing.T, c *harness.Client, args ...string) (lines func() []string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, c.Env.Bins.Podctl, append([]string{"--socket", c.Daemon.Socket, "-n", c.NS}, args...)...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out, _ := c.StartPodctl(ctx, args...)
 	ch := make(chan string, 1000)
 	go func() {
 		sc := bufio.NewScanner(out)

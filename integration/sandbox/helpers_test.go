@@ -146,14 +146,7 @@ func logsUntil(t *testing.T, c *harness.Client, pod, container, wantLine string,
 }
 
 func followLogs(ctx context.Context, t *testing.T, c *harness.Client, pod, container, wantLine string, got *strings.Builder) bool {
-	cmd := exec.CommandContext(ctx, c.Env.Bins.Podctl, "--socket", c.Daemon.Socket, "-n", c.NS, "logs", pod, "-c", container, "-f")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out, _ := c.StartPodctl(ctx, "logs", pod, "-c", container, "-f")
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
