@@ -60,18 +60,7 @@ func TestSeed06OrderStartAndStop(t *testing.T) {
 	start := time.Now()
 	final := c.DeleteAndWait("order")
 	took := time.Since(start)
-	fa, f2, f1 := terminated(final, "app"), terminated(final, "second-sidecar"), terminated(final, "first-sidecar")
-	if fa == nil || f2 == nil || f1 == nil {
-		t.Fatalf("final object lacks terminated states: %s", harness.Describe(final))
-	}
-	// Each container sleeps 3 s in its TERM trap; finishedAt has second resolution.
-	if d := f2.FinishedAt.Sub(fa.FinishedAt.Time); d < 2*time.Second {
-		t.Errorf("second-sidecar finished %v after app, want ~3s (R63 reverse order)", d)
-	}
-	if d := f1.FinishedAt.Sub(f2.FinishedAt.Time); d < 2*time.Second {
-		t.Errorf("first-sidecar finished %v after second-sidecar, want ~3s", d)
-	}
-	for _, s := range []*corev1.ContainerStateTerminated{fa, f2, f1} {
+	for _, s := range stoppedInReverse(t, "final object", final) {
 		if s.ExitCode != 0 {
 			t.Errorf("exit code %d, want 0 (trapped TERM)", s.ExitCode)
 		}
@@ -84,6 +73,26 @@ func TestSeed06OrderStartAndStop(t *testing.T) {
 	}
 }
 
+// stoppedInReverse wants the seeds' app, second-sidecar and first-sidecar
+// terminated in final, each sidecar finished ~3 s (the 3 s its TERM trap
+// sleeps) after the container before it: stopped in reverse order (R63).
+// It returns their states in that order.
+func stoppedInReverse(t *testing.T, what string, final *corev1.Pod) []*corev1.ContainerStateTerminated {
+	t.Helper()
+	fa, f2, f1 := terminated(final, "app"), terminated(final, "second-sidecar"), terminated(final, "first-sidecar")
+	if fa == nil || f2 == nil || f1 == nil {
+		t.Fatalf("%s lacks terminated states: %s", what, harness.Describe(final))
+	}
+	// finishedAt has second resolution.
+	if d := f2.FinishedAt.Sub(fa.FinishedAt.Time); d < 2*time.Second {
+		t.Errorf("second-sidecar finished %v after app, want ~3s (R63 reverse order)", d)
+	}
+	if d := f1.FinishedAt.Sub(f2.FinishedAt.Time); d < 2*time.Second {
+		t.Errorf("first-sidecar finished %v after second-sidecar, want ~3s", d)
+	}
+	return []*corev1.ContainerStateTerminated{fa, f2, f1}
+}
+
 // TestSeed07AppExitsSidecarsFollow: Job-style completion (R72-R73).
 func TestSeed07AppExitsSidecarsFollow(t *testing.T) {
 	t.Parallel()
@@ -92,16 +101,7 @@ func TestSeed07AppExitsSidecarsFollow(t *testing.T) {
 	c.ApplyFile(seed(t, "07-app-exits-sidecars-follow.yaml"))
 	c.MustPodctl("wait", "pod", "app-exits", "--for=jsonpath={.status.phase}=Succeeded", "--timeout", "90s")
 	final := w.UntilPod("phase Succeeded", 10*time.Second, phaseIs(corev1.PodSucceeded))
-	fa, f2, f1 := terminated(final, "app"), terminated(final, "second-sidecar"), terminated(final, "first-sidecar")
-	if fa == nil || f2 == nil || f1 == nil {
-		t.Fatalf("statuses at Succeeded: %s", harness.Describe(final))
-	}
-	if d := f2.FinishedAt.Sub(fa.FinishedAt.Time); d < 2*time.Second {
-		t.Errorf("second-sidecar finished %v after app, want ~3s", d)
-	}
-	if d := f1.FinishedAt.Sub(f2.FinishedAt.Time); d < 2*time.Second {
-		t.Errorf("first-sidecar finished %v after second-sidecar, want ~3s", d)
-	}
+	stoppedInReverse(t, "statuses at Succeeded", final)
 	// R73: while the sidecars were being stopped the phase stayed Running.
 	sawRunningAfterAppExit := false
 	for _, ev := range w.History() {
