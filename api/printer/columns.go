@@ -182,24 +182,26 @@ func eventLastSeen(ev *corev1.Event, now time.Time) string {
 	return last
 }
 
+// eventLast and eventFirst read an event's times: an event written the
+// core/v1 way sets firstTimestamp and lastTimestamp, one written the
+// events.k8s.io way may set only eventTime, so each falls back to the
+// other fields.
 func eventLast(ev *corev1.Event) time.Time {
-	switch {
-	case !ev.LastTimestamp.IsZero():
-		return ev.LastTimestamp.Time
-	case !ev.EventTime.IsZero():
-		return ev.EventTime.Time
-	}
-	return ev.FirstTimestamp.Time
+	return firstSet(ev.LastTimestamp.Time, ev.EventTime.Time, ev.FirstTimestamp.Time)
 }
 
 func eventFirst(ev *corev1.Event) time.Time {
-	switch {
-	case !ev.FirstTimestamp.IsZero():
-		return ev.FirstTimestamp.Time
-	case !ev.EventTime.IsZero():
-		return ev.EventTime.Time
+	return firstSet(ev.FirstTimestamp.Time, ev.EventTime.Time, ev.LastTimestamp.Time)
+}
+
+// firstSet is the first of ts that is not the zero time, or the zero time.
+func firstSet(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
 	}
-	return ev.LastTimestamp.Time
+	return time.Time{}
 }
 
 func eventSource(ev *corev1.Event) string {

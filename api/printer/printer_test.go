@@ -200,3 +200,30 @@ func TestHumanSize(t *testing.T) {
 		}
 	}
 }
+
+// TestEventTimesFallBack: an event's first and last times come from
+// firstTimestamp and lastTimestamp, else from eventTime, else from the
+// other timestamp.
+func TestEventTimesFallBack(t *testing.T) {
+	t1, t2, t3 := now.Add(-3*time.Minute), now.Add(-2*time.Minute), now.Add(-time.Minute)
+	for _, tc := range []struct {
+		name        string
+		ev          corev1.Event
+		first, last time.Time
+	}{
+		{"all set", corev1.Event{FirstTimestamp: metav1.NewTime(t1), EventTime: metav1.NewMicroTime(t2), LastTimestamp: metav1.NewTime(t3)}, t1, t3},
+		{"eventTime only", corev1.Event{EventTime: metav1.NewMicroTime(t2)}, t2, t2},
+		{"no lastTimestamp", corev1.Event{FirstTimestamp: metav1.NewTime(t1), EventTime: metav1.NewMicroTime(t2)}, t1, t2},
+		{"no firstTimestamp", corev1.Event{EventTime: metav1.NewMicroTime(t2), LastTimestamp: metav1.NewTime(t3)}, t2, t3},
+		{"firstTimestamp only", corev1.Event{FirstTimestamp: metav1.NewTime(t1)}, t1, t1},
+		{"lastTimestamp only", corev1.Event{LastTimestamp: metav1.NewTime(t3)}, t3, t3},
+		{"none", corev1.Event{}, time.Time{}, time.Time{}},
+	} {
+		if got := eventFirst(&tc.ev); !got.Equal(tc.first) {
+			t.Errorf("%s: eventFirst = %v, want %v", tc.name, got, tc.first)
+		}
+		if got := eventLast(&tc.ev); !got.Equal(tc.last) {
+			t.Errorf("%s: eventLast = %v, want %v", tc.name, got, tc.last)
+		}
+	}
+}
