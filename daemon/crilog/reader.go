@@ -47,27 +47,30 @@ func parseCRI(line []byte) (criRecord, bool) {
 	if i := bytes.IndexByte(rest, ' '); i >= 0 {
 		tag, content = rest[:i], rest[i+1:]
 	}
-	rec := criRecord{rawTS: line[:tsEnd], content: content}
-	switch string(stream) {
-	case "stdout":
-	case "stderr":
-		rec.stderr = true
-	default:
+	stderr, okStream := either(stream, "stdout", "stderr")
+	partial, okTag := either(tag, "F", "P")
+	if !okStream || !okTag {
 		return criRecord{}, false
 	}
-	switch string(tag) {
-	case "F":
-	case "P":
-		rec.partial = true
-	default:
-		return criRecord{}, false
-	}
+	rec := criRecord{rawTS: line[:tsEnd], stderr: stderr, partial: partial, content: content}
 	ts, err := time.Parse(time.RFC3339Nano, string(rec.rawTS))
 	if err != nil {
 		return criRecord{}, false
 	}
 	rec.ts = ts
 	return rec, true
+}
+
+// either reads a field that has one of two values: whether it is the
+// second, and whether it is either at all.
+func either(field []byte, first, second string) (isSecond, ok bool) {
+	switch string(field) {
+	case first:
+		return false, true
+	case second:
+		return true, true
+	}
+	return false, false
 }
 
 // ReadOptions say which lines of a log to write and how: the query
