@@ -99,14 +99,7 @@ func TestOnFailureRestartsCountSidecars(t *testing.T) {
 			if len(h.f.deleted) != 1 || h.job.Status.Terminating == nil || *h.job.Status.Terminating != 1 {
 				t.Fatalf("deleted %v terminating %v", h.f.deleted, h.job.Status.Terminating)
 			}
-			h.gone()
-			h.sync()
-			h.wantCondition(batchv1.JobFailed, corev1.ConditionTrue, "BackoffLimitExceeded", "")
-			// As in Kubernetes, the pod deleted because the Job failed
-			// counts as failed, once.
-			if h.job.Status.Failed != 1 {
-				t.Fatalf("the pod deleted for the failure: failed %d, want 1", h.job.Status.Failed)
-			}
+			h.wantFailedOnceGone("BackoffLimitExceeded")
 		})
 	}
 }
@@ -129,12 +122,7 @@ func TestActiveDeadline(t *testing.T) {
 		t.Fatalf("running pod not deleted: %v", h.f.deleted)
 	}
 	h.wantNoCondition(batchv1.JobFailed)
-	h.gone()
-	h.sync()
-	h.wantCondition(batchv1.JobFailed, corev1.ConditionTrue, "DeadlineExceeded", "")
-	if h.job.Status.Failed != 1 {
-		t.Fatalf("the running pod deleted at the deadline: failed %d, want 1 (Kubernetes counts it)", h.job.Status.Failed)
-	}
+	h.wantFailedOnceGone("DeadlineExceeded")
 }
 
 // A pod deleted by someone else counts as failed at once and is replaced

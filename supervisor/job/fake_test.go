@@ -226,6 +226,19 @@ func (h *harness) condition(t batchv1.JobConditionType) *batchv1.JobCondition {
 	return getCondition(&h.job.Status, t)
 }
 
+// wantFailedOnceGone lets the deleted pod go and wants the Job Failed for
+// reason, with that pod counted as failed once: as in Kubernetes, the pod
+// deleted because the Job failed is a failure.
+func (h *harness) wantFailedOnceGone(reason string) {
+	h.t.Helper()
+	h.gone()
+	h.sync()
+	h.wantCondition(batchv1.JobFailed, corev1.ConditionTrue, reason, "")
+	if h.job.Status.Failed != 1 {
+		h.t.Fatalf("the pod deleted for the failure (%s): failed %d, want 1", reason, h.job.Status.Failed)
+	}
+}
+
 func (h *harness) wantCondition(t batchv1.JobConditionType, status corev1.ConditionStatus, reason, msg string) {
 	h.t.Helper()
 	c := h.condition(t)
