@@ -268,7 +268,7 @@ func bracketKey(path, prefix string) (string, bool) {
 func (e *envResolver) resourceValue(c *corev1.Container, ref *corev1.ResourceFieldSelector) (string, error) {
 	target := c
 	if ref.ContainerName != "" && ref.ContainerName != c.Name {
-		target = findContainer(e.pod, ref.ContainerName)
+		target = api.FindContainer(e.pod, ref.ContainerName)
 		if target == nil {
 			return "", configError("resourceFieldRef: container %q not found in pod", ref.ContainerName)
 		}
@@ -323,17 +323,6 @@ func nodeCapacity(name corev1.ResourceName) int64 {
 		return int64(st.Blocks) * int64(st.Bsize) // Bsize is int32 on 32-bit arm
 	}
 	return 0
-}
-
-func findContainer(pod *corev1.Pod, name string) *corev1.Container {
-	for _, list := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
-		}
-	}
-	return nil
 }
 
 // sortedPairs iterates a map by key so the environment is deterministic.

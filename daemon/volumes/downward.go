@@ -12,6 +12,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/podrun/podrun/api"
 )
 
 // FieldRefValue resolves a downward API fieldRef against the pod, for
@@ -115,7 +117,7 @@ func NodeAllocatable() Allocatable {
 // (kubelet's ExtractContainerResourceValue): the quantity divided by the
 // divisor, rounded up; an unset limit reports the node's allocatable.
 func ResourceFieldValue(pod *corev1.Pod, containerName string, ref *corev1.ResourceFieldSelector, node Allocatable) (string, error) {
-	c := findContainer(pod, containerName)
+	c := api.FindContainer(pod, containerName)
 	if c == nil {
 		return "", fmt.Errorf("resourceFieldRef: container %q not found in pod", containerName)
 	}
@@ -157,15 +159,4 @@ func ResourceFieldValue(pod *corev1.Pod, containerName string, ref *corev1.Resou
 		return ceilDiv(q.Value(), divisor.Value()), nil
 	}
 	return "", fmt.Errorf("unsupported resourceFieldRef resource %q", ref.Resource)
-}
-
-func findContainer(pod *corev1.Pod, name string) *corev1.Container {
-	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
-		for i := range cs {
-			if cs[i].Name == name {
-				return &cs[i]
-			}
-		}
-	}
-	return nil
 }
