@@ -130,15 +130,24 @@ func withTerminationLog(hostPath, containerPath string) oci.SpecOpts {
 // withVolumeMounts adds the pod's volume mounts for the container.
 func withVolumeMounts(mounts []specs.Mount) oci.SpecOpts { return oci.WithMounts(mounts) }
 
+// shimGroupAnnotation makes containerd's runc v2 shim serve every
+// container carrying the same value from one process, as the CRI plugin
+// groups a sandbox's containers. A shim is about 2.8 MiB of PSS; one per
+// pod instead of one per container is most of podrun's memory per pod
+// (BENCHMARKS.md, "Where the time and the memory go").
+const shimGroupAnnotation = "io.containerd.runc.v2.group"
+
 // withAnnotations records the instance's identity in the OCI spec for
-// tools that only read the bundle.
+// tools that only read the bundle, and groups the pod's containers under
+// one shim.
 func withAnnotations(labels map[string]string) oci.SpecOpts {
 	return oci.WithAnnotations(map[string]string{
-		labelPodUID:        labels[labelPodUID],
-		labelPodName:       labels[labelPodName],
-		labelPodNamespace:  labels[labelPodNamespace],
-		labelContainerName: labels[labelContainerName],
-		labelAttempt:       labels[labelAttempt],
+		shimGroupAnnotation: "podrun-" + labels[labelPodUID],
+		labelPodUID:         labels[labelPodUID],
+		labelPodName:        labels[labelPodName],
+		labelPodNamespace:   labels[labelPodNamespace],
+		labelContainerName:  labels[labelContainerName],
+		labelAttempt:        labels[labelAttempt],
 	})
 }
 
