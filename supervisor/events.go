@@ -69,7 +69,7 @@ func (r *eventRecorder) send(ctx context.Context, ev *corev1.Event) {
 }
 
 // containerEvent queues an event about one of the pod's containers; it is
-// sent after the next SavePod (status committed before it is reported).
+// stored with the next status, in the same transaction.
 func (w *worker) containerEvent(name, typ, reason, msg string) {
 	pod := w.rec.Pod
 	w.evq = append(w.evq, w.m.events.build(pod, fieldPath(pod, name), typ, reason, msg))
@@ -78,13 +78,4 @@ func (w *worker) containerEvent(name, typ, reason, msg string) {
 // podEvent queues an event about the pod itself.
 func (w *worker) podEvent(typ, reason, msg string) {
 	w.evq = append(w.evq, w.m.events.build(w.rec.Pod, "", typ, reason, msg))
-}
-
-// flushEvents sends the queued events.
-func (w *worker) flushEvents(ctx context.Context) {
-	for i, ev := range w.evq {
-		w.m.events.send(ctx, ev)
-		w.evq[i] = nil
-	}
-	w.evq = w.evq[:0]
 }

@@ -376,6 +376,17 @@ func (s *fakeSink) SavePod(ctx context.Context, rec *PodRecord) error {
 	return nil
 }
 
+func (s *fakeSink) SavePodWithEvents(ctx context.Context, rec *PodRecord, events []*corev1.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last = rec
+	s.saves = append(s.saves, rec)
+	for _, ev := range events {
+		s.events = append(s.events, ev.DeepCopy())
+	}
+	return nil
+}
+
 func (s *fakeSink) RecordEvent(ctx context.Context, ev *corev1.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -60,6 +60,11 @@ type Sink interface {
 	// SavePod persists the record (status and engine state) and publishes a
 	// MODIFIED watch event when the pod's status changed.
 	SavePod(ctx context.Context, rec *PodRecord) error
+	// SavePodWithEvents is SavePod and the events that explain the change,
+	// committed together: a sync costs the store one transaction (one
+	// fsync on the device's flash), however many events it has. The
+	// events are stored even when the pod is gone.
+	SavePodWithEvents(ctx context.Context, rec *PodRecord, events []*corev1.Event) error
 	// RecordEvent stores (or bumps the count of) an Event about a pod.
 	RecordEvent(ctx context.Context, ev *corev1.Event) error
 	// PodFinished is called once a deleted pod has stopped everything: the

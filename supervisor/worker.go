@@ -32,7 +32,7 @@ type worker struct {
 	sandboxReady     bool
 	ordering         *terminationOrdering
 	podGrace         *terminationGrace
-	evq              []*corev1.Event // sent after the next SavePod
+	evq              []*corev1.Event // stored with the next status (SavePodWithEvents)
 	deleted          bool
 	finished         bool
 	adopt            bool
@@ -408,10 +408,11 @@ func (w *worker) publish(ctx context.Context) {
 	w.snap = snap
 	w.diag = diag
 	w.snapMu.Unlock()
-	if err := w.m.sink.SavePod(ctx, copyRecord(snap)); err != nil {
+	if err := w.m.sink.SavePodWithEvents(ctx, copyRecord(snap), w.evq); err != nil {
 		w.log.Error("save pod", zap.Error(err))
 	}
-	w.flushEvents(ctx)
+	clear(w.evq)
+	w.evq = w.evq[:0]
 }
 
 // snapshot returns the record as last published (not a copy).

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/podrun/podrun/daemon/store"
 	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 var _ supervisor.Sink = (*Objects)(nil)
@@ -19,24 +19,32 @@ var _ supervisor.Sink = (*Objects)(nil)
 // longer holds the name is ignored. Watchers get MODIFIED when anything
 // changed.
 func (b *Objects) SavePod(ctx context.Context, rec *supervisor.PodRecord) error {
+	return b.SavePodWithEvents(ctx, rec, nil)
+}
+
+// SavePodWithEvents is the engine's Sink.SavePodWithEvents: the status
+// and the events of one sync in one store transaction.
+func (b *Objects) SavePodWithEvents(ctx context.Context, rec *supervisor.PodRecord, events []*corev1.Event) error {
 	var before, after corev1.PodStatus
 	var created corev1.Pod
-	_, err := b.st.Pods().Mutate(ctx, rec.Pod.Namespace, rec.Pod.Name, func(cur *supervisor.PodRecord) (*supervisor.PodRecord, error) {
+	saved := false
+	err := b.st.SavePodWithEvents(ctx, rec.Pod.Namespace, rec.Pod.Name, func(cur *supervisor.PodRecord) (*supervisor.PodRecord, error) {
 		if cur.Pod.UID != rec.Pod.UID {
-			return cur, nil
+			return nil, store.ErrPodGone
 		}
 		before = cur.Pod.Status
 		cur.Pod.Status = *rec.Pod.Status.DeepCopy()
 		cur.Engine = rec.Engine
 		after, created = cur.Pod.Status, *cur.Pod
+		saved = true
 		return cur, nil
-	})
-	if apierrors.IsNotFound(err) {
-		b.log.Debug("status of a pod that is gone; ignored", zap.String("pod", rec.Pod.Namespace+"/"+rec.Pod.Name))
-		return nil
-	}
+	}, events, b.clk.Now())
 	if err != nil {
 		return fmt.Errorf("save pod %s/%s: %w", rec.Pod.Namespace, rec.Pod.Name, err)
+	}
+	if !saved {
+		b.log.Debug("status of a pod that is gone; ignored", zap.String("pod", rec.Pod.Namespace+"/"+rec.Pod.Name))
+		return nil
 	}
 	b.observeStart(&created, &before, &after)
 	b.observeCompletion(&before, &after)

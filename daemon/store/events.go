@@ -33,6 +33,17 @@ func EventName(ev *corev1.Event) string {
 // lastTimestamp of the same event seen before. The events kept per object
 // and in total are capped; the oldest go first.
 func (s *Store) RecordEvent(ctx context.Context, ev *corev1.Event, now time.Time) (*corev1.Event, error) {
+	var out *corev1.Event
+	err := s.update(ctx, func(w *writeTx) error {
+		var err error
+		out, err = s.recordEventTx(w, ev, now)
+		return err
+	})
+	return out, err
+}
+
+// recordEventTx is RecordEvent inside a write transaction.
+func (s *Store) recordEventTx(w *writeTx, ev *corev1.Event, now time.Time) (*corev1.Event, error) {
 	c := s.Events()
 	ev = ev.DeepCopy()
 	if ev.Namespace == "" {
@@ -51,29 +62,23 @@ func (s *Store) RecordEvent(ctx context.Context, ev *corev1.Event, now time.Time
 	if ev.LastTimestamp.IsZero() {
 		ev.LastTimestamp = ts
 	}
-	var out *corev1.Event
-	err := s.update(ctx, func(w *writeTx) error {
-		if v := c.b(w.tx).Get(Key(ev.Namespace, ev.Name)); v != nil {
-			old, err := c.decode(v)
-			if err != nil {
-				return err
-			}
-			old.Count += ev.Count
-			old.LastTimestamp = ev.LastTimestamp
-			out = old
-			return c.putTx(w, old, Modified)
+	if v := c.b(w.tx).Get(Key(ev.Namespace, ev.Name)); v != nil {
+		old, err := c.decode(v)
+		if err != nil {
+			return nil, err
 		}
-		if ev.UID == "" {
-			ev.UID = types.UID(newUID())
-		}
-		ev.CreationTimestamp = ts
-		out = ev
-		if err := c.putTx(w, ev, Added); err != nil {
-			return err
-		}
-		return s.capEventsTx(w, ev.Namespace, ev.InvolvedObject.Name, ev.InvolvedObject.UID)
-	})
-	return out, err
+		old.Count += ev.Count
+		old.LastTimestamp = ev.LastTimestamp
+		return old, c.putTx(w, old, Modified)
+	}
+	if ev.UID == "" {
+		ev.UID = types.UID(newUID())
+	}
+	ev.CreationTimestamp = ts
+	if err := c.putTx(w, ev, Added); err != nil {
+		return nil, err
+	}
+	return ev, s.capEventsTx(w, ev.Namespace, ev.InvolvedObject.Name, ev.InvolvedObject.UID)
 }
 
 type eventRef struct {

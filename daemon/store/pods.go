@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/podrun/podrun/supervisor"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/uuid"
 )
 
@@ -20,6 +23,32 @@ func (s *Store) SetPending(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, e
 		return c.putTx(w, pod, Modified)
 	})
 	return pod, err
+}
+
+// ErrPodGone is what SavePodWithEvents's mutate returns when the stored
+// pod is not the one the engine reports on; the events are kept anyway.
+var ErrPodGone = errors.New("the pod is gone")
+
+// SavePodWithEvents applies mutate to the pod record namespace/name and
+// stores the events that explain the change, in one transaction: one
+// fsync per engine sync instead of one per event, which is what a device's
+// flash pays for (docs/architecture.md, "Files on the host"). A pod that
+// is gone, or for which mutate returns ErrPodGone, leaves the record as
+// it is; the events are stored all the same.
+func (s *Store) SavePodWithEvents(ctx context.Context, namespace, name string,
+	mutate func(*supervisor.PodRecord) (*supervisor.PodRecord, error), events []*corev1.Event, now time.Time) error {
+	pods := s.Pods()
+	return s.update(ctx, func(w *writeTx) error {
+		if _, err := pods.mutateTx(w, namespace, name, mutate); err != nil && !errors.Is(err, ErrPodGone) && !apierrors.IsNotFound(err) {
+			return err
+		}
+		for _, ev := range events {
+			if _, err := s.recordEventTx(w, ev, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // FinishPod removes a pod whose every container has stopped (the engine's
