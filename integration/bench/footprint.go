@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,11 +37,24 @@ type FootprintResult struct {
 	ProbeRestarts   int32    `json:"probeRestarts"`   // restarts of the probed pods' containers by the window's end
 	// podrund's log writers: one "podrund-logger cri-logger" process (or "podrund cri-logger" without it) per running
 	// container (containerd's binary log driver), not part of podrund's RSS.
-	Loggers         int     `json:"loggers"`
-	LoggersRSSMi    float64 `json:"loggersRSSMiB"`   // summed RSS: counts their shared text once per process
-	LoggersPSSMi    float64 `json:"loggersPSSMiB"`   // summed PSS: shared pages split among the sharers
-	PlainDeleteSec  float64 `json:"plainDeleteSec"`  // delete every plain pod, until the last DELETED
-	ProbedDeleteSec float64 `json:"probedDeleteSec"` // the same for the probed pods
+	Loggers      int     `json:"loggers"`
+	LoggersRSSMi float64 `json:"loggersRSSMiB"` // summed RSS: counts their shared text once per process
+	LoggersPSSMi float64 `json:"loggersPSSMiB"` // summed PSS: shared pages split among the sharers
+	// The stack below containerd with the plain pods running, in PSS:
+	// podrund, the log writers, and the runc shims of the daemon's
+	// namespace (one per pod since the shim group annotation).
+	PodrundPSSMi float64 `json:"podrundPSSMiB"`
+	Shims        int     `json:"shims"`
+	ShimsPSSMi   float64 `json:"shimsPSSMiB"`
+	// Flash wear: bytes podrund had written to storage (/proc/PID/io
+	// write_bytes) and the store file's growth over the idle window with
+	// the plain pods running, and over one container restart.
+	IdleWriteBytes     int64   `json:"idleWriteBytes"`
+	IdleStoreGrowth    int64   `json:"idleStoreGrowthBytes"`
+	RestartWriteBytes  int64   `json:"restartWriteBytes"`
+	RestartStoreGrowth int64   `json:"restartStoreGrowthBytes"`
+	PlainDeleteSec     float64 `json:"plainDeleteSec"`  // delete every plain pod, until the last DELETED
+	ProbedDeleteSec    float64 `json:"probedDeleteSec"` // the same for the probed pods
 	// The slowest answer to one DELETE request (the API promises "at once").
 	PlainSlowestDeleteMs  float64 `json:"plainSlowestDeleteMs"`
 	ProbedSlowestDeleteMs float64 `json:"probedSlowestDeleteMs"`
@@ -135,10 +152,19 @@ func (r *run) footprint(ctx context.Context) error {
 	if res.WithPods, err = d.snapshot(ctx); err != nil {
 		return err
 	}
+	before := writesOf(d)
 	if res.WithPodsCPU, err = cpuOver(ctx, d.P.PID(), r.s.IdleWindow); err != nil {
 		return err
 	}
+	res.IdleWriteBytes, res.IdleStoreGrowth = writesOf(d).since(before)
 	res.Loggers, res.LoggersRSSMi, res.LoggersPSSMi = loggerProcesses(d.P.Dir)
+	res.PodrundPSSMi = round2(float64(readPSS(d.P.PID())) / 1024)
+	res.Shims, res.ShimsPSSMi = shimProcesses(d.P.Namespace)
+	r.progress("footprint %d pods: stack PSS podrund %.1f MiB + %d shims %.1f MiB + loggers %.1f MiB; idle writes %d B, store +%d B over %v",
+		res.Pods, res.PodrundPSSMi, res.Shims, res.ShimsPSSMi, res.LoggersPSSMi, res.IdleWriteBytes, res.IdleStoreGrowth, r.s.IdleWindow)
+	if err := r.restartWrites(ctx, d, pw, ns, res); err != nil {
+		return err
+	}
 	r.progress("footprint %d pods: RSS %d KiB, CPU %.2f%%; %d cri-logger processes, RSS %.1f MiB, PSS %.1f MiB", res.Pods,
 		res.WithPods.RSSKiB, res.WithPodsCPU.Percent, res.Loggers, res.LoggersRSSMi, res.LoggersPSSMi)
 	t0 := time.Now()
@@ -181,6 +207,73 @@ func (r *run) footprint(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// writes is podrund's storage writes so far and its store file's size.
+type writes struct{ bytes, store int64 }
+
+func writesOf(d *Daemon) writes {
+	var w writes
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", d.P.PID())); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
+				w.bytes, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			}
+		}
+	}
+	if st, err := os.Stat(filepath.Join(d.P.Root, "podrund.db")); err == nil {
+		w.store = st.Size()
+	}
+	return w
+}
+
+func (w writes) since(before writes) (bytes, storeGrowth int64) {
+	return w.bytes - before.bytes, w.store - before.store
+}
+
+// restartWrites measures what podrund writes for one container restart:
+// from a pod's container running to its second instance running.
+func (r *run) restartWrites(ctx context.Context, d *Daemon, pw *podWatch, ns string, res *FootprintResult) error {
+	pod := restartingPod("flash-restart")
+	if _, _, err := startPods(ctx, d, pw, ns, []*corev1.Pod{pod}, 1, r.s.ReadyTimeout*4); err != nil {
+		return err
+	}
+	before := writesOf(d)
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		var p corev1.Pod
+		if err := d.C.Get(ctx, client.Pods, ns, pod.Name, &p); err != nil {
+			return fmt.Errorf("get %s: %w", pod.Name, err)
+		}
+		if st := p.Status.ContainerStatuses; len(st) == 1 && st[0].RestartCount == 1 && st[0].State.Running != nil {
+			res.RestartWriteBytes, res.RestartStoreGrowth = writesOf(d).since(before)
+			r.progress("footprint: one container restart wrote %d B, store +%d B", res.RestartWriteBytes, res.RestartStoreGrowth)
+			return nil
+		}
+		settle(ctx, 100*time.Millisecond)
+	}
+	return fmt.Errorf("%s never restarted", pod.Name)
+}
+
+// shimProcesses counts the runc shims serving namespace and their summed
+// PSS in MiB.
+func shimProcesses(namespace string) (n int, pssMiB float64) {
+	var pss int64
+	entries, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, e := range entries {
+		b, err := os.ReadFile(e)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) < 3 || !strings.Contains(args[0], "containerd-shim") || !slices.Contains(args, namespace) {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(e)))
+		n++
+		pss += readPSS(pid)
+	}
+	return n, round2(float64(pss) / 1024)
 }
 
 // loggerProcesses counts the log-writer processes ("… cri-logger …") of the daemon
@@ -265,6 +358,13 @@ func (f *FootprintResult) writeTable(w io.Writer) {
 		"probed pods took %.1f s to start\n", f.ContainerdCPU.CPUSec, f.ContainerdCPU.Percent, f.ProbeRestarts, f.ProbeStartupSec)
 	fmt.Fprintf(w, "\nOutside podrund: %d log-writer processes (`podrund-logger`, one per running container) with %d pods: "+
 		"%.1f MiB PSS in all (%.1f MiB summed RSS, shared text counted in each).\n", f.Loggers, f.Pods, f.LoggersPSSMi, f.LoggersRSSMi)
+	stack := f.PodrundPSSMi + f.ShimsPSSMi + f.LoggersPSSMi
+	fmt.Fprintf(w, "The stack below containerd with %d pods × 3 containers: podrund %.1f MiB + %d shims %.1f MiB + %d log writers %.1f MiB = "+
+		"%.1f MiB PSS (%.1f MiB per pod).\n", f.Pods, f.PodrundPSSMi, f.Shims, f.ShimsPSSMi, f.Loggers, f.LoggersPSSMi, stack, stack/float64(max(f.Pods, 1)))
+	fmt.Fprintf(w, "Flash writes by podrund: %d B written and the store grew %d B over %v with %d running pods and nothing changing "+
+		"(%.1f KiB per hour); one container restart: %d B written, store +%d B.\n", f.IdleWriteBytes, f.IdleStoreGrowth,
+		time.Duration(f.WithPodsCPU.WindowSec*float64(time.Second)), f.Pods,
+		float64(f.IdleWriteBytes)/1024*3600/max(f.WithPodsCPU.WindowSec, 1), f.RestartWriteBytes, f.RestartStoreGrowth)
 	fmt.Fprintf(w, "Deleting all %d pods (16 DELETEs in flight) took %.1f s (plain) and %.1f s (probed); "+
 		"the slowest DELETE answer took %.0f ms (plain) and %.0f ms (probed).\n",
 		f.Pods, f.PlainDeleteSec, f.ProbedDeleteSec, f.PlainSlowestDeleteMs, f.ProbedSlowestDeleteMs)

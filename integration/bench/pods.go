@@ -104,3 +104,17 @@ func crashPod(name, dir, crashDelay string) *corev1.Pod {
 	hostVolume(p, dir)
 	return p
 }
+
+// restartingPod has one container that exits 1 after 3 s, so that the
+// kubelet's back-off restarts it once 10 s later.
+func restartingPod(name string) *corev1.Pod {
+	grace := int64(1)
+	return &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PodSpec{
+			TerminationGracePeriodSeconds: &grace,
+			Containers:                    []corev1.Container{shell(appName, "sleep 3; exit 1")},
+		},
+	}
+}
