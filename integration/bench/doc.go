@@ -8,7 +8,8 @@
 //   - podrund's footprint (RSS, CPU) idle and with 50 pods, with and
 //     without 1 s probes;
 //   - scale (100 pods at once, API list latency);
-//   - churn (apply/delete cycles) followed by a leak check.
+//   - churn (apply/delete cycles) followed by a leak check;
+//   - boot: 20 stored pods brought back after a simulated host crash.
 //
 // It reports a markdown table on stdout, JSON in a file and the key
 // figures as benchmark metrics. It is BenchmarkPodrun, so it runs only

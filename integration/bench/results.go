@@ -23,6 +23,7 @@ type Results struct {
 	Footprint *FootprintResult    `json:"footprint,omitempty"`
 	Scale     *ScaleResult        `json:"scale,omitempty"`
 	Churn     *ChurnResult        `json:"churn,omitempty"`
+	Boot      *BootResult         `json:"boot,omitempty"`
 	Targets   []Target            `json:"targets"`
 	Errors    []string            `json:"errors,omitempty"`
 	Notes     []string            `json:"notes,omitempty"`
@@ -151,6 +152,9 @@ func (r *Results) WriteTables(w io.Writer) {
 	}
 	if c := r.Churn; c != nil {
 		c.writeTable(w)
+	}
+	if b := r.Boot; b != nil {
+		b.writeTable(w)
 	}
 	fmt.Fprintln(w, "\n| target | goal | value | status |\n|---|---|---|---|")
 	for _, t := range r.Targets {

@@ -89,6 +89,8 @@ func (r *run) runPhase(ctx context.Context, phase string) {
 		err = r.scale(ctx)
 	case "churn":
 		err = r.churn(ctx)
+	case "boot":
+		err = r.boot(ctx)
 	}
 	if err != nil {
 		r.fail("phase %s: %v", phase, err)

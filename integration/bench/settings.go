@@ -31,7 +31,7 @@ type Settings struct {
 }
 
 // AllPhases is the order of a full run.
-var AllPhases = []string{"start", "start-cni", "reaction", "footprint", "scale", "churn"}
+var AllPhases = []string{"start", "start-cni", "reaction", "footprint", "scale", "churn", "boot"}
 
 // DefaultSettings are BENCHMARKS.md's figures; quick ones are for a smoke run.
 func DefaultSettings(quick bool) Settings {
