@@ -271,12 +271,14 @@ func newObject(gvk schema.GroupVersionKind) runtime.Object {
 		return &corev1.Secret{}
 	case JobGVK:
 		return &batchv1.Job{}
+	case CronJobGVK:
+		return &batchv1.CronJob{}
 	}
 	return nil
 }
 
 func unknownKind(where string, gvk schema.GroupVersionKind) *StatusError {
-	return badRequestf("%s: no kind %q is registered for version %q: podrun accepts v1 Pod, ConfigMap, Secret, List and batch/v1 Job",
+	return badRequestf("%s: no kind %q is registered for version %q: podrun accepts v1 Pod, ConfigMap, Secret, List and batch/v1 Job, CronJob",
 		where, gvk.Kind, gvk.GroupVersion().String())
 }
 

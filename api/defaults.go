@@ -26,6 +26,8 @@ func Default(obj runtime.Object) {
 		DefaultPod(o)
 	case *batchv1.Job:
 		DefaultJob(o)
+	case *batchv1.CronJob:
+		DefaultCronJob(o)
 	case *corev1.ConfigMap:
 		DefaultConfigMap(o)
 	case *corev1.Secret:

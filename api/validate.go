@@ -24,6 +24,8 @@ func Validate(obj runtime.Object) error {
 		kind, name, errs = "Pod", o.Name, ValidatePod(o)
 	case *batchv1.Job:
 		kind, name, errs = "Job", o.Name, ValidateJob(o)
+	case *batchv1.CronJob:
+		kind, name, errs = "CronJob", o.Name, ValidateCronJob(o)
 	case *corev1.ConfigMap:
 		kind, name, errs = "ConfigMap", o.Name, ValidateConfigMap(o)
 	case *corev1.Secret:

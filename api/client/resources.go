@@ -17,6 +17,7 @@ const (
 	Secrets    Resource = "secrets"
 	Events     Resource = "events"
 	Jobs       Resource = "jobs"
+	CronJobs   Resource = "cronjobs"
 )
 
 // Kind is the Kubernetes kind of the collection's objects.
@@ -32,13 +33,15 @@ func (r Resource) Kind() string {
 		return "Event"
 	case Jobs:
 		return "Job"
+	case CronJobs:
+		return "CronJob"
 	}
 	return string(r)
 }
 
 // groupPrefix is the API group's path prefix.
 func (r Resource) groupPrefix() string {
-	if r == Jobs {
+	if r == Jobs || r == CronJobs {
 		return "/apis/batch/v1"
 	}
 	return "/api/v1"

@@ -27,6 +27,8 @@ func (p *Printer) columnsFor(obj any) (columns, error) {
 		return podColumnsDef(wide), nil
 	case *batchv1.Job:
 		return jobColumns(wide), nil
+	case *batchv1.CronJob:
+		return cronJobColumns(wide), nil
 	case *corev1.ConfigMap:
 		return columns{[]string{"NAME", "DATA", "AGE"}, true, func(o any, now time.Time) []string {
 			cm := o.(*corev1.ConfigMap)
@@ -89,12 +91,8 @@ func jobColumns(wide bool) columns {
 		job := o.(*batchv1.Job)
 		row := []string{job.Name, JobStatus(job), jobCompletions(job), jobDuration(job, now), ageOf(job.CreationTimestamp, now)}
 		if wide {
-			var names, images []string
-			for _, c := range job.Spec.Template.Spec.Containers {
-				names = append(names, c.Name)
-				images = append(images, c.Image)
-			}
-			row = append(row, strings.Join(names, ","), strings.Join(images, ","), selectorString(job.Spec.Selector))
+			names, images := containerCells(job.Spec.Template.Spec.Containers)
+			row = append(row, names, images, selectorString(job.Spec.Selector))
 		}
 		return row
 	}}

@@ -161,6 +161,8 @@ func withTypeMeta(obj any) any {
 		o.APIVersion, o.Kind = "v1", "Pod"
 	case *batchv1.Job:
 		o.APIVersion, o.Kind = "batch/v1", "Job"
+	case *batchv1.CronJob:
+		o.APIVersion, o.Kind = "batch/v1", "CronJob"
 	case *corev1.ConfigMap:
 		o.APIVersion, o.Kind = "v1", "ConfigMap"
 	case *corev1.Secret:
@@ -179,6 +181,8 @@ func ResourceName(obj any) string {
 		return "pod/" + o.Name
 	case *batchv1.Job:
 		return "job.batch/" + o.Name
+	case *batchv1.CronJob:
+		return "cronjob.batch/" + o.Name
 	case *corev1.ConfigMap:
 		return "configmap/" + o.Name
 	case *corev1.Secret:
