@@ -64,6 +64,7 @@ type daemon struct {
 	srv    *server.Server
 	mgr    *supervisor.Manager
 	jobs   *job.Runner
+	crons  func(ctx context.Context) // the CronJob controller and its change feed
 	vols   *volumes.Manager
 	stopCD func() // stops an embedded containerd (host shutdown only)
 	// socketGID is socketGroup's gid, -1 without one.
@@ -180,6 +181,7 @@ func (d *daemon) wire(ctx context.Context) error {
 		MaxPodCreatesPerSync: cfg.Limits.MaxJobPodCreatesPerSync})
 	d.jobs = job.NewRunner(ctrl, objs, clk, log.Named("job"))
 	objs.SetJobController(d.jobs, d.jobs)
+	d.crons = cronJobRunner(objs, clk, log.Named("cronjob"))
 	d.srv, err = server.New(server.Options{Objects: objs, Images: memory.Images{Images: d.rt, Heap: heap}, Execer: d.rt,
 		Metrics: m, Root: cfg.Root, Logger: log.Named("api"),
 		Version: d.opts.Version, GitCommit: d.opts.GitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
@@ -275,6 +277,8 @@ func (d *daemon) serve(ctx context.Context) error {
 	}
 	jobsDone := make(chan struct{})
 	go func() { _ = d.jobs.Run(engineCtx); close(jobsDone) }()
+	cronJobsDone := make(chan struct{})
+	go func() { d.crons(engineCtx); close(cronJobsDone) }()
 	go d.vols.Run(engineCtx, volumeRefreshInterval)
 	go d.localStorageMonitor().Run(engineCtx)
 
@@ -312,6 +316,7 @@ func (d *daemon) serve(ctx context.Context) error {
 	stopEngine()
 	<-engineDone
 	<-jobsDone
+	<-cronJobsDone
 	if hostShutdown {
 		d.stopCD()
 	}

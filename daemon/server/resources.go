@@ -76,11 +76,29 @@ func (s *Server) resources() []resourceRoutes {
 		applied: s.obj.JobApplied,
 		deleted: s.obj.JobDeleted,
 	}
+	cronJobs := &objectResource[*batchv1.CronJob]{
+		s: s, kind: "CronJob", gvk: api.CronJobGVK, bucket: objects.BucketCronJobs,
+		coll:    s.obj.CronJobs(),
+		meta:    func(o *batchv1.CronJob) *metav1.ObjectMeta { return &o.ObjectMeta },
+		prepare: s.obj.PrepareCronJob,
+		merge:   objects.MergeCronJobUpdate,
+		// The whole delete is the object layer's: it records an Orphan
+		// propagation on the deleted CronJob for the controller (R115).
+		deferDelete: func(r *http.Request, ns, name string) (*batchv1.CronJob, bool, error) {
+			cj, err := s.obj.DeleteCronJob(r.Context(), r.URL.Query().Get("propagationPolicy"), ns, name)
+			return cj, err == nil, err
+		},
+		newList: func(items []*batchv1.CronJob, rv string) runtime.Object {
+			return &batchv1.CronJobList{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJobList"},
+				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
+		},
+	}
 	return []resourceRoutes{
 		cms.routes("/api/v1", "configmaps"),
 		secrets.routes("/api/v1", "secrets"),
 		events.routes("/api/v1", "events"),
 		jobs.routes("/apis/batch/v1", "jobs"),
+		cronJobs.routes("/apis/batch/v1", "cronjobs"),
 	}
 }
 

@@ -168,7 +168,8 @@ func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		fresh := tx.Bucket([]byte(bucketMeta)) == nil
 		for _, b := range []string{BucketPods, BucketPodsPending, BucketConfigMaps,
-			BucketSecrets, BucketJobs, BucketEvents, bucketMeta} {
+			BucketSecrets, BucketJobs, BucketEvents, bucketMeta,
+			BucketCronJobs} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
