@@ -19,13 +19,13 @@ const completionTimeout = 2 * time.Second
 func typeNames(cmd string) []string {
 	switch cmd {
 	case "describe":
-		return []string{"pod", "job"}
+		return []string{"pod", "job", "cronjob"}
 	case "delete":
-		return []string{"pod", "job", "configmap", "secret"}
+		return []string{"pod", "job", "cronjob", "configmap", "secret"}
 	case "wait":
 		return []string{"pod", "job"}
 	}
-	return []string{"pods", "jobs", "configmaps", "secrets", "events", "images"}
+	return []string{"pods", "jobs", "cronjobs", "configmaps", "secrets", "events", "images"}
 }
 
 // completeTypeThenName completes "TYPE NAME": the type first, then names

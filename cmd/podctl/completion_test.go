@@ -32,7 +32,7 @@ func TestCompletion(t *testing.T) {
 		want string
 	}{
 		{[]string{"get", "po"}, "pods"},
-		{[]string{"describe", ""}, "pod job"},
+		{[]string{"describe", ""}, "pod job cronjob"},
 		{[]string{"get", "pods", "w"}, "web worker"},
 		{[]string{"logs", "we"}, "web"},
 		{[]string{"exec", "web", "-c", ""}, "proxy app helper"},

@@ -32,7 +32,7 @@ type deleteTarget struct {
 func newDeleteCommand(g *globals) *cobra.Command {
 	var f deleteFlags
 	cmd := &cobra.Command{
-		Use:   "delete pod|job|configmap|secret NAME... | -f FILE",
+		Use:   "delete pod|job|cronjob|configmap|secret NAME... | -f FILE",
 		Short: "Delete objects; pods stop gracefully",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.now {

@@ -15,8 +15,8 @@ import (
 
 func newDescribeCommand(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "describe pod|job NAME",
-		Short: "Show a pod or job in detail, with its events",
+		Use:   "describe pod|job|cronjob NAME",
+		Short: "Show a pod, job or cronjob in detail, with its events",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := kindByName(args[0])
@@ -29,8 +29,10 @@ func newDescribeCommand(g *globals) *cobra.Command {
 				return describePod(ctx, g, args[1])
 			case client.Jobs:
 				return describeJob(ctx, g, args[1])
+			case client.CronJobs:
+				return describeCronJob(ctx, g, args[1])
 			}
-			return fmt.Errorf("describe supports pods and jobs, not %s", args[0])
+			return fmt.Errorf("describe supports pods, jobs and cronjobs, not %s", args[0])
 		},
 	}
 }
@@ -137,4 +139,17 @@ func eventsFor(ctx context.Context, c *client.Client, ns, kind, name string, uid
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+func describeCronJob(ctx context.Context, g *globals, name string) error {
+	c := g.client()
+	var cj batchv1.CronJob
+	if err := c.Get(ctx, client.CronJobs, g.namespace, name, &cj); err != nil {
+		return err
+	}
+	evs, err := eventsFor(ctx, c, g.namespace, "CronJob", name, cj.UID)
+	if err != nil {
+		return err
+	}
+	return printer.DescribeCronJob(g.Out, printer.CronJobDescription{CronJob: &cj, Events: evs}, g.now())
 }

@@ -15,7 +15,7 @@ import (
 func newGetCommand(g *globals) *cobra.Command {
 	var watch bool
 	cmd := &cobra.Command{
-		Use:   "get pods|jobs|configmaps|secrets|events|images [NAME]",
+		Use:   "get pods|jobs|cronjobs|configmaps|secrets|events|images [NAME]",
 		Short: "Show objects as a table, json, yaml or names",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {

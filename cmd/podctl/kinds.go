@@ -29,6 +29,8 @@ func kindByName(name string) (kind, error) {
 		return kind{client.Pods, "pod", func() runtime.Object { return &corev1.Pod{} }}, nil
 	case "job", "jobs", "job.batch", "jobs.batch":
 		return kind{client.Jobs, "job.batch", func() runtime.Object { return &batchv1.Job{} }}, nil
+	case "cj", "cronjob", "cronjobs", "cronjob.batch", "cronjobs.batch":
+		return kind{client.CronJobs, "cronjob.batch", func() runtime.Object { return &batchv1.CronJob{} }}, nil
 	case "cm", "configmap", "configmaps":
 		return kind{client.ConfigMaps, "configmap", func() runtime.Object { return &corev1.ConfigMap{} }}, nil
 	case "secret", "secrets":
@@ -46,6 +48,8 @@ func kindOf(obj runtime.Object) (kind, error) {
 		return kindByName("pod")
 	case *batchv1.Job:
 		return kindByName("job")
+	case *batchv1.CronJob:
+		return kindByName("cronjob")
 	case *corev1.ConfigMap:
 		return kindByName("configmap")
 	case *corev1.Secret:

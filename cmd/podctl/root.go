@@ -85,6 +85,7 @@ func newRootCommand(s streams) *cobra.Command {
 		newVersionCommand(g),
 		newTimelineCommand(g),
 		newTopCommand(g),
+		newCreateCommand(g),
 	)
 	addCompletions(g, root)
 	return root

@@ -196,7 +196,7 @@ func (s *Server) fillNew(res client.Resource, o Object, ns string) {
 	}
 	o["kind"] = res.Kind()
 	o["apiVersion"] = "v1"
-	if res == client.Jobs {
+	if res == client.Jobs || res == client.CronJobs {
 		o["apiVersion"] = "batch/v1"
 	}
 }
