@@ -295,3 +295,18 @@ func TestMissingActiveJob(t *testing.T) {
 		t.Fatalf("created %v, events %v", w.created, w.events)
 	}
 }
+
+// A schedule that parses but never fires (31 February) is reported and
+// not requeued, rather than spinning.
+func TestScheduleThatNeverFires(t *testing.T) {
+	w := newWorld(t, t0)
+	w.addCronJob("0 0 31 2 *")
+	c := w.controller()
+	w.clk.SetTime(t0.AddDate(1, 0, 0))
+	if d := w.sync(c); d != nil {
+		t.Fatalf("requeue %v", *d)
+	}
+	if !w.hasEvent("InvalidSchedule") || len(w.created) != 0 {
+		t.Fatalf("events %v, created %v", w.events, w.created)
+	}
+}
