@@ -8,7 +8,7 @@ import (
 
 	// Devices often have no /usr/share/zoneinfo: the embedded IANA
 	// database lets spec.timeZone be checked and used on them as on any
-	// API server (about 450 KB of binary).
+	// API server. It costs about 400 KiB of each stripped binary.
 	_ "time/tzdata"
 
 	"github.com/robfig/cron/v3"
