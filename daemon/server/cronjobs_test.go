@@ -119,4 +119,13 @@ func TestCronJobRefusals(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.to, code, data)
 		}
 	}
+	// Strict decoding: a misspelt field is named, never ignored.
+	body := strings.Replace(cronJobYAML, "schedule:", "scheduel:", 1)
+	if code, data := ts.do("POST", cronJobsPath, "application/yaml", []byte(body)); code != 400 ||
+		!strings.Contains(string(data), `unknown field \"spec.scheduel\"`) {
+		t.Errorf("misspelt field: %d %s", code, data)
+	}
+	if code, data := ts.do("GET", cronJobsPath, "", nil); code != 200 || !strings.Contains(string(data), `"items":[]`) {
+		t.Errorf("nothing refused was stored: %d %s", code, data)
+	}
 }
