@@ -69,39 +69,49 @@ type CronJobHooks interface {
 }
 
 // FeedCronJobs hands every committed CronJob and Job change to hooks
-// until ctx ends. It follows the store's own change feed rather than the
-// API handlers, so Jobs the Job controller updates and CronJobs written
-// by any path are seen alike. A feed dropped for falling behind is
-// re-subscribed and followed by a resync, as an informer re-lists.
+// until ctx ends. It follows the store's own change feed (two watches)
+// rather than the API handlers, so Jobs the Job controller updates and
+// CronJobs written by any path are seen alike. A watch dropped for
+// falling behind is re-subscribed and followed by a resync, as an
+// informer re-lists.
 func (b *Objects) FeedCronJobs(ctx context.Context, hooks CronJobHooks) {
-	match := func(c store.Change) bool { return c.Bucket == BucketCronJobs || c.Bucket == BucketJobs }
 	for ctx.Err() == nil {
-		sub := b.hub.subscribe(match)
+		cjs, jobs := b.Watch(everything(BucketCronJobs)), b.Watch(everything(BucketJobs))
 		hooks.Resync(ctx)
-		b.follow(ctx, sub, hooks)
-		b.hub.unsubscribe(sub)
+		b.follow(ctx, cjs, jobs, hooks)
+		b.Unwatch(cjs)
+		b.Unwatch(jobs)
 	}
 }
 
-func (b *Objects) follow(ctx context.Context, sub *Subscription, hooks CronJobHooks) {
+// everything is the filter of every object of a kind.
+func everything(bucket string) Filter {
+	f, _ := NewFilter(bucket, "", "") // no selector: no error
+	return f
+}
+
+func (b *Objects) follow(ctx context.Context, cjs, jobs *Subscription, hooks CronJobHooks) {
 	for {
+		var c Change
+		var ok bool
 		select {
 		case <-ctx.Done():
 			return
-		case c, ok := <-sub.Changes():
-			if !ok {
-				b.log.Warn("the cronjob controller's change feed fell behind; resyncing")
-				return
-			}
-			switch o := c.Object.(type) {
-			case *batchv1.Job:
-				hooks.JobChanged(o)
-			case *batchv1.CronJob:
-				if c.Type == store.Deleted {
-					hooks.CronJobDeleted(o)
-				} else {
-					hooks.CronJobApplied(o)
-				}
+		case c, ok = <-cjs.Changes():
+		case c, ok = <-jobs.Changes():
+		}
+		if !ok {
+			b.log.Warn("the cronjob controller's change feed fell behind; resyncing")
+			return
+		}
+		switch o := c.Object.(type) {
+		case *batchv1.Job:
+			hooks.JobChanged(o)
+		case *batchv1.CronJob:
+			if c.Type == store.Deleted {
+				hooks.CronJobDeleted(o)
+			} else {
+				hooks.CronJobApplied(o)
 			}
 		}
 	}
