@@ -2,6 +2,7 @@ package cronjob
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"syscall"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podrun/podrun/integration/harness"
 )
@@ -133,4 +135,35 @@ func TestMissedRunAfterDowntime(t *testing.T) {
 			t.Fatalf("a missed minute ran: jobs %s, podrund was down from minute %d to %d", jobNames(jobs), stopped, before)
 		}
 	}
+}
+
+// podctl create job --from=cronjob/cj runs a suspended CronJob's Job now,
+// as kubectl does; deleting the CronJob deletes that Job and its pod
+// (R115).
+func TestCreateJobFromCronJobAndCascade(t *testing.T) {
+	t.Parallel()
+	c := newClient(t, env.Daemon)
+	c.Apply(cronJobYAML("echo by hand", "  suspend: true\n"))
+	if out := c.MustPodctl("create", "job", "by-hand", "--from=cronjob/cj"); out != "job.batch/by-hand created\n" {
+		t.Fatalf("create job: %q", out)
+	}
+	jobs := waitJobs(t, c, 60*time.Second, "complete", func(jobs []batchv1.Job) bool {
+		return len(jobs) == 1 && isComplete(&jobs[0])
+	})
+	cj := getCronJob(t, c)
+	j := jobs[0]
+	if ref := metav1.GetControllerOf(&j); j.Annotations["cronjob.kubernetes.io/instantiate"] != "manual" ||
+		ref == nil || ref.UID != cj.UID {
+		t.Fatalf("job metadata %+v", j.ObjectMeta)
+	}
+	if len(c.ListPods()) != 1 {
+		t.Fatalf("want the job's pod, got %d pods", len(c.ListPods()))
+	}
+	c.MustPodctl("delete", "cronjob", "cj")
+	harness.Eventually(t, 60*time.Second, func() string {
+		if n, js := len(c.ListPods()), len(listJobs(t, c)); n+js > 0 {
+			return fmt.Sprintf("%d pods and %d jobs left after deleting their cronjob", n, js)
+		}
+		return ""
+	})
 }
