@@ -250,8 +250,13 @@ func (c *Controller) reconcileActive(ctx context.Context, cj *batchv1.CronJob, j
 		finished, cond := finishedCondition(j)
 		switch {
 		case !found && !finished:
+			// The copy being synced may predate the status write that
+			// took this Job in; the stored CronJob decides, and only the
+			// reference is taken from it so that this sync's other
+			// changes are kept.
 			if fresh, err := c.cjs.GetCronJob(ctx, cj.Namespace, cj.Name); err == nil && inActive(fresh, j.UID) {
-				*cj = *fresh
+				cj.Status.Active = append(cj.Status.Active, jobRef(j))
+				changed = true
 				continue
 			}
 			c.event(cj, corev1.EventTypeWarning, "UnexpectedJob", "Saw a job that the controller did not create or forgot: %s", j.Name)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/api"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -308,5 +309,26 @@ func TestScheduleThatNeverFires(t *testing.T) {
 	}
 	if !w.hasEvent("InvalidSchedule") || len(w.created) != 0 {
 		t.Fatalf("events %v, created %v", w.events, w.created)
+	}
+}
+
+// A running Job the CronJob controls but did not start (podctl create job
+// --from) is reported, not adopted into status.active; once complete it
+// counts for lastSuccessfulTime like any other (R114, R115).
+func TestManualJobIsUnexpected(t *testing.T) {
+	w := newWorld(t, t0)
+	cj := w.addCronJob("* * * * *", func(cj *batchv1.CronJob) { cj.Spec.Suspend = ptr.To(true) })
+	c := w.controller()
+	if _, err := w.CreateJob(context.TODO(), api.ManualJob(cj, "by-hand")); err != nil {
+		t.Fatal(err)
+	}
+	w.sync(c)
+	if !w.hasEvent("UnexpectedJob") || len(w.cronJob().Status.Active) != 0 {
+		t.Fatalf("events %v, status %+v", w.events, w.cronJob().Status)
+	}
+	w.finish("by-hand", batchv1.JobComplete, minute(1), minute(2))
+	w.sync(c)
+	if got := w.cronJob().Status.LastSuccessfulTime; got == nil || !got.Time.Equal(minute(2)) {
+		t.Fatalf("lastSuccessfulTime = %v", got)
 	}
 }
