@@ -27,6 +27,8 @@ func (r *Results) Metrics() []Metric {
 		}
 		add(p.Podrun.N > 0, p.Podrun.Median, "pod-start"+suffix+"-median-ms")
 		add(p.Podrun.N > 0 && p.Floor.N > 0, p.RatioMedian, "ratio-to-floor"+suffix)
+		add(p.FirstLine.N > 0, p.FirstLine.Median, "first-line"+suffix+"-median-ms")
+		add(p.AppFirstLine.N > 0, p.AppFirstLine.Median, "app-first-line"+suffix+"-median-ms")
 	}
 	if rr := r.Reaction; rr != nil {
 		add(rr.ExitToSidecarTERM.N > 0, rr.ExitToSidecarTERM.Median, "sidecar-stop-ms")

@@ -43,6 +43,11 @@ type PodStartResult struct {
 	RatioP90      float64    `json:"ratioP90"`
 	Delete        Dist       `json:"delete"` // DELETE → DELETED event (SIGTERM honoured at once)
 	Spans         StartSpans `json:"spans"`
+	// FirstLine and AppFirstLine: apply → the first log line of the first
+	// container (sidecar-1) and of the app, as podrun's log writer stamped
+	// it: when each container's process was really running.
+	FirstLine    Dist `json:"firstLine"`
+	AppFirstLine Dist `json:"appFirstLine"`
 }
 
 // StartSpans splits the starts by containerd's own events of the three
@@ -122,6 +127,8 @@ func (r *Results) WriteTables(w io.Writer) {
 		}
 		fmt.Fprintln(w, distRow("pod start, podrun "+mode+", "+p.Network, p.Podrun))
 		fmt.Fprintln(w, distRow("pod delete, podrun "+mode+", "+p.Network, p.Delete))
+		fmt.Fprintln(w, distRow("… podrun "+mode+": apply → 1st container's first line, "+p.Network, p.FirstLine))
+		fmt.Fprintln(w, distRow("… podrun "+mode+": apply → app's first line, "+p.Network, p.AppFirstLine))
 		fmt.Fprintln(w, distRow("… podrun "+mode+": apply → 1st container created, "+p.Network, p.Spans.ApplyToFirstCreate))
 		fmt.Fprintln(w, distRow("… podrun "+mode+": 1st created → 3rd task started, "+p.Network, p.Spans.FirstCreateToLastStart))
 		fmt.Fprintln(w, distRow("… podrun "+mode+": 3rd task started → watch event, "+p.Network, p.Spans.LastStartToWatch))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestChurnJudge(t *testing.T) {
@@ -71,5 +72,16 @@ func TestTargetsAndReport(t *testing.T) {
 	var back Results
 	if err := json.Unmarshal(b, &back); err != nil || back.PodStart[0].Podrun.Median != 110 {
 		t.Fatalf("JSON round trip: %v %+v", err, back.PodStart)
+	}
+}
+
+func TestParseTimestamped(t *testing.T) {
+	want := time.Date(2026, 12, 6, 7, 59, 1, 123456789, time.UTC)
+	got, err := parseTimestamped("2026-12-06T07:59:01.123456789Z up\n")
+	if err != nil || !got.Equal(want) {
+		t.Fatalf("parseTimestamped = %v, %v; want %v", got, err, want)
+	}
+	if _, err := parseTimestamped("up\n"); err == nil {
+		t.Fatal("a line without a timestamp was accepted")
 	}
 }

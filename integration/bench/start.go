@@ -24,6 +24,7 @@ type startSeries struct {
 	ev         *ctrEvents
 	podD, delD []time.Duration
 	spans      spanSamples
+	firstLine  [2][]time.Duration // apply → first log line of sidecar-1, of the app
 }
 
 // startNS is the pod namespace of the pod-start series.
@@ -77,7 +78,8 @@ func (r *run) podStart(ctx context.Context, network string, cni *CNIConfig) erro
 	}
 	for _, s := range series {
 		res := PodStartResult{Network: network, PreparedAhead: s.ahead,
-			Podrun: Summarize(s.podD), Floor: Summarize(floorD), Delete: Summarize(s.delD), Spans: s.spans.summary()}
+			Podrun: Summarize(s.podD), Floor: Summarize(floorD), Delete: Summarize(s.delD), Spans: s.spans.summary(),
+			FirstLine: Summarize(s.firstLine[0]), AppFirstLine: Summarize(s.firstLine[1])}
 		res.RatioMedian, res.RatioP90 = ratio(res.Podrun.Median, res.Floor.Median), ratio(res.Podrun.P90, res.Floor.P90)
 		r.res.PodStart = append(r.res.PodStart, res)
 	}
@@ -111,6 +113,9 @@ func (r *run) startLoop(ctx context.Context, network string, fl *floor, series [
 			}
 			if i >= startWarmup {
 				s.podD, s.delD = append(s.podD, st.Start), append(s.delD, st.Delete)
+				for k, d := range st.FirstLine {
+					s.firstLine[k] = append(s.firstLine[k], d)
+				}
 				if err := s.spans.add(ctx, s.ev, floorEvents, st, fids); err != nil {
 					return nil, err
 				}
@@ -131,6 +136,9 @@ type startTiming struct {
 	Running podEvent  // the first event with every container running
 	Start   time.Duration
 	Delete  time.Duration
+	// FirstLine is apply → the first log line of the first container
+	// (sidecar-1) and of the app, as stamped by podrun's log writer.
+	FirstLine [2]time.Duration
 }
 
 // startOne applies a three-container pod and times apply → every container
@@ -140,7 +148,7 @@ func (r *run) startOne(ctx context.Context, d *Daemon, pw *podWatch, ns, name st
 	wctx, cancel := context.WithTimeout(ctx, r.s.ReadyTimeout)
 	defer cancel()
 	st.Applied = time.Now()
-	if err := applyPod(wctx, d.C, ns, threeContainerPod(name)); err != nil {
+	if err := applyPod(wctx, d.C, ns, firstLinePod(name)); err != nil {
 		return st, err
 	}
 	ev, err := pw.wait(wctx, name, "every container running", allRunning)
@@ -148,6 +156,13 @@ func (r *run) startOne(ctx context.Context, d *Daemon, pw *podWatch, ns, name st
 		return st, fmt.Errorf("%w\npodrund log:\n%s", err, d.P.LogTail(20))
 	}
 	st.Running, st.Start = ev, ev.At.Sub(st.Applied)
+	for k, c := range []string{sidecar1, appName} {
+		at, err := firstLineAt(wctx, d.C, ns, name, c)
+		if err != nil {
+			return st, err
+		}
+		st.FirstLine[k] = at.Sub(st.Applied)
+	}
 	t1 := time.Now()
 	if err := deletePod(wctx, d.C, ns, name); err != nil {
 		return st, err
