@@ -69,7 +69,7 @@ func (w *worker) countProbe(u *results.Update) {
 // diagSnapshot copies the probe counts of the current instances and the
 // image pull back-off for Diagnose; it is built on every publish.
 func (w *worker) diagSnapshot() diagSnapshot {
-	d := diagSnapshot{probes: map[string]map[results.Kind]ProbeInfo{}, pullBackoff: copyMap(w.pullBackoff)}
+	d := diagSnapshot{probes: map[string]map[results.Kind]ProbeInfo{}, pullBackoff: w.pulls.backoffCopy()}
 	for k, pi := range w.probeCounts {
 		if findInstance(&w.rec.Engine, k.id) == nil {
 			delete(w.probeCounts, k) // the instance is gone

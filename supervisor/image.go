@@ -47,7 +47,7 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 		return st, nil
 	}
 	now := w.m.clk.Now()
-	if wait, until := inBackoffSinceUpdate(w.pullBackoff, c.Image, now); wait {
+	if wait, until := w.pulls.inBackoff(c.Image, now); wait {
 		msg := fmt.Sprintf("Back-off pulling image %q", c.Image)
 		w.containerEvent(c.Name, corev1.EventTypeNormal, "BackOff", msg)
 		if st.Present {
@@ -65,7 +65,7 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 	pulled, perr := w.m.rt.PullImage(ctx, c.Image, progress)
 	endPull()
 	if perr != nil {
-		w.pullBackoff = nextBackoff(w.pullBackoff, c.Image, now, w.m.clk.Now())
+		w.pulls.failed(c.Image, now)
 		// Like the kubelet's error retry: the next sync shows ImagePullBackOff
 		// while the back-off lasts, then pulls again.
 		w.retry(now.Add(errorRetry))
@@ -78,7 +78,7 @@ func (w *worker) ensureImage(ctx context.Context, c *corev1.Container) (ImageSta
 		w.containerEvent(c.Name, corev1.EventTypeWarning, "Failed", "Error: ErrImagePull")
 		return st, &StartError{Reason: reason, Message: msg}
 	}
-	delete(w.pullBackoff, c.Image)
+	w.pulls.succeeded(c.Image)
 	d := w.m.clk.Since(now)
 	w.containerEvent(c.Name, corev1.EventTypeNormal, "Pulled",
 		fmt.Sprintf("Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.",

@@ -27,7 +27,7 @@ type worker struct {
 	restartAfterKill map[string]bool
 	oom              map[string]bool
 	reapNotes        map[string]reapNote // per unreaped instance, see worker_reap.go
-	pullBackoff      map[string]BackoffEntry
+	pulls            pullTracker         // pull back-off and progress (pullprogress.go)
 	sandbox          Sandbox
 	sandboxReady     bool
 	ordering         *terminationOrdering
@@ -41,12 +41,6 @@ type worker struct {
 	// startAnchor is planInput.StartAnchor: the clock reading of the first
 	// plan after status.startTime was set.
 	startAnchor time.Time
-
-	// pullMu orders pull progress reports (from the runtime's goroutine)
-	// before the worker's next publish; see pullReporter.
-	pullMu     sync.Mutex
-	pullActive bool
-	pullLast   time.Time
 
 	snapMu sync.Mutex
 	snap   *PodRecord
@@ -101,6 +95,7 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 		restartAfterKill: map[string]bool{},
 		oom:              map[string]bool{},
 		reapNotes:        map[string]reapNote{},
+		pulls:            pullTracker{clk: m.clk},
 		done:             make(chan struct{}),
 		deleted:          rec.Pod.DeletionTimestamp != nil,
 		adopt:            len(rec.Engine.Instances) > 0 || rec.Engine.SandboxAttempt > 0,
