@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/clock"
 )
 
 // worker is the one goroutine that owns one pod: every input is observed,
@@ -36,8 +35,7 @@ type worker struct {
 	deleted          bool
 	finished         bool
 	adopt            bool
-	retryAt          time.Time
-	timer            clock.Timer
+	timer            wakeTimer // the single wake-up (waketimer.go)
 	// startAnchor is planInput.StartAnchor: the clock reading of the first
 	// plan after status.startTime was set.
 	startAnchor time.Time
@@ -96,6 +94,7 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 		oom:              map[string]bool{},
 		reapNotes:        map[string]reapNote{},
 		pulls:            pullTracker{clk: m.clk},
+		timer:            wakeTimer{clk: m.clk},
 		done:             make(chan struct{}),
 		deleted:          rec.Pod.DeletionTimestamp != nil,
 		adopt:            len(rec.Engine.Instances) > 0 || rec.Engine.SandboxAttempt > 0,
@@ -127,11 +126,7 @@ func (w *worker) run(ctx context.Context) {
 	defer close(w.done)
 	defer w.endPrepared()
 	w.baseCtx = ctx
-	defer func() {
-		if w.timer != nil {
-			w.timer.Stop()
-		}
-	}()
+	defer w.timer.stop()
 	if !w.firstSync(ctx) {
 		w.close()
 		return
@@ -139,10 +134,6 @@ func (w *worker) run(ctx context.Context) {
 	defer w.afterFinish(ctx)
 	var buf []workerMsg
 	for !w.finished {
-		var timerC <-chan time.Time
-		if w.timer != nil {
-			timerC = w.timer.C()
-		}
 		select {
 		case <-ctx.Done():
 			w.close()
@@ -153,7 +144,7 @@ func (w *worker) run(ctx context.Context) {
 				w.handle(ctx, &buf[i])
 			}
 			clear(buf)
-		case <-timerC:
+		case <-w.timer.C():
 		}
 		w.sync(ctx)
 		w.reapAfterSync(ctx)
@@ -289,9 +280,7 @@ func (w *worker) forgetInstance(in *Instance) {
 func (w *worker) sync(ctx context.Context) {
 	st := &w.rec.Engine
 	var wake time.Time
-	if !w.retryAt.After(w.m.clk.Now()) {
-		w.retryAt = time.Time{} // due now: this sync is the retry
-	}
+	w.timer.syncing()
 	if w.rec.Pod.Status.StartTime == nil {
 		// R70/R90: startTime is set once, before the first plan, so the
 		// activeDeadlineSeconds wake-up is armed from the first sync on.
@@ -322,7 +311,7 @@ func (w *worker) sync(ctx context.Context) {
 		return // finish published the final status
 	}
 	w.publish(ctx)
-	w.arm(wake)
+	w.timer.arm(wake)
 }
 
 // planRounds bounds the plan-and-execute rounds of one sync. A round that
@@ -354,36 +343,7 @@ func (w *worker) planInput() *planInput {
 }
 
 // retry asks for a sync at t at the latest (failed starts, pull back-off).
-func (w *worker) retry(t time.Time) {
-	if w.retryAt.IsZero() || t.Before(w.retryAt) {
-		w.retryAt = t
-	}
-}
-
-// arm sets the single timer to the earliest of the plan's wake time and the
-// retry time; it fires exactly then (R37), there is no periodic tick.
-func (w *worker) arm(wake time.Time) {
-	now := w.m.clk.Now()
-	if !w.retryAt.IsZero() && !w.retryAt.After(now) {
-		w.retryAt = time.Time{}
-	}
-	if !w.retryAt.IsZero() && (wake.IsZero() || w.retryAt.Before(wake)) {
-		wake = w.retryAt
-	}
-	if wake.IsZero() {
-		if w.timer != nil {
-			w.timer.Stop()
-		}
-		return
-	}
-	d := max(wake.Sub(now), 0)
-	if w.timer == nil {
-		w.timer = w.m.clk.NewTimer(d)
-		return
-	}
-	w.timer.Stop()
-	w.timer.Reset(d)
-}
+func (w *worker) retry(t time.Time) { w.timer.retry(t) }
 
 // publish computes the status, keeps a snapshot for Get and commits it.
 func (w *worker) publish(ctx context.Context) {
