@@ -48,9 +48,9 @@ var (
 )
 
 // prepared is one later container being created ahead of its turn. Only
-// the worker reads and changes the map of them; the fields below mu are
-// shared with the creating goroutine, inst and err are written by it
-// before done is closed.
+// the worker's loop reads and changes the set of them; the fields below
+// mu are shared with the creating goroutine, inst and err are written by
+// it before done is closed.
 type prepared struct {
 	container string
 	class     ContainerClass
@@ -68,6 +68,19 @@ type prepared struct {
 	abandoned bool // the turn came first: the creation never begins
 }
 
+// preparedSet is a worker's later containers created ahead of their turn
+// (Options.PrepareAhead). The maps belong to the worker's loop goroutine;
+// creations and removals run in goroutines of their own, counted by wg,
+// under base (the worker's lifetime, set when its loop starts).
+type preparedSet struct {
+	m          *Manager
+	log        *zap.Logger
+	base       context.Context
+	byName     map[string]*prepared
+	discarding map[string]chan struct{} // closed once removed
+	wg         sync.WaitGroup
+}
+
 // prepareLater starts, right after the sandbox of a new attempt was made
 // (first start, R14/R95 re-initialization), the creation of every later
 // container of the initialization sequence, in spec order: init
@@ -75,7 +88,7 @@ type prepared struct {
 // start. Nothing is started; each instance waits in w.prepared for its
 // turn (takePrepared) and is removed if the turn never comes.
 func (w *worker) prepareLater(p *Plan) {
-	if !w.m.opts.PrepareAhead || w.m.prepSem == nil || w.baseCtx == nil {
+	if !w.m.opts.PrepareAhead || w.m.prepSem == nil || w.prep.base == nil {
 		return
 	}
 	st := &w.rec.Engine
@@ -105,7 +118,7 @@ func (w *worker) prepareLater(p *Plan) {
 	}
 	for _, l := range todo {
 		// Always would pull at the turn ("Pulling" events): not ahead.
-		if pullPolicy(l.c) == corev1.PullAlways || w.prepared[l.c.Name] != nil {
+		if pullPolicy(l.c) == corev1.PullAlways || w.prep.has(l.c.Name) {
 			continue
 		}
 		w.launchPrepare(l.c, l.class)
@@ -119,20 +132,55 @@ func (w *worker) launchPrepare(c *corev1.Container, class ContainerClass) {
 	if cur, _ := newest(st, c.Name, -1); cur != nil {
 		attempt = cur.Attempt + 1
 	}
-	ctx, cancel := context.WithCancel(w.baseCtx)
-	p := &prepared{container: c.Name, class: class, attempt: attempt, sandbox: st.SandboxAttempt,
-		specHash: specHash(c), cancel: cancel, done: make(chan struct{})}
-	if w.prepared == nil {
-		w.prepared = map[string]*prepared{}
+	w.prep.launch(CreateRequest{Pod: w.rec.Pod, Container: c, Class: class, Attempt: attempt,
+		Sandbox: w.sandbox}, st.SandboxAttempt)
+}
+
+// prunePrepared removes prepared instances whose turn can no longer come
+// as prepared: the pod terminates, the sandbox changed, the definition
+// changed (§R image update), the container already has an instance in
+// this sandbox, or a plain init container failed (its restarts, if any,
+// are single-container restarts: nothing is kept prepared meanwhile).
+func (w *worker) prunePrepared() {
+	if len(w.prep.byName) == 0 {
+		return
 	}
-	w.prepared[c.Name] = p
-	req := CreateRequest{Pod: w.rec.Pod, Container: c, Class: class, Attempt: attempt,
-		Sandbox: w.sandbox, Ahead: true}
-	w.prepWG.Add(1)
+	st := &w.rec.Engine
+	initFailed := false
+	for i := range st.Instances {
+		in := &st.Instances[i]
+		if c, init := findContainer(w.rec.Pod, in.Container); init && c != nil && !isSidecar(c) &&
+			in.SandboxAttempt == st.SandboxAttempt && in.State == InstanceExited && in.ExitCode != 0 {
+			initFailed = true
+		}
+	}
+	gone := st.Terminating != nil || w.finished || w.deleted || !w.sandboxReady || initFailed
+	w.prep.prune(func(p *prepared) bool {
+		c, _ := findContainer(w.rec.Pod, p.container)
+		cur, _ := newest(st, p.container, st.SandboxAttempt)
+		return !gone && c != nil && p.sandbox == st.SandboxAttempt && p.specHash == specHash(c) && cur == nil
+	})
+}
+
+// has reports whether container has an instance prepared or being prepared.
+func (s *preparedSet) has(container string) bool { return s.byName[container] != nil }
+
+// launch creates one later container in the background; sandbox is the
+// sandbox attempt req.Sandbox belongs to.
+func (s *preparedSet) launch(req CreateRequest, sandbox int32) {
+	ctx, cancel := context.WithCancel(s.base)
+	p := &prepared{container: req.Container.Name, class: req.Class, attempt: req.Attempt, sandbox: sandbox,
+		specHash: specHash(req.Container), cancel: cancel, done: make(chan struct{})}
+	if s.byName == nil {
+		s.byName = map[string]*prepared{}
+	}
+	s.byName[p.container] = p
+	req.Ahead = true
+	s.wg.Add(1)
 	go func() {
-		defer w.prepWG.Done()
+		defer s.wg.Done()
 		defer close(p.done)
-		p.inst, p.imageRef, p.err = w.m.createAhead(ctx, p, req)
+		p.inst, p.imageRef, p.err = s.m.createAhead(ctx, p, req)
 	}()
 }
 
@@ -161,17 +209,17 @@ func (m *Manager) createAhead(ctx context.Context, p *prepared, req CreateReques
 	return inst, img.Ref, err
 }
 
-// takePrepared returns the instance prepared for req if there is one that
-// matches it and is still current; else any prepared instance of the
-// container is removed and the caller creates one as usual, so a failure
-// is reported at the turn with its usual reason.
-func (w *worker) takePrepared(ctx context.Context, req CreateRequest, img ImageStatus) (Instance, bool) {
-	w.waitDiscarded(ctx, req.Container.Name)
-	p := w.prepared[req.Container.Name]
+// take returns the instance prepared for req (in sandbox attempt sandbox)
+// if there is one that matches it and is still current; else any prepared
+// instance of the container is removed and the caller creates one as
+// usual, so a failure is reported at the turn with its usual reason.
+func (s *preparedSet) take(ctx context.Context, req CreateRequest, img ImageStatus, sandbox int32) (Instance, bool) {
+	s.waitDiscarded(ctx, req.Container.Name)
+	p := s.byName[req.Container.Name]
 	if p == nil {
 		return Instance{}, false
 	}
-	delete(w.prepared, req.Container.Name)
+	delete(s.byName, req.Container.Name)
 	p.mu.Lock()
 	if !p.begun {
 		p.abandoned = true
@@ -183,19 +231,19 @@ func (w *worker) takePrepared(ctx context.Context, req CreateRequest, img ImageS
 	select {
 	case <-p.done:
 	case <-ctx.Done():
-		w.discardPrepared(p)
+		s.discard(p)
 		return Instance{}, false
 	}
 	if p.err != nil {
 		p.cancel()
-		w.log.Debug("prepared container not used", zap.String("container", p.container), zap.Error(p.err))
+		s.log.Debug("prepared container not used", zap.String("container", p.container), zap.Error(p.err))
 		return Instance{}, false
 	}
-	if !w.preparedMatches(ctx, p, req, img) {
+	if !s.matches(ctx, p, req, img, sandbox) {
 		// Removed before the turn's create, which uses the same log and
 		// termination-log paths (same attempt).
-		w.discardPrepared(p)
-		w.waitDiscarded(ctx, p.container)
+		s.discard(p)
+		s.waitDiscarded(ctx, p.container)
 		return Instance{}, false
 	}
 	p.cancel()
@@ -204,43 +252,43 @@ func (w *worker) takePrepared(ctx context.Context, req CreateRequest, img ImageS
 	return inst, true
 }
 
-// preparedMatches checks p against the turn's request: same attempt,
-// sandbox, definition and image, and inputs unchanged (PreparedChecker).
-func (w *worker) preparedMatches(ctx context.Context, p *prepared, req CreateRequest, img ImageStatus) bool {
-	if p.attempt != req.Attempt || p.sandbox != w.rec.Engine.SandboxAttempt || p.class != req.Class ||
+// matches checks p against the turn's request: same attempt, sandbox,
+// definition and image, and inputs unchanged (PreparedChecker).
+func (s *preparedSet) matches(ctx context.Context, p *prepared, req CreateRequest, img ImageStatus, sandbox int32) bool {
+	if p.attempt != req.Attempt || p.sandbox != sandbox || p.class != req.Class ||
 		p.specHash != specHash(req.Container) || p.imageRef != img.Ref ||
 		(p.inst.ImageID != "" && img.ID != "" && p.inst.ImageID != img.ID) {
 		return false
 	}
-	cur, err := w.m.rt.PreparedCurrent(ctx, req, p.inst)
+	cur, err := s.m.rt.PreparedCurrent(ctx, req, p.inst)
 	if err != nil {
-		w.log.Info("check prepared container", zap.String("container", p.container), zap.Error(err))
+		s.log.Info("check prepared container", zap.String("container", p.container), zap.Error(err))
 		return false
 	}
 	if !cur {
-		w.log.Debug("prepared container is stale: created again", zap.String("container", p.container))
+		s.log.Debug("prepared container is stale: created again", zap.String("container", p.container))
 	}
 	return cur
 }
 
-// discardPrepared removes p in the background once its creation ended.
-func (w *worker) discardPrepared(p *prepared) {
+// discard removes p in the background once its creation ended.
+func (s *preparedSet) discard(p *prepared) {
 	p.mu.Lock()
 	p.abandoned = true
 	p.mu.Unlock()
 	p.cancel()
-	base := w.baseCtx
+	base := s.base
 	if base == nil {
 		base = context.Background()
 	}
 	removed := make(chan struct{})
-	if w.discarding == nil {
-		w.discarding = map[string]chan struct{}{}
+	if s.discarding == nil {
+		s.discarding = map[string]chan struct{}{}
 	}
-	w.discarding[p.container] = removed
-	w.prepWG.Add(1)
+	s.discarding[p.container] = removed
+	s.wg.Add(1)
 	go func() {
-		defer w.prepWG.Done()
+		defer s.wg.Done()
 		defer close(removed)
 		<-p.done
 		if p.err != nil {
@@ -248,8 +296,8 @@ func (w *worker) discardPrepared(p *prepared) {
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(base), removeTimeout)
 		defer cancel()
-		if err := w.m.rt.RemovePrepared(ctx, p.inst.ID); err != nil {
-			w.log.Warn("remove prepared container", zap.String("container", p.container),
+		if err := s.m.rt.RemovePrepared(ctx, p.inst.ID); err != nil {
+			s.log.Warn("remove prepared container", zap.String("container", p.container),
 				zap.String("id", p.inst.ID), zap.Error(err))
 		}
 	}()
@@ -257,55 +305,33 @@ func (w *worker) discardPrepared(p *prepared) {
 
 // waitDiscarded waits until a prepared instance of container that is being
 // removed is gone: a create at the turn reuses its paths.
-func (w *worker) waitDiscarded(ctx context.Context, container string) {
-	ch := w.discarding[container]
+func (s *preparedSet) waitDiscarded(ctx context.Context, container string) {
+	ch := s.discarding[container]
 	if ch == nil {
 		return
 	}
 	select {
 	case <-ch:
-		delete(w.discarding, container)
+		delete(s.discarding, container)
 	case <-ctx.Done():
 	}
 }
 
-// prunePrepared removes prepared instances whose turn can no longer come
-// as prepared: the pod terminates, the sandbox changed, the definition
-// changed (§R image update), the container already has an instance in
-// this sandbox, or a plain init container failed (its restarts, if any,
-// are single-container restarts: nothing is kept prepared meanwhile).
-func (w *worker) prunePrepared() {
-	if len(w.prepared) == 0 {
-		return
-	}
-	st := &w.rec.Engine
-	initFailed := false
-	for i := range st.Instances {
-		in := &st.Instances[i]
-		if c, init := findContainer(w.rec.Pod, in.Container); init && c != nil && !isSidecar(c) &&
-			in.SandboxAttempt == st.SandboxAttempt && in.State == InstanceExited && in.ExitCode != 0 {
-			initFailed = true
-		}
-	}
-	gone := st.Terminating != nil || w.finished || w.deleted || !w.sandboxReady || initFailed
-	for name, p := range w.prepared {
-		c, _ := findContainer(w.rec.Pod, name)
-		cur, _ := newest(st, name, st.SandboxAttempt)
-		if gone || c == nil || p.sandbox != st.SandboxAttempt || p.specHash != specHash(c) || cur != nil {
-			delete(w.prepared, name)
-			w.discardPrepared(p)
+// prune removes the prepared instances keep says no to.
+func (s *preparedSet) prune(keep func(p *prepared) bool) {
+	for name, p := range s.byName {
+		if !keep(p) {
+			delete(s.byName, name)
+			s.discard(p)
 		}
 	}
 }
 
-// endPrepared removes every prepared instance and waits until they are
-// gone: before the sandbox goes (pod finished, sandbox changed) and when
-// the worker ends.
-func (w *worker) endPrepared() {
-	for name, p := range w.prepared {
-		delete(w.prepared, name)
-		w.discardPrepared(p)
-	}
-	w.prepWG.Wait()
-	clear(w.discarding)
+// end removes every prepared instance and waits until they are gone:
+// before the sandbox goes (pod finished, sandbox changed) and when the
+// worker ends.
+func (s *preparedSet) end() {
+	s.prune(func(*prepared) bool { return false })
+	s.wg.Wait()
+	clear(s.discarding)
 }

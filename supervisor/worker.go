@@ -50,12 +50,9 @@ type worker struct {
 	done        chan struct{}
 	baseCtx     context.Context // the worker's lifetime; kills run under it
 
-	// prepared holds later containers created ahead of their turn during
-	// the initialization (Options.PrepareAhead, prepare.go); prepWG
-	// counts their creations and removals in flight.
-	prepared   map[string]*prepared
-	discarding map[string]chan struct{} // closed once removed
-	prepWG     sync.WaitGroup
+	// prep holds later containers created ahead of their turn during the
+	// initialization (Options.PrepareAhead, prepare.go).
+	prep preparedSet
 }
 
 // tryPush queues msg unless the worker's loop has ended.
@@ -99,6 +96,7 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 		deleted:          rec.Pod.DeletionTimestamp != nil,
 		adopt:            len(rec.Engine.Instances) > 0 || rec.Engine.SandboxAttempt > 0,
 	}
+	w.prep = preparedSet{m: m, log: w.log}
 	st := &w.rec.Engine
 	if st.Started == nil {
 		st.Started = map[string]bool{}
@@ -124,8 +122,9 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 // (podrund stopping: the containers keep running).
 func (w *worker) run(ctx context.Context) {
 	defer close(w.done)
-	defer w.endPrepared()
+	defer w.prep.end()
 	w.baseCtx = ctx
+	w.prep.base = ctx
 	defer w.timer.stop()
 	if !w.firstSync(ctx) {
 		w.close()

@@ -80,7 +80,7 @@ func (w *worker) createSandbox(ctx context.Context, changed bool) error {
 	pod := w.rec.Pod
 	if changed {
 		w.podEvent(corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
-		w.endPrepared() // prepared for the lost sandbox: never started
+		w.prep.end() // prepared for the lost sandbox: never started
 		for i := range st.Instances {
 			if in := &st.Instances[i]; in.State == InstanceRunning || in.State == InstanceCreated {
 				if err := w.m.rt.RemoveContainer(ctx, in.ID); err != nil {
@@ -128,7 +128,7 @@ func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class 
 		st.Backoff = nextBackoff(st.Backoff, backoffKey(c), cur.FinishedAt, now) // R35
 	}
 	req := CreateRequest{Pod: pod, Container: c, Class: class, Attempt: attempt, Sandbox: w.sandbox, ImageRef: img.Ref}
-	inst, ok := w.takePrepared(ctx, req, img)
+	inst, ok := w.prep.take(ctx, req, img, st.SandboxAttempt)
 	if !ok {
 		if inst, err = w.m.rt.CreateContainer(ctx, req); err != nil {
 			w.startFailed(ctx, c, err, "CreateContainerError")

@@ -139,7 +139,7 @@ func (w *worker) finish(ctx context.Context) {
 	st := &w.rec.Engine
 	// Containers go before their sandbox; a failed reap gets a last try;
 	// containers prepared for a turn that never came are removed.
-	w.endPrepared()
+	w.prep.end()
 	w.reapPending(ctx, true)
 	for i := range st.Instances {
 		w.forgetInstance(&st.Instances[i])
