@@ -1,7 +1,3 @@
-// Package supervisor is podrun's pod lifecycle engine. It holds no containerd,
-// HTTP or bbolt code: it observes container instances through Runtime, plans
-// the next actions with the pure computeActions, executes the plan through
-// Runtime, and reports status and events through Sink.
 package supervisor
 
 import (
