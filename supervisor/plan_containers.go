@@ -12,89 +12,135 @@ import (
 // from last to first and returns whether the pod is initialized; stop is
 // true when the plan ended in a pod termination (R75).
 func planInit(in *planInput, p *Plan) (initialized, stop bool) {
-	st := in.State
-	pod := in.Pod
-	sb := st.SandboxAttempt
-	if len(pod.Spec.InitContainers) == 0 {
+	inits := in.Pod.Spec.InitContainers
+	if len(inits) == 0 {
 		return true, false
 	}
-	for i := range pod.Spec.Containers {
-		cur, _ := newest(st, pod.Spec.Containers[i].Name, sb)
+	w := initWalk{in: in, p: p, last: len(inits) - 1, initialized: regularBegun(in)}
+	w.seenLater = w.initialized
+	for i := w.last; i >= 0; i-- {
+		if w.visit(i) {
+			p.Terminate = TermInitFailed // R75, R102
+			p.StartInit = nil
+			return false, true
+		}
+	}
+	if !w.seenLater {
+		w.starts = append(w.starts, 0) // R19: nothing ran yet, the first one starts
+	}
+	planInitStarts(in, p, w.starts)
+	return w.initialized, false
+}
+
+// regularBegun is R19's initial "initialized": a regular container has an
+// instance created or running in this sandbox (exited ones do not count:
+// that is the reboot case).
+func regularBegun(in *planInput) bool {
+	for i := range in.Pod.Spec.Containers {
+		cur, _ := newest(in.State, in.Pod.Spec.Containers[i].Name, in.State.SandboxAttempt)
 		if cur != nil && (cur.State == InstanceCreated || cur.State == InstanceRunning) {
-			initialized = true
-			break
+			return true
 		}
 	}
-	inits := pod.Spec.InitContainers
-	seenLater := initialized
-	var starts []int
-	for i := len(inits) - 1; i >= 0; i-- {
-		c := &inits[i]
-		sidecar := isSidecar(c)
-		cur, _ := newest(st, c.Name, sb)
-		if cur == nil {
-			if seenLater && sidecar {
-				starts = append(starts, i) // R25: missing sidecars start again
-			}
-			continue
-		}
-		if seenLater && !sidecar {
-			continue // R25: completed plain init containers never re-run
-		}
-		switch cur.State {
-		case InstanceCreated:
-			starts = append(starts, i)
-		case InstanceRunning:
-			if !sidecar {
-				break // wait for the plain init container to exit
-			}
-			if !sidecarStarted(in, c, cur, p) {
-				break
-			}
-			if i == len(inits)-1 {
-				initialized = true
-			} else if !seenLater {
-				starts = append(starts, i+1)
-			}
-			planRunningSidecar(in, p, c, cur)
-		default: // Exited or Unknown
-			if cur.State == InstanceUnknown {
-				p.Kill = append(p.Kill, KillAction{InstanceID: cur.ID, Container: c.Name, Restart: true,
-					Message: fmt.Sprintf("Init container %s is in an unknown state", c.Name)})
-			}
-			switch {
-			case sidecar:
-				starts = append(starts, i)
-			case initFailed(cur):
-				if !failedInitShouldRestart(pod, c, cur) {
-					p.Terminate = TermInitFailed // R75, R102
-					p.StartInit = nil
-					return false, true
-				}
-				starts = append(starts, i)
-			case i == len(inits)-1:
-				initialized = true
-			default:
-				starts = append(starts, i+1)
-			}
-		}
-		seenLater = true
+	return false
+}
+
+// initWalk is R19's walk over the init containers, last to first.
+type initWalk struct {
+	in          *planInput
+	p           *Plan
+	last        int // index of the last init container
+	initialized bool
+	seenLater   bool  // a later init container (or a regular one) has an instance
+	starts      []int // init containers to start, in any order, maybe twice
+}
+
+// visit decides init container i by its newest instance in this sandbox;
+// it returns true when the pod must be killed instead (R75).
+func (w *initWalk) visit(i int) (terminate bool) {
+	c := &w.in.Pod.Spec.InitContainers[i]
+	cur, _ := newest(w.in.State, c.Name, w.in.State.SandboxAttempt)
+	later := w.seenLater
+	if cur != nil {
+		w.seenLater = true // R19: for every earlier one
 	}
-	if !seenLater && len(inits) > 0 {
-		starts = append(starts, 0)
+	switch {
+	case cur == nil:
+		if later && isSidecar(c) {
+			w.starts = append(w.starts, i) // R25: a missing sidecar starts again
+		}
+	case later && !isSidecar(c):
+		// R25: a completed plain init container never runs again.
+	case cur.State == InstanceCreated:
+		w.starts = append(w.starts, i) // R19: created but never running
+	case cur.State == InstanceRunning:
+		w.running(i, c, cur, later)
+	default:
+		return w.stopped(i, c, cur)
 	}
+	return false
+}
+
+// running decides a running init container: a plain one is waited for; a
+// sidecar, once started (R17), lets the next one start and may be killed
+// for an image change or a liveness failure.
+func (w *initWalk) running(i int, c *corev1.Container, cur *Instance, later bool) {
+	if !isSidecar(c) || !sidecarStarted(w.in, c, cur, w.p) {
+		return
+	}
+	w.done(i, later)
+	planRunningSidecar(w.in, w.p, c, cur)
+}
+
+// stopped decides an exited (or unknown) init container: a sidecar starts
+// again (R19, R20), a failed plain one starts again or kills the pod
+// (R21, R75, R102), a succeeded plain one lets the next one start.
+func (w *initWalk) stopped(i int, c *corev1.Container, cur *Instance) (terminate bool) {
+	if cur.State == InstanceUnknown {
+		w.p.Kill = append(w.p.Kill, KillAction{InstanceID: cur.ID, Container: c.Name, Restart: true,
+			Message: fmt.Sprintf("Init container %s is in an unknown state", c.Name)})
+	}
+	switch {
+	case isSidecar(c):
+		w.starts = append(w.starts, i)
+	case initFailed(cur):
+		if !failedInitShouldRestart(w.in.Pod, c, cur) {
+			return true
+		}
+		w.starts = append(w.starts, i)
+	default:
+		w.done(i, false)
+	}
+	return false
+}
+
+// done moves on from init container i, completed or started (R16): after
+// the last one the pod is initialized, else the next one starts unless a
+// later one has an instance already.
+func (w *initWalk) done(i int, later bool) {
+	switch {
+	case i == w.last:
+		w.initialized = true
+	case !later:
+		w.starts = append(w.starts, i+1)
+	}
+}
+
+// planInitStarts puts the chosen init containers into the plan in spec
+// order (R11), each once, skipping one still running (being killed: it
+// restarts once it exited) and those held back by crash-loop back-off.
+func planInitStarts(in *planInput, p *Plan, starts []int) {
 	slices.Sort(starts)
 	for _, i := range slices.Compact(starts) {
-		c := &inits[i]
-		cur, _ := newest(st, c.Name, sb)
+		c := &in.Pod.Spec.InitContainers[i]
+		cur, _ := newest(in.State, c.Name, in.State.SandboxAttempt)
 		if cur != nil && cur.State == InstanceRunning {
-			continue // being killed; restarts once it exited
+			continue
 		}
 		if backoffGate(in, p, c, cur) {
 			p.StartInit = append(p.StartInit, i)
 		}
 	}
-	return initialized, false
 }
 
 // sidecarStarted is R17; a startup probe Failure kills the sidecar (R23).
