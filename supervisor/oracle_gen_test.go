@@ -102,3 +102,46 @@ func randomPlanInput(r *rand.Rand) *planInput {
 	return &planInput{Pod: pod, State: st, Probes: probes, SandboxReady: true,
 		RestartAfterKill: restartAfterKill, Now: now}
 }
+
+// randomStatus is a container status of any kind podPhase tells apart, or
+// none (nil).
+func randomStatus(r *rand.Rand, name string) *corev1.ContainerStatus {
+	cs := &corev1.ContainerStatus{Name: name}
+	term := func() *corev1.ContainerStateTerminated {
+		return &corev1.ContainerStateTerminated{ExitCode: pick(r, int32(0), 0, 1, 137)}
+	}
+	switch r.IntN(6) {
+	case 0:
+		return nil
+	case 1:
+		cs.State.Running = &corev1.ContainerStateRunning{}
+		cs.Started = pick(r, (*bool)(nil), new(bool), func() *bool { b := true; return &b }())
+	case 2:
+		cs.State.Terminated = term()
+	case 3:
+		cs.State.Waiting = &corev1.ContainerStateWaiting{}
+		if r.IntN(2) == 0 {
+			cs.LastTerminationState.Terminated = term()
+		}
+	case 4:
+		if r.IntN(2) == 0 {
+			cs.LastTerminationState.Terminated = term() // a last state alone
+		}
+	case 5:
+		cs.State.Waiting = &corev1.ContainerStateWaiting{}
+		cs.LastTerminationState.Terminated = term()
+	}
+	return cs
+}
+
+// randomStatuses gives each container of list a random status (or none).
+func randomStatuses(r *rand.Rand, list []corev1.Container) []corev1.ContainerStatus {
+	var out []corev1.ContainerStatus
+	for i := range list {
+		if cs := randomStatus(r, list[i].Name); cs != nil {
+			out = append(out, *cs)
+		}
+	}
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}

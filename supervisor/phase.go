@@ -13,103 +13,147 @@ import (
 // container fails the pod only when it will not be restarted, and stopped
 // regular containers keep the pod Running while one of them will restart.
 func podPhase(pod *corev1.Pod, s *corev1.PodStatus, podIsTerminal, podHasInitialized bool) corev1.PodPhase {
-	var pendingInit, failedInit, pendingSidecar int
-	var running, waiting, stopped, restarting, succeeded, unknown int
+	var n phaseCounts
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		cs := statusByName(s.InitContainerStatuses, c.Name)
 		if isSidecar(c) {
-			switch {
-			case cs == nil:
-				unknown++
-			case cs.State.Running != nil:
-				running++
-				if cs.Started == nil || !*cs.Started {
-					pendingSidecar++
-				}
-			case cs.State.Terminated != nil:
-			case cs.State.Waiting != nil:
-				if cs.LastTerminationState.Terminated == nil {
-					pendingSidecar++
-					waiting++
-				}
-			default:
-				pendingSidecar++
-				unknown++
-			}
-			continue
-		}
-		switch {
-		case cs == nil, cs.State.Running != nil:
-			pendingInit++
-		case cs.State.Terminated != nil:
-			if code := cs.State.Terminated.ExitCode; code != 0 && !containerShouldRestart(pod, c, code) {
-				failedInit++
-			}
-		case cs.State.Waiting != nil:
-			if lt := cs.LastTerminationState.Terminated; lt != nil {
-				if lt.ExitCode != 0 && !containerShouldRestart(pod, c, lt.ExitCode) {
-					failedInit++
-				}
-			} else {
-				pendingInit++
-			}
-		default:
-			pendingInit++
+			n.countSidecar(cs)
+		} else {
+			n.countPlainInit(pod, c, cs)
 		}
 	}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		cs := statusByName(s.ContainerStatuses, c.Name)
-		switch {
-		case cs == nil:
-			unknown++
-		case cs.State.Running != nil:
-			running++
-		case cs.State.Terminated != nil:
-			stopped++
-			if containerShouldRestart(pod, c, cs.State.Terminated.ExitCode) {
-				restarting++
-			}
-			if cs.State.Terminated.ExitCode == 0 {
-				succeeded++
-			}
-		case cs.State.Waiting != nil:
-			if lt := cs.LastTerminationState.Terminated; lt != nil {
-				stopped++
-				if containerShouldRestart(pod, c, lt.ExitCode) {
-					restarting++
-				}
-			} else {
-				waiting++
-			}
-		default:
-			unknown++
+		n.countRegular(pod, c, statusByName(s.ContainerStatuses, c.Name))
+	}
+	return n.phase(podIsTerminal, podHasInitialized)
+}
+
+// statusKind is what R78 tells apart in a container status.
+type statusKind int
+
+const (
+	statusMissing      statusKind = iota // no status at all
+	statusRunning                        // state running
+	statusTerminated                     // state terminated
+	statusWaitingAgain                   // waiting after an earlier termination
+	statusWaiting                        // waiting, never terminated
+	statusEmpty                          // a status with no state
+)
+
+// classify returns the kind of cs and, for the terminated kinds, the exit
+// code of that termination.
+func classify(cs *corev1.ContainerStatus) (statusKind, int32) {
+	switch {
+	case cs == nil:
+		return statusMissing, 0
+	case cs.State.Running != nil:
+		return statusRunning, 0
+	case cs.State.Terminated != nil:
+		return statusTerminated, cs.State.Terminated.ExitCode
+	case cs.State.Waiting != nil && cs.LastTerminationState.Terminated != nil:
+		return statusWaitingAgain, cs.LastTerminationState.Terminated.ExitCode
+	case cs.State.Waiting != nil:
+		return statusWaiting, 0
+	}
+	return statusEmpty, 0
+}
+
+// phaseCounts are R78's counters.
+type phaseCounts struct {
+	pendingInit, failedInit, pendingSidecar                   int
+	running, waiting, stopped, restarting, succeeded, unknown int
+}
+
+// countSidecar is R78's sidecar counting: a sidecar that ran and stopped
+// counts for nothing (it restarts, whatever the policy).
+func (n *phaseCounts) countSidecar(cs *corev1.ContainerStatus) {
+	switch kind, _ := classify(cs); kind {
+	case statusMissing:
+		n.unknown++
+	case statusRunning:
+		n.running++
+		if cs.Started == nil || !*cs.Started {
+			n.pendingSidecar++
+		}
+	case statusWaiting:
+		n.pendingSidecar++
+		n.waiting++
+	case statusEmpty:
+		n.pendingSidecar++
+		n.unknown++
+	}
+}
+
+// countPlainInit is R78's plain init counting: one that failed for good
+// (R104: it will not be restarted) fails the pod, one that has not
+// finished keeps it pending, one that succeeded counts for nothing.
+func (n *phaseCounts) countPlainInit(pod *corev1.Pod, c *corev1.Container, cs *corev1.ContainerStatus) {
+	switch kind, code := classify(cs); kind {
+	case statusTerminated, statusWaitingAgain:
+		if code != 0 && !containerShouldRestart(pod, c, code) {
+			n.failedInit++
+		}
+	default:
+		n.pendingInit++
+	}
+}
+
+// countRegular is R78's regular counting, with R104's restarting: a
+// stopped container its policy restarts.
+func (n *phaseCounts) countRegular(pod *corev1.Pod, c *corev1.Container, cs *corev1.ContainerStatus) {
+	switch kind, code := classify(cs); kind {
+	case statusMissing, statusEmpty:
+		n.unknown++
+	case statusRunning:
+		n.running++
+	case statusWaiting:
+		n.waiting++
+	case statusTerminated, statusWaitingAgain:
+		n.stopped++
+		if containerShouldRestart(pod, c, code) {
+			n.restarting++
+		}
+		if kind == statusTerminated && code == 0 {
+			n.succeeded++
 		}
 	}
+}
+
+// phase is R78's decision, first match wins.
+func (n *phaseCounts) phase(podIsTerminal, podHasInitialized bool) corev1.PodPhase {
 	switch {
-	case failedInit > 0:
+	case n.failedInit > 0:
 		return corev1.PodFailed
-	case pendingInit > 0 || (pendingSidecar > 0 && !podHasInitialized) || waiting > 0:
+	case n.pendingInit > 0 || (n.pendingSidecar > 0 && !podHasInitialized) || n.waiting > 0:
 		return corev1.PodPending
-	case running > 0 && unknown == 0:
+	case n.unknown > 0:
+		return corev1.PodPending // rules 3 and 4 need every container known
+	case n.running > 0:
 		return corev1.PodRunning
-	case running == 0 && stopped > 0 && unknown == 0:
-		if podIsTerminal {
-			if stopped == succeeded {
-				return corev1.PodSucceeded
-			}
-			return corev1.PodFailed
-		}
-		switch {
-		case restarting > 0:
-			return corev1.PodRunning // at least one container is restarting
-		case stopped == succeeded:
-			return corev1.PodSucceeded
-		}
-		return corev1.PodFailed
+	case n.stopped > 0:
+		return n.stoppedPhase(podIsTerminal)
 	}
 	return corev1.PodPending
+}
+
+// stoppedPhase is R78's rule 4 (nothing runs, something stopped): a
+// terminal pod succeeded when everything stopped succeeded; before that a
+// container that will restart keeps the pod Running (R104).
+func (n *phaseCounts) stoppedPhase(podIsTerminal bool) corev1.PodPhase {
+	allSucceeded := n.stopped == n.succeeded
+	switch {
+	case podIsTerminal && allSucceeded:
+		return corev1.PodSucceeded
+	case podIsTerminal:
+		return corev1.PodFailed
+	case n.restarting > 0:
+		return corev1.PodRunning
+	case allSucceeded:
+		return corev1.PodSucceeded
+	}
+	return corev1.PodFailed
 }
 
 func statusByName(list []corev1.ContainerStatus, name string) *corev1.ContainerStatus {
