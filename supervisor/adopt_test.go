@@ -208,6 +208,11 @@ func TestSandboxLoss_R95_R14(t *testing.T) {
 				return
 			}
 			i1 := h2.waitRunning("i1")
+			// The status is published after the sync that started i1.
+			h2.waitFor("i1's new instance in the status", func() bool {
+				cs := h2.status(pod.UID).InitContainerStatuses
+				return len(cs) > 0 && cs[0].State.Running != nil && cs[0].RestartCount == 1
+			})
 			if ph := h2.status(pod.UID).Phase; ph != corev1.PodPending {
 				t.Fatalf("R80: phase %s while re-initializing", ph)
 			}
