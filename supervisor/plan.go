@@ -61,6 +61,11 @@ type Plan struct {
 	// WakeAt is the earliest time the pod must be synced again (zero: none).
 	WakeAt      time.Time
 	Initialized bool
+	// PrepareAhead lists the later containers that may be created ahead
+	// of their turn now, in the order their turns come (planPrepareAhead).
+	// The worker creates them only with Options.PrepareAhead, and removes
+	// a prepared one when it leaves the list.
+	PrepareAhead []PrepareItem
 }
 
 func (p *Plan) wake(t time.Time) {
@@ -83,20 +88,28 @@ func computeActions(in *planInput) Plan {
 	} else {
 		p.wake(deadline)
 	}
-	if !in.SandboxReady {
-		planSandbox(in, &p)
-		return p
+	planContainers(in, &p)
+	if p.Terminate == "" {
+		planPrepareAhead(in, &p)
 	}
-	initialized, stop := planInit(in, &p)
+	return p
+}
+
+// planContainers decides the sandbox and the containers' starts and kills.
+func planContainers(in *planInput, p *Plan) {
+	if !in.SandboxReady {
+		planSandbox(in, p)
+		return
+	}
+	initialized, stop := planInit(in, p)
 	if stop {
-		return p
+		return
 	}
 	p.Initialized = initialized
 	if !initialized {
-		return p // R19: regular containers are not examined before init completes
+		return // R19: regular containers are not examined before init completes
 	}
-	planRegular(in, &p)
-	return p
+	planRegular(in, p)
 }
 
 // checkDeadline applies activeDeadlineSeconds from status.startTime (R70).
@@ -136,11 +149,10 @@ func planSandbox(in *planInput, p *Plan) {
 		needed, everCreated := 0, false
 		for i := range pod.Spec.Containers {
 			c := &pod.Spec.Containers[i]
-			cur, _ := newest(st, c.Name, -1)
-			if cur != nil {
+			if cur, _ := newest(st, c.Name, -1); cur != nil {
 				everCreated = true
 			}
-			if runsOnce(pod, c) && cur != nil && cur.State == InstanceExited && cur.ExitCode == 0 {
+			if completedForGood(st, pod, c) {
 				continue // R106
 			}
 			needed++
@@ -157,9 +169,7 @@ func planSandbox(in *planInput, p *Plan) {
 		return
 	}
 	for i := range pod.Spec.Containers {
-		c := &pod.Spec.Containers[i]
-		cur, _ := newest(st, c.Name, -1)
-		if runsOnce(pod, c) && cur != nil && cur.State == InstanceExited && cur.ExitCode == 0 {
+		if completedForGood(st, pod, &pod.Spec.Containers[i]) {
 			continue // R106
 		}
 		p.StartRegular = append(p.StartRegular, i)

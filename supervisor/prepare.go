@@ -3,11 +3,11 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
-	corev1 "k8s.io/api/core/v1"
 )
 
 // PreparedChecker is the part of Runtime for instances created ahead of
@@ -79,91 +79,69 @@ type preparedSet struct {
 	byName     map[string]*prepared
 	discarding map[string]chan struct{} // closed once removed
 	wg         sync.WaitGroup
+	// sandbox is the sandbox attempt this worker made last (0: none):
+	// only its later containers are prepared, tried names each once.
+	sandbox int32
+	tried   map[string]bool
 }
 
-// prepareLater starts, right after the sandbox of a new attempt was made
-// (first start, R14/R95 re-initialization), the creation of every later
-// container of the initialization sequence, in spec order: init
-// containers after the first and the regular containers the plan will
-// start. Nothing is started; each instance waits in w.prepared for its
-// turn (takePrepared) and is removed if the turn never comes.
-func (w *worker) prepareLater(p *Plan) {
+// prepareAhead starts the creation of the plan's PrepareAhead containers
+// (computed by planPrepareAhead) in the sandbox this worker made, each at
+// most once per sandbox: nothing is started, each instance waits in w.prep
+// for its turn (take) and is removed if the turn never comes.
+func (w *worker) prepareAhead(p *Plan) {
 	if !w.m.opts.PrepareAhead || w.m.prepSem == nil || w.prep.base == nil {
 		return
 	}
 	st := &w.rec.Engine
-	pod := w.rec.Pod
-	type later struct {
-		c     *corev1.Container
-		class ContainerClass
-	}
-	var todo []later
-	if len(pod.Spec.InitContainers) > 0 {
-		for i := 1; i < len(pod.Spec.InitContainers); i++ {
-			c := &pod.Spec.InitContainers[i]
-			todo = append(todo, later{c, classOf(c, true)})
-		}
-		for i := range pod.Spec.Containers {
-			c := &pod.Spec.Containers[i]
-			if cur, _ := newest(st, c.Name, -1); runsOnce(pod, c) &&
-				cur != nil && cur.State == InstanceExited && cur.ExitCode == 0 {
-				continue // completed under OnFailure: re-initialization skips it (R106)
-			}
-			todo = append(todo, later{c, Regular})
-		}
-	} else {
-		for _, i := range p.StartRegular[min(1, len(p.StartRegular)):] {
-			todo = append(todo, later{&pod.Spec.Containers[i], Regular})
-		}
-	}
-	for _, l := range todo {
-		// Always would pull at the turn ("Pulling" events): not ahead.
-		if pullPolicy(l.c) == corev1.PullAlways || w.prep.has(l.c.Name) {
+	for _, item := range p.PrepareAhead {
+		if !w.prep.mayLaunch(item.Container, st.SandboxAttempt) {
 			continue
 		}
-		w.launchPrepare(l.c, l.class)
+		c := containerOf(w.rec.Pod, item)
+		attempt := int32(0)
+		if cur, _ := newest(st, c.Name, -1); cur != nil {
+			attempt = cur.Attempt + 1
+		}
+		w.prep.launch(CreateRequest{Pod: w.rec.Pod, Container: c, Class: item.Class, Attempt: attempt,
+			Sandbox: w.sandbox}, st.SandboxAttempt)
 	}
 }
 
-// launchPrepare creates one later container in the background.
-func (w *worker) launchPrepare(c *corev1.Container, class ContainerClass) {
+// prunePrepared removes the prepared instances whose turn can no longer
+// come as prepared, once the list they were prepared from changed: the
+// pod terminates or lost its sandbox (no list), a plain init container
+// failed, the container started or its definition changed (it left the
+// list or its SpecHash changed).
+func (w *worker) prunePrepared(last *Plan) {
 	st := &w.rec.Engine
-	attempt := int32(0)
-	if cur, _ := newest(st, c.Name, -1); cur != nil {
-		attempt = cur.Attempt + 1
+	var list []PrepareItem
+	if last != nil && st.Terminating == nil && !w.finished && !w.deleted && w.sandboxReady {
+		list = last.PrepareAhead
 	}
-	w.prep.launch(CreateRequest{Pod: w.rec.Pod, Container: c, Class: class, Attempt: attempt,
-		Sandbox: w.sandbox}, st.SandboxAttempt)
-}
-
-// prunePrepared removes prepared instances whose turn can no longer come
-// as prepared: the pod terminates, the sandbox changed, the definition
-// changed (§R image update), the container already has an instance in
-// this sandbox, or a plain init container failed (its restarts, if any,
-// are single-container restarts: nothing is kept prepared meanwhile).
-func (w *worker) prunePrepared() {
-	if len(w.prep.byName) == 0 {
+	if slices.Equal(list, w.prepList) {
 		return
 	}
-	st := &w.rec.Engine
-	initFailed := false
-	for i := range st.Instances {
-		in := &st.Instances[i]
-		if c, init := findContainer(w.rec.Pod, in.Container); init && c != nil && !isSidecar(c) &&
-			in.SandboxAttempt == st.SandboxAttempt && in.State == InstanceExited && in.ExitCode != 0 {
-			initFailed = true
-		}
-	}
-	gone := st.Terminating != nil || w.finished || w.deleted || !w.sandboxReady || initFailed
+	w.prepList = list
 	w.prep.prune(func(p *prepared) bool {
-		c, _ := findContainer(w.rec.Pod, p.container)
-		cur, _ := newest(st, p.container, st.SandboxAttempt)
-		return !gone && c != nil && p.sandbox == st.SandboxAttempt && p.specHash == specHash(c) && cur == nil
+		return p.sandbox == st.SandboxAttempt && slices.ContainsFunc(list, func(item PrepareItem) bool {
+			return item.Container == p.container && item.SpecHash == p.specHash
+		})
 	})
 }
 
-// has reports whether container has an instance prepared or being prepared.
-func (s *preparedSet) has(container string) bool { return s.byName[container] != nil }
+// madeSandbox allows the later containers of sandbox attempt sandbox, which
+// this worker just made, to be prepared, each once.
+func (s *preparedSet) madeSandbox(sandbox int32) {
+	s.sandbox = sandbox
+	clear(s.tried)
+}
+
+// mayLaunch reports whether container may be prepared now in sandbox
+// attempt sandbox: one this worker made, and not tried there yet.
+func (s *preparedSet) mayLaunch(container string, sandbox int32) bool {
+	return sandbox == s.sandbox && !s.tried[container]
+}
 
 // launch creates one later container in the background; sandbox is the
 // sandbox attempt req.Sandbox belongs to.
@@ -175,6 +153,10 @@ func (s *preparedSet) launch(req CreateRequest, sandbox int32) {
 		s.byName = map[string]*prepared{}
 	}
 	s.byName[p.container] = p
+	if s.tried == nil {
+		s.tried = map[string]bool{}
+	}
+	s.tried[p.container] = true
 	req.Ahead = true
 	s.wg.Add(1)
 	go func() {

@@ -52,7 +52,8 @@ type worker struct {
 
 	// prep holds later containers created ahead of their turn during the
 	// initialization (Options.PrepareAhead, prepare.go).
-	prep preparedSet
+	prep     preparedSet
+	prepList []PrepareItem // the PrepareAhead list prep was last pruned to
 }
 
 // tryPush queues msg unless the worker's loop has ended.
@@ -288,11 +289,13 @@ func (w *worker) sync(ctx context.Context) {
 		np.Status.StartTime = &now
 		w.rec.Pod = &np
 	}
+	var last *Plan
 	for range planRounds(w.rec.Pod) {
 		if st.Terminating != nil || w.finished {
 			break
 		}
 		plan := computeActions(w.planInput())
+		last = &plan
 		wake = plan.WakeAt
 		if plan.Terminate != "" {
 			w.beginTermination(ctx, plan.Terminate, podGrace(w.rec.Pod))
@@ -305,7 +308,7 @@ func (w *worker) sync(ctx context.Context) {
 	if st.Terminating != nil && !w.finished {
 		w.driveTermination(ctx)
 	}
-	w.prunePrepared()
+	w.prunePrepared(last)
 	if w.finished {
 		return // finish published the final status
 	}

@@ -49,8 +49,8 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 			w.retry(w.m.clk.Now().Add(errorRetry))
 			return false
 		}
-		w.prepareLater(p)
 	}
+	w.prepareAhead(p)
 	for _, i := range p.StartInit {
 		c := &pod.Spec.InitContainers[i]
 		if ctx.Err() != nil {
@@ -103,6 +103,7 @@ func (w *worker) createSandbox(ctx context.Context, changed bool) error {
 	st.Initialized = false
 	w.sandbox = sb
 	w.sandboxReady = true
+	w.prep.madeSandbox(st.SandboxAttempt)
 	return nil
 }
 
