@@ -28,7 +28,9 @@
 //	 kill goroutine   creation ahead     progress callbacks  snapshot (snapMu),
 //	 (+ preStop hook) (preparedSet),     on the runtime's    read by Get,
 //	 under baseCtx    under baseCtx      goroutine           Diagnose, workerOf
-//	     |                |              (pullTracker)
+//	     |            one at a time,     (pullTracker)
+//	     |            after the first
+//	     |            start's task started
 //	     |                +-> prepared.done: the loop takes it at the turn
 //	     +-> msgSignalled, msgKillDone into the mailbox
 //

@@ -29,10 +29,9 @@ type PreparedChecker interface {
 }
 
 // prepareParallel bounds the creations ahead in flight across all pods:
-// one per CPU, at least 2 and at most 4. A creation waits on containerd,
-// the shim's start and runc as much as it computes, so two overlap well
-// even on 2 cores: there the benchmark pod's two later containers are
-// both ready by their turns (one at a time left the second late).
+// one per CPU, at least 2 and at most 4. Within a pod they run one at a
+// time (preparedSet.tail), so the bound only matters when several pods
+// start at once.
 func prepareParallel(cpus int) int {
 	return min(max(cpus, 2), 4)
 }
@@ -83,6 +82,10 @@ type preparedSet struct {
 	// only its later containers are prepared, tried names each once.
 	sandbox int32
 	tried   map[string]bool
+	// tail is closed when the creation launched last ended: the next one
+	// waits for it, so a pod's creations ahead run one at a time and in
+	// turn order, the one whose turn comes first first.
+	tail chan struct{}
 }
 
 // prepareAhead starts the creation of the plan's PrepareAhead containers
@@ -135,6 +138,7 @@ func (w *worker) prunePrepared(last *Plan) {
 func (s *preparedSet) madeSandbox(sandbox int32) {
 	s.sandbox = sandbox
 	clear(s.tried)
+	s.tail = nil
 }
 
 // mayLaunch reports whether container may be prepared now in sandbox
@@ -158,10 +162,20 @@ func (s *preparedSet) launch(req CreateRequest, sandbox int32) {
 	}
 	s.tried[p.container] = true
 	req.Ahead = true
+	prev := s.tail
+	s.tail = p.done
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer close(p.done)
+		if prev != nil {
+			select {
+			case <-prev:
+			case <-ctx.Done():
+				p.err = ctx.Err()
+				return
+			}
+		}
 		p.inst, p.imageRef, p.err = s.m.createAhead(ctx, p, req)
 	}()
 }

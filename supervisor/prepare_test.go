@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,18 +58,39 @@ func containerEvents(s *fakeSink) []string {
 
 // TestPrepareAhead_SidecarOrder_R11_R12: with two sidecars and an app, the
 // later containers are created ahead, yet the starts, the events and the
-// status come in exactly the order and shape of the sequential mode.
+// status come in exactly the order and shape of the sequential mode. The
+// critical path comes first: nothing is prepared before the first
+// container's task started, and the later ones are prepared one at a time
+// in turn order.
 func TestPrepareAhead_SidecarOrder_R11_R12(t *testing.T) {
 	run := func(ahead bool) ([]string, []string, corev1.PodStatus) {
-		h := newHarness(t, Options{PrepareAhead: ahead})
-		pod := testPod(corev1.RestartPolicyAlways, []string{"s1:sidecar", "s2:sidecar"}, "app")
-		// s1's creation is held until the later ones are being prepared,
-		// as a real start takes longer than beginning a creation.
+		// s1's postStart hook is held until the later containers are
+		// being prepared, as a real start takes longer than beginning a
+		// creation.
 		gate := make(chan struct{})
+		hook := func(ctx context.Context, _ *corev1.Pod, c *corev1.Container, _ string, _ *corev1.LifecycleHandler) error {
+			if c.Name == "s1" {
+				<-gate
+			}
+			return nil
+		}
+		h := newHarness(t, Options{PrepareAhead: ahead, RunHook: hook})
+		pod := testPod(corev1.RestartPolicyAlways, []string{"s1:sidecar", "s2:sidecar"}, "app")
+		pod.Spec.InitContainers[0].Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
+			Exec: &corev1.ExecAction{Command: []string{"true"}}}}
+		createS1 := make(chan struct{})
 		h.rt.mu.Lock()
-		h.rt.createGate["s1"] = gate
+		h.rt.createGate["s1"] = createS1
 		h.rt.mu.Unlock()
 		h.start(pod)
+		h.waitFor("s1's creation under way", func() bool { return indexOf(h.rt.callLog(), "held s1") >= 0 })
+		// While the first container is created nothing else is: a
+		// creation ahead begun now would have shown within this time.
+		time.Sleep(50 * time.Millisecond)
+		if calls := h.rt.callLog(); len(only(calls, "prepare ")) > 0 {
+			t.Fatalf("prepared while the first container was created: %v", calls)
+		}
+		close(createS1)
 		if ahead {
 			h.waitFor("s2 and app prepared", func() bool {
 				calls := h.rt.callLog()
@@ -78,6 +100,10 @@ func TestPrepareAhead_SidecarOrder_R11_R12(t *testing.T) {
 		close(gate)
 		h.waitRunning("app")
 		h.waitPhase(pod.UID, corev1.PodRunning)
+		// Events are sent after the status is saved.
+		h.waitFor("the app's Started event", func() bool {
+			return slices.Contains(containerEvents(h.sink), "Started spec.containers{app}")
+		})
 		st := h.status(pod.UID)
 		calls, evs := h.rt.callLog(), containerEvents(h.sink)
 		h.stop()
@@ -98,6 +124,9 @@ func TestPrepareAhead_SidecarOrder_R11_R12(t *testing.T) {
 	}
 	if indexOf(calls, "create s2") >= 0 || indexOf(calls, "create app") >= 0 {
 		t.Fatalf("a prepared container was created again: %v", calls)
+	}
+	if !(indexOf(calls, "start s1") < indexOf(calls, "prepare s2") && indexOf(calls, "prepare s2") < indexOf(calls, "prepare app")) {
+		t.Fatalf("prepared before the first container's task started, or out of turn order: %v", calls)
 	}
 	if !equalStrings(events, seqEvents) {
 		t.Fatalf("events differ\n ahead %v\n   seq %v", events, seqEvents)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -42,7 +43,6 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 		w.snapMu.Unlock()
 		cancel()
 	}()
-	progressed := false
 	if p.CreateSandbox {
 		if err := w.createSandbox(ctx, p.SandboxChanged); err != nil {
 			w.log.Error("create sandbox", zap.Error(err))
@@ -50,27 +50,56 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 			return false
 		}
 	}
-	w.prepareAhead(p)
-	for _, i := range p.StartInit {
-		c := &pod.Spec.InitContainers[i]
+	starts := planStarts(pod, p)
+	if len(starts) == 0 {
+		w.prepareAhead(p)
+	}
+	progressed := false
+	for k, c := range starts {
 		if ctx.Err() != nil {
 			return progressed // deleted meanwhile
 		}
-		if w.startContainer(ctx, c, classOf(c, true)) {
+		var prepare func()
+		if k == 0 {
+			// The critical path first: later containers are prepared only
+			// once the first start's task started (or the start failed),
+			// so that their creation never competes with it: a pod's first
+			// container runs as soon as without preparing.
+			prepare = sync.OnceFunc(func() { w.prepareAhead(p) })
+		}
+		ok := w.startContainer(ctx, c.spec, c.class, prepare)
+		if prepare != nil {
+			prepare()
+		}
+		switch {
+		case ok:
 			progressed = true
-		} else if !isSidecar(c) {
+		case c.class == PlainInit:
 			return progressed // R12: a plain init failure aborts the sync
 		}
-	}
-	for _, i := range p.StartRegular {
-		if ctx.Err() != nil {
-			return progressed
-		}
-		if w.startContainer(ctx, &pod.Spec.Containers[i], Regular) {
-			progressed = true // R13: one failure does not stop the next
-		}
+		// R12, R13: a failed sidecar or regular start does not stop the next.
 	}
 	return progressed
+}
+
+// plannedStart is one container a plan starts.
+type plannedStart struct {
+	spec  *corev1.Container
+	class ContainerClass
+}
+
+// planStarts lists the plan's starts in the order of R11: init
+// containers, then regular ones, each in spec order.
+func planStarts(pod *corev1.Pod, p *Plan) []plannedStart {
+	starts := make([]plannedStart, 0, len(p.StartInit)+len(p.StartRegular))
+	for _, i := range p.StartInit {
+		c := &pod.Spec.InitContainers[i]
+		starts = append(starts, plannedStart{c, classOf(c, true)})
+	}
+	for _, i := range p.StartRegular {
+		starts = append(starts, plannedStart{&pod.Spec.Containers[i], Regular})
+	}
+	return starts
 }
 
 // createSandbox creates the first sandbox or, after sandbox loss, a new one
@@ -109,7 +138,9 @@ func (w *worker) createSandbox(ctx context.Context, changed bool) error {
 
 // startContainer is the kubelet's startContainer (R11, R27, R52): image,
 // create, start, postStart; it returns false when the start failed.
-func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class ContainerClass) bool {
+// taskStarted, if not nil, is called as soon as the task started, before
+// postStart.
+func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class ContainerClass, taskStarted func()) bool {
 	st := &w.rec.Engine
 	pod := w.rec.Pod
 	img, err := w.ensureImage(ctx, c)
@@ -165,6 +196,9 @@ func (w *worker) startContainer(ctx context.Context, c *corev1.Container, class 
 		w.dropInstance(inst.ID)
 		w.startFailed(ctx, c, err, "RunContainerError")
 		return false
+	}
+	if taskStarted != nil {
+		taskStarted()
 	}
 	in := findInstance(st, inst.ID)
 	in.State, in.StartedAt = InstanceRunning, startedAt
