@@ -38,7 +38,7 @@
 //
 // Only the loop goroutine reads or writes the pod record (rec, its
 // EngineState and rec.Pod, which is copy-on-write), the probe states and
-// counts, the kill bookkeeping (killing, restartAfterKill, oom,
+// counts, the kill bookkeeping (kills, restartAfterKill, oom,
 // reapNotes), the sandbox, termination ordering, queued events, the flags
 // deleted/finished/adopt, the startAnchor, the wakeTimer, the pull
 // back-off of pullTracker and the maps of preparedSet. None of them has a

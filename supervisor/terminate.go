@@ -271,3 +271,20 @@ func (k *killer) startPreStop(ctx context.Context, r killRequest, h *corev1.Life
 	}()
 	return done
 }
+
+// killsInFlight counts the kills running per instance ID (launchKill):
+// an instance with a kill in flight gets no second one, and a terminating
+// pod finishes only once none is left. The worker's loop goroutine alone
+// uses it.
+type killsInFlight map[string]int
+
+func (k killsInFlight) begin(id string)     { k[id]++ }
+func (k killsInFlight) busy(id string) bool { return k[id] > 0 }
+func (k killsInFlight) none() bool          { return len(k) == 0 }
+
+// end notes that one kill of id returned.
+func (k killsInFlight) end(id string) {
+	if k[id]--; k[id] <= 0 {
+		delete(k, id)
+	}
+}

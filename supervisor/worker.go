@@ -22,7 +22,7 @@ type worker struct {
 	rec              *PodRecord // rec.Pod is copy-on-write: never mutated in place
 	probes           map[string]probeState
 	probeCounts      map[probeKey]ProbeInfo // consecutive failures, for "Waiting for"
-	killing          map[string]int         // instance ID -> kills in flight
+	kills            killsInFlight
 	restartAfterKill map[string]bool
 	oom              map[string]bool
 	reapNotes        map[string]reapNote // per unreaped instance, see worker_reap.go
@@ -87,7 +87,7 @@ func newWorker(m *Manager, rec *PodRecord) *worker {
 		rec:              rec,
 		probes:           map[string]probeState{},
 		probeCounts:      map[probeKey]ProbeInfo{},
-		killing:          map[string]int{},
+		kills:            killsInFlight{},
 		restartAfterKill: map[string]bool{},
 		oom:              map[string]bool{},
 		reapNotes:        map[string]reapNote{},

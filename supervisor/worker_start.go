@@ -21,7 +21,7 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 	st := &w.rec.Engine
 	pod := w.rec.Pod
 	for _, k := range p.Kill {
-		if w.killing[k.InstanceID] == 0 {
+		if !w.kills.busy(k.InstanceID) {
 			w.killOne(ctx, k)
 		}
 	}
@@ -305,7 +305,7 @@ func (w *worker) killOne(ctx context.Context, k KillAction) {
 // launchKill runs a kill in its own goroutine so the worker keeps reacting;
 // the result comes back as msgKillDone.
 func (w *worker) launchKill(ctx context.Context, r killRequest) {
-	w.killing[r.InstanceID]++
+	w.kills.begin(r.InstanceID)
 	r.signalled = func(at time.Time) { w.noteSignalled(r.InstanceID, at) }
 	if w.baseCtx != nil {
 		ctx = w.baseCtx

@@ -86,7 +86,7 @@ func (w *worker) driveTermination(ctx context.Context) {
 			continue
 		}
 		anyRunning = true
-		if w.killing[in.ID] > 0 {
+		if w.kills.busy(in.ID) {
 			continue
 		}
 		c, _ := findContainer(w.rec.Pod, in.Container)
@@ -100,7 +100,7 @@ func (w *worker) driveTermination(ctx context.Context) {
 		w.launchKill(ctx, killRequest{Pod: w.rec.Pod, Container: c, InstanceID: in.ID,
 			Grace: t.GracePeriod, PodGrace: w.podGrace, Offset: elapsed, Ordering: w.ordering})
 	}
-	if !anyRunning && len(w.killing) == 0 {
+	if !anyRunning && w.kills.none() {
 		w.finish(ctx)
 	}
 }
@@ -117,9 +117,7 @@ func (w *worker) shortenGrace(g int64) {
 // killDone notes a finished kill; an instance still marked running is
 // reaped now rather than waiting for its exit event.
 func (w *worker) killDone(ctx context.Context, id string, err error) {
-	if w.killing[id]--; w.killing[id] <= 0 {
-		delete(w.killing, id)
-	}
+	w.kills.end(id)
 	in := findInstance(&w.rec.Engine, id)
 	if err != nil {
 		w.log.Warn("kill instance", zap.String("id", id), zap.Error(err))
@@ -128,7 +126,7 @@ func (w *worker) killDone(ctx context.Context, id string, err error) {
 	if in != nil && w.ordering != nil {
 		w.ordering.containerTerminated(in.Container)
 	}
-	if in != nil && in.State == InstanceRunning && w.killing[id] == 0 {
+	if in != nil && in.State == InstanceRunning && !w.kills.busy(id) {
 		w.reap(ctx, in, 137, w.m.clk.Now())
 	}
 }
