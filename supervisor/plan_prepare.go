@@ -17,7 +17,7 @@ type PrepareItem struct {
 	SpecHash string
 }
 
-// planPrepareAhead fills p.PrepareAhead: the containers of this sandbox's
+// planPrepareAhead fills p.PrepareAhead (R117): the containers of this sandbox's
 // start sequence (init containers in spec order, then the regular ones
 // that will run, R106) that come after every container with an instance
 // in this sandbox and after the first one this plan starts, in the order

@@ -61,10 +61,11 @@ func (w *worker) execute(ctx context.Context, p *Plan) bool {
 		}
 		var prepare func()
 		if k == 0 {
-			// The critical path first: later containers are prepared only
-			// once the first start's task started (or the start failed),
-			// so that their creation never competes with it: a pod's first
-			// container runs as soon as without preparing.
+			// The critical path first (R117): later containers are
+			// prepared only once the first start's task started (or the
+			// start failed), so that their creation never competes with
+			// it: a pod's first container runs as soon as without
+			// preparing.
 			prepare = sync.OnceFunc(func() { w.prepareAhead(p) })
 		}
 		ok := w.startContainer(ctx, c.spec, c.class, prepare)
