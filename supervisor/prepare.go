@@ -269,9 +269,7 @@ func (s *preparedSet) matches(ctx context.Context, p *prepared, req CreateReques
 
 // discard removes p in the background once its creation ended.
 func (s *preparedSet) discard(p *prepared) {
-	p.mu.Lock()
-	p.abandoned = true
-	p.mu.Unlock()
+	p.abandon()
 	p.cancel()
 	base := s.base
 	if base == nil {
@@ -313,14 +311,29 @@ func (s *preparedSet) waitDiscarded(ctx context.Context, container string) {
 	}
 }
 
-// prune removes the prepared instances keep says no to.
+// prune removes the prepared instances keep says no to. Every one of them
+// is abandoned before any is cancelled: a cancelled creation ends its wait
+// in the chain (tail), and the next one must then find itself abandoned
+// rather than begin a creation that is removed right after.
 func (s *preparedSet) prune(keep func(p *prepared) bool) {
+	var gone []*prepared
 	for name, p := range s.byName {
 		if !keep(p) {
 			delete(s.byName, name)
-			s.discard(p)
+			p.abandon()
+			gone = append(gone, p)
 		}
 	}
+	for _, p := range gone {
+		s.discard(p)
+	}
+}
+
+// abandon makes sure p's creation never begins if it has not yet.
+func (p *prepared) abandon() {
+	p.mu.Lock()
+	p.abandoned = true
+	p.mu.Unlock()
 }
 
 // end removes every prepared instance and waits until they are gone:

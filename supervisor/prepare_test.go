@@ -236,17 +236,7 @@ func TestPrepareAhead_DeletedDuringInit_R61(t *testing.T) {
 			} else {
 				startInitPod(t, h, pod, "app")
 			}
-			if err := h.m.Delete(context.Background(), pod.UID, nil); err != nil {
-				t.Fatal(err)
-			}
-			h.stepUntil("pod finished", time.Second, func() bool {
-				select {
-				case <-h.sink.finished:
-					return true
-				default:
-					return false
-				}
-			})
+			deleteAndWaitFinished(t, h, pod)
 			calls := h.rt.callLog()
 			if h.rt.has("app") || indexOf(calls, "start app") >= 0 {
 				t.Fatalf("prepared app left or started: %v", calls)
@@ -375,4 +365,69 @@ func TestPrepareParallel(t *testing.T) {
 			t.Errorf("prepareParallel(%d) = %d, want %d", cpus, got, want)
 		}
 	}
+}
+
+// TestPrepareAhead_ManyLaterDeletedMidChain: a pod with 40 sidecars is
+// deleted while its first sidecar's postStart hook runs and the chain of
+// creations ahead is under way, one of them held in the middle: nothing
+// whose turn never came is started, every prepared instance is removed,
+// and no creation goroutine is left behind (the harness counts them).
+func TestPrepareAhead_ManyLaterDeletedMidChain(t *testing.T) {
+	hookStarted := make(chan struct{})
+	hook := func(ctx context.Context, _ *corev1.Pod, c *corev1.Container, _ string, _ *corev1.LifecycleHandler) error {
+		if c.Name == "s0" {
+			close(hookStarted)
+			<-ctx.Done() // held until the deletion cancels the start
+		}
+		return nil
+	}
+	h := newHarness(t, Options{PrepareAhead: true, RunHook: hook})
+	var inits []string
+	for i := range 40 {
+		inits = append(inits, fmt.Sprintf("s%d:sidecar", i))
+	}
+	pod := testPod(corev1.RestartPolicyAlways, inits, "app")
+	pod.Spec.InitContainers[0].Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
+		Exec: &corev1.ExecAction{Command: []string{"true"}}}}
+	h.rt.mu.Lock()
+	h.rt.createGate["s5"] = make(chan struct{}) // never opened: the chain stops there
+	h.rt.mu.Unlock()
+	h.start(pod)
+	<-hookStarted
+	h.waitFor("the chain up to s5", func() bool { return indexOf(h.rt.callLog(), "held s5") >= 0 })
+	deleteAndWaitFinished(t, h, pod)
+	calls := h.rt.callLog()
+	for _, c := range only(calls, "prepare ") {
+		if name := strings.TrimPrefix(c, "prepare "); indexOf(calls, "remove-prepared "+name) < 0 {
+			t.Fatalf("prepared %s not removed: %v", name, calls)
+		}
+	}
+	if got := only(calls, "start "); !equalStrings(got, []string{"start s0"}) {
+		t.Fatalf("starts %v: only s0's turn came", got)
+	}
+	want := []string{"prepare s1", "prepare s2", "prepare s3", "prepare s4"}
+	if got := only(calls, "prepare "); !equalStrings(got, want) {
+		t.Fatalf("creations ahead %v, want %v: s5 held, the rest never begun (calls %v)", got, want, calls)
+	}
+	for i := 1; i < 40; i++ {
+		if name := fmt.Sprintf("s%d", i); h.rt.has(name) {
+			t.Fatalf("%s left in the runtime: %v", name, calls)
+		}
+	}
+}
+
+// deleteAndWaitFinished deletes pod and steps the clock until it finished.
+func deleteAndWaitFinished(t *testing.T, h *harness, pod *corev1.Pod) {
+	t.Helper()
+	if err := h.m.Delete(context.Background(), pod.UID, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.stepUntil("pod finished", time.Second, func() bool {
+		select {
+		case <-h.sink.finished:
+			return true
+		default:
+			return false
+		}
+	})
 }
