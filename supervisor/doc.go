@@ -28,7 +28,7 @@
 //	 kill goroutine   creation ahead     progress callbacks  snapshot (snapMu),
 //	 (+ preStop hook) (preparedSet),     on the runtime's    read by Get,
 //	 under baseCtx    under baseCtx      goroutine           Diagnose, workerOf
-//	     |            one at a time,     (pullTracker)
+//	     |            in turn order,     (pullTracker)
 //	     |            after the first
 //	     |            start's task started
 //	     |                +-> prepared.done: the loop takes it at the turn
@@ -53,9 +53,10 @@
 //     and the kill goroutines' msgSignalled / msgKillDone are pushed
 //     here and handled by the loop in arrival order.
 //   - worker.snapMu guards snap (the record as last published), diag,
-//     closed and cancelStart: Get/Diagnose read the snapshot, tryPush
-//     refuses messages once the loop closed, and a delete cancels a start
-//     in progress (a pull, a postStart hook) through cancelStart.
+//     closed, cancelStart and cancelAhead: Get/Diagnose read the
+//     snapshot, tryPush refuses messages once the loop closed, and a
+//     delete cancels a start in progress (a pull, a postStart hook)
+//     through cancelStart and every creation ahead through cancelAhead.
 //   - pullTracker.mu guards the progress gate: the runtime's progress
 //     callbacks replace the snapshot (under snapMu, taken inside mu) only
 //     while the loop is inside PullImage.

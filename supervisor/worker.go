@@ -47,6 +47,9 @@ type worker struct {
 	// cancelStart aborts a start in progress (pull, postStart) when the pod
 	// is deleted, so a deletion never waits on a container being created.
 	cancelStart context.CancelFunc
+	// cancelAhead ends the creations ahead (prep) when the pod is deleted;
+	// their removals still run (preparedSet.discard).
+	cancelAhead context.CancelFunc
 	done        chan struct{}
 	baseCtx     context.Context // the worker's lifetime; kills run under it
 
@@ -66,6 +69,9 @@ func (w *worker) tryPush(msg workerMsg) bool {
 	w.mb.push(msg)
 	if msg.kind == msgDelete && w.cancelStart != nil {
 		w.cancelStart()
+	}
+	if msg.kind == msgDelete && w.cancelAhead != nil {
+		w.cancelAhead() // a deleted pod starts nothing more: no creation ahead begins
 	}
 	return true
 }
@@ -125,7 +131,12 @@ func (w *worker) run(ctx context.Context) {
 	defer close(w.done)
 	defer w.prep.end()
 	w.baseCtx = ctx
-	w.prep.base = ctx
+	aheadCtx, cancelAhead := context.WithCancel(ctx)
+	defer cancelAhead()
+	w.prep.base = aheadCtx
+	w.snapMu.Lock()
+	w.cancelAhead = cancelAhead
+	w.snapMu.Unlock()
 	defer w.timer.stop()
 	if !w.firstSync(ctx) {
 		w.close()
