@@ -33,6 +33,9 @@ type Client struct {
 	socket string
 	http   *http.Client
 	warn   func(text string)
+	// force adds force=true to every write: past a manifest file's
+	// ownership of the object (contract §3).
+	force bool
 }
 
 // OnWarning sets what is done with each warning podrund sends with an
@@ -56,6 +59,29 @@ func New(socket string) *Client {
 	}
 	c.http = &http.Client{Transport: tr}
 	return c
+}
+
+// NewWithTransport returns a client whose requests go through rt instead
+// of the socket (podrund's manifest directory calls its own handlers so).
+func NewWithTransport(rt http.RoundTripper) *Client {
+	return &Client{socket: "(in process)", http: &http.Client{Transport: rt}}
+}
+
+// WithForce is a copy of c whose writes are forced past the manifest
+// file that owns an object (podctl --force).
+func (c *Client) WithForce() *Client {
+	cp := *c
+	cp.force = true
+	return &cp
+}
+
+// writeQuery is the query of a POST, PUT or DELETE.
+func (c *Client) writeQuery() url.Values {
+	q := url.Values{}
+	if c.force {
+		q.Set("force", "true")
+	}
+	return q
 }
 
 // CloseIdleConnections closes the kept-alive connections no request is

@@ -78,7 +78,7 @@ func (c *Client) Create(ctx context.Context, r Resource, ns string, obj, out any
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, request{method: "POST", path: r.Path(ns), body: body, contentType: "application/json"}, out)
+	return c.do(ctx, request{method: "POST", path: r.Path(ns), query: c.writeQuery(), body: body, contentType: "application/json"}, out)
 }
 
 // Update PUTs obj as the new version of object name and decodes the stored
@@ -88,7 +88,8 @@ func (c *Client) Update(ctx context.Context, r Resource, ns, name string, obj, o
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, request{method: "PUT", path: r.ObjectPath(ns, name), body: body, contentType: "application/json"}, out)
+	return c.do(ctx, request{method: "PUT", path: r.ObjectPath(ns, name), query: c.writeQuery(), body: body,
+		contentType: "application/json"}, out)
 }
 
 // DeleteOptions are the options of a DELETE.
@@ -100,7 +101,7 @@ type DeleteOptions struct {
 // Delete deletes object name and decodes the answer (for a pod: the pod with
 // deletionTimestamp set) into out.
 func (c *Client) Delete(ctx context.Context, r Resource, ns, name string, opts DeleteOptions, out any) error {
-	q := url.Values{}
+	q := c.writeQuery()
 	if opts.GracePeriodSeconds != nil {
 		q.Set("gracePeriodSeconds", strconv.FormatInt(*opts.GracePeriodSeconds, 10))
 	}

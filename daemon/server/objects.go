@@ -139,6 +139,10 @@ func (o *objectResource[T]) handlePut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m, cm := o.meta(obj), o.meta(cur)
+	if err := objects.RefuseManagedWrite(o.kind, cm, objects.Forced(r.URL.Query())); err != nil {
+		s.writeError(w, err)
+		return
+	}
 	m.UID, m.CreationTimestamp, m.Generation = cm.UID, cm.CreationTimestamp, cm.Generation
 	if err := o.prepare(obj); err != nil {
 		s.writeError(w, err)
@@ -162,6 +166,12 @@ func (o *objectResource[T]) handlePut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (o *objectResource[T]) handleDelete(w http.ResponseWriter, r *http.Request) {
+	if cur, err := o.coll.Get(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name")); err == nil {
+		if err := objects.RefuseManagedWrite(o.kind, o.meta(cur), objects.Forced(r.URL.Query())); err != nil {
+			o.s.writeError(w, err)
+			return
+		}
+	}
 	if o.deferDelete != nil {
 		obj, deferred, err := o.deferDelete(r, chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
 		if err != nil {

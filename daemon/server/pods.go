@@ -116,6 +116,10 @@ func (s *Server) putPod(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
+	if err := s.refuseManagedPod(r, ns, name); err != nil {
+		s.writeError(w, err)
+		return
+	}
 	out, err := s.obj.ApplyPod(r.Context(), next)
 	if err != nil {
 		s.writeError(w, err)
@@ -131,6 +135,10 @@ func (s *Server) deletePod(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
+	if err := s.refuseManagedPod(r, chi.URLParam(r, "ns"), chi.URLParam(r, "name")); err != nil {
+		s.writeError(w, err)
+		return
+	}
 	pod, err := s.obj.RequestDeletion(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), grace)
 	if err != nil {
 		s.writeError(w, err)
@@ -138,4 +146,14 @@ func (s *Server) deletePod(w http.ResponseWriter, r *http.Request) {
 	}
 	pod.TypeMeta = podTypeMeta
 	s.writeJSON(w, http.StatusOK, pod)
+}
+
+// refuseManagedPod refuses an unforced write to a pod a manifest file
+// owns; a pod that is not stored is left to the write to report.
+func (s *Server) refuseManagedPod(r *http.Request, ns, name string) error {
+	rec, err := s.obj.Pod(r.Context(), ns, name)
+	if err != nil {
+		return nil
+	}
+	return objects.RefuseManagedWrite("Pod", rec.Pod, objects.Forced(r.URL.Query()))
 }
