@@ -33,20 +33,12 @@ const (
 	FileKind = "ManifestFile"
 )
 
-// EventRecorder stores an event (daemon/objects.Objects).
-type EventRecorder interface {
-	RecordEvent(ctx context.Context, ev *corev1.Event) error
-}
-
 // Options configure a Manager. All are required but Logger.
 type Options struct {
 	Dir    string // absolute
 	API    API
-	Events EventRecorder
+	Events dirwatch.EventRecorder
 	Logger *zap.Logger
-	// Watch tunes the directory watch (tests shorten nothing: the
-	// defaults are the debounce the package documents).
-	Watch dirwatch.Options
 }
 
 // Manager keeps the objects of a manifest directory applied.
@@ -58,7 +50,8 @@ type Manager struct {
 	applied map[string][sha256.Size]byte
 }
 
-// New makes a Manager; nothing runs until Sync or Run.
+// New makes a Manager; nothing is applied until Sync (daemon/app runs
+// it at start and through dirwatch.RunPasses on every change).
 func New(o Options) (*Manager, error) {
 	if !filepath.IsAbs(o.Dir) {
 		return nil, fmt.Errorf("manifest directory %q: must be an absolute path", o.Dir)
@@ -71,21 +64,6 @@ func New(o Options) (*Manager, error) {
 	}
 	o.Dir = filepath.Clean(o.Dir)
 	return &Manager{o: o, log: o.Logger.With(zap.String("dir", o.Dir)), applied: map[string][sha256.Size]byte{}}, nil
-}
-
-// Run watches the directory and makes a pass after each quiet burst of
-// changes until ctx ends. Make the first pass with Sync before.
-func (m *Manager) Run(ctx context.Context) error {
-	w := m.o.Watch
-	w.Relevant = IsManifestName
-	if w.Logger == nil {
-		w.Logger = m.log
-	}
-	return dirwatch.Run(ctx, m.o.Dir, w, func(ctx context.Context) {
-		if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
-			m.log.Error("manifest pass", zap.Error(err))
-		}
-	})
 }
 
 // Sync makes one pass: reads every file, applies what changed, deletes
@@ -212,12 +190,6 @@ func (m *Manager) fileEvent(ctx context.Context, file, typ, reason, msg string) 
 }
 
 func (m *Manager) event(ctx context.Context, about Key, typ, reason, msg string) {
-	ev := &corev1.Event{
-		InvolvedObject: corev1.ObjectReference{Kind: about.Kind, Namespace: about.Namespace, Name: about.Name},
-		Type:           typ, Reason: reason, Message: msg,
-		Source: corev1.EventSource{Component: "podrund"},
-	}
-	if err := m.o.Events.RecordEvent(context.WithoutCancel(ctx), ev); err != nil {
-		m.log.Warn("record manifest event", zap.Error(err))
-	}
+	dirwatch.Record(ctx, m.o.Events, m.log, corev1.ObjectReference{Kind: about.Kind, Namespace: about.Namespace, Name: about.Name},
+		typ, reason, msg)
 }

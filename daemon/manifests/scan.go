@@ -7,10 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/daemon/dirwatch"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -56,27 +56,15 @@ type File struct {
 	Err  error
 }
 
-// readDir reads every manifest of dir in lexical order. A directory that
-// does not exist holds no files.
+// readDir reads every manifest of dir in lexical order.
 func readDir(dir string) ([]File, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	paths, err := dirwatch.List(dir, IsManifestName)
 	if err != nil {
-		return nil, fmt.Errorf("read manifest directory %s: %w", dir, err)
+		return nil, err
 	}
-	var names []string
-	for _, e := range entries {
-		if IsManifestName(e.Name()) {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
 	var out []File
-	for _, n := range names {
-		f, ok := readFile(filepath.Join(dir, n))
-		if ok {
+	for _, p := range paths {
+		if f, ok := readFile(p); ok {
 			out = append(out, f)
 		}
 	}
