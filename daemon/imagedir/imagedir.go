@@ -16,7 +16,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -41,19 +40,13 @@ type Images interface {
 	ImageStatus(ctx context.Context, ref string) (supervisor.ImageStatus, error)
 }
 
-// EventRecorder stores an event (daemon/objects.Objects).
-type EventRecorder interface {
-	RecordEvent(ctx context.Context, ev *corev1.Event) error
-}
-
-// Options configure a Manager; all but Logger and Watch are required.
+// Options configure a Manager; all but Logger are required.
 type Options struct {
 	Dir    string // absolute
 	Record string // the record file, under --root
 	Images Images
-	Events EventRecorder
+	Events dirwatch.EventRecorder
 	Logger *zap.Logger
-	Watch  dirwatch.Options
 }
 
 // Manager keeps the image directory imported.
@@ -64,7 +57,8 @@ type Manager struct {
 	rec *records
 }
 
-// New loads the record; nothing is imported until Sync or Run.
+// New loads the record; nothing is imported until Sync (daemon/app runs
+// it at start and through dirwatch.RunPasses on every change).
 func New(o Options) (*Manager, error) {
 	if !filepath.IsAbs(o.Dir) {
 		return nil, fmt.Errorf("image directory %q: must be an absolute path", o.Dir)
@@ -96,21 +90,6 @@ func IsArchiveName(name string) bool {
 	return false
 }
 
-// Run re-imports after each quiet burst of changes until ctx ends. Make
-// the first pass with Sync before.
-func (m *Manager) Run(ctx context.Context) error {
-	w := m.o.Watch
-	w.Relevant = IsArchiveName
-	if w.Logger == nil {
-		w.Logger = m.log
-	}
-	return dirwatch.Run(ctx, m.o.Dir, w, func(ctx context.Context) {
-		if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
-			m.log.Error("image directory pass", zap.Error(err))
-		}
-	})
-}
-
 // Sync imports every archive that is new or changed. A bad archive is
 // reported and the others go on; only an unreadable directory or record
 // is an error. Archives that leave the directory leave their images:
@@ -118,22 +97,12 @@ func (m *Manager) Run(ctx context.Context) error {
 func (m *Manager) Sync(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	entries, err := os.ReadDir(m.o.Dir)
-	if errors.Is(err, os.ErrNotExist) {
-		entries = nil
-	} else if err != nil {
-		return fmt.Errorf("read image directory: %w", err)
+	paths, err := dirwatch.List(m.o.Dir, IsArchiveName)
+	if err != nil {
+		return err
 	}
 	present := map[string]bool{}
-	var names []string
-	for _, e := range entries {
-		if IsArchiveName(e.Name()) {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		path := filepath.Join(m.o.Dir, n)
+	for _, path := range paths {
 		present[path] = true
 		m.syncArchive(ctx, path)
 	}
@@ -245,12 +214,6 @@ func (m *Manager) digest(path string) string {
 }
 
 func (m *Manager) event(ctx context.Context, path, typ, reason, msg string) {
-	ev := &corev1.Event{
-		InvolvedObject: corev1.ObjectReference{Kind: ArchiveKind, Namespace: "default", Name: filepath.Base(path)},
-		Type:           typ, Reason: reason, Message: msg,
-		Source: corev1.EventSource{Component: "podrund"},
-	}
-	if err := m.o.Events.RecordEvent(context.WithoutCancel(ctx), ev); err != nil {
-		m.log.Warn("record image archive event", zap.Error(err))
-	}
+	dirwatch.Record(ctx, m.o.Events, m.log, corev1.ObjectReference{Kind: ArchiveKind, Namespace: "default", Name: filepath.Base(path)},
+		typ, reason, msg)
 }
