@@ -66,6 +66,8 @@ type daemon struct {
 	jobs   *job.Runner
 	crons  func(ctx context.Context) // the CronJob controller and its change feed
 	vols   *volumes.Manager
+	objs   *objects.Objects
+	images memory.Images
 	stopCD func() // stops an embedded containerd (host shutdown only)
 	// socketGID is socketGroup's gid, -1 without one.
 	socketGID int
@@ -177,12 +179,13 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.mgr = supervisor.NewManager(memory.Runtime{Runtime: d.rt, Heap: heap}, objs, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
 		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p), PrepareAhead: cfg.PrepareAhead})
 	objs.SetEngine(d.mgr)
+	d.objs, d.images = objs, memory.Images{Images: d.rt, Heap: heap}
 	ctrl := job.NewController(job.Options{Pods: objs, Jobs: objs, Events: objs, Logger: log.Named("job"),
 		MaxPodCreatesPerSync: cfg.Limits.MaxJobPodCreatesPerSync})
 	d.jobs = job.NewRunner(ctrl, objs, clk, log.Named("job"))
 	objs.SetJobController(d.jobs, d.jobs)
 	d.crons = cronJobRunner(objs, clk, log.Named("cronjob"))
-	d.srv, err = server.New(server.Options{Objects: objs, Images: memory.Images{Images: d.rt, Heap: heap}, Execer: d.rt,
+	d.srv, err = server.New(server.Options{Objects: objs, Images: d.images, Execer: d.rt,
 		Metrics: m, Root: cfg.Root, Logger: log.Named("api"),
 		Version: d.opts.Version, GitCommit: d.opts.GitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
 		ReadyzNotes: []string{oom.String()},
@@ -286,6 +289,7 @@ func (d *daemon) serve(ctx context.Context) error {
 	defer stopServe()
 	served := make(chan error, 1)
 	go func() { served <- d.srv.Serve(serveCtx, ln) }()
+	waitDevice := d.setUpDevice(engineCtx)
 	d.srv.SetReady(true)
 	if d.opts.Ready != nil {
 		d.opts.Ready()
@@ -317,6 +321,7 @@ func (d *daemon) serve(ctx context.Context) error {
 	<-engineDone
 	<-jobsDone
 	<-cronJobsDone
+	waitDevice()
 	if hostShutdown {
 		d.stopCD()
 	}

@@ -59,6 +59,13 @@ type Config struct {
 	EmbeddedContainerd *bool `json:"embeddedContainerd,omitempty"`
 	// Limits bound the API's long-lived sessions and request time.
 	Limits Limits `json:"limits,omitempty"`
+	// ManifestDir holds the Pods, Jobs, ConfigMaps and Secrets the device
+	// runs: applied at start and whenever it changes (daemon/manifests).
+	// "": none.
+	ManifestDir string `json:"manifestDir,omitempty"`
+	// ImageDir holds image archives imported at start, before the
+	// manifests, and whenever it changes (daemon/imagedir). "": none.
+	ImageDir string `json:"imageDir,omitempty"`
 }
 
 // Limits cap what API clients can hold open at once (one more gets 429
@@ -200,6 +207,8 @@ func Defaults() Config {
 		// 500 pods per Job sync is kube-controller-manager's burstReplicas.
 		Limits: Limits{MaxWatches: 100, MaxLogFollows: 50, MaxExecSessions: 20,
 			RequestTimeout: metav1.Duration{Duration: 60 * time.Second}, MaxJobPodCreatesPerSync: 500},
+		ManifestDir: "/etc/podrun/manifests",
+		ImageDir:    "/var/lib/podrun/images",
 	}
 }
 
@@ -270,6 +279,11 @@ func (c Config) Validate() error {
 	if d := c.Limits.RequestTimeout.Duration; d < time.Second {
 		errs = append(errs, fmt.Errorf("limits.requestTimeout %s: must be at least 1s", d))
 	}
+	for key, dir := range map[string]string{"manifestDir": c.ManifestDir, "imageDir": c.ImageDir} {
+		if dir != "" && !filepath.IsAbs(dir) {
+			errs = append(errs, fmt.Errorf("%s %q: must be an absolute path (or empty: none)", key, dir))
+		}
+	}
 	if c.ConcurrentPodStarts < 1 {
 		errs = append(errs, fmt.Errorf("concurrentPodStarts %d: must be at least 1", c.ConcurrentPodStarts))
 	}
@@ -304,6 +318,10 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.BoolVar(&f.v.Pprof, "pprof", d.Pprof, "also serve net/http/pprof under /debug/pprof/ on the API socket")
 	fs.BoolVar(&f.v.PrepareAhead, "prepare-ahead", d.PrepareAhead,
 		"create a pod's later containers while its earlier ones start; each still starts at its turn")
+	fs.StringVar(&f.v.ManifestDir, "manifest-dir", d.ManifestDir,
+		"directory of manifests applied at start and on every change; empty: none")
+	fs.StringVar(&f.v.ImageDir, "image-dir", d.ImageDir,
+		"directory of image archives imported at start and on every change; empty: none")
 	return f
 }
 
@@ -327,6 +345,8 @@ func (f *Flags) Resolve() (Config, error) {
 		"log-level":          func() { c.LogLevel = f.v.LogLevel },
 		"pprof":              func() { c.Pprof = f.v.Pprof },
 		"prepare-ahead":      func() { c.PrepareAhead = f.v.PrepareAhead },
+		"manifest-dir":       func() { c.ManifestDir = f.v.ManifestDir },
+		"image-dir":          func() { c.ImageDir = f.v.ImageDir },
 	}
 	for name, apply := range set {
 		if f.fs.Changed(name) {

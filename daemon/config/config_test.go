@@ -291,3 +291,28 @@ func TestSocketGroupSetting(t *testing.T) {
 		t.Errorf("--socket-group did not override the file: %q", g)
 	}
 }
+
+func TestDeviceDirectorySettings(t *testing.T) {
+	for _, tc := range []struct {
+		file      string
+		args      []string
+		manifests string
+		images    string
+	}{
+		{"", nil, "/etc/podrun/manifests", "/var/lib/podrun/images"},
+		{"manifestDir: \"\"\nimageDir: \"\"\n", nil, "", ""},
+		{"manifestDir: /srv/m\n", []string{"--image-dir", "/srv/i"}, "/srv/m", "/srv/i"},
+		{"manifestDir: /srv/m\n", []string{"--manifest-dir="}, "", "/var/lib/podrun/images"},
+	} {
+		c := resolveArgs(t, tc.file, tc.args...)
+		if c.ManifestDir != tc.manifests || c.ImageDir != tc.images {
+			t.Errorf("file %q args %q: manifestDir %q imageDir %q, want %q %q",
+				tc.file, tc.args, c.ManifestDir, c.ImageDir, tc.manifests, tc.images)
+		}
+	}
+	c := Defaults()
+	c.ManifestDir = "relative/m"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "manifestDir") {
+		t.Errorf("a relative manifestDir: %v", err)
+	}
+}

@@ -124,7 +124,7 @@ func (e *Env) StartDaemonWith(ctx context.Context, name string, ctrd *Containerd
 		return nil, err
 	}
 	d.Config = filepath.Join(dir, "podrund.yaml")
-	if err := os.WriteFile(d.Config, []byte(daemonConfig(e.Base)+extraConfig), 0o644); err != nil {
+	if err := os.WriteFile(d.Config, []byte(daemonConfig(e.Base)+deviceDirsOff(extraConfig)+extraConfig), 0o644); err != nil {
 		return nil, fmt.Errorf("write podrund config: %w", err)
 	}
 	if err := d.Start(ctx); err != nil {
@@ -168,6 +168,19 @@ func SweepStale() {
 // capabilities, for one); the levels are proved on daemons of their own.
 func daemonConfig(base string) string {
 	return fmt.Sprintf("policy:\n  level: privileged\n  allowedHostPaths:\n  - %s\n", base)
+}
+
+// deviceDirsOff turns off the manifest and image directories that extra
+// does not set: a test daemon must not apply the host's
+// /etc/podrun/manifests.
+func deviceDirsOff(extra string) string {
+	var out string
+	for _, key := range []string{"manifestDir", "imageDir"} {
+		if !strings.Contains(extra, key+":") {
+			out += key + ": \"\"\n"
+		}
+	}
+	return out
 }
 
 // Close stops podrund(s) and containerd and removes everything.
