@@ -53,7 +53,7 @@ func (p *Printer) columnsFor(obj any) (columns, error) {
 func podColumnsDef(wide bool) columns {
 	h := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
 	if wide {
-		h = append(h, "IP", "NODE", "NOMINATED NODE", "READINESS GATES")
+		h = append(h, "IP", "NODE", "NOMINATED NODE", "READINESS GATES", "SOURCE")
 	}
 	return columns{h, true, func(o any, now time.Time) []string {
 		pod := o.(*corev1.Pod)
@@ -61,10 +61,19 @@ func podColumnsDef(wide bool) columns {
 		row := []string{pod.Name, ready, status, restarts, ageOf(pod.CreationTimestamp, now)}
 		if wide {
 			row = append(row, orNone(pod.Status.PodIP), orNone(pod.Spec.NodeName),
-				orNone(pod.Status.NominatedNodeName), readinessGates(pod))
+				orNone(pod.Status.NominatedNodeName), readinessGates(pod), Source(pod.Annotations))
 		}
 		return row
 	}}
+}
+
+// Source is where an object comes from, for the wide SOURCE column and
+// describe: the manifest file that owns it, else "api".
+func Source(annotations map[string]string) string {
+	if f := api.ManifestFile(annotations); f != "" {
+		return "file " + f
+	}
+	return "api"
 }
 
 func readinessGates(pod *corev1.Pod) string {
@@ -85,14 +94,14 @@ func readinessGates(pod *corev1.Pod) string {
 func jobColumns(wide bool) columns {
 	h := []string{"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"}
 	if wide {
-		h = append(h, "CONTAINERS", "IMAGES", "SELECTOR")
+		h = append(h, "CONTAINERS", "IMAGES", "SELECTOR", "SOURCE")
 	}
 	return columns{h, true, func(o any, now time.Time) []string {
 		job := o.(*batchv1.Job)
 		row := []string{job.Name, JobStatus(job), jobCompletions(job), jobDuration(job, now), ageOf(job.CreationTimestamp, now)}
 		if wide {
 			names, images := containerCells(job.Spec.Template.Spec.Containers)
-			row = append(row, names, images, selectorString(job.Spec.Selector))
+			row = append(row, names, images, selectorString(job.Spec.Selector), Source(job.Annotations))
 		}
 		return row
 	}}

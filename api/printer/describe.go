@@ -56,6 +56,7 @@ func DescribePod(out io.Writer, desc PodDescription, now time.Time) error {
 func (d *describer) podHeader(pod *corev1.Pod) {
 	d.line(0, "Name:\t%s", pod.Name)
 	d.line(0, "Namespace:\t%s", pod.Namespace)
+	d.line(0, "Source:\t%s", Source(pod.Annotations))
 	if pod.Spec.NodeName != "" {
 		d.line(0, "Node:\t%s", pod.Spec.NodeName)
 	}

@@ -23,6 +23,7 @@ func DescribeJob(out io.Writer, desc JobDescription, now time.Time) error {
 	job := desc.Job
 	d.line(0, "Name:\t%s", job.Name)
 	d.line(0, "Namespace:\t%s", job.Namespace)
+	d.line(0, "Source:\t%s", Source(job.Annotations))
 	d.line(0, "Selector:\t%s", selectorString(job.Spec.Selector))
 	d.keyValues(0, "Labels", job.Labels)
 	d.keyValues(0, "Annotations", job.Annotations)

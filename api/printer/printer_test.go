@@ -35,8 +35,9 @@ func printed(t *testing.T, opts Options, objs ...any) string {
 
 func samplePods() []any {
 	web := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", CreationTimestamp: ago(5 * time.Second)},
-		Spec:       spec([]string{"s:proxy"}, "app"),
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", CreationTimestamp: ago(5 * time.Second),
+			Annotations: map[string]string{api.ManifestFileAnnotation: "/etc/podrun/manifests/web.yaml"}},
+		Spec: spec([]string{"s:proxy"}, "app"),
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.88.0.4",
 			Conditions:            []corev1.PodCondition{cond(corev1.PodInitialized, true), cond(corev1.PodReady, true)},
 			InitContainerStatuses: []corev1.ContainerStatus{running("proxy", true)},
@@ -63,13 +64,13 @@ func TestPodTable(t *testing.T) {
 
 	got = printed(t, Options{Format: Wide, AllNamespaces: true}, samplePods()...)
 	lines := strings.Split(strings.TrimSpace(got), "\n")
-	if f := strings.Fields(lines[0]); strings.Join(f, " ") != "NAMESPACE NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES" {
+	if f := strings.Fields(lines[0]); strings.Join(f, " ") != "NAMESPACE NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES SOURCE" {
 		t.Errorf("wide -A header %q", lines[0])
 	}
-	if f := strings.Fields(lines[1]); strings.Join(f, " ") != "default web 2/2 Running 0 5s 10.88.0.4 <none> <none> <none>" {
+	if f := strings.Fields(lines[1]); strings.Join(f, " ") != "default web 2/2 Running 0 5s 10.88.0.4 <none> <none> <none> file /etc/podrun/manifests/web.yaml" {
 		t.Errorf("wide -A row %q", lines[1])
 	}
-	if f := strings.Fields(lines[2]); f[0] != "tools" || f[6] != "<none>" {
+	if f := strings.Fields(lines[2]); f[0] != "tools" || f[6] != "<none>" || f[len(f)-1] != "api" {
 		t.Errorf("wide -A row %q", lines[2])
 	}
 }

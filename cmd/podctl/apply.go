@@ -16,6 +16,7 @@ type applyFlags struct {
 	files   []string
 	wait    bool
 	timeout time.Duration
+	force   bool
 }
 
 func newApplyCommand(g *globals) *cobra.Command {
@@ -32,6 +33,7 @@ func newApplyCommand(g *globals) *cobra.Command {
 	fl.StringSliceVarP(&f.files, "filename", "f", nil, "manifest file, directory of manifests, or - for stdin")
 	fl.BoolVar(&f.wait, "wait", false, "wait until every pod is Ready or finished and every job complete; fail if one failed")
 	fl.DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long --wait waits")
+	fl.BoolVar(&f.force, "force", false, "also change objects a file of podrund's manifest directory owns")
 	return cmd
 }
 
@@ -45,6 +47,9 @@ func apply(ctx context.Context, g *globals, f applyFlags) error {
 		return err
 	}
 	c := g.client()
+	if f.force {
+		c = c.WithForce()
+	}
 	var applied []runtime.Object
 	for _, mo := range objs {
 		stored, verb, err := applyOne(ctx, c, g.namespace, mo)

@@ -20,6 +20,7 @@ type deleteFlags struct {
 	now     bool
 	wait    bool
 	timeout time.Duration
+	force   bool
 }
 
 // deleteTarget is one object to delete.
@@ -68,6 +69,7 @@ func newDeleteCommand(g *globals) *cobra.Command {
 	fl.BoolVar(&f.now, "now", false, "stop pods at once (--grace-period=1)")
 	fl.BoolVar(&f.wait, "wait", true, "wait until the objects are gone")
 	fl.DurationVar(&f.timeout, "timeout", 0, "how long --wait waits (0: forever)")
+	fl.BoolVar(&f.force, "force", false, "also delete objects a file of podrund's manifest directory owns")
 	return cmd
 }
 
@@ -114,6 +116,9 @@ func deleteTargets(g *globals, f deleteFlags, args []string) ([]deleteTarget, er
 // object, cannot be missed; -o json|yaml prints that final object.
 func deleteOne(ctx context.Context, g *globals, p *printer.Printer, t deleteTarget, f deleteFlags) error {
 	c := g.client()
+	if f.force {
+		c = c.WithForce()
+	}
 	opts := client.DeleteOptions{}
 	if f.grace >= 0 {
 		opts.GracePeriodSeconds = &f.grace
