@@ -368,7 +368,7 @@ func (c *Client) cleanup() {
 	for _, name := range strings.Fields(out) {
 		name = strings.TrimPrefix(name, "pod/")
 		// A pod can vanish meanwhile (a Job's pods go with the Job).
-		if _, errOut, code := c.Podctl("delete", "pod", name, "--grace-period", "1", "--wait=true"); code != 0 &&
+		if _, errOut, code := c.Podctl("delete", "pod", name, "--grace-period", "1", "--wait=true", "--force"); code != 0 &&
 			!strings.Contains(strings.ToLower(errOut), "not found") {
 			t.Errorf("cleanup: delete pod %s: %s", name, errOut)
 		}
