@@ -175,6 +175,10 @@ func (m *Manager) importArchive(ctx context.Context, path string, size int64) (i
 	}
 	defer closeDec()
 	st, err := m.o.Images.ImportImage(ctx, tr)
+	if tooLarge(tr) {
+		return imported{}, fmt.Errorf("%w: more than %d times its size (at least %d MiB) once decompressed; not imported",
+			ErrTooLarge, maxExpansionRatio, minExpansionBytes>>20)
+	}
 	if err != nil {
 		return imported{}, fmt.Errorf("import %s archive: %w", kind, err)
 	}

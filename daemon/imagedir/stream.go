@@ -33,7 +33,9 @@ var ErrTooLarge = errors.New("the archive expands past its bound")
 
 // decompressed is the tar stream of an archive of size bytes: plain,
 // gzip or zstd, told by its first bytes rather than by its name. close
-// releases the decoder.
+// releases the decoder; tooLarge tells afterwards whether the stream hit
+// its bound (the import then failed on a stream cut short, which says
+// less than why it was cut).
 func decompressed(rd io.Reader, size int64) (tar io.Reader, kind string, close func(), err error) {
 	br := bufio.NewReader(rd)
 	head, _ := br.Peek(4)
@@ -61,10 +63,18 @@ func decompressed(rd io.Reader, size int64) (tar io.Reader, kind string, close f
 type boundedReader struct {
 	r    io.Reader
 	left int64
+	hit  bool
+}
+
+// tooLarge reports whether tar, a stream from decompressed, hit its bound.
+func tooLarge(tar io.Reader) bool {
+	b, ok := tar.(*boundedReader)
+	return ok && b.hit
 }
 
 func (b *boundedReader) Read(p []byte) (int, error) {
 	if b.left <= 0 {
+		b.hit = true
 		return 0, ErrTooLarge
 	}
 	if int64(len(p)) > b.left {

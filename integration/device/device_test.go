@@ -293,9 +293,16 @@ spec:
 	}
 	dv.waitFileEvent("ImageArchiveImported", appArchive, "example.com/device/app:1")
 	for _, h := range hostile {
-		dv.waitFileEvent("ImageArchiveFailed", h, h)
+		t.Logf("refused: %s", dv.waitFileEvent("ImageArchiveFailed", h, h))
 	}
 	assertNoEscape(t)
+	// The bomb was streamed, never held: podrund's peak resident memory
+	// stays below the bomb's expanded size.
+	if hwm := peakRSS(t, dv.c.Daemon.PID()); hwm >= 100<<20 {
+		t.Errorf("podrund peaked at %d MiB resident over a 100 MiB gzip bomb", hwm>>20)
+	} else {
+		t.Logf("podrund peak RSS after the boot with a 100 MiB gzip bomb: %d MiB", hwm>>20)
+	}
 
 	// Restarted: the archives are as imported, and are not read again.
 	d := dv.c.Daemon
@@ -395,6 +402,21 @@ func assertNoEscape(t *testing.T) {
 			t.Errorf("a hostile archive wrote %s outside containerd's content store", filepath.Join(env.Base, name))
 		}
 	}
+}
+
+// peakRSS is a process's VmHWM in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	must(t, err)
+	for _, l := range strings.Split(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(l, "VmHWM: %d kB", &kb); err == nil {
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
 }
 
 func must(t *testing.T, err error) {
