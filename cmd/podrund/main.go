@@ -93,6 +93,8 @@ func execute(args []string, stdout io.Writer) error {
 		Listen:               func(path string) (net.Listener, error) { return listen(path, log) },
 		WaitingForContainerd: notifyWaitingForContainerd(cfg.ContainerdAddress, log),
 		Ready:                func() { notifyReady(log) },
+		SettingUp:            notifySettingUp(log),
+		SettingUpInterval:    settingUpInterval,
 		Stopping:             notifyStopping,
 		Watchdog:             func(ctx context.Context, healthy func() bool) { watchdog(ctx, healthy, log) }})
 }

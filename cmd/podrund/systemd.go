@@ -65,6 +65,25 @@ func notifyWaitingForContainerd(address string, log *zap.Logger) func(time.Durat
 	}
 }
 
+// settingUpInterval is how often notifySettingUp is called while the
+// first pass over the device directories runs; each call extends the
+// start timeout by three times that.
+const settingUpInterval = 10 * time.Second
+
+// notifySettingUp tells systemd, while the image and manifest directories
+// get their first pass (a large archive on a slow card takes minutes),
+// what podrund is doing and that it is still starting, as
+// notifyWaitingForContainerd does.
+func notifySettingUp(log *zap.Logger) func(status string) {
+	return func(status string) {
+		msg := fmt.Sprintf("STATUS=%s\nEXTEND_TIMEOUT_USEC=%d\n%s",
+			status, (3 * settingUpInterval).Microseconds(), sddaemon.SdNotifyWatchdog)
+		if _, err := sddaemon.SdNotify(false, msg); err != nil {
+			log.Warn("sd_notify while setting up the device", zap.Error(err))
+		}
+	}
+}
+
 func notifyStopping() { _, _ = sddaemon.SdNotify(false, sddaemon.SdNotifyStopping) }
 
 // watchdog pings systemd at half the WatchdogSec interval while healthy()

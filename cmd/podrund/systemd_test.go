@@ -164,3 +164,15 @@ func TestNotifyWaitingForContainerd(t *testing.T) {
 		t.Fatalf("notification %q, want %q", got, want)
 	}
 }
+
+// While the device directories get their first pass podrund says so and
+// extends the start timeout past its next call.
+func TestNotifySettingUp(t *testing.T) {
+	conn := listenNotify(t)
+	notifySettingUp(zap.NewNop())("importing images from /var/lib/podrun/images")
+	got := readNotify(t, conn)
+	want := "STATUS=importing images from /var/lib/podrun/images\nEXTEND_TIMEOUT_USEC=30000000\nWATCHDOG=1"
+	if got != want {
+		t.Fatalf("notification %q, want %q", got, want)
+	}
+}

@@ -46,7 +46,12 @@ type Options struct {
 	Listen func(path string) (net.Listener, error)
 	// WaitingForContainerd is called before each wait for containerd.
 	WaitingForContainerd func(retryIn time.Duration, why error)
-	// Ready is called once the API serves and the stored pods are adopted.
+	// SettingUp is called every SettingUpInterval while the image and
+	// manifest directories get their first pass, with what is being done.
+	SettingUp         func(status string)
+	SettingUpInterval time.Duration
+	// Ready is called once the API serves, the stored pods are adopted
+	// and the device directories had their first pass.
 	Ready func()
 	// Stopping is called when podrund begins to stop.
 	Stopping func()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/podrun/podrun/daemon/dirwatch"
 	"github.com/podrun/podrun/daemon/imagedir"
@@ -48,7 +49,10 @@ func (d *daemon) setUpDevice(ctx context.Context) (wait func()) {
 		}
 	}
 	for _, x := range dirs {
-		if err := x.pass(ctx); err != nil {
+		stop := d.keepSettingUp("first pass over " + x.path)
+		err := x.pass(ctx)
+		stop()
+		if err != nil {
 			d.log.Error("first pass over a device directory", zap.String("dir", x.path), zap.Error(err))
 		}
 	}
@@ -63,4 +67,28 @@ func (d *daemon) setUpDevice(ctx context.Context) (wait func()) {
 		}()
 	}
 	return wg.Wait
+}
+
+// keepSettingUp calls the SettingUp hook now and every SettingUpInterval
+// until stop is called (systemd's start timeout is extended meanwhile).
+func (d *daemon) keepSettingUp(status string) (stop func()) {
+	hook, every := d.opts.SettingUp, d.opts.SettingUpInterval
+	if hook == nil || every <= 0 {
+		return func() {}
+	}
+	hook(status)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				hook(status)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
