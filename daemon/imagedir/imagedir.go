@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/podrun/podrun/daemon/dirwatch"
 	"github.com/podrun/podrun/supervisor"
@@ -162,7 +163,7 @@ func (m *Manager) syncArchive(ctx context.Context, path string) {
 // importArchive streams the archive through its decompressor into the
 // runtime's import, hashing the file as it goes.
 func (m *Manager) importArchive(ctx context.Context, path string, size int64) (imported, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return imported{}, err
 	}
@@ -205,7 +206,7 @@ func (m *Manager) present(ctx context.Context, imgs []image) bool {
 }
 
 func (m *Manager) digest(path string) string {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return ""
 	}
@@ -220,4 +221,18 @@ func (m *Manager) digest(path string) string {
 func (m *Manager) event(ctx context.Context, path, typ, reason, msg string) {
 	dirwatch.Record(ctx, m.o.Events, m.log, corev1.ObjectReference{Kind: ArchiveKind, Namespace: "default", Name: filepath.Base(path)},
 		typ, reason, msg)
+}
+
+// openRegular opens path for reading only if it is a regular file; with
+// O_NONBLOCK so that a FIFO put in its place cannot hang the pass.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return f, nil
 }

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/api/client"
@@ -197,5 +199,30 @@ func TestManagerConflictFirstFileWins(t *testing.T) {
 	w.sync()
 	if cm, _ := w.configMap("x"); cm == nil || cm.Data["from"] != "b" || api.ManifestFile(cm.Annotations) != b {
 		t.Fatalf("configmap x once a.yaml is gone: %v", cm)
+	}
+}
+
+// TestManagerHostileFiles: a file past the size bound is refused by name,
+// and a FIFO named like a manifest neither hangs the pass nor counts.
+func TestManagerHostileFiles(t *testing.T) {
+	w := newWorld(t)
+	big := w.write("big.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {k: \""+
+		strings.Repeat("x", maxFileBytes)+"\"}\n")
+	if err := syscall.Mkfifo(filepath.Join(w.dir, "fifo.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.write("good.yaml", confA)
+	done := make(chan struct{})
+	go func() { w.sync(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a FIFO hung the pass")
+	}
+	if _, ok := w.configMap("a"); !ok {
+		t.Fatal("the good file was not applied")
+	}
+	if _, msgs := w.events(ReasonFailed); len(msgs) != 1 || !strings.Contains(msgs[0], big) || !strings.Contains(msgs[0], "larger than") {
+		t.Fatalf("failure events %q, want one refusing %s for its size", msgs, big)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/daemon/dirwatch"
@@ -75,7 +76,8 @@ func readDir(dir string) ([]File, error) {
 // is false for what is not a regular file (a directory named x.yaml).
 func readFile(path string) (File, bool) {
 	f := File{Path: path}
-	fh, err := os.Open(path)
+	// O_NONBLOCK: a FIFO named x.yaml must not hang the pass in open.
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return f, false // gone since the listing: the next pass sees it
 	}
