@@ -283,6 +283,9 @@ spec:
 `, ns))
 		confFile = dv.writeRaw("z-conf.yaml", fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: z-conf, namespace: %s}\ndata: {MODE: edge}\n", ns))
 	})
+	if dv.pod("gateway") == nil {
+		t.Fatal("podrund was Ready before its first manifest pass applied the pod")
+	}
 	p := dv.waitRunning("gateway", "")
 	if len(dv.c.EventsMatching(harness.EventFilter{Object: "gateway", Type: "Warning"})) > 0 {
 		t.Errorf("the boot-time pod had warnings: %s", harness.DescribeEvents(dv.c.EventsMatching(harness.EventFilter{Object: "gateway"})))
