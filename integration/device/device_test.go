@@ -242,6 +242,24 @@ func TestManifestDirectoryLifecycle(t *testing.T) {
 	if second.Annotations[annotation] != path {
 		t.Errorf("replaced pod annotations %v", second.Annotations)
 	}
+
+	// An archive dropped in the image directory (created only now) is
+	// imported, and a manifest can then run its image without a pull.
+	must(t, os.MkdirAll(dv.images, 0o755))
+	tmp := filepath.Join(dv.images, ".late.tar.gz")
+	writeGzipImage(t, tmp, testimage.Variant("example.com/device/late:1"))
+	late := filepath.Join(dv.images, "late.tar.gz")
+	must(t, os.Rename(tmp, late))
+	dv.waitFileEvent("ImageArchiveImported", late, "example.com/device/late:1")
+	dv.write("late.yaml", fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: late, namespace: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: c, image: "example.com/device/late:1", imagePullPolicy: Never, command: [sleep, "3600"]}
+`, ns))
+	dv.waitRunning("late", "")
 }
 
 // TestBootFromFullDirectories: a podrund that boots with an empty store
