@@ -20,6 +20,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/containerd/errdefs"
 	"github.com/podrun/podrun/daemon/dirwatch"
 	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap"
@@ -123,7 +124,13 @@ func (m *Manager) syncArchive(ctx context.Context, path string) {
 	}
 	key := keyOf(st)
 	prev, seen := m.rec.m[path]
-	if seen && m.present(ctx, prev.Images) {
+	if seen && prev.Refused != "" && prev.Key == key {
+		log.Warn("image archive refused before and unchanged; skipped", zap.String("refusal", prev.Refused))
+		m.event(ctx, path, corev1.EventTypeWarning, ReasonFailed,
+			fmt.Sprintf("%s: %s (unchanged since; not read again)", path, prev.Refused))
+		return
+	}
+	if seen && prev.Refused == "" && m.present(ctx, prev.Images) {
 		why := ""
 		switch {
 		case prev.Key == key:
@@ -146,6 +153,10 @@ func (m *Manager) syncArchive(ctx context.Context, path string) {
 	got, err := m.importArchive(ctx, path, st.Size())
 	if err != nil {
 		delete(m.rec.m, path)
+		if errors.Is(err, ErrTooLarge) || errdefs.IsInvalidArgument(err) {
+			// The archive's own fault, not the host's: remembered.
+			m.rec.m[path] = imported{Key: key, Refused: err.Error()}
+		}
 		log.Warn("image archive refused", zap.Error(err))
 		m.event(ctx, path, corev1.EventTypeWarning, ReasonFailed, fmt.Sprintf("%s: %v", path, err))
 		return

@@ -202,7 +202,20 @@ func TestBombIsRefused(t *testing.T) {
 	if last.Reason != ReasonFailed || !strings.Contains(last.Message, path) || !strings.Contains(last.Message, ErrTooLarge.Error()) {
 		t.Fatalf("last event %s %q", last.Reason, last.Message)
 	}
-	if _, seen := m.rec.m[path]; seen {
-		t.Fatal("a refused archive was recorded as imported")
+	if rec := m.rec.m[path]; rec.Refused == "" || len(rec.Images) > 0 {
+		t.Fatalf("the refusal was not recorded: %+v", rec)
+	}
+	// Unchanged, the bomb is not read again; touched, it is.
+	pass(t, m)
+	if last := (*evs)[len(*evs)-1]; imgs.imports != 1 || !strings.Contains(last.Message, "not read again") {
+		t.Fatalf("a refused, unchanged archive was read again: %d imports, last event %q", imgs.imports, last.Message)
+	}
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	pass(t, m)
+	if imgs.imports != 2 {
+		t.Fatalf("a touched refused archive was not tried again: %d imports", imgs.imports)
 	}
 }

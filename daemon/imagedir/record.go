@@ -26,11 +26,14 @@ func keyOf(st os.FileInfo) fileKey {
 }
 
 // imported is one archive as imported: its key and content digest, and
-// the images it held.
+// the images it held; or as refused.
 type imported struct {
 	Key    fileKey `json:"key"`
-	SHA256 string  `json:"sha256"`
-	Images []image `json:"images"`
+	SHA256 string  `json:"sha256,omitempty"`
+	Images []image `json:"images,omitempty"`
+	// Refused is why the archive itself was refused (not an image
+	// archive, a bomb): unchanged, it is not read again.
+	Refused string `json:"refused,omitempty"`
 }
 
 type image struct {

@@ -328,6 +328,7 @@ spec:
 	// Restarted: the archives are as imported, and are not read again.
 	d := dv.c.Daemon
 	before := strings.Count(d.LogGrep("image archive unchanged; skipped", 1000), "app.tar.gz")
+	refusedBefore := strings.Count(d.LogGrep("refused before and unchanged; skipped", 1000), "refused before")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := d.Restart(ctx, syscall.SIGTERM); err != nil {
@@ -335,6 +336,10 @@ spec:
 	}
 	if after := strings.Count(d.LogGrep("image archive unchanged; skipped", 1000), "app.tar.gz"); after != before+1 {
 		t.Fatalf("app.tar.gz skipped %d times after the restart (before %d):\n%s", after, before, d.LogTail(60))
+	}
+	// The hostile archives are not read again either.
+	if n := strings.Count(d.LogGrep("refused before and unchanged; skipped", 1000), "refused before") - refusedBefore; n != len(hostile) {
+		t.Errorf("%d refused archives skipped after the restart, want %d:\n%s", n, len(hostile), d.LogTail(60))
 	}
 	if n, _ := dv.fileEvents("ImageArchiveImported", appArchive); n != 1 {
 		t.Errorf("app.tar.gz imported %d times", n)
