@@ -226,3 +226,33 @@ func TestManagerHostileFiles(t *testing.T) {
 		t.Fatalf("failure events %q, want one refusing %s for its size", msgs, big)
 	}
 }
+
+// TestManagerReappliesAJobAtBoot: a new podrund (an empty memory of
+// what was applied) puts a file's Job again; the server-owned fields the
+// API added (selector, controller labels) must not make that a refusal.
+func TestManagerReappliesAJobAtBoot(t *testing.T) {
+	w := newWorld(t)
+	w.write("job.yaml", `apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox:1.28, command: ["true"]}]
+`)
+	w.sync()
+	reboot, err := New(w.m.o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reboot.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, msgs := w.events(ReasonFailed); n != 0 {
+		t.Fatalf("the Job was refused at the second boot: %q", msgs)
+	}
+	if n, msgs := w.events(ReasonApplied); n != 2 {
+		t.Fatalf("applied events %d %q, want 2", n, msgs)
+	}
+}
