@@ -79,19 +79,29 @@ func Decode(data []byte) ([]runtime.Object, error) {
 
 // DecodeAs is Decode of a body known to be in format f.
 func DecodeAs(data []byte, f Format) ([]runtime.Object, error) {
-	docs, err := splitDocuments(data, f)
+	objs, _, err := DecodeWith(data, f, FieldValidationStrict)
+	return objs, err
+}
+
+// DecodeWith is DecodeAs under the fieldValidation directive v: under
+// Strict an unknown or duplicated field is a 400, under Warn it is
+// returned as one warning each (`unknown field "spec.foo"`, the text the
+// API server puts in its Warning headers), under Ignore it is dropped.
+func DecodeWith(data []byte, f Format, v FieldValidation) ([]runtime.Object, []string, error) {
+	d := &decoder{validation: v}
+	docs, err := d.splitDocuments(data, f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []runtime.Object
 	for i, raw := range docs {
-		objs, err := decodeDocument(raw, fmt.Sprintf("document %d", i), 0)
+		objs, err := d.decodeDocument(raw, fmt.Sprintf("document %d", i), 0)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, objs...)
 	}
-	return out, nil
+	return out, d.warnings, nil
 }
 
 // DecodeObject decodes a body that must hold exactly one object (a REST
@@ -102,19 +112,33 @@ func DecodeObject(data []byte) (runtime.Object, error) {
 
 // DecodeObjectAs is DecodeObject of a body known to be in format f.
 func DecodeObjectAs(data []byte, f Format) (runtime.Object, error) {
-	objs, err := DecodeAs(data, f)
+	obj, _, err := DecodeObjectWith(data, f, FieldValidationStrict)
+	return obj, err
+}
+
+// DecodeObjectWith is DecodeObjectAs under the fieldValidation directive
+// v, with the warnings DecodeWith returns.
+func DecodeObjectWith(data []byte, f Format, v FieldValidation) (runtime.Object, []string, error) {
+	objs, warnings, err := DecodeWith(data, f, v)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(objs) != 1 {
-		return nil, badRequestf("the request body must hold exactly one object, found %d", len(objs))
+		return nil, nil, badRequestf("the request body must hold exactly one object, found %d", len(objs))
 	}
-	return objs[0], nil
+	return objs[0], warnings, nil
+}
+
+// decoder is one decoding of a body: its fieldValidation directive and
+// the warnings it has gathered under Warn.
+type decoder struct {
+	validation FieldValidation
+	warnings   []string
 }
 
 // splitDocuments returns the non-empty documents of data, each converted to
 // JSON.
-func splitDocuments(data []byte, f Format) ([]json.RawMessage, error) {
+func (d *decoder) splitDocuments(data []byte, f Format) ([]json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil, nil
@@ -123,10 +147,10 @@ func splitDocuments(data []byte, f Format) ([]json.RawMessage, error) {
 	case FormatJSON:
 		return splitJSON(trimmed)
 	case FormatYAML:
-		return splitYAML(data)
+		return d.splitYAML(data)
 	}
 	if trimmed[0] != '{' {
-		return splitYAML(data)
+		return d.splitYAML(data)
 	}
 	// JSON only when it all parses as JSON: anything else that starts
 	// with `{` may be flow-style YAML. When neither reads it, both
@@ -135,7 +159,7 @@ func splitDocuments(data []byte, f Format) ([]json.RawMessage, error) {
 	if jsonErr == nil {
 		return docs, nil
 	}
-	docs, yamlErr := splitYAML(data)
+	docs, yamlErr := d.splitYAML(data)
 	if yamlErr != nil {
 		return nil, badRequestf("%v; read as YAML: %v", jsonErr, yamlErr)
 	}
@@ -158,7 +182,7 @@ func splitJSON(data []byte) ([]json.RawMessage, error) {
 	}
 }
 
-func splitYAML(data []byte) ([]json.RawMessage, error) {
+func (d *decoder) splitYAML(data []byte) ([]json.RawMessage, error) {
 	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var docs []json.RawMessage
 	for i := 0; ; i++ {
@@ -169,7 +193,7 @@ func splitYAML(data []byte) ([]json.RawMessage, error) {
 		if err != nil {
 			return nil, badRequestf("document %d: reading YAML: %v", i, err)
 		}
-		js, err := yaml.YAMLToJSONStrict(doc)
+		js, err := d.yamlToJSON(doc)
 		if err != nil {
 			return nil, badRequestf("document %d: error converting YAML to JSON: %v", i, err)
 		}
@@ -186,7 +210,7 @@ type typeAndName struct {
 	} `json:"metadata"`
 }
 
-func decodeDocument(raw json.RawMessage, where string, depth int) ([]runtime.Object, error) {
+func (d *decoder) decodeDocument(raw json.RawMessage, where string, depth int) ([]runtime.Object, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return nil, nil // an empty document, e.g. a trailing `---`
@@ -213,31 +237,31 @@ func decodeDocument(raw json.RawMessage, where string, depth int) ([]runtime.Obj
 		where = fmt.Sprintf("%s (%s %q)", where, tn.Kind, tn.Metadata.Name)
 	}
 	if isListKind(gvk) {
-		return decodeList(raw, gvk, where, depth)
+		return d.decodeList(raw, gvk, where, depth)
 	}
 	obj := newObject(gvk)
 	if obj == nil {
 		return nil, unknownKind(where, gvk)
 	}
-	if err := strictUnmarshal(raw, obj, where); err != nil {
+	if err := d.unmarshal(raw, obj, where); err != nil {
 		return nil, err
 	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return []runtime.Object{obj}, nil
 }
 
-func decodeList(raw json.RawMessage, gvk schema.GroupVersionKind, where string, depth int) ([]runtime.Object, error) {
+func (d *decoder) decodeList(raw json.RawMessage, gvk schema.GroupVersionKind, where string, depth int) ([]runtime.Object, error) {
 	if depth >= maxListDepth {
 		return nil, badRequestf("%s: Lists nested more than %d deep", where, maxListDepth)
 	}
 	var list corev1.List
-	if err := strictUnmarshal(raw, &list, where); err != nil {
+	if err := d.unmarshal(raw, &list, where); err != nil {
 		return nil, err
 	}
 	var out []runtime.Object
 	for i, item := range list.Items {
 		itemWhere := fmt.Sprintf("%s, items[%d]", where, i)
-		objs, err := decodeDocument(item.Raw, itemWhere, depth+1)
+		objs, err := d.decodeDocument(item.Raw, itemWhere, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -282,21 +306,69 @@ func unknownKind(where string, gvk schema.GroupVersionKind) *StatusError {
 		where, gvk.Kind, gvk.GroupVersion().String())
 }
 
-// strictUnmarshal decodes case-sensitively (as the API server does) and
-// reports every unknown or duplicated field with its path.
-func strictUnmarshal(raw []byte, into any, where string) error {
+// yamlToJSON converts one YAML document. A duplicated key is a strict
+// error: refused under Strict, a warning under Warn (the later value
+// wins, as in the API server's non-strict YAML decoding).
+func (d *decoder) yamlToJSON(doc []byte) ([]byte, error) {
+	js, strictErr := yaml.YAMLToJSONStrict(doc)
+	if strictErr == nil || d.validation == FieldValidationStrict {
+		return js, strictErr
+	}
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	if d.validation == FieldValidationWarn {
+		d.warnings = append(d.warnings, yamlStrictWarnings(strictErr.Error())...)
+	}
+	return js, nil
+}
+
+// yamlStrictWarnings splits a strict YAML error ("yaml: unmarshal
+// errors:\n  line 4: key \"a\" already set in map") into one warning a
+// line, as the API server does.
+func yamlStrictWarnings(msg string) []string {
+	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
+	rest, ok := strings.CutPrefix(msg, "yaml: unmarshal errors:\n")
+	if !ok {
+		return []string{msg}
+	}
+	var out []string
+	for _, line := range strings.Split(rest, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// unmarshal decodes case-sensitively (as the API server does). Under
+// Strict every unknown or duplicated field is an error naming its path
+// (`strict decoding error: unknown field "spec.foo"`), under Warn each is
+// a warning, under Ignore they are dropped.
+func (d *decoder) unmarshal(raw []byte, into any, where string) error {
+	if d.validation == FieldValidationIgnore {
+		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, into); err != nil {
+			return badRequestf("%s: %v", where, err)
+		}
+		return nil
+	}
 	strictErrs, err := sigsjson.UnmarshalStrict(raw, into, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
 	if err != nil {
 		return badRequestf("%s: %v", where, err)
 	}
-	if len(strictErrs) > 0 {
-		msgs := make([]string, len(strictErrs))
-		for i, e := range strictErrs {
-			msgs[i] = e.Error()
-		}
-		return badRequestf("%s: strict decoding error: %s", where, strings.Join(msgs, ", "))
+	if len(strictErrs) == 0 {
+		return nil
 	}
-	return nil
+	msgs := make([]string, len(strictErrs))
+	for i, e := range strictErrs {
+		msgs[i] = e.Error()
+	}
+	if d.validation == FieldValidationWarn {
+		d.warnings = append(d.warnings, msgs...)
+		return nil
+	}
+	return badRequestf("%s: strict decoding error: %s", where, strings.Join(msgs, ", "))
 }
 
 // abbreviate keeps error messages readable when the input is large.

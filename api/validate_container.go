@@ -106,7 +106,7 @@ func validateContainerCommon(c *corev1.Container, volumes sets.Set[string], p *f
 	privileged := c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged
 	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, privileged, p.Child("volumeMounts"))...)
 	if len(c.VolumeDevices) > 0 {
-		errs = append(errs, field.Forbidden(p.Child("volumeDevices"), "block volumes are not supported by podrun"))
+		errs = append(errs, notRunError(p.Child("volumeDevices"), notRunBlock))
 	}
 	errs = append(errs, validateResources(&c.Resources, p.Child("resources"))...)
 	errs = append(errs, validateSecurityContext(c.SecurityContext, p.Child("securityContext"))...)

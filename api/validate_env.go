@@ -70,7 +70,7 @@ func validateEnvVarSource(ev corev1.EnvVar, p *field.Path) field.ErrorList {
 	}
 	if vf.FileKeyRef != nil {
 		n++
-		errs = append(errs, field.Forbidden(p.Child("fileKeyRef"), "not supported by podrun"))
+		errs = append(errs, notRunError(p.Child("fileKeyRef"), notRunFileKey))
 	}
 	switch {
 	case n == 0:
@@ -202,7 +202,7 @@ func validateResources(r *corev1.ResourceRequirements, fldPath *field.Path) fiel
 		errs = append(errs, field.Forbidden(fldPath, "HugePages require cpu or memory"))
 	}
 	if len(r.Claims) > 0 {
-		errs = append(errs, field.Forbidden(fldPath.Child("claims"), "resource claims are not supported by podrun"))
+		errs = append(errs, notRunError(fldPath.Child("claims"), notRunClaims))
 	}
 	return errs
 }

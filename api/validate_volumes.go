@@ -62,8 +62,7 @@ func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string
 				errs = append(errs, field.Forbidden(p.Child(s), "may not specify more than 1 volume type"))
 			}
 		case !supported.Has(srcs[0]):
-			errs = append(errs, field.Forbidden(p.Child(srcs[0]), "volume type not supported by podrun; supported: "+
-				strings.Join(sets.List(supported), ", ")))
+			errs = append(errs, notRunError(p.Child(srcs[0]), notRunVolume))
 		}
 		errs = append(errs, validateVolumeSource(&v.VolumeSource, p)...)
 	}

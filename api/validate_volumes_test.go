@@ -27,7 +27,7 @@ func TestValidateVolumesMountsEnv(t *testing.T) {
 			`spec.volumes[2].name: Invalid value: "Two": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
 			`spec.volumes[2].emptyDir: Forbidden: may not specify more than 1 volume type`,
 			`spec.volumes[3]: Required value: must specify a volume type`,
-			`spec.volumes[4].nfs: Forbidden: volume type not supported by podrun; supported: configMap, downwardAPI, emptyDir, hostPath, projected, secret`,
+			"spec.volumes[4].nfs: Forbidden: not supported by podrun: " + notRunVolume,
 		}},
 		{"volume sources", func(p *corev1.Pod) {
 			p.Spec.Volumes = []corev1.Volume{

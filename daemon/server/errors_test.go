@@ -32,7 +32,7 @@ func TestBadInputStatuses(t *testing.T) {
 		reason     string
 		causeField string
 	}{
-		{"unknown field", "POST", podsPath, []byte(strings.Replace(goodPod, "    command:", "    comand:", 1)),
+		{"unknown field", "POST", podsPath + "?fieldValidation=Strict", []byte(strings.Replace(goodPod, "    command:", "    comand:", 1)),
 			400, "BadRequest", ""},
 		{"missing image", "POST", podsPath, []byte(strings.Replace(goodPod, "    image: busybox:1.28\n", "", 1)),
 			422, "Invalid", "spec.containers[0].image"},

@@ -71,9 +71,7 @@ func (s *Server) decodePod(w http.ResponseWriter, r *http.Request, ns, name stri
 	if err := s.obj.AdmitPod(pod); err != nil {
 		return nil, err
 	}
-	for _, text := range api.PodWarnings(&pod.Spec, field.NewPath("spec")) {
-		w.Header().Add("Warning", api.WarningHeader(text))
-	}
+	addWarnings(w, api.PodWarnings(&pod.Spec, field.NewPath("spec")))
 	return pod, nil
 }
 

@@ -50,8 +50,14 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 
 // readObject reads a POST/PUT body (one object, at most MaxBodyBytes) in
 // the format its Content-Type names (docs/contract.md §3: JSON, or YAML with
-// application/yaml) and decodes it strictly.
+// application/yaml) and decodes it under the request's fieldValidation
+// (Strict, Warn (the default) or Ignore), each unknown field a Warning
+// header under Warn.
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
+	validation, err := api.ParseFieldValidation(r.URL.Query().Get("fieldValidation"), optionsKind(r.Method))
+	if err != nil {
+		return nil, err
+	}
 	format, err := api.FormatOfContentType(r.Header.Get("Content-Type"))
 	if err != nil {
 		return nil, err
@@ -60,7 +66,29 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request) (runtime.Obj
 	if err != nil {
 		return nil, err
 	}
-	return api.DecodeObjectAs(data, format)
+	obj, warnings, err := api.DecodeObjectWith(data, format, validation)
+	addWarnings(w, warnings)
+	return obj, err
+}
+
+// optionsKind names the options a request of this method carries, for
+// the Status of a bad option.
+func optionsKind(method string) string {
+	switch method {
+	case http.MethodPut:
+		return "UpdateOptions"
+	case http.MethodPatch:
+		return "PatchOptions"
+	}
+	return "CreateOptions"
+}
+
+// addWarnings sends each text as a Warning header (`299 - "text"`), as
+// the API server sends its warnings; call it before the status is written.
+func addWarnings(w http.ResponseWriter, texts []string) {
+	for _, text := range texts {
+		w.Header().Add("Warning", api.WarningHeader(text))
+	}
 }
 
 // readBody reads a non-empty body of at most MaxBodyBytes.

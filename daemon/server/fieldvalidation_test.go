@@ -1,0 +1,66 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/podrun/podrun/api"
+)
+
+// A body's unknown and duplicated fields are judged by the request's
+// fieldValidation as the API server judges them: Strict refuses with a
+// 400 naming the field, Warn (the default) creates the object and sends
+// one Warning header per field, Ignore creates it silently, and a
+// directive it does not know is a 422 on the request's options.
+func TestFieldValidation(t *testing.T) {
+	body := strings.Replace(goodPod, "    command:", "    comand: [x]\n    command:", 1)
+	body = strings.Replace(body, "metadata:\n", "metadata:\n  bogus: 1\n", 1)
+	cases := []struct {
+		query    string
+		code     int
+		warnings []string
+		message  string
+	}{
+		{"?fieldValidation=Strict", 400, nil, `strict decoding error: unknown field "metadata.bogus", unknown field "spec.containers[0].comand"`},
+		{"", 201, []string{`unknown field "metadata.bogus"`, `unknown field "spec.containers[0].comand"`}, ""},
+		{"?fieldValidation=Warn", 201, []string{`unknown field "metadata.bogus"`, `unknown field "spec.containers[0].comand"`}, ""},
+		{"?fieldValidation=Ignore", 201, nil, ""},
+		{"?fieldValidation=strict", 422, nil, `CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "strict"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			ts := newTestServer(t, nil)
+			req, err := http.NewRequest("POST", "http://podrund/api/v1/namespaces/default/pods"+tc.query, bytes.NewReader([]byte(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/yaml")
+			resp, err := ts.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var buf bytes.Buffer
+			_, _ = buf.ReadFrom(resp.Body)
+			if resp.StatusCode != tc.code {
+				t.Fatalf("code %d, want %d: %s", resp.StatusCode, tc.code, buf.String())
+			}
+			if tc.message != "" && !strings.Contains(ts.status(buf.Bytes()).Message, tc.message) {
+				t.Fatalf("message %q lacks %q", ts.status(buf.Bytes()).Message, tc.message)
+			}
+			var warnings []string
+			for _, v := range resp.Header.Values("Warning") {
+				text, ok := api.ParseWarningHeader(v)
+				if !ok {
+					t.Fatalf("malformed Warning header %q", v)
+				}
+				warnings = append(warnings, text)
+			}
+			if strings.Join(warnings, "|") != strings.Join(tc.warnings, "|") {
+				t.Fatalf("warnings %q, want %q", warnings, tc.warnings)
+			}
+		})
+	}
+}
