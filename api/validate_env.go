@@ -155,11 +155,11 @@ func validateEnvFrom(from []corev1.EnvFromSource, fldPath *field.Path) field.Err
 				errs = append(errs, field.Required(p.Child("secretRef", "name"), ""))
 			}
 		}
-		switch {
+		switch { // the API server names the list here, not the item
 		case n == 0:
-			errs = append(errs, field.Invalid(p, "", "must specify one of: `configMapRef` or `secretRef`"))
+			errs = append(errs, field.Invalid(fldPath, "", "must specify one of: `configMapRef` or `secretRef`"))
 		case n > 1:
-			errs = append(errs, field.Invalid(p, "", "may not have more than one field specified at a time"))
+			errs = append(errs, field.Invalid(fldPath, "", "may not have more than one field specified at a time"))
 		}
 	}
 	return errs
@@ -178,6 +178,9 @@ func validateResources(r *corev1.ResourceRequirements, fldPath *field.Path) fiel
 			if q.Sign() < 0 {
 				errs = append(errs, field.Invalid(rp, q.String(), "must be greater than or equal to 0"))
 			}
+			if isExtendedResource(name) && q.MilliValue()%1000 != 0 {
+				errs = append(errs, field.Invalid(rp, q.String(), "must be an integer"))
+			}
 			if strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix) {
 				hugepages = true
 			}
@@ -185,17 +188,20 @@ func validateResources(r *corev1.ResourceRequirements, fldPath *field.Path) fiel
 	}
 	check(r.Limits, fldPath.Child("limits"))
 	check(r.Requests, fldPath.Child("requests"))
+	// The API server names requests, not the resource, when a request
+	// and its limit disagree: the same paths here.
 	for name, req := range r.Requests {
 		limit, ok := r.Limits[name]
-		if !ok {
-			continue
-		}
-		if req.Cmp(limit) > 0 {
-			errs = append(errs, field.Invalid(fldPath.Child("requests").Key(string(name)), req.String(),
-				fmt.Sprintf("must be less than or equal to %s limit of %s", name, limit.String())))
-		} else if !isOvercommitAllowed(name) && req.Cmp(limit) != 0 {
-			errs = append(errs, field.Invalid(fldPath.Child("requests").Key(string(name)), req.String(),
+		switch {
+		case !ok && !isOvercommitAllowed(name):
+			errs = append(errs, field.Required(fldPath.Child("limits"), "Limit must be set for non overcommitable resources"))
+		case !ok:
+		case !isOvercommitAllowed(name) && req.Cmp(limit) != 0:
+			errs = append(errs, field.Invalid(fldPath.Child("requests"), req.String(),
 				fmt.Sprintf("must be equal to %s limit of %s", name, limit.String())))
+		case req.Cmp(limit) > 0:
+			errs = append(errs, field.Invalid(fldPath.Child("requests"), req.String(),
+				fmt.Sprintf("must be less than or equal to %s limit of %s", name, limit.String())))
 		}
 	}
 	if hugepages && !hasCPUOrMemory(r.Limits) && !hasCPUOrMemory(r.Requests) {
@@ -223,6 +229,14 @@ func validateResourceName(name corev1.ResourceName, p *field.Path) field.ErrorLi
 		return errs
 	}
 	return field.ErrorList{field.Invalid(p, name, "must be a standard resource for containers")}
+}
+
+// isExtendedResource is a domain-prefixed resource outside
+// kubernetes.io: counted in whole units.
+func isExtendedResource(name corev1.ResourceName) bool {
+	domain, _, ok := strings.Cut(string(name), "/")
+	return ok && domain != "kubernetes.io" && !strings.HasSuffix(domain, ".kubernetes.io") &&
+		!strings.HasPrefix(string(name), corev1.DefaultResourceRequestsPrefix)
 }
 
 func isOvercommitAllowed(name corev1.ResourceName) bool {

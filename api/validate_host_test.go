@@ -102,10 +102,10 @@ func TestValidateHostBoundValues(t *testing.T) {
 		}, []string{
 			`spec.volumes[1].configMap.items[0].path: Invalid value: "..data/x": must not start with '..'`,
 			`spec.volumes[2].secret.items[0].path: Invalid value: "..2026_01_02": must not start with '..'`,
-			`spec.volumes[3].downwardAPI.items[0].path: Invalid value: "..data": must not start with '..'`,
+			`spec.volumes[3].downwardAPI.path: Invalid value: "..data": must not start with '..'`,
 			`spec.volumes[4].projected.sources[0].configMap.items[0].path: Invalid value: "../x": must not contain '..'`,
 			`spec.volumes[4].projected.sources[1].secret.items[0].path: Invalid value: "a/../../x": must not contain '..'`,
-			`spec.volumes[4].projected.sources[2].downwardAPI.items[0].path: Invalid value: "/abs": must be a relative path`,
+			`spec.volumes[4].projected.sources[2].downwardAPI.path: Invalid value: "/abs": must be a relative path`,
 		}},
 	}
 	for _, tc := range tests {

@@ -210,7 +210,7 @@ func TestValidatePodRules(t *testing.T) {
 		}, []string{
 			`spec.containers[0].resources.limits[pods]: Invalid value: "pods": must be a standard resource for containers`,
 			`spec.containers[0].resources.requests[memory]: Invalid value: "-1": must be greater than or equal to 0`,
-			`spec.containers[0].resources.requests[cpu]: Invalid value: "200m": must be less than or equal to cpu limit of 100m`,
+			`spec.containers[0].resources.requests: Invalid value: "200m": must be less than or equal to cpu limit of 100m`,
 		}},
 	}
 	for _, tc := range tests {

@@ -152,8 +152,9 @@ func validateHTTPGet(h *corev1.HTTPGetAction, p *field.Path) field.ErrorList {
 		errs = append(errs, field.NotSupported(p.Child("scheme"), h.Scheme,
 			[]corev1.URIScheme{corev1.URISchemeHTTP, corev1.URISchemeHTTPS}))
 	}
-	for i, hd := range h.HTTPHeaders {
-		errs = append(errs, invalidEach(p.Child("httpHeaders").Index(i).Child("name"), hd.Name, validation.IsHTTPHeaderName(hd.Name))...)
+	for _, hd := range h.HTTPHeaders {
+		// The API server names the list, not the header.
+		errs = append(errs, invalidEach(p.Child("httpHeaders"), hd.Name, validation.IsHTTPHeaderName(hd.Name))...)
 	}
 	return errs
 }

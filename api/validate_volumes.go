@@ -106,7 +106,7 @@ func validateVolumeSource(s *corev1.VolumeSource, p *field.Path) field.ErrorList
 	if d := s.DownwardAPI; d != nil {
 		dp := p.Child("downwardAPI")
 		errs = append(errs, validateMode(d.DefaultMode, dp.Child("defaultMode"))...)
-		errs = append(errs, validateDownwardAPIItems(d.Items, dp.Child("items"))...)
+		errs = append(errs, validateDownwardAPIItems(d.Items, dp)...)
 	}
 	if pr := s.Projected; pr != nil {
 		errs = append(errs, validateProjected(pr, p.Child("projected"))...)
@@ -157,10 +157,14 @@ func validateKeyToPaths(items []corev1.KeyToPath, fldPath *field.Path) field.Err
 	return errs
 }
 
+// validateDownwardAPIItems checks the items of a downwardAPI volume or
+// projection at fldPath. The API server names each item's errors below
+// the source itself (downwardAPI.fieldRef.fieldPath, no items[i]): the
+// same paths here.
 func validateDownwardAPIItems(items []corev1.DownwardAPIVolumeFile, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	for i, it := range items {
-		p := fldPath.Index(i)
+	for _, it := range items {
+		p := fldPath
 		errs = append(errs, validateLocalNonReservedPath(it.Path, p.Child("path"))...)
 		errs = append(errs, validateMode(it.Mode, p.Child("mode"))...)
 		switch {
@@ -201,7 +205,7 @@ func validateProjected(pr *corev1.ProjectedVolumeSource, p *field.Path) field.Er
 		}
 		if src.DownwardAPI != nil {
 			n++
-			errs = append(errs, validateDownwardAPIItems(src.DownwardAPI.Items, sp.Child("downwardAPI", "items"))...)
+			errs = append(errs, validateDownwardAPIItems(src.DownwardAPI.Items, sp.Child("downwardAPI"))...)
 		}
 		if src.ServiceAccountToken != nil || src.ClusterTrustBundle != nil || src.PodCertificate != nil {
 			n++
@@ -240,11 +244,13 @@ func validateVolumeMounts(mounts []corev1.VolumeMount, volumes sets.Set[string],
 		if m.SubPath != "" && m.SubPathExpr != "" {
 			errs = append(errs, field.Invalid(p.Child("subPathExpr"), m.SubPathExpr, "subPathExpr and subPath are mutually exclusive"))
 		}
+		// The API server names subPath errors below the list, not the
+		// mount (volumeMounts.subPath): the same paths here.
 		if m.SubPath != "" {
-			errs = append(errs, validateRelativePath(m.SubPath, p.Child("subPath"), false)...)
+			errs = append(errs, validateRelativePath(m.SubPath, fldPath.Child("subPath"), false)...)
 		}
 		if m.SubPathExpr != "" {
-			errs = append(errs, validateRelativePath(m.SubPathExpr, p.Child("subPathExpr"), false)...)
+			errs = append(errs, validateRelativePath(m.SubPathExpr, fldPath.Child("subPathExpr"), false)...)
 		}
 		if mp := m.MountPropagation; mp != nil {
 			switch *mp {

@@ -54,10 +54,10 @@ func TestValidateVolumesMountsEnv(t *testing.T) {
 			}
 		}, []string{
 			`spec.containers[0].volumeMounts[1].mountPath: Invalid value: "/data/": must be unique`,
-			`spec.containers[0].volumeMounts[1].subPath: Invalid value: "/abs": must be a relative path`,
+			`spec.containers[0].volumeMounts.subPath: Invalid value: "/abs": must be a relative path`,
 			`spec.containers[0].volumeMounts[2].name: Not found: "missing"`,
 			`spec.containers[0].volumeMounts[2].mountPath: Invalid value: "relative": must be an absolute path`,
-			`spec.containers[0].volumeMounts[2].subPath: Invalid value: "a/../../b": must not contain '..'`,
+			`spec.containers[0].volumeMounts.subPath: Invalid value: "a/../../b": must not contain '..'`,
 			`spec.containers[0].volumeMounts[3].name: Required value`,
 			`spec.containers[0].volumeMounts[3].mountPath: Required value`,
 		}},
@@ -109,7 +109,7 @@ func TestValidateVolumesMountsEnv(t *testing.T) {
 				{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "c"}}, Prefix: "P_"},
 				{},
 			}
-		}, []string{"spec.containers[0].envFrom[1]: Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`"}},
+		}, []string{"spec.containers[0].envFrom: Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`"}},
 		// The eviction monitor trusts a sizeLimit to be >= 0; 0 means none.
 		{"emptyDir sizeLimit not negative", func(p *corev1.Pod) {
 			p.Spec.Volumes = []corev1.Volume{
