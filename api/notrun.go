@@ -86,7 +86,7 @@ func NotRunReason(path string) (reason string, ok bool) {
 	}
 	rest = listIndex.ReplaceAllString(rest, "[*]")
 	for _, f := range NotRun {
-		if f.Path == rest || strings.HasPrefix(rest, f.Path+".") {
+		if f.Path == rest || strings.HasPrefix(rest, f.Path+".") || strings.HasPrefix(rest, f.Path+"[") {
 			return f.Reason, true
 		}
 	}

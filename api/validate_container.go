@@ -175,6 +175,10 @@ func validateSecurityContext(sc *corev1.SecurityContext, fldPath *field.Path) fi
 		return nil
 	}
 	errs := validateRunAs(sc.RunAsUser, sc.RunAsGroup, fldPath)
+	if sc.ProcMount != nil {
+		errs = append(errs, validateEnum(*sc.ProcMount, fldPath.Child("procMount"), corev1.DefaultProcMount, corev1.UnmaskedProcMount)...)
+	}
+	errs = append(errs, validateProfiles(sc.SeccompProfile, sc.AppArmorProfile, fldPath)...)
 	if !ptr.Deref(sc.AllowPrivilegeEscalation, true) {
 		if ptr.Deref(sc.Privileged, false) {
 			errs = append(errs, field.Invalid(fldPath, sc, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))

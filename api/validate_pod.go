@@ -37,6 +37,7 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	errs = append(errs, validateDNS(spec, fldPath)...)
 	errs = append(errs, validateHostAliases(spec.HostAliases, fldPath.Child("hostAliases"))...)
 	errs = append(errs, validateHostNetworkPorts(spec, fldPath)...)
+	errs = append(errs, validateScheduling(spec, fldPath)...)
 	if spec.TerminationGracePeriodSeconds != nil {
 		errs = append(errs, validateNonnegative(*spec.TerminationGracePeriodSeconds, fldPath.Child("terminationGracePeriodSeconds"))...)
 	}
@@ -51,11 +52,6 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	}
 	if spec.ServiceAccountName != "" {
 		errs = append(errs, validateDNSSubdomain(spec.ServiceAccountName, fldPath.Child("serviceAccountName"))...)
-	}
-	for i, s := range spec.ImagePullSecrets {
-		if s.Name == "" {
-			errs = append(errs, field.Required(fldPath.Child("imagePullSecrets").Index(i).Child("name"), ""))
-		}
 	}
 	errs = append(errs, validateLabels(spec.NodeSelector, fldPath.Child("nodeSelector"))...)
 	errs = append(errs, validatePodSecurityContext(spec.SecurityContext, fldPath.Child("securityContext"))...)
@@ -188,6 +184,10 @@ func validatePodSecurityContext(sc *corev1.PodSecurityContext, fldPath *field.Pa
 	for i, g := range sc.SupplementalGroups {
 		errs = append(errs, invalidEach(fldPath.Child("supplementalGroups").Index(i), g, validation.IsValidGroupID(g))...)
 	}
+	if p := sc.FSGroupChangePolicy; p != nil {
+		errs = append(errs, validateEnum(*p, fldPath.Child("fsGroupChangePolicy"), corev1.FSGroupChangeAlways, corev1.FSGroupChangeOnRootMismatch)...)
+	}
+	errs = append(errs, validateProfiles(sc.SeccompProfile, sc.AppArmorProfile, fldPath)...)
 	return append(errs, validateSysctls(sc.Sysctls, fldPath.Child("sysctls"))...)
 }
 
