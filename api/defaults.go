@@ -38,6 +38,10 @@ func Default(obj runtime.Object) {
 // DefaultPod defaults a Pod as the API server does on create.
 func DefaultPod(pod *corev1.Pod) {
 	pod.Kind, pod.APIVersion = PodGVK.Kind, PodGVK.GroupVersion().String()
+	// As SetDefaults_Pod: a negative grace period is 1 s, not an error.
+	if g := pod.Spec.TerminationGracePeriodSeconds; g != nil && *g < 0 {
+		pod.Spec.TerminationGracePeriodSeconds = ptr.To[int64](1)
+	}
 	DefaultPodSpec(&pod.Spec)
 	// SetDefaults_Pod (not PodSpec): so a Job's template keeps these unset
 	// and the pods made from it get them.

@@ -48,6 +48,14 @@ var NotRun = []NotRunField{
 	{"volumes[*].scaleIO", notRunVolume},
 	{"volumes[*].storageos", notRunVolume},
 	{"volumes[*].vsphereVolume", notRunVolume},
+	{"volumes[*].projected.sources[*].serviceAccountToken", notRunProjection},
+	{"volumes[*].projected.sources[*].clusterTrustBundle", notRunProjection},
+	{"volumes[*].projected.sources[*].podCertificate", notRunProjection},
+	{"volumes[*].emptyDir.medium", "podrun provides emptyDir on disk, in memory (Memory) and on huge pages (HugePages, HugePages-<size>) only"},
+	{"containers[*].workingDir", notRunRelative},
+	{"initContainers[*].workingDir", notRunRelative},
+	{"containers[*].volumeMounts[*].mountPath", notRunRelative},
+	{"initContainers[*].volumeMounts[*].mountPath", notRunRelative},
 	{"containers[*].volumeDevices", notRunBlock},
 	{"initContainers[*].volumeDevices", notRunBlock},
 	{"containers[*].env[*].valueFrom.fileKeyRef", notRunFileKey},
@@ -59,9 +67,11 @@ var NotRun = []NotRunField{
 const (
 	notRunVolume = "podrun provides emptyDir, hostPath, configMap, secret, projected and downwardAPI volumes on one host; " +
 		"network, cloud and claim-backed volumes need a cluster's storage"
-	notRunBlock   = "podrun has no block volumes"
-	notRunClaims  = "podrun has no dynamic resource allocation"
-	notRunFileKey = "podrun does not read variables from a volume's file"
+	notRunProjection = "podrun has no cluster to issue service account tokens, trust bundles or pod certificates"
+	notRunRelative   = "podrun needs an absolute path here (the API server accepts a relative one, which the runtime then fails on or reads from /)"
+	notRunBlock      = "podrun has no block volumes"
+	notRunClaims     = "podrun has no dynamic resource allocation"
+	notRunFileKey    = "podrun does not read variables from a volume's file"
 )
 
 // notRunError is the refusal of a field podrun does not run.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -9,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -43,8 +45,21 @@ func Validate(obj runtime.Object) error {
 // annotations, owner references and finalizers. An empty namespace is
 // allowed: the server fills it from the request path.
 func validateObjectMeta(meta *metav1.ObjectMeta, nameFn apivalidation.ValidateNameFunc, fldPath *field.Path) field.ErrorList {
-	return apivalidation.ValidateObjectMeta(meta, meta.Namespace != "", nameFn, fldPath)
+	errs := apivalidation.ValidateObjectMeta(meta, meta.Namespace != "", nameFn, fldPath)
+	// As the API server's core validation: a finalizer without a domain
+	// must be one of Kubernetes' own.
+	for i, f := range meta.Finalizers {
+		if !strings.Contains(f, "/") && !standardFinalizers.Has(f) {
+			errs = append(errs, field.Invalid(fldPath.Child("finalizers").Index(i), f,
+				"name is neither a standard finalizer name nor is it fully qualified"))
+		}
+	}
+	return errs
 }
+
+// standardFinalizers are the finalizer names without a domain that the
+// API server accepts.
+var standardFinalizers = sets.New(string(corev1.FinalizerKubernetes), metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents)
 
 // validateDNSLabel returns one Invalid per problem of a DNS-1123 label.
 func validateDNSLabel(value string, fldPath *field.Path) field.ErrorList {

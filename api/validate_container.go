@@ -49,6 +49,7 @@ func validateContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath 
 		errs = append(errs, validateContainerCommon(c, volumes, p)...)
 		errs = append(errs, validateContainerRestartPolicy(c, p)...) // R100
 		errs = append(errs, validateProbesAndLifecycle(c, grace, p)...)
+		errs = append(errs, validateResizePolicy(c.ResizePolicy, spec.RestartPolicy, p.Child("resizePolicy"))...)
 	}
 	// R5: regular containers run together, so their host ports are checked together.
 	errs = append(errs, validateHostPorts(spec.Containers, fldPath, true)...)
@@ -75,11 +76,8 @@ func forbidOnPlainInit(c *corev1.Container, p *field.Path) field.ErrorList {
 // validateContainerCommon holds the checks every container gets.
 func validateContainerCommon(c *corev1.Container, volumes sets.Set[string], p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	switch {
-	case c.Image == "":
+	if c.Image == "" {
 		errs = append(errs, field.Required(p.Child("image"), ""))
-	case strings.TrimSpace(c.Image) != c.Image:
-		errs = append(errs, field.Invalid(p.Child("image"), c.Image, "must not have leading or trailing whitespace"))
 	}
 	switch c.ImagePullPolicy {
 	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
@@ -197,4 +195,23 @@ func containsCap(caps []corev1.Capability, want string) bool {
 		}
 	}
 	return false
+}
+
+// validateResizePolicy checks a container's resize policy as the API
+// server does (each error names the list, as there).
+func validateResizePolicy(policies []corev1.ContainerResizePolicy, podRestart corev1.RestartPolicy, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[corev1.ResourceName]()
+	for i, rp := range policies {
+		if seen.Has(rp.ResourceName) {
+			errs = append(errs, field.Duplicate(fldPath.Index(i), rp.ResourceName))
+		}
+		seen.Insert(rp.ResourceName)
+		errs = append(errs, validateEnum(rp.ResourceName, fldPath, corev1.ResourceCPU, corev1.ResourceMemory)...)
+		errs = append(errs, validateEnum(rp.RestartPolicy, fldPath, corev1.NotRequired, corev1.RestartContainer)...)
+		if podRestart == corev1.RestartPolicyNever && rp.RestartPolicy != corev1.NotRequired {
+			errs = append(errs, field.Invalid(fldPath, rp.RestartPolicy, "must be 'NotRequired' when pod `restartPolicy` is 'Never'"))
+		}
+	}
+	return errs
 }

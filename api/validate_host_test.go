@@ -1,6 +1,7 @@
 package api
 
 import (
+	"k8s.io/apimachinery/pkg/util/validation"
 	"strings"
 	"testing"
 
@@ -45,7 +46,7 @@ func TestValidateHostBoundValues(t *testing.T) {
 			}
 		}, []string{
 			`spec.dnsConfig.nameservers[0]: Invalid value: "1.1.1.1\nnameserver 6.6.6.6": ` + ipMsg,
-			`spec.dnsConfig.searches[2]: Invalid value: "svc\nnameserver 6.6.6.6": ` + subdomainMsg,
+			`spec.dnsConfig.searches[2]: Invalid value: "svc\nnameserver 6.6.6.6": ` + validation.IsDNS1123SubdomainWithUnderscore("-")[0],
 			`spec.dnsConfig.options[0].value: Invalid value: "5\nnameserver 6.6.6.6": must not contain a line break or NUL character`,
 			`spec.dnsConfig.options[1].name: Invalid value: "rotate\nnameserver 6.6.6.6": must not contain a line break or NUL character`,
 			`spec.dnsConfig.options[2]: Required value: must not be empty`,

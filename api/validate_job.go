@@ -57,8 +57,10 @@ func validateJobSpec(job *batchv1.Job, p *field.Path) field.ErrorList {
 	errs = append(errs, validateCompletionMode(s, p)...)
 	errs = append(errs, validateJobSelector(job, p)...)
 	tp := p.Child("template")
-	errs = append(errs, validateLabels(s.Template.Labels, tp.Child("metadata", "labels"))...)
-	errs = append(errs, apivalidation.ValidateAnnotations(s.Template.Annotations, tp.Child("metadata", "annotations"))...)
+	// The API server names the template's labels and annotations without
+	// "metadata" (spec.template.labels): the same paths here.
+	errs = append(errs, validateLabels(s.Template.Labels, tp.Child("labels"))...)
+	errs = append(errs, apivalidation.ValidateAnnotations(s.Template.Annotations, tp.Child("annotations"))...)
 	errs = append(errs, ValidatePodSpec(&s.Template.Spec, tp.Child("spec"))...)
 	rp := tp.Child("spec", "restartPolicy")
 	switch rs := s.Template.Spec.RestartPolicy; rs {

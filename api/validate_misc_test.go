@@ -34,7 +34,7 @@ func TestValidateHandlersAndMisc(t *testing.T) {
 		{"preStop sleep longer than the grace period", func(p *corev1.Pod) {
 			p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](5)
 			p.Spec.InitContainers[1].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 6}}}
-		}, []string{`spec.initContainers[1].lifecycle.preStop.sleep.seconds: Invalid value: 6: must be non-negative and less than terminationGracePeriodSeconds (5)`}},
+		}, []string{`spec.initContainers[1].lifecycle.preStop.sleep: Invalid value: 6: must be non-negative and less than terminationGracePeriodSeconds (5)`}},
 		{"annotations and label keys", func(p *corev1.Pod) {
 			p.Annotations = map[string]string{"bad key!": "v"}
 			p.Labels = map[string]string{"-bad": "v"}

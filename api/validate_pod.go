@@ -23,7 +23,25 @@ const (
 // every violation with its field path.
 func ValidatePod(pod *corev1.Pod) field.ErrorList {
 	errs := validateObjectMeta(&pod.ObjectMeta, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
-	return append(errs, ValidatePodSpec(&pod.Spec, field.NewPath("spec"))...)
+	errs = append(errs, ValidatePodSpec(&pod.Spec, field.NewPath("spec"))...)
+	return append(errs, validatePodOnly(&pod.Spec, field.NewPath("spec"))...)
+}
+
+// validatePodOnly holds the checks the API server makes of a Pod and not
+// of a pod template (a Job's template with them is accepted; its pods are
+// refused when created).
+func validatePodOnly(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	check := func(cs []corev1.Container, p *field.Path) {
+		for i, c := range cs {
+			if strings.TrimSpace(c.Image) != c.Image {
+				errs = append(errs, field.Invalid(p.Index(i).Child("image"), c.Image, "must not have leading or trailing whitespace"))
+			}
+		}
+	}
+	check(spec.InitContainers, fldPath.Child("initContainers"))
+	check(spec.Containers, fldPath.Child("containers"))
+	return errs
 }
 
 // ValidatePodSpec validates a pod spec; fldPath is "spec" for a Pod and
@@ -38,9 +56,6 @@ func ValidatePodSpec(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList 
 	errs = append(errs, validateHostAliases(spec.HostAliases, fldPath.Child("hostAliases"))...)
 	errs = append(errs, validateHostNetworkPorts(spec, fldPath)...)
 	errs = append(errs, validateScheduling(spec, fldPath)...)
-	if spec.TerminationGracePeriodSeconds != nil {
-		errs = append(errs, validateNonnegative(*spec.TerminationGracePeriodSeconds, fldPath.Child("terminationGracePeriodSeconds"))...)
-	}
 	if d := spec.ActiveDeadlineSeconds; d != nil && (*d < 1 || *d > maxActiveDeadline) {
 		errs = append(errs, field.Invalid(fldPath.Child("activeDeadlineSeconds"), *d, activeDeadlineRangeMs))
 	}
@@ -143,7 +158,8 @@ func validateDNS(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
 		if s == "." {
 			continue
 		}
-		errs = append(errs, validateDNSSubdomain(strings.TrimSuffix(s, "."), p.Child("searches").Index(i))...)
+		errs = append(errs, invalidEach(p.Child("searches").Index(i), strings.TrimSuffix(s, "."),
+			validation.IsDNS1123SubdomainWithUnderscore(strings.TrimSuffix(s, ".")))...)
 	}
 	for i, o := range cfg.Options {
 		errs = append(errs, validateDNSOption(o, p.Child("options").Index(i))...)

@@ -184,7 +184,6 @@ func TestValidatePodRules(t *testing.T) {
 		}, []string{
 			`spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"`,
 			"spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None",
-			`spec.terminationGracePeriodSeconds: Invalid value: -1: must be greater than or equal to 0`,
 			`spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, inclusive`,
 		}},
 		{"hostNetwork hostPort must equal containerPort", func(p *corev1.Pod) {

@@ -126,7 +126,7 @@ func validateLifecycleHandler(h *corev1.LifecycleHandler, grace int64, p *field.
 	c.shared(h.Exec, h.HTTPGet, h.TCPSocket)
 	if h.Sleep != nil && c.one("sleep") {
 		if s := h.Sleep.Seconds; s < 0 || s > grace {
-			c.errs = append(c.errs, field.Invalid(p.Child("sleep", "seconds"), s,
+			c.errs = append(c.errs, field.Invalid(p.Child("sleep"), s,
 				fmt.Sprintf("must be non-negative and less than terminationGracePeriodSeconds (%d)", grace)))
 		}
 	}

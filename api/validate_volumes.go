@@ -37,6 +37,9 @@ func podrunVolumeSources() sets.Set[string] {
 
 // validateVolumes returns the declared volume names and every problem:
 // names are unique DNS-1123 labels, each volume has exactly one source.
+// As in the API server, a volume with an error declares no name (a mount
+// of it is also NotFound), unless the error is only that podrun does not
+// run its type: the API server would have declared it.
 func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string], field.ErrorList) {
 	var errs field.ErrorList
 	names := sets.New[string]()
@@ -44,27 +47,31 @@ func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string
 	for i := range vols {
 		v := &vols[i]
 		p := fldPath.Index(i)
+		var el field.ErrorList
 		switch {
 		case v.Name == "":
-			errs = append(errs, field.Required(p.Child("name"), ""))
+			el = append(el, field.Required(p.Child("name"), ""))
 		case names.Has(v.Name):
-			errs = append(errs, field.Duplicate(p.Child("name"), v.Name))
+			el = append(el, field.Duplicate(p.Child("name"), v.Name))
 		default:
-			errs = append(errs, validateDNSLabel(v.Name, p.Child("name"))...)
+			el = append(el, validateDNSLabel(v.Name, p.Child("name"))...)
 		}
-		names.Insert(v.Name)
 		srcs := volumeSources(&v.VolumeSource)
 		switch {
 		case len(srcs) == 0:
-			errs = append(errs, field.Required(p, "must specify a volume type"))
+			el = append(el, field.Required(p, "must specify a volume type"))
 		case len(srcs) > 1:
 			for _, s := range srcs[1:] {
-				errs = append(errs, field.Forbidden(p.Child(s), "may not specify more than 1 volume type"))
+				el = append(el, field.Forbidden(p.Child(s), "may not specify more than 1 volume type"))
 			}
 		case !supported.Has(srcs[0]):
 			errs = append(errs, notRunError(p.Child(srcs[0]), notRunVolume))
 		}
-		errs = append(errs, validateVolumeSource(&v.VolumeSource, p)...)
+		el = append(el, validateVolumeSource(&v.VolumeSource, p)...)
+		if len(el) == 0 {
+			names.Insert(v.Name)
+		}
+		errs = append(errs, el...)
 	}
 	return names, errs
 }
@@ -207,11 +214,15 @@ func validateProjected(pr *corev1.ProjectedVolumeSource, p *field.Path) field.Er
 			n++
 			errs = append(errs, validateDownwardAPIItems(src.DownwardAPI.Items, sp.Child("downwardAPI"))...)
 		}
-		if src.ServiceAccountToken != nil || src.ClusterTrustBundle != nil || src.PodCertificate != nil {
-			n++
-			errs = append(errs, field.Forbidden(sp, "only configMap, secret and downwardAPI projections are supported by podrun"))
+		for name, set := range map[string]bool{"serviceAccountToken": src.ServiceAccountToken != nil,
+			"clusterTrustBundle": src.ClusterTrustBundle != nil, "podCertificate": src.PodCertificate != nil} {
+			if set {
+				n++
+				errs = append(errs, notRunError(sp.Child(name), notRunProjection))
+			}
 		}
-		if n != 1 {
+		// An empty source projects nothing; the API server accepts it.
+		if n > 1 {
 			errs = append(errs, field.Forbidden(sp, "may not specify more than 1 volume type per source"))
 		}
 	}

@@ -37,6 +37,7 @@ func TestValidateVolumesMountsEnv(t *testing.T) {
 				{Name: "h", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/a/../b", Type: ptr.To(corev1.HostPathType("Pipe"))}}},
 			}
 		}, []string{
+			`spec.containers[0].volumeMounts[0].name: Not found: "data"`, // an invalid volume declares no name
 			`spec.volumes[0].configMap.name: Required value`,
 			`spec.volumes[0].configMap.defaultMode: Invalid value: 1023: must be a number between 0 and 0777 (octal), both inclusive`,
 			`spec.volumes[0].configMap.items[0].key: Invalid value: "a b": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
