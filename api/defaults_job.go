@@ -1,11 +1,14 @@
 package api
 
 import (
+	"maps"
 	"math"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 )
 
@@ -73,31 +76,44 @@ func DefaultJob(job *batchv1.Job) {
 
 // GenerateJobSelector does what the API server's Job strategy does on
 // create once the Job has its UID: unless manualSelector is true, the
-// selector is set to the controller-uid label and the template gets the
-// job-name and controller-uid labels (both the batch.kubernetes.io/ and the
-// legacy names). Call it after setting metadata.uid and before ValidateJob.
+// template gets the job-name and controller-uid labels (both the
+// batch.kubernetes.io/ and the legacy names) where it lacks them, and the
+// selector the controller-uid label where it lacks it (a user's own
+// labels or selector stay, and validation judges them). Call it after
+// setting metadata.uid and before ValidateJob.
+//
+// The Job's own labels: the API server's defaulting made them the
+// template's labels, the same map, so they get the generated labels too;
+// a Job without template labels has none stored, and a read defaults them
+// to the template's. podrun stores what a read returns, once it is valid.
 func GenerateJobSelector(job *batchv1.Job) {
 	if ptr.Deref(job.Spec.ManualSelector, false) || job.UID == "" {
 		return
 	}
+	s := &job.Spec
+	shared := len(job.Labels) > 0 && maps.Equal(job.Labels, s.Template.Labels)
+	if s.Template.Labels == nil {
+		s.Template.Labels = map[string]string{}
+	}
 	uid := string(job.UID)
-	if job.Spec.Template.Labels == nil {
-		job.Spec.Template.Labels = map[string]string{}
-	}
-	l := job.Spec.Template.Labels
-	l[batchv1.ControllerUidLabel] = uid
-	l[LegacyControllerUIDLabel] = uid
-	l[batchv1.JobNameLabel] = job.Name
-	l[LegacyJobNameLabel] = job.Name
-	job.Spec.Selector = &metav1.LabelSelector{
-		MatchLabels: map[string]string{batchv1.ControllerUidLabel: uid},
-	}
-	if len(job.Labels) == 0 {
-		job.Labels = map[string]string{
-			batchv1.ControllerUidLabel: uid,
-			LegacyControllerUIDLabel:   uid,
-			batchv1.JobNameLabel:       job.Name,
-			LegacyJobNameLabel:         job.Name,
+	for k, v := range map[string]string{
+		batchv1.ControllerUidLabel: uid, LegacyControllerUIDLabel: uid,
+		batchv1.JobNameLabel: job.Name, LegacyJobNameLabel: job.Name,
+	} {
+		if _, found := s.Template.Labels[k]; !found {
+			s.Template.Labels[k] = v
 		}
+	}
+	if s.Selector == nil {
+		s.Selector = &metav1.LabelSelector{}
+	}
+	if s.Selector.MatchLabels == nil {
+		s.Selector.MatchLabels = map[string]string{}
+	}
+	if _, found := s.Selector.MatchLabels[batchv1.ControllerUidLabel]; !found {
+		s.Selector.MatchLabels[batchv1.ControllerUidLabel] = uid
+	}
+	if shared || (len(job.Labels) == 0 && len(metavalidation.ValidateLabels(s.Template.Labels, field.NewPath(""))) == 0) {
+		job.Labels = maps.Clone(s.Template.Labels)
 	}
 }

@@ -102,3 +102,14 @@ func NotRunReason(path string) (reason string, ok bool) {
 	}
 	return "", false
 }
+
+// hasRunnableError is whether errs has an error other than a field podrun
+// does not run.
+func hasRunnableError(errs field.ErrorList) bool {
+	for _, e := range errs {
+		if _, ok := NotRunReason(e.Field); !ok {
+			return true
+		}
+	}
+	return false
+}

@@ -11,18 +11,21 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 )
 
 // Limits of batch/v1 validation.
 const (
-	maxJobNameLength          = 63 // the name becomes the job-name label value
-	maxIndexedCompletions     = 100000
-	maxPodFailurePolicyRules  = 20
-	maxSuccessPolicyRules     = 20
-	maxOnExitCodeValues       = 255
-	maxSucceededIndexesLength = 64 * 1024
+	maxIndexedParallelism       = 100_000
+	maxIndexedFailedIndexes     = 100_000
+	indexedCompletionsSoftLimit = 100_000
+	indexedHighCompletionsLimit = 10_000
+	maxPodFailurePolicyRules    = 20
+	maxSuccessPolicyRules       = 20
+	maxOnExitCodeValues         = 255
+	maxSucceededIndexesLength   = 64 * 1024
 )
 
 // ValidateJob validates a defaulted Job. The selector generated from the
@@ -30,9 +33,16 @@ const (
 func ValidateJob(job *batchv1.Job) field.ErrorList {
 	meta := field.NewPath("metadata")
 	errs := validateObjectMeta(&job.ObjectMeta, apivalidation.NameIsDNSSubdomain, meta)
-	if len(job.Name) > maxJobNameLength {
-		errs = append(errs, field.Invalid(meta.Child("name"), job.Name,
-			fmt.Sprintf("must be no more than %d characters", maxJobNameLength)))
+	// A name too long for the job-name label is refused at
+	// spec.template.labels, as by the API server. An Indexed Job's name
+	// must leave room for the index in its pods' hostnames.
+	s := &job.Spec
+	if ptr.Deref(s.CompletionMode, "") == batchv1.IndexedCompletion && s.Completions != nil && *s.Completions > 0 {
+		hostname := fmt.Sprintf("%s-%d", job.Name, *s.Completions-1)
+		if msgs := validation.IsDNS1123Label(hostname); len(msgs) > 0 {
+			errs = append(errs, field.Invalid(meta.Child("name"), job.Name,
+				"will not able to create pod with invalid DNS label: "+hostname))
+		}
 	}
 	return append(errs, validateJobSpec(job, field.NewPath("spec"))...)
 }
@@ -99,60 +109,113 @@ func containsPolicy(list []batchv1.PodReplacementPolicy, v batchv1.PodReplacemen
 	return false
 }
 
+// validateCompletionMode holds the API server's checks of completionMode
+// and the per-index limits, with its limits and messages.
 func validateCompletionMode(s *batchv1.JobSpec, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	if s.MaxFailedIndexes != nil && s.BackoffLimitPerIndex == nil {
+		errs = append(errs, field.Required(p.Child("backoffLimitPerIndex"), "when maxFailedIndexes is specified"))
+	}
 	mode := ptr.Deref(s.CompletionMode, batchv1.NonIndexedCompletion)
 	switch mode {
 	case batchv1.NonIndexedCompletion:
 		if s.BackoffLimitPerIndex != nil {
-			errs = append(errs, field.Invalid(p.Child("backoffLimitPerIndex"), *s.BackoffLimitPerIndex,
-				"requires indexed completion mode"))
+			errs = append(errs, field.Invalid(p.Child("backoffLimitPerIndex"), *s.BackoffLimitPerIndex, "requires indexed completion mode"))
+		}
+		if s.MaxFailedIndexes != nil {
+			errs = append(errs, field.Invalid(p.Child("maxFailedIndexes"), *s.MaxFailedIndexes, "requires indexed completion mode"))
 		}
 	case batchv1.IndexedCompletion:
-		if s.Completions == nil {
-			errs = append(errs, field.Required(p.Child("completions"),
-				fmt.Sprintf("when completion mode is %s", batchv1.IndexedCompletion)))
-		} else if *s.Completions > maxIndexedCompletions && s.BackoffLimitPerIndex == nil {
-			errs = append(errs, field.Invalid(p.Child("completions"), *s.Completions,
-				fmt.Sprintf("must be less than or equal to %d when completion mode is %s", maxIndexedCompletions, batchv1.IndexedCompletion)))
-		}
+		errs = append(errs, validateIndexedLimits(s, p)...)
 	default:
 		errs = append(errs, field.NotSupported(p.Child("completionMode"), mode,
 			[]batchv1.CompletionMode{batchv1.NonIndexedCompletion, batchv1.IndexedCompletion}))
 	}
-	if s.MaxFailedIndexes != nil {
-		if s.BackoffLimitPerIndex == nil {
-			errs = append(errs, field.Required(p.Child("backoffLimitPerIndex"), "when maxFailedIndexes is specified"))
-		} else if s.Completions != nil && *s.MaxFailedIndexes > *s.Completions {
-			errs = append(errs, field.Invalid(p.Child("maxFailedIndexes"), *s.MaxFailedIndexes, "must be less than or equal to completions"))
+	return errs
+}
+
+func validateIndexedLimits(s *batchv1.JobSpec, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	invalid := func(name string, v int32, format string, args ...any) {
+		errs = append(errs, field.Invalid(p.Child(name), v, fmt.Sprintf(format, args...)))
+	}
+	if s.Completions == nil {
+		errs = append(errs, field.Required(p.Child("completions"), fmt.Sprintf("when completion mode is %s", batchv1.IndexedCompletion)))
+	}
+	if s.Parallelism != nil && *s.Parallelism > maxIndexedParallelism {
+		invalid("parallelism", *s.Parallelism, "must be less than or equal to %d when completion mode is %s", maxIndexedParallelism, batchv1.IndexedCompletion)
+	}
+	if m := s.MaxFailedIndexes; m != nil {
+		if s.Completions != nil && *m > *s.Completions {
+			invalid("maxFailedIndexes", *m, "must be less than or equal to completions")
 		}
+		if *m > maxIndexedFailedIndexes {
+			invalid("maxFailedIndexes", *m, "must be less than or equal to %d", maxIndexedFailedIndexes)
+		}
+	}
+	if s.Completions == nil || *s.Completions <= indexedCompletionsSoftLimit || s.BackoffLimitPerIndex == nil {
+		return errs
+	}
+	if s.MaxFailedIndexes == nil {
+		errs = append(errs, field.Required(p.Child("maxFailedIndexes"), fmt.Sprintf("must be specified when completions is above %d", indexedCompletionsSoftLimit)))
+	}
+	const high = "must be less than or equal to %d when completions are above %d and used with backoff limit per index"
+	if s.Parallelism != nil && *s.Parallelism > indexedHighCompletionsLimit {
+		invalid("parallelism", *s.Parallelism, high, indexedHighCompletionsLimit, indexedCompletionsSoftLimit)
+	}
+	if s.MaxFailedIndexes != nil && *s.MaxFailedIndexes > indexedHighCompletionsLimit {
+		invalid("maxFailedIndexes", *s.MaxFailedIndexes, high, indexedHighCompletionsLimit, indexedCompletionsSoftLimit)
 	}
 	return errs
 }
 
-// validateJobSelector: with manualSelector the user's selector must be
-// given and match the template labels; otherwise the selector, when set,
-// must be the generated one (controller-uid of this Job).
+// validateJobSelector is the API server's: a selector is required (the
+// server generated one unless manualSelector), and must match the
+// template's labels; a generated one must match the labels the server
+// generates, which the template must carry.
 func validateJobSelector(job *batchv1.Job, p *field.Path) field.ErrorList {
 	s := &job.Spec
 	sp := p.Child("selector")
+	var errs field.ErrorList
+	if !ptr.Deref(s.ManualSelector, false) && s.Selector != nil {
+		errs = append(errs, validateGeneratedSelector(job)...)
+	}
 	if s.Selector == nil {
 		if ptr.Deref(s.ManualSelector, false) {
-			return field.ErrorList{field.Required(sp, "")}
+			errs = append(errs, field.Required(sp, ""))
 		}
-		return nil // generated by the server once the Job has a UID
+		return errs // else generated by the server once the Job has a UID
 	}
-	errs := metavalidation.ValidateLabelSelector(s.Selector, metavalidation.LabelSelectorValidationOptions{}, sp)
-	if !ptr.Deref(s.ManualSelector, false) {
-		uid := s.Selector.MatchLabels[batchv1.ControllerUidLabel]
-		if job.UID == "" || uid != string(job.UID) {
-			errs = append(errs, field.Invalid(sp, s.Selector, "`selector` not auto-generated"))
-		}
-	}
+	errs = append(errs, metavalidation.ValidateLabelSelector(s.Selector, metavalidation.LabelSelectorValidationOptions{}, sp)...)
 	sel, err := metav1.LabelSelectorAsSelector(s.Selector)
 	if err == nil && !sel.Matches(labels.Set(s.Template.Labels)) {
 		errs = append(errs, field.Invalid(p.Child("template", "metadata", "labels"), s.Template.Labels,
 			"`selector` does not match template `labels`"))
+	}
+	return errs
+}
+
+func validateGeneratedSelector(job *batchv1.Job) field.ErrorList {
+	var errs field.ErrorList
+	if job.UID == "" {
+		errs = append(errs, field.Required(field.NewPath("metadata", "uid"), ""))
+	}
+	tp := field.NewPath("spec", "template", "metadata", "labels")
+	expected := map[string]string{
+		LegacyControllerUIDLabel: string(job.UID), LegacyJobNameLabel: job.Name,
+		batchv1.ControllerUidLabel: string(job.UID), batchv1.JobNameLabel: job.Name,
+	}
+	for _, k := range []string{LegacyControllerUIDLabel, LegacyJobNameLabel, batchv1.ControllerUidLabel, batchv1.JobNameLabel} {
+		got, found := job.Spec.Template.Labels[k]
+		switch {
+		case !found:
+			errs = append(errs, field.Required(tp.Key(k), fmt.Sprintf("must be '%s'", expected[k])))
+		case got != expected[k]:
+			errs = append(errs, field.Invalid(tp.Key(k), job.Spec.Template.Labels, fmt.Sprintf("must be '%s'", expected[k])))
+		}
+	}
+	if sel, err := metav1.LabelSelectorAsSelector(job.Spec.Selector); err == nil && !sel.Matches(labels.Set(expected)) {
+		errs = append(errs, field.Invalid(field.NewPath("spec", "selector"), job.Spec.Selector, "`selector` not auto-generated"))
 	}
 	return errs
 }
@@ -307,7 +370,7 @@ func ParseIndexes(s string, limit int32) ([]int32, error) {
 		if int32(first) <= last {
 			return nil, fmt.Errorf("non-increasing order, previous: %d, current: %d", last, first)
 		}
-		if end >= int64(limit) || end-first > 10*maxIndexedCompletions {
+		if end >= int64(limit) || end-first > 10*indexedCompletionsSoftLimit {
 			return nil, fmt.Errorf("too large: %d", end)
 		}
 		for i := first; i <= end; i++ {

@@ -110,8 +110,13 @@ func TestValidateJobRules(t *testing.T) {
 			j.Spec.ManualSelector = ptr.To(true)
 			j.Spec.Selector = nil
 		}, []string{`spec.selector: Required value`}},
-		{"job name at most 63 characters", func(j *batchv1.Job) { j.Name = strings.Repeat("a", 64) },
-			[]string{`metadata.name: Invalid value: "` + strings.Repeat("a", 64) + `": must be no more than 63 characters`}},
+		{"a name too long for the job-name label is refused at the template's labels", func(j *batchv1.Job) {
+			j.Name, j.Labels, j.Spec.Template.Labels, j.Spec.Selector = strings.Repeat("a", 64), nil, nil, nil
+			GenerateJobSelector(j)
+		}, []string{
+			`spec.template.labels: Invalid value: "` + strings.Repeat("a", 64) + `": must be no more than 63 bytes`,
+			`spec.template.labels: Invalid value: "` + strings.Repeat("a", 64) + `": must be no more than 63 bytes`,
+		}},
 		{"template pod spec is validated with its path", func(j *batchv1.Job) {
 			j.Spec.Template.Spec.Containers[0].Image = ""
 			j.Spec.Template.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicy("Sometimes"))

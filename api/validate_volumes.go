@@ -68,7 +68,7 @@ func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string
 			errs = append(errs, notRunError(p.Child(srcs[0]), notRunVolume))
 		}
 		el = append(el, validateVolumeSource(&v.VolumeSource, p)...)
-		if len(el) == 0 {
+		if !hasRunnableError(el) {
 			names.Insert(v.Name)
 		}
 		errs = append(errs, el...)
