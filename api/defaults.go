@@ -85,6 +85,15 @@ func DefaultPodSpec(spec *corev1.PodSpec) {
 }
 
 func defaultContainer(c *corev1.Container, hostNetwork bool) {
+	// lifecycle.stopSignal is behind the ContainerStopSignals gate, alpha
+	// and off in v1.37: the API server drops it on create (and a lifecycle
+	// left empty), so podrun does too; the image's stop signal is used.
+	if l := c.Lifecycle; l != nil && l.StopSignal != nil {
+		l.StopSignal = nil
+		if *l == (corev1.Lifecycle{}) {
+			c.Lifecycle = nil
+		}
+	}
 	if c.ImagePullPolicy == "" {
 		c.ImagePullPolicy = PullPolicyFor(c.Image)
 	}

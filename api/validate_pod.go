@@ -134,7 +134,8 @@ func validateDNS(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
 	}
 	p := fldPath.Child("dnsConfig")
 	if spec.DNSPolicy == corev1.DNSNone && len(cfg.Nameservers) == 0 {
-		errs = append(errs, field.Required(p.Child("nameservers"),
+		// The API server says only this, judging nothing else of dnsConfig.
+		return append(errs, field.Required(p.Child("nameservers"),
 			fmt.Sprintf("must provide at least one DNS nameserver when `dnsPolicy` is %s", corev1.DNSNone)))
 	}
 	if len(cfg.Nameservers) > maxDNSNameservers {
