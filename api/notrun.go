@@ -56,6 +56,9 @@ var NotRun = []NotRunField{
 	{"initContainers[*].workingDir", notRunRelative},
 	{"containers[*].volumeMounts[*].mountPath", notRunRelative},
 	{"initContainers[*].volumeMounts[*].mountPath", notRunRelative},
+	{"nodeName", "podrun runs pods on this node only: a nodeName must be this host's name"},
+	{"schedulingGates", notRunGates},
+	{"resourceClaims", notRunClaims},
 	{"containers[*].volumeDevices", notRunBlock},
 	{"initContainers[*].volumeDevices", notRunBlock},
 	{"containers[*].env[*].valueFrom.fileKeyRef", notRunFileKey},
@@ -69,6 +72,7 @@ const (
 		"network, cloud and claim-backed volumes need a cluster's storage"
 	notRunProjection = "podrun has no cluster to issue service account tokens, trust bundles or pod certificates"
 	notRunRelative   = "podrun needs an absolute path here (the API server accepts a relative one, which the runtime then fails on or reads from /)"
+	notRunGates      = "podrun has no scheduler to hold a pod back until its gates are removed; it would start at once"
 	notRunBlock      = "podrun has no block volumes"
 	notRunClaims     = "podrun has no dynamic resource allocation"
 	notRunFileKey    = "podrun does not read variables from a volume's file"
@@ -108,6 +112,17 @@ func NotRunReason(path string) (reason string, ok bool) {
 func hasRunnableError(errs field.ErrorList) bool {
 	for _, e := range errs {
 		if _, ok := NotRunReason(e.Field); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// isNotRunPath is whether path (below a pod spec, [*] for any index) is a
+// row of NotRun.
+func isNotRunPath(path string) bool {
+	for _, f := range NotRun {
+		if f.Path == path {
 			return true
 		}
 	}

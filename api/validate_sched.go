@@ -1,7 +1,10 @@
 package api
 
 import (
+	"fmt"
+	"os"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -25,6 +28,15 @@ func validateScheduling(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorLi
 		}
 	}
 	subdomain(spec.NodeName, "nodeName")
+	if n := spec.NodeName; n != "" && n != ThisNode() {
+		errs = append(errs, notRunError(fldPath.Child("nodeName"), fmt.Sprintf("podrun runs pods on this node (%s) only", ThisNode())))
+	}
+	if len(spec.SchedulingGates) > 0 {
+		errs = append(errs, notRunError(fldPath.Child("schedulingGates"), notRunGates))
+	}
+	if len(spec.ResourceClaims) > 0 {
+		errs = append(errs, notRunError(fldPath.Child("resourceClaims"), notRunClaims))
+	}
 	subdomain(spec.PriorityClassName, "priorityClassName")
 	if spec.RuntimeClassName != nil {
 		subdomain(*spec.RuntimeClassName, "runtimeClassName")
@@ -130,3 +142,11 @@ func validateSpread(cs []corev1.TopologySpreadConstraint, fldPath *field.Path) f
 	}
 	return errs
 }
+
+// ThisNode is the name of the node podrun runs on: the host's name in
+// lower case, as the kubelet names its node. A pod's spec.nodeName, when
+// set, must be it.
+var ThisNode = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	return strings.ToLower(h)
+})
