@@ -45,6 +45,13 @@ unit_rc=$?
 grep -E '^(ok|FAIL|--- FAIL|panic|\?)' /tmp/podrun-unit.log
 [ "$unit_rc" = 0 ] || fail "unit tests (full log: /tmp/podrun-unit.log)"
 
+step "differential test against the API server's validation (integration/apivalidation)"
+# Its own module: it imports k8s.io/kubernetes, which podrun's go.mod never
+# requires. The first build compiles much of k8s.io/kubernetes (minutes);
+# the run itself takes seconds.
+(cd integration/apivalidation && go vet ./... && staticcheck ./... && go test -count=1 ./...) ||
+	fail "differential test (integration/apivalidation)"
+
 if [ -z "${UNIT_ONLY:-}" ]; then
 	step "integration tests (real containerd)"
 	if [ "$(id -u)" -ne 0 ]; then
