@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -52,4 +53,45 @@ func ParseWarningHeader(value string) (text string, ok bool) {
 		return "", false
 	}
 	return text, true
+}
+
+// Bounds of the warnings one answer carries, the API server's: past
+// warningTotalRunes in all, every warning is cut to warningItemRunes and
+// none is added once the cut ones fill the total again.
+const (
+	warningTotalRunes = 4 * 1024
+	warningItemRunes  = 256
+)
+
+// BoundWarnings returns texts without repeats and within the API server's
+// bounds, so that a body with thousands of unknown fields (each a
+// warning under fieldValidation=Warn) cannot make an answer's headers
+// unbounded.
+func BoundWarnings(texts []string) []string {
+	seen := map[string]bool{}
+	var unique []string
+	total := 0
+	for _, t := range texts {
+		if t != "" && !seen[t] {
+			seen[t] = true
+			unique = append(unique, t)
+			total += utf8.RuneCountInString(t)
+		}
+	}
+	if total <= warningTotalRunes {
+		return unique
+	}
+	var out []string
+	written := 0
+	for _, t := range unique {
+		if written >= warningTotalRunes {
+			break
+		}
+		if utf8.RuneCountInString(t) > warningItemRunes {
+			t = string([]rune(t)[:warningItemRunes])
+		}
+		out = append(out, t)
+		written += utf8.RuneCountInString(t)
+	}
+	return out
 }

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -43,5 +45,29 @@ func TestWarningHeaderRoundTrip(t *testing.T) {
 		if _, ok := ParseWarningHeader(bad); ok {
 			t.Errorf("ParseWarningHeader(%q) accepted", bad)
 		}
+	}
+}
+
+// BoundWarnings drops repeats and keeps the API server's bounds: all of
+// short warnings, and past 4096 runes each cut to 256 until the total is
+// reached again.
+func TestBoundWarnings(t *testing.T) {
+	if got := BoundWarnings([]string{"a", "", "b", "a"}); strings.Join(got, ",") != "a,b" {
+		t.Fatalf("got %q", got)
+	}
+	long := make([]string, 100)
+	for i := range long {
+		long[i] = fmt.Sprintf("%03d", i) + strings.Repeat("é", 500)
+	}
+	got := BoundWarnings(long)
+	total := 0
+	for _, w := range got {
+		if n := utf8.RuneCountInString(w); n > 256 {
+			t.Fatalf("a warning of %d runes", n)
+		}
+		total += utf8.RuneCountInString(w)
+	}
+	if len(got) != 16 || total != 4096 || got[0][:3] != "000" {
+		t.Fatalf("%d warnings, %d runes, first %q", len(got), total, got[0][:3])
 	}
 }

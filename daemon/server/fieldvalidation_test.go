@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,4 +64,39 @@ func TestFieldValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A hostile body with many long unknown fields under the default Warn is
+// created with the API server's bounded warnings: about 4 KiB of warning
+// text, not 1 MB of headers.
+func TestFieldValidationWarningsBounded(t *testing.T) {
+	ts := newTestServer(t, nil)
+	var b strings.Builder
+	b.WriteString(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"many"`)
+	for i := 0; i < 200; i++ { // sigs.k8s.io/json reports the first 100, each as long as its name
+		fmt.Fprintf(&b, `,"unknown%05d%s":1`, i, strings.Repeat("x", 10000))
+	}
+	b.WriteString(`},"spec":{"containers":[{"name":"app","image":"busybox:1.28"}]}}`)
+	req, err := http.NewRequest("POST", "http://podrund/api/v1/namespaces/default/pods", strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("code %d", resp.StatusCode)
+	}
+	warnings := resp.Header.Values("Warning")
+	size := 0
+	for _, w := range warnings {
+		size += len(w)
+	}
+	if len(warnings) == 0 || size > 8<<10 {
+		t.Fatalf("%d Warning headers, %d bytes: want some, at most 8 KiB", len(warnings), size)
+	}
+	t.Logf("%d Warning headers, %d bytes for 200 unknown fields of 10 KB names", len(warnings), size)
 }

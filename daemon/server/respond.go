@@ -84,9 +84,10 @@ func optionsKind(method string) string {
 }
 
 // addWarnings sends each text as a Warning header (`299 - "text"`), as
-// the API server sends its warnings; call it before the status is written.
+// the API server sends its warnings, within its bounds
+// (api.BoundWarnings); call it before the status is written.
 func addWarnings(w http.ResponseWriter, texts []string) {
-	for _, text := range texts {
+	for _, text := range api.BoundWarnings(texts) {
 		w.Header().Add("Warning", api.WarningHeader(text))
 	}
 }
