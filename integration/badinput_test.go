@@ -37,8 +37,10 @@ func TestBadInput(t *testing.T) {
 		msg                             string   // substring of message (and of podctl's stderr)
 		podctl                          bool     // also run `podctl apply -f` with body
 	}{
-		{name: "unknown field", body: strings.Replace(goodPod, "command:", "comand:", 1),
-			code: 400, reason: metav1.StatusReasonBadRequest, msg: "comand", podctl: true},
+		// Strict as kubectl sends it (the API server's default, Warn, creates the pod
+		// with a Warning); podctl decodes strictly itself.
+		{name: "unknown field", path: c.PodPath("") + "?fieldValidation=Strict", body: strings.Replace(goodPod, "command:", "comand:", 1),
+			code: 400, reason: metav1.StatusReasonBadRequest, msg: `strict decoding error: unknown field "spec.containers[0].comand"`, podctl: true},
 		{name: "missing image", body: strings.Replace(goodPod, "    image: busybox:1.28\n", "", 1),
 			code: 422, reason: metav1.StatusReasonInvalid, causes: []string{"spec.containers[0].image"}, msg: "image", podctl: true},
 		{name: "duplicate container names", body: goodPod + "  - name: app\n    image: busybox:1.28\n",
