@@ -59,6 +59,8 @@ var NotRun = []NotRunField{
 	{"nodeName", "podrun runs pods on this node only: a nodeName must be this host's name"},
 	{"schedulingGates", notRunGates},
 	{"resourceClaims", notRunClaims},
+	{"containers[*].restartPolicyRules[*].action", notRunRestartAll},
+	{"initContainers[*].restartPolicyRules[*].action", notRunRestartAll},
 	{"containers[*].volumeDevices", notRunBlock},
 	{"initContainers[*].volumeDevices", notRunBlock},
 	{"containers[*].env[*].valueFrom.fileKeyRef", notRunFileKey},
@@ -73,6 +75,7 @@ const (
 	notRunProjection = "podrun has no cluster to issue service account tokens, trust bundles or pod certificates"
 	notRunRelative   = "podrun needs an absolute path here (the API server accepts a relative one, which the runtime then fails on or reads from /)"
 	notRunGates      = "podrun has no scheduler to hold a pod back until its gates are removed; it would start at once"
+	notRunRestartAll = "podrun restarts the container itself (Restart), not all of the pod's containers (RestartAllContainers)"
 	notRunBlock      = "podrun has no block volumes"
 	notRunClaims     = "podrun has no dynamic resource allocation"
 	notRunFileKey    = "podrun does not read variables from a volume's file"

@@ -20,23 +20,17 @@ const (
 var (
 	containerRestartPolicies = []corev1.ContainerRestartPolicy{
 		corev1.ContainerRestartPolicyAlways, corev1.ContainerRestartPolicyNever, corev1.ContainerRestartPolicyOnFailure}
-	restartRuleActions   = []corev1.ContainerRestartRuleAction{corev1.ContainerRestartRuleActionRestart}
+	restartRuleActions = []corev1.ContainerRestartRuleAction{
+		corev1.ContainerRestartRuleActionRestart, corev1.ContainerRestartRuleActionRestartAllContainers}
 	restartRuleOperators = []corev1.ContainerRestartRuleOnExitCodesOperator{
 		corev1.ContainerRestartRuleOnExitCodesOpIn, corev1.ContainerRestartRuleOnExitCodesOpNotIn}
 )
 
 // validateInitContainerRestartPolicy checks an init container's
-// restartPolicy and restartPolicyRules (R100): Always makes a sidecar,
-// which takes no rules; Never and OnFailure make a plain init container
-// with its own policy, checked as a regular container's.
+// restartPolicy and restartPolicyRules (R100) as a regular container's:
+// with the RestartAllContainersOnContainerExits gate on (beta, on in
+// v1.37) the API server takes rules on a sidecar too.
 func validateInitContainerRestartPolicy(c *corev1.Container, p *field.Path) field.ErrorList {
-	if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-		if len(c.RestartPolicyRules) > 0 {
-			return field.ErrorList{field.Forbidden(p.Child("restartPolicyRules"),
-				"restartPolicyRules are not allowed for init containers with restart policy Always")}
-		}
-		return nil
-	}
 	return validateContainerRestartPolicy(c, p)
 }
 
@@ -59,8 +53,11 @@ func validateContainerRestartPolicy(c *corev1.Container, p *field.Path) field.Er
 	}
 	for i, r := range c.RestartPolicyRules {
 		ip := rp.Index(i)
-		if !slices.Contains(restartRuleActions, r.Action) {
+		switch {
+		case !slices.Contains(restartRuleActions, r.Action):
 			errs = append(errs, field.NotSupported(ip.Child("action"), r.Action, restartRuleActions))
+		case r.Action == corev1.ContainerRestartRuleActionRestartAllContainers:
+			errs = append(errs, notRunError(ip.Child("action"), notRunRestartAll))
 		}
 		if r.ExitCodes == nil {
 			errs = append(errs, field.Required(ip.Child("exitCodes"), "must be specified"))

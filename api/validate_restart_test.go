@@ -70,16 +70,19 @@ func TestValidateContainerRestartRules(t *testing.T) {
 		{"rules without restartPolicy on a plain init container", func(p *corev1.Pod) {
 			p.Spec.InitContainers[0].RestartPolicyRules = []corev1.ContainerRestartRule{in42}
 		}, []string{`spec.initContainers[0].restartPolicy: Required value: must specify restartPolicy when restart rules are used`}},
-		{"rules on a sidecar", func(p *corev1.Pod) {
+		{"rules on a sidecar are checked as any container's (the gate is beta, on in v1.37)", func(p *corev1.Pod) {
 			p.Spec.InitContainers[1].RestartPolicy = always
 			p.Spec.InitContainers[1].RestartPolicyRules = []corev1.ContainerRestartRule{{Action: "Bogus"}}
-		}, []string{`spec.initContainers[1].restartPolicyRules: Forbidden: restartPolicyRules are not allowed for init containers with restart policy Always`}},
-		{"RestartAllContainers is behind an alpha gate", func(p *corev1.Pod) {
+		}, []string{
+			`spec.initContainers[1].restartPolicyRules[0].action: Unsupported value: "Bogus": supported values: "Restart", "RestartAllContainers"`,
+			`spec.initContainers[1].restartPolicyRules[0].exitCodes: Required value: must be specified`,
+		}},
+		{"RestartAllContainers is valid, and not run by podrun", func(p *corev1.Pod) {
 			r := in42
 			r.Action = corev1.ContainerRestartRuleActionRestartAllContainers
 			p.Spec.Containers[0].RestartPolicy = never
 			p.Spec.Containers[0].RestartPolicyRules = []corev1.ContainerRestartRule{r}
-		}, []string{`spec.containers[0].restartPolicyRules[0].action: Unsupported value: "RestartAllContainers": supported values: "Restart"`}},
+		}, []string{`spec.containers[0].restartPolicyRules[0].action: Forbidden: not supported by podrun: ` + notRunRestartAll}},
 		{"empty action, missing exitCodes, bad operator", func(p *corev1.Pod) {
 			p.Spec.InitContainers[0].RestartPolicy = never
 			p.Spec.InitContainers[0].RestartPolicyRules = []corev1.ContainerRestartRule{
@@ -87,7 +90,7 @@ func TestValidateContainerRestartRules(t *testing.T) {
 				restartOn("Equals", 1),
 			}
 		}, []string{
-			`spec.initContainers[0].restartPolicyRules[0].action: Unsupported value: "": supported values: "Restart"`,
+			`spec.initContainers[0].restartPolicyRules[0].action: Unsupported value: "": supported values: "Restart", "RestartAllContainers"`,
 			`spec.initContainers[0].restartPolicyRules[0].exitCodes: Required value: must be specified`,
 			`spec.initContainers[0].restartPolicyRules[1].exitCodes.operator: Unsupported value: "Equals": supported values: "In", "NotIn"`,
 		}},

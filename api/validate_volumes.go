@@ -62,6 +62,9 @@ func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string
 			el = append(el, field.Required(p, "must specify a volume type"))
 		case len(srcs) > 1:
 			for _, s := range srcs[1:] {
+				if s == "downwardAPI" {
+					s = "downwarAPI" // sic: the API server's path
+				}
 				el = append(el, field.Forbidden(p.Child(s), "may not specify more than 1 volume type"))
 			}
 		case !supported.Has(srcs[0]):

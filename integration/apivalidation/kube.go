@@ -28,7 +28,8 @@ func init() {
 	capabilities.Initialize(capabilities.Capabilities{AllowPrivileged: true})
 }
 
-// namespace is the request's namespace in both verdicts.
+// namespace is the request's namespace in both verdicts when the object
+// names none (else its own, as kubectl sends it).
 const namespace = "default"
 
 // strictCodecs decode as the API server does under fieldValidation=Strict:
@@ -51,6 +52,7 @@ func kubeVerdict(doc []byte) verdict {
 	if accessor.GetNamespace() == "" {
 		accessor.SetNamespace(namespace)
 	}
+	ns := accessor.GetNamespace() // the request's, as kubectl sends it
 	if accessor.GetName() == "" && accessor.GetGenerateName() != "" {
 		accessor.SetName(accessor.GetGenerateName() + "x7k2q")
 	}
@@ -59,10 +61,10 @@ func kubeVerdict(doc []byte) verdict {
 	if err != nil {
 		return verdict{code: 400, message: err.Error()}
 	}
-	ctx := genericapirequest.WithNamespace(context.Background(), namespace)
+	ctx := genericapirequest.WithNamespace(context.Background(), ns)
 	ctx = genericapirequest.WithRequestInfo(ctx, &genericapirequest.RequestInfo{
 		IsResourceRequest: true, Verb: "create", APIGroup: group, APIVersion: "v1",
-		Namespace: namespace, Resource: resource, Name: accessor.GetName(),
+		Namespace: ns, Resource: resource, Name: accessor.GetName(),
 	})
 	return verdictOf(rest.BeforeCreate(strategy, ctx, obj))
 }

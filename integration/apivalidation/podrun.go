@@ -16,12 +16,8 @@ func podrunVerdict(doc []byte) verdict {
 		return verdictOf(err)
 	}
 	if accessor, err := meta.Accessor(obj); err == nil {
-		switch accessor.GetNamespace() {
-		case "":
+		if accessor.GetNamespace() == "" {
 			accessor.SetNamespace(namespace)
-		case namespace:
-		default: // the server's refusal of a body naming another namespace
-			return verdict{code: 400, message: "the namespace of the provided object does not match the request's"}
 		}
 		if accessor.GetName() == "" && accessor.GetGenerateName() != "" {
 			accessor.SetName(accessor.GetGenerateName() + "x7k2q")
