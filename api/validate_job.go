@@ -326,21 +326,28 @@ func validateSuccessPolicy(s *batchv1.JobSpec, p *field.Path) field.ErrorList {
 		if r.SucceededIndexes == nil && r.SucceededCount == nil {
 			errs = append(errs, field.Required(rp, "at least one of succeededCount or succeededIndexes must be specified"))
 		}
+		var total int32 // indexes in succeededIndexes, 0 when it does not parse
 		if r.SucceededIndexes != nil {
 			ip := rp.Child("succeededIndexes")
 			if len(*r.SucceededIndexes) > maxSucceededIndexesLength {
 				errs = append(errs, field.TooLong(ip, "", maxSucceededIndexesLength))
 			}
-			if _, err := ParseIndexes(*r.SucceededIndexes, completions); err != nil {
+			indexes, err := ParseIndexes(*r.SucceededIndexes, completions)
+			if err != nil {
 				errs = append(errs, field.Invalid(ip, *r.SucceededIndexes, fmt.Sprintf("error parsing succeededIndexes: %v", err)))
 			}
+			total = int32(len(indexes))
 		}
 		if c := r.SucceededCount; c != nil {
 			cp := rp.Child("succeededCount")
 			if *c < 0 {
 				errs = append(errs, field.Invalid(cp, *c, "must be greater than or equal to 0"))
-			} else if *c > completions {
+			}
+			if *c > completions {
 				errs = append(errs, field.Invalid(cp, *c, fmt.Sprintf("must be less than or equal to %d (the number of specified completions)", completions)))
+			}
+			if r.SucceededIndexes != nil && *c > total {
+				errs = append(errs, field.Invalid(cp, *c, fmt.Sprintf("must be less than or equal to %d (the number of indexes in the specified succeededIndexes field)", total)))
 			}
 		}
 	}

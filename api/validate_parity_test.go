@@ -90,6 +90,10 @@ func TestValidatePodParity(t *testing.T) {
 			p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "example.com/gate"}}
 			p.Spec.ResourceClaims = []corev1.PodResourceClaim{{Name: "c", ResourceClaimName: ptr.To("rc")}}
 		}, "spec.nodeName: FieldValueForbidden; spec.resourceClaims: FieldValueForbidden; spec.schedulingGates: FieldValueForbidden"},
+		{"the second volume source is named in the API server's order and spelling", func(p *corev1.Pod) {
+			p.Spec.Volumes[0].VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp"},
+				EmptyDir: &corev1.EmptyDirVolumeSource{}, DownwardAPI: &corev1.DownwardAPIVolumeSource{}}
+		}, "spec.containers[0].volumeMounts[0].name: FieldValueNotFound; spec.volumes[0].downwarAPI: FieldValueForbidden; spec.volumes[0].hostPath: FieldValueForbidden"},
 		{"dnsPolicy None without nameservers says only that", func(p *corev1.Pod) {
 			p.Spec.DNSPolicy = corev1.DNSNone
 			p.Spec.DNSConfig = &corev1.PodDNSConfig{Searches: []string{"Bad_Search"}}
@@ -139,6 +143,11 @@ func TestValidateJobParity(t *testing.T) {
 			j.Spec.Completions, j.Spec.Parallelism = ptr.To[int32](200000), ptr.To[int32](200000)
 			j.Spec.BackoffLimitPerIndex = ptr.To[int32](1)
 		}, "spec.maxFailedIndexes: FieldValueRequired; spec.parallelism: FieldValueInvalid; spec.parallelism: FieldValueInvalid"},
+		{"succeededCount at most the succeededIndexes", func(j *batchv1.Job) {
+			j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+			j.Spec.Completions = ptr.To[int32](10)
+			j.Spec.SuccessPolicy = &batchv1.SuccessPolicy{Rules: []batchv1.SuccessPolicyRule{{SucceededIndexes: ptr.To("0,2-3"), SucceededCount: ptr.To[int32](4)}}}
+		}, "spec.successPolicy.rules[0].succeededCount: FieldValueInvalid"},
 		{"an Indexed Job's name leaves room for the index", func(j *batchv1.Job) {
 			j.Name = strings.Repeat("a", 60)
 			j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)

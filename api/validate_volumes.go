@@ -3,6 +3,7 @@ package api
 import (
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -57,15 +58,13 @@ func validateVolumes(vols []corev1.Volume, fldPath *field.Path) (sets.Set[string
 			el = append(el, validateDNSLabel(v.Name, p.Child("name"))...)
 		}
 		srcs := volumeSources(&v.VolumeSource)
+		sortAsAPIServer(srcs)
 		switch {
 		case len(srcs) == 0:
 			el = append(el, field.Required(p, "must specify a volume type"))
 		case len(srcs) > 1:
 			for _, s := range srcs[1:] {
-				if s == "downwardAPI" {
-					s = "downwarAPI" // sic: the API server's path
-				}
-				el = append(el, field.Forbidden(p.Child(s), "may not specify more than 1 volume type"))
+				el = append(el, field.Forbidden(p.Child(apiServerSourceName(s)), "may not specify more than 1 volume type"))
 			}
 		case !supported.Has(srcs[0]):
 			errs = append(errs, notRunError(p.Child(srcs[0]), notRunVolume))
@@ -318,4 +317,36 @@ func validateNoBacksteps(p string, fldPath *field.Path) field.ErrorList {
 		}
 	}
 	return nil
+}
+
+// apiServerVolumeOrder is the order in which the API server looks at a
+// volume's sources: the first one set is the volume's, each later one is
+// "more than 1 volume type".
+var apiServerVolumeOrder = []string{"emptyDir", "hostPath", "gitRepo", "gcePersistentDisk", "awsElasticBlockStore",
+	"secret", "nfs", "iscsi", "glusterfs", "flocker", "persistentVolumeClaim", "rbd", "cinder", "cephfs", "quobyte",
+	"downwardAPI", "fc", "flexVolume", "configMap", "azureFile", "vsphereVolume", "photonPersistentDisk",
+	"portworxVolume", "azureDisk", "storageos", "projected", "scaleIO", "csi", "ephemeral", "image"}
+
+// sortAsAPIServer orders json names of volume sources as the API server
+// looks at them.
+func sortAsAPIServer(srcs []string) {
+	rank := func(s string) int {
+		if i := slices.Index(apiServerVolumeOrder, s); i >= 0 {
+			return i
+		}
+		return len(apiServerVolumeOrder)
+	}
+	slices.SortStableFunc(srcs, func(a, b string) int { return rank(a) - rank(b) })
+}
+
+// apiServerSourceName is the name the API server gives a second volume
+// source in its path: two differ from the json name (sic).
+func apiServerSourceName(s string) string {
+	switch s {
+	case "cephfs":
+		return "cephFS"
+	case "downwardAPI":
+		return "downwarAPI"
+	}
+	return s
 }

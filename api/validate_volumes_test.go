@@ -25,7 +25,7 @@ func TestValidateVolumesMountsEnv(t *testing.T) {
 		}, []string{
 			`spec.volumes[1].name: Duplicate value: "data"`,
 			`spec.volumes[2].name: Invalid value: "Two": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
-			`spec.volumes[2].emptyDir: Forbidden: may not specify more than 1 volume type`,
+			`spec.volumes[2].hostPath: Forbidden: may not specify more than 1 volume type`,
 			`spec.volumes[3]: Required value: must specify a volume type`,
 			"spec.volumes[4].nfs: Forbidden: not supported by podrun: " + notRunVolume,
 		}},

@@ -40,7 +40,15 @@ var strictCodecs = serializer.NewCodecFactory(legacyscheme.Scheme, serializer.En
 // object in doc (JSON): decode, default, convert to the internal type,
 // then the kind's registry strategy (PrepareForCreate, Validate,
 // declarative validation, object meta) as rest.BeforeCreate runs it.
-func kubeVerdict(doc []byte) verdict {
+//
+// A panic in that code is the API server's 500, as its panic recovery
+// answers.
+func kubeVerdict(doc []byte) (v verdict) {
+	defer func() {
+		if r := recover(); r != nil {
+			v = verdict{code: 500, message: fmt.Sprint("the API server's code panicked: ", r)}
+		}
+	}()
 	obj, _, err := strictCodecs.UniversalDecoder().Decode(doc, nil, nil)
 	if err != nil {
 		return verdict{code: 400, message: err.Error()}

@@ -62,7 +62,8 @@ func podSpecMutations() []mutation {
 	ms := []mutation{
 		del("@.containers"), set("@.containers", []any{}), dup("@.containers"), dup("@.initContainers"),
 		dup("@.volumes"), del("@.volumes.0.name"), set("@.volumes.0.name", "Bad_Name"),
-		set("@.volumes.0.emptyDir", map[string]any{}), set("@.volumes", []any{map[string]any{"name": "v"}}),
+		set("@.volumes.0.emptyDir", map[string]any{}), set("@.volumes.0.hostPath", map[string]any{"path": "/tmp"}),
+		set("@.volumes.0.cephfs", map[string]any{"monitors": []any{"m"}}), set("@.volumes", []any{map[string]any{"name": "v"}}),
 		set("@.terminationGracePeriodSeconds", -1), set("@.activeDeadlineSeconds", 0), set("@.activeDeadlineSeconds", -5),
 		set("@.hostname", "Bad_Host"), set("@.subdomain", "Bad_Sub"), set("@.hostname", strings.Repeat("h", 64)),
 		set("@.nodeName", "other-node"), set("@.nodeName", "Bad_Node"),
