@@ -393,10 +393,14 @@ func ParseIndexes(s string, limit int32) ([]int32, error) {
 }
 
 // ValidateJobUpdate checks a PUT of a Job against the stored one (both
-// defaulted): the API server keeps the selector, the pod template, the
-// completion mode, completions (except for elastic Indexed Jobs, where
-// completions and parallelism change together), the pod failure and
-// success policies and backoffLimitPerIndex immutable ("field is immutable").
+// defaulted) as the API server does, with the create checks: the
+// selector, the pod template, the
+// completion mode, the pod failure and success policies,
+// backoffLimitPerIndex and managedBy immutable ("field is immutable");
+// completions too, except in an Indexed Job, where they change in tandem
+// with parallelism (elastic Indexed Jobs). manualSelector may change.
+// Metadata's identity (uid, resourceVersion) is the object layer's: a PUT
+// there re-applies a manifest (docs/contract.md §3).
 func ValidateJobUpdate(job, old *batchv1.Job) field.ErrorList {
 	errs := ValidateJob(job)
 	p := field.NewPath("spec")
@@ -405,17 +409,19 @@ func ValidateJobUpdate(job, old *batchv1.Job) field.ErrorList {
 		errs = append(errs, apivalidation.ValidateImmutableField(newVal, oldVal, path)...)
 	}
 	immutable(s.Selector, o.Selector, p.Child("selector"))
-	immutable(s.ManualSelector, o.ManualSelector, p.Child("manualSelector"))
 	immutable(s.Template, o.Template, p.Child("template"))
 	immutable(s.CompletionMode, o.CompletionMode, p.Child("completionMode"))
 	immutable(s.PodFailurePolicy, o.PodFailurePolicy, p.Child("podFailurePolicy"))
 	immutable(s.BackoffLimitPerIndex, o.BackoffLimitPerIndex, p.Child("backoffLimitPerIndex"))
+	immutable(s.ManagedBy, o.ManagedBy, p.Child("managedBy"))
 	immutable(s.SuccessPolicy, o.SuccessPolicy, p.Child("successPolicy"))
-	elastic := ptr.Deref(s.CompletionMode, "") == batchv1.IndexedCompletion &&
-		ptr.Deref(s.Completions, -1) == ptr.Deref(s.Parallelism, -2) &&
-		ptr.Deref(o.Completions, -1) == ptr.Deref(o.Parallelism, -2)
-	if !elastic {
-		immutable(s.Completions, o.Completions, p.Child("completions"))
+	cp := p.Child("completions")
+	switch {
+	case ptr.Deref(s.CompletionMode, "") != batchv1.IndexedCompletion:
+		immutable(s.Completions, o.Completions, cp)
+	case s.Completions == nil || (o.Completions != nil && *s.Completions == *o.Completions):
+	case s.Parallelism == nil || *s.Completions != *s.Parallelism:
+		errs = append(errs, field.Invalid(cp, s.Completions, "can only be modified in tandem with spec.parallelism"))
 	}
 	return errs
 }

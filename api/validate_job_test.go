@@ -167,4 +167,19 @@ func TestValidateJobUpdate(t *testing.T) {
 	elastic := elasticOld.DeepCopy()
 	elastic.Spec.Completions, elastic.Spec.Parallelism = ptr.To[int32](6), ptr.To[int32](6)
 	checkErrs(t, ValidateJobUpdate(elastic, elasticOld), nil)
+
+	// As the API server: an Indexed Job's completions change in tandem
+	// with parallelism (whatever they were), managedBy is immutable,
+	// manualSelector is not.
+	unequal := elasticOld.DeepCopy()
+	unequal.Spec.Parallelism = ptr.To[int32](2)
+	tandem := unequal.DeepCopy()
+	tandem.Spec.Completions, tandem.Spec.Parallelism = ptr.To[int32](7), ptr.To[int32](7)
+	checkErrs(t, ValidateJobUpdate(tandem, unequal), nil)
+	alone := unequal.DeepCopy()
+	alone.Spec.Completions = ptr.To[int32](7)
+	checkErrs(t, ValidateJobUpdate(alone, unequal), []string{`spec.completions: Invalid value: 7: can only be modified in tandem with spec.parallelism`})
+	managed := baseJob()
+	managed.Spec.ManagedBy, managed.Spec.ManualSelector = ptr.To("example.com/other"), ptr.To(true)
+	checkErrs(t, ValidateJobUpdate(managed, old), []string{`spec.managedBy: Invalid value: "example.com/other": field is immutable`})
 }

@@ -104,3 +104,52 @@ func agree(kube, podrun verdict) bool {
 	kube, podrun = withoutNotRun(kube), withoutNotRun(podrun)
 	return strings.Join(kube.fields(), ",") == strings.Join(podrun.fields(), ",")
 }
+
+// TestDifferentialJobUpdate: every Job of the corpus, stored as podrund
+// stores it, is edited as a PUT edits a GET's answer, and the API
+// server's update checks and podrun's must agree.
+func TestDifferentialJobUpdate(t *testing.T) {
+	docs, err := loadCorpus(corpusDirs(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n tally
+	for _, d := range docs {
+		if d.tree["kind"] != "Job" {
+			continue
+		}
+		raw, _ := json.Marshal(d.tree)
+		stored, old, ok := storedJob(raw)
+		if !ok {
+			continue
+		}
+		n.documents++
+		var tree map[string]any
+		dec := json.NewDecoder(strings.NewReader(string(old)))
+		dec.UseNumber()
+		if err := dec.Decode(&tree); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range jobUpdates() {
+			next, applies := m.apply(tree)
+			if !applies {
+				continue
+			}
+			body, _ := json.Marshal(next)
+			n.cases++
+			kube, podrun := kubeUpdateVerdict(old, body), podrunUpdateVerdict(stored, body)
+			if agree(kube, podrun) {
+				n.agreed++
+			} else {
+				n.disagreed = append(n.disagreed, fmt.Sprintf("%s %s:\n  kube:   %v\n  podrun: %v", d.source, m.name, kube, podrun))
+			}
+		}
+	}
+	t.Logf("stored Jobs %d, updates %d, agreed %d, disagreed %d", n.documents, n.cases, n.agreed, len(n.disagreed))
+	if n.documents == 0 {
+		t.Fatal("no Job of the corpus was stored")
+	}
+	for _, d := range n.disagreed {
+		t.Error(d)
+	}
+}
