@@ -1,8 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -33,23 +33,12 @@ func TestFieldValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
 			ts := newTestServer(t, nil)
-			req, err := http.NewRequest("POST", "http://podrund/api/v1/namespaces/default/pods"+tc.query, bytes.NewReader([]byte(body)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/yaml")
-			resp, err := ts.client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var buf bytes.Buffer
-			_, _ = buf.ReadFrom(resp.Body)
+			resp, buf := ts.createPod(tc.query, "application/yaml", body)
 			if resp.StatusCode != tc.code {
-				t.Fatalf("code %d, want %d: %s", resp.StatusCode, tc.code, buf.String())
+				t.Fatalf("code %d, want %d: %s", resp.StatusCode, tc.code, buf)
 			}
-			if tc.message != "" && !strings.Contains(ts.status(buf.Bytes()).Message, tc.message) {
-				t.Fatalf("message %q lacks %q", ts.status(buf.Bytes()).Message, tc.message)
+			if tc.message != "" && !strings.Contains(ts.status(buf).Message, tc.message) {
+				t.Fatalf("message %q lacks %q", ts.status(buf).Message, tc.message)
 			}
 			var warnings []string
 			for _, v := range resp.Header.Values("Warning") {
@@ -77,16 +66,7 @@ func TestFieldValidationWarningsBounded(t *testing.T) {
 		fmt.Fprintf(&b, `,"unknown%05d%s":1`, i, strings.Repeat("x", 10000))
 	}
 	b.WriteString(`},"spec":{"containers":[{"name":"app","image":"busybox:1.28"}]}}`)
-	req, err := http.NewRequest("POST", "http://podrund/api/v1/namespaces/default/pods", strings.NewReader(b.String()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := ts.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, _ := ts.createPod("", "application/json", b.String())
 	if resp.StatusCode != 201 {
 		t.Fatalf("code %d", resp.StatusCode)
 	}
@@ -99,4 +79,22 @@ func TestFieldValidationWarningsBounded(t *testing.T) {
 		t.Fatalf("%d Warning headers, %d bytes: want some, at most 8 KiB", len(warnings), size)
 	}
 	t.Logf("%d Warning headers, %d bytes for 200 unknown fields of 10 KB names", len(warnings), size)
+}
+
+// createPod POSTs body to the default namespace's pods with the query and
+// Content-Type given, and returns the answer (its body read).
+func (ts *testServer) createPod(query, contentType, body string) (*http.Response, []byte) {
+	ts.t.Helper()
+	req, err := http.NewRequest("POST", "http://podrund/api/v1/namespaces/default/pods"+query, strings.NewReader(body))
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := ts.client.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
 }
