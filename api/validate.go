@@ -89,3 +89,36 @@ func validateLabels(labels map[string]string, fldPath *field.Path) field.ErrorLi
 func validateNonnegative(v int64, fldPath *field.Path) field.ErrorList {
 	return apivalidation.ValidateNonnegativeField(v, fldPath)
 }
+
+// ValidateUpdate validates a defaulted object replacing the stored old
+// one (a PUT) and returns the 422 Invalid error, or nil: the create checks
+// and, as the API server, a Job's and an immutable ConfigMap's or
+// Secret's immutable fields. A Pod is replaced whole (docs/contract.md
+// §3), so only its create checks apply.
+func ValidateUpdate(obj, old runtime.Object) error {
+	var errs field.ErrorList
+	var kind, name string
+	switch o := obj.(type) {
+	case *batchv1.Job:
+		if prev, ok := old.(*batchv1.Job); ok {
+			kind, name, errs = "Job", o.Name, ValidateJobUpdate(o, prev)
+		}
+	case *corev1.ConfigMap:
+		if prev, ok := old.(*corev1.ConfigMap); ok {
+			kind, name, errs = "ConfigMap", o.Name, ValidateConfigMapUpdate(o, prev)
+		}
+	case *corev1.Secret:
+		if prev, ok := old.(*corev1.Secret); ok {
+			kind, name, errs = "Secret", o.Name, ValidateSecretUpdate(o, prev)
+		}
+	default:
+		return Validate(obj)
+	}
+	if kind == "" {
+		return NewBadRequest(fmt.Sprintf("cannot validate %T replacing %T", obj, old))
+	}
+	if len(errs) > 0 {
+		return NewInvalid(kind, name, errs)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -103,4 +104,50 @@ func validateJSONKey(data map[string][]byte, key string, dataPath *field.Path) f
 
 func validateConfigKey(k string, p *field.Path) field.ErrorList {
 	return invalidEach(p, k, validation.IsConfigMapKey(k))
+}
+
+// immutableWhenSet is the API server's refusal to change a ConfigMap's
+// or Secret's field once the object is immutable.
+const immutableWhenSet = "field is immutable when `immutable` is set"
+
+// validateImmutableData refuses, as the API server does, a change to an
+// immutable object: unsetting immutable, or changing one of its data
+// fields (named by path, new and old value).
+func validateImmutableData(oldImmutable, newImmutable *bool, fields ...immutableField) field.ErrorList {
+	if oldImmutable == nil || !*oldImmutable {
+		return nil
+	}
+	var errs field.ErrorList
+	if newImmutable == nil || !*newImmutable {
+		errs = append(errs, field.Forbidden(field.NewPath("immutable"), immutableWhenSet))
+	}
+	for _, f := range fields {
+		if !reflect.DeepEqual(f.next, f.old) {
+			errs = append(errs, field.Forbidden(field.NewPath(f.name), immutableWhenSet))
+		}
+	}
+	return errs
+}
+
+type immutableField struct {
+	name      string
+	next, old any
+}
+
+// ValidateConfigMapUpdate checks a PUT of a ConfigMap against the stored
+// one as the API server does: an immutable one keeps immutable, data and
+// binaryData.
+func ValidateConfigMapUpdate(next, old *corev1.ConfigMap) field.ErrorList {
+	errs := validateImmutableData(old.Immutable, next.Immutable,
+		immutableField{"data", next.Data, old.Data}, immutableField{"binaryData", next.BinaryData, old.BinaryData})
+	return append(errs, ValidateConfigMap(next)...)
+}
+
+// ValidateSecretUpdate checks a PUT of a Secret against the stored one as
+// the API server does: the type never changes; an immutable one keeps
+// immutable and data (stringData is already folded into data).
+func ValidateSecretUpdate(next, old *corev1.Secret) field.ErrorList {
+	errs := apivalidation.ValidateImmutableField(next.Type, old.Type, field.NewPath("type"))
+	errs = append(errs, validateImmutableData(old.Immutable, next.Immutable, immutableField{"data", next.Data, old.Data})...)
+	return append(errs, ValidateSecret(next)...)
 }

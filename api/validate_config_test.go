@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 func TestValidateConfigMap(t *testing.T) {
@@ -57,5 +58,34 @@ func TestValidateSecret(t *testing.T) {
 			DefaultSecret(s)
 			checkErrs(t, ValidateSecret(s), tc.want)
 		})
+	}
+}
+
+// PUT over a stored ConfigMap or Secret, as the API server judges it.
+func TestValidateConfigUpdates(t *testing.T) {
+	immutable := func(data map[string]string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "default"}, Immutable: ptr.To(true), Data: data}
+	}
+	old := immutable(map[string]string{"k": "v"})
+	checkErrs(t, ValidateConfigMapUpdate(immutable(map[string]string{"k": "v"}), old), nil)
+	changed := immutable(map[string]string{"k": "w"})
+	changed.Immutable = nil
+	checkErrs(t, ValidateConfigMapUpdate(changed, old), []string{
+		"immutable: Forbidden: field is immutable when `immutable` is set",
+		"data: Forbidden: field is immutable when `immutable` is set",
+	})
+	mutable := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "default"}, Data: map[string]string{"k": "v"}}
+	checkErrs(t, ValidateConfigMapUpdate(changed, mutable), nil)
+
+	sec := func(typ corev1.SecretType, immutable bool, v string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}, Type: typ,
+			Immutable: ptr.To(immutable), Data: map[string][]byte{"k": []byte(v)}}
+	}
+	checkErrs(t, ValidateSecretUpdate(sec("example.com/b", false, "w"), sec(corev1.SecretTypeOpaque, false, "v")), []string{
+		`type: Invalid value: "example.com/b": field is immutable`})
+	checkErrs(t, ValidateSecretUpdate(sec(corev1.SecretTypeOpaque, true, "w"), sec(corev1.SecretTypeOpaque, true, "v")), []string{
+		"data: Forbidden: field is immutable when `immutable` is set"})
+	if err := ValidateUpdate(immutable(nil), old); err == nil || AsStatusError(err).Code() != 422 {
+		t.Fatalf("ValidateUpdate = %v, want a 422", err)
 	}
 }

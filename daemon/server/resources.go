@@ -24,6 +24,7 @@ func (s *Server) resources() []resourceRoutes {
 			api.DefaultConfigMap(o)
 			return api.Validate(o)
 		},
+		merge: func(next, cur *corev1.ConfigMap) error { return api.ValidateUpdate(next, cur) },
 		newList: func(items []*corev1.ConfigMap, rv string) runtime.Object {
 			return &corev1.ConfigMapList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMapList"},
 				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
@@ -40,6 +41,7 @@ func (s *Server) resources() []resourceRoutes {
 			api.DefaultSecret(o)
 			return api.Validate(o)
 		},
+		merge: func(next, cur *corev1.Secret) error { return api.ValidateUpdate(next, cur) },
 		newList: func(items []*corev1.Secret, rv string) runtime.Object {
 			return &corev1.SecretList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "SecretList"},
 				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}

@@ -105,51 +105,65 @@ func agree(kube, podrun verdict) bool {
 	return strings.Join(kube.fields(), ",") == strings.Join(podrun.fields(), ",")
 }
 
-// TestDifferentialJobUpdate: every Job of the corpus, stored as podrund
-// stores it, is edited as a PUT edits a GET's answer, and the API
-// server's update checks and podrun's must agree.
-func TestDifferentialJobUpdate(t *testing.T) {
+// TestDifferentialUpdate: every Job, ConfigMap and Secret of the corpus
+// (ConfigMaps and Secrets also made immutable), stored as podrund stores
+// it, is edited as a PUT edits a GET's answer, and the API server's update
+// checks and podrun's must agree.
+func TestDifferentialUpdate(t *testing.T) {
 	docs, err := loadCorpus(corpusDirs(t)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var n tally
 	for _, d := range docs {
-		if d.tree["kind"] != "Job" {
-			continue
+		kind, _ := d.tree["kind"].(string)
+		variants := []map[string]any{d.tree}
+		if kind == "ConfigMap" || kind == "Secret" {
+			immutable, _ := set("immutable", true).apply(d.tree)
+			variants = append(variants, immutable)
 		}
-		raw, _ := json.Marshal(d.tree)
-		stored, old, ok := storedJob(raw)
-		if !ok {
-			continue
-		}
-		n.documents++
-		var tree map[string]any
-		dec := json.NewDecoder(strings.NewReader(string(old)))
-		dec.UseNumber()
-		if err := dec.Decode(&tree); err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range jobUpdates() {
-			next, applies := m.apply(tree)
-			if !applies {
-				continue
-			}
-			body, _ := json.Marshal(next)
-			n.cases++
-			kube, podrun := kubeUpdateVerdict(old, body), podrunUpdateVerdict(stored, body)
-			if agree(kube, podrun) {
-				n.agreed++
-			} else {
-				n.disagreed = append(n.disagreed, fmt.Sprintf("%s %s:\n  kube:   %v\n  podrun: %v", d.source, m.name, kube, podrun))
-			}
+		for _, tree := range variants {
+			n.compareUpdates(t, d.source, tree, updates(kind))
 		}
 	}
-	t.Logf("stored Jobs %d, updates %d, agreed %d, disagreed %d", n.documents, n.cases, n.agreed, len(n.disagreed))
+	t.Logf("stored objects %d, updates %d, agreed %d, disagreed %d", n.documents, n.cases, n.agreed, len(n.disagreed))
 	if n.documents == 0 {
-		t.Fatal("no Job of the corpus was stored")
+		t.Fatal("no object of the corpus was stored")
 	}
 	for _, d := range n.disagreed {
 		t.Error(d)
+	}
+}
+
+func (n *tally) compareUpdates(t *testing.T, source string, tree map[string]any, edits []mutation) {
+	if len(edits) == 0 {
+		return
+	}
+	raw, _ := json.Marshal(tree)
+	stored, old, ok := storedObject(raw)
+	if !ok {
+		return
+	}
+	n.documents++
+	var storedTree map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(old)))
+	dec.UseNumber()
+	if err := dec.Decode(&storedTree); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range edits {
+		next, applies := m.apply(storedTree)
+		if !applies {
+			continue
+		}
+		body, _ := json.Marshal(next)
+		n.cases++
+		kube, podrun := kubeUpdateVerdict(old, body), podrunUpdateVerdict(stored, body)
+		if agree(kube, podrun) {
+			n.agreed++
+		} else {
+			n.disagreed = append(n.disagreed, fmt.Sprintf("%s (immutable %v) %s:\n  kube:   %v\n  podrun: %v",
+				source, tree["immutable"], m.name, kube, podrun))
+		}
 	}
 }

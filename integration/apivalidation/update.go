@@ -7,39 +7,47 @@ import (
 
 	"github.com/podrun/podrun/api"
 	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
-	"k8s.io/kubernetes/pkg/apis/batch"
-	jobstore "k8s.io/kubernetes/pkg/registry/batch/job"
 )
 
-// jobUID is the stored Job's UID in both update verdicts.
-const jobUID = "0b6e2a7c-2d1f-4f0e-9a51-4c1d7b1f3e10"
+// storedUID is the stored object's UID in both update verdicts.
+const storedUID = "0b6e2a7c-2d1f-4f0e-9a51-4c1d7b1f3e10"
 
-// storedJob is a Job as podrund stores it after a create of doc (defaulted,
-// with its UID and generated selector) and its JSON, which a GET returns
-// and a client edits for a PUT; ok is false when the create is refused.
-func storedJob(doc []byte) (*batchv1.Job, []byte, bool) {
+// storedObject is an object as podrund stores it after a create of doc
+// (defaulted, with its identity and, for a Job, its generated selector)
+// and its JSON, which a GET returns and a client edits for a PUT; ok is
+// false when the create is refused.
+func storedObject(doc []byte) (runtime.Object, []byte, bool) {
 	obj, _, err := api.DecodeObjectWith(doc, api.FormatJSON, api.FieldValidationStrict)
-	j, isJob := obj.(*batchv1.Job)
-	if err != nil || !isJob {
+	if err != nil {
 		return nil, nil, false
 	}
-	if j.Namespace == "" {
-		j.Namespace = namespace
-	}
-	j.UID, j.ResourceVersion = jobUID, "7"
-	api.Default(j)
-	api.GenerateJobSelector(j)
-	if api.Validate(j) != nil {
+	m, err := meta.Accessor(obj)
+	if err != nil {
 		return nil, nil, false
 	}
-	data, err := json.Marshal(j)
-	return j, data, err == nil
+	if m.GetNamespace() == "" {
+		m.SetNamespace(namespace)
+	}
+	m.SetUID(storedUID)
+	m.SetResourceVersion("7")
+	api.Default(obj)
+	if j, isJob := obj.(*batchv1.Job); isJob {
+		api.GenerateJobSelector(j)
+	}
+	if api.Validate(obj) != nil {
+		return nil, nil, false
+	}
+	data, err := json.Marshal(obj)
+	return obj, data, err == nil
 }
 
 // kubeUpdateVerdict is the API server's answer to a PUT of next over the
-// stored Job old (both JSON): rest.BeforeUpdate with the Job strategy.
+// stored object old (both JSON): rest.BeforeUpdate with the kind's
+// registry strategy.
 func kubeUpdateVerdict(old, next []byte) (v verdict) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -48,44 +56,68 @@ func kubeUpdateVerdict(old, next []byte) (v verdict) {
 	}()
 	oldObj, _, err := strictCodecs.UniversalDecoder().Decode(old, nil, nil)
 	if err != nil {
-		return verdict{code: 500, message: "the stored Job does not decode: " + err.Error()}
+		return verdict{code: 500, message: "the stored object does not decode: " + err.Error()}
 	}
 	obj, _, err := strictCodecs.UniversalDecoder().Decode(next, nil, nil)
 	if err != nil {
 		return verdict{code: 400, message: err.Error()}
 	}
-	job, isJob := obj.(*batch.Job)
-	if !isJob {
-		return verdict{code: 400, message: fmt.Sprintf("not a Job: %T", obj)}
+	strategy, group, resource, err := strategyFor(obj)
+	if err != nil {
+		return verdict{code: 400, message: err.Error()}
 	}
-	ctx := genericapirequest.WithNamespace(context.Background(), job.Namespace)
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return verdict{code: 400, message: err.Error()}
+	}
+	ctx := genericapirequest.WithNamespace(context.Background(), m.GetNamespace())
 	ctx = genericapirequest.WithRequestInfo(ctx, &genericapirequest.RequestInfo{
-		IsResourceRequest: true, Verb: "update", APIGroup: "batch", APIVersion: "v1",
-		Namespace: job.Namespace, Resource: "jobs", Name: job.Name,
+		IsResourceRequest: true, Verb: "update", APIGroup: group, APIVersion: "v1",
+		Namespace: m.GetNamespace(), Resource: resource, Name: m.GetName(),
 	})
-	return verdictOf(rest.BeforeUpdate(jobstore.Strategy, ctx, obj, oldObj))
+	return verdictOf(rest.BeforeUpdate(strategy.(rest.RESTUpdateStrategy), ctx, obj, oldObj))
 }
 
 // podrunUpdateVerdict is podrun's answer to the same PUT: decode, the
-// stored identity carried over (by the object layer), default, generate,
-// then api.ValidateJobUpdate, the create and the update checks together
-// as the API server runs them.
-func podrunUpdateVerdict(stored *batchv1.Job, next []byte) verdict {
+// stored identity carried over (by the object layer), default, generate
+// a Job's selector, then api.ValidateUpdate, the create and the update
+// checks together as the API server runs them.
+func podrunUpdateVerdict(stored runtime.Object, next []byte) verdict {
 	obj, _, err := api.DecodeObjectWith(next, api.FormatJSON, api.FieldValidationStrict)
 	if err != nil {
 		return verdictOf(err)
 	}
-	j, isJob := obj.(*batchv1.Job)
-	if !isJob {
+	m, err := meta.Accessor(obj)
+	if err != nil {
 		return verdict{code: 400}
 	}
-	j.UID, j.CreationTimestamp, j.ResourceVersion = stored.UID, stored.CreationTimestamp, stored.ResourceVersion
-	api.Default(j)
-	api.GenerateJobSelector(j)
-	if errs := api.ValidateJobUpdate(j, stored); len(errs) > 0 {
-		return verdictOf(api.NewInvalid("Job", j.Name, errs))
+	sm, _ := meta.Accessor(stored)
+	m.SetUID(sm.GetUID())
+	m.SetCreationTimestamp(sm.GetCreationTimestamp())
+	m.SetResourceVersion(sm.GetResourceVersion())
+	api.Default(obj)
+	if j, isJob := obj.(*batchv1.Job); isJob {
+		api.GenerateJobSelector(j)
+	}
+	if err := api.ValidateUpdate(obj, stored); err != nil {
+		return verdictOf(err)
 	}
 	return verdict{code: 201}
+}
+
+// updates are the edits of a stored object of kind a PUT makes.
+func updates(kind string) []mutation {
+	switch kind {
+	case "Job":
+		return jobUpdates()
+	case "ConfigMap", "Secret":
+		return []mutation{
+			set("data", map[string]any{"k": "Y2hhbmdlZA=="}), set("binaryData", map[string]any{"b": "AAE="}),
+			set("immutable", false), del("immutable"), set("immutable", true),
+			set("type", "example.com/other"), set("metadata.labels", map[string]any{"x": "y"}),
+		}
+	}
+	return nil
 }
 
 // jobUpdates are the edits of a stored Job a PUT makes.
