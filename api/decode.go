@@ -88,7 +88,10 @@ func DecodeAs(data []byte, f Format) ([]runtime.Object, error) {
 // returned as one warning each (`unknown field "spec.foo"`, the text the
 // API server puts in its Warning headers), under Ignore it is dropped.
 func DecodeWith(data []byte, f Format, v FieldValidation) ([]runtime.Object, []string, error) {
-	d := &decoder{validation: v}
+	return (&decoder{validation: v}).decode(data, f)
+}
+
+func (d *decoder) decode(data []byte, f Format) ([]runtime.Object, []string, error) {
 	docs, err := d.splitDocuments(data, f)
 	if err != nil {
 		return nil, nil, err
@@ -118,8 +121,12 @@ func DecodeObjectAs(data []byte, f Format) (runtime.Object, error) {
 
 // DecodeObjectWith is DecodeObjectAs under the fieldValidation directive
 // v, with the warnings DecodeWith returns.
+//
+// A strict decoding error says only what the API server says
+// (`strict decoding error: unknown field "spec.foo"`): one body has no
+// documents to tell apart.
 func DecodeObjectWith(data []byte, f Format, v FieldValidation) (runtime.Object, []string, error) {
-	objs, warnings, err := DecodeWith(data, f, v)
+	objs, warnings, err := (&decoder{validation: v, oneObject: true}).decode(data, f)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,6 +141,8 @@ func DecodeObjectWith(data []byte, f Format, v FieldValidation) (runtime.Object,
 type decoder struct {
 	validation FieldValidation
 	warnings   []string
+	// oneObject leaves the document's place out of strict errors.
+	oneObject bool
 }
 
 // splitDocuments returns the non-empty documents of data, each converted to
@@ -367,6 +376,9 @@ func (d *decoder) unmarshal(raw []byte, into any, where string) error {
 	if d.validation == FieldValidationWarn {
 		d.warnings = append(d.warnings, msgs...)
 		return nil
+	}
+	if d.oneObject {
+		return badRequestf("strict decoding error: %s", strings.Join(msgs, ", "))
 	}
 	return badRequestf("%s: strict decoding error: %s", where, strings.Join(msgs, ", "))
 }

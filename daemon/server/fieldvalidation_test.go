@@ -37,8 +37,8 @@ func TestFieldValidation(t *testing.T) {
 			if resp.StatusCode != tc.code {
 				t.Fatalf("code %d, want %d: %s", resp.StatusCode, tc.code, buf)
 			}
-			if tc.message != "" && !strings.Contains(ts.status(buf).Message, tc.message) {
-				t.Fatalf("message %q lacks %q", ts.status(buf).Message, tc.message)
+			if tc.message != "" && !strings.HasPrefix(ts.status(buf).Message, tc.message) {
+				t.Fatalf("message %q does not start with %q", ts.status(buf).Message, tc.message)
 			}
 			var warnings []string
 			for _, v := range resp.Header.Values("Warning") {
