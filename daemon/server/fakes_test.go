@@ -243,6 +243,13 @@ func newTestServerObjects(t *testing.T, mod func(*Options), objMod func(*objects
 // do sends a request and returns the code and body.
 func (ts *testServer) do(method, path, contentType string, body []byte) (int, []byte) {
 	ts.t.Helper()
+	resp, data := ts.doResp(method, path, contentType, body)
+	return resp.StatusCode, data
+}
+
+// doResp sends a request and returns the answer (headers too) and its body.
+func (ts *testServer) doResp(method, path, contentType string, body []byte) (*http.Response, []byte) {
+	ts.t.Helper()
 	req, err := http.NewRequest(method, "http://podrund"+path, bytes.NewReader(body))
 	if err != nil {
 		ts.t.Fatal(err)
@@ -256,7 +263,7 @@ func (ts *testServer) do(method, path, contentType string, body []byte) (int, []
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, data
+	return resp, data
 }
 
 func (ts *testServer) status(data []byte) metav1.Status {

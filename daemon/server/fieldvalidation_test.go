@@ -2,8 +2,6 @@ package server
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -33,7 +31,7 @@ func TestFieldValidation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
 			ts := newTestServer(t, nil)
-			resp, buf := ts.createPod(tc.query, "application/yaml", body)
+			resp, buf := ts.doResp("POST", podsPath+tc.query, "application/yaml", []byte(body))
 			if resp.StatusCode != tc.code {
 				t.Fatalf("code %d, want %d: %s", resp.StatusCode, tc.code, buf)
 			}
@@ -66,7 +64,7 @@ func TestFieldValidationWarningsBounded(t *testing.T) {
 		fmt.Fprintf(&b, `,"unknown%05d%s":1`, i, strings.Repeat("x", 10000))
 	}
 	b.WriteString(`},"spec":{"containers":[{"name":"app","image":"busybox:1.28"}]}}`)
-	resp, _ := ts.createPod("", "application/json", b.String())
+	resp, _ := ts.doResp("POST", podsPath, "application/json", []byte(b.String()))
 	if resp.StatusCode != 201 {
 		t.Fatalf("code %d", resp.StatusCode)
 	}
@@ -79,22 +77,4 @@ func TestFieldValidationWarningsBounded(t *testing.T) {
 		t.Fatalf("%d Warning headers, %d bytes: want some, at most 8 KiB", len(warnings), size)
 	}
 	t.Logf("%d Warning headers, %d bytes for 200 unknown fields of 10 KB names", len(warnings), size)
-}
-
-// createPod POSTs body to the default namespace's pods with the query and
-// Content-Type given, and returns the answer (its body read).
-func (ts *testServer) createPod(query, contentType, body string) (*http.Response, []byte) {
-	ts.t.Helper()
-	req, err := http.NewRequest("POST", "http://podrund/api/v1/namespaces/default/pods"+query, strings.NewReader(body))
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	resp, err := ts.client.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp, data
 }
