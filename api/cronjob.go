@@ -25,9 +25,9 @@ var CronJobGVK = batchv1.SchemeGroupVersion.WithKind("CronJob")
 // Limits of CronJob validation.
 const (
 	// maxCronJobNameLength leaves room for the "-<minutes since epoch>"
-	// suffix (11 characters) of the Jobs it makes within the Job name
-	// limit, as the API server's ValidateCronJobCreate does.
-	maxCronJobNameLength = maxJobNameLength - 11
+	// suffix (11 characters) of the Jobs it makes within a label value's
+	// 63, as the API server's ValidateCronJobCreate does.
+	maxCronJobNameLength = 63 - 11
 	// InstantiateAnnotation marks a Job made by hand from a CronJob
 	// (kubectl create job --from=cronjob/NAME).
 	InstantiateAnnotation = "cronjob.kubernetes.io/instantiate"

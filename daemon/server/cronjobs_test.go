@@ -119,9 +119,10 @@ func TestCronJobRefusals(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.to, code, data)
 		}
 	}
-	// Strict decoding: a misspelt field is named, never ignored.
+	// Strict decoding (what kubectl asks for): a misspelt field is named,
+	// never ignored.
 	body := strings.Replace(cronJobYAML, "schedule:", "scheduel:", 1)
-	if code, data := ts.do("POST", cronJobsPath, "application/yaml", []byte(body)); code != 400 ||
+	if code, data := ts.do("POST", cronJobsPath+"?fieldValidation=Strict", "application/yaml", []byte(body)); code != 400 ||
 		!strings.Contains(string(data), `unknown field \"spec.scheduel\"`) {
 		t.Errorf("misspelt field: %d %s", code, data)
 	}
