@@ -2,7 +2,6 @@ package client
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,8 +17,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/podrun/podrun/api"
 )
 
 // serveUnix starts h on a unix socket in a temp dir and returns a client for it.
@@ -206,107 +203,6 @@ func TestLogStreaming(t *testing.T) {
 	rest, err := io.ReadAll(br)
 	if err != nil || string(rest) != "line 2\n" {
 		t.Errorf("rest %q %v", rest, err)
-	}
-}
-
-// execServer answers an exec upgrade, echoes stdin to stdout in upper case,
-// writes a line to stderr, records resizes and exits with code 7.
-func execServer(t *testing.T, resized chan<- api.TerminalSize) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		if r.Header.Get("Upgrade") != api.ExecUpgradeProtocol || q.Get("container") != "app" ||
-			strings.Join(q["command"], " ") != "sh -c cat" || q.Get("stdin") != "true" {
-			writeStatus(w, metav1.Status{Code: 400, Reason: metav1.StatusReasonBadRequest, Message: "bad exec request " + r.URL.RawQuery})
-			return
-		}
-		conn, brw, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close()
-		fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: %s\r\n\r\n", api.ExecUpgradeProtocol)
-		brw.Flush()
-		fw := api.NewFrameWriter(conn)
-		_ = fw.WriteFrame(api.StreamStderr, []byte("started\n"))
-		for {
-			stream, payload, err := api.ReadFrame(brw)
-			if err != nil {
-				t.Errorf("server read: %v", err)
-				return
-			}
-			switch {
-			case stream == api.StreamResize:
-				var sz api.TerminalSize
-				_ = json.Unmarshal(payload, &sz)
-				resized <- sz
-			case stream == api.StreamStdin && len(payload) == 0:
-				_ = fw.WriteFrame(api.StreamExit, []byte(`{"exitCode":7}`))
-				return
-			case stream == api.StreamStdin:
-				_ = fw.WriteFrame(api.StreamStdout, bytes.ToUpper(payload))
-			}
-		}
-	})
-}
-
-func TestExecRoundTrip(t *testing.T) {
-	resized := make(chan api.TerminalSize, 1)
-	c := serveUnix(t, execServer(t, resized))
-	sizes := make(chan api.TerminalSize, 1)
-	sizes <- api.TerminalSize{Width: 80, Height: 24}
-	stdinR, stdinW := io.Pipe()
-	var stdout, stderr bytes.Buffer
-	result := make(chan error, 1)
-	var code int
-	go func() {
-		var err error
-		code, err = c.Exec(context.Background(), "default", "p", ExecOptions{
-			Container: "app", Command: []string{"sh", "-c", "cat"},
-			Stdin: stdinR, Stdout: &stdout, Stderr: &stderr, Resize: sizes})
-		result <- err
-	}()
-	select {
-	case sz := <-resized:
-		if sz.Width != 80 || sz.Height != 24 {
-			t.Errorf("resize %+v", sz)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no resize frame")
-	}
-	_, _ = stdinW.Write([]byte("hello\n"))
-	stdinW.Close()
-	if err := <-result; err != nil {
-		t.Fatal(err)
-	}
-	if code != 7 || stdout.String() != "HELLO\n" || stderr.String() != "started\n" {
-		t.Errorf("code %d stdout %q stderr %q", code, stdout.String(), stderr.String())
-	}
-}
-
-func TestExecErrors(t *testing.T) {
-	c := serveUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("container") == "stopped" {
-			conn, brw, _ := w.(http.Hijacker).Hijack()
-			defer conn.Close()
-			fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: %s\r\n\r\n", api.ExecUpgradeProtocol)
-			brw.Flush()
-			_ = api.NewFrameWriter(conn).WriteFrame(api.StreamExit, []byte(`{"exitCode":-1,"error":"container app is not running"}`))
-			return
-		}
-		writeStatus(w, metav1.Status{Code: 404, Reason: metav1.StatusReasonNotFound, Message: `pods "p" not found`})
-	}))
-	ctx := context.Background()
-	_, err := c.Exec(ctx, "default", "p", ExecOptions{Container: "app", Command: []string{"true"}})
-	if !IsNotFound(err) {
-		t.Errorf("before upgrade: %v, want NotFound", err)
-	}
-	_, err = c.Exec(ctx, "default", "p", ExecOptions{Container: "stopped", Command: []string{"true"}})
-	if err == nil || !strings.Contains(err.Error(), "container app is not running") {
-		t.Errorf("exit frame error: %v", err)
-	}
-	if _, err = c.Exec(ctx, "default", "p", ExecOptions{}); err == nil {
-		t.Error("exec without a command succeeded")
 	}
 }
 

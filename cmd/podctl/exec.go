@@ -10,8 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/remotecommand"
 
-	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/api/client"
 )
 
@@ -47,8 +48,17 @@ func newExecCommand(g *globals) *cobra.Command {
 
 func execCommand(ctx context.Context, g *globals, pod string, command []string, f execFlags) error {
 	c := g.client()
+	// Look at the pod first, as kubectl does: a missing pod is the
+	// server's NotFound, a finished one is refused before any upgrade.
+	var p corev1.Pod
+	if err := c.Get(ctx, client.Pods, g.namespace, pod, &p); err != nil {
+		return err
+	}
+	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		return fmt.Errorf("cannot exec into a container in a completed pod; current phase is %s", p.Status.Phase)
+	}
 	if f.container == "" {
-		name, err := defaultContainer(ctx, c, g.namespace, pod)
+		name, err := podDefaultContainer(&p)
 		if err != nil {
 			return err
 		}
@@ -81,7 +91,7 @@ func execCommand(ctx context.Context, g *globals, pod string, command []string, 
 // when stdin is passed on (raw), puts the terminal into raw mode so that
 // every key reaches the command. Without stdin the terminal stays cooked:
 // Ctrl-C must still stop podctl. restore undoes both.
-func setupTerminal(ctx context.Context, g *globals, raw bool) (restore func(), sizes <-chan api.TerminalSize, err error) {
+func setupTerminal(ctx context.Context, g *globals, raw bool) (restore func(), sizes sizeQueue, err error) {
 	in, ok := g.In.(*os.File)
 	if !ok || !term.IsTerminal(int(in.Fd())) {
 		return nil, nil, errors.New("input is not a terminal or the right kind of file")
@@ -96,7 +106,7 @@ func setupTerminal(ctx context.Context, g *globals, raw bool) (restore func(), s
 			return nil, nil, fmt.Errorf("make the terminal raw: %w", err)
 		}
 	}
-	ch := make(chan api.TerminalSize, 1)
+	ch := make(chan remotecommand.TerminalSize, 1)
 	winch := make(chan os.Signal, 1)
 	signal.Notify(winch, syscall.SIGWINCH)
 	ctx, cancel := context.WithCancel(ctx)
@@ -109,10 +119,12 @@ func setupTerminal(ctx context.Context, g *globals, raw bool) (restore func(), s
 		case <-ch:
 		default:
 		}
-		ch <- api.TerminalSize{Width: uint16(w), Height: uint16(h)}
+		ch <- remotecommand.TerminalSize{Width: uint16(w), Height: uint16(h)}
 	}
 	send()
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		for {
 			select {
 			case <-ctx.Done():
@@ -124,10 +136,24 @@ func setupTerminal(ctx context.Context, g *globals, raw bool) (restore func(), s
 	}()
 	restore = func() {
 		cancel()
+		<-stopped
+		close(ch) // the executor's size reader ends
 		signal.Stop(winch)
 		if state != nil {
 			_ = term.Restore(int(in.Fd()), state)
 		}
 	}
 	return restore, ch, nil
+}
+
+// sizeQueue hands the terminal's sizes to client-go's executor; nil once
+// the terminal is restored.
+type sizeQueue chan remotecommand.TerminalSize
+
+func (q sizeQueue) Next() *remotecommand.TerminalSize {
+	sz, ok := <-q
+	if !ok {
+		return nil
+	}
+	return &sz
 }

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/api/client"
 	"github.com/podrun/podrun/api/client/fake"
 )
@@ -59,10 +58,10 @@ func TestExecTTY(t *testing.T) {
 
 	srv := fake.Start(t)
 	srv.Set(client.Pods, pod("web", corev1.PodRunning))
-	sizes := make(chan api.TerminalSize, 4)
+	sizes := make(chan fake.TerminalSize, 4)
 	typed := make(chan string, 1)
 	raw := make(chan bool, 1)
-	srv.Exec = func(_ string, _ []string, tty bool, stdin *fake.ExecStdin, stdout, _ *fake.ExecOutput, resize <-chan api.TerminalSize) int {
+	srv.Exec = func(_ string, _ []string, tty bool, stdin *fake.ExecStdin, stdout, _ *fake.ExecOutput, resize <-chan fake.TerminalSize) int {
 		if !tty || stdin == nil {
 			t.Errorf("tty %v stdin %v", tty, stdin != nil)
 			return 1
@@ -104,7 +103,7 @@ func TestExecTTY(t *testing.T) {
 	if !<-raw {
 		t.Error("the terminal was not in raw mode during exec")
 	}
-	if a, b := <-sizes, <-sizes; a != (api.TerminalSize{Width: 80, Height: 24}) || b != (api.TerminalSize{Width: 100, Height: 30}) {
+	if a, b := <-sizes, <-sizes; a != (fake.TerminalSize{Width: 80, Height: 24}) || b != (fake.TerminalSize{Width: 100, Height: 30}) {
 		t.Errorf("resizes %+v %+v", a, b)
 	}
 	if got := <-typed; got != "hi\n" {
@@ -126,10 +125,10 @@ func TestExecTTYWithoutStdin(t *testing.T) {
 	srv.Set(client.Pods, pod("web", corev1.PodRunning))
 	type seen struct {
 		tty, stdin, cooked bool
-		size               api.TerminalSize
+		size               fake.TerminalSize
 	}
 	got := make(chan seen, 1)
-	srv.Exec = func(_ string, _ []string, tty bool, stdin *fake.ExecStdin, _, _ *fake.ExecOutput, resize <-chan api.TerminalSize) int {
+	srv.Exec = func(_ string, _ []string, tty bool, stdin *fake.ExecStdin, _, _ *fake.ExecOutput, resize <-chan fake.TerminalSize) int {
 		now, _ := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
 		s := seen{tty: tty, stdin: stdin != nil, cooked: now.Lflag&unix.ICANON != 0 && now.Lflag&unix.ISIG != 0}
 		select {
@@ -144,7 +143,7 @@ func TestExecTTYWithoutStdin(t *testing.T) {
 	code := run(ctx, []string{"--socket", srv.Socket, "exec", "-t", "web", "--", "top"},
 		streams{In: slave, Out: slave, ErrOut: io.Discard})
 	s := <-got
-	if code != 0 || !s.tty || s.stdin || !s.cooked || s.size != (api.TerminalSize{Width: 120, Height: 40}) {
+	if code != 0 || !s.tty || s.stdin || !s.cooked || s.size != (fake.TerminalSize{Width: 120, Height: 40}) {
 		t.Errorf("exit %d, seen %+v", code, s)
 	}
 }

@@ -184,6 +184,11 @@ func defaultContainer(ctx context.Context, c *client.Client, ns, name string) (s
 	if err := c.Get(ctx, client.Pods, ns, name, &pod); err != nil {
 		return "", err
 	}
+	return podDefaultContainer(&pod)
+}
+
+func podDefaultContainer(pod *corev1.Pod) (string, error) {
+	name := pod.Name
 	if want := pod.Annotations[defaultContainerAnnotation]; want != "" {
 		for _, ctr := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
 			if ctr.Name == want {

@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/api/client"
 	"github.com/podrun/podrun/api/client/fake"
 )
@@ -61,7 +60,7 @@ func TestLogsDefaultContainer(t *testing.T) {
 }
 
 // upperExec echoes stdin upper-cased, writes to stderr, and exits 3.
-func upperExec(container string, command []string, tty bool, stdin *fake.ExecStdin, stdout, stderr *fake.ExecOutput, _ <-chan api.TerminalSize) int {
+func upperExec(container string, command []string, tty bool, stdin *fake.ExecStdin, stdout, stderr *fake.ExecOutput, _ <-chan fake.TerminalSize) int {
 	_, _ = io.WriteString(stderr, "running "+strings.Join(command, " ")+" in "+container+"\n")
 	if stdin != nil {
 		b, _ := io.ReadAll(stdin)
@@ -83,7 +82,7 @@ func TestExec(t *testing.T) {
 	if r.code != 3 || r.stdout != "" || r.stderr != "running true in proxy\n" {
 		t.Errorf("exec without stdin: %+v", r)
 	}
-	srv.Exec = func(string, []string, bool, *fake.ExecStdin, *fake.ExecOutput, *fake.ExecOutput, <-chan api.TerminalSize) int {
+	srv.Exec = func(string, []string, bool, *fake.ExecStdin, *fake.ExecOutput, *fake.ExecOutput, <-chan fake.TerminalSize) int {
 		return 0
 	}
 	if r := podctl(t, srv, "exec", "web", "--", "true"); r.code != 0 {

@@ -190,7 +190,7 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.jobs = job.NewRunner(ctrl, objs, clk, log.Named("job"))
 	objs.SetJobController(d.jobs, d.jobs)
 	d.crons = cronJobRunner(objs, clk, log.Named("cronjob"))
-	d.srv, err = server.New(server.Options{Objects: objs, Images: d.images, Execer: d.rt,
+	d.srv, err = server.New(server.Options{Objects: objs, Images: d.images, Execer: d.rt, Dialer: sb,
 		Metrics: m, Root: cfg.Root, Logger: log.Named("api"),
 		Version: d.opts.Version, GitCommit: d.opts.GitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
 		ReadyzNotes: []string{oom.String()},

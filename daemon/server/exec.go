@@ -1,179 +1,200 @@
 package server
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
+	"k8s.io/streaming/pkg/httpstream/wsstream"
+	utilexec "k8s.io/utils/exec"
+
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/supervisor"
-	"go.uber.org/zap"
 )
 
-// exec serves POST .../pods/NAME/exec?container=C&command=..&stdin=&tty=
-// upgraded to "podrun-exec/1" (framing in api/execstream.go): after
-// "101 Switching Protocols" the client sends stdin and resize frames, the
-// server stdout, stderr and, last, the exit frame. Errors found before the
-// upgrade are ordinary Status bodies.
-func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
-	req, id, err := s.execRequest(r)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	release, err := s.execSlots.acquire()
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	defer release()
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		s.writeError(w, fmt.Errorf("exec: the connection cannot be upgraded"))
-		return
-	}
-	conn, brw, err := hj.Hijack()
-	if err != nil {
-		s.log.Warn("exec: hijack connection", zap.Error(err))
-		return
-	}
-	defer conn.Close()
-	_, err = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+
-		api.ExecUpgradeProtocol+"\r\n\r\n")
-	if err != nil {
-		return
-	}
-	s.runExec(r.Context(), conn, brw.Reader, id, req)
+// The streaming endpoints (docs/contract.md §3) speak what kubectl and
+// client-go speak to the API server: a WebSocket with the channel
+// protocols (v5.channel.k8s.io first, whose CLOSE signal carries the end
+// of stdin) or, as the fallback, SPDY/3.1 as the kubelet serves it
+// through k8s.io/cri-streaming. Every error found before the upgrade is
+// an ordinary Status body.
+
+// streamIdleTimeout and streamCreationTimeout are the kubelet's streaming
+// server defaults: a session nobody types into for four hours is dropped,
+// and a client that upgraded but never opened its streams is dropped
+// after 30 s.
+const (
+	streamIdleTimeout     = 4 * time.Hour
+	streamCreationTimeout = remotecommand.DefaultStreamCreationTimeout
+)
+
+// streamTarget is the running container a session is about.
+type streamTarget struct {
+	pod       *corev1.Pod
+	container string
+	inst      supervisor.Instance
 }
 
-// execRequest checks everything that can fail before the upgrade.
-func (s *Server) execRequest(r *http.Request) (supervisor.ExecRequest, string, error) {
-	var req supervisor.ExecRequest
-	if !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", api.ExecUpgradeProtocol) {
-		return req, "", api.NewBadRequest("exec needs the headers Connection: Upgrade and Upgrade: " + api.ExecUpgradeProtocol)
-	}
+// runningContainer finds the pod and the container the query names
+// (kubectl's default: the first container) and checks it is running.
+func (s *Server) runningContainer(r *http.Request) (streamTarget, error) {
 	if s.o.Execer == nil || s.eng() == nil {
-		return req, "", api.NewServiceUnavailable("the container runtime is not connected")
-	}
-	q := r.URL.Query()
-	req.Command = q["command"]
-	if len(req.Command) == 0 {
-		return req, "", api.NewBadRequest("at least one command argument is required (command=...)")
-	}
-	stdin, err := queryBool(r, "stdin")
-	if err != nil {
-		return req, "", err
-	}
-	if req.TTY, err = queryBool(r, "tty"); err != nil {
-		return req, "", err
-	}
-	if stdin {
-		req.Stdin = strings.NewReader("") // replaced by the stream's pipe in runExec
+		return streamTarget{}, api.NewServiceUnavailable("the container runtime is not connected")
 	}
 	rec, err := s.obj.Pod(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
 	if err != nil {
-		return req, "", err
+		return streamTarget{}, err
 	}
-	container := q.Get("container")
+	container := r.URL.Query().Get("container")
 	if container == "" && len(rec.Pod.Spec.Containers) > 0 {
-		container = rec.Pod.Spec.Containers[0].Name // kubectl's default container
+		container = rec.Pod.Spec.Containers[0].Name
 	}
 	if _, err := pickContainer(rec.Pod, container); err != nil {
-		return req, "", err
+		return streamTarget{}, err
 	}
 	inst, ok := s.eng().Instance(rec.Pod.UID, container)
 	if !ok || inst.State != supervisor.InstanceRunning {
-		return req, "", api.NewBadRequest(fmt.Sprintf(
+		return streamTarget{}, api.NewBadRequest(fmt.Sprintf(
 			"container %s is not running in pod %s", container, rec.Pod.Name))
 	}
-	return req, inst.ID, nil
+	return streamTarget{pod: rec.Pod, container: container, inst: inst}, nil
 }
 
-func headerHas(h http.Header, key, token string) bool {
-	for _, v := range h.Values(key) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// runExec pumps client frames into stdin/resize, runs the command and
-// sends its exit status as the last frame.
-func (s *Server) runExec(ctx context.Context, conn net.Conn, rd *bufio.Reader, id string, req supervisor.ExecRequest) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	fw := api.NewFrameWriter(conn)
-	req.Stdout = fw.StreamWriter(api.StreamStdout)
-	req.Stderr = fw.StreamWriter(api.StreamStderr)
-	var stdinW *io.PipeWriter
-	if req.Stdin != nil {
-		var pr *io.PipeReader
-		pr, stdinW = io.Pipe()
-		req.Stdin = pr
-		// A command that never read its stdin must not leave the frame
-		// reader blocked on the pipe.
-		defer pr.Close()
-	}
-	resize := make(chan supervisor.TerminalSize, 4)
-	if req.TTY {
-		req.Resize = resize
-	}
-	go s.readExecFrames(ctx, cancel, rd, stdinW, resize, req.TTY)
-	code, err := s.o.Execer.Exec(ctx, id, req)
-	exit := api.ExecExit{ExitCode: code}
+// takeSession takes one of the session slots exec, attach and
+// port-forward share, answering 429 when none is free.
+func (s *Server) takeSession(w http.ResponseWriter) (release func(), ok bool) {
+	release, err := s.execSlots.acquire()
 	if err != nil {
-		exit = api.ExecExit{ExitCode: -1, Error: err.Error()}
+		s.writeError(w, err)
+		return nil, false
 	}
-	payload, _ := json.Marshal(exit)
-	if werr := fw.WriteFrame(api.StreamExit, payload); werr != nil {
-		s.log.Debug("exec: send exit frame", zap.Error(werr))
-	}
+	return release, true
 }
 
-// readExecFrames reads the client's frames until it closes the stream.
-// A client that goes away ends the command's context.
-func (s *Server) readExecFrames(ctx context.Context, cancel context.CancelFunc, rd io.Reader,
-	stdin *io.PipeWriter, resize chan<- supervisor.TerminalSize, tty bool) {
-	closeStdin := func() {
-		if stdin != nil {
-			_ = stdin.Close()
-			stdin = nil
-		}
+// containerSession is runningContainer and takeSession, answering the
+// error of either.
+func (s *Server) containerSession(w http.ResponseWriter, r *http.Request) (streamTarget, func(), bool) {
+	t, err := s.runningContainer(r)
+	if err != nil {
+		s.writeError(w, err)
+		return streamTarget{}, nil, false
 	}
-	defer closeStdin()
-	for {
-		stream, payload, err := api.ReadFrame(rd)
+	release, ok := s.takeSession(w)
+	return t, release, ok
+}
+
+// streamOptions reads stdin, stdout, stderr and tty. The API server takes
+// "true" (kubectl) and the kubelet "1"; both are booleans here.
+func streamOptions(r *http.Request) (*remotecommand.Options, error) {
+	var o remotecommand.Options
+	for _, f := range []struct {
+		name string
+		v    *bool
+	}{{"stdin", &o.Stdin}, {"stdout", &o.Stdout}, {"stderr", &o.Stderr}, {"tty", &o.TTY}} {
+		b, err := queryBool(r, f.name)
 		if err != nil {
-			cancel()
-			return
+			return nil, err
 		}
-		switch stream {
-		case api.StreamStdin:
-			if len(payload) == 0 {
-				closeStdin()
-			} else if stdin != nil {
-				if _, err := stdin.Write(payload); err != nil {
-					closeStdin()
-				}
+		*f.v = b
+	}
+	if o.TTY && o.Stderr {
+		o.Stderr = false // a terminal has one output stream, as under the kubelet
+	}
+	if !o.Stdin && !o.Stdout && !o.Stderr {
+		return nil, api.NewBadRequest("you must specify at least 1 of stdin, stdout, stderr")
+	}
+	return &o, nil
+}
+
+// exec serves .../pods/NAME/exec?command=..&container=..&stdin=..&stdout=..
+// &stderr=..&tty=..; the command's exit code reaches the client in the
+// final Status (reason NonZeroExitCode, cause ExitCode).
+func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
+	command := r.URL.Query()["command"]
+	if len(command) == 0 {
+		s.writeError(w, api.NewBadRequest("at least one command argument is required (command=...)"))
+		return
+	}
+	opts, err := streamOptions(r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	t, release, ok := s.containerSession(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	ex := containerExecutor{execer: s.o.Execer, id: t.inst.ID}
+	if wsstream.IsWebSocketRequest(r) {
+		serveChannels(w, r, opts, func(st channelStreams) error {
+			return ex.ExecInContainer(r.Context(), t.pod.Name, string(t.pod.UID), t.container, command,
+				st.in, st.out, st.err, opts.TTY, st.resize, 0)
+		})
+		return
+	}
+	remotecommand.ServeExec(w, r, ex, t.pod.Name, string(t.pod.UID), t.container, command, opts,
+		streamIdleTimeout, streamCreationTimeout, remotecommand.SupportedStreamingProtocols)
+}
+
+// containerExecutor is remotecommand.Executor on the runtime's Exec.
+type containerExecutor struct {
+	execer Execer
+	id     string
+}
+
+// ExecInContainer runs cmd; a non-zero exit is a utilexec.ExitError,
+// which the streaming code turns into the NonZeroExitCode Status.
+func (e containerExecutor) ExecInContainer(ctx context.Context, _, _, _ string, cmd []string,
+	in io.Reader, out, errw io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize, _ time.Duration) error {
+	req := supervisor.ExecRequest{Command: cmd, TTY: tty}
+	// The streams not asked for are nil interfaces; ExecRequest wants
+	// untyped nils for them, not nil *Stream values.
+	if in != nil {
+		req.Stdin = in
+	}
+	if out != nil {
+		req.Stdout = out
+	}
+	if errw != nil {
+		req.Stderr = errw
+	}
+	if tty && resize != nil {
+		sizes := make(chan supervisor.TerminalSize, 1)
+		go forwardSizes(ctx, resize, sizes)
+		req.Resize = sizes
+	}
+	code, err := e.execer.Exec(ctx, e.id, req)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return utilexec.CodeExitError{Err: fmt.Errorf("command terminated with exit code %d", code), Code: code}
+	}
+	return nil
+}
+
+// forwardSizes copies terminal sizes until the client stops sending or
+// the session ends; a burst keeps only what the runtime takes in time.
+func forwardSizes(ctx context.Context, from <-chan remotecommand.TerminalSize, to chan<- supervisor.TerminalSize) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sz, ok := <-from:
+			if !ok {
+				return
 			}
-		case api.StreamResize:
-			var ts api.TerminalSize
-			if json.Unmarshal(payload, &ts) == nil && tty {
-				select {
-				case resize <- supervisor.TerminalSize{Width: ts.Width, Height: ts.Height}:
-				case <-ctx.Done():
-					return
-				default: // a resize burst: the latest sizes that fit are enough
-				}
+			select {
+			case to <- supervisor.TerminalSize{Width: sz.Width, Height: sz.Height}:
+			case <-ctx.Done():
+				return
+			default:
 			}
 		}
 	}

@@ -1,17 +1,27 @@
 package server
 
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/podrun/podrun/api"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/portforward"
+	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/client-go/transport/spdy"
+	utilexec "k8s.io/client-go/util/exec"
+	"k8s.io/streaming/pkg/httpstream"
+
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -21,7 +31,9 @@ type echoExecer struct{ gotID chan string }
 
 func (e *echoExecer) Exec(ctx context.Context, id string, req supervisor.ExecRequest) (int, error) {
 	e.gotID <- id
-	_, _ = fmt.Fprintf(req.Stderr, "hello %s\n", strings.Join(req.Command, " "))
+	if req.Stderr != nil {
+		_, _ = fmt.Fprintf(req.Stderr, "hello %s\n", strings.Join(req.Command, " "))
+	}
 	if req.Stdin != nil {
 		data, _ := io.ReadAll(req.Stdin)
 		_, _ = req.Stdout.Write([]byte(strings.ToUpper(string(data))))
@@ -32,88 +44,222 @@ func (e *echoExecer) Exec(ctx context.Context, id string, req supervisor.ExecReq
 	return len(req.Command), nil
 }
 
-func (ts *testServer) dialExec(query string) (net.Conn, *bufio.Reader, *http.Response) {
-	ts.t.Helper()
-	tr := ts.client.Transport.(*http.Transport)
-	conn, err := tr.DialContext(context.Background(), "unix", "")
-	if err != nil {
-		ts.t.Fatal(err)
+// tcp serves the server's handler on a loopback TCP port too: client-go's
+// WebSocket transports dial TCP only.
+func (ts *testServer) tcp() *rest.Config {
+	hs := httptest.NewServer(ts.srv.handler)
+	ts.t.Cleanup(hs.Close)
+	return &rest.Config{Host: hs.URL}
+}
+
+// executors are the two transports kubectl uses: the WebSocket first, SPDY
+// as the fallback.
+var executors = map[string]func(cfg *rest.Config, u *url.URL) (remotecommand.Executor, error){
+	"websocket": func(cfg *rest.Config, u *url.URL) (remotecommand.Executor, error) {
+		return remotecommand.NewWebSocketExecutor(cfg, http.MethodGet, u.String())
+	},
+	"spdy": func(cfg *rest.Config, u *url.URL) (remotecommand.Executor, error) {
+		return remotecommand.NewSPDYExecutor(cfg, http.MethodPost, u)
+	},
+}
+
+func streamURL(cfg *rest.Config, sub, query string) *url.URL {
+	u, _ := url.Parse(cfg.Host + podsPath + "/myapp/" + sub + "?" + query)
+	return u
+}
+
+// runningApp is a test server whose pod myapp is Running, with its app
+// container running.
+func runningApp(t *testing.T, mod func(*Options)) (*testServer, *rest.Config) {
+	ts := newTestServer(t, mod)
+	p := ts.create(goodPod)
+	ts.engine.instances[string(p.UID)+"/app"] = supervisor.Instance{ID: "inst-1", State: supervisor.InstanceRunning}
+	running := p.DeepCopy()
+	running.Status.Phase = corev1.PodRunning
+	if err := ts.obj.SavePod(context.Background(), &supervisor.PodRecord{Pod: running}); err != nil {
+		t.Fatal(err)
 	}
-	fmt.Fprintf(conn, "POST %s/myapp/exec?%s HTTP/1.1\r\nHost: podrund\r\nConnection: Upgrade\r\nUpgrade: %s\r\nContent-Length: 0\r\n\r\n",
-		podsPath, query, api.ExecUpgradeProtocol)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	return conn, br, resp
+	ts.engine.mu.Lock()
+	ts.engine.pods[p.UID].Pod.Status.Phase = corev1.PodRunning
+	ts.engine.mu.Unlock()
+	return ts, ts.tcp()
 }
 
 func TestExecStreams(t *testing.T) {
-	ex := &echoExecer{gotID: make(chan string, 1)}
-	ts := newTestServer(t, func(o *Options) { o.Execer = ex })
-	p := ts.create(goodPod)
-	ts.engine.instances[string(p.UID)+"/app"] = supervisor.Instance{ID: "inst-1", State: supervisor.InstanceRunning}
-
-	conn, br, resp := ts.dialExec("container=app&command=cat&command=-&stdin=true")
-	defer conn.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != api.ExecUpgradeProtocol {
-		t.Fatalf("upgrade answer %d %v", resp.StatusCode, resp.Header)
-	}
-	fw := api.NewFrameWriter(conn)
-	_ = fw.WriteFrame(api.StreamStdin, []byte("abc"))
-	_ = fw.WriteFrame(api.StreamResize, []byte(`{"width":80,"height":24}`))
-	_ = fw.WriteFrame(api.StreamStdin, nil) // stdin closed
-	got := map[byte]string{}
-	for {
-		stream, payload, err := api.ReadFrame(br)
-		if err != nil {
-			t.Fatalf("read frame: %v (so far %v)", err, got)
-		}
-		got[stream] += string(payload)
-		if stream == api.StreamExit {
-			break
-		}
-	}
-	var exit api.ExecExit
-	_ = json.Unmarshal([]byte(got[api.StreamExit]), &exit)
-	if got[api.StreamStdout] != "ABC" || got[api.StreamStderr] != "hello cat -\n" || exit.ExitCode != 2 {
-		t.Fatalf("frames %q", got)
-	}
-	if id := <-ex.gotID; id != "inst-1" {
-		t.Fatalf("exec ran in %s", id)
-	}
-
-	conn2, br2, _ := ts.dialExec("command=fail")
-	defer conn2.Close()
-	for {
-		stream, payload, err := api.ReadFrame(br2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if stream == api.StreamExit {
-			_ = json.Unmarshal(payload, &exit)
-			break
-		}
-	}
-	if exit.ExitCode != -1 || !strings.Contains(exit.Error, "no such binary") {
-		t.Fatalf("failed exec exit %+v", exit)
+	for name, newExec := range executors {
+		t.Run(name, func(t *testing.T) {
+			ex := &echoExecer{gotID: make(chan string, 2)}
+			_, cfg := runningApp(t, func(o *Options) { o.Execer = ex })
+			e, err := newExec(cfg, streamURL(cfg, "exec", "container=app&command=cat&command=-&stdin=true&stdout=true&stderr=true"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			err = e.StreamWithContext(context.Background(), remotecommand.StreamOptions{
+				Stdin: strings.NewReader("abc"), Stdout: &stdout, Stderr: &stderr})
+			// The end of stdin reached the command (it exited), and its
+			// exit code reached the client.
+			var exit utilexec.CodeExitError
+			if !errors.As(err, &exit) || exit.Code != 2 {
+				t.Fatalf("exit: %v, want code 2", err)
+			}
+			if stdout.String() != "ABC" || stderr.String() != "hello cat -\n" {
+				t.Fatalf("stdout %q stderr %q", stdout.String(), stderr.String())
+			}
+			if id := <-ex.gotID; id != "inst-1" {
+				t.Fatalf("exec ran in %s", id)
+			}
+			e, _ = newExec(cfg, streamURL(cfg, "exec", "command=fail&stdout=true&stderr=true"))
+			err = e.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard})
+			if err == nil || !strings.Contains(err.Error(), "no such binary") || errors.As(err, &exit) {
+				t.Fatalf("failed exec: %v", err)
+			}
+		})
 	}
 }
 
 func TestExecErrorsBeforeUpgrade(t *testing.T) {
 	ts := newTestServer(t, func(o *Options) { o.Execer = &echoExecer{gotID: make(chan string, 1)} })
-	ts.create(goodPod)
-	// Not running yet: a Status body, no upgrade.
-	conn, br, resp := ts.dialExec("command=ls")
-	defer conn.Close()
-	body, _ := io.ReadAll(io.LimitReader(br, int64(resp.ContentLength)))
-	if resp.StatusCode != 400 || !strings.Contains(string(body), "not running") {
-		t.Fatalf("exec in a container that is not running: %d %s", resp.StatusCode, body)
+	p := ts.create(goodPod)
+	for _, c := range []struct{ query, want string }{
+		{"command=ls&stdout=true", "not running"},
+		{"stdout=true", "at least one command"},
+		{"command=ls", "at least 1 of stdin, stdout, stderr"},
+		{"command=ls&stdout=maybe", `stdout="maybe" is not a boolean`},
+		{"command=ls&stdout=true&container=nope", "container nope is not valid"},
+	} {
+		code, data := ts.do("POST", podsPath+"/myapp/exec?"+c.query, "", nil)
+		if code != 400 || !strings.Contains(ts.status(data).Message, c.want) {
+			t.Errorf("exec?%s: %d %s, want 400 %q", c.query, code, data, c.want)
+		}
 	}
-	// Without the upgrade headers.
-	code, data := ts.do("POST", podsPath+"/myapp/exec?command=ls", "", nil)
-	if code != 400 || !strings.Contains(ts.status(data).Message, "Upgrade") {
-		t.Fatalf("exec without upgrade: %d %s", code, data)
+	ts.engine.instances[string(p.UID)+"/app"] = supervisor.Instance{ID: "inst-1", State: supervisor.InstanceRunning}
+	code, data := ts.do("POST", podsPath+"/myapp/attach?stdin=true&stdout=true", "", nil)
+	if code != 400 || !strings.Contains(ts.status(data).Message, "attach with stdin is not supported") {
+		t.Errorf("attach with stdin: %d %s", code, data)
+	}
+}
+
+func TestExecCap(t *testing.T) {
+	ex := &echoExecer{gotID: make(chan string, 4)}
+	ts, cfg := runningApp(t, func(o *Options) { o.Execer = ex; o.Dialer = loopDialer{}; o.Limits.ExecSessions = 1 })
+	// The echo execer reads stdin until the client closes it: the session
+	// lasts as long as stdin stays open.
+	stdinR, stdinW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		e, _ := executors["spdy"](cfg, streamURL(cfg, "exec", "command=cat&stdin=true&stdout=true"))
+		done <- e.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdin: stdinR, Stdout: io.Discard})
+	}()
+	<-ex.gotID
+	for _, sub := range []string{"exec?command=cat&stdout=true", "attach?stdout=true", "portforward?ports=80"} {
+		resp := ts.get(podsPath + "/myapp/" + sub)
+		expectTooMany(t, resp, "exec sessions")
+	}
+	stdinW.Close()
+	<-done
+	waitFree(t, ts.srv.execSlots, 0)
+}
+
+// loopDialer dials a TCP server of the test instead of the pod's loopback
+// and records the addresses asked for.
+type loopDialer struct {
+	target string
+	asked  chan string
+}
+
+func (d loopDialer) Dial(ctx context.Context, pod *corev1.Pod, network, address string) (net.Conn, error) {
+	d.asked <- pod.Name + " " + network + " " + address
+	var nd net.Dialer
+	return nd.DialContext(ctx, network, d.target)
+}
+
+// echoServer answers each connection with its first line upper-cased.
+func echoServer(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b, _ := io.ReadAll(c) // until the client half-closes
+				_, _ = c.Write(bytes.ToUpper(b))
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestPortForward forwards through both transports kubectl v1.37 uses:
+// SPDY tunnelled in a WebSocket first, plain SPDY as the fallback.
+func TestPortForward(t *testing.T) {
+	dialers := map[string]func(cfg *rest.Config, u *url.URL) (httpstream.Dialer, error){
+		"websocket-tunnel": func(cfg *rest.Config, u *url.URL) (httpstream.Dialer, error) {
+			return portforward.NewSPDYOverWebsocketDialerForStreaming(u, cfg)
+		},
+		"spdy": func(cfg *rest.Config, u *url.URL) (httpstream.Dialer, error) {
+			tr, up, err := spdy.RoundTripperFor(cfg)
+			if err != nil {
+				return nil, err
+			}
+			return spdy.NewDialerForStreaming(up, &http.Client{Transport: tr}, http.MethodPost, u), nil
+		},
+	}
+	for name, newDialer := range dialers {
+		t.Run(name, func(t *testing.T) {
+			d := loopDialer{target: echoServer(t), asked: make(chan string, 4)}
+			ts, cfg := runningApp(t, func(o *Options) { o.Execer = &echoExecer{}; o.Dialer = d })
+			dialer, err := newDialer(cfg, streamURL(cfg, "portforward", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ready := make(chan struct{})
+			var out bytes.Buffer
+			fw, err := portforward.NewOnAddressesForStreamingWithContext(ctx, dialer, []string{"127.0.0.1"}, []string{"0:8080"}, ready, &out, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- fw.ForwardPorts() }()
+			select {
+			case <-ready:
+			case err := <-errc:
+				t.Fatalf("forward: %v", err)
+			}
+			ports, _ := fw.GetPorts()
+			conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0].Local))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = conn.Write([]byte("ping"))
+			_ = conn.(*net.TCPConn).CloseWrite()
+			got, _ := io.ReadAll(conn)
+			conn.Close()
+			if string(got) != "PING" {
+				t.Errorf("through the forward: %q, want PING", got)
+			}
+			if a := <-d.asked; a != "myapp tcp 127.0.0.1:8080" {
+				t.Errorf("dialed %q", a)
+			}
+			if !strings.Contains(out.String(), "Forwarding from 127.0.0.1:") {
+				t.Errorf("forwarder output %q", out.String())
+			}
+			cancel()
+			select {
+			case <-errc:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the forwarder did not stop")
+			}
+			waitFree(t, ts.srv.execSlots, 0)
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/podrun/podrun/api"
@@ -109,7 +110,8 @@ func longRunning(r *http.Request) bool {
 	switch p := r.URL.Path; {
 	case r.Method == http.MethodPost && (p == "/images/import" || p == "/images/pull"):
 		return true
-	case r.Method == http.MethodPost && len(p) > len("/exec") && p[len(p)-len("/exec"):] == "/exec":
+	case strings.HasPrefix(p, "/api/v1/namespaces/") && (strings.HasSuffix(p, "/exec") ||
+		strings.HasSuffix(p, "/attach") || strings.HasSuffix(p, "/portforward")):
 		return true
 	}
 	return false

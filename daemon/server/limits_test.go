@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/supervisor"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -103,31 +102,6 @@ func TestLogFollowCap(t *testing.T) {
 	defer r3.Body.Close()
 	if line, err := bufio.NewReader(r3.Body).ReadString('\n'); r3.StatusCode != 200 || line != "recent-b\n" {
 		t.Fatalf("follow after a slot was freed: %d %q %v", r3.StatusCode, line, err)
-	}
-}
-
-func TestExecCap(t *testing.T) {
-	ex := &echoExecer{gotID: make(chan string, 4)}
-	ts := newTestServer(t, func(o *Options) { o.Execer = ex; o.Limits.ExecSessions = 1 })
-	p := ts.create(goodPod)
-	ts.engine.instances[string(p.UID)+"/app"] = supervisor.Instance{ID: "inst-1", State: supervisor.InstanceRunning}
-	// The echo execer reads stdin until the client closes it: the session
-	// lasts as long as the connection.
-	conn, _, resp := ts.dialExec("command=cat&stdin=true")
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("first exec: %d", resp.StatusCode)
-	}
-	<-ex.gotID
-	conn2, br2, resp2 := ts.dialExec("command=cat&stdin=true")
-	resp2.Body = io.NopCloser(io.LimitReader(br2, resp2.ContentLength))
-	expectTooMany(t, resp2, "exec sessions")
-	conn2.Close()
-	conn.Close() // client gone: the session ends and frees its slot
-	waitFree(t, ts.srv.execSlots, 0)
-	conn3, _, resp3 := ts.dialExec("command=cat&stdin=true")
-	defer conn3.Close()
-	if resp3.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("exec after a slot was freed: %d", resp3.StatusCode)
 	}
 }
 

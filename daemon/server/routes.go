@@ -48,7 +48,14 @@ func (s *Server) routes() http.Handler {
 		r.Put("/{name}", s.putPod)
 		r.Delete("/{name}", s.deletePod)
 		r.Get("/{name}/log", s.getLog)
-		r.Post("/{name}/exec", s.exec)
+		// kubectl's WebSocket upgrades are GETs, its SPDY fallback POSTs.
+		for _, sub := range []struct {
+			path string
+			h    http.HandlerFunc
+		}{{"/{name}/exec", s.exec}, {"/{name}/attach", s.attach}, {"/{name}/portforward", s.portForward}} {
+			r.Get(sub.path, sub.h)
+			r.Post(sub.path, sub.h)
+		}
 		r.Get("/{name}/blockers", s.getBlockers)
 		r.Get("/{name}/timeline", s.getTimeline)
 		r.Get("/{name}/stats", s.getStats)

@@ -33,8 +33,10 @@ type Options struct {
 	Objects *objects.Objects
 	Images  Images
 	Execer  Execer
-	Metrics *metrics.Metrics // nil: /metrics answers 503 and nothing is recorded
-	Logger  *zap.Logger
+	// Dialer reaches ports inside pods for .../portforward; nil answers 503.
+	Dialer PodDialer
+	Metrics    *metrics.Metrics // nil: /metrics answers 503 and nothing is recorded
+	Logger     *zap.Logger
 	// Root is podrund's --root, where container logs live.
 	Root string
 	// Version, GitCommit and ContainerdVersion fill GET /version.

@@ -1,25 +1,27 @@
 package fake
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
 	"io"
 	"net/http"
-	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/podrun/podrun/api"
+	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
+	utilexec "k8s.io/utils/exec"
 )
 
-// ExecStdin is the command's stdin: the client's stdin frames.
-type ExecStdin struct{ *io.PipeReader }
+// ExecStdin is the command's stdin as the client sends it.
+type ExecStdin struct{ io.Reader }
 
-// ExecOutput writes frames of one output stream.
+// ExecOutput is one of the command's output streams.
 type ExecOutput struct{ io.Writer }
 
-// serveExec upgrades the connection and runs s.Exec with the streams of
-// api/execstream.go.
+// TerminalSize is a size the client's terminal reported.
+type TerminalSize = remotecommand.TerminalSize
+
+// serveExec runs s.Exec behind the kubelet's streaming server code
+// (k8s.io/cri-streaming), the protocol podrund serves.
 func (s *Server) serveExec(w http.ResponseWriter, r *http.Request, ns, name string) {
 	if s.Get("pods", ns, name) == nil {
 		notFound(w, "pods", name)
@@ -29,58 +31,31 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request, ns, name stri
 		writeStatus(w, 400, metav1.StatusReasonBadRequest, "exec is not set up in this fake")
 		return
 	}
-	if r.Header.Get("Upgrade") != api.ExecUpgradeProtocol {
-		writeStatus(w, 400, metav1.StatusReasonBadRequest, "exec needs Upgrade: %s", api.ExecUpgradeProtocol)
-		return
-	}
-	conn, brw, err := w.(http.Hijacker).Hijack()
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: %s\r\n\r\n", api.ExecUpgradeProtocol)
-	if err := brw.Flush(); err != nil {
-		return
-	}
 	q := r.URL.Query()
-	fw := api.NewFrameWriter(conn)
-	stdinR, stdinW := io.Pipe()
-	resize := make(chan api.TerminalSize, 16)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // demultiplex client frames until the connection closes
-		defer wg.Done()
-		defer stdinW.Close()
-		for {
-			stream, payload, err := api.ReadFrame(brw)
-			if err != nil {
-				return
-			}
-			switch {
-			case stream == api.StreamStdin && len(payload) == 0:
-				stdinW.Close()
-			case stream == api.StreamStdin:
-				_, _ = stdinW.Write(payload)
-			case stream == api.StreamResize:
-				var sz api.TerminalSize
-				if json.Unmarshal(payload, &sz) == nil {
-					select {
-					case resize <- sz:
-					default:
-					}
-				}
-			}
-		}
-	}()
+	opts := &remotecommand.Options{Stdin: q.Get("stdin") == "true", Stdout: q.Get("stdout") == "true",
+		Stderr: q.Get("stderr") == "true", TTY: q.Get("tty") == "true"}
+	remotecommand.ServeExec(w, r, execFunc(s.Exec), name, "", q.Get("container"), q["command"], opts,
+		time.Minute, 30*time.Second, remotecommand.SupportedStreamingProtocols)
+}
+
+// execFunc adapts an ExecFunc to remotecommand.Executor.
+type execFunc ExecFunc
+
+func (f execFunc) ExecInContainer(_ context.Context, _, _, container string, cmd []string, in io.Reader,
+	out, errw io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize, _ time.Duration) error {
 	var stdin *ExecStdin
-	if q.Get("stdin") == "true" {
-		stdin = &ExecStdin{stdinR}
+	if in != nil {
+		stdin = &ExecStdin{in}
 	}
-	code := s.Exec(q.Get("container"), q["command"], q.Get("tty") == "true", stdin,
-		&ExecOutput{fw.StreamWriter(api.StreamStdout)}, &ExecOutput{fw.StreamWriter(api.StreamStderr)}, resize)
-	b, _ := json.Marshal(api.ExecExit{ExitCode: code})
-	_ = fw.WriteFrame(api.StreamExit, b)
-	stdinR.Close()
-	conn.Close()
-	wg.Wait()
+	stdout, stderr := &ExecOutput{io.Discard}, &ExecOutput{io.Discard}
+	if out != nil {
+		stdout.Writer = out
+	}
+	if errw != nil {
+		stderr.Writer = errw
+	}
+	if code := f(container, cmd, tty, stdin, stdout, stderr, resize); code != 0 {
+		return utilexec.CodeExitError{Err: io.EOF, Code: code}
+	}
+	return nil
 }

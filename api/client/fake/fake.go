@@ -29,7 +29,7 @@ type Object = map[string]any
 
 // ExecFunc runs an exec'd command: stdin is nil unless requested; resize
 // carries the client's terminal sizes.
-type ExecFunc func(container string, command []string, tty bool, stdin *ExecStdin, stdout, stderr *ExecOutput, resize <-chan api.TerminalSize) int
+type ExecFunc func(container string, command []string, tty bool, stdin *ExecStdin, stdout, stderr *ExecOutput, resize <-chan TerminalSize) int
 
 // Server is the fake podrund.
 type Server struct {

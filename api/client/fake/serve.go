@@ -39,7 +39,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case sub == "log" && r.Method == "GET":
 		s.serveLog(w, r, ns, name)
-	case sub == "exec" && r.Method == "POST":
+	case sub == "exec" && (r.Method == "POST" || r.Method == "GET"):
 		s.serveExec(w, r, ns, name)
 	case (sub == "blockers" || sub == "timeline" || sub == "stats") && r.Method == "GET":
 		s.mu.Lock()
