@@ -79,6 +79,7 @@ func newRootCommand(s streams) *cobra.Command {
 		newDescribeCommand(g),
 		newLogsCommand(g),
 		newExecCommand(g),
+		newPortForwardCommand(g),
 		newDeleteCommand(g),
 		newWaitCommand(g),
 		newImageCommand(g),
