@@ -80,6 +80,7 @@ func newRootCommand(s streams) *cobra.Command {
 		newLogsCommand(g),
 		newExecCommand(g),
 		newPortForwardCommand(g),
+		newKubeconfigCommand(g),
 		newDeleteCommand(g),
 		newWaitCommand(g),
 		newImageCommand(g),

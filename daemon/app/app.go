@@ -76,6 +76,7 @@ type daemon struct {
 	stopCD func() // stops an embedded containerd (host shutdown only)
 	// socketGID is socketGroup's gid, -1 without one.
 	socketGID int
+	https     *https // nil without listenHTTPS
 }
 
 // seccompRoot is where Localhost seccomp profiles live: <root>/seccomp, as
@@ -190,7 +191,11 @@ func (d *daemon) wire(ctx context.Context) error {
 	d.jobs = job.NewRunner(ctrl, objs, clk, log.Named("job"))
 	objs.SetJobController(d.jobs, d.jobs)
 	d.crons = cronJobRunner(objs, clk, log.Named("cronjob"))
-	d.srv, err = server.New(server.Options{Objects: objs, Images: d.images, Execer: d.rt, Dialer: sb,
+	if d.https, err = newHTTPS(cfg.ListenHTTPS, cfg.Root, log); err != nil {
+		return err
+	}
+	d.srv, err = server.New(server.Options{Objects: objs, Images: d.images, Execer: d.rt,
+		Dialer: sb, Kubeconfig: d.https.kubeconfig(),
 		Metrics: m, Root: cfg.Root, Logger: log.Named("api"),
 		Version: d.opts.Version, GitCommit: d.opts.GitCommit, ContainerdVersion: d.containerdVersion, Pprof: cfg.Pprof,
 		ReadyzNotes: []string{oom.String()},
@@ -274,6 +279,13 @@ func (d *daemon) serve(ctx context.Context) error {
 		_ = ln.Close()
 		return err
 	}
+	var tln net.Listener // the HTTPS listener, if any
+	if d.https != nil {
+		if tln, err = d.https.listen(); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopEngine()
 	engineDone := make(chan error, 1)
@@ -281,6 +293,9 @@ func (d *daemon) serve(ctx context.Context) error {
 	d.sweepOrphans(ctx)
 	if err := d.adopt(ctx); err != nil {
 		_ = ln.Close()
+		if tln != nil {
+			_ = tln.Close()
+		}
 		return err
 	}
 	jobsDone := make(chan struct{})
@@ -292,8 +307,14 @@ func (d *daemon) serve(ctx context.Context) error {
 
 	serveCtx, stopServe := context.WithCancel(ctx)
 	defer stopServe()
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- d.srv.Serve(serveCtx, ln) }()
+	servers := 1
+	if tln != nil {
+		d.log.Info("serving HTTPS", zap.String("address", tln.Addr().String()))
+		servers++
+		go func() { served <- d.srv.Serve(serveCtx, tln) }()
+	}
 	waitDevice := d.setUpDevice(engineCtx)
 	d.srv.SetReady(true)
 	if d.opts.Ready != nil {
@@ -321,7 +342,9 @@ func (d *daemon) serve(ctx context.Context) error {
 	}
 	hostShutdown := inhibitor.ShutDown()
 	stopServe()
-	<-served
+	for range servers {
+		<-served
+	}
 	stopEngine()
 	<-engineDone
 	<-jobsDone

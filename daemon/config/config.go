@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,6 +67,10 @@ type Config struct {
 	// ImageDir holds image archives imported at start, before the
 	// manifests, and whenever it changes (daemon/imagedir). "": none.
 	ImageDir string `json:"imageDir,omitempty"`
+	// ListenHTTPS, when set (HOST:PORT), also serves the API over TLS
+	// there, to clients with a certificate of podrund's own CA only
+	// (podctl kubeconfig makes one); empty: the unix socket alone.
+	ListenHTTPS string `json:"listenHTTPS,omitempty"`
 }
 
 // Limits cap what API clients can hold open at once (one more gets 429
@@ -261,6 +266,11 @@ func (c Config) Validate() error {
 	if d := c.LocalStorageCheckInterval.Duration; d < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("localStorageCheckInterval %s: must be at least 100ms", d))
 	}
+	if c.ListenHTTPS != "" {
+		if _, port, err := net.SplitHostPort(c.ListenHTTPS); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("listenHTTPS %q: must be HOST:PORT (e.g. 127.0.0.1:6443 or :6443)", c.ListenHTTPS))
+		}
+	}
 	if c.Memory.GCPercent < 1 {
 		errs = append(errs, fmt.Errorf("memory.gcPercent %d: must be at least 1", c.Memory.GCPercent))
 	}
@@ -322,6 +332,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 		"directory of manifests applied at start and on every change; empty: none")
 	fs.StringVar(&f.v.ImageDir, "image-dir", d.ImageDir,
 		"directory of image archives imported at start and on every change; empty: none")
+	fs.StringVar(&f.v.ListenHTTPS, "listen-https", d.ListenHTTPS,
+		"also serve the API over HTTPS on HOST:PORT, to client certificates of podrund's own CA only (podctl kubeconfig)")
 	return f
 }
 
@@ -347,6 +359,7 @@ func (f *Flags) Resolve() (Config, error) {
 		"prepare-ahead":      func() { c.PrepareAhead = f.v.PrepareAhead },
 		"manifest-dir":       func() { c.ManifestDir = f.v.ManifestDir },
 		"image-dir":          func() { c.ImageDir = f.v.ImageDir },
+		"listen-https":       func() { c.ListenHTTPS = f.v.ListenHTTPS },
 	}
 	for name, apply := range set {
 		if f.fs.Changed(name) {

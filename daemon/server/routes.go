@@ -77,6 +77,7 @@ func (s *Server) routes() http.Handler {
 	r.Delete("/images", s.removeImage)
 	r.Post("/images/import", s.importImage)
 	r.Post("/images/pull", s.pullImage)
+	r.Post("/podrun/v1/kubeconfig", s.kubeconfig)
 	if s.o.Pprof {
 		mountPprof(r)
 	}

@@ -35,6 +35,9 @@ type Options struct {
 	Execer  Execer
 	// Dialer reaches ports inside pods for .../portforward; nil answers 503.
 	Dialer PodDialer
+	// Kubeconfig issues an admin kubeconfig for the HTTPS listener, naming
+	// server ("": the listener's own address); nil: no listener.
+	Kubeconfig func(server string) ([]byte, error)
 	Metrics    *metrics.Metrics // nil: /metrics answers 503 and nothing is recorded
 	Logger     *zap.Logger
 	// Root is podrund's --root, where container logs live.
