@@ -263,3 +263,33 @@ func TestPortForward(t *testing.T) {
 		})
 	}
 }
+
+// TestPortForwardRefusals: bad or too many ports on the WebSocket channel
+// protocol, and a pod that is not running, get a Status before any
+// upgrade.
+func TestPortForwardRefusals(t *testing.T) {
+	ts, _ := runningApp(t, func(o *Options) { o.Dialer = loopDialer{} })
+	ws := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}, "Sec-Websocket-Protocol": {"v4.channel.k8s.io"}}
+	many := strings.Repeat("80,", maxForwardedPorts) + "80"
+	for q, want := range map[string]string{"ports=abc": `"abc" is not a TCP port`, "ports=0": `"0" is not a TCP port`,
+		"ports=80&port=65536": `"65536" is not`, "ports=" + many: "at most 64", "": "needs ports="} {
+		req, _ := http.NewRequest("GET", "http://podrund"+podsPath+"/myapp/portforward?"+q, nil)
+		req.Header = ws.Clone()
+		resp, err := ts.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if code := resp.StatusCode; code != 400 || !strings.Contains(ts.status(data).Message, want) {
+			t.Errorf("portforward?%.40s: %d %s, want 400 %q", q, resp.StatusCode, data, want)
+		}
+	}
+	pending := newTestServer(t, func(o *Options) { o.Dialer = loopDialer{} })
+	pending.create(goodPod)
+	if code, data := pending.do("POST", podsPath+"/myapp/portforward", "", nil); code != 400 ||
+		!strings.Contains(pending.status(data).Message, "not Running") {
+		t.Errorf("portforward to a pending pod: %d %s", code, data)
+	}
+}

@@ -24,6 +24,9 @@ import (
 	"github.com/podrun/podrun/api"
 )
 
+// maxForwardedPorts bounds the ports of one WebSocket port-forward.
+const maxForwardedPorts = 64
+
 // PodDialer connects to an address inside a pod's network namespace (the
 // host's for a hostNetwork pod): daemon/sandbox.Manager.
 type PodDialer interface {
@@ -57,12 +60,14 @@ func (s *Server) portForward(w http.ResponseWriter, r *http.Request) {
 			"unable to forward ports to pod %s: it is %s, not Running", pod.Name, pod.Status.Phase)))
 		return
 	}
+	ports, err := forwardPorts(r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
 	var opts *crportforward.V4Options
-	if r.URL.Query().Has("ports") {
-		if opts, err = crportforward.NewV4Options(r); err != nil {
-			s.writeError(w, api.NewBadRequest(err.Error()))
-			return
-		}
+	if len(ports) > 0 {
+		opts, _ = crportforward.BuildV4Options(ports)
 	}
 	release, ok := s.takeSession(w)
 	if !ok {
@@ -88,6 +93,29 @@ func (s *Server) portForward(w http.ResponseWriter, r *http.Request) {
 	}
 	crportforward.ServePortForward(w, r, fw, pod.Name, uid, opts,
 		streamIdleTimeout, streamCreationTimeout, crportforward.SupportedProtocols)
+}
+
+// forwardPorts reads the ports of the WebSocket channel protocol: the API
+// server's ports=80&ports=81 (PodPortForwardOptions), also comma
+// separated, and the kubelet's port=80.
+func forwardPorts(r *http.Request) ([]int32, error) {
+	q := r.URL.Query()
+	var ports []int32
+	for _, v := range append(q["ports"], q["port"]...) {
+		for _, p := range strings.Split(v, ",") {
+			n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 16)
+			if err != nil || n == 0 {
+				return nil, api.NewBadRequest(fmt.Sprintf("ports: %q is not a TCP port (1-65535)", p))
+			}
+			// Each port opens two channels with their buffers: a URL of
+			// a few hundred thousand ports must not cost that many.
+			if len(ports) == maxForwardedPorts {
+				return nil, api.NewBadRequest(fmt.Sprintf("ports: at most %d ports are forwarded by one request", maxForwardedPorts))
+			}
+			ports = append(ports, int32(n))
+		}
+	}
+	return ports, nil
 }
 
 // podForwarder is portforward.PortForwarder on the pod's loopback.
