@@ -293,3 +293,65 @@ func TestPortForwardRefusals(t *testing.T) {
 		t.Errorf("portforward to a pending pod: %d %s", code, data)
 	}
 }
+
+// sizeExecer reports the terminal sizes it is given until two arrived.
+type sizeExecer struct{ sizes chan supervisor.TerminalSize }
+
+func (e sizeExecer) Exec(ctx context.Context, _ string, req supervisor.ExecRequest) (int, error) {
+	if !req.TTY || req.Resize == nil || req.Stderr != nil {
+		return 1, fmt.Errorf("tty %v resize %v stderr %v", req.TTY, req.Resize != nil, req.Stderr != nil)
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case sz := <-req.Resize:
+			e.sizes <- sz
+		case <-ctx.Done():
+			return 1, ctx.Err()
+		}
+	}
+	_, _ = io.WriteString(req.Stdout, "sized\r\n")
+	return 0, nil
+}
+
+// twoSizes is a terminal that is 80x24, then resized to 120x40.
+type twoSizes struct{ n int }
+
+func (s *twoSizes) Next() *remotecommand.TerminalSize {
+	s.n++
+	switch s.n {
+	case 1:
+		return &remotecommand.TerminalSize{Width: 80, Height: 24}
+	case 2:
+		time.Sleep(50 * time.Millisecond) // a later SIGWINCH, not the same burst
+		return &remotecommand.TerminalSize{Width: 120, Height: 40}
+	}
+	return nil
+}
+
+// TestExecTTYResize: kubectl exec -it's sizes (channel 4 of the
+// WebSocket, the resize stream of SPDY) reach the runtime in order, and
+// a terminal's single output stream is stdout.
+func TestExecTTYResize(t *testing.T) {
+	for name, newExec := range executors {
+		t.Run(name, func(t *testing.T) {
+			ex := sizeExecer{sizes: make(chan supervisor.TerminalSize, 2)}
+			_, cfg := runningApp(t, func(o *Options) { o.Execer = ex })
+			e, err := newExec(cfg, streamURL(cfg, "exec", "command=sh&stdin=true&stdout=true&stderr=true&tty=true"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdinR, stdinW := io.Pipe()
+			defer stdinW.Close()
+			var out bytes.Buffer
+			err = e.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdin: stdinR, Stdout: &out,
+				Tty: true, TerminalSizeQueue: &twoSizes{}})
+			if err != nil || out.String() != "sized\r\n" {
+				t.Fatalf("tty exec: %v, stdout %q", err, out.String())
+			}
+			if a, b := <-ex.sizes, <-ex.sizes; a != (supervisor.TerminalSize{Width: 80, Height: 24}) ||
+				b != (supervisor.TerminalSize{Width: 120, Height: 40}) {
+				t.Errorf("sizes %+v then %+v", a, b)
+			}
+		})
+	}
+}
