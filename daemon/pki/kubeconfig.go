@@ -18,15 +18,28 @@ const (
 
 // ServingHosts are the names and addresses the serving certificate covers
 // for a listener on listen (HOST:PORT): the loopback names, this host's
-// name, and HOST when it is a specific address.
+// name, and HOST when it is a specific address, else (":6443", every
+// address) the host's global unicast addresses, so that kubectl on
+// another machine can verify the certificate by address too.
 func ServingHosts(listen string) []string {
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
 	if name, err := os.Hostname(); err == nil && name != "" && name != "localhost" {
 		hosts = append(hosts, name)
 	}
-	if h, _, err := net.SplitHostPort(listen); err == nil && h != "" && h != "localhost" {
-		if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() && !ip.IsLoopback() {
+	h, _, err := net.SplitHostPort(listen)
+	if err != nil || h == "localhost" {
+		return hosts
+	}
+	if ip := net.ParseIP(h); h != "" && (ip == nil || !ip.IsUnspecified()) {
+		if ip == nil || !ip.IsLoopback() {
 			hosts = append(hosts, h)
+		}
+		return hosts
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.IsGlobalUnicast() {
+			hosts = append(hosts, n.IP.String())
 		}
 	}
 	return hosts

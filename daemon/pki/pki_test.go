@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +204,16 @@ func TestServerURLAndHosts(t *testing.T) {
 	hosts := ServingHosts("192.0.2.7:6443")
 	if hosts[len(hosts)-1] != "192.0.2.7" || net.ParseIP(hosts[1]) == nil {
 		t.Errorf("hosts %v", hosts)
+	}
+	// Every address: the host's own global addresses are named too.
+	all := ServingHosts(":6443")
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.IsGlobalUnicast() && !slices.Contains(all, n.IP.String()) {
+			t.Errorf("hosts of :6443 %v lack %s", all, n.IP)
+		}
+	}
+	if slices.Contains(all, "") || slices.Contains(all, "0.0.0.0") {
+		t.Errorf("hosts of :6443 %v name the unspecified address", all)
 	}
 }
