@@ -80,9 +80,9 @@ func serveChannels(w http.ResponseWriter, r *http.Request, opts *remotecommand.O
 	if opts.Stderr {
 		st.err = streams[stderrChannel]
 	}
+	sizes := make(chan remotecommand.TerminalSize, 1)
+	go decodeSizes(streams[resizeChannel], sizes)
 	if opts.TTY {
-		sizes := make(chan remotecommand.TerminalSize, 1)
-		go decodeSizes(streams[resizeChannel], sizes)
 		st.resize = sizes
 	}
 	status, _ := json.Marshal(sessionStatus(run(st)))
@@ -97,12 +97,16 @@ func channelType(wanted bool, t wsstream.ChannelType) wsstream.ChannelType {
 }
 
 // decodeSizes reads the resize channel's JSON sizes until it closes.
+// It reads to the end whatever comes (sizes without a tty, garbage):
+// wsstream hands every channel's frames over from one reader, so a
+// channel nobody reads would stall the session's stdin too.
 func decodeSizes(rd io.Reader, sizes chan remotecommand.TerminalSize) {
 	defer close(sizes)
 	dec := json.NewDecoder(rd)
 	for {
 		var sz remotecommand.TerminalSize
 		if err := dec.Decode(&sz); err != nil {
+			_, _ = io.Copy(io.Discard, rd)
 			return
 		}
 		select { // the newest size wins over one not yet taken

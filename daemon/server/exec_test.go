@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	gwebsocket "github.com/gorilla/websocket"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
@@ -353,5 +354,48 @@ func TestExecTTYResize(t *testing.T) {
 				t.Errorf("sizes %+v then %+v", a, b)
 			}
 		})
+	}
+}
+
+// TestExecResizeGarbage is the attack on the WebSocket's one reader: a
+// client that sends resize frames without a tty, and garbage for sizes,
+// must not stall its own stdin behind them.
+func TestExecResizeGarbage(t *testing.T) {
+	ex := &echoExecer{gotID: make(chan string, 1)}
+	_, cfg := runningApp(t, func(o *Options) { o.Execer = ex })
+	u := streamURL(cfg, "exec", "command=cat&stdin=true&stdout=true")
+	u.Scheme = "ws"
+	d := gwebsocket.Dialer{Subprotocols: []string{"v5.channel.k8s.io"}, HandshakeTimeout: 10 * time.Second}
+	ws, _, err := d.Dial(u.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	send := func(frame ...byte) {
+		if err := ws.WriteMessage(gwebsocket.BinaryMessage, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 100; i++ {
+		send(append([]byte{resizeChannel}, `{"Width":80,"Height":24}{not json at all`...)...)
+	}
+	send(append([]byte{stdinChannel}, "abc"...)...)
+	send(255, stdinChannel) // v5's CLOSE of stdin
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var stdout string
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v (stdout so far %q): the session stalled", err, stdout)
+		}
+		if len(msg) > 0 && msg[0] == stdoutChannel {
+			stdout += string(msg[1:])
+		}
+		if len(msg) > 1 && msg[0] == errorChannel {
+			break
+		}
+	}
+	if stdout != "ABC" {
+		t.Errorf("stdout %q, want ABC", stdout)
 	}
 }
