@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -397,5 +398,93 @@ func TestExecResizeGarbage(t *testing.T) {
 	}
 	if stdout != "ABC" {
 		t.Errorf("stdout %q, want ABC", stdout)
+	}
+}
+
+// blockExecer runs a command that never ends by itself (sleep 1d): it
+// says it started, then waits for its context and reports that it ended.
+type blockExecer struct{ started, ended chan struct{} }
+
+func (b blockExecer) Exec(ctx context.Context, _ string, req supervisor.ExecRequest) (int, error) {
+	_, _ = io.WriteString(req.Stdout, "started\n")
+	b.started <- struct{}{}
+	<-ctx.Done()
+	b.ended <- struct{}{}
+	return -1, ctx.Err()
+}
+
+// TestExecClientGone: a client killed mid-session ends its command and
+// frees its slot, over both transports (net/http ends a hijacked
+// request's context when its connection closes); otherwise a command left
+// behind (sleep 1d) would hold a slot until it exited by itself.
+func TestExecClientGone(t *testing.T) {
+	for name, newExec := range executors {
+		t.Run(name, func(t *testing.T) {
+			ex := blockExecer{started: make(chan struct{}, 1), ended: make(chan struct{}, 1)}
+			ts, cfg := runningApp(t, func(o *Options) { o.Execer = ex })
+			// Through a proxy whose connections the test cuts: a client
+			// killed mid-session (SPDY's own close waits for its streams).
+			px := cutProxy(t, strings.TrimPrefix(cfg.Host, "http://"))
+			cfg = &rest.Config{Host: "http://" + px.addr}
+			e, err := newExec(cfg, streamURL(cfg, "exec", "command=sleep&command=1d&stdout=true"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _ = e.StreamWithContext(context.Background(), remotecommand.StreamOptions{Stdout: io.Discard}) }()
+			<-ex.started
+			px.cut() // the client goes away
+			select {
+			case <-ex.ended:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the command outlived its client")
+			}
+			waitFree(t, ts.srv.execSlots, 0)
+			// client-go's SPDY executor itself notices the cut only
+			// after its stream timeout; done is not waited for.
+		})
+	}
+}
+
+// proxy forwards TCP connections to a target until cut.
+type proxy struct {
+	addr  string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func cutProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	p := &proxy{addr: ln.Addr().String()}
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+// cut closes every connection both ways, as a killed client's kernel does.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
 	}
 }
