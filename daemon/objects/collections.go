@@ -29,17 +29,8 @@ var (
 	_ Collection[*batchv1.Job]      = (*store.Collection[*batchv1.Job])(nil)
 )
 
-// ConfigMaps is the stored ConfigMaps.
-func (b *Objects) ConfigMaps() Collection[*corev1.ConfigMap] { return b.st.ConfigMaps() }
-
-// Secrets is the stored Secrets.
-func (b *Objects) Secrets() Collection[*corev1.Secret] { return b.st.Secrets() }
-
 // Events is the stored Events.
 func (b *Objects) Events() Collection[*corev1.Event] { return b.st.Events() }
-
-// Jobs is the stored Jobs.
-func (b *Objects) Jobs() Collection[*batchv1.Job] { return b.st.Jobs() }
 
 // PrepareEvent checks and completes a posted Event: it names what it is
 // about and why; name, count and timestamps default as the API server's

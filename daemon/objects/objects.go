@@ -9,7 +9,9 @@ package objects
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/podrun/podrun/daemon/metrics"
 	"github.com/podrun/podrun/daemon/secopts"
@@ -71,6 +73,13 @@ type Options struct {
 	// WatchBuffer is each watcher's queue; a watcher that falls this far
 	// behind is dropped rather than slowing the engine.
 	WatchBuffer int
+	// WatchHistory is how many changes the watch hub remembers, so that a
+	// client can watch from a resourceVersion it listed at; older versions
+	// are 410 Expired.
+	WatchHistory int
+	// BookmarkInterval is how often a watch with allowWatchBookmarks=true
+	// gets a BOOKMARK (the API server's is about a minute).
+	BookmarkInterval time.Duration
 }
 
 // Objects is the object layer and the engine's Sink.
@@ -107,8 +116,18 @@ func New(o Options) (*Objects, error) {
 	if o.WatchBuffer == 0 {
 		o.WatchBuffer = 256
 	}
+	if o.WatchHistory == 0 {
+		o.WatchHistory = 4096
+	}
+	if o.BookmarkInterval == 0 {
+		o.BookmarkInterval = time.Minute
+	}
+	rv, err := o.Store.ResourceVersion()
+	if err != nil {
+		return nil, fmt.Errorf("objects: read the store's resourceVersion: %w", err)
+	}
 	b := &Objects{o: o, st: o.Store, log: o.Logger, clk: o.Clock, rec: metrics.Nop{},
-		hub: newHub(o.WatchBuffer, o.Logger), started: map[types.UID]bool{}}
+		hub: newHub(o.WatchBuffer, o.WatchHistory, rv, o.Logger), started: map[types.UID]bool{}}
 	if o.Metrics != nil {
 		b.rec = o.Metrics
 	}
@@ -162,6 +181,9 @@ func (b *Objects) Engine() Engine {
 	defer b.mu.RUnlock()
 	return b.engine
 }
+
+// BookmarkInterval is how often a watch that allows bookmarks gets one.
+func (b *Objects) BookmarkInterval() time.Duration { return b.o.BookmarkInterval }
 
 // Clock is the clock the objects are stamped with.
 func (b *Objects) Clock() clock.Clock { return b.clk }

@@ -67,6 +67,9 @@ func (b *Objects) updateStoredPod(ctx context.Context, uid types.UID, next *core
 		if rec.Pod.UID != uid {
 			return nil, api.NewConflict("pod", next.Name, fmt.Errorf("the pod was replaced meanwhile"))
 		}
+		if err := checkVersion(podResource, &next.ObjectMeta, &rec.Pod.ObjectMeta); err != nil {
+			return nil, err // written since the caller read it
+		}
 		rec.Pod.Labels, rec.Pod.Annotations = next.Labels, next.Annotations
 		if withSpec {
 			rec.Pod.Spec = next.Spec
