@@ -2,6 +2,7 @@ package objects
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"sync"
@@ -55,7 +56,9 @@ func newTestObjects(t *testing.T, history int) *Objects {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.SetEngine(&stubEngine{pods: map[types.UID]*supervisor.PodRecord{}})
+	if err := b.Connect(Wiring{Engine: &stubEngine{pods: map[types.UID]*supervisor.PodRecord{}}}); err != nil {
+		t.Fatal(err)
+	}
 	return b
 }
 
@@ -99,11 +102,7 @@ func wantStatus(t *testing.T, what string, err error, code int32, reason metav1.
 }
 
 func asStatus(err error, st *apierrors.APIStatus) bool {
-	s, ok := err.(apierrors.APIStatus)
-	if ok {
-		*st = s
-	}
-	return ok
+	return errors.As(err, st)
 }
 
 func TestStaleUpdateIsConflict(t *testing.T) {
@@ -159,4 +158,47 @@ func TestStalePodUpdateIsConflict(t *testing.T) {
 	stale.Labels = map[string]string{"a": "2"}
 	_, err = b.UpdatePod(ctx, stale, WriteOptions{})
 	wantStatus(t, "stale pod update", err, 409, metav1.StatusReasonConflict, `Operation cannot be fulfilled on pods "p": the object has been modified`)
+}
+
+// TestBeforeConnectIsUnavailable: a request that needs the engine before
+// daemon/app connected it is a clear 503, never a nil dereference; and
+// the wiring happens once.
+func TestBeforeConnectIsUnavailable(t *testing.T) {
+	st, err := store.Open(context.Background(), t.TempDir(), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b, err := New(Options{Store: st, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "p"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox:1"}}}}
+	if err := b.PreparePod(pod); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.CreatePodAs(ctx, pod, WriteOptions{})
+	wantStatus(t, "create before Connect", err, 503, metav1.StatusReasonServiceUnavailable, "not running yet")
+	if _, err := b.Pod(ctx, "default", "p"); !apierrors.IsNotFound(err) {
+		t.Fatalf("a pod the engine never took is stored: %v", err)
+	}
+	// Jobs are only stored without a controller; nothing dereferences it.
+	if _, err := b.ConfigMapResource().Create(ctx, configMap("c", nil, "1"), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Connect(Wiring{}); err == nil {
+		t.Fatal("Connect without an engine was accepted")
+	}
+	eng := &stubEngine{pods: map[types.UID]*supervisor.PodRecord{}}
+	if err := b.Connect(Wiring{Engine: eng}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Connect(Wiring{Engine: eng}); err == nil {
+		t.Fatal("a second Connect was accepted")
+	}
+	if _, err := b.CreatePodAs(ctx, pod, WriteOptions{}); err != nil {
+		t.Fatalf("create after Connect: %v", err)
+	}
 }

@@ -136,7 +136,7 @@ func (b *Objects) beginDelete(ctx context.Context, rec *supervisor.PodRecord, gr
 	}
 	e := b.Engine()
 	if e == nil {
-		return nil, api.NewServiceUnavailable("the pod engine is not running yet")
+		return nil, errNoEngine
 	}
 	if _, running := e.Get(pod.UID); !running {
 		final := pod.DeepCopy()

@@ -23,7 +23,7 @@ func createJobWithRunner(t *testing.T, ts *testServer) *corev1.Pod {
 	t.Helper()
 	c := job.NewController(job.Options{Pods: ts.obj, Jobs: ts.obj, Events: ts.obj})
 	runner := job.NewRunner(c, ts.obj, clock.RealClock{}, nil)
-	ts.obj.SetJobController(runner, runner)
+	ts.wire.setJobs(runner, runner)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(done) }()
