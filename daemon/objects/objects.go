@@ -97,6 +97,8 @@ type Objects struct {
 	// once (Connect); reading them is one atomic load, no lock.
 	wired atomic.Pointer[Wiring]
 
+	managers fieldManagers
+
 	startedMu sync.Mutex
 	started   map[types.UID]bool // pods whose start latency was observed
 }
@@ -116,7 +118,7 @@ func New(o Options) (*Objects, error) {
 		o.WatchBuffer = 256
 	}
 	if o.WatchHistory == 0 {
-		o.WatchHistory = 4096
+		o.WatchHistory = 1024 // a few MiB of pods at most
 	}
 	if o.BookmarkInterval == 0 {
 		o.BookmarkInterval = time.Minute

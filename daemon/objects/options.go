@@ -68,17 +68,21 @@ func NewListRequest(bucket, ns string, q url.Values) (*ListRequest, error) {
 
 // WriteOptions are what every write shares: dry run and field manager.
 type WriteOptions struct {
-	DryRun       bool
+	DryRun bool
+	// FieldManager is who the write's fields are recorded under (see
+	// ManagerOrUserAgent); empty records nothing.
 	FieldManager string
+	// applied: a server-side apply already recorded its manager.
+	applied bool
 }
 
-func writeOptions(dryRun []string, manager string) WriteOptions {
-	return WriteOptions{DryRun: len(dryRun) > 0, FieldManager: manager}
+func writeOptions(dryRun []string, manager, userAgent string) WriteOptions {
+	return WriteOptions{DryRun: len(dryRun) > 0, FieldManager: ManagerOrUserAgent(manager, userAgent)}
 }
 
 // CreateOptions reads a POST's query (dryRun, fieldManager,
-// fieldValidation).
-func CreateOptions(q url.Values) (WriteOptions, error) {
+// fieldValidation); userAgent names the manager when fieldManager does not.
+func CreateOptions(q url.Values, userAgent string) (WriteOptions, error) {
 	var o metav1.CreateOptions
 	if err := decodeParams(q, &o); err != nil {
 		return WriteOptions{}, err
@@ -86,11 +90,11 @@ func CreateOptions(q url.Values) (WriteOptions, error) {
 	if err := invalidOptions("CreateOptions", metav1validation.ValidateCreateOptions(&o)); err != nil {
 		return WriteOptions{}, err
 	}
-	return writeOptions(o.DryRun, o.FieldManager), nil
+	return writeOptions(o.DryRun, o.FieldManager, userAgent), nil
 }
 
 // UpdateOptions reads a PUT's query.
-func UpdateOptions(q url.Values) (WriteOptions, error) {
+func UpdateOptions(q url.Values, userAgent string) (WriteOptions, error) {
 	var o metav1.UpdateOptions
 	if err := decodeParams(q, &o); err != nil {
 		return WriteOptions{}, err
@@ -98,7 +102,7 @@ func UpdateOptions(q url.Values) (WriteOptions, error) {
 	if err := invalidOptions("UpdateOptions", metav1validation.ValidateUpdateOptions(&o)); err != nil {
 		return WriteOptions{}, err
 	}
-	return writeOptions(o.DryRun, o.FieldManager), nil
+	return writeOptions(o.DryRun, o.FieldManager, userAgent), nil
 }
 
 // PatchRequest is a decoded PATCH: its type, body and options.
@@ -112,7 +116,7 @@ type PatchRequest struct {
 // NewPatchRequest reads a PATCH's query for a body of patch type pt (the
 // request's Content-Type): fieldManager is required for apply and force
 // is allowed only there, as the API server checks.
-func NewPatchRequest(q url.Values, pt types.PatchType, body []byte) (*PatchRequest, error) {
+func NewPatchRequest(q url.Values, pt types.PatchType, body []byte, userAgent string) (*PatchRequest, error) {
 	var o metav1.PatchOptions
 	if err := decodeParams(q, &o); err != nil {
 		return nil, err
@@ -120,8 +124,10 @@ func NewPatchRequest(q url.Values, pt types.PatchType, body []byte) (*PatchReque
 	if err := invalidOptions("PatchOptions", metav1validation.ValidatePatchOptions(&o, pt)); err != nil {
 		return nil, err
 	}
-	return &PatchRequest{Type: pt, Body: body, Force: o.Force != nil && *o.Force,
-		WriteOptions: writeOptions(o.DryRun, o.FieldManager)}, nil
+	pr := &PatchRequest{Type: pt, Body: body, Force: o.Force != nil && *o.Force,
+		WriteOptions: writeOptions(o.DryRun, o.FieldManager, userAgent)}
+	pr.applied = pr.isApply()
+	return pr, nil
 }
 
 func (pr *PatchRequest) isApply() bool {

@@ -33,9 +33,7 @@ func (b *Objects) PreparePod(pod *corev1.Pod) error {
 // CreatePodAs is a POST of a prepared pod: stored and started, or with
 // dry run only given its identity and returned.
 func (b *Objects) CreatePodAs(ctx context.Context, pod *corev1.Pod, o WriteOptions) (*corev1.Pod, error) {
-	if err := b.manageCreate(pod, o); err != nil {
-		return nil, err
-	}
+	b.manageCreate(kindOf(BucketPods), pod, o)
 	if o.DryRun {
 		b.newPodIdentity(pod)
 		return pod, nil
@@ -60,9 +58,11 @@ func (b *Objects) UpdatePod(ctx context.Context, next *corev1.Pod, o WriteOption
 	if next.UID != "" && next.UID != cur.Pod.UID {
 		return nil, keepIdentity("Pod", &next.ObjectMeta, &cur.Pod.ObjectMeta)
 	}
-	if err := b.manageUpdate(next, cur.Pod, o); err != nil {
-		return nil, err
+	base := cur.Pod // what ApplyPod compares with: a waiting replacement, else the pod
+	if pending, err := b.st.PendingPods().Get(ctx, next.Namespace, next.Name); err == nil {
+		base = pending
 	}
+	b.manageUpdate(kindOf(BucketPods), next, base, o)
 	if o.DryRun {
 		out := next.DeepCopy()
 		if err := keepIdentity("Pod", &out.ObjectMeta, &cur.Pod.ObjectMeta); err != nil {

@@ -86,9 +86,7 @@ func (r *Resource[T]) Create(ctx context.Context, obj T, o WriteOptions) (T, err
 	if err := r.prepare(obj); err != nil {
 		return zero, err
 	}
-	if err := r.b.manageCreate(obj, o); err != nil {
-		return zero, err
-	}
+	r.b.manageCreate(kindOf(r.bucket), obj, o)
 	if o.DryRun {
 		return r.public(obj), nil
 	}
@@ -154,7 +152,8 @@ func (r *Resource[T]) replacement(next, cur T, o WriteOptions) error {
 			return err
 		}
 	}
-	return r.b.manageUpdate(next, cur, o)
+	r.b.manageUpdate(kindOf(r.bucket), next, cur, o)
+	return nil
 }
 
 // Patch applies a PATCH to the stored object and writes the result as an

@@ -66,7 +66,7 @@ func (o *objectResource[T]) read(w http.ResponseWriter, r *http.Request, name st
 }
 
 func (o *objectResource[T]) handleCreate(w http.ResponseWriter, r *http.Request) {
-	opts, err := objects.CreateOptions(r.URL.Query())
+	opts, err := objects.CreateOptions(r.URL.Query(), r.UserAgent())
 	if err != nil {
 		o.s.writeError(w, err)
 		return
@@ -81,7 +81,7 @@ func (o *objectResource[T]) handleCreate(w http.ResponseWriter, r *http.Request)
 }
 
 func (o *objectResource[T]) handlePut(w http.ResponseWriter, r *http.Request) {
-	opts, err := objects.UpdateOptions(r.URL.Query())
+	opts, err := objects.UpdateOptions(r.URL.Query(), r.UserAgent())
 	if err != nil {
 		o.s.writeError(w, err)
 		return

@@ -93,7 +93,7 @@ func checkPathMeta(m *metav1.ObjectMeta, ns, name string) error {
 }
 
 func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
-	opts, err := objects.CreateOptions(r.URL.Query())
+	opts, err := objects.CreateOptions(r.URL.Query(), r.UserAgent())
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -108,7 +108,7 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putPod(w http.ResponseWriter, r *http.Request) {
-	opts, err := objects.UpdateOptions(r.URL.Query())
+	opts, err := objects.UpdateOptions(r.URL.Query(), r.UserAgent())
 	if err != nil {
 		s.writeError(w, err)
 		return

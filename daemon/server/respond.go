@@ -150,5 +150,5 @@ func (s *Server) readPatch(w http.ResponseWriter, r *http.Request) (*objects.Pat
 	if err != nil {
 		return nil, err
 	}
-	return objects.NewPatchRequest(r.URL.Query(), pt, body)
+	return objects.NewPatchRequest(r.URL.Query(), pt, body, r.UserAgent())
 }
