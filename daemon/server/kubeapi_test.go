@@ -34,7 +34,7 @@ func TestWatchListEndsInitialEventsWithABookmark(t *testing.T) {
 	ts := newTestServerObjects(t, nil, func(o *objects.Options) { o.BookmarkInterval = 20 * time.Millisecond })
 	ts.createCM("a", "")
 	last := ts.createCM("b", "")
-	next, stop := ts.watch(cmsPath + "?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")
+	next, stop := ts.watch(cmsPath + "?timeoutSeconds=10&watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")
 	defer stop()
 	for _, want := range []string{"a", "b"} {
 		if typ, obj := next(); typ != "ADDED" || obj.Name != want {
@@ -64,7 +64,7 @@ func TestWatchFromVersionOverHTTP(t *testing.T) {
 	ts := newTestServerObjects(t, nil, func(o *objects.Options) { o.WatchHistory = 2 })
 	first := ts.createCM("a", "")
 	second := ts.createCM("b", "")
-	next, stop := ts.watch(cmsPath + "?watch=true&resourceVersion=" + first.ResourceVersion)
+	next, stop := ts.watch(cmsPath + "?timeoutSeconds=10&watch=true&resourceVersion=" + first.ResourceVersion)
 	if typ, obj := next(); typ != "ADDED" || obj.Name != "b" || obj.ResourceVersion != second.ResourceVersion {
 		t.Fatalf("watch from %s: %s %s, want only the later ADDED b", first.ResourceVersion, typ, obj.Name)
 	}
@@ -72,7 +72,7 @@ func TestWatchFromVersionOverHTTP(t *testing.T) {
 	ts.createCM("c", "")
 	ts.createCM("d", "")
 	// a's version is older than the history: one ERROR event, 410 Expired.
-	next, stop = ts.watch(cmsPath + "?watch=true&resourceVersion=" + first.ResourceVersion)
+	next, stop = ts.watch(cmsPath + "?timeoutSeconds=10&watch=true&resourceVersion=" + first.ResourceVersion)
 	defer stop()
 	typ, obj := next()
 	if typ != "ERROR" || obj.Kind != "Status" {
@@ -166,5 +166,16 @@ func TestDeleteOptionsAndCollections(t *testing.T) {
 	ts.getJSON(cmsPath, &left)
 	if len(left.Items) != 1 || left.Items[0].Name != "z" {
 		t.Fatalf("left %+v", left.Items)
+	}
+}
+
+func TestStatusSubresource(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.create(goodPod)
+	ts.createCM("s", "")
+	for path, want := range map[string]int{podsPath + "/myapp/status": 200, cmsPath + "/s/status": 404} {
+		if code, data := ts.do("GET", path, "", nil); code != want {
+			t.Errorf("GET %s: %d %s, want %d", path, code, data, want)
+		}
 	}
 }

@@ -13,9 +13,10 @@ import (
 
 // resourceRoutes are the handlers of one stored kind other than pods.
 type resourceRoutes struct {
-	prefix, plural                        string
-	list, create, deleteCollection        http.HandlerFunc
-	get, put, patch, delete, getSubStatus http.HandlerFunc
+	prefix, plural                 string
+	list, create, deleteCollection http.HandlerFunc
+	get, put, patch, delete        http.HandlerFunc
+	getSubStatus                   http.HandlerFunc // nil: no status subresource
 }
 
 // objectResource serves a kind that the store keeps as is (configmaps,
@@ -27,12 +28,18 @@ type objectResource[T runtime.Object] struct {
 	// decode reads a body; default: the strict api decoder.
 	decode  func(w http.ResponseWriter, r *http.Request) (runtime.Object, error)
 	newList func(items []T, lm metav1.ListMeta) runtime.Object
+	// status: the kind has a status subresource (GET .../{name}/status).
+	status bool
 }
 
 func (o *objectResource[T]) routes(prefix, plural string) resourceRoutes {
-	return resourceRoutes{prefix: prefix, plural: plural,
+	rr := resourceRoutes{prefix: prefix, plural: plural,
 		list: o.handleList, create: o.handleCreate, deleteCollection: o.handleDeleteCollection,
-		get: o.handleGet, put: o.handlePut, patch: o.handlePatch, delete: o.handleDelete, getSubStatus: o.handleGet}
+		get: o.handleGet, put: o.handlePut, patch: o.handlePatch, delete: o.handleDelete}
+	if o.status {
+		rr.getSubStatus = o.handleGet
+	}
+	return rr
 }
 
 func (o *objectResource[T]) handleList(w http.ResponseWriter, r *http.Request) {

@@ -29,7 +29,7 @@ func (s *Server) resources() []resourceRoutes {
 			return &corev1.EventList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "EventList"},
 				ListMeta: lm, Items: derefAll(items)}
 		}}
-	jobs := &objectResource[*batchv1.Job]{s: s, res: s.obj.JobResource(),
+	jobs := &objectResource[*batchv1.Job]{s: s, res: s.obj.JobResource(), status: true,
 		newList: func(items []*batchv1.Job, lm metav1.ListMeta) runtime.Object {
 			return &batchv1.JobList{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "JobList"},
 				ListMeta: lm, Items: derefAll(items)}

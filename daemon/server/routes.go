@@ -68,7 +68,9 @@ func (s *Server) routes() http.Handler {
 			r.Put("/{name}", res.put)
 			r.Patch("/{name}", res.patch)
 			r.Delete("/{name}", res.delete)
-			r.Get("/{name}/status", res.getSubStatus)
+			if res.getSubStatus != nil {
+				r.Get("/{name}/status", res.getSubStatus)
+			}
 		})
 	}
 
