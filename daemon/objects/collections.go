@@ -22,6 +22,7 @@ type Collection[T any] interface {
 	Update(ctx context.Context, obj T) (T, error)
 	Mutate(ctx context.Context, namespace, name string, fn func(T) (T, error)) (T, error)
 	Delete(ctx context.Context, namespace, name string, uid types.UID, final func(stored T) T) (T, error)
+	DeleteChecked(ctx context.Context, namespace, name string, check func(stored T) error) (T, error)
 }
 
 var (

@@ -2,6 +2,7 @@ package objects
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -235,7 +236,14 @@ func (r *Resource[T]) Delete(ctx context.Context, namespace, name string, opts *
 			return r.public(obj), nil
 		}
 	}
-	obj, err := r.coll.Delete(ctx, namespace, name, r.meta(cur).UID, nil)
+	// The preconditions hold in the deleting transaction too: a write
+	// between the check above and here cannot slip through.
+	obj, err := r.coll.DeleteChecked(ctx, namespace, name, func(stored T) error {
+		if r.meta(stored).UID != r.meta(cur).UID {
+			return apierrors.NewConflict(kindOf(r.bucket).resource, name, errors.New("the object was replaced meanwhile"))
+		}
+		return checkPreconditions(kindOf(r.bucket).resource, opts.Preconditions, r.meta(stored))
+	})
 	if err != nil {
 		return zero, err
 	}

@@ -233,6 +233,29 @@ func (c *Collection[T]) Delete(ctx context.Context, namespace, name string, uid 
 	return out, err
 }
 
+// DeleteChecked removes an object if check, given the stored object in
+// the same transaction, returns nil (a DELETE's preconditions), and
+// returns it.
+func (c *Collection[T]) DeleteChecked(ctx context.Context, namespace, name string, check func(stored T) error) (T, error) {
+	var out T
+	err := c.s.update(ctx, func(w *writeTx) error {
+		v := c.b(w.tx).Get(Key(namespace, name))
+		if v == nil {
+			return c.notFound(name)
+		}
+		obj, err := c.decode(v)
+		if err != nil {
+			return err
+		}
+		if err := check(obj); err != nil {
+			return err
+		}
+		out, err = c.deleteTx(w, namespace, name, "", nil)
+		return err
+	})
+	return out, err
+}
+
 func (c *Collection[T]) deleteTx(w *writeTx, namespace, name string, uid types.UID, final func(T) T) (T, error) {
 	var zero T
 	key := Key(namespace, name)
