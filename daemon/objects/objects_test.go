@@ -45,7 +45,7 @@ func (e *stubEngine) Instance(types.UID, string) (supervisor.Instance, bool) {
 
 // newTestObjects is Objects over a fresh store with a watch history of
 // history changes, connected to an engine that runs nothing.
-func newTestObjects(t *testing.T, history int) *Objects {
+func newTestObjects(t testing.TB, history int) *Objects {
 	t.Helper()
 	st, err := store.Open(context.Background(), t.TempDir(), zaptest.NewLogger(t))
 	if err != nil {
