@@ -69,6 +69,9 @@ type Page[T runtime.Object] struct {
 // since (an informer then converges); a token older than the watch
 // history is 410 Expired, and the client starts over.
 func SelectPage[T runtime.Object](b *Objects, req *ListRequest, items []T, rv uint64) (Page[T], error) {
+	if want, err := strconv.ParseUint(req.Opts.ResourceVersion, 10, 64); err == nil && want > rv {
+		return Page[T]{}, errTooLarge(want, rv)
+	}
 	start := ""
 	if req.Opts.Continue != "" {
 		crv, key, err := decodeContinue(req.Opts.Continue)

@@ -59,3 +59,15 @@ func checkPreconditions(gr schema.GroupResource, p *metav1.Preconditions, cur *m
 	}
 	return nil
 }
+
+// errTooLarge is the API server's 504 for a resourceVersion newer than
+// the store has (a client that kept a version across a store that was
+// moved aside and started over): client-go recognises it by its cause
+// and lists afresh, where waiting for that version would miss every
+// change until the store caught up.
+func errTooLarge(want, current uint64) error {
+	err := apierrors.NewTimeoutError(fmt.Sprintf("Too large resource version: %d, current: %d", want, current), 1)
+	err.ErrStatus.Details.Causes = []metav1.StatusCause{
+		{Type: metav1.CauseTypeResourceVersionTooLarge, Message: "Too large resource version"}}
+	return err
+}

@@ -206,8 +206,16 @@ func (b *Objects) Watch(f Filter) *Subscription {
 
 // WatchFrom subscribes for the filter starting after resourceVersion
 // from: the remembered changes since are delivered first. A version the
-// history no longer covers is a 410 Expired.
+// history no longer covers is a 410 Expired, one the store has not
+// reached a 504 Too large resource version.
 func (b *Objects) WatchFrom(f Filter, from uint64) (*Subscription, error) {
+	cur, err := b.st.ResourceVersion()
+	if err != nil {
+		return nil, err
+	}
+	if from > cur {
+		return nil, errTooLarge(from, cur)
+	}
 	return b.hub.subscribe(f, from, true)
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -159,4 +160,31 @@ func TestListRequestErrors(t *testing.T) {
 			t.Errorf("%s: %v, want an error containing %q", query, err, want)
 		}
 	}
+}
+
+// TestVersionFromTheFutureIsTooLarge: a version the store has not reached
+// (kept by a client across a store that started over) is the API
+// server's 504 with the ResourceVersionTooLarge cause, for a watch and a
+// list, so client-go lists afresh instead of waiting.
+func TestVersionFromTheFutureIsTooLarge(t *testing.T) {
+	b := newTestObjects(t, 16)
+	cm := mustCreate(t, b.ConfigMapResource(), configMap("a", nil, "1"))
+	future := strconv.FormatUint(rvOf(t, cm)+100, 10)
+	req := listRequest(t, BucketConfigMaps, "watch=true&resourceVersion="+future)
+	plan, _ := req.WatchPlan()
+	_, err := b.Subscribe(req, plan)
+	wantStatus(t, "watch from the future", err, 504, metav1.StatusReasonTimeout, "Too large resource version: "+future)
+	if !apierrors.HasStatusCause(err, metav1.CauseTypeResourceVersionTooLarge) {
+		t.Fatalf("no ResourceVersionTooLarge cause: %v", err)
+	}
+	_, err = SelectPage(b, listRequest(t, BucketConfigMaps, "resourceVersion="+future), []*corev1.ConfigMap{cm}, rvOf(t, cm))
+	wantStatus(t, "list from the future", err, 504, metav1.StatusReasonTimeout, "Too large resource version")
+	// The current version itself is fine.
+	req = listRequest(t, BucketConfigMaps, "watch=true&resourceVersion="+cm.ResourceVersion)
+	plan, _ = req.WatchPlan()
+	sub, err := b.Subscribe(req, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Unwatch(sub)
 }
