@@ -30,6 +30,16 @@ var (
 	_ Collection[*batchv1.Job]      = (*store.Collection[*batchv1.Job])(nil)
 )
 
+// ConfigMaps is the stored ConfigMaps, for reads (writes go through
+// ConfigMapResource, which keeps the API rules).
+func (b *Objects) ConfigMaps() Collection[*corev1.ConfigMap] { return b.st.ConfigMaps() }
+
+// Secrets is the stored Secrets, for reads.
+func (b *Objects) Secrets() Collection[*corev1.Secret] { return b.st.Secrets() }
+
+// Jobs is the stored Jobs, for reads.
+func (b *Objects) Jobs() Collection[*batchv1.Job] { return b.st.Jobs() }
+
 // Events is the stored Events.
 func (b *Objects) Events() Collection[*corev1.Event] { return b.st.Events() }
 
