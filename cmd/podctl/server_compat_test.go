@@ -111,7 +111,9 @@ func startRealServer(t *testing.T) (string, *compatEngine) {
 		t.Fatal(err)
 	}
 	eng := &compatEngine{sink: objs, pods: map[types.UID]*corev1.Pod{}}
-	objs.SetEngine(eng)
+	if err := objs.Connect(objects.Wiring{Engine: eng}); err != nil {
+		t.Fatal(err)
+	}
 	srv, err := server.New(server.Options{Objects: objs, Logger: zap.NewNop(), Root: root, Version: "v9.9.9"})
 	if err != nil {
 		t.Fatal(err)

@@ -184,12 +184,13 @@ func (d *daemon) wire(ctx context.Context) error {
 	probes := probe.NewManager(p, clk, log.Named("probe"), probe.WithObserver(observeProbe(m)))
 	d.mgr = supervisor.NewManager(memory.Runtime{Runtime: d.rt, Heap: heap}, objs, supervisor.Options{Clock: clk, Logger: log.Named("engine"),
 		ConcurrentStarts: cfg.ConcurrentPodStarts, Probes: probes, RunHook: hookRunner(p), PrepareAhead: cfg.PrepareAhead})
-	objs.SetEngine(d.mgr)
 	d.objs, d.images = objs, memory.Images{Images: d.rt, Heap: heap}
 	ctrl := job.NewController(job.Options{Pods: objs, Jobs: objs, Events: objs, Logger: log.Named("job"),
 		MaxPodCreatesPerSync: cfg.Limits.MaxJobPodCreatesPerSync})
 	d.jobs = job.NewRunner(ctrl, objs, clk, log.Named("job"))
-	objs.SetJobController(d.jobs, d.jobs)
+	if err := objs.Connect(objects.Wiring{Engine: d.mgr, Jobs: d.jobs, Pods: d.jobs}); err != nil {
+		return err
+	}
 	d.crons = cronJobRunner(objs, clk, log.Named("cronjob"))
 	if d.https, err = newHTTPS(cfg.ListenHTTPS, cfg.Root, log); err != nil {
 		return err

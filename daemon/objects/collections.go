@@ -22,6 +22,7 @@ type Collection[T any] interface {
 	Update(ctx context.Context, obj T) (T, error)
 	Mutate(ctx context.Context, namespace, name string, fn func(T) (T, error)) (T, error)
 	Delete(ctx context.Context, namespace, name string, uid types.UID, final func(stored T) T) (T, error)
+	DeleteChecked(ctx context.Context, namespace, name string, check func(stored T) error) (T, error)
 }
 
 var (
@@ -29,17 +30,18 @@ var (
 	_ Collection[*batchv1.Job]      = (*store.Collection[*batchv1.Job])(nil)
 )
 
-// ConfigMaps is the stored ConfigMaps.
+// ConfigMaps is the stored ConfigMaps, for reads (writes go through
+// ConfigMapResource, which keeps the API rules).
 func (b *Objects) ConfigMaps() Collection[*corev1.ConfigMap] { return b.st.ConfigMaps() }
 
-// Secrets is the stored Secrets.
+// Secrets is the stored Secrets, for reads.
 func (b *Objects) Secrets() Collection[*corev1.Secret] { return b.st.Secrets() }
+
+// Jobs is the stored Jobs, for reads.
+func (b *Objects) Jobs() Collection[*batchv1.Job] { return b.st.Jobs() }
 
 // Events is the stored Events.
 func (b *Objects) Events() Collection[*corev1.Event] { return b.st.Events() }
-
-// Jobs is the stored Jobs.
-func (b *Objects) Jobs() Collection[*batchv1.Job] { return b.st.Jobs() }
 
 // PrepareEvent checks and completes a posted Event: it names what it is
 // about and why; name, count and timestamps default as the API server's

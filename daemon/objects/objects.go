@@ -9,7 +9,10 @@ package objects
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/podrun/podrun/daemon/metrics"
 	"github.com/podrun/podrun/daemon/secopts"
@@ -71,6 +74,13 @@ type Options struct {
 	// WatchBuffer is each watcher's queue; a watcher that falls this far
 	// behind is dropped rather than slowing the engine.
 	WatchBuffer int
+	// WatchHistory is how many changes the watch hub remembers, so that a
+	// client can watch from a resourceVersion it listed at; older versions
+	// are 410 Expired.
+	WatchHistory int
+	// BookmarkInterval is how often a watch with allowWatchBookmarks=true
+	// gets a BOOKMARK (the API server's is about a minute).
+	BookmarkInterval time.Duration
 }
 
 // Objects is the object layer and the engine's Sink.
@@ -83,11 +93,11 @@ type Objects struct {
 	hub *hub
 
 	// The engine and the Job controller are built with Objects as their
-	// sink, pod control and job store, so they are connected after New.
-	mu     sync.RWMutex
-	engine Engine
-	jobs   JobController
-	pods   PodObserver
+	// sink, pod control and job store, so they are connected after New,
+	// once (Connect); reading them is one atomic load, no lock.
+	wired atomic.Pointer[Wiring]
+
+	managers fieldManagers
 
 	startedMu sync.Mutex
 	started   map[types.UID]bool // pods whose start latency was observed
@@ -107,8 +117,18 @@ func New(o Options) (*Objects, error) {
 	if o.WatchBuffer == 0 {
 		o.WatchBuffer = 256
 	}
+	if o.WatchHistory == 0 {
+		o.WatchHistory = 1024 // a few MiB of pods at most
+	}
+	if o.BookmarkInterval == 0 {
+		o.BookmarkInterval = time.Minute
+	}
+	rv, err := o.Store.ResourceVersion()
+	if err != nil {
+		return nil, fmt.Errorf("objects: read the store's resourceVersion: %w", err)
+	}
 	b := &Objects{o: o, st: o.Store, log: o.Logger, clk: o.Clock, rec: metrics.Nop{},
-		hub: newHub(o.WatchBuffer, o.Logger), started: map[types.UID]bool{}}
+		hub: newHub(o.WatchBuffer, o.WatchHistory, rv, o.Logger), started: map[types.UID]bool{}}
 	if o.Metrics != nil {
 		b.rec = o.Metrics
 	}
@@ -128,40 +148,45 @@ func (b *Objects) notify(c store.Change) {
 	}
 }
 
-// SetEngine connects the engine. It is separate from New because the
-// engine is built with Objects as its Sink.
-func (b *Objects) SetEngine(e Engine) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.engine = e
+// Wiring is what Objects drive and are built before: the engine and the
+// Job controller take Objects as their sink, pod control and job store.
+type Wiring struct {
+	Engine Engine // required
+	// Jobs hears about every Job write; nil: Jobs are stored only.
+	Jobs JobController
+	// Pods hears about every committed pod write; may be nil.
+	Pods PodObserver
 }
 
-// SetJobController connects the Job controller after New (it is built
-// with Objects as its pod control and job store). obs may be nil.
-func (b *Objects) SetJobController(jc JobController, obs PodObserver) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.jobs, b.pods = jc, obs
+// Connect wires the engine and the Job controller in, once, before the
+// API serves. Until then the requests that need the engine are 503
+// ServiceUnavailable.
+func (b *Objects) Connect(w Wiring) error {
+	if w.Engine == nil {
+		return errors.New("objects: Connect needs an engine")
+	}
+	if !b.wired.CompareAndSwap(nil, &w) {
+		return errors.New("objects: already connected")
+	}
+	return nil
 }
 
-func (b *Objects) jobController() JobController {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return b.jobs
+func (b *Objects) wiring() *Wiring {
+	if w := b.wired.Load(); w != nil {
+		return w
+	}
+	return &Wiring{}
 }
 
-func (b *Objects) podObserver() PodObserver {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return b.pods
-}
+func (b *Objects) jobController() JobController { return b.wiring().Jobs }
 
-// Engine is the connected engine, nil before SetEngine.
-func (b *Objects) Engine() Engine {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return b.engine
-}
+func (b *Objects) podObserver() PodObserver { return b.wiring().Pods }
+
+// Engine is the connected engine, nil before Connect.
+func (b *Objects) Engine() Engine { return b.wiring().Engine }
+
+// BookmarkInterval is how often a watch that allows bookmarks gets one.
+func (b *Objects) BookmarkInterval() time.Duration { return b.o.BookmarkInterval }
 
 // Clock is the clock the objects are stamped with.
 func (b *Objects) Clock() clock.Clock { return b.clk }

@@ -2,16 +2,19 @@ package objects
 
 import (
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // podChange is what a PUT of a pod means (docs/contract.md §3 apply).
 type podChange int
 
 const (
-	// changeNone: same spec, labels and annotations: nothing is written
+	// changeNone: same spec, labels, annotations and managed fields:
+	// nothing is written
 	// and the resourceVersion stays (apply prints "unchanged").
 	changeNone podChange = iota
 	// changeMeta: only labels or annotations differ: stored, nothing restarts.
@@ -26,7 +29,8 @@ const (
 
 // classifyPodChange compares the stored pod with the defaulted new one.
 func classifyPodChange(old, next *corev1.Pod) podChange {
-	metaSame := maps.Equal(old.Labels, next.Labels) && maps.Equal(old.Annotations, next.Annotations)
+	metaSame := maps.Equal(old.Labels, next.Labels) && maps.Equal(old.Annotations, next.Annotations) &&
+		sameOwners(old.ManagedFields, next.ManagedFields)
 	if apiequality.Semantic.DeepEqual(old.Spec, next.Spec) {
 		if metaSame {
 			return changeNone
@@ -60,4 +64,14 @@ func inPlaceOnly(old, next *corev1.PodSpec) bool {
 	take(merged.InitContainers, next.InitContainers)
 	take(merged.Containers, next.Containers)
 	return apiequality.Semantic.DeepEqual(*merged, *next)
+}
+
+// sameOwners reports whether two managedFields lists record the same
+// managers owning the same fields; their timestamps do not matter, so a
+// repeated apply stays unchanged.
+func sameOwners(a, b []metav1.ManagedFieldsEntry) bool {
+	return slices.EqualFunc(a, b, func(x, y metav1.ManagedFieldsEntry) bool {
+		x.Time, y.Time = nil, nil
+		return apiequality.Semantic.DeepEqual(x, y)
+	})
 }

@@ -42,6 +42,9 @@ func (b *Objects) LivePod(ctx context.Context, ns, name string) (*supervisor.Pod
 // stores it and starts it. A pod the engine refuses is taken back, so
 // the client sees a clean failure.
 func (b *Objects) SubmitPod(ctx context.Context, pod *corev1.Pod) (*supervisor.PodRecord, error) {
+	if b.Engine() == nil {
+		return nil, errNoEngine // refused before anything is stored
+	}
 	b.newPodIdentity(pod)
 	rec, err := b.st.Pods().Create(ctx, &supervisor.PodRecord{Pod: pod})
 	if err != nil {
@@ -55,6 +58,9 @@ func (b *Objects) SubmitPod(ctx context.Context, pod *corev1.Pod) (*supervisor.P
 	}
 	return rec, nil
 }
+
+// errNoEngine answers what needs the engine before daemon/app connected it.
+var errNoEngine = api.NewServiceUnavailable("the pod engine is not running yet")
 
 // newPodIdentity gives a pod the fields only podrund sets.
 func (b *Objects) newPodIdentity(pod *corev1.Pod) {
@@ -73,7 +79,7 @@ func (b *Objects) newPodIdentity(pod *corev1.Pod) {
 func (b *Objects) startPod(ctx context.Context, rec *supervisor.PodRecord) error {
 	e := b.Engine()
 	if e == nil {
-		return api.NewServiceUnavailable("the pod engine is not running yet")
+		return errNoEngine
 	}
 	cp := &supervisor.PodRecord{Pod: rec.Pod.DeepCopy(), Engine: rec.Engine}
 	return e.Start(context.WithoutCancel(ctx), cp)

@@ -39,7 +39,7 @@ func (b *Objects) ApplyPod(ctx context.Context, next *corev1.Pod) (*corev1.Pod, 
 		return base.DeepCopy(), nil
 	case changeMeta:
 		if pending != nil {
-			pending.Labels, pending.Annotations = next.Labels, next.Annotations
+			pending.Labels, pending.Annotations, pending.ManagedFields = next.Labels, next.Annotations, next.ManagedFields
 			return b.st.SetPending(ctx, pending)
 		}
 		return b.updateStoredPod(ctx, cur.Pod.UID, next, false)
@@ -67,7 +67,10 @@ func (b *Objects) updateStoredPod(ctx context.Context, uid types.UID, next *core
 		if rec.Pod.UID != uid {
 			return nil, api.NewConflict("pod", next.Name, fmt.Errorf("the pod was replaced meanwhile"))
 		}
-		rec.Pod.Labels, rec.Pod.Annotations = next.Labels, next.Annotations
+		if err := checkVersion(podResource, &next.ObjectMeta, &rec.Pod.ObjectMeta); err != nil {
+			return nil, err // written since the caller read it
+		}
+		rec.Pod.Labels, rec.Pod.Annotations, rec.Pod.ManagedFields = next.Labels, next.Annotations, next.ManagedFields
 		if withSpec {
 			rec.Pod.Spec = next.Spec
 			rec.Pod.Generation++
@@ -133,7 +136,7 @@ func (b *Objects) beginDelete(ctx context.Context, rec *supervisor.PodRecord, gr
 	}
 	e := b.Engine()
 	if e == nil {
-		return nil, api.NewServiceUnavailable("the pod engine is not running yet")
+		return nil, errNoEngine
 	}
 	if _, running := e.Get(pod.UID); !running {
 		final := pod.DeepCopy()

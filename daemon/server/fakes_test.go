@@ -20,6 +20,7 @@ import (
 	"github.com/podrun/podrun/daemon/store"
 	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap/zaptest"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -175,6 +176,7 @@ type testServer struct {
 	obj    *objects.Objects
 	st     *store.Store
 	engine *fakeEngine
+	wire   *testWiring
 	images *fakeImages
 	client *http.Client
 	root   string
@@ -218,7 +220,10 @@ func newTestServerObjects(t *testing.T, mod func(*Options), objMod func(*objects
 	}
 	eng := newFakeEngine()
 	eng.sink = obj
-	obj.SetEngine(eng)
+	wire := &testWiring{engine: eng}
+	if err := obj.Connect(objects.Wiring{Engine: wire, Jobs: wire, Pods: wire}); err != nil {
+		t.Fatal(err)
+	}
 	srv.SetReady(true)
 	sock := filepath.Join(t.TempDir(), "podrund.sock")
 	ln, err := Listen(sock)
@@ -237,7 +242,7 @@ func newTestServerObjects(t *testing.T, mod func(*Options), objMod func(*objects
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		}}}
-	return &testServer{t: t, srv: srv, obj: obj, st: st, engine: eng, images: images, client: client, root: root}
+	return &testServer{t: t, srv: srv, obj: obj, wire: wire, st: st, engine: eng, images: images, client: client, root: root}
 }
 
 // do sends a request and returns the code and body.
@@ -294,4 +299,69 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// testWiring is what a test server's objects are connected to (once, as
+// daemon/app does): it forwards to an engine and a Job controller that a
+// test may swap after the server is built.
+type testWiring struct {
+	mu     sync.Mutex
+	engine objects.Engine
+	jobs   objects.JobController
+	pods   objects.PodObserver
+}
+
+func (w *testWiring) setEngine(e objects.Engine) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.engine = e
+}
+
+func (w *testWiring) setJobs(jc objects.JobController, obs objects.PodObserver) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.jobs, w.pods = jc, obs
+}
+
+func (w *testWiring) parts() (objects.Engine, objects.JobController, objects.PodObserver) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.engine, w.jobs, w.pods
+}
+
+func (w *testWiring) eng() objects.Engine { e, _, _ := w.parts(); return e }
+
+func (w *testWiring) Start(ctx context.Context, rec *supervisor.PodRecord) error {
+	return w.eng().Start(ctx, rec)
+}
+func (w *testWiring) UpdatePod(ctx context.Context, pod *corev1.Pod) error {
+	return w.eng().UpdatePod(ctx, pod)
+}
+func (w *testWiring) Delete(ctx context.Context, uid types.UID, grace *int64) error {
+	return w.eng().Delete(ctx, uid, grace)
+}
+func (w *testWiring) Get(uid types.UID) (*supervisor.PodRecord, bool) { return w.eng().Get(uid) }
+func (w *testWiring) Instance(uid types.UID, container string) (supervisor.Instance, bool) {
+	return w.eng().Instance(uid, container)
+}
+func (w *testWiring) OnJobApplied(ctx context.Context, job *batchv1.Job) {
+	if _, jc, _ := w.parts(); jc != nil {
+		jc.OnJobApplied(ctx, job)
+	}
+}
+func (w *testWiring) OnJobDeleted(ctx context.Context, job *batchv1.Job) {
+	if _, jc, _ := w.parts(); jc != nil {
+		jc.OnJobDeleted(ctx, job)
+	}
+}
+func (w *testWiring) PodChanged(pod *corev1.Pod) {
+	if _, _, obs := w.parts(); obs != nil {
+		obs.PodChanged(pod)
+	}
+}
+func (w *testWiring) Diagnose(uid types.UID) (*supervisor.PodDiagnosis, bool) {
+	if dg, ok := w.eng().(Diagnoser); ok {
+		return dg.Diagnose(uid)
+	}
+	return nil, false
 }

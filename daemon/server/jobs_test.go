@@ -23,7 +23,7 @@ func createJobWithRunner(t *testing.T, ts *testServer) *corev1.Pod {
 	t.Helper()
 	c := job.NewController(job.Options{Pods: ts.obj, Jobs: ts.obj, Events: ts.obj})
 	runner := job.NewRunner(c, ts.obj, clock.RealClock{}, nil)
-	ts.obj.SetJobController(runner, runner)
+	ts.wire.setJobs(runner, runner)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(done) }()
@@ -76,12 +76,22 @@ func TestJobControllerThroughServer(t *testing.T) {
 // DELETE with propagationPolicy=Foreground keeps the Job, marked with a
 // deletion timestamp and the foregroundDeletion finalizer, until its pods
 // are gone; then the controller removes it (as the API server and the
-// garbage collector do). Background removes the Job at once.
+// garbage collector do). Background removes the Job at once. The policy
+// comes in the query or, as kubectl sends it, in a DeleteOptions body.
 func TestJobForegroundDeletion(t *testing.T) {
+	for _, form := range []struct{ name, query, body string }{
+		{"query", "?propagationPolicy=Foreground", ""},
+		{"body", "", `{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground"}`},
+	} {
+		t.Run(form.name, func(t *testing.T) { testJobForegroundDeletion(t, form.query, form.body) })
+	}
+}
+
+func testJobForegroundDeletion(t *testing.T, query, body string) {
 	ts := newTestServer(t, nil)
 	ts.engine.holdStop = true
 	pod := createJobWithRunner(t, ts)
-	code, data := ts.do("DELETE", jobsPath+"/once?propagationPolicy=Foreground", "", nil)
+	code, data := ts.do("DELETE", jobsPath+"/once"+query, "application/json", []byte(body))
 	var marked batchv1.Job
 	_ = json.Unmarshal(data, &marked)
 	if code != 200 || marked.DeletionTimestamp == nil || !slices.Contains(marked.Finalizers, "foregroundDeletion") {

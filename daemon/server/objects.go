@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -10,73 +9,46 @@ import (
 	"github.com/podrun/podrun/daemon/objects"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/uuid"
 )
 
 // resourceRoutes are the handlers of one stored kind other than pods.
 type resourceRoutes struct {
 	prefix, plural                 string
-	list, create, get, put, delete http.HandlerFunc
+	list, create, deleteCollection http.HandlerFunc
+	get, put, patch, delete        http.HandlerFunc
+	getSubStatus                   http.HandlerFunc // nil: no status subresource
 }
 
 // objectResource serves a kind that the store keeps as is (configmaps,
-// secrets, events, jobs): CRUD, list and watch, with hooks after writes.
+// secrets, events, jobs) over its objects.Resource: decode, call,
+// encode.
 type objectResource[T runtime.Object] struct {
-	s      *Server
-	kind   string
-	gvk    schema.GroupVersionKind
-	bucket string
-	coll   objects.Collection[T]
-	meta   func(T) *metav1.ObjectMeta
+	s   *Server
+	res *objects.Resource[T]
 	// decode reads a body; default: the strict api decoder.
-	decode func(w http.ResponseWriter, r *http.Request) (runtime.Object, error)
-	// prepare defaults and validates a new or replacing object (identity
-	// already set).
-	prepare func(obj T) error
-	newList func(items []T, rv string) runtime.Object
-	// merge, for a PUT, carries over what the server owns from the stored
-	// object and checks the update; runs after prepare.
-	merge func(next, cur T) error
-	// onDelete adjusts the deleted object from the request (Job propagation).
-	onDelete func(r *http.Request, obj T)
-	// deferDelete, when it reports true, stands in for the removal: the
-	// object was only marked for deletion (a Job deleted with Foreground
-	// propagation stays until its pods are gone).
-	deferDelete func(r *http.Request, namespace, name string) (T, bool, error)
-	// applied runs after a create or a changing update; deleted after a delete.
-	applied func(ctx context.Context, obj T)
-	deleted func(ctx context.Context, obj T)
+	decode  func(w http.ResponseWriter, r *http.Request) (runtime.Object, error)
+	newList func(items []T, lm metav1.ListMeta) runtime.Object
+	// status: the kind has a status subresource (GET .../{name}/status).
+	status bool
 }
 
 func (o *objectResource[T]) routes(prefix, plural string) resourceRoutes {
-	return resourceRoutes{prefix: prefix, plural: plural,
-		list: o.handleList, create: o.handleCreate, get: o.handleGet, put: o.handlePut, delete: o.handleDelete}
-}
-
-func (o *objectResource[T]) public(obj T) T {
-	c := obj.DeepCopyObject().(T)
-	c.GetObjectKind().SetGroupVersionKind(o.gvk)
-	return c
+	rr := resourceRoutes{prefix: prefix, plural: plural,
+		list: o.handleList, create: o.handleCreate, deleteCollection: o.handleDeleteCollection,
+		get: o.handleGet, put: o.handlePut, patch: o.handlePatch, delete: o.handleDelete}
+	if o.status {
+		rr.getSubStatus = o.handleGet
+	}
+	return rr
 }
 
 func (o *objectResource[T]) handleList(w http.ResponseWriter, r *http.Request) {
-	serveList(o.s, w, r, o.bucket, func(ctx context.Context, ns string) ([]T, uint64, error) {
-		items, rv, err := o.coll.List(ctx, ns)
-		for i := range items {
-			items[i] = o.public(items[i])
-		}
-		return items, rv, err
-	}, o.newList)
+	serveList(o.s, w, r, o.res.Bucket(), o.res.List, o.newList)
 }
 
 func (o *objectResource[T]) handleGet(w http.ResponseWriter, r *http.Request) {
-	obj, err := o.coll.Get(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
-	if err != nil {
-		o.s.writeError(w, err)
-		return
-	}
-	o.s.writeJSON(w, http.StatusOK, o.public(obj))
+	obj, err := o.res.Get(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
+	o.s.answer(w, http.StatusOK, obj, err)
 }
 
 // read decodes a body into T and checks it against the path.
@@ -92,107 +64,83 @@ func (o *objectResource[T]) read(w http.ResponseWriter, r *http.Request, name st
 	}
 	obj, ok := raw.(T)
 	if !ok {
-		return zero, api.NewBadRequest(fmt.Sprintf("expected a %s, got %s", o.kind, raw.GetObjectKind().GroupVersionKind().Kind))
+		return zero, api.NewBadRequest(fmt.Sprintf("expected a %s, got %s", o.res.Kind(), raw.GetObjectKind().GroupVersionKind().Kind))
 	}
-	if err := checkPathMeta(o.meta(obj), chi.URLParam(r, "ns"), name); err != nil {
+	if err := checkPathMeta(o.res.Meta(obj), chi.URLParam(r, "ns"), name); err != nil {
 		return zero, err
 	}
 	return obj, nil
 }
 
 func (o *objectResource[T]) handleCreate(w http.ResponseWriter, r *http.Request) {
-	s := o.s
-	obj, err := o.read(w, r, "")
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	m := o.meta(obj)
-	m.UID = uuid.NewUUID()
-	m.CreationTimestamp = metav1.NewTime(s.clk.Now())
-	m.ResourceVersion, m.Generation = "", 1
-	if err := o.prepare(obj); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	created, err := o.coll.Create(r.Context(), obj)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	if o.applied != nil {
-		o.applied(r.Context(), created)
-	}
-	s.writeJSON(w, http.StatusCreated, o.public(created))
-}
-
-func (o *objectResource[T]) handlePut(w http.ResponseWriter, r *http.Request) {
-	s, ns, name := o.s, chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	obj, err := o.read(w, r, name)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	cur, err := o.coll.Get(r.Context(), ns, name)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	m, cm := o.meta(obj), o.meta(cur)
-	if err := objects.RefuseManagedWrite(o.kind, cm, objects.Forced(r.URL.Query())); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	m.UID, m.CreationTimestamp, m.Generation = cm.UID, cm.CreationTimestamp, cm.Generation
-	if err := o.prepare(obj); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	if o.merge != nil {
-		if err := o.merge(obj, cur); err != nil {
-			s.writeError(w, err)
-			return
-		}
-	}
-	updated, err := o.coll.Update(r.Context(), obj)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	if o.applied != nil && o.meta(updated).ResourceVersion != cm.ResourceVersion {
-		o.applied(r.Context(), updated)
-	}
-	s.writeJSON(w, http.StatusOK, o.public(updated))
-}
-
-func (o *objectResource[T]) handleDelete(w http.ResponseWriter, r *http.Request) {
-	if cur, err := o.coll.Get(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name")); err == nil {
-		if err := objects.RefuseManagedWrite(o.kind, o.meta(cur), objects.Forced(r.URL.Query())); err != nil {
-			o.s.writeError(w, err)
-			return
-		}
-	}
-	if o.deferDelete != nil {
-		obj, deferred, err := o.deferDelete(r, chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
-		if err != nil {
-			o.s.writeError(w, err)
-			return
-		}
-		if deferred {
-			o.s.writeJSON(w, http.StatusOK, o.public(obj))
-			return
-		}
-	}
-	obj, err := o.coll.Delete(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), "", nil)
+	opts, err := objects.CreateOptions(r.URL.Query(), r.UserAgent())
 	if err != nil {
 		o.s.writeError(w, err)
 		return
 	}
-	if o.onDelete != nil {
-		o.onDelete(r, obj)
+	obj, err := o.read(w, r, "")
+	if err != nil {
+		o.s.writeError(w, err)
+		return
 	}
-	if o.deleted != nil {
-		o.deleted(r.Context(), obj)
+	created, err := o.res.Create(r.Context(), obj, opts)
+	o.s.answer(w, http.StatusCreated, created, err)
+}
+
+func (o *objectResource[T]) handlePut(w http.ResponseWriter, r *http.Request) {
+	opts, err := objects.UpdateOptions(r.URL.Query(), r.UserAgent())
+	if err != nil {
+		o.s.writeError(w, err)
+		return
 	}
-	o.s.writeJSON(w, http.StatusOK, o.public(obj))
+	obj, err := o.read(w, r, chi.URLParam(r, "name"))
+	if err != nil {
+		o.s.writeError(w, err)
+		return
+	}
+	updated, err := o.res.Update(r.Context(), obj, opts)
+	o.s.answer(w, http.StatusOK, updated, err)
+}
+
+func (o *objectResource[T]) handlePatch(w http.ResponseWriter, r *http.Request) {
+	pr, err := o.s.readPatch(w, r)
+	if err != nil {
+		o.s.writeError(w, err)
+		return
+	}
+	patched, created, err := o.res.Patch(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), pr)
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	o.s.answer(w, code, patched, err)
+}
+
+func (o *objectResource[T]) handleDelete(w http.ResponseWriter, r *http.Request) {
+	opts, err := readDeleteOptions(w, r)
+	if err != nil {
+		o.s.writeError(w, err)
+		return
+	}
+	gone, err := o.res.Delete(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), opts, objects.Forced(r.URL.Query()))
+	o.s.answer(w, http.StatusOK, gone, err)
+}
+
+func (o *objectResource[T]) handleDeleteCollection(w http.ResponseWriter, r *http.Request) {
+	req, err := objects.NewListRequest(o.res.Bucket(), chi.URLParam(r, "ns"), r.URL.Query())
+	if err != nil {
+		o.s.writeError(w, err)
+		return
+	}
+	opts, err := readDeleteOptions(w, r)
+	if err != nil {
+		o.s.writeError(w, err)
+		return
+	}
+	gone, err := o.res.DeleteCollection(r.Context(), req, opts, objects.Forced(r.URL.Query()))
+	if err != nil {
+		o.s.writeError(w, err)
+		return
+	}
+	o.s.writeJSON(w, http.StatusOK, o.newList(gone, metav1.ListMeta{}))
 }

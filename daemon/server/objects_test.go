@@ -139,7 +139,7 @@ spec:
 func TestJobsCRUDAndHook(t *testing.T) {
 	jobs := &recordingJobs{}
 	ts := newTestServer(t, nil)
-	ts.obj.SetJobController(jobs, nil)
+	ts.wire.setJobs(jobs, nil)
 	path := "/apis/batch/v1/namespaces/default/jobs"
 	code, data := ts.do("POST", path, "application/yaml", []byte(jobYAML))
 	var j batchv1.Job

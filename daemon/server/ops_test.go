@@ -69,7 +69,7 @@ spec:
 	now := time.Now()
 	ts.engine.setEngineState(pp.UID, supervisor.EngineState{Initialized: true, Instances: []supervisor.Instance{
 		{ID: "i1", Container: "app", State: supervisor.InstanceRunning, StartedAt: now.Add(-time.Minute)}}})
-	ts.obj.SetEngine(diagEngine{fakeEngine: ts.engine, probes: map[string]map[results.Kind]supervisor.ProbeInfo{
+	ts.wire.setEngine(diagEngine{fakeEngine: ts.engine, probes: map[string]map[results.Kind]supervisor.ProbeInfo{
 		"i1": {results.Startup: {Result: results.Failure, Failures: 4, LastAt: now}}}})
 	ts.getJSON(podsPath+"/probed/blockers", &b)
 	if len(b.Items) != 1 || !strings.HasPrefix(b.Items[0].Message, "container app: startup probe failing (4/30), next probe in ") ||

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -32,10 +31,11 @@ func (s *Server) listPods(w http.ResponseWriter, r *http.Request) {
 			pods = append(pods, publicPod(rec))
 		}
 		return pods, rv, err
-	}, func(kept []*corev1.Pod, rv string) runtime.Object {
-		return &corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"},
-			ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(kept)}
-	})
+	}, func(kept []*corev1.Pod, lm metav1.ListMeta) runtime.Object { return podList(kept, lm) })
+}
+
+func podList(items []*corev1.Pod, lm metav1.ListMeta) *corev1.PodList {
+	return &corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}, ListMeta: lm, Items: derefAll(items)}
 }
 
 func (s *Server) getPod(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +48,7 @@ func (s *Server) getPod(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodePod reads a Pod body for namespace ns (and, for PUT, name),
-// defaults and validates it as the API server would.
+// defaults, validates and admits it as the API server would.
 func (s *Server) decodePod(w http.ResponseWriter, r *http.Request, ns, name string) (*corev1.Pod, error) {
 	obj, err := s.readObject(w, r)
 	if err != nil {
@@ -61,18 +61,16 @@ func (s *Server) decodePod(w http.ResponseWriter, r *http.Request, ns, name stri
 	if err := checkPathMeta(&pod.ObjectMeta, ns, name); err != nil {
 		return nil, err
 	}
-	if pod.Name == "" && pod.GenerateName != "" {
-		pod.Name = pod.GenerateName + rand.String(5)
-	}
-	api.DefaultPod(pod)
-	if err := api.Validate(pod); err != nil {
+	if err := s.obj.PreparePod(pod); err != nil {
 		return nil, err
 	}
-	if err := s.obj.AdmitPod(pod); err != nil {
-		return nil, err
-	}
-	addWarnings(w, api.PodWarnings(&pod.Spec, field.NewPath("spec")))
+	warnPod(w, pod)
 	return pod, nil
+}
+
+// warnPod adds the API server's Warning headers for a pod.
+func warnPod(w http.ResponseWriter, pod *corev1.Pod) {
+	addWarnings(w, api.PodWarnings(&pod.Spec, field.NewPath("spec")))
 }
 
 // checkPathMeta fills the namespace from the path and refuses a body that
@@ -93,65 +91,88 @@ func checkPathMeta(m *metav1.ObjectMeta, ns, name string) error {
 }
 
 func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
-	ns := chi.URLParam(r, "ns")
-	pod, err := s.decodePod(w, r, ns, "")
+	opts, err := objects.CreateOptions(r.URL.Query(), r.UserAgent())
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	rec, err := s.obj.SubmitPod(r.Context(), pod)
+	pod, err := s.decodePod(w, r, chi.URLParam(r, "ns"), "")
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	s.writeJSON(w, http.StatusCreated, publicPod(rec))
+	out, err := s.obj.CreatePodAs(r.Context(), pod, opts)
+	s.answer(w, http.StatusCreated, typedPod(out), err)
 }
 
 func (s *Server) putPod(w http.ResponseWriter, r *http.Request) {
-	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	next, err := s.decodePod(w, r, ns, name)
+	opts, err := objects.UpdateOptions(r.URL.Query(), r.UserAgent())
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	if err := s.refuseManagedPod(r, ns, name); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	out, err := s.obj.ApplyPod(r.Context(), next)
+	next, err := s.decodePod(w, r, chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	out.TypeMeta = podTypeMeta
-	s.writeJSON(w, http.StatusOK, out)
+	out, err := s.obj.UpdatePod(r.Context(), next, opts)
+	s.answer(w, http.StatusOK, typedPod(out), err)
+}
+
+func (s *Server) patchPod(w http.ResponseWriter, r *http.Request) {
+	pr, err := s.readPatch(w, r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	out, created, err := s.obj.PatchPod(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), pr)
+	if err == nil {
+		warnPod(w, out)
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	s.answer(w, code, typedPod(out), err)
 }
 
 func (s *Server) deletePod(w http.ResponseWriter, r *http.Request) {
-	grace, err := queryInt(r, "gracePeriodSeconds")
+	opts, err := readDeleteOptions(w, r)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
-	if err := s.refuseManagedPod(r, chi.URLParam(r, "ns"), chi.URLParam(r, "name")); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	pod, err := s.obj.RequestDeletion(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), grace)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	pod.TypeMeta = podTypeMeta
-	s.writeJSON(w, http.StatusOK, pod)
+	pod, err := s.obj.DeletePodAs(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), opts, objects.Forced(r.URL.Query()))
+	s.answer(w, http.StatusOK, typedPod(pod), err)
 }
 
-// refuseManagedPod refuses an unforced write to a pod a manifest file
-// owns; a pod that is not stored is left to the write to report.
-func (s *Server) refuseManagedPod(r *http.Request, ns, name string) error {
-	rec, err := s.obj.Pod(r.Context(), ns, name)
+func (s *Server) deletePods(w http.ResponseWriter, r *http.Request) {
+	req, err := objects.NewListRequest(objects.BucketPods, chi.URLParam(r, "ns"), r.URL.Query())
 	if err != nil {
-		return nil
+		s.writeError(w, err)
+		return
 	}
-	return objects.RefuseManagedWrite("Pod", rec.Pod, objects.Forced(r.URL.Query()))
+	opts, err := readDeleteOptions(w, r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	gone, err := s.obj.DeletePods(r.Context(), req, opts, objects.Forced(r.URL.Query()))
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	for _, p := range gone {
+		typedPod(p)
+	}
+	s.writeJSON(w, http.StatusOK, podList(gone, metav1.ListMeta{}))
+}
+
+// typedPod sets a pod's apiVersion and kind (nil stays nil).
+func typedPod(p *corev1.Pod) *corev1.Pod {
+	if p != nil {
+		p.TypeMeta = podTypeMeta
+	}
+	return p
 }

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
 	"github.com/podrun/podrun/api"
-	"github.com/podrun/podrun/daemon/objects"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,87 +12,33 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// resources are the stored kinds besides pods, with their hooks.
+// resources are the stored kinds besides pods, with their list types.
 func (s *Server) resources() []resourceRoutes {
-	cms := &objectResource[*corev1.ConfigMap]{
-		s: s, kind: "ConfigMap", gvk: api.ConfigMapGVK, bucket: objects.BucketConfigMaps,
-		coll: s.obj.ConfigMaps(),
-		meta: func(o *corev1.ConfigMap) *metav1.ObjectMeta { return &o.ObjectMeta },
-		prepare: func(o *corev1.ConfigMap) error {
-			api.DefaultConfigMap(o)
-			return api.Validate(o)
-		},
-		merge: func(next, cur *corev1.ConfigMap) error { return api.ValidateUpdate(next, cur) },
-		newList: func(items []*corev1.ConfigMap, rv string) runtime.Object {
+	cms := &objectResource[*corev1.ConfigMap]{s: s, res: s.obj.ConfigMapResource(),
+		newList: func(items []*corev1.ConfigMap, lm metav1.ListMeta) runtime.Object {
 			return &corev1.ConfigMapList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMapList"},
-				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
-		},
-		applied: func(ctx context.Context, o *corev1.ConfigMap) {
-			s.obj.SourceChanged(ctx, o.Namespace, "ConfigMap", o.Name)
-		},
-	}
-	secrets := &objectResource[*corev1.Secret]{
-		s: s, kind: "Secret", gvk: api.SecretGVK, bucket: objects.BucketSecrets,
-		coll: s.obj.Secrets(),
-		meta: func(o *corev1.Secret) *metav1.ObjectMeta { return &o.ObjectMeta },
-		prepare: func(o *corev1.Secret) error {
-			api.DefaultSecret(o)
-			return api.Validate(o)
-		},
-		merge: func(next, cur *corev1.Secret) error { return api.ValidateUpdate(next, cur) },
-		newList: func(items []*corev1.Secret, rv string) runtime.Object {
+				ListMeta: lm, Items: derefAll(items)}
+		}}
+	secrets := &objectResource[*corev1.Secret]{s: s, res: s.obj.SecretResource(),
+		newList: func(items []*corev1.Secret, lm metav1.ListMeta) runtime.Object {
 			return &corev1.SecretList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "SecretList"},
-				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
-		},
-		applied: func(ctx context.Context, o *corev1.Secret) { s.obj.SourceChanged(ctx, o.Namespace, "Secret", o.Name) },
-	}
-	events := &objectResource[*corev1.Event]{
-		s: s, kind: "Event", gvk: corev1.SchemeGroupVersion.WithKind("Event"), bucket: objects.BucketEvents,
-		coll:    s.obj.Events(),
-		meta:    func(o *corev1.Event) *metav1.ObjectMeta { return &o.ObjectMeta },
-		decode:  s.readEvent,
-		prepare: s.obj.PrepareEvent,
-		newList: func(items []*corev1.Event, rv string) runtime.Object {
+				ListMeta: lm, Items: derefAll(items)}
+		}}
+	events := &objectResource[*corev1.Event]{s: s, res: s.obj.EventResource(), decode: s.readEvent,
+		newList: func(items []*corev1.Event, lm metav1.ListMeta) runtime.Object {
 			return &corev1.EventList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "EventList"},
-				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
-		},
-	}
-	jobs := &objectResource[*batchv1.Job]{
-		s: s, kind: "Job", gvk: api.JobGVK, bucket: objects.BucketJobs,
-		coll:    s.obj.Jobs(),
-		meta:    func(o *batchv1.Job) *metav1.ObjectMeta { return &o.ObjectMeta },
-		prepare: s.obj.PrepareJob,
-		merge:   objects.MergeJobUpdate,
-		onDelete: func(r *http.Request, j *batchv1.Job) {
-			objects.JobPropagation(j, r.URL.Query().Get("propagationPolicy"))
-		},
-		deferDelete: func(r *http.Request, ns, name string) (*batchv1.Job, bool, error) {
-			return s.obj.ForegroundDeleteJob(r.Context(), r.URL.Query().Get("propagationPolicy"), ns, name)
-		},
-		newList: func(items []*batchv1.Job, rv string) runtime.Object {
+				ListMeta: lm, Items: derefAll(items)}
+		}}
+	jobs := &objectResource[*batchv1.Job]{s: s, res: s.obj.JobResource(), status: true,
+		newList: func(items []*batchv1.Job, lm metav1.ListMeta) runtime.Object {
 			return &batchv1.JobList{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "JobList"},
-				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
-		},
-		applied: s.obj.JobApplied,
-		deleted: s.obj.JobDeleted,
-	}
-	cronJobs := &objectResource[*batchv1.CronJob]{
-		s: s, kind: "CronJob", gvk: api.CronJobGVK, bucket: objects.BucketCronJobs,
-		coll:    s.obj.CronJobs(),
-		meta:    func(o *batchv1.CronJob) *metav1.ObjectMeta { return &o.ObjectMeta },
-		prepare: s.obj.PrepareCronJob,
-		merge:   objects.MergeCronJobUpdate,
-		// The whole delete is the object layer's: it records an Orphan
-		// propagation on the deleted CronJob for the controller (R115).
-		deferDelete: func(r *http.Request, ns, name string) (*batchv1.CronJob, bool, error) {
-			cj, err := s.obj.DeleteCronJob(r.Context(), r.URL.Query().Get("propagationPolicy"), ns, name)
-			return cj, err == nil, err
-		},
-		newList: func(items []*batchv1.CronJob, rv string) runtime.Object {
+				ListMeta: lm, Items: derefAll(items)}
+		}}
+	cronJobs := &objectResource[*batchv1.CronJob]{s: s, res: s.obj.CronJobResource(),
+		newList: func(items []*batchv1.CronJob, lm metav1.ListMeta) runtime.Object {
 			return &batchv1.CronJobList{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJobList"},
-				ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: derefAll(items)}
-		},
-	}
+				ListMeta: lm, Items: derefAll(items)}
+		}}
 	return []resourceRoutes{
 		cms.routes("/api/v1", "configmaps"),
 		secrets.routes("/api/v1", "secrets"),

@@ -10,7 +10,9 @@ import (
 	"strconv"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/daemon/objects"
 	"go.uber.org/zap"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -92,6 +94,8 @@ func addWarnings(w http.ResponseWriter, texts []string) {
 	}
 }
 
+const errEmptyBody = "the request body is empty"
+
 // readBody reads a non-empty body of at most MaxBodyBytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -104,7 +108,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, api.NewBadRequest(fmt.Sprintf("read request body: %v", err))
 	}
 	if len(data) == 0 {
-		return nil, api.NewBadRequest("the request body is empty")
+		return nil, api.NewBadRequest(errEmptyBody)
 	}
 	return data, nil
 }
@@ -133,4 +137,47 @@ func queryInt(r *http.Request, name string) (*int64, error) {
 		return nil, api.NewBadRequest(fmt.Sprintf("query parameter %s=%q must be a non-negative integer", name, v))
 	}
 	return &n, nil
+}
+
+// answer writes obj with code, or err when there is one.
+func (s *Server) answer(w http.ResponseWriter, code int, obj any, err error) {
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	s.writeJSON(w, code, obj)
+}
+
+// readOptionalBody reads a body that may be empty (a DELETE's options),
+// at most MaxBodyBytes.
+func readOptionalBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	data, err := readBody(w, r)
+	var se *api.StatusError
+	if errors.As(err, &se) && se.Status().Message == errEmptyBody {
+		return nil, nil
+	}
+	return data, err
+}
+
+// readDeleteOptions reads a DELETE's options from its body or query.
+func readDeleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.DeleteOptions, error) {
+	body, err := readOptionalBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return objects.DeleteOptions(r.URL.Query(), body)
+}
+
+// readPatch reads a PATCH: its type from the Content-Type, its body and
+// its options.
+func (s *Server) readPatch(w http.ResponseWriter, r *http.Request) (*objects.PatchRequest, error) {
+	pt, err := objects.PatchType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return objects.NewPatchRequest(r.URL.Query(), pt, body, r.UserAgent())
 }

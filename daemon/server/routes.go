@@ -44,8 +44,11 @@ func (s *Server) routes() http.Handler {
 	r.Route("/api/v1/namespaces/{ns}/pods", func(r chi.Router) {
 		r.Get("/", s.listPods)
 		r.Post("/", s.createPod)
+		r.Delete("/", s.deletePods)
 		r.Get("/{name}", s.getPod)
+		r.Get("/{name}/status", s.getPod)
 		r.Put("/{name}", s.putPod)
+		r.Patch("/{name}", s.patchPod)
 		r.Delete("/{name}", s.deletePod)
 		r.Get("/{name}/log", s.getLog)
 		// kubectl's WebSocket upgrades are GETs, its SPDY fallback POSTs.
@@ -67,9 +70,14 @@ func (s *Server) routes() http.Handler {
 		r.Route(res.prefix+"/namespaces/{ns}/"+res.plural, func(r chi.Router) {
 			r.Get("/", res.list)
 			r.Post("/", res.create)
+			r.Delete("/", res.deleteCollection)
 			r.Get("/{name}", res.get)
 			r.Put("/{name}", res.put)
+			r.Patch("/{name}", res.patch)
 			r.Delete("/{name}", res.delete)
+			if res.getSubStatus != nil {
+				r.Get("/{name}/status", res.getSubStatus)
+			}
 		})
 	}
 

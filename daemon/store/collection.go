@@ -101,6 +101,12 @@ func (c *Collection[T]) createTx(w *writeTx, obj T) error {
 }
 
 func (c *Collection[T]) putTx(w *writeTx, obj T, typ string) error {
+	return c.putTxPrev(w, obj, typ, nil)
+}
+
+// putTxPrev stores obj; prev, when set, is the stored encoding it replaces
+// (announced as the change's Prev).
+func (c *Collection[T]) putTxPrev(w *writeTx, obj T, typ string, prev []byte) error {
 	m := c.meta(obj)
 	rv, err := w.RV()
 	if err != nil {
@@ -114,15 +120,23 @@ func (c *Collection[T]) putTx(w *writeTx, obj T, typ string) error {
 	if err := c.b(w.tx).Put(Key(m.Namespace, m.Name), data); err != nil {
 		return fmt.Errorf("store %s %s/%s: %w", c.resource.Resource, m.Namespace, m.Name, err)
 	}
-	c.announce(w, typ, obj, rv)
-	return nil
+	return c.announce(w, typ, obj, prev, rv)
 }
 
-func (c *Collection[T]) announce(w *writeTx, typ string, obj T, rv uint64) {
+func (c *Collection[T]) announce(w *writeTx, typ string, obj T, prev []byte, rv uint64) error {
 	if c.public == nil {
-		return
+		return nil
 	}
-	w.emit(Change{Bucket: c.bucket, Type: typ, Object: c.public(obj), RV: rv})
+	ch := Change{Bucket: c.bucket, Type: typ, Object: c.public(obj), RV: rv}
+	if prev != nil {
+		old, err := c.decode(prev)
+		if err != nil {
+			return err
+		}
+		ch.Prev = c.public(old)
+	}
+	w.emit(ch)
+	return nil
 }
 
 // Update replaces a stored object. When nothing but the resourceVersion
@@ -191,7 +205,7 @@ func (c *Collection[T]) mutateTx(w *writeTx, namespace, name string, fn func(T) 
 		}
 		return next, nil
 	}
-	return next, c.putTx(w, next, Modified)
+	return next, c.putTxPrev(w, next, Modified, old)
 }
 
 // publicJSON encodes what watchers see of obj (nil without a public view).
@@ -214,6 +228,29 @@ func (c *Collection[T]) Delete(ctx context.Context, namespace, name string, uid 
 	err := c.s.update(ctx, func(w *writeTx) error {
 		var err error
 		out, err = c.deleteTx(w, namespace, name, uid, final)
+		return err
+	})
+	return out, err
+}
+
+// DeleteChecked removes an object if check, given the stored object in
+// the same transaction, returns nil (a DELETE's preconditions), and
+// returns it.
+func (c *Collection[T]) DeleteChecked(ctx context.Context, namespace, name string, check func(stored T) error) (T, error) {
+	var out T
+	err := c.s.update(ctx, func(w *writeTx) error {
+		v := c.b(w.tx).Get(Key(namespace, name))
+		if v == nil {
+			return c.notFound(name)
+		}
+		obj, err := c.decode(v)
+		if err != nil {
+			return err
+		}
+		if err := check(obj); err != nil {
+			return err
+		}
+		out, err = c.deleteTx(w, namespace, name, "", nil)
 		return err
 	})
 	return out, err
@@ -245,6 +282,5 @@ func (c *Collection[T]) deleteTx(w *writeTx, namespace, name string, uid types.U
 		return zero, err
 	}
 	c.meta(obj).ResourceVersion = formatRV(rv)
-	c.announce(w, Deleted, obj, rv)
-	return obj, nil
+	return obj, c.announce(w, Deleted, obj, nil, rv)
 }

@@ -51,7 +51,12 @@ type Change struct {
 	// Object is the public object (a *corev1.Pod for pods, not the record)
 	// with metadata.resourceVersion set to RV.
 	Object runtime.Object
-	RV     uint64
+	// Prev is the public object before a MODIFIED write (nil otherwise),
+	// so that a watch with a selector can tell an object that stopped
+	// matching (DELETED) from one that started (ADDED), as the API
+	// server's watch cache does.
+	Prev runtime.Object
+	RV   uint64
 }
 
 // Notifier receives every committed change, in commit order. It is called

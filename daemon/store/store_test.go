@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -366,5 +367,36 @@ func TestStoreFilePrivate(t *testing.T) {
 	defer s.Close()
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("store file %v (%v), want 0600", fi.Mode(), err)
+	}
+}
+
+// TestDeleteCheckedDecidesInTheTransaction: the check sees the stored
+// object and a refusal deletes nothing; the same check passing deletes.
+func TestDeleteCheckedDecidesInTheTransaction(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	c := s.ConfigMaps()
+	if _, err := c.Create(ctx, cm("default", "a", "1")); err != nil {
+		t.Fatal(err)
+	}
+	refuse := errors.New("precondition")
+	var seen string
+	_, err := c.DeleteChecked(ctx, "default", "a", func(stored *corev1.ConfigMap) error {
+		seen = stored.Data["k"]
+		return refuse
+	})
+	if !errors.Is(err, refuse) || seen != "1" {
+		t.Fatalf("refused delete: %v (saw %q)", err, seen)
+	}
+	if _, err := c.Get(ctx, "default", "a"); err != nil {
+		t.Fatalf("a refused delete removed the object: %v", err)
+	}
+	gone, err := c.DeleteChecked(ctx, "default", "a", func(*corev1.ConfigMap) error { return nil })
+	if err != nil || gone.Name != "a" {
+		t.Fatalf("delete: %v %v", gone, err)
+	}
+	if _, err := c.DeleteChecked(ctx, "default", "a", func(*corev1.ConfigMap) error { return nil }); !apierrors.IsNotFound(err) {
+		t.Fatalf("delete of a missing object: %v, want NotFound", err)
 	}
 }

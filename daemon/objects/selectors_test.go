@@ -33,7 +33,7 @@ func TestFieldSelector(t *testing.T) {
 	// A key the kind does not offer, and a term without an operator, are
 	// 400s that say what is wrong.
 	for sel, want := range map[string]string{"spec.hostname=x": "field label not supported: spec.hostname",
-		"status.phase": "invalid fieldSelector term"} {
+		"status.phase": "invalid selector"} {
 		_, err := NewFilter(BucketPods, "", sel)
 		if !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), want) {
 			t.Errorf("selector %q: %v, want a 400 containing %q", sel, err, want)
