@@ -1,0 +1,183 @@
+package openapi
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/kube-openapi/pkg/builder"
+	"k8s.io/kube-openapi/pkg/common"
+	"k8s.io/kube-openapi/pkg/util"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+)
+
+// GVKExtension is the vendor extension that ties a definition to the
+// group/version/kinds it is served as; kubectl explain and server-side
+// apply find a kind's schema by it.
+const GVKExtension = "x-kubernetes-group-version-kind"
+
+// Scheme holds the kinds podrund's OpenAPI tags with GVKExtension: the
+// served groups (core v1, batch v1) with the meta kinds registered into
+// each, as the API server's scheme has them.
+var Scheme = newScheme()
+
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, batchv1.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(fmt.Sprintf("openapi: register the served kinds: %v", err))
+		}
+	}
+	return s
+}
+
+// Name is the REST-friendly definition name of the Go type of obj, the one
+// the API server uses ("io.k8s.api.core.v1.Pod").
+func Name(obj any) string {
+	if m, ok := obj.(interface{ OpenAPIModelName() string }); ok {
+		return m.OpenAPIModelName()
+	}
+	t := reflect.TypeOf(obj)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return util.ToRESTFriendlyName(t.PkgPath() + "." + t.Name())
+}
+
+// NameOf is the definition name of the type registered as gvk in Scheme,
+// or "" when podrund does not serve that kind.
+func NameOf(gvk schema.GroupVersionKind) string {
+	t, ok := Scheme.AllKnownTypes()[gvk]
+	if !ok {
+		return ""
+	}
+	return Name(reflect.New(t).Interface())
+}
+
+// namer gives each definition its name and, for the kinds in Scheme, the
+// GVKExtension listing every group/version/kind the type is served as
+// (sorted, as the API server's DefinitionNamer does).
+type namer struct {
+	gvks map[string][]schema.GroupVersionKind
+}
+
+func newNamer() *namer {
+	n := &namer{gvks: map[string][]schema.GroupVersionKind{}}
+	for gvk, t := range Scheme.AllKnownTypes() {
+		if gvk.Version == runtime.APIVersionInternal {
+			continue
+		}
+		name := Name(reflect.New(t).Interface())
+		n.gvks[name] = append(n.gvks[name], gvk)
+	}
+	for _, list := range n.gvks {
+		sort.Slice(list, func(i, j int) bool {
+			a, b := list[i], list[j]
+			if a.Group != b.Group {
+				return a.Group < b.Group
+			}
+			if a.Version != b.Version {
+				return a.Version < b.Version
+			}
+			return a.Kind < b.Kind
+		})
+	}
+	return n
+}
+
+// definitionName is common.Config.GetDefinitionName: the generated names
+// are already REST-friendly; only the extension is added.
+func (n *namer) definitionName(name string) (string, spec.Extensions) {
+	list := n.gvks[name]
+	if len(list) == 0 {
+		return name, nil
+	}
+	ext := make([]any, 0, len(list))
+	for _, gvk := range list {
+		ext = append(ext, map[string]any{"group": gvk.Group, "version": gvk.Version, "kind": gvk.Kind})
+	}
+	return name, spec.Extensions{GVKExtension: ext}
+}
+
+// Config is the kube-openapi builder configuration over the generated
+// definitions: title, version and naming as the API server's.
+func Config() *common.Config {
+	n := newNamer()
+	return &common.Config{
+		Info: &spec.Info{InfoProps: spec.InfoProps{
+			Title:   "Kubernetes",
+			Version: "v1.37.2",
+		}},
+		GetDefinitions:    GetOpenAPIDefinitions,
+		GetDefinitionName: n.definitionName,
+	}
+}
+
+// servedKinds are the root types whose definitions (with everything they
+// reference) make up the documents: every kind of Scheme.
+func servedKinds() []string {
+	seen := map[string]bool{}
+	var names []string
+	for gvk, t := range Scheme.AllKnownTypes() {
+		if gvk.Version == runtime.APIVersionInternal {
+			continue
+		}
+		name := Name(reflect.New(t).Interface())
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	// The error body of every operation and the list metadata.
+	for _, extra := range []any{&metav1.Status{}, &metav1.APIResourceList{}} {
+		if name := Name(extra); !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+var (
+	definitionsOnce sync.Once
+	definitions     spec.Definitions
+	definitionsErr  error
+)
+
+// Definitions are the v2 definitions of every served kind and the types
+// they reference, keyed by REST-friendly name, tagged with GVKExtension.
+// They are built once; callers must not modify them.
+func Definitions() (spec.Definitions, error) {
+	definitionsOnce.Do(func() {
+		sw, err := builder.BuildOpenAPIDefinitionsForResources(Config(), servedKinds()...)
+		if err != nil {
+			definitionsErr = fmt.Errorf("build the OpenAPI definitions: %w", err)
+			return
+		}
+		definitions = sw.Definitions
+	})
+	return definitions, definitionsErr
+}
+
+// TypeConverter converts the served kinds to and from structured-merge-diff
+// typed values, for server-side apply's managed fields.
+func TypeConverter() (managedfields.TypeConverter, error) {
+	defs, err := Definitions()
+	if err != nil {
+		return nil, err
+	}
+	models := make(map[string]*spec.Schema, len(defs))
+	for name := range defs {
+		s := defs[name]
+		models[name] = &s
+	}
+	return managedfields.NewTypeConverter(models, false)
+}

@@ -1,0 +1,92 @@
+package openapi
+
+import (
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+func TestDefinitionsNameAndTagTheServedKinds(t *testing.T) {
+	defs, err := Definitions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		gvk  schema.GroupVersionKind
+	}{
+		{"io.k8s.api.core.v1.Pod", corev1.SchemeGroupVersion.WithKind("Pod")},
+		{"io.k8s.api.core.v1.ConfigMap", corev1.SchemeGroupVersion.WithKind("ConfigMap")},
+		{"io.k8s.api.core.v1.Secret", corev1.SchemeGroupVersion.WithKind("Secret")},
+		{"io.k8s.api.core.v1.Event", corev1.SchemeGroupVersion.WithKind("Event")},
+		{"io.k8s.api.core.v1.Namespace", corev1.SchemeGroupVersion.WithKind("Namespace")},
+		{"io.k8s.api.batch.v1.Job", batchv1.SchemeGroupVersion.WithKind("Job")},
+		{"io.k8s.api.batch.v1.CronJob", batchv1.SchemeGroupVersion.WithKind("CronJob")},
+		{"io.k8s.apimachinery.pkg.apis.meta.v1.Status", corev1.SchemeGroupVersion.WithKind("Status")},
+	} {
+		d, ok := defs[tc.name]
+		if !ok {
+			t.Errorf("no definition %s", tc.name)
+			continue
+		}
+		if got := NameOf(tc.gvk); got != tc.name {
+			t.Errorf("NameOf(%v) = %q, want %q", tc.gvk, got, tc.name)
+		}
+		found := false
+		list, _ := d.Extensions[GVKExtension].([]any)
+		for _, e := range list {
+			m := e.(map[string]any)
+			if m["group"] == tc.gvk.Group && m["version"] == tc.gvk.Version && m["kind"] == tc.gvk.Kind {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: %s = %v, want it to list %v", tc.name, GVKExtension, d.Extensions[GVKExtension], tc.gvk)
+		}
+	}
+	// A referenced type is defined too, and carries no GVK.
+	if d, ok := defs["io.k8s.api.core.v1.Container"]; !ok || d.Extensions[GVKExtension] != nil {
+		t.Errorf("Container: defined=%v extensions=%v", ok, d.Extensions)
+	}
+	if Name(&metav1.ObjectMeta{}) != "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" {
+		t.Errorf("Name(ObjectMeta) = %q", Name(&metav1.ObjectMeta{}))
+	}
+}
+
+func TestTypeConverterTypesServedObjects(t *testing.T) {
+	tc, err := TypeConverter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"a": "b"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+	}
+	tv, err := tc.ObjectToTyped(pod)
+	if err != nil {
+		t.Fatalf("ObjectToTyped(Pod): %v", err)
+	}
+	set, err := tv.ToFieldSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// containers is a list keyed by name: the set names the element by key.
+	if s := set.String(); !strings.Contains(s, `.spec.containers[name="c"].image`) {
+		t.Errorf("field set lacks the keyed container image:\n%s", s)
+	}
+	job := &batchv1.Job{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{Name: "j"}}
+	if _, err := tc.ObjectToTyped(job); err != nil {
+		t.Fatalf("ObjectToTyped(Job): %v", err)
+	}
+	// A kind podrund does not serve has no schema.
+	if _, err := tc.ObjectToTyped(&metav1.PartialObjectMetadata{
+		TypeMeta: metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}}); err == nil {
+		t.Error("ObjectToTyped(apps/v1 Deployment) succeeded; podrund serves no such kind")
+	}
+}
