@@ -16,12 +16,18 @@ import (
 
 // writeJSON writes v with the given code.
 func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
+	s.writeBody(w, code, "application/json", v)
+}
+
+// writeBody writes v as JSON with the given code and Content-Type (a
+// JSON media type such as aggregated discovery's).
+func (s *Server) writeBody(w http.ResponseWriter, code int, contentType string, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		s.writeError(w, fmt.Errorf("encode response: %w", err))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(code)
 	_, _ = w.Write(append(data, '\n'))
 }

@@ -40,6 +40,8 @@ func (s *Server) routes() http.Handler {
 	r.Get("/readyz", s.getReadyz)
 	r.Get("/metrics", s.getMetrics)
 
+	r.Get("/api/v1/namespaces", s.listNamespaces)
+	r.Get("/api/v1/namespaces/{ns}", s.getNamespace)
 	r.Get("/api/v1/pods", s.listPods)
 	r.Route("/api/v1/namespaces/{ns}/pods", func(r chi.Router) {
 		r.Get("/", s.listPods)
@@ -73,6 +75,7 @@ func (s *Server) routes() http.Handler {
 	if s.o.Pprof {
 		mountPprof(r)
 	}
+	s.mountDiscovery(r)
 	return r
 }
 
