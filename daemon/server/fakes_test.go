@@ -250,13 +250,20 @@ func (ts *testServer) do(method, path, contentType string, body []byte) (int, []
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	resp, data := ts.send(req)
+	return resp.StatusCode, data
+}
+
+// send sends req and returns the response with its whole body.
+func (ts *testServer) send(req *http.Request) (*http.Response, []byte) {
+	ts.t.Helper()
 	resp, err := ts.client.Do(req)
 	if err != nil {
 		ts.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, data
+	return resp, data
 }
 
 func (ts *testServer) status(data []byte) metav1.Status {

@@ -27,7 +27,7 @@ import (
 //	GET /debug/pprof/...  net/http/pprof, only with Options.Pprof.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.bounded, s.observe, s.recoverer)
+	r.Use(s.bounded, s.observe, s.recoverer, s.negotiate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, api.NewNotFound("path", r.URL.Path))
 	})

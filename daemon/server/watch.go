@@ -24,8 +24,11 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, f objects.Fi
 		flusher.Flush() // the client sees the stream open even before the first event
 	}
 	enc := json.NewEncoder(w)
+	first := true
 	send := func(typ string, obj runtime.Object) bool {
-		raw, err := json.Marshal(obj)
+		// A Table watch (kubectl get -w) sends the columns with the first event only.
+		raw, _, err := s.encodeFor(w, obj, "application/json", true, first)
+		first = false
 		if err != nil {
 			s.log.Error("encode watch object", zap.Error(err))
 			return false
