@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/podrun/podrun/daemon/kubeapi"
 	"github.com/podrun/podrun/daemon/openapi"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
@@ -110,9 +113,10 @@ func TestTableWatchSendsColumnsOnce(t *testing.T) {
 
 // coreClient is client-go's REST client for core v1 over ts's socket,
 // sending and asking for contentType as the typed clients do.
-func (ts *testServer) coreClient(contentType string) *rest.RESTClient {
+func (ts *testServer) coreClient(contentType string, warn rest.WarningHandler) *rest.RESTClient {
 	ts.t.Helper()
 	cfg := ts.restConfig()
+	cfg.WarningHandler = warn
 	cfg.APIPath = "/api"
 	cfg.GroupVersion = &corev1.SchemeGroupVersion
 	cfg.NegotiatedSerializer = serializer.NewCodecFactory(openapi.Scheme).WithoutConversion()
@@ -127,7 +131,7 @@ func (ts *testServer) coreClient(contentType string) *rest.RESTClient {
 
 func TestProtobufBodiesAndAnswers(t *testing.T) {
 	ts := newTestServer(t, nil)
-	c := ts.coreClient(kubeapi.MediaProtobuf)
+	c := ts.coreClient(kubeapi.MediaProtobuf, nil)
 	ctx := context.Background()
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pb"}, Data: map[string]string{"k": "v"}}
 	created := &corev1.ConfigMap{}
@@ -159,5 +163,36 @@ func TestProtobufBodiesAndAnswers(t *testing.T) {
 		if st := ts.status(data); code != 400 || st.Reason != metav1.StatusReasonBadRequest {
 			t.Errorf("body %q: %d %s", body, code, data)
 		}
+	}
+}
+
+// warnings records the Warning headers client-go hands its handler.
+type warnings []string
+
+func (w *warnings) HandleWarningHeader(code int, agent, text string) {
+	*w = append(*w, fmt.Sprintf("%d %s %s", code, agent, text))
+}
+
+// A pod podrun runs differently from the kubelet is admitted with a
+// Warning header that client-go parses as the API server's, and an error
+// comes back as a Status client-go's errors package understands, whatever
+// encoding the request asked for.
+func TestWarningsAndStatusReachClientGo(t *testing.T) {
+	ts := newTestServer(t, nil)
+	var got warnings
+	c := ts.coreClient(kubeapi.MediaProtobuf, &got)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "stdin"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "app", Image: "busybox:1.28", Stdin: true}}}}
+	if err := c.Post().Namespace("default").Resource("pods").Body(pod).Do(context.Background()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "299 - spec.containers[0].stdin: without tty") {
+		t.Errorf("warnings %q", got)
+	}
+	err := c.Get().Namespace("default").Resource("pods").Name("missing").Do(context.Background()).Error()
+	var st apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &st) || st.Status().Details.Name != "missing" ||
+		st.Status().Details.Kind != "pods" || st.Status().Code != 404 {
+		t.Errorf("not found: %#v", err)
 	}
 }
