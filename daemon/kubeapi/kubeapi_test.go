@@ -32,7 +32,7 @@ func TestServedFromRoutes(t *testing.T) {
 		"/v1/pods/log":         "get",
 		"/v1/pods/exec":        "create,get",
 		"/v1/pods/timeline":    "",
-		"/v1/namespaces":       "get,list,watch",
+		"/v1/namespaces":       "get,list",
 		"batch/v1/jobs":        "",
 		"batch/v1/jobs/status": "update",
 		"apps/v1/deployments":  "",

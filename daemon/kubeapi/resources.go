@@ -27,6 +27,9 @@ type Kind struct {
 	// Subresources are the Kubernetes subresources podrund may serve
 	// under it; podrun's own (blockers, timeline, stats) are not listed.
 	Subresources []Subresource
+	// NoWatch: a GET of the collection lists but cannot watch (?watch=true
+	// is refused), so discovery does not offer the verb.
+	NoWatch bool
 }
 
 // Subresource is a subresource with the kind its verbs take or return.
@@ -60,7 +63,7 @@ var Kinds = []Kind{
 	{GroupVersion: coreV1, Resource: "events", Singular: "event", Kind: "Event", Namespaced: true,
 		ShortNames: []string{"ev"}},
 	{GroupVersion: coreV1, Resource: "namespaces", Singular: "namespace", Kind: "Namespace",
-		ShortNames: []string{"ns"}},
+		ShortNames: []string{"ns"}, NoWatch: true},
 	{GroupVersion: batchV1, Resource: "jobs", Singular: "job", Kind: "Job", Namespaced: true,
 		Categories:   []string{"all"},
 		Subresources: []Subresource{{"status", batchV1.WithKind("Job")}}},
@@ -118,7 +121,9 @@ func ServedFromRoutes(routes [][2]string) Served {
 				continue
 			}
 			for _, verb := range verbsOf(method, level) {
-				add(key, verb)
+				if verb != "watch" || !k.NoWatch {
+					add(key, verb)
+				}
 			}
 		}
 	}

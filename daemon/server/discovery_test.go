@@ -91,7 +91,7 @@ func TestDiscoveryListsWhatTheRoutesServe(t *testing.T) {
 			"v1 pods":       "create,delete,get,list,update,watch",
 			"v1 pods/log":   "get",
 			"v1 configmaps": "create,delete,get,list,update,watch",
-			"v1 namespaces": "get,list,watch",
+			"v1 namespaces": "get,list",
 			"batch/v1 jobs": "create,delete,get,list,update,watch",
 			"v1 events":     "create,delete,get,list,update,watch",
 			"v1 secrets":    "create,delete,get,list,update,watch",
@@ -189,6 +189,12 @@ func TestNamespacesComeFromTheStoredObjects(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "default=Active,team=Active" {
 		t.Errorf("namespaces %v", names)
+	}
+	// Namespaces are derived, not stored: there is nothing to watch, and
+	// discovery does not offer the verb.
+	code, data = ts.do("GET", "/api/v1/namespaces?watch=true", "", nil)
+	if st := ts.status(data); code != 405 || st.Reason != metav1.StatusReasonMethodNotAllowed {
+		t.Errorf("watch namespaces: %d %s", code, data)
 	}
 	if code, _ := ts.do("GET", "/api/v1/namespaces/team", "", nil); code != 200 {
 		t.Errorf("get team: %d", code)

@@ -69,6 +69,10 @@ func noteAll[T metav1.Object](ctx context.Context, list func(context.Context, st
 }
 
 func (s *Server) listNamespaces(w http.ResponseWriter, r *http.Request) {
+	if watch, _ := queryBool(r, "watch"); watch {
+		s.writeError(w, api.NewMethodNotAllowed("watch is not supported on namespaces: podrund derives them from the objects"))
+		return
+	}
 	nss, err := s.namespaces(r.Context())
 	if err != nil {
 		s.writeError(w, fmt.Errorf("list namespaces: %w", err))
