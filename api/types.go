@@ -3,7 +3,11 @@
 // podrun-specific types of the REST API.
 package api
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"k8s.io/apimachinery/pkg/version"
+)
 
 // Image is one image in podrund's containerd namespace.
 type Image struct {
@@ -17,11 +21,12 @@ type ImageList struct {
 	Items []Image `json:"items"`
 }
 
-// Version is the body of GET /version.
+// Version is the body of GET /version: the API server's version.Info
+// (what kubectl version and client-go read), plus podrund's own version
+// and the containerd it drives.
 type Version struct {
+	version.Info
 	Version    string `json:"version"`
-	GitCommit  string `json:"gitCommit,omitempty"`
-	GoVersion  string `json:"goVersion"`
 	Containerd string `json:"containerd,omitempty"`
 }
 

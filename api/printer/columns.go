@@ -13,36 +13,73 @@ import (
 	"github.com/podrun/podrun/api"
 )
 
-// columns describe the table of one kind.
+// columns describe the table of one kind: every column as the API
+// server's table printers define it (kubectl prints the names in
+// capitals; Priority 1 columns only with -o wide), and a row of cells,
+// one per column. wide asks for the -o wide form of a cell where it
+// differs (an event's LAST SEEN).
 type columns struct {
-	header     []string
+	defs       []metav1.TableColumnDefinition
 	namespaced bool
-	row        func(obj any, now time.Time) []string
+	row        func(obj any, now time.Time, wide bool) []string
 }
 
-func (p *Printer) columnsFor(obj any) (columns, error) {
-	wide := p.opts.Format == Wide
+// col is a column with its OpenAPI type; wide columns have priority 1.
+func col(name, typ string, wide bool) metav1.TableColumnDefinition {
+	c := metav1.TableColumnDefinition{Name: name, Type: typ}
+	if name == "Name" {
+		c.Format = "name"
+	}
+	if wide {
+		c.Priority = 1
+	}
+	return c
+}
+
+// cols builds the definitions from names: those from index wideFrom on
+// are -o wide ones (none when it is negative); the columns named in ints
+// are integers.
+func cols(names []string, wideFrom int, ints ...string) []metav1.TableColumnDefinition {
+	out := make([]metav1.TableColumnDefinition, 0, len(names))
+	for i, n := range names {
+		typ := "string"
+		for _, in := range ints {
+			if in == n {
+				typ = "integer"
+			}
+		}
+		out = append(out, col(n, typ, wideFrom >= 0 && i >= wideFrom))
+	}
+	return out
+}
+
+func columnsFor(obj any) (columns, error) {
 	switch obj.(type) {
 	case *corev1.Pod:
-		return podColumnsDef(wide), nil
+		return podColumnsDef(), nil
 	case *batchv1.Job:
-		return jobColumns(wide), nil
+		return jobColumns(), nil
 	case *batchv1.CronJob:
-		return cronJobColumns(wide), nil
+		return cronJobColumns(), nil
 	case *corev1.ConfigMap:
-		return columns{[]string{"NAME", "DATA", "AGE"}, true, func(o any, now time.Time) []string {
+		return columns{cols([]string{"Name", "Data", "Age"}, -1, "Data"), true, func(o any, now time.Time, _ bool) []string {
 			cm := o.(*corev1.ConfigMap)
 			return []string{cm.Name, fmt.Sprint(len(cm.Data) + len(cm.BinaryData)), ageOf(cm.CreationTimestamp, now)}
 		}}, nil
 	case *corev1.Secret:
-		return columns{[]string{"NAME", "TYPE", "DATA", "AGE"}, true, func(o any, now time.Time) []string {
+		return columns{cols([]string{"Name", "Type", "Data", "Age"}, -1, "Data"), true, func(o any, now time.Time, _ bool) []string {
 			s := o.(*corev1.Secret)
 			return []string{s.Name, string(s.Type), fmt.Sprint(len(s.Data)), ageOf(s.CreationTimestamp, now)}
 		}}, nil
+	case *corev1.Namespace:
+		return columns{cols([]string{"Name", "Status", "Age"}, -1), false, func(o any, now time.Time, _ bool) []string {
+			ns := o.(*corev1.Namespace)
+			return []string{ns.Name, string(ns.Status.Phase), ageOf(ns.CreationTimestamp, now)}
+		}}, nil
 	case *corev1.Event:
-		return eventColumns(wide), nil
+		return eventColumns(), nil
 	case *api.Image:
-		return columns{[]string{"NAME", "ID", "SIZE"}, false, func(o any, _ time.Time) []string {
+		return columns{cols([]string{"Name", "ID", "Size"}, -1), false, func(o any, _ time.Time, _ bool) []string {
 			img := o.(*api.Image)
 			return []string{img.Name, ShortID(img.ID), HumanSize(img.Size)}
 		}}, nil
@@ -50,20 +87,26 @@ func (p *Printer) columnsFor(obj any) (columns, error) {
 	return columns{}, fmt.Errorf("no table for objects of type %T", obj)
 }
 
-func podColumnsDef(wide bool) columns {
-	h := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
-	if wide {
-		h = append(h, "IP", "NODE", "NOMINATED NODE", "READINESS GATES", "SOURCE")
+// shown are the indexes of the columns a table shows: all with wide,
+// else those of priority 0.
+func (c columns) shown(wide bool) []int {
+	var out []int
+	for i, d := range c.defs {
+		if wide || d.Priority == 0 {
+			out = append(out, i)
+		}
 	}
-	return columns{h, true, func(o any, now time.Time) []string {
+	return out
+}
+
+func podColumnsDef() columns {
+	defs := cols([]string{"Name", "Ready", "Status", "Restarts", "Age", "IP", "Node", "Nominated Node", "Readiness Gates", "Source"}, 5)
+	return columns{defs, true, func(o any, now time.Time, _ bool) []string {
 		pod := o.(*corev1.Pod)
 		ready, status, restarts := podStatusColumns(pod, now)
-		row := []string{pod.Name, ready, status, restarts, ageOf(pod.CreationTimestamp, now)}
-		if wide {
-			row = append(row, orNone(pod.Status.PodIP), orNone(pod.Spec.NodeName),
-				orNone(pod.Status.NominatedNodeName), readinessGates(pod), Source(pod.Annotations))
-		}
-		return row
+		return []string{pod.Name, ready, status, restarts, ageOf(pod.CreationTimestamp, now),
+			orNone(pod.Status.PodIP), orNone(pod.Spec.NodeName), orNone(pod.Status.NominatedNodeName), readinessGates(pod),
+			Source(pod.Annotations)}
 	}}
 }
 
@@ -91,19 +134,13 @@ func readinessGates(pod *corev1.Pod) string {
 	return fmt.Sprintf("%d/%d", ready, len(pod.Spec.ReadinessGates))
 }
 
-func jobColumns(wide bool) columns {
-	h := []string{"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"}
-	if wide {
-		h = append(h, "CONTAINERS", "IMAGES", "SELECTOR", "SOURCE")
-	}
-	return columns{h, true, func(o any, now time.Time) []string {
+func jobColumns() columns {
+	defs := cols([]string{"Name", "Status", "Completions", "Duration", "Age", "Containers", "Images", "Selector", "Source"}, 5)
+	return columns{defs, true, func(o any, now time.Time, _ bool) []string {
 		job := o.(*batchv1.Job)
-		row := []string{job.Name, JobStatus(job), jobCompletions(job), jobDuration(job, now), ageOf(job.CreationTimestamp, now)}
-		if wide {
-			names, images := containerCells(job.Spec.Template.Spec.Containers)
-			row = append(row, names, images, selectorString(job.Spec.Selector), Source(job.Annotations))
-		}
-		return row
+		names, images := containerCells(job.Spec.Template.Spec.Containers)
+		return []string{job.Name, JobStatus(job), jobCompletions(job), jobDuration(job, now), ageOf(job.CreationTimestamp, now),
+			names, images, selectorString(job.Spec.Selector), Source(job.Annotations)}
 	}}
 }
 
@@ -164,18 +201,19 @@ func selectorString(s *metav1.LabelSelector) string {
 	return sel.String()
 }
 
-func eventColumns(wide bool) columns {
-	h := []string{"LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"}
-	if wide {
-		h = []string{"LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN", "COUNT", "NAME"}
+func eventColumns() columns {
+	defs := cols([]string{"Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count", "Name"}, -1, "Count")
+	for _, i := range []int{4, 5, 7, 8, 9} {
+		defs[i].Priority = 1
 	}
-	return columns{h, true, func(o any, now time.Time) []string {
+	return columns{defs, true, func(o any, now time.Time, wide bool) []string {
 		ev := o.(*corev1.Event)
 		obj := strings.ToLower(ev.InvolvedObject.Kind) + "/" + ev.InvolvedObject.Name
+		lastSeen := Age(eventLast(ev), now)
 		if !wide {
-			return []string{eventLastSeen(ev, now), ev.Type, ev.Reason, obj, strings.TrimSpace(ev.Message)}
+			lastSeen = eventLastSeen(ev, now)
 		}
-		return []string{Age(eventLast(ev), now), ev.Type, ev.Reason, obj, ev.InvolvedObject.FieldPath,
+		return []string{lastSeen, ev.Type, ev.Reason, obj, ev.InvolvedObject.FieldPath,
 			eventSource(ev), strings.TrimSpace(ev.Message), Age(eventFirst(ev), now), fmt.Sprint(ev.Count), ev.Name}
 	}}
 }
@@ -189,26 +227,24 @@ func eventLastSeen(ev *corev1.Event, now time.Time) string {
 	return last
 }
 
-// eventLast and eventFirst read an event's times: an event written the
-// core/v1 way sets firstTimestamp and lastTimestamp, one written the
-// events.k8s.io way may set only eventTime, so each falls back to the
-// other fields.
 func eventLast(ev *corev1.Event) time.Time {
-	return firstSet(ev.LastTimestamp.Time, ev.EventTime.Time, ev.FirstTimestamp.Time)
+	switch {
+	case !ev.LastTimestamp.IsZero():
+		return ev.LastTimestamp.Time
+	case !ev.EventTime.IsZero():
+		return ev.EventTime.Time
+	}
+	return ev.FirstTimestamp.Time
 }
 
 func eventFirst(ev *corev1.Event) time.Time {
-	return firstSet(ev.FirstTimestamp.Time, ev.EventTime.Time, ev.LastTimestamp.Time)
-}
-
-// firstSet is the first of ts that is not the zero time, or the zero time.
-func firstSet(ts ...time.Time) time.Time {
-	for _, t := range ts {
-		if !t.IsZero() {
-			return t
-		}
+	switch {
+	case !ev.FirstTimestamp.IsZero():
+		return ev.FirstTimestamp.Time
+	case !ev.EventTime.IsZero():
+		return ev.EventTime.Time
 	}
-	return time.Time{}
+	return ev.LastTimestamp.Time
 }
 
 func eventSource(ev *corev1.Event) string {

@@ -11,12 +11,10 @@ import (
 )
 
 // cronJobColumns are kubectl's CronJob columns (printCronJob).
-func cronJobColumns(wide bool) columns {
-	h := []string{"NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"}
-	if wide {
-		h = append(h, "CONTAINERS", "IMAGES", "SELECTOR")
-	}
-	return columns{h, true, func(o any, now time.Time) []string {
+func cronJobColumns() columns {
+	defs := cols([]string{"Name", "Schedule", "Timezone", "Suspend", "Active", "Last Schedule", "Age",
+		"Containers", "Images", "Selector"}, 7, "Active")
+	return columns{defs, true, func(o any, now time.Time, _ bool) []string {
 		cj := o.(*batchv1.CronJob)
 		last := "<none>"
 		if cj.Status.LastScheduleTime != nil {
@@ -26,13 +24,10 @@ func cronJobColumns(wide bool) columns {
 		if cj.Spec.TimeZone != nil {
 			tz = *cj.Spec.TimeZone
 		}
-		row := []string{cj.Name, cj.Spec.Schedule, tz, boolPtr(cj.Spec.Suspend),
-			fmt.Sprint(len(cj.Status.Active)), last, ageOf(cj.CreationTimestamp, now)}
-		if wide {
-			names, images := containerCells(cj.Spec.JobTemplate.Spec.Template.Spec.Containers)
-			row = append(row, names, images, selectorString(cj.Spec.JobTemplate.Spec.Selector))
-		}
-		return row
+		names, images := containerCells(cj.Spec.JobTemplate.Spec.Template.Spec.Containers)
+		return []string{cj.Name, cj.Spec.Schedule, tz, boolPtr(cj.Spec.Suspend),
+			fmt.Sprint(len(cj.Status.Active)), last, ageOf(cj.CreationTimestamp, now),
+			names, images, selectorString(cj.Spec.JobTemplate.Spec.Selector)}
 	}}
 }
 

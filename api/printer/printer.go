@@ -201,14 +201,19 @@ func (p *Printer) table(objs []any, header bool) error {
 	if len(objs) == 0 {
 		return nil
 	}
-	cols, err := p.columnsFor(objs[0])
+	cols, err := columnsFor(objs[0])
 	if err != nil {
 		return err
 	}
+	wide := p.opts.Format == Wide
+	shown := cols.shown(wide)
 	// kubectl's tabwriter settings.
 	tw := tabwriter.NewWriter(p.out, 6, 4, 3, ' ', 0)
 	if header {
-		h := cols.header
+		h := make([]string, 0, len(shown)+1)
+		for _, i := range shown {
+			h = append(h, strings.ToUpper(cols.defs[i].Name))
+		}
 		if p.opts.AllNamespaces && cols.namespaced {
 			h = append([]string{"NAMESPACE"}, h...)
 		}
@@ -216,7 +221,11 @@ func (p *Printer) table(objs []any, header bool) error {
 	}
 	now := p.opts.Now()
 	for _, o := range objs {
-		row := cols.row(o, now)
+		cells := cols.row(o, now, wide)
+		row := make([]string, 0, len(shown)+1)
+		for _, i := range shown {
+			row = append(row, cells[i])
+		}
 		if p.opts.AllNamespaces && cols.namespaced {
 			row = append([]string{namespaceOf(o)}, row...)
 		}

@@ -262,6 +262,12 @@ func (ts *testServer) doResp(method, path, contentType string, body []byte) (*ht
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return ts.send(req)
+}
+
+// send sends req and returns the response with its whole body.
+func (ts *testServer) send(req *http.Request) (*http.Response, []byte) {
+	ts.t.Helper()
 	resp, err := ts.client.Do(req)
 	if err != nil {
 		ts.t.Fatal(err)

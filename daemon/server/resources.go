@@ -51,7 +51,7 @@ func (s *Server) resources() []resourceRoutes {
 // readEvent decodes an Event body (the api decoder knows only the kinds
 // users apply), strictly.
 func (s *Server) readEvent(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
-	data, err := readBody(w, r)
+	data, _, err := readTypedBody(w, r)
 	if err != nil {
 		return nil, err
 	}

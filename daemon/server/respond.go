@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/daemon/kubeapi"
 	"github.com/podrun/podrun/daemon/objects"
 	"go.uber.org/zap"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,15 +19,34 @@ import (
 
 // writeJSON writes v with the given code.
 func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
-	data, err := json.Marshal(v)
+	s.writeBody(w, code, "application/json", v)
+}
+
+// writeBody writes v with the given code and Content-Type (a JSON media
+// type such as aggregated discovery's). Plain JSON answers take the form
+// the request's Accept negotiates instead: a Table, or protobuf.
+func (s *Server) writeBody(w http.ResponseWriter, code int, contentType string, v any) {
+	var data []byte
+	var err error
+	if contentType == "application/json" {
+		data, contentType, err = s.encodeFor(w, v, contentType, false, false)
+	} else {
+		data, err = jsonMarshal(v)
+	}
 	if err != nil {
 		s.writeError(w, fmt.Errorf("encode response: %w", err))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(code)
-	_, _ = w.Write(append(data, '\n'))
+	if contentType != kubeapi.MediaProtobuf {
+		data = append(data, '\n')
+	}
+	_, _ = w.Write(data)
 }
+
+// jsonMarshal is encoding/json's Marshal (the one JSON encoder answers use).
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // writeError writes err as a v1 Status with its code; anything that is
 // not already an API status is a 500 InternalError (and logged).
@@ -51,20 +71,16 @@ func (s *Server) writeError(w http.ResponseWriter, err error) {
 }
 
 // readObject reads a POST/PUT body (one object, at most MaxBodyBytes) in
-// the format its Content-Type names (docs/contract.md §3: JSON, or YAML with
-// application/yaml) and decodes it under the request's fieldValidation
-// (Strict, Warn (the default) or Ignore), each unknown field a Warning
-// header under Warn.
+// the format its Content-Type names (docs/contract.md §3: JSON, YAML with
+// application/yaml, protobuf) and decodes it under the request's
+// fieldValidation (Strict, Warn (the default) or Ignore), each unknown
+// field a Warning header under Warn.
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request) (runtime.Object, error) {
 	validation, err := api.ParseFieldValidation(r.URL.Query().Get("fieldValidation"), optionsKind(r.Method))
 	if err != nil {
 		return nil, err
 	}
-	format, err := api.FormatOfContentType(r.Header.Get("Content-Type"))
-	if err != nil {
-		return nil, err
-	}
-	data, err := readBody(w, r)
+	data, format, err := readTypedBody(w, r)
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,7 @@ import (
 //	GET /debug/pprof/...  net/http/pprof, only with Options.Pprof.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.bounded, s.observe, s.recoverer)
+	r.Use(s.bounded, s.observe, s.recoverer, s.negotiate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, api.NewNotFound("path", r.URL.Path))
 	})
@@ -40,6 +40,8 @@ func (s *Server) routes() http.Handler {
 	r.Get("/readyz", s.getReadyz)
 	r.Get("/metrics", s.getMetrics)
 
+	r.Get("/api/v1/namespaces", s.listNamespaces)
+	r.Get("/api/v1/namespaces/{ns}", s.getNamespace)
 	r.Get("/api/v1/pods", s.listPods)
 	r.Route("/api/v1/namespaces/{ns}/pods", func(r chi.Router) {
 		r.Get("/", s.listPods)
@@ -89,6 +91,7 @@ func (s *Server) routes() http.Handler {
 	if s.o.Pprof {
 		mountPprof(r)
 	}
+	s.mountDiscovery(r)
 	return r
 }
 

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/podrun/podrun/daemon/kubeapi"
 	"github.com/podrun/podrun/daemon/metrics"
 	"github.com/podrun/podrun/daemon/objects"
 	"go.uber.org/zap"
@@ -67,6 +68,9 @@ type Server struct {
 	clk     clock.Clock
 	rec     metrics.Recorder
 	handler http.Handler
+
+	// discovery describes what the routes serve (set by routes()).
+	discovery *kubeapi.Discovery
 
 	limits                      Limits
 	watches, follows, execSlots *slots

@@ -4,17 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	goruntime "runtime"
 	"strings"
 	"time"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/daemon/kubeapi"
 	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/supervisor"
 )
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
-	v := api.Version{Version: s.o.Version, GitCommit: s.o.GitCommit, GoVersion: goruntime.Version()}
+	v := api.Version{Info: kubeapi.VersionInfo(s.o.Version, s.o.GitCommit), Version: s.o.Version}
 	if v.Version == "" {
 		v.Version = "dev"
 	}

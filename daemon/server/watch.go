@@ -23,8 +23,10 @@ type watchStart struct {
 // watchStream writes newline-delimited watch events.
 type watchStream struct {
 	s       *Server
+	w       http.ResponseWriter
 	enc     *json.Encoder
 	flusher http.Flusher
+	first   bool // no event sent yet
 }
 
 func (s *Server) openStream(w http.ResponseWriter) *watchStream {
@@ -34,11 +36,21 @@ func (s *Server) openStream(w http.ResponseWriter) *watchStream {
 	if flusher != nil {
 		flusher.Flush() // the client sees the stream open even before the first event
 	}
-	return &watchStream{s: s, enc: json.NewEncoder(w), flusher: flusher}
+	return &watchStream{s: s, w: w, enc: json.NewEncoder(w), flusher: flusher, first: true}
 }
 
+// send writes one event. The objects of ADDED, MODIFIED and DELETED are
+// encoded as the request asks (a Table for kubectl get -w, whose columns
+// come with the first event only); BOOKMARK and ERROR objects as they are.
 func (ws *watchStream) send(typ string, obj any) bool {
-	raw, err := json.Marshal(obj)
+	var raw []byte
+	var err error
+	if ro, ok := obj.(runtime.Object); ok && typ != objects.Bookmark && typ != "ERROR" {
+		raw, _, err = ws.s.encodeFor(ws.w, ro, "application/json", true, ws.first)
+		ws.first = false
+	} else {
+		raw, err = json.Marshal(obj)
+	}
 	if err != nil {
 		ws.s.log.Error("encode watch object", zap.Error(err))
 		return false

@@ -3,6 +3,7 @@ package fake
 import (
 	"encoding/json"
 	"io"
+	"k8s.io/apimachinery/pkg/version"
 	"net/http"
 	"sort"
 	"strings"
@@ -22,7 +23,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.URL.Path == "/version":
-		writeJSON(w, 200, api.Version{Version: "v0.0.0-fake", GoVersion: "go-fake", Containerd: "fake"})
+		writeJSON(w, 200, api.Version{Version: "v0.0.0-fake", Info: version.Info{GoVersion: "go-fake"}, Containerd: "fake"})
 		return
 	case r.URL.Path == "/readyz" || r.URL.Path == "/healthz":
 		_, _ = io.WriteString(w, "ok")
