@@ -151,9 +151,22 @@ func TestProtobufBodiesAndAnswers(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].Name != "pb" {
 		t.Errorf("list %+v", list.Items)
 	}
+	// A watch answers JSON, which the protobuf-asking client decodes by
+	// the answer's Content-Type.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := c.Get().Namespace("default").Resource("configmaps").Param("watch", "true").Watch(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := <-w.ResultChan()
+	if got, ok := ev.Object.(*corev1.ConfigMap); !ok || ev.Type != "ADDED" || got.Name != "pb" {
+		t.Errorf("watch event %v %#v", ev.Type, ev.Object)
+	}
+	w.Stop()
 	// The protobuf body goes through the same validation as JSON.
 	bad := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "Not_A_Name"}}
-	err := c.Post().Namespace("default").Resource("configmaps").Body(bad).Do(ctx).Error()
+	err = c.Post().Namespace("default").Resource("configmaps").Body(bad).Do(ctx).Error()
 	if err == nil || !strings.Contains(err.Error(), "metadata.name") {
 		t.Errorf("invalid name over protobuf: %v", err)
 	}
