@@ -61,3 +61,15 @@ func Negotiate(header string, accept func(Target) bool) Target {
 	}
 	return Target{Media: MediaJSON}
 }
+
+// IsPartialMetadata reports whether the target is meta.k8s.io's
+// PartialObjectMetadata (one object, a watch event) or
+// PartialObjectMetadataList (a list), what client-go's metadata client
+// asks for.
+func (t Target) IsPartialMetadata(list bool) bool {
+	want := "PartialObjectMetadata"
+	if list {
+		want += "List"
+	}
+	return t.As == want && t.Group == "meta.k8s.io" && (t.Version == "v1" || t.Version == "v1beta1")
+}

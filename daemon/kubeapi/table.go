@@ -92,13 +92,10 @@ func AsTable(obj runtime.Object, include string, noHeaders bool, now time.Time) 
 		case IncludeObject:
 			t.Rows[i].Object.Object = it
 		case IncludeMetadata:
-			acc, ok := it.(metav1.ObjectMetaAccessor)
-			if !ok {
-				return nil, fmt.Errorf("%T has no object metadata", it)
+			pom, err := partialOf(it)
+			if err != nil {
+				return nil, err
 			}
-			pom := &metav1.PartialObjectMetadata{
-				TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"}}
-			acc.GetObjectMeta().(*metav1.ObjectMeta).DeepCopyInto(&pom.ObjectMeta)
 			// As the API server's rows: the managed fields are noise to a table.
 			pom.ManagedFields = nil
 			t.Rows[i].Object.Object = pom

@@ -10,13 +10,15 @@ import (
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/daemon/kubeapi"
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // negotiatedWriter carries what the request's Accept header asks of the
 // answer down to writeBody and serveWatch, so that handlers need not
 // thread the request through every write: a Table instead of the objects
-// (kubectl get), or protobuf (client-go's typed clients).
+// (kubectl get), their metadata alone (client-go's metadata client), or
+// protobuf (client-go's typed clients).
 type negotiatedWriter struct {
 	http.ResponseWriter
 	accept        string
@@ -59,7 +61,10 @@ func target(w http.ResponseWriter, v any) (kubeapi.Target, string) {
 	}
 	obj, isObject := v.(runtime.Object)
 	t := kubeapi.Negotiate(n.accept, func(t kubeapi.Target) bool {
-		return isObject && t.Media == kubeapi.MediaJSON && t.IsTable() && kubeapi.CanTable(obj)
+		if !isObject || t.Media != kubeapi.MediaJSON {
+			return false
+		}
+		return (t.IsTable() && kubeapi.CanTable(obj)) || t.IsPartialMetadata(meta.IsListType(obj))
 	})
 	return t, n.includeObject
 }
@@ -70,13 +75,20 @@ func target(w http.ResponseWriter, v any) (kubeapi.Target, string) {
 // Content-Type).
 func (s *Server) encodeFor(w http.ResponseWriter, v any, contentType string, watchEvent bool, first bool) ([]byte, string, error) {
 	t, include := target(w, v)
-	if t.IsTable() {
+	switch {
+	case t.IsPartialMetadata(false) || t.IsPartialMetadata(true):
+		partial, err := kubeapi.AsPartialMetadata(v.(runtime.Object))
+		if err != nil {
+			return nil, "", err
+		}
+		v = partial
+	case t.IsTable():
 		table, err := kubeapi.AsTable(v.(runtime.Object), include, watchEvent && !first, s.clk.Now())
 		if err != nil {
 			return nil, "", err
 		}
 		v = table
-	} else if t.Media == kubeapi.MediaProtobuf && !watchEvent {
+	case t.Media == kubeapi.MediaProtobuf && !watchEvent:
 		if obj, ok := v.(runtime.Object); ok && !obj.GetObjectKind().GroupVersionKind().Empty() {
 			data, err := kubeapi.EncodeProtobuf(obj)
 			if err == nil {

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 )
 
@@ -151,9 +152,22 @@ func TestProtobufBodiesAndAnswers(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].Name != "pb" {
 		t.Errorf("list %+v", list.Items)
 	}
+	// A watch answers JSON, which the protobuf-asking client decodes by
+	// the answer's Content-Type.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := c.Get().Namespace("default").Resource("configmaps").Param("watch", "true").Watch(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := <-w.ResultChan()
+	if got, ok := ev.Object.(*corev1.ConfigMap); !ok || ev.Type != "ADDED" || got.Name != "pb" {
+		t.Errorf("watch event %v %#v", ev.Type, ev.Object)
+	}
+	w.Stop()
 	// The protobuf body goes through the same validation as JSON.
 	bad := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "Not_A_Name"}}
-	err := c.Post().Namespace("default").Resource("configmaps").Body(bad).Do(ctx).Error()
+	err = c.Post().Namespace("default").Resource("configmaps").Body(bad).Do(ctx).Error()
 	if err == nil || !strings.Contains(err.Error(), "metadata.name") {
 		t.Errorf("invalid name over protobuf: %v", err)
 	}
@@ -194,5 +208,39 @@ func TestWarningsAndStatusReachClientGo(t *testing.T) {
 	if !apierrors.IsNotFound(err) || !errors.As(err, &st) || st.Status().Details.Name != "missing" ||
 		st.Status().Details.Kind != "pods" || st.Status().Code != 404 {
 		t.Errorf("not found: %#v", err)
+	}
+}
+
+// client-go's metadata client (garbage collectors, metadata informers)
+// reads objects as their metadata alone.
+func TestMetadataClientReadsPartialObjects(t *testing.T) {
+	ts := newTestServer(t, nil)
+	ts.create(goodPod)
+	mc, err := metadata.NewForConfig(ts.restConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := mc.Resource(corev1.SchemeGroupVersion.WithResource("pods")).Namespace("default")
+	ctx := context.Background()
+	list, err := pods.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Name != "myapp" || list.Items[0].UID == "" || list.ResourceVersion == "" {
+		t.Errorf("list %+v", list)
+	}
+	one, err := pods.Get(ctx, "myapp", metav1.GetOptions{})
+	// The metadata client refuses any answer but a PartialObjectMetadata.
+	if err != nil || one.Name != "myapp" {
+		t.Errorf("get %+v: %v", one, err)
+	}
+	w, err := pods.Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ev := <-w.ResultChan()
+	if p, ok := ev.Object.(*metav1.PartialObjectMetadata); !ok || p.Name != "myapp" {
+		t.Errorf("watch event %#v", ev.Object)
 	}
 }
