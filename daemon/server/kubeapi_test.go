@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/daemon/kubeapi"
 	"github.com/podrun/podrun/daemon/objects"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 const cmsPath = "/api/v1/namespaces/default/configmaps"
@@ -151,6 +153,17 @@ func TestDeleteOptionsAndCollections(t *testing.T) {
 		if code, data := ts.do("DELETE", cmsPath+"/x", "application/json", []byte(body)); code != 409 || !strings.Contains(string(data), want) {
 			t.Errorf("delete with %s: %d %s", body, code, data)
 		}
+	}
+	// client-go's typed clients send the options in protobuf.
+	wrong := types.UID("wrong")
+	pb, err := kubeapi.EncodeProtobuf(&metav1.DeleteOptions{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "DeleteOptions"},
+		Preconditions: &metav1.Preconditions{UID: &wrong}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, data := ts.do("DELETE", cmsPath+"/x", "application/vnd.kubernetes.protobuf", pb); code != 409 ||
+		!strings.Contains(string(data), "UID in precondition: wrong") {
+		t.Errorf("delete with protobuf options: %d %s", code, data)
 	}
 	ok := `{"preconditions":{"uid":"` + string(cm.UID) + `"}}`
 	if code, data := ts.do("DELETE", cmsPath+"/x", "application/json", []byte(ok)); code != 200 {

@@ -175,11 +175,17 @@ func readOptionalBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return data, err
 }
 
-// readDeleteOptions reads a DELETE's options from its body or query.
+// readDeleteOptions reads a DELETE's options from its body or query. A
+// typed client-go client sends the body in protobuf, as it sends objects.
 func readDeleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.DeleteOptions, error) {
 	body, err := readOptionalBody(w, r)
 	if err != nil {
 		return nil, err
+	}
+	if len(body) > 0 && isProtobuf(r.Header.Get("Content-Type")) {
+		if body, err = kubeapi.ProtobufToJSON(body); err != nil {
+			return nil, api.NewBadRequest(fmt.Sprintf("decode protobuf DeleteOptions: %v", err))
+		}
 	}
 	return objects.DeleteOptions(r.URL.Query(), body)
 }
