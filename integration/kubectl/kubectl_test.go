@@ -323,10 +323,12 @@ func TestClientGo(t *testing.T) {
 	k, _ := newKube(t)
 	run := func(args ...string) string {
 		t.Helper()
+		t0 := time.Now()
 		out, errOut, code := k.cmd(t.Context(), k.bin.clientgo, nil, args...)
 		if code != 0 {
 			t.Fatalf("clientgo %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
 		}
+		t.Logf("clientgo %s (%v): %s%s", strings.Join(args, " "), time.Since(t0).Round(time.Millisecond), out, errOut)
 		return out
 	}
 	run("create", k.ns, "typed")

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -22,10 +23,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	klog.InitFlags(nil) // -v=N shows client-go's own account of a request
+	flag.Parse()
+	if err := run(flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "clientgo:", err)
 		os.Exit(1)
 	}
@@ -106,8 +110,10 @@ func informer(ctx context.Context, cs *kubernetes.Clientset, ns string) error {
 	}); err != nil {
 		return err
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
+	// The informers run until stop closes; Shutdown waits for them.
+	stop := make(chan struct{})
+	factory.Start(stop)
+	defer func() { close(stop); factory.Shutdown() }()
 	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
 		return fmt.Errorf("the informer never synced")
 	}
@@ -175,9 +181,9 @@ func stale(ctx context.Context, cs *kubernetes.Clientset, ns, name string) error
 	}
 	second := read.DeepCopy()
 	second.Data = map[string]string{"writer": "second"}
-	_, err = cms.Update(ctx, second, metav1.UpdateOptions{})
-	if !apierrors.IsConflict(err) {
-		return fmt.Errorf("update with stale resourceVersion %s: got %v, want 409 Conflict", read.ResourceVersion, err)
+	_, conflict := cms.Update(ctx, second, metav1.UpdateOptions{})
+	if !apierrors.IsConflict(conflict) {
+		return fmt.Errorf("update with stale resourceVersion %s: got %v, want 409 Conflict", read.ResourceVersion, conflict)
 	}
 	now, err := cms.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -186,6 +192,6 @@ func stale(ctx context.Context, cs *kubernetes.Clientset, ns, name string) error
 	if now.Data["writer"] != "first" {
 		return fmt.Errorf("after the conflict the object holds %v, want the first writer's data", now.Data)
 	}
-	fmt.Printf("stale update refused: %v\n", err)
+	fmt.Printf("stale update refused: %v\n", conflict)
 	return nil
 }
