@@ -39,28 +39,36 @@ func TestHTTPProbeRedirects(t *testing.T) {
 	}
 }
 
-// TestStopSignalAndSleepPreStopCutByGrace: lifecycle.stopSignal replaces
-// SIGTERM; a preStop sleep longer than the deletion's grace is cut short at
-// the grace, then the stop signal follows (R56, R58).
+// TestStopSignalAndSleepPreStopCutByGrace: the image's STOPSIGNAL
+// replaces SIGTERM, and lifecycle.stopSignal is dropped as the v1.37 API
+// server drops it (the ContainerStopSignals gate is off); a preStop sleep
+// longer than the deletion's grace is cut short at the grace, then the
+// stop signal follows (R56, R58).
 func TestStopSignalAndSleepPreStopCutByGrace(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	app := []string{"sh", "-c", harness.OrderMark("app", "Started") + "; trap " + shq(harness.OrderMark("app", "TERM")+"; exit 1") + " TERM; trap " +
-		shq(harness.OrderMark("app", "USR1")+"; exit 0") + " USR1; while true; do sleep 1 & wait $!; done"}
-	hook := "    lifecycle:\n      stopSignal: SIGUSR1\n      preStop:\n        sleep:\n          seconds: 40\n"
-	ps := harness.Pod{Name: "stopsig", Grace: 60, Containers: []harness.Container{{Name: "app", Command: app, Extra: hook}}}
+		shq(harness.OrderMark("app", "USR1")+"; exit 0") + " USR1; trap " + shq(harness.OrderMark("app", "USR2")+"; exit 2") +
+		" USR2; while true; do sleep 1 & wait $!; done"}
+	// The image says SIGUSR1; the dropped field would have said SIGUSR2.
+	hook := "    lifecycle:\n      stopSignal: SIGUSR2\n      preStop:\n        sleep:\n          seconds: 40\n"
+	ps := harness.Pod{Name: "stopsig", Grace: 60, Containers: []harness.Container{{Name: "app", Image: harness.ImageStopSignal,
+		Command: app, Extra: hook}}}
 	yaml := ps.YAML(c.HostDir)
 	yaml = yaml[:len("apiVersion: v1\nkind: Pod\nmetadata:\n  name: stopsig\nspec:\n")] + "  os:\n    name: linux\n" +
 		yaml[len("apiVersion: v1\nkind: Pod\nmetadata:\n  name: stopsig\nspec:\n"):]
 	c.Apply(yaml)
+	if l := c.GetPod("stopsig").Spec.Containers[0].Lifecycle; l == nil || l.StopSignal != nil || l.PreStop == nil {
+		t.Errorf("stored lifecycle %+v, want the preStop and no stopSignal", l)
+	}
 	c.WaitFor("stopsig", "running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
 	c.WaitOrder("stopsig", 15*time.Second, "app Started")
 	begin := time.Now()
 	final := c.DeleteAndWait("stopsig", "--grace-period", "3")
 	took := time.Since(begin)
 	lines := c.ReadOrder("stopsig")
-	if lines.Find("app USR1") < 0 || lines.Find("app TERM") >= 0 {
-		t.Errorf("want the stopSignal SIGUSR1, not SIGTERM:\n%s", lines)
+	if lines.Find("app USR1") < 0 || lines.Find("app TERM") >= 0 || lines.Find("app USR2") >= 0 {
+		t.Errorf("want the image's STOPSIGNAL SIGUSR1, not SIGTERM or the dropped SIGUSR2:\n%s", lines)
 	}
 	if s := terminated(final, "app"); s == nil || s.ExitCode != 0 {
 		t.Errorf("app %s, want exit 0 from the USR1 trap", harness.Describe(final))
