@@ -40,7 +40,7 @@ func (d *daemon) setUpDevice(ctx context.Context) (wait func()) {
 		}
 	}
 	if d.cfg.ManifestDir != "" {
-		m, err := manifests.New(manifests.Options{Dir: d.cfg.ManifestDir, API: manifests.NewHandlerAPI(d.srv.Handler()),
+		m, err := manifests.New(manifests.Options{Dir: d.cfg.ManifestDir, API: manifests.NewObjectsAPI(d.objs),
 			Events: d.objs, Logger: d.log.Named("manifests")})
 		if err != nil {
 			d.log.Error("manifest directory", zap.Error(err))
