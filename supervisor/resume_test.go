@@ -29,16 +29,21 @@ func TestResumeAfterCancelledShutdown(t *testing.T) {
 	}
 	h.waitRunning("s")
 	h.waitRunning("r")
-	h.waitPhase(pod.UID, corev1.PodRunning)
+	// The phase stayed Running through the shutdown (R95 keeps the pod),
+	// so wait for the status the resumed sync publishes, not the phase.
+	h.waitFor("both containers running again with restart count 1 in the status", func() bool {
+		st := h.status(pod.UID)
+		all := append(st.InitContainerStatuses, st.ContainerStatuses...)
+		for _, cs := range all {
+			if cs.RestartCount != 1 || cs.State.Running == nil {
+				return false
+			}
+		}
+		return len(all) == 2 && st.Phase == corev1.PodRunning
+	})
 	calls := h.rt.callsSince(mark)
 	if is, ir := indexOf(calls, "start s"), indexOf(calls, "start r"); is < 0 || ir < is {
 		t.Fatalf("sidecar must start before the app again; calls %v", calls)
-	}
-	st := h.status(pod.UID)
-	for _, cs := range append(st.InitContainerStatuses, st.ContainerStatuses...) {
-		if cs.RestartCount != 1 || cs.State.Running == nil {
-			t.Errorf("%s after resume: restarts %d, state %+v", cs.Name, cs.RestartCount, cs.State)
-		}
 	}
 	if n, err := h.m.Resume(context.Background()); err != nil || n != 0 {
 		t.Fatalf("second Resume = %d, %v; want 0", n, err)
