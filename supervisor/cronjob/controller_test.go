@@ -1,7 +1,6 @@
 package cronjob
 
 import (
-	"context"
 	"slices"
 	"strconv"
 	"testing"
@@ -44,7 +43,7 @@ func TestEveryMinute(t *testing.T) {
 	if len(cj.Status.Active) != 3 || !cj.Status.LastScheduleTime.Time.Equal(minute(3)) {
 		t.Fatalf("status = %+v", cj.Status)
 	}
-	j, _ := w.GetJob(context.TODO(), "default", want[0])
+	j, _ := w.GetJob(t.Context(), "default", want[0])
 	if ref := metav1.GetControllerOf(j); ref == nil || ref.UID != cj.UID || ref.Kind != "CronJob" {
 		t.Fatalf("owner = %+v", j.OwnerReferences)
 	}
@@ -247,7 +246,7 @@ func TestTimeZoneAcrossDST(t *testing.T) {
 			if tc.want == "" {
 				return
 			}
-			j, _ := w.GetJob(context.TODO(), "default", tc.want)
+			j, _ := w.GetJob(t.Context(), "default", tc.want)
 			if got := j.Annotations[batchv1.CronJobScheduledTimestampAnnotation]; got != tc.ann {
 				t.Fatalf("scheduled-timestamp = %q, want %q", got, tc.ann)
 			}
@@ -269,7 +268,7 @@ func TestHistoryLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.CreateJob(context.TODO(), j); err != nil {
+		if _, err := w.CreateJob(t.Context(), j); err != nil {
 			t.Fatal(err)
 		}
 		w.finish(j.Name, cond, minute(i+1), minute(i+1).Add(time.Second))
@@ -288,7 +287,7 @@ func TestMissingActiveJob(t *testing.T) {
 	w.addCronJob("* * * * *", func(cj *batchv1.CronJob) { cj.Spec.ConcurrencyPolicy = batchv1.ForbidConcurrent })
 	c := w.controller()
 	w.syncAt(c, minute(1).Add(time.Second))
-	if err := w.DeleteJob(context.TODO(), "default", minuteJob(minute(1))); err != nil {
+	if err := w.DeleteJob(t.Context(), "default", minuteJob(minute(1))); err != nil {
 		t.Fatal(err)
 	}
 	w.syncAt(c, minute(2).Add(time.Second))
@@ -319,7 +318,7 @@ func TestManualJobIsUnexpected(t *testing.T) {
 	w := newWorld(t, t0)
 	cj := w.addCronJob("* * * * *", func(cj *batchv1.CronJob) { cj.Spec.Suspend = ptr.To(true) })
 	c := w.controller()
-	if _, err := w.CreateJob(context.TODO(), api.ManualJob(cj, "by-hand")); err != nil {
+	if _, err := w.CreateJob(t.Context(), api.ManualJob(cj, "by-hand")); err != nil {
 		t.Fatal(err)
 	}
 	w.sync(c)
