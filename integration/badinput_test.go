@@ -9,18 +9,16 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
-const goodPod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: good
-spec:
+var goodPod = harness.PodManifest("good", `
   containers:
   - name: app
     image: busybox:1.28
     command: ["sleep", "3600"]
-`
+`)
 
 // TestBadInput: each bad request gets the right Status (code, reason, field
 // causes) over REST, podctl prints the message and exits 1, and nothing is

@@ -17,11 +17,7 @@ import (
 func TestLogsPreviousTailTimestamps(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: logs
-spec:
+	c.Apply(harness.PodManifest("logs", `
   containers:
   - name: app
     image: busybox:1.28
@@ -32,7 +28,7 @@ spec:
   volumes:
   - name: shared
     emptyDir: {}
-`)
+`))
 	c.WaitFor("logs", "second instance running", 60*time.Second, func(p *corev1.Pod) bool {
 		return restarts(p, "app") == 1 && running(p, "app")
 	})
@@ -118,15 +114,11 @@ func TestImageStopSignalAndUser(t *testing.T) {
 func TestProbesAgainstNoShellImage(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: probes
-spec:
+	c.Apply(harness.PodManifest("probes", `
   terminationGracePeriodSeconds: 5
   initContainers:
   - name: web
-    image: ` + harness.ImageNoShell + `
+    image: `+harness.ImageNoShell+`
     imagePullPolicy: IfNotPresent
     restartPolicy: Always
     args: ["-http", ":8081", "-grpc", ":9091"]
@@ -136,7 +128,7 @@ spec:
         port: 8081
       periodSeconds: 1
   - name: server
-    image: ` + harness.ImageNoShell + `
+    image: `+harness.ImageNoShell+`
     imagePullPolicy: IfNotPresent
     restartPolicy: Always
     startupProbe:
@@ -164,7 +156,7 @@ spec:
   - name: app
     image: busybox:1.28
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
-`)
+`))
 	c.WaitFor("probes", "Ready", 60*time.Second, harness.PodReady)
 	// Make the server unhealthy: readiness (http) fails → not Ready; liveness
 	// (grpc NOT_SERVING) fails → the sidecar is restarted, healthy again.

@@ -21,10 +21,7 @@ import (
 func TestHostFileInjectionRefused(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: hosts-ok}
-spec:
+	c.Apply(harness.PodManifest("hosts-ok", `
   terminationGracePeriodSeconds: 1
   hostAliases:
   - ip: 10.1.2.3
@@ -33,7 +30,7 @@ spec:
   - name: app
     image: busybox:1.28
     command: ["sleep", "3600"]
-`)
+`))
 	c.WaitFor("hosts-ok", "Ready", 60*time.Second, harness.PodReady)
 	readHosts := func() string { return c.MustPodctl("exec", "hosts-ok", "-c", "app", "--", "cat", "/etc/hosts") }
 	before := readHosts()
@@ -42,8 +39,8 @@ spec:
 	}
 
 	pod := func(name, spec string) string {
-		return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + "}\nspec:\n" + spec +
-			"  containers:\n  - name: app\n    image: busybox:1.28\n    command: [\"sleep\", \"3600\"]\n"
+		return harness.PodManifest(name, spec+
+			"  containers:\n  - name: app\n    image: busybox:1.28\n    command: [\"sleep\", \"3600\"]\n")
 	}
 	cases := []struct{ name, body, field string }{
 		{"hostAlias hostname", pod("bad-alias", "  hostAliases:\n  - ip: 10.1.2.4\n    hostnames: [\"x\\n6.6.6.6 bank.example\"]\n"),

@@ -304,11 +304,7 @@ func checkJobStyle(t *testing.T, c *harness.Client, p *corev1.Pod, app, sidecar 
 func TestSeed02TemplateAsPod(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: pi
-spec:
+	c.Apply(harness.PodManifest("pi", `
   containers:
   - name: pi
     image: busybox:1.28
@@ -317,7 +313,7 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
   restartPolicy: Never
-`)
+`))
 	p := c.WaitFor("pi", "pi exited 0, sidecar running", 60*time.Second, func(p *corev1.Pod) bool {
 		s := terminated(p, "pi")
 		return s != nil && s.ExitCode == 0 && running(p, "sidecar")
@@ -331,11 +327,7 @@ spec:
 func TestSeed03TemplateAsPod(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: pi-sidecar
-spec:
+	c.Apply(harness.PodManifest("pi-sidecar", `
   initContainers:
   - name: network-proxy
     image: busybox:1.28
@@ -346,7 +338,7 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", "echo 3.14159265358979323846; sleep 1"]
   restartPolicy: Never
-`)
+`))
 	p := c.WaitFor("pi-sidecar", "Succeeded", 60*time.Second, phaseIs(corev1.PodSucceeded))
 	checkJobStyle(t, c, p, "pi", "network-proxy")
 }

@@ -35,11 +35,20 @@ type Container struct {
 	Extra   string // raw YAML lines for the container, indented by 4 spaces
 }
 
+// PodManifest is the YAML of a Pod named name whose spec is spec: the
+// lines under "spec:", indented by two spaces (a leading newline is
+// dropped, so that a raw string may start on its own line). Tests whose
+// pods reach beyond the Pod builder write them this way, with the
+// header said once here.
+func PodManifest(name, spec string) string {
+	return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\nspec:\n" + strings.TrimPrefix(spec, "\n")
+}
+
 // YAML renders the pod with hostDir (a Client's HostDir) as the parent of
 // its shared dir; hostDir is unused with NoSharedDir.
 func (p Pod) YAML(hostDir string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n", p.Name)
+	b.WriteString(PodManifest(p.Name, ""))
 	if p.RestartPolicy != "" {
 		fmt.Fprintf(&b, "  restartPolicy: %s\n", p.RestartPolicy)
 	}

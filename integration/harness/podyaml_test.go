@@ -66,3 +66,21 @@ func TestPodYAMLNoSharedDir(t *testing.T) {
 		t.Errorf("container: %+v", app)
 	}
 }
+
+// PodManifest puts the hand-written spec under the pod's header as it
+// stands, whether the raw string starts on its own line or not.
+func TestPodManifest(t *testing.T) {
+	for _, spec := range []string{
+		"\n  restartPolicy: Never\n  containers:\n  - {name: app, image: busybox:1.28}\n",
+		"  restartPolicy: Never\n  containers:\n  - {name: app, image: busybox:1.28}\n",
+	} {
+		var got corev1.Pod
+		if err := yaml.UnmarshalStrict([]byte(PodManifest("hand", spec)), &got); err != nil {
+			t.Fatalf("decode: %v\n%s", err, PodManifest("hand", spec))
+		}
+		if got.Kind != "Pod" || got.Name != "hand" || got.Spec.RestartPolicy != corev1.RestartPolicyNever ||
+			len(got.Spec.Containers) != 1 || got.Spec.Containers[0].Name != "app" {
+			t.Errorf("PodManifest(%q) = %+v", spec, got)
+		}
+	}
+}

@@ -6,13 +6,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
-const slowInit = `apiVersion: v1
-kind: Pod
-metadata:
-  name: NAME
-spec:
+var slowInit = harness.PodManifest("NAME", `
   terminationGracePeriodSeconds: 1
   initContainers:
   - name: setup
@@ -22,7 +20,7 @@ spec:
   - name: app
     image: busybox:1.28
     command: ["sleep", "3600"]
-`
+`)
 
 // apply --wait in a terminal redraws its progress line in place: the
 // screen keeps one line for the pod, while piped output has one per change

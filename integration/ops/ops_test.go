@@ -60,11 +60,7 @@ func row(t *testing.T, drawing, label string) (bar, result string) {
 	return m[1], m[2]
 }
 
-const sidecarPod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: gated
-spec:
+var sidecarPod = harness.PodManifest("gated", `
   terminationGracePeriodSeconds: 2
   initContainers:
   - name: proxy
@@ -80,7 +76,7 @@ spec:
   - name: app
     image: busybox:1.28
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
-`
+`)
 
 // A pod initializing behind its sidecar's startup probe says so, with the
 // failure count and the next probe; once the probe passes the section
@@ -128,11 +124,7 @@ func TestWaitingForSidecarStartupProbeThenRunning(t *testing.T) {
 	}
 }
 
-const crashPod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: crashy
-spec:
+var crashPod = harness.PodManifest("crashy", `
   terminationGracePeriodSeconds: 1
   initContainers:
   - name: migrate
@@ -142,7 +134,7 @@ spec:
   - name: app
     image: busybox:1.28
     command: ["sleep", "3600"]
-`
+`)
 
 // An init container crash-looping is the one blocker, with the time to
 // its next start; the timeline shows each failed run and the back-off.
@@ -183,11 +175,7 @@ func TestWaitingForInitCrashLoop(t *testing.T) {
 	}
 }
 
-const shutdownPod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: stopping
-spec:
+var shutdownPod = harness.PodManifest("stopping", `
   terminationGracePeriodSeconds: 15
   initContainers:
   - name: log-shipper
@@ -198,7 +186,7 @@ spec:
   - name: app
     image: busybox:1.28
     command: ["sh", "-c", "trap 'exit 0' TERM; echo trapped; while true; do sleep 1; done"]
-`
+`)
 
 // While terminating, the sidecar that ignores SIGTERM is what the pod
 // waits for, with the grace left; the timeline shows app stopped first.

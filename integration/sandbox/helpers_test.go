@@ -121,6 +121,13 @@ func applyReady(t *testing.T, c *harness.Client, manifest, name string) *corev1.
 	return c.WaitFor(name, "Ready", 90*time.Second, harness.PodReady)
 }
 
+// applyPodReady applies the pod name with spec (see harness.PodManifest)
+// and waits until it is Ready.
+func applyPodReady(t *testing.T, c *harness.Client, name, spec string) *corev1.Pod {
+	t.Helper()
+	return applyReady(t, c, harness.PodManifest(name, spec), name)
+}
+
 // status returns the status of container name (init or regular).
 var status = harness.ContainerStatus
 

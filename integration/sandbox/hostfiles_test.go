@@ -76,10 +76,7 @@ done`, file, dir)
     volumeMounts: [{name: vol, mountPath: /vol}]
 `, n)
 	}
-	manifest := fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: fsgrace}
-spec:
+	manifest := fmt.Sprintf(harness.PodManifest("fsgrace", `
   terminationGracePeriodSeconds: 1
   restartPolicy: Always
   securityContext: {fsGroup: 2345}
@@ -89,7 +86,7 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", %q]
     volumeMounts: [{name: vol, mountPath: /vol}]
-%s%s%s%s`, planter, crasher(1), crasher(2), crasher(3), crasher(4))
+%s%s%s%s`), planter, crasher(1), crasher(2), crasher(3), crasher(4))
 	c.Apply(manifest)
 	logsUntil(t, c, "fsgrace", "planter", "planted", 90*time.Second)
 
@@ -253,10 +250,7 @@ func TestFSGroupNotReappliedOnAdoption(t *testing.T) {
 	t.Parallel()
 	d := env.PrivateDaemon(t)
 	c := env.ClientOn(t, d)
-	c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: adopted}
-spec:
+	c.Apply(fmt.Sprintf(harness.PodManifest("adopted", `
   terminationGracePeriodSeconds: 1
   securityContext: {fsGroup: 2345}
   volumes: [{name: vol, emptyDir: {}}]
@@ -269,7 +263,7 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", "while [ ! -f /tmp/stop ]; do sleep 1; done"]
     volumeMounts: [{name: vol, mountPath: /vol}]
-`, "touch /vol/mine && chgrp 0 /vol/mine && chmod 600 /vol/mine && echo made; "+forever))
+`), "touch /vol/mine && chgrp 0 /vol/mine && chmod 600 /vol/mine && echo made; "+forever))
 	logsUntil(t, c, "adopted", "keeper", "made", 90*time.Second)
 	p := c.GetPod("adopted")
 	mine := filepath.Join(d.Root, "pods", string(p.UID), "volumes", "vol", "mine")

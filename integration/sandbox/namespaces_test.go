@@ -22,19 +22,13 @@ const nsScript = "for n in net ipc uts; do readlink /proc/self/ns/$n; done | tr 
 func TestSharedNamespaces(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: solo}
-spec:
+	c.Apply(harness.PodManifest("solo", `
   containers:
   - name: once
     image: busybox:1.28
-    command: ["sh", "-c", "` + strings.ReplaceAll(nsScript, `\`, `\\`) + `; echo; sleep 1"]
-`)
-	p := applyReady(t, c, `apiVersion: v1
-kind: Pod
-metadata: {name: pair}
-spec:
+    command: ["sh", "-c", "`+strings.ReplaceAll(nsScript, `\`, `\\`)+`; echo; sleep 1"]
+`))
+	p := applyPodReady(t, c, "pair", `
   terminationGracePeriodSeconds: 2
   containers:
   - name: a
@@ -43,7 +37,7 @@ spec:
   - name: b
     image: busybox:1.28
     command: ["sh", "-c", "exec sleep 3002"]
-`, "pair")
+`)
 	a, b := sh(t, c, "pair", "a", nsScript), sh(t, c, "pair", "b", nsScript)
 	want(t, "namespaces of b vs a", b, a)
 	if strings.Count(a, ":[") != 3 {
@@ -92,10 +86,7 @@ spec:
 func TestShareProcessNamespace(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	applyReady(t, c, `apiVersion: v1
-kind: Pod
-metadata: {name: pid}
-spec:
+	applyPodReady(t, c, "pid", `
   shareProcessNamespace: true
   terminationGracePeriodSeconds: 2
   containers:
@@ -105,7 +96,7 @@ spec:
   - name: b
     image: busybox:1.28
     command: ["sh", "-c", "exec sleep 3003"]
-`, "pid")
+`)
 	wantContains(t, "ps in a", sh(t, c, "pid", "a", "ps"), "sleep 3003")
 	deletePod(t, c, "pid")
 }
@@ -116,20 +107,14 @@ spec:
 func TestHostnameHostsResolv(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: plain-name}
-spec:
+	c.Apply(harness.PodManifest("plain-name", `
   terminationGracePeriodSeconds: 1
   containers:
   - name: a
     image: busybox:1.28
-    command: ["sh", "-c", "` + forever + `"]
-`)
-	applyReady(t, c, `apiVersion: v1
-kind: Pod
-metadata: {name: named}
-spec:
+    command: ["sh", "-c", "`+forever+`"]
+`))
+	applyPodReady(t, c, "named", `
   hostname: web
   subdomain: sub
   terminationGracePeriodSeconds: 1
@@ -147,7 +132,7 @@ spec:
   - name: a
     image: busybox:1.28
     command: ["sh", "-c", "`+forever+`"]
-`, "named")
+`)
 	c.WaitFor("plain-name", "Ready", 60*time.Second, harness.PodReady)
 	want(t, "hostname of plain-name", sh(t, c, "plain-name", "a", "hostname"), "plain-name")
 	// Default dnsPolicy (ClusterFirst) without a cluster DNS falls back to

@@ -26,10 +26,7 @@ const swapVictims = 8
 // try to write into what they got, then crash to be restarted.
 func swapPod(hostDir string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: v1
-kind: Pod
-metadata: {name: swap}
-spec:
+	fmt.Fprintf(&b, harness.PodManifest("swap", `
   terminationGracePeriodSeconds: 1
   volumes:
   - name: shared
@@ -46,7 +43,7 @@ spec:
     image: %s
     command: ["/bin/swapper", "/v/sub", "/v/swap", "600"]
     volumeMounts: [{name: shared, mountPath: /v}, {name: report, mountPath: /report}]
-`, hostDir, harness.ImageSwapper)
+`), hostDir, harness.ImageSwapper)
 	for i := range swapVictims {
 		fmt.Fprintf(&b, `  - name: victim%[1]d
     image: busybox:1.28
@@ -138,10 +135,7 @@ func TestHostPathPrefixEscape(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	dir := filepath.Join(c.HostDir, "prefixed")
-	c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: plant}
-spec:
+	c.Apply(fmt.Sprintf(harness.PodManifest("plant", `
   restartPolicy: Never
   volumes:
   - name: h
@@ -151,16 +145,13 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", "ln -s / /h/escape"]
     volumeMounts: [{name: h, mountPath: /h}]
-`, dir))
+`), dir))
 	c.WaitFor("plant", "Succeeded", 90*time.Second, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
 	if target, err := os.Readlink(filepath.Join(dir, "escape")); err != nil || target != "/" {
 		t.Fatalf("planted link: %q, %v", target, err)
 	}
 	escape := filepath.Join(dir, "escape")
-	c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: reader}
-spec:
+	c.Apply(fmt.Sprintf(harness.PodManifest("reader", `
   terminationGracePeriodSeconds: 1
   volumes:
   - name: root
@@ -176,7 +167,7 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", "cat /etc2/shadow; %s"]
     volumeMounts: [{name: etc, mountPath: /etc2}]
-`, escape, escape, forever, forever))
+`), escape, escape, forever, forever))
 	for _, ctr := range []string{"read", "etc"} {
 		p := c.WaitFor("reader", ctr+" refused or running", 90*time.Second, func(p *corev1.Pod) bool {
 			w := harness.Waiting(p, ctr)
@@ -208,10 +199,7 @@ spec:
 func TestTerminationLogNonRoot(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: termlog}
-spec:
+	c.Apply(harness.PodManifest("termlog", `
   restartPolicy: Never
   securityContext: {runAsUser: 1000, runAsGroup: 1000}
   containers:
@@ -222,7 +210,7 @@ spec:
     image: busybox:1.28
     terminationMessagePath: /tmp/last-words
     command: ["sh", "-c", "echo -n custom-1000 > /tmp/last-words; exit 4"]
-`)
+`))
 	p := c.WaitFor("termlog", "both terminated", 90*time.Second, func(p *corev1.Pod) bool {
 		return harness.Terminated(p, "default") != nil && harness.Terminated(p, "custom") != nil
 	})

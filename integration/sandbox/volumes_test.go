@@ -181,10 +181,7 @@ func TestHostPathFileMissing(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	path := filepath.Join(c.HostDir, "missing.txt")
-	c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: hp}
-spec:
+	c.Apply(fmt.Sprintf(harness.PodManifest("hp", `
   terminationGracePeriodSeconds: 1
   volumes:
   - name: f
@@ -195,7 +192,7 @@ spec:
     command: ["sh", "-c", "cat /f; %s"]
     volumeMounts:
     - {name: f, mountPath: /f}
-`, path, forever))
+`), path, forever))
 	p := c.WaitFor("hp", "waiting with a hostPath message", 60*time.Second, func(p *corev1.Pod) bool {
 		w := harness.Waiting(p, "app")
 		return w != nil && strings.Contains(w.Message, path)
