@@ -82,13 +82,13 @@ func (r *run) runPhase(ctx context.Context, phase string) {
 			}
 		}
 	case "reaction":
-		err = r.reaction(ctx)
+		err = r.watched(ctx, "reaction", r.reaction)
 	case "footprint":
 		err = r.footprint(ctx)
 	case "scale":
-		err = r.scale(ctx)
+		err = r.watched(ctx, "scale", r.scale)
 	case "churn":
-		err = r.churn(ctx)
+		err = r.watched(ctx, "churn", r.churn)
 	case "boot":
 		err = r.boot(ctx)
 	}
@@ -98,24 +98,27 @@ func (r *run) runPhase(ctx context.Context, phase string) {
 	r.progress("phase %s done in %v", phase, time.Since(t0).Round(time.Millisecond))
 }
 
-// startWatched starts the daemon of phase name and a watch of the pods of
-// its namespace ns. stop closes the watch, deletes what the phase left and
-// stops the daemon; defer it even when err is set, since a daemon may have
-// started.
-func (r *run) startWatched(ctx context.Context, name, ns string) (d *Daemon, pw *podWatch, stop func(), err error) {
-	stop = func() {
-		if pw != nil {
-			pw.Close()
-		}
-		if d != nil {
-			r.stopDaemon(ctx, d, ns)
-		}
+// watched runs phase name against its own daemon and a watch of the pods
+// of its namespace, bench-NAME; afterwards it closes the watch, deletes
+// what the phase left and stops the daemon, also when the daemon or the
+// watch failed to start (a daemon may have started).
+func (r *run) watched(ctx context.Context, name string, phase func(ctx context.Context, d *Daemon, pw *podWatch, ns string) error) error {
+	ns := "bench-" + name
+	d, err := r.env.StartDaemon(ctx, name, nil)
+	if d != nil {
+		defer r.stopDaemon(ctx, d, ns)
 	}
-	if d, err = r.env.StartDaemon(ctx, name, nil); err != nil {
-		return d, nil, stop, err
+	if err != nil {
+		return err
 	}
-	pw, err = watchPods(ctx, d.C, ns)
-	return d, pw, stop, err
+	pw, err := watchPods(ctx, d.C, ns)
+	if pw != nil {
+		defer pw.Close()
+	}
+	if err != nil {
+		return err
+	}
+	return phase(ctx, d, pw, ns)
 }
 
 // stopDaemon deletes what a phase left, stops the daemon and records the
