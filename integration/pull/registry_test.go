@@ -145,25 +145,7 @@ func (r *registry) log() string {
 // Stop ends the registry (SIGTERM, SIGKILL after 10 s); stopping a stopped
 // registry is a no-op.
 func (r *registry) Stop() error {
-	if r.cmd == nil {
-		return nil
-	}
-	select {
-	case <-r.exited:
-		return nil
-	default:
-	}
-	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("signal docker-registry: %w", err)
-	}
-	select {
-	case <-r.exited:
-		return nil
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-		return errors.New("docker-registry did not exit within 10s of SIGTERM")
-	}
+	return harness.StopProcess("docker-registry", r.cmd, r.exited, syscall.SIGTERM, 10*time.Second)
 }
 
 // ctxTimeout is a short context for one registry request.
