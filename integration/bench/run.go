@@ -82,15 +82,15 @@ func (r *run) runPhase(ctx context.Context, phase string) {
 			}
 		}
 	case "reaction":
-		err = r.watched(ctx, "reaction", r.reaction)
+		err = r.watched(ctx, "reaction", "", r.reaction)
 	case "footprint":
 		err = r.footprint(ctx)
 	case "scale":
-		err = r.watched(ctx, "scale", r.scale)
+		err = r.watched(ctx, "scale", "", r.scale)
 	case "churn":
-		err = r.watched(ctx, "churn", r.churn)
+		err = r.watched(ctx, "churn", "", r.churn)
 	case "boot":
-		err = r.boot(ctx)
+		err = r.watched(ctx, "boot", fmt.Sprintf("concurrentPodStarts: %d\n", bootConcurrency), r.boot)
 	}
 	if err != nil {
 		r.fail("phase %s: %v", phase, err)
@@ -98,26 +98,24 @@ func (r *run) runPhase(ctx context.Context, phase string) {
 	r.progress("phase %s done in %v", phase, time.Since(t0).Round(time.Millisecond))
 }
 
-// watched runs phase name against its own daemon and a watch of the pods
-// of its namespace, bench-NAME; afterwards it closes the watch, deletes
-// what the phase left and stops the daemon, also when the daemon or the
-// watch failed to start (a daemon may have started).
-func (r *run) watched(ctx context.Context, name string, phase func(ctx context.Context, d *Daemon, pw *podWatch, ns string) error) error {
+// watched runs phase name against its own daemon (with extraConfig in
+// its config file) and a watch of the pods of its namespace, bench-NAME;
+// afterwards it closes the watch, deletes what the phase left and stops
+// the daemon, also when the watch failed to start.
+func (r *run) watched(ctx context.Context, name, extraConfig string, phase func(ctx context.Context, d *Daemon, pw *podWatch, ns string) error) error {
 	ns := "bench-" + name
-	d, err := r.env.StartDaemon(ctx, name, nil)
-	if d != nil {
+	d, err := r.env.StartDaemonWith(ctx, name, nil, extraConfig)
+	if d != nil { // a daemon that failed to get ready may have started
 		defer r.stopDaemon(ctx, d, ns)
 	}
 	if err != nil {
 		return err
 	}
 	pw, err := watchPods(ctx, d.C, ns)
-	if pw != nil {
-		defer pw.Close()
-	}
 	if err != nil {
 		return err
 	}
+	defer pw.Close()
 	return phase(ctx, d, pw, ns)
 }
 
