@@ -58,9 +58,7 @@ func TestLogsPreviousTailTimestamps(t *testing.T) {
 func TestExec(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := harness.Pod{Name: "ex", Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
-	c.Apply(ps.YAML(c.HostDir))
-	c.WaitFor("ex", "Ready", 60*time.Second, harness.PodReady)
+	runApp(c, "ex")
 	out, errOut, code := c.Podctl("exec", "ex", "-c", "app", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
 	if out != "out\n" || !strings.Contains(errOut, "err") || code != 3 {
 		t.Errorf("exec: stdout %q stderr %q exit %d; want out, err, 3", out, errOut, code)
@@ -221,7 +219,7 @@ func TestActiveDeadline(t *testing.T) {
 	// so it is due at once or within the second.
 	ps := harness.Pod{Name: "dl",
 		Inits:      []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
-		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+		Containers: []harness.Container{trapApp()}}
 	c.Apply(ps.YAML(c.HostDir))
 	c.WaitOrder("dl", 60*time.Second, "side Started", "app Started")
 	uid := c.GetPod("dl").UID
@@ -248,7 +246,7 @@ func TestActiveDeadline(t *testing.T) {
 func TestApplySemantics(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := harness.Pod{Name: "ap", Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	ps := harness.Pod{Name: "ap", Containers: []harness.Container{trapApp()}}
 	if out := c.Apply(ps.YAML(c.HostDir)); strings.TrimSpace(out) != "pod/ap created" {
 		t.Errorf("first apply: %q", out)
 	}
@@ -324,9 +322,7 @@ spec:
 func TestPodctlOutputs(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := harness.Pod{Name: "out", Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
-	c.Apply(ps.YAML(c.HostDir))
-	c.WaitFor("out", "Ready", 60*time.Second, harness.PodReady)
+	runApp(c, "out")
 	if got := c.MustPodctl("get", "pods", "-o", "name"); strings.TrimSpace(got) != "pod/out" {
 		t.Errorf("-o name: %q", got)
 	}
