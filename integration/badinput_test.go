@@ -13,13 +13,6 @@ import (
 	"github.com/podrun/podrun/integration/harness"
 )
 
-var goodPod = harness.PodManifest("good", `
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sleep", "3600"]
-`)
-
 // TestBadInput: each bad request gets the right Status (code, reason, field
 // causes) over REST, podctl prints the message and exits 1, and nothing is
 // stored (docs/semantics.md §A).
@@ -131,3 +124,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+// goodPod is the valid pod that the bad bodies of TestBadInput break.
+var goodPod = harness.Pod{Name: "good", NoSharedDir: true,
+	Containers: []harness.Container{{Name: "app", Command: []string{"sleep", "3600"}}}}.YAML("")

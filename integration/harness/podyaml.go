@@ -95,6 +95,9 @@ func writeContainers(b *strings.Builder, key string, cs []Container, shared bool
 	}
 }
 
+// Sh is the command of a container that runs script with sh -c.
+func Sh(script string) []string { return []string{"sh", "-c", script} }
+
 // YAMLList renders strings as a YAML flow sequence (a JSON array is one),
 // so that shell scripts need no YAML quoting.
 func YAMLList(items []string) string {

@@ -22,12 +22,8 @@ const nsScript = "for n in net ipc uts; do readlink /proc/self/ns/$n; done | tr 
 func TestSharedNamespaces(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(harness.PodManifest("solo", `
-  containers:
-  - name: once
-    image: busybox:1.28
-    command: ["sh", "-c", "`+strings.ReplaceAll(nsScript, `\`, `\\`)+`; echo; sleep 1"]
-`))
+	c.Apply(harness.Pod{Name: "solo", NoSharedDir: true,
+		Containers: []harness.Container{{Name: "once", Command: harness.Sh(nsScript + "; echo; sleep 1")}}}.YAML(""))
 	p := applyPodReady(t, c, "pair", `
   terminationGracePeriodSeconds: 2
   containers:
