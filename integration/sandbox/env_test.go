@@ -87,16 +87,8 @@ stringData: {token: t0ken}
 func TestMissingConfigMap(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(harness.PodManifest("late", `
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", "echo got=$LATE; `+forever+`"]
-    env:
-    - name: LATE
-      valueFrom: {configMapKeyRef: {name: late-cfg, key: k}}
-`))
+	c.Apply(podOf("late", 1, nil, busybox("app", "echo got=$LATE; "+forever,
+		"env: [{name: LATE, valueFrom: {configMapKeyRef: {name: late-cfg, key: k}}}]")))
 	p := c.WaitFor("late", "CreateContainerConfigError", 60*time.Second, func(p *corev1.Pod) bool {
 		w := harness.Waiting(p, "app")
 		return w != nil && w.Reason == "CreateContainerConfigError"

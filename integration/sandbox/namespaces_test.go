@@ -24,16 +24,8 @@ func TestSharedNamespaces(t *testing.T) {
 	c := env.Client(t)
 	c.Apply(harness.Pod{Name: "solo", NoSharedDir: true,
 		Containers: []harness.Container{{Name: "once", Command: harness.Sh(nsScript + "; echo; sleep 1")}}}.YAML(""))
-	p := applyPodReady(t, c, "pair", `
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: a
-    image: busybox:1.28
-    command: ["sh", "-c", "while [ ! -f /tmp/stop ]; do sleep 1; done"]
-  - name: b
-    image: busybox:1.28
-    command: ["sh", "-c", "exec sleep 3002"]
-`)
+	p := applyReady(t, c, podOf("pair", 2, nil,
+		busybox("a", "while [ ! -f /tmp/stop ]; do sleep 1; done"), busybox("b", "exec sleep 3002")), "pair")
 	a, b := sh(t, c, "pair", "a", nsScript), sh(t, c, "pair", "b", nsScript)
 	want(t, "namespaces of b vs a", b, a)
 	if strings.Count(a, ":[") != 3 {
@@ -82,17 +74,8 @@ func TestSharedNamespaces(t *testing.T) {
 func TestShareProcessNamespace(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	applyPodReady(t, c, "pid", `
-  shareProcessNamespace: true
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: a
-    image: busybox:1.28
-    command: ["sh", "-c", "`+forever+`"]
-  - name: b
-    image: busybox:1.28
-    command: ["sh", "-c", "exec sleep 3003"]
-`)
+	applyReady(t, c, podOf("pid", 2, []string{"shareProcessNamespace: true"},
+		busybox("a", forever), busybox("b", "exec sleep 3003")), "pid")
 	wantContains(t, "ps in a", sh(t, c, "pid", "a", "ps"), "sleep 3003")
 	deletePod(t, c, "pid")
 }
@@ -103,13 +86,7 @@ func TestShareProcessNamespace(t *testing.T) {
 func TestHostnameHostsResolv(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(harness.PodManifest("plain-name", `
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: a
-    image: busybox:1.28
-    command: ["sh", "-c", "`+forever+`"]
-`))
+	c.Apply(podOf("plain-name", 1, nil, busybox("a", forever)))
 	applyPodReady(t, c, "named", `
   hostname: web
   subdomain: sub

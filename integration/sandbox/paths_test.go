@@ -135,39 +135,16 @@ func TestHostPathPrefixEscape(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	dir := filepath.Join(c.HostDir, "prefixed")
-	c.Apply(fmt.Sprintf(harness.PodManifest("plant", `
-  restartPolicy: Never
-  volumes:
-  - name: h
-    hostPath: {path: %s, type: DirectoryOrCreate}
-  containers:
-  - name: plant
-    image: busybox:1.28
-    command: ["sh", "-c", "ln -s / /h/escape"]
-    volumeMounts: [{name: h, mountPath: /h}]
-`), dir))
+	c.Apply(podOf("plant", 0, []string{"restartPolicy: Never", "volumes: [{name: h, hostPath: {path: " + dir + ", type: DirectoryOrCreate}}]"},
+		busybox("plant", "ln -s / /h/escape", "volumeMounts: [{name: h, mountPath: /h}]")))
 	c.WaitFor("plant", "Succeeded", 90*time.Second, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
 	if target, err := os.Readlink(filepath.Join(dir, "escape")); err != nil || target != "/" {
 		t.Fatalf("planted link: %q, %v", target, err)
 	}
 	escape := filepath.Join(dir, "escape")
-	c.Apply(fmt.Sprintf(harness.PodManifest("reader", `
-  terminationGracePeriodSeconds: 1
-  volumes:
-  - name: root
-    hostPath: {path: %s}
-  - name: etc
-    hostPath: {path: %s/etc, type: Directory}
-  containers:
-  - name: read
-    image: busybox:1.28
-    command: ["sh", "-c", "cat /host/etc/shadow; %s"]
-    volumeMounts: [{name: root, mountPath: /host}]
-  - name: etc
-    image: busybox:1.28
-    command: ["sh", "-c", "cat /etc2/shadow; %s"]
-    volumeMounts: [{name: etc, mountPath: /etc2}]
-`), escape, escape, forever, forever))
+	c.Apply(podOf("reader", 1, []string{"volumes: [{name: root, hostPath: {path: " + escape + "}}, {name: etc, hostPath: {path: " + escape + "/etc, type: Directory}}]"},
+		busybox("read", "cat /host/etc/shadow; "+forever, "volumeMounts: [{name: root, mountPath: /host}]"),
+		busybox("etc", "cat /etc2/shadow; "+forever, "volumeMounts: [{name: etc, mountPath: /etc2}]")))
 	for _, ctr := range []string{"read", "etc"} {
 		p := c.WaitFor("reader", ctr+" refused or running", 90*time.Second, func(p *corev1.Pod) bool {
 			w := harness.Waiting(p, ctr)

@@ -26,16 +26,8 @@ func cgroupV2(t *testing.T) bool {
 func TestCgroupLimits(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	p := applyPodReady(t, c, "limits", `
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", "`+forever+`"]
-    resources:
-      requests: {cpu: 500m, memory: 32Mi}
-      limits: {cpu: 500m, memory: 64Mi}
-`)
+	p := applyReady(t, c, podOf("limits", 1, nil, busybox("app", forever,
+		"resources: {requests: {cpu: 500m, memory: 32Mi}, limits: {cpu: 500m, memory: 64Mi}}")), "limits")
 	wantContains(t, "/proc/self/cgroup", sh(t, c, "limits", "app", "cat /proc/self/cgroup"), "/podrun/pod"+string(p.UID)+"/")
 	if cgroupV2(t) {
 		want(t, "cpu.max", sh(t, c, "limits", "app", "cat /sys/fs/cgroup/cpu.max"), "50000 100000")
