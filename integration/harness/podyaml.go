@@ -95,6 +95,21 @@ func writeContainers(b *strings.Builder, key string, cs []Container, shared bool
 	}
 }
 
+// JobManifest is the YAML of a batch/v1 Job named name: specLines (YAML
+// indented by two spaces, such as "  backoffLimit: 0\n") and then a pod
+// template rendered from pod like Pod.YAML(hostDir) (pod.Name names only its shared dir).
+func JobManifest(name, specLines string, pod Pod, hostDir string) string {
+	podSpec := strings.TrimPrefix(pod.YAML(hostDir), PodManifest(pod.Name, ""))
+	var b strings.Builder
+	b.WriteString("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: " + name + "\nspec:\n" + specLines + "  template:\n    spec:\n")
+	for _, l := range strings.SplitAfter(podSpec, "\n") {
+		if l != "" {
+			b.WriteString("    " + l)
+		}
+	}
+	return b.String()
+}
+
 // Sh is the command of a container that runs script with sh -c.
 func Sh(script string) []string { return []string{"sh", "-c", script} }
 

@@ -3,6 +3,7 @@ package harness
 import (
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -82,5 +83,27 @@ func TestPodManifest(t *testing.T) {
 			len(got.Spec.Containers) != 1 || got.Spec.Containers[0].Name != "app" {
 			t.Errorf("PodManifest(%q) = %+v", spec, got)
 		}
+	}
+}
+
+// JobManifest puts the spec lines and the builder's pod, indented as a
+// template, under the Job's header.
+func TestJobManifest(t *testing.T) {
+	y := JobManifest("once", "  backoffLimit: 0\n", Pod{Name: "ignored", RestartPolicy: "Never",
+		Containers: []Container{{Name: "main", Command: Sh("echo done"), Extra: "    workingDir: /tmp\n"}}}, "/h")
+	var got batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(y), &got); err != nil {
+		t.Fatalf("decode: %v\n%s", err, y)
+	}
+	s := got.Spec.Template.Spec
+	if got.Kind != "Job" || got.Name != "once" || got.Spec.BackoffLimit == nil || *got.Spec.BackoffLimit != 0 {
+		t.Errorf("job fields: %+v", got)
+	}
+	if s.RestartPolicy != corev1.RestartPolicyNever || len(s.Volumes) != 1 || s.Volumes[0].HostPath.Path != "/h/ignored" {
+		t.Errorf("template spec: %+v", s)
+	}
+	if len(s.Containers) != 1 || s.Containers[0].Name != "main" || s.Containers[0].Command[2] != "echo done" ||
+		s.Containers[0].WorkingDir != "/tmp" || len(s.Containers[0].VolumeMounts) != 1 {
+		t.Errorf("template containers: %+v", s.Containers)
 	}
 }

@@ -211,20 +211,8 @@ func TestWaitingForTerminatingSidecar(t *testing.T) {
 	w.UntilDeleted(time.Minute)
 }
 
-const job = `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: once
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: main
-        image: busybox:1.28
-        command: ["sh", "-c", "echo done"]
-`
+var job = harness.JobManifest("once", "  backoffLimit: 0\n", harness.Pod{RestartPolicy: "Never", NoSharedDir: true,
+	Containers: []harness.Container{{Name: "main", Command: harness.Sh("echo done")}}}, "")
 
 // A completed Job pod waits for nothing and its timeline is final: the
 // drawing in a 100-column pty is exactly podctl's piped output at width 100.
