@@ -274,25 +274,7 @@ func TestApplySemantics(t *testing.T) {
 func TestConfigMapAndSecret(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: cfg
-data:
-  greeting: hello-from-configmap
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: sec
-stringData:
-  token: s3cr3t
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: cfgpod
-spec:
+	c.Apply(configMapAndSecret("cfg", "greeting", "hello-from-configmap", "sec", "token", "s3cr3t") + harness.PodManifest("cfgpod", `
   restartPolicy: Never
   containers:
   - name: app
@@ -311,7 +293,7 @@ spec:
   - name: s
     secret:
       secretName: sec
-`)
+`))
 	c.WaitFor("cfgpod", "Succeeded", 60*time.Second, phaseIs(corev1.PodSucceeded))
 	if out := c.Logs("cfgpod", "app"); out != "hello-from-configmap\ns3cr3t\n" {
 		t.Errorf("log %q", out)

@@ -215,3 +215,10 @@ func seed(t *testing.T, name string) string {
 	}
 	return p
 }
+
+// configMapAndSecret is a ConfigMap and a Secret of one key each, as the
+// first documents of a manifest (each ends with "---").
+func configMapAndSecret(cm, cmKey, cmValue, secret, secretKey, secretValue string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  %s: %s\n---\n", cm, cmKey, cmValue) +
+		fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\nstringData:\n  %s: %s\n---\n", secret, secretKey, secretValue)
+}
