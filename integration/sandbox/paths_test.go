@@ -25,33 +25,18 @@ const swapVictims = 8
 // /report/tries, note in /report/seen when they see the host's marker and
 // try to write into what they got, then crash to be restarted.
 func swapPod(hostDir string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, harness.PodManifest("swap", `
-  terminationGracePeriodSeconds: 1
-  volumes:
-  - name: shared
-    emptyDir: {}
-  - name: report
-    emptyDir: {}
-  initContainers:
-  - name: plant
-    image: busybox:1.28
-    command: ["sh", "-c", "mkdir -p /v/sub && ln -sfn %s /v/swap"]
-    volumeMounts: [{name: shared, mountPath: /v}]
-  containers:
-  - name: attacker
-    image: %s
-    command: ["/bin/swapper", "/v/sub", "/v/swap", "600"]
-    volumeMounts: [{name: shared, mountPath: /v}, {name: report, mountPath: /report}]
-`), hostDir, harness.ImageSwapper)
+	ctrs := []harness.Container{{Name: "attacker", Image: harness.ImageSwapper, Command: []string{"/bin/swapper", "/v/sub", "/v/swap", "600"},
+		Extra: "    volumeMounts: [{name: shared, mountPath: /v}, {name: report, mountPath: /report}]\n"}}
 	for i := range swapVictims {
-		fmt.Fprintf(&b, `  - name: victim%[1]d
-    image: busybox:1.28
-    command: ["sh", "-c", "echo v%[1]d >> /report/tries; if [ -e /s/marker ]; then echo v%[1]d >> /report/seen; fi; echo x > /s/written-v%[1]d-$RANDOM; sleep 1; exit 1"]
-    volumeMounts: [{name: shared, mountPath: /s, subPath: sub}, {name: report, mountPath: /report}]
-`, i)
+		ctrs = append(ctrs, busybox(fmt.Sprintf("victim%d", i),
+			fmt.Sprintf("echo v%[1]d >> /report/tries; if [ -e /s/marker ]; then echo v%[1]d >> /report/seen; fi; echo x > /s/written-v%[1]d-$RANDOM; sleep 1; exit 1", i),
+			"volumeMounts: [{name: shared, mountPath: /s, subPath: sub}, {name: report, mountPath: /report}]"))
 	}
-	return b.String()
+	return harness.Pod{Name: "swap", Grace: 1, NoSharedDir: true,
+		Extra: "  volumes: [{name: shared, emptyDir: {}}, {name: report, emptyDir: {}}]\n",
+		Inits: []harness.Container{busybox("plant", "mkdir -p /v/sub && ln -sfn "+hostDir+" /v/swap",
+			"volumeMounts: [{name: shared, mountPath: /v}]")},
+		Containers: ctrs}.YAML("")
 }
 
 // TestSubPathExchangeAttack (CVE-2021-25741 class): however the attacker's
