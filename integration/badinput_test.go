@@ -9,18 +9,9 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-)
 
-const goodPod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: good
-spec:
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sleep", "3600"]
-`
+	"github.com/podrun/podrun/integration/harness"
+)
 
 // TestBadInput: each bad request gets the right Status (code, reason, field
 // causes) over REST, podctl prints the message and exits 1, and nothing is
@@ -133,3 +124,7 @@ func TestBadInput(t *testing.T) {
 		}
 	})
 }
+
+// goodPod is the valid pod that the bad bodies of TestBadInput break.
+var goodPod = harness.Pod{Name: "good", NoSharedDir: true,
+	Containers: []harness.Container{{Name: "app", Command: []string{"sleep", "3600"}}}}.YAML("")

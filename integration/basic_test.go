@@ -200,25 +200,7 @@ func TestSIGKILLLosesNothing(t *testing.T) {
 	t.Parallel()
 	d := env.PrivateDaemon(t)
 	c := env.ClientOn(t, d)
-	c.Apply(`apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: cm
-data:
-  k: v
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: sec
-stringData:
-  password: hunter2
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: keep
-spec:
+	c.Apply(configMapAndSecret("cm", "k", "v", "sec", "password", "hunter2") + harness.PodManifest("keep", `
   initContainers:
   - name: side
     image: busybox:1.28
@@ -228,7 +210,7 @@ spec:
   - name: app
     image: busybox:1.28
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
-`)
+`))
 	before := c.WaitFor("keep", "Running and Ready", 60*time.Second, func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodRunning && harness.PodReady(p)
 	})

@@ -47,7 +47,7 @@ func TestX02NextInitWaitsForSidecarStarted(t *testing.T) {
 	side := script{Name: "side", Forever: true, TrapTerm: true, Before: "(sleep 3; touch /tmp/up) & true"}
 	ps := harness.Pod{Name: "x2",
 		Inits:      []harness.Container{withExtra(side.sidecar(), startup), script{Name: "init2"}.container()},
-		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+		Containers: []harness.Container{trapApp()}}
 	c.Apply(ps.YAML(c.HostDir))
 	p := c.WaitFor("x2", "app running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "app") })
 	lines := c.WaitOrder("x2", orderWait, "app Starting")
@@ -127,7 +127,7 @@ func TestX06DeletedPodTerminalPhase(t *testing.T) {
 		c := env.Client(t)
 		ps := harness.Pod{Name: "x6a",
 			Inits:      []harness.Container{script{Name: "side", Forever: true, TrapTerm: true, TermExit: 1}.sidecar()},
-			Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+			Containers: []harness.Container{trapApp()}}
 		c.Apply(ps.YAML(c.HostDir))
 		c.WaitFor("x6a", "Ready", 60*time.Second, harness.PodReady)
 		c.WaitOrder("x6a", orderWait, "side Started", "app Started")
@@ -263,7 +263,7 @@ func TestX11CompletedInitNeverReruns(t *testing.T) {
 	ps := harness.Pod{Name: "x11",
 		Inits: []harness.Container{script{Name: "init"}.container(),
 			script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
-		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+		Containers: []harness.Container{trapApp()}}
 	c.Apply(ps.YAML(c.HostDir))
 	before := c.WaitFor("x11", "Ready", 60*time.Second, harness.PodReady)
 	if err := d.Restart(t.Context(), 15); err != nil {
@@ -300,7 +300,7 @@ func TestX12ImageChangeRestarts(t *testing.T) {
 	ps := harness.Pod{Name: "x12", RestartPolicy: "Never",
 		Inits: []harness.Container{script{Name: "init"}.container(),
 			script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
-		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+		Containers: []harness.Container{trapApp()}}
 	c.Apply(ps.YAML(c.HostDir))
 	before := c.WaitFor("x12", "Ready", 60*time.Second, harness.PodReady)
 	for i := range ps.Inits {
@@ -336,7 +336,7 @@ func TestX13ReadyAndStatusColumns(t *testing.T) {
 		Inits: []harness.Container{script{Name: "init0"}.container(),
 			withExtra(script{Name: "side", Forever: true, TrapTerm: true}.sidecar(), probe),
 			script{Name: "init2"}.container()},
-		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+		Containers: []harness.Container{trapApp()}}
 	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("x13", "sidecar running", 60*time.Second, func(p *corev1.Pod) bool { return running(p, "side") })
 	if table := c.MustPodctl("get", "pods"); !harness.TableHasRow(table, "x13", "0/2", "Init:1/3") {
@@ -358,7 +358,7 @@ func TestX15StatusListAndRestartCountPersist(t *testing.T) {
 			script{Name: "side", Forever: true, TrapTerm: true}.sidecar(),
 			script{Name: "init2"}.container()},
 		Containers: []harness.Container{script{Name: "crash", ExitCode: 1}.container(),
-			script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+			trapApp()}}
 	w := c.Watch("x15")
 	c.Apply(ps.YAML(c.HostDir))
 	first := w.UntilPod("first status with container statuses", 30*time.Second, func(p *corev1.Pod) bool {

@@ -17,11 +17,7 @@ import (
 func TestLogsPreviousTailTimestamps(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: logs
-spec:
+	c.Apply(harness.PodManifest("logs", `
   containers:
   - name: app
     image: busybox:1.28
@@ -32,7 +28,7 @@ spec:
   volumes:
   - name: shared
     emptyDir: {}
-`)
+`))
 	c.WaitFor("logs", "second instance running", 60*time.Second, func(p *corev1.Pod) bool {
 		return restarts(p, "app") == 1 && running(p, "app")
 	})
@@ -62,9 +58,7 @@ spec:
 func TestExec(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := harness.Pod{Name: "ex", Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
-	c.Apply(ps.YAML(c.HostDir))
-	c.WaitFor("ex", "Ready", 60*time.Second, harness.PodReady)
+	runApp(c, "ex")
 	out, errOut, code := c.Podctl("exec", "ex", "-c", "app", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
 	if out != "out\n" || !strings.Contains(errOut, "err") || code != 3 {
 		t.Errorf("exec: stdout %q stderr %q exit %d; want out, err, 3", out, errOut, code)
@@ -118,15 +112,11 @@ func TestImageStopSignalAndUser(t *testing.T) {
 func TestProbesAgainstNoShellImage(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: probes
-spec:
+	c.Apply(harness.PodManifest("probes", `
   terminationGracePeriodSeconds: 5
   initContainers:
   - name: web
-    image: ` + harness.ImageNoShell + `
+    image: `+harness.ImageNoShell+`
     imagePullPolicy: IfNotPresent
     restartPolicy: Always
     args: ["-http", ":8081", "-grpc", ":9091"]
@@ -136,7 +126,7 @@ spec:
         port: 8081
       periodSeconds: 1
   - name: server
-    image: ` + harness.ImageNoShell + `
+    image: `+harness.ImageNoShell+`
     imagePullPolicy: IfNotPresent
     restartPolicy: Always
     startupProbe:
@@ -164,7 +154,7 @@ spec:
   - name: app
     image: busybox:1.28
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
-`)
+`))
 	c.WaitFor("probes", "Ready", 60*time.Second, harness.PodReady)
 	// Make the server unhealthy: readiness (http) fails → not Ready; liveness
 	// (grpc NOT_SERVING) fails → the sidecar is restarted, healthy again.
@@ -229,7 +219,7 @@ func TestActiveDeadline(t *testing.T) {
 	// so it is due at once or within the second.
 	ps := harness.Pod{Name: "dl",
 		Inits:      []harness.Container{script{Name: "side", Forever: true, TrapTerm: true}.sidecar()},
-		Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+		Containers: []harness.Container{trapApp()}}
 	c.Apply(ps.YAML(c.HostDir))
 	c.WaitOrder("dl", 60*time.Second, "side Started", "app Started")
 	uid := c.GetPod("dl").UID
@@ -256,7 +246,7 @@ func TestActiveDeadline(t *testing.T) {
 func TestApplySemantics(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := harness.Pod{Name: "ap", Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
+	ps := harness.Pod{Name: "ap", Containers: []harness.Container{trapApp()}}
 	if out := c.Apply(ps.YAML(c.HostDir)); strings.TrimSpace(out) != "pod/ap created" {
 		t.Errorf("first apply: %q", out)
 	}
@@ -284,25 +274,7 @@ func TestApplySemantics(t *testing.T) {
 func TestConfigMapAndSecret(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: cfg
-data:
-  greeting: hello-from-configmap
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: sec
-stringData:
-  token: s3cr3t
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: cfgpod
-spec:
+	c.Apply(configMapAndSecret("cfg", "greeting", "hello-from-configmap", "sec", "token", "s3cr3t") + harness.PodManifest("cfgpod", `
   restartPolicy: Never
   containers:
   - name: app
@@ -321,7 +293,7 @@ spec:
   - name: s
     secret:
       secretName: sec
-`)
+`))
 	c.WaitFor("cfgpod", "Succeeded", 60*time.Second, phaseIs(corev1.PodSucceeded))
 	if out := c.Logs("cfgpod", "app"); out != "hello-from-configmap\ns3cr3t\n" {
 		t.Errorf("log %q", out)
@@ -332,9 +304,7 @@ spec:
 func TestPodctlOutputs(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	ps := harness.Pod{Name: "out", Containers: []harness.Container{script{Name: "app", Forever: true, TrapTerm: true}.container()}}
-	c.Apply(ps.YAML(c.HostDir))
-	c.WaitFor("out", "Ready", 60*time.Second, harness.PodReady)
+	runApp(c, "out")
 	if got := c.MustPodctl("get", "pods", "-o", "name"); strings.TrimSpace(got) != "pod/out" {
 		t.Errorf("-o name: %q", got)
 	}

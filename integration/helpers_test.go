@@ -31,6 +31,21 @@ type script struct {
 	Before     string // shell run after Starting (e.g. a marker file test)
 }
 
+// trapApp is the container app that records its order marks, handles
+// SIGTERM and runs until signalled.
+func trapApp() harness.Container {
+	return script{Name: "app", Forever: true, TrapTerm: true}.container()
+}
+
+// runApp applies the pod name of one trapApp container and waits until it
+// is Ready.
+func runApp(c *harness.Client, name string) {
+	c.T.Helper()
+	ps := harness.Pod{Name: name, Containers: []harness.Container{trapApp()}}
+	c.Apply(ps.YAML(c.HostDir))
+	c.WaitFor(name, "Ready", 60*time.Second, harness.PodReady)
+}
+
 func (s script) shell() string {
 	var b []string
 	b = append(b, harness.OrderMark(s.Name, "Starting"))
@@ -199,4 +214,11 @@ func seed(t *testing.T, name string) string {
 		t.Fatalf("seed example %s: %v", name, err)
 	}
 	return p
+}
+
+// configMapAndSecret is a ConfigMap and a Secret of one key each, as the
+// first documents of a manifest (each ends with "---").
+func configMapAndSecret(cm, cmKey, cmValue, secret, secretKey, secretValue string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  %s: %s\n---\n", cm, cmKey, cmValue) +
+		fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: %s\nstringData:\n  %s: %s\n---\n", secret, secretKey, secretValue)
 }

@@ -21,19 +21,12 @@ import (
 func TestHostFileInjectionRefused(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: hosts-ok}
-spec:
-  terminationGracePeriodSeconds: 1
-  hostAliases:
-  - ip: 10.1.2.3
-    hostnames: [foo.local, bar.local]
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sleep", "3600"]
-`)
+	// pod is a pod of one sleeping container, app, with spec's lines.
+	pod := func(name, spec string) string {
+		return harness.PodManifest(name, spec+
+			"  containers:\n  - name: app\n    image: busybox:1.28\n    command: [\"sleep\", \"3600\"]\n")
+	}
+	c.Apply(pod("hosts-ok", "  terminationGracePeriodSeconds: 1\n  hostAliases:\n  - ip: 10.1.2.3\n    hostnames: [foo.local, bar.local]\n"))
 	c.WaitFor("hosts-ok", "Ready", 60*time.Second, harness.PodReady)
 	readHosts := func() string { return c.MustPodctl("exec", "hosts-ok", "-c", "app", "--", "cat", "/etc/hosts") }
 	before := readHosts()
@@ -41,10 +34,6 @@ spec:
 		t.Fatalf("/etc/hosts of the valid pod lacks its alias line:\n%s", before)
 	}
 
-	pod := func(name, spec string) string {
-		return "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + "}\nspec:\n" + spec +
-			"  containers:\n  - name: app\n    image: busybox:1.28\n    command: [\"sleep\", \"3600\"]\n"
-	}
 	cases := []struct{ name, body, field string }{
 		{"hostAlias hostname", pod("bad-alias", "  hostAliases:\n  - ip: 10.1.2.4\n    hostnames: [\"x\\n6.6.6.6 bank.example\"]\n"),
 			"spec.hostAliases[0].hostnames[0]"},

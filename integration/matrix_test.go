@@ -44,7 +44,7 @@ func TestStartOrder(t *testing.T) {
 // killed and restarted except under Never.
 func TestRestartMatrixClasses(t *testing.T) {
 	t.Parallel()
-	app := script{Name: "app", Forever: true, TrapTerm: true}.container()
+	app := trapApp()
 	for _, policy := range []string{"Never", "OnFailure", "Always"} {
 		for _, exit := range []int{0, 1} {
 			t.Run(fmt.Sprintf("sidecar-exit%d-%s", exit, policy), func(t *testing.T) {

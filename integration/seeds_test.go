@@ -299,25 +299,20 @@ func checkJobStyle(t *testing.T, c *harness.Client, p *corev1.Pod, app, sidecar 
 	c.WantPodsRow("", p.Name, "0/2", "Completed")
 }
 
-// The pod templates of seeds 02 and 03 as plain pods (independent of Job support).
+// The pod templates of seeds 02 and 03 as plain pods (independent of Job
+// support): pi prints and exits, the sidecar waits for SIGTERM.
+const (
+	piScript = "echo 3.14159265358979323846; sleep 1"
+	waitTERM = "trap 'exit 0' TERM; while true; do sleep 1; done"
+)
 
 func TestSeed02TemplateAsPod(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: pi
-spec:
-  containers:
-  - name: pi
-    image: busybox:1.28
-    command: ["sh", "-c", "echo 3.14159265358979323846; sleep 1"]
-  - name: sidecar
-    image: busybox:1.28
-    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
-  restartPolicy: Never
-`)
+	c.Apply(harness.Pod{Name: "pi", RestartPolicy: "Never", NoSharedDir: true, Containers: []harness.Container{
+		{Name: "pi", Command: harness.Sh(piScript)},
+		{Name: "sidecar", Command: harness.Sh(waitTERM)},
+	}}.YAML(""))
 	p := c.WaitFor("pi", "pi exited 0, sidecar running", 60*time.Second, func(p *corev1.Pod) bool {
 		s := terminated(p, "pi")
 		return s != nil && s.ExitCode == 0 && running(p, "sidecar")
@@ -331,22 +326,10 @@ spec:
 func TestSeed03TemplateAsPod(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata:
-  name: pi-sidecar
-spec:
-  initContainers:
-  - name: network-proxy
-    image: busybox:1.28
-    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
-    restartPolicy: Always
-  containers:
-  - name: pi
-    image: busybox:1.28
-    command: ["sh", "-c", "echo 3.14159265358979323846; sleep 1"]
-  restartPolicy: Never
-`)
+	c.Apply(harness.Pod{Name: "pi-sidecar", RestartPolicy: "Never", NoSharedDir: true,
+		Inits:      []harness.Container{{Name: "network-proxy", Sidecar: true, Command: harness.Sh(waitTERM)}},
+		Containers: []harness.Container{{Name: "pi", Command: harness.Sh(piScript)}},
+	}.YAML(""))
 	p := c.WaitFor("pi-sidecar", "Succeeded", 60*time.Second, phaseIs(corev1.PodSucceeded))
 	checkJobStyle(t, c, p, "pi", "network-proxy")
 }

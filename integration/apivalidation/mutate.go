@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/go-openapi/jsonpointer"
 )
 
 // A mutation changes one field of a document, found by a path of map
@@ -91,27 +93,19 @@ func (m mutation) apply(doc map[string]any) (map[string]any, bool) {
 	return nil, false
 }
 
-// walk follows keys from v; every step must exist.
+// walk follows keys (map keys and list indexes) from v as the JSON
+// pointer (RFC 6901) of those tokens does; every step must exist.
 func walk(v any, keys []string) (any, bool) {
+	var ptr strings.Builder
 	for _, k := range keys {
-		switch c := v.(type) {
-		case map[string]any:
-			next, ok := c[k]
-			if !ok {
-				return nil, false
-			}
-			v = next
-		case []any:
-			i, err := strconv.Atoi(k)
-			if err != nil || i < 0 || i >= len(c) {
-				return nil, false
-			}
-			v = c[i]
-		default:
-			return nil, false
-		}
+		ptr.WriteString("/" + jsonpointer.Escape(k))
 	}
-	return v, true
+	p, err := jsonpointer.New(ptr.String())
+	if err != nil {
+		return nil, false
+	}
+	got, _, err := p.Get(v)
+	return got, err == nil
 }
 
 func deepCopy(m map[string]any) map[string]any {

@@ -35,24 +35,14 @@ type BootResult struct {
 // device gets (supervisor.Options.ConcurrentStarts).
 const bootConcurrency = 4
 
-func (r *run) boot(ctx context.Context) error {
-	const ns = "bench-boot"
-	d, err := r.env.StartDaemonWith(ctx, "boot", nil, fmt.Sprintf("concurrentPodStarts: %d\n", bootConcurrency))
-	if d != nil {
-		defer r.stopDaemon(ctx, d, ns)
-	}
-	if err != nil {
-		return err
-	}
-	pw, err := watchPods(ctx, d.C, ns)
-	if err != nil {
-		return err
-	}
+// boot runs with concurrentPodStarts: bootConcurrency; its watch ends
+// before the host crashes.
+func (r *run) boot(ctx context.Context, d *Daemon, pw *podWatch, ns string) error {
 	pods := make([]*corev1.Pod, BootPods)
 	for i := range pods {
 		pods[i] = threeContainerPod(fmt.Sprintf("boot-%d", i))
 	}
-	_, _, err = startPods(ctx, d, pw, ns, pods, 8, r.s.ReadyTimeout*4)
+	_, _, err := startPods(ctx, d, pw, ns, pods, 8, r.s.ReadyTimeout*4)
 	pw.Close()
 	if err != nil {
 		return err

@@ -42,15 +42,10 @@ type ChurnState struct {
 // heap's high-water mark settles in steps.
 const rssSlack = 0.10
 
-func (r *run) churn(ctx context.Context) error {
-	const ns = "bench-churn"
-	d, pw, stop, err := r.startWatched(ctx, "churn", ns)
-	defer stop()
-	if err != nil {
-		return err
-	}
+func (r *run) churn(ctx context.Context, d *Daemon, pw *podWatch, ns string) error {
 	res := &ChurnResult{Cycles: r.s.ChurnCycles, Lanes: r.s.ChurnLanes}
-	if err := r.cycles(ctx, d, pw, ns, "warm", r.s.ChurnWarmup); err != nil {
+	err := r.cycles(ctx, d, pw, ns, "warm", r.s.ChurnWarmup)
+	if err != nil {
 		return err
 	}
 	settle(ctx, 3*time.Second)

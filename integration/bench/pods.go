@@ -36,15 +36,17 @@ func sidecar(name, script string) corev1.Container {
 // threeContainerPod is the benchmark's pod: two sidecars and one app container,
 // each waiting for SIGTERM.
 func threeContainerPod(name string) *corev1.Pod {
-	grace := int64(10)
+	p := benchPod(name, 10, shell(appName, waitTERM))
+	p.Spec.InitContainers = []corev1.Container{sidecar(sidecar1, waitTERM), sidecar(sidecar2, waitTERM)}
+	return p
+}
+
+// benchPod is a pod of the given containers and grace period.
+func benchPod(name string, grace int64, containers ...corev1.Container) *corev1.Pod {
 	return &corev1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: corev1.PodSpec{
-			TerminationGracePeriodSeconds: &grace,
-			InitContainers:                []corev1.Container{sidecar(sidecar1, waitTERM), sidecar(sidecar2, waitTERM)},
-			Containers:                    []corev1.Container{shell(appName, waitTERM)},
-		},
+		Spec:       corev1.PodSpec{TerminationGracePeriodSeconds: &grace, Containers: containers},
 	}
 }
 
@@ -108,13 +110,5 @@ func crashPod(name, dir, crashDelay string) *corev1.Pod {
 // restartingPod has one container that exits 1 after 3 s, so that the
 // kubelet's back-off restarts it once 10 s later.
 func restartingPod(name string) *corev1.Pod {
-	grace := int64(1)
-	return &corev1.Pod{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: corev1.PodSpec{
-			TerminationGracePeriodSeconds: &grace,
-			Containers:                    []corev1.Container{shell(appName, "sleep 3; exit 1")},
-		},
-	}
+	return benchPod(name, 1, shell(appName, "sleep 3; exit 1"))
 }

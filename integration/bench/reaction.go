@@ -37,13 +37,7 @@ type ReactionResult struct {
 	CrashToSidecarReaped Dist `json:"crashToSidecarReaped"`
 }
 
-func (r *run) reaction(ctx context.Context) error {
-	const ns = "bench-reaction"
-	d, pw, stop, err := r.startWatched(ctx, "reaction", ns)
-	defer stop()
-	if err != nil {
-		return err
-	}
+func (r *run) reaction(ctx context.Context, d *Daemon, pw *podWatch, ns string) error {
 	fw, err := watchDir(d.HostDir)
 	if err != nil {
 		return err

@@ -82,15 +82,15 @@ func (r *run) runPhase(ctx context.Context, phase string) {
 			}
 		}
 	case "reaction":
-		err = r.reaction(ctx)
+		err = r.watched(ctx, "reaction", "", r.reaction)
 	case "footprint":
 		err = r.footprint(ctx)
 	case "scale":
-		err = r.scale(ctx)
+		err = r.watched(ctx, "scale", "", r.scale)
 	case "churn":
-		err = r.churn(ctx)
+		err = r.watched(ctx, "churn", "", r.churn)
 	case "boot":
-		err = r.boot(ctx)
+		err = r.watched(ctx, "boot", fmt.Sprintf("concurrentPodStarts: %d\n", bootConcurrency), r.boot)
 	}
 	if err != nil {
 		r.fail("phase %s: %v", phase, err)
@@ -98,24 +98,25 @@ func (r *run) runPhase(ctx context.Context, phase string) {
 	r.progress("phase %s done in %v", phase, time.Since(t0).Round(time.Millisecond))
 }
 
-// startWatched starts the daemon of phase name and a watch of the pods of
-// its namespace ns. stop closes the watch, deletes what the phase left and
-// stops the daemon; defer it even when err is set, since a daemon may have
-// started.
-func (r *run) startWatched(ctx context.Context, name, ns string) (d *Daemon, pw *podWatch, stop func(), err error) {
-	stop = func() {
-		if pw != nil {
-			pw.Close()
-		}
-		if d != nil {
-			r.stopDaemon(ctx, d, ns)
-		}
+// watched runs phase name against its own daemon (with extraConfig in
+// its config file) and a watch of the pods of its namespace, bench-NAME;
+// afterwards it closes the watch, deletes what the phase left and stops
+// the daemon, also when the watch failed to start.
+func (r *run) watched(ctx context.Context, name, extraConfig string, phase func(ctx context.Context, d *Daemon, pw *podWatch, ns string) error) error {
+	ns := "bench-" + name
+	d, err := r.env.StartDaemonWith(ctx, name, nil, extraConfig)
+	if d != nil { // a daemon that failed to get ready may have started
+		defer r.stopDaemon(ctx, d, ns)
 	}
-	if d, err = r.env.StartDaemon(ctx, name, nil); err != nil {
-		return d, nil, stop, err
+	if err != nil {
+		return err
 	}
-	pw, err = watchPods(ctx, d.C, ns)
-	return d, pw, stop, err
+	pw, err := watchPods(ctx, d.C, ns)
+	if err != nil {
+		return err
+	}
+	defer pw.Close()
+	return phase(ctx, d, pw, ns)
 }
 
 // stopDaemon deletes what a phase left, stops the daemon and records the

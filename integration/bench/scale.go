@@ -23,13 +23,7 @@ type ScaleResult struct {
 	SlowestDeleteMs float64 `json:"slowestDeleteMs"` // slowest answer to a DELETE request
 }
 
-func (r *run) scale(ctx context.Context) error {
-	const ns = "bench-scale"
-	d, pw, stop, err := r.startWatched(ctx, "scale", ns)
-	defer stop()
-	if err != nil {
-		return err
-	}
+func (r *run) scale(ctx context.Context, d *Daemon, pw *podWatch, ns string) error {
 	pods := make([]*corev1.Pod, r.s.ScalePods)
 	for i := range pods {
 		pods[i] = threeContainerPod(fmt.Sprintf("scale-%d", i))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os/exec"
 	"strings"
@@ -107,30 +108,39 @@ func TestSessionCaps(t *testing.T) {
 	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("sleeper", "Running", 60*time.Second, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 
-	w1 := startSession(t, c, "get", "pods", "-w")
-	w1.open(t, "watch 1")
-	w2 := startSession(t, c, "get", "pods", "-w")
-	w2.open(t, "watch 2")
-	refused(t, c, "watches", "get", "pods", "-w")
-	if out := c.MustPodctl("get", "pods"); !strings.Contains(out, "sleeper") {
-		t.Fatalf("get pods at the watch cap: %q", out)
+	// Each cap in turn: sessions up to it open, one more is refused while
+	// a plain request of the kind still works, and killing the first
+	// session's podctl admits the next.
+	for _, k := range []struct {
+		what, plural         string // as the failures and the 429 name it
+		cap                  int
+		session, over, again []string
+		plain                []string // a request that works at the cap (none for exec: each is a session)
+		plainHas             string   // what it prints
+	}{
+		{"watch", "watches", 2, []string{"get", "pods", "-w"}, []string{"get", "pods", "-w"},
+			[]string{"get", "pods", "-w"}, []string{"get", "pods"}, "sleeper"},
+		{"log follow", "log follows", 1, []string{"logs", "-f", "sleeper"}, []string{"logs", "-f", "sleeper"},
+			[]string{"logs", "-f", "sleeper"}, []string{"logs", "sleeper", "-c", "app"}, "started"},
+		{"exec", "exec sessions", 1, []string{"exec", "sleeper", "--", "sh", "-c", "echo in; exec sleep 3600"},
+			[]string{"exec", "sleeper", "--", "true"}, []string{"exec", "sleeper", "--", "echo", "again"}, nil, ""},
+	} {
+		var first *session
+		for i := 1; i <= k.cap; i++ {
+			s := startSession(t, c, k.session...)
+			s.open(t, fmt.Sprintf("%s %d", k.what, i))
+			if first == nil {
+				first = s
+			}
+		}
+		refused(t, c, k.plural, k.over...)
+		if k.plain != nil {
+			if out, errOut, code := c.Podctl(k.plain...); code != 0 || !strings.Contains(out, k.plainHas) {
+				t.Fatalf("podctl %s at the %s cap: exit %d, stdout %q, stderr %q", strings.Join(k.plain, " "), k.what, code, out, errOut)
+			}
+		}
+		first.stop()
+		admittedAgain(t, c, k.what, k.again...)
 	}
-	w1.stop()
-	admittedAgain(t, c, "watch", "get", "pods", "-w")
-
-	f1 := startSession(t, c, "logs", "-f", "sleeper")
-	f1.open(t, "log follow")
-	refused(t, c, "log follows", "logs", "-f", "sleeper")
-	if out := c.Logs("sleeper", "app"); !strings.Contains(out, "started") {
-		t.Fatalf("logs without -f at the follow cap: %q", out)
-	}
-	f1.stop()
-	admittedAgain(t, c, "log follow", "logs", "-f", "sleeper")
-
-	e1 := startSession(t, c, "exec", "sleeper", "--", "sh", "-c", "echo in; exec sleep 3600")
-	e1.open(t, "exec")
-	refused(t, c, "exec sessions", "exec", "sleeper", "--", "true")
-	e1.stop()
-	admittedAgain(t, c, "exec", "exec", "sleeper", "--", "echo", "again")
 	c.DeleteAndWait("sleeper")
 }

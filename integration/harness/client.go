@@ -170,11 +170,16 @@ func (c *Client) PodctlStdin(stdin io.Reader, args ...string) (stdout, stderr st
 	cmd := exec.CommandContext(ctx, c.Env.Bins.Podctl, c.withGlobals(args)...)
 	cmd.Env = append(os.Environ(), "PODRUND_SOCKET="+c.Daemon.Socket)
 	cmd.Stdin = stdin
+	return RunCmd(cmd)
+}
+
+// RunCmd runs cmd to its end and returns its stdout, stderr and exit code;
+// the code is -1 when it was killed by a signal or did not start, and
+// then stderr ends with why.
+func RunCmd(cmd *exec.Cmd) (stdout, stderr string, exit int) {
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	exit = 0
-	if err != nil {
+	if err := cmd.Run(); err != nil {
 		exit = -1
 		if ee, ok := err.(*exec.ExitError); ok {
 			exit = ee.ExitCode()

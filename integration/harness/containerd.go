@@ -134,35 +134,40 @@ func (c *Containerd) Start(ctx context.Context) error {
 
 // PID is containerd's process id while it runs, else 0.
 func (c *Containerd) PID() int {
-	if c.cmd == nil {
+	if !alive(c.cmd, c.exited) {
 		return 0
 	}
-	select {
-	case <-c.exited:
-		return 0
-	default:
-		return c.cmd.Process.Pid
-	}
+	return c.cmd.Process.Pid
 }
 
 // Stop sends sig (SIGTERM or SIGKILL) and waits for containerd to exit.
 // Shims and containers keep running, as they do on a real host.
 func (c *Containerd) Stop(sig syscall.Signal) error {
-	if c.cmd == nil {
-		return nil
-	}
-	select {
-	case <-c.exited:
-		return nil
-	default:
-	}
-	return stopProcess("containerd", c.cmd, c.exited, sig, 30*time.Second)
+	return StopProcess("containerd", c.cmd, c.exited, sig, 30*time.Second)
 }
 
-// stopProcess sends sig to cmd, whose waiter closes exited, and waits for
+// alive tells whether cmd, whose waiter closes exited, was started and has
+// not exited.
+func alive(cmd *exec.Cmd, exited <-chan struct{}) bool {
+	if cmd == nil {
+		return false
+	}
+	select {
+	case <-exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// StopProcess sends sig to cmd, whose waiter closes exited, and waits for
 // it to exit; after grace it kills the process and reports that it did.
-func stopProcess(name string, cmd *exec.Cmd, exited <-chan struct{}, sig syscall.Signal, grace time.Duration) error {
-	if err := cmd.Process.Signal(sig); err != nil {
+// Stopping a process that was never started or has exited does nothing.
+func StopProcess(name string, cmd *exec.Cmd, exited <-chan struct{}, sig syscall.Signal, grace time.Duration) error {
+	if !alive(cmd, exited) {
+		return nil
+	}
+	if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signal %s: %w", name, err)
 	}
 	select {

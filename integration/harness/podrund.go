@@ -199,24 +199,11 @@ func (d *Podrund) PID() int {
 }
 
 // Running reports whether the process is alive.
-func (d *Podrund) Running() bool {
-	if d.cmd == nil {
-		return false
-	}
-	select {
-	case <-d.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (d *Podrund) Running() bool { return alive(d.cmd, d.exited) }
 
 // Stop sends sig and waits for podrund to exit (SIGKILL after 60 s).
 func (d *Podrund) Stop(sig syscall.Signal) error {
-	if !d.Running() {
-		return nil
-	}
-	return stopProcess("podrund", d.cmd, d.exited, sig, 60*time.Second)
+	return StopProcess("podrund", d.cmd, d.exited, sig, 60*time.Second)
 }
 
 // Restart stops podrund with sig (SIGKILL or SIGTERM) and starts it again.

@@ -1,15 +1,18 @@
 package harness
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+)
 
 // ContainerStatus returns the status of the container name of p, init
 // (sidecars included) or regular, or nil when p has none yet.
 func ContainerStatus(p *corev1.Pod, name string) *corev1.ContainerStatus {
+	named := func(s corev1.ContainerStatus) bool { return s.Name == name }
 	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
-		for i := range list {
-			if list[i].Name == name {
-				return &list[i]
-			}
+		if i := slices.IndexFunc(list, named); i >= 0 {
+			return &list[i]
 		}
 	}
 	return nil

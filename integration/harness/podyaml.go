@@ -35,11 +35,20 @@ type Container struct {
 	Extra   string // raw YAML lines for the container, indented by 4 spaces
 }
 
+// PodManifest is the YAML of a Pod named name whose spec is spec: the
+// lines under "spec:", indented by two spaces (a leading newline is
+// dropped, so that a raw string may start on its own line). Tests whose
+// pods reach beyond the Pod builder write them this way, with the
+// header said once here.
+func PodManifest(name, spec string) string {
+	return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\nspec:\n" + strings.TrimPrefix(spec, "\n")
+}
+
 // YAML renders the pod with hostDir (a Client's HostDir) as the parent of
 // its shared dir; hostDir is unused with NoSharedDir.
 func (p Pod) YAML(hostDir string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n", p.Name)
+	b.WriteString(PodManifest(p.Name, ""))
 	if p.RestartPolicy != "" {
 		fmt.Fprintf(&b, "  restartPolicy: %s\n", p.RestartPolicy)
 	}
@@ -85,6 +94,24 @@ func writeContainers(b *strings.Builder, key string, cs []Container, shared bool
 		b.WriteString(c.Extra)
 	}
 }
+
+// JobManifest is the YAML of a batch/v1 Job named name: specLines (YAML
+// indented by two spaces, such as "  backoffLimit: 0\n") and then a pod
+// template rendered from pod like Pod.YAML(hostDir) (pod.Name names only its shared dir).
+func JobManifest(name, specLines string, pod Pod, hostDir string) string {
+	podSpec := strings.TrimPrefix(pod.YAML(hostDir), PodManifest(pod.Name, ""))
+	var b strings.Builder
+	b.WriteString("apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: " + name + "\nspec:\n" + specLines + "  template:\n    spec:\n")
+	for _, l := range strings.SplitAfter(podSpec, "\n") {
+		if l != "" {
+			b.WriteString("    " + l)
+		}
+	}
+	return b.String()
+}
+
+// Sh is the command of a container that runs script with sh -c.
+func Sh(script string) []string { return []string{"sh", "-c", script} }
 
 // YAMLList renders strings as a YAML flow sequence (a JSON array is one),
 // so that shell scripts need no YAML quoting.

@@ -3,6 +3,7 @@ package harness
 import (
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -64,5 +65,45 @@ func TestPodYAMLNoSharedDir(t *testing.T) {
 	}
 	if app.ImagePullPolicy != corev1.PullNever || len(app.VolumeMounts) != 1 || app.VolumeMounts[0].Name != "d" {
 		t.Errorf("container: %+v", app)
+	}
+}
+
+// PodManifest puts the hand-written spec under the pod's header as it
+// stands, whether the raw string starts on its own line or not.
+func TestPodManifest(t *testing.T) {
+	for _, spec := range []string{
+		"\n  restartPolicy: Never\n  containers:\n  - {name: app, image: busybox:1.28}\n",
+		"  restartPolicy: Never\n  containers:\n  - {name: app, image: busybox:1.28}\n",
+	} {
+		var got corev1.Pod
+		if err := yaml.UnmarshalStrict([]byte(PodManifest("hand", spec)), &got); err != nil {
+			t.Fatalf("decode: %v\n%s", err, PodManifest("hand", spec))
+		}
+		if got.Kind != "Pod" || got.Name != "hand" || got.Spec.RestartPolicy != corev1.RestartPolicyNever ||
+			len(got.Spec.Containers) != 1 || got.Spec.Containers[0].Name != "app" {
+			t.Errorf("PodManifest(%q) = %+v", spec, got)
+		}
+	}
+}
+
+// JobManifest puts the spec lines and the builder's pod, indented as a
+// template, under the Job's header.
+func TestJobManifest(t *testing.T) {
+	y := JobManifest("once", "  backoffLimit: 0\n", Pod{Name: "ignored", RestartPolicy: "Never",
+		Containers: []Container{{Name: "main", Command: Sh("echo done"), Extra: "    workingDir: /tmp\n"}}}, "/h")
+	var got batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(y), &got); err != nil {
+		t.Fatalf("decode: %v\n%s", err, y)
+	}
+	s := got.Spec.Template.Spec
+	if got.Kind != "Job" || got.Name != "once" || got.Spec.BackoffLimit == nil || *got.Spec.BackoffLimit != 0 {
+		t.Errorf("job fields: %+v", got)
+	}
+	if s.RestartPolicy != corev1.RestartPolicyNever || len(s.Volumes) != 1 || s.Volumes[0].HostPath.Path != "/h/ignored" {
+		t.Errorf("template spec: %+v", s)
+	}
+	if len(s.Containers) != 1 || s.Containers[0].Name != "main" || s.Containers[0].Command[2] != "echo done" ||
+		s.Containers[0].WorkingDir != "/tmp" || len(s.Containers[0].VolumeMounts) != 1 {
+		t.Errorf("template containers: %+v", s.Containers)
 	}
 }

@@ -1,11 +1,14 @@
 package jobs
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // TestPodFailurePolicy is R-V3: onExitCodes rules evaluated on Failed pods,
@@ -17,11 +20,7 @@ func TestPodFailurePolicy(t *testing.T) {
 	t.Run("FailJob", func(t *testing.T) {
 		t.Parallel()
 		c := newClient(t)
-		c.Apply(jobYAML(c, "pfp", `backoffLimit: 6
-podFailurePolicy:
-  rules:
-  - action: FailJob
-    onExitCodes: {containerName: main, operator: In, values: [42]}`, "restartPolicy: Never", "",
+		c.Apply(policyJob(c, "pfp", 6, "FailJob", "containerName: main, operator: In, values: [42]", "",
 			container("main", "exit 42")))
 		j := waitFailed(t, c, "pfp", batchv1.JobReasonPodFailurePolicy, 60*time.Second)
 		msg := condition(j, batchv1.JobFailed).Message
@@ -38,11 +37,7 @@ podFailurePolicy:
 	t.Run("Ignore", func(t *testing.T) {
 		t.Parallel()
 		c := newClient(t)
-		c.Apply(jobYAML(c, "ign", `backoffLimit: 0
-podFailurePolicy:
-  rules:
-  - action: Ignore
-    onExitCodes: {operator: In, values: [3]}`, "restartPolicy: Never", "",
+		c.Apply(policyJob(c, "ign", 0, "Ignore", "operator: In, values: [3]", "",
 			container("main", "if [ -f /shared/again ]; then exit 0; fi; touch /shared/again; exit 3")))
 		j := waitJob(t, c, "ign", "finished", 90*time.Second, isFinished)
 		if !isComplete(j) || j.Status.Failed != 0 || j.Status.Succeeded != 1 {
@@ -65,11 +60,7 @@ podFailurePolicy:
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := newClient(t)
-			c.Apply(jobYAML(c, "sc", `backoffLimit: 0
-podFailurePolicy:
-  rules:
-  - action: FailJob
-    onExitCodes: {`+tc.rule+`}`, "restartPolicy: Never",
+			c.Apply(policyJob(c, "sc", 0, "FailJob", tc.rule,
 				container("proxy", "while true; do sleep 1; done", "restartPolicy: Always"),
 				container("main", "sleep 1; exit 1")))
 			j := waitFailed(t, c, "sc", tc.reason, 60*time.Second)
@@ -87,4 +78,13 @@ podFailurePolicy:
 			}
 		})
 	}
+}
+
+// policyJob is a Job of restartPolicy Never pods with backoffLimit and a
+// podFailurePolicy of one rule: action on the exit codes that onExitCodes
+// (the inside of a flow mapping) selects.
+func policyJob(c *harness.Client, name string, backoffLimit int, action, onExitCodes, inits, containers string) string {
+	spec := fmt.Sprintf("backoffLimit: %d\npodFailurePolicy:\n  rules:\n  - action: %s\n    onExitCodes: {%s}",
+		backoffLimit, action, onExitCodes)
+	return jobYAML(c, name, spec, "restartPolicy: Never", inits, containers)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,14 +38,9 @@ func newKube(t *testing.T) (*kube, *harness.Client) {
 	return &kube{t: t, bin: bin, kubeconfig: path, ns: c.NS}, c
 }
 
+// freeAddr is a loopback address nothing listens on now.
 func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(harness.FreePort(t, "127.0.0.1")))
 }
 
 var keyData = regexp.MustCompile(`(client-key-data|client-certificate-data|certificate-authority-data): .*`)

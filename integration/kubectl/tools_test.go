@@ -1,7 +1,6 @@
 package kubectl
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -135,19 +134,7 @@ func (k *kube) cmd(ctx context.Context, bin string, stdin io.Reader, args ...str
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+k.kubeconfig, "HOME="+filepath.Dir(k.kubeconfig))
 	cmd.Stdin = stdin
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		code = -1
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else {
-			e.WriteString(err.Error())
-		}
-	}
-	return o.String(), e.String(), code
+	return harness.RunCmd(cmd)
 }
 
 // must runs kubectl and fails the test unless it exits 0.
@@ -171,38 +158,35 @@ func (k *kube) apply(manifest string, flags ...string) string {
 	return out
 }
 
-// background starts kubectl and returns its growing stdout and a stop
-// function that kills it and waits.
-func (k *kube) background(args ...string) (*syncBuffer, func()) {
+// background starts kubectl and returns its growing output (stdout and
+// stderr) and a stop function that kills it and waits.
+func (k *kube) background(args ...string) (outputFile, func()) {
 	k.t.Helper()
+	out := outputFile(filepath.Join(k.t.TempDir(), "kubectl.out"))
+	f, err := os.Create(string(out))
+	if err != nil {
+		k.t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, k.bin.kubectl, append([]string{"-n", k.ns}, args...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+k.kubeconfig, "HOME="+filepath.Dir(k.kubeconfig))
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		cancel()
+		f.Close()
 		k.t.Fatalf("start kubectl %s: %v", strings.Join(args, " "), err)
 	}
-	stop := func() { cancel(); _ = cmd.Wait() }
+	stop := func() { cancel(); _ = cmd.Wait(); f.Close() }
 	k.t.Cleanup(stop)
 	return out, stop
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// outputFile is a file a background program writes its output to: the
+// test reads what it has written so far while it runs, without sharing
+// a buffer with it.
+type outputFile string
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (f outputFile) String() string {
+	b, _ := os.ReadFile(string(f))
+	return string(b)
 }

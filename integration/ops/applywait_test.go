@@ -6,23 +6,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-)
 
-const slowInit = `apiVersion: v1
-kind: Pod
-metadata:
-  name: NAME
-spec:
-  terminationGracePeriodSeconds: 1
-  initContainers:
-  - name: setup
-    image: busybox:1.28
-    command: ["sleep", "2"]
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sleep", "3600"]
-`
+	"github.com/podrun/podrun/integration/harness"
+)
 
 // apply --wait in a terminal redraws its progress line in place: the
 // screen keeps one line for the pod, while piped output has one per change
@@ -33,7 +19,7 @@ func TestApplyWaitRedrawsInPlace(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name string) string {
 		p := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(p, []byte(strings.ReplaceAll(slowInit, "NAME", name)), 0o644); err != nil {
+		if err := os.WriteFile(p, []byte(slowInit(name)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return p
@@ -54,4 +40,12 @@ func TestApplyWaitRedrawsInPlace(t *testing.T) {
 	if n != 1 || lines[0] != "pod/tty created" || !strings.Contains(s, "pod/tty: Running\n") || lines[len(lines)-1] != "pod/tty ready" {
 		t.Fatalf("apply --wait screen (one redrawn progress line expected):\n%s", s)
 	}
+}
+
+// slowInit is a pod whose init container takes 2 s.
+func slowInit(name string) string {
+	return harness.Pod{Name: name, Grace: 1, NoSharedDir: true,
+		Inits:      []harness.Container{{Name: "setup", Command: []string{"sleep", "2"}}},
+		Containers: []harness.Container{{Name: "app", Command: []string{"sleep", "3600"}}},
+	}.YAML("")
 }

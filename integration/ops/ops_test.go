@@ -60,28 +60,6 @@ func row(t *testing.T, drawing, label string) (bar, result string) {
 	return m[1], m[2]
 }
 
-const sidecarPod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: gated
-spec:
-  terminationGracePeriodSeconds: 2
-  initContainers:
-  - name: proxy
-    image: busybox:1.28
-    restartPolicy: Always
-    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 8; touch /tmp/up; while true; do sleep 1; done"]
-    startupProbe:
-      exec:
-        command: ["test", "-f", "/tmp/up"]
-      periodSeconds: 1
-      failureThreshold: 60
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
-`
-
 // A pod initializing behind its sidecar's startup probe says so, with the
 // failure count and the next probe; once the probe passes the section
 // goes, the pod runs, and the timeline shows proxy started before app.
@@ -128,22 +106,6 @@ func TestWaitingForSidecarStartupProbeThenRunning(t *testing.T) {
 	}
 }
 
-const crashPod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: crashy
-spec:
-  terminationGracePeriodSeconds: 1
-  initContainers:
-  - name: migrate
-    image: busybox:1.28
-    command: ["sh", "-c", "exit 3"]
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sleep", "3600"]
-`
-
 // An init container crash-looping is the one blocker, with the time to
 // its next start; the timeline shows each failed run and the back-off.
 func TestWaitingForInitCrashLoop(t *testing.T) {
@@ -182,23 +144,6 @@ func TestWaitingForInitCrashLoop(t *testing.T) {
 		t.Fatalf("timeline screen:\n%s", s)
 	}
 }
-
-const shutdownPod = `apiVersion: v1
-kind: Pod
-metadata:
-  name: stopping
-spec:
-  terminationGracePeriodSeconds: 15
-  initContainers:
-  - name: log-shipper
-    image: busybox:1.28
-    restartPolicy: Always
-    command: ["sh", "-c", "trap '' TERM; echo trapped; while true; do sleep 1; done"]
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", "trap 'exit 0' TERM; echo trapped; while true; do sleep 1; done"]
-`
 
 // While terminating, the sidecar that ignores SIGTERM is what the pod
 // waits for, with the grace left; the timeline shows app stopped first.
@@ -266,20 +211,8 @@ func TestWaitingForTerminatingSidecar(t *testing.T) {
 	w.UntilDeleted(time.Minute)
 }
 
-const job = `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: once
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: main
-        image: busybox:1.28
-        command: ["sh", "-c", "echo done"]
-`
+var job = harness.JobManifest("once", "  backoffLimit: 0\n", harness.Pod{RestartPolicy: "Never", NoSharedDir: true,
+	Containers: []harness.Container{{Name: "main", Command: harness.Sh("echo done")}}}, "")
 
 // A completed Job pod waits for nothing and its timeline is final: the
 // drawing in a 100-column pty is exactly podctl's piped output at width 100.
@@ -351,3 +284,25 @@ func TestTopPod(t *testing.T) {
 		t.Fatalf("top -o json: %v %+v", err, st)
 	}
 }
+
+// The pods of the waiting-section tests.
+var (
+	// gated's app waits for its sidecar proxy's startup probe, which
+	// passes 8 s after the proxy starts.
+	sidecarPod = harness.Pod{Name: "gated", Grace: 2, NoSharedDir: true,
+		Inits: []harness.Container{{Name: "proxy", Sidecar: true,
+			Command: harness.Sh("trap 'exit 0' TERM; sleep 8; touch /tmp/up; while true; do sleep 1; done"),
+			Extra:   "    startupProbe:\n      exec:\n        command: [\"test\", \"-f\", \"/tmp/up\"]\n      periodSeconds: 1\n      failureThreshold: 60\n"}},
+		Containers: []harness.Container{{Name: "app", Command: harness.Sh("trap 'exit 0' TERM; while true; do sleep 1; done")}},
+	}.YAML("")
+	// crashy's init container fails every run.
+	crashPod = harness.Pod{Name: "crashy", Grace: 1, NoSharedDir: true,
+		Inits:      []harness.Container{{Name: "migrate", Command: harness.Sh("exit 3")}},
+		Containers: []harness.Container{{Name: "app", Command: []string{"sleep", "3600"}}},
+	}.YAML("")
+	// stopping's sidecar ignores SIGTERM; its app stops at once.
+	shutdownPod = harness.Pod{Name: "stopping", Grace: 15, NoSharedDir: true,
+		Inits:      []harness.Container{{Name: "log-shipper", Sidecar: true, Command: harness.Sh("trap '' TERM; echo trapped; while true; do sleep 1; done")}},
+		Containers: []harness.Container{{Name: "app", Command: harness.Sh("trap 'exit 0' TERM; echo trapped; while true; do sleep 1; done")}},
+	}.YAML("")
+)

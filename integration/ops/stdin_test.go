@@ -20,11 +20,7 @@ import (
 func TestStdinWarningAndTTYShell(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	out, errOut, code := c.PodctlStdin(strings.NewReader(`apiVersion: v1
-kind: Pod
-metadata:
-  name: it
-spec:
+	out, errOut, code := c.PodctlStdin(strings.NewReader(harness.PodManifest("it", `
   containers:
   - name: shell
     image: busybox:1.28
@@ -35,7 +31,7 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", "cat; echo stdin ended; trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done"]
     stdin: true
-`), "apply", "-f", "-")
+`)), "apply", "-f", "-")
 	if code != 0 || strings.TrimSpace(out) != "pod/it created" {
 		t.Fatalf("apply: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}

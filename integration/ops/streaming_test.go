@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -40,23 +39,13 @@ var streamsPod = harness.Pod{Name: "streams", Grace: 1, NoSharedDir: true, Conta
 		"i=0; trap 'exit 0' TERM; while true; do echo tick $i; i=$((i+1)); sleep 0.2 & wait $!; done"}},
 }}
 
-// freePort is a loopback port nothing listens on now.
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestStreaming runs exec, attach and port-forward against a real podrund
 // with an HTTPS listener: through podctl over the socket, and through
 // client-go with a podctl kubeconfig certificate over HTTPS, as kubectl
 // does (WebSocket first).
 func TestStreaming(t *testing.T) {
 	t.Parallel()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t, "127.0.0.1"))
 	d := env.PrivateDaemonWith(t, env.Containerd, "listenHTTPS: "+addr+"\nlimits:\n  maxExecSessions: 3\n")
 	c := env.ClientOn(t, d)
 	c.Apply(streamsPod.YAML(c.HostDir))

@@ -78,16 +78,13 @@ func TestWatchEventsAndPodInOrder(t *testing.T) {
 	evs, _ := follow(t, c, "get", "events", "-w")
 	pods, _ := follow(t, c, "get", "pods", "-w")
 	time.Sleep(500 * time.Millisecond) // the watches are subscribed before the pod exists
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: once}
-spec:
+	c.Apply(harness.PodManifest("once", `
   restartPolicy: Never
   containers:
   - name: main
     image: busybox:1.28
     command: ["sh", "-c", "echo hi"]
-`)
+`))
 	got := until(t, "Started event", time.Minute, evs, func(l []string) bool { return indexOf(l, "Started", "main") >= 0 })
 	created, started := indexOf(got, "Created", "main"), indexOf(got, "Started", "main")
 	if created < 0 || created > started {

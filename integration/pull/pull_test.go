@@ -47,9 +47,7 @@ func TestPodPullIfNotPresent(t *testing.T) {
 // the registry.
 func TestPodPullNeverAbsent(t *testing.T) {
 	t.Parallel()
-	reg := startRegistry(t, false)
-	ref := reg.push(t, "busybox", "never")
-	c := env.Client(t)
+	_, ref, c := pushedImage(t, "never")
 	c.Apply(podYAML("never", ref, corev1.PullNever))
 	waitWaiting(c, "never", "ErrImageNeverPull", 30*time.Second)
 	wantEvent(c, "never", corev1.EventTypeWarning, "ErrImageNeverPull",
@@ -61,10 +59,8 @@ func TestPodPullNeverAbsent(t *testing.T) {
 // with the Failed and BackOff events (R87, R99).
 func TestPodPullMissingTag(t *testing.T) {
 	t.Parallel()
-	reg := startRegistry(t, false)
-	reg.push(t, "busybox", "e2e")
+	reg, _, c := pushedImage(t, "e2e")
 	ref := reg.Host + "/busybox:nosuchtag"
-	c := env.Client(t)
 	c.Apply(podYAML("missing", ref, corev1.PullIfNotPresent))
 	p := waitWaiting(c, "missing", "ErrImagePull", 30*time.Second)
 	if msg := p.Status.ContainerStatuses[0].State.Waiting.Message; !strings.Contains(msg, ref) || !strings.Contains(msg, "not found") {

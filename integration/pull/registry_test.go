@@ -77,11 +77,7 @@ func startRegistry(t *testing.T, auth bool) *registry {
 }
 
 func (r *registry) listenOnFreePort(t *testing.T) error {
-	port, err := freePort()
-	if err != nil {
-		return fmt.Errorf("find a free port for the registry: %w", err)
-	}
-	r.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	r.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(harness.FreePort(t, "127.0.0.1")))
 	cfg := filepath.Join(r.dir, "config.yml")
 	if err := os.WriteFile(cfg, []byte(r.config(t)), 0o644); err != nil {
 		return fmt.Errorf("write registry config: %w", err)
@@ -149,35 +145,7 @@ func (r *registry) log() string {
 // Stop ends the registry (SIGTERM, SIGKILL after 10 s); stopping a stopped
 // registry is a no-op.
 func (r *registry) Stop() error {
-	if r.cmd == nil {
-		return nil
-	}
-	select {
-	case <-r.exited:
-		return nil
-	default:
-	}
-	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("signal docker-registry: %w", err)
-	}
-	select {
-	case <-r.exited:
-		return nil
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-r.exited
-		return errors.New("docker-registry did not exit within 10s of SIGTERM")
-	}
-}
-
-// freePort asks the kernel for a port on 127.0.0.1 that is free right now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return harness.StopProcess("docker-registry", r.cmd, r.exited, syscall.SIGTERM, 10*time.Second)
 }
 
 // ctxTimeout is a short context for one registry request.

@@ -109,17 +109,6 @@ func hostAddress(t *testing.T) string {
 	return ""
 }
 
-// freePort returns a TCP port nothing listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // bridgeVeths lists the interfaces enslaved to the test bridge.
 func bridgeVeths(t *testing.T) string {
 	out, _ := exec.Command("ip", "-o", "link", "show", "master", testBridge).CombinedOutput()

@@ -26,10 +26,7 @@ kind: Secret
 metadata: {name: envsec}
 stringData: {token: t0ken}
 `)
-	applyReady(t, c, `apiVersion: v1
-kind: Pod
-metadata: {name: envs}
-spec:
+	applyPodReady(t, c, "envs", `
   terminationGracePeriodSeconds: 1
   containers:
   - name: app
@@ -60,7 +57,7 @@ spec:
       valueFrom: {resourceFieldRef: {resource: requests.cpu, divisor: 1m}}
     - name: OPT
       valueFrom: {configMapKeyRef: {name: nope, key: x, optional: true}}
-`, "envs")
+`)
 	got := map[string]string{}
 	for _, l := range strings.Split(sh(t, c, "envs", "app", "env"), "\n") {
 		if k, v, ok := strings.Cut(l, "="); ok {
@@ -90,19 +87,8 @@ spec:
 func TestMissingConfigMap(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: late}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", "echo got=$LATE; ` + forever + `"]
-    env:
-    - name: LATE
-      valueFrom: {configMapKeyRef: {name: late-cfg, key: k}}
-`)
+	c.Apply(podOf("late", 1, nil, busybox("app", "echo got=$LATE; "+forever,
+		"env: [{name: LATE, valueFrom: {configMapKeyRef: {name: late-cfg, key: k}}}]")))
 	p := c.WaitFor("late", "CreateContainerConfigError", 60*time.Second, func(p *corev1.Pod) bool {
 		w := harness.Waiting(p, "app")
 		return w != nil && w.Reason == "CreateContainerConfigError"

@@ -121,6 +121,35 @@ func applyReady(t *testing.T, c *harness.Client, manifest, name string) *corev1.
 	return c.WaitFor(name, "Ready", 90*time.Second, harness.PodReady)
 }
 
+// busybox is a busybox container that runs script with sh -c; each field
+// is one more line of it in YAML, such as "volumeMounts: [{name: v,
+// mountPath: /v}]".
+func busybox(name, script string, fields ...string) harness.Container {
+	return harness.Container{Name: name, Command: harness.Sh(script), Extra: yamlLines("    ", fields)}
+}
+
+// podOf is the pod name of containers with a grace period of grace
+// seconds; each specField is one more line of its spec in YAML.
+func podOf(name string, grace int, specFields []string, containers ...harness.Container) string {
+	return harness.Pod{Name: name, Grace: grace, NoSharedDir: true, Extra: yamlLines("  ", specFields),
+		Containers: containers}.YAML("")
+}
+
+func yamlLines(indent string, lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(indent + l + "\n")
+	}
+	return b.String()
+}
+
+// applyPodReady applies the pod name with spec (see harness.PodManifest)
+// and waits until it is Ready.
+func applyPodReady(t *testing.T, c *harness.Client, name, spec string) *corev1.Pod {
+	t.Helper()
+	return applyReady(t, c, harness.PodManifest(name, spec), name)
+}
+
 // status returns the status of container name (init or regular).
 var status = harness.ContainerStatus
 

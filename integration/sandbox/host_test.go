@@ -26,7 +26,7 @@ func TestHostAndCNI(t *testing.T) {
 	d := openDaemon(t, "cni", fmt.Sprintf("cni:\n  confDir: %s\n  binDir: /usr/lib/cni\n", confDir))
 	c := env.ClientOn(t, d)
 
-	hostPort, outPort := freePort(t), freePort(t)
+	hostPort, outPort := harness.FreePort(t, ""), harness.FreePort(t, "")
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "from-host") })}
 	l, err := net.Listen("tcp", fmt.Sprintf("0.0.0.0:%d", outPort))
 	if err != nil {

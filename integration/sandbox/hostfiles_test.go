@@ -69,28 +69,11 @@ while true; do
   i=0; while [ $i -lt 1000 ]; do ln -sfn %[1]s f$i; rm -rf d$i; ln -sfn %[2]s d$i; i=$((i+1)); done
   i=0; while [ $i -lt 1000 ]; do rm -f f$i d$i; : > f$i; mkdir d$i; i=$((i+1)); done
 done`, file, dir)
-	crasher := func(n int) string {
-		return fmt.Sprintf(`  - name: crash%d
-    image: busybox:1.28
-    command: ["sh", "-c", "exit 1"]
-    volumeMounts: [{name: vol, mountPath: /vol}]
-`, n)
+	ctrs := []harness.Container{busybox("planter", planter, mountVol)}
+	for i := 1; i <= 4; i++ {
+		ctrs = append(ctrs, busybox(fmt.Sprintf("crash%d", i), "exit 1", mountVol))
 	}
-	manifest := fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: fsgrace}
-spec:
-  terminationGracePeriodSeconds: 1
-  restartPolicy: Always
-  securityContext: {fsGroup: 2345}
-  volumes: [{name: vol, emptyDir: {}}]
-  containers:
-  - name: planter
-    image: busybox:1.28
-    command: ["sh", "-c", %q]
-    volumeMounts: [{name: vol, mountPath: /vol}]
-%s%s%s%s`, planter, crasher(1), crasher(2), crasher(3), crasher(4))
-	c.Apply(manifest)
+	c.Apply(podOf("fsgrace", 1, append([]string{"restartPolicy: Always"}, fsGroupVol...), ctrs...))
 	logsUntil(t, c, "fsgrace", "planter", "planted", 90*time.Second)
 
 	start := time.Now()
@@ -176,27 +159,10 @@ func TestLocalUserReachesNoPodData(t *testing.T) {
 	d := openReachableDaemon(t, "hostfiles", fmt.Sprintf("socketGroup: %q\n", fmt.Sprint(socketGID)))
 	c := env.ClientOn(t, d)
 	secret := fmt.Sprintf("hf-%d-value", time.Now().UnixNano())
-	c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Secret
-metadata: {name: tok}
-stringData: {token: %s}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: leaky}
-spec:
-  terminationGracePeriodSeconds: 1
-  volumes:
-  - {name: tok, secret: {secretName: tok}}
-  - {name: scratch, emptyDir: {}}
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", "cat /tok/token; echo; cp /bin/busybox /scratch/suid && chmod 4755 /scratch/suid && echo planted; %s"]
-    volumeMounts:
-    - {name: tok, mountPath: /tok}
-    - {name: scratch, mountPath: /scratch}
-`, secret, forever))
+	c.Apply(fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: tok}\nstringData: {token: %s}\n---\n", secret) +
+		podOf("leaky", 1, []string{"volumes: [{name: tok, secret: {secretName: tok}}, {name: scratch, emptyDir: {}}]"},
+			busybox("app", "cat /tok/token; echo; cp /bin/busybox /scratch/suid && chmod 4755 /scratch/suid && echo planted; "+forever,
+				"volumeMounts: [{name: tok, mountPath: /tok}, {name: scratch, mountPath: /scratch}]")))
 	logsUntil(t, c, "leaky", "app", "planted", 90*time.Second)
 	p := c.GetPod("leaky")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -244,6 +210,12 @@ spec:
 	deletePod(t, c, "leaky")
 }
 
+// fsGroupVol is the spec of a pod with fsGroup 2345 and an emptyDir vol,
+// which its containers mount with mountVol.
+var fsGroupVol = []string{"securityContext: {fsGroup: 2345}", "volumes: [{name: vol, emptyDir: {}}]"}
+
+const mountVol = "volumeMounts: [{name: vol, mountPath: /vol}]"
+
 // TestFSGroupNotReappliedOnAdoption: fsGroup is applied when the emptyDir
 // is set up, not again when a podrund that was killed re-adopts the pod
 // and a container of it restarts: the walk would race the running
@@ -253,23 +225,9 @@ func TestFSGroupNotReappliedOnAdoption(t *testing.T) {
 	t.Parallel()
 	d := env.PrivateDaemon(t)
 	c := env.ClientOn(t, d)
-	c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: adopted}
-spec:
-  terminationGracePeriodSeconds: 1
-  securityContext: {fsGroup: 2345}
-  volumes: [{name: vol, emptyDir: {}}]
-  containers:
-  - name: keeper
-    image: busybox:1.28
-    command: ["sh", "-c", %q]
-    volumeMounts: [{name: vol, mountPath: /vol}]
-  - name: restarter
-    image: busybox:1.28
-    command: ["sh", "-c", "while [ ! -f /tmp/stop ]; do sleep 1; done"]
-    volumeMounts: [{name: vol, mountPath: /vol}]
-`, "touch /vol/mine && chgrp 0 /vol/mine && chmod 600 /vol/mine && echo made; "+forever))
+	c.Apply(podOf("adopted", 1, fsGroupVol,
+		busybox("keeper", "touch /vol/mine && chgrp 0 /vol/mine && chmod 600 /vol/mine && echo made; "+forever, mountVol),
+		busybox("restarter", "while [ ! -f /tmp/stop ]; do sleep 1; done", mountVol)))
 	logsUntil(t, c, "adopted", "keeper", "made", 90*time.Second)
 	p := c.GetPod("adopted")
 	mine := filepath.Join(d.Root, "pods", string(p.UID), "volumes", "vol", "mine")

@@ -22,28 +22,10 @@ const nsScript = "for n in net ipc uts; do readlink /proc/self/ns/$n; done | tr 
 func TestSharedNamespaces(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: solo}
-spec:
-  containers:
-  - name: once
-    image: busybox:1.28
-    command: ["sh", "-c", "` + strings.ReplaceAll(nsScript, `\`, `\\`) + `; echo; sleep 1"]
-`)
-	p := applyReady(t, c, `apiVersion: v1
-kind: Pod
-metadata: {name: pair}
-spec:
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: a
-    image: busybox:1.28
-    command: ["sh", "-c", "while [ ! -f /tmp/stop ]; do sleep 1; done"]
-  - name: b
-    image: busybox:1.28
-    command: ["sh", "-c", "exec sleep 3002"]
-`, "pair")
+	c.Apply(harness.Pod{Name: "solo", NoSharedDir: true,
+		Containers: []harness.Container{{Name: "once", Command: harness.Sh(nsScript + "; echo; sleep 1")}}}.YAML(""))
+	p := applyReady(t, c, podOf("pair", 2, nil,
+		busybox("a", "while [ ! -f /tmp/stop ]; do sleep 1; done"), busybox("b", "exec sleep 3002")), "pair")
 	a, b := sh(t, c, "pair", "a", nsScript), sh(t, c, "pair", "b", nsScript)
 	want(t, "namespaces of b vs a", b, a)
 	if strings.Count(a, ":[") != 3 {
@@ -92,20 +74,8 @@ spec:
 func TestShareProcessNamespace(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	applyReady(t, c, `apiVersion: v1
-kind: Pod
-metadata: {name: pid}
-spec:
-  shareProcessNamespace: true
-  terminationGracePeriodSeconds: 2
-  containers:
-  - name: a
-    image: busybox:1.28
-    command: ["sh", "-c", "`+forever+`"]
-  - name: b
-    image: busybox:1.28
-    command: ["sh", "-c", "exec sleep 3003"]
-`, "pid")
+	applyReady(t, c, podOf("pid", 2, []string{"shareProcessNamespace: true"},
+		busybox("a", forever), busybox("b", "exec sleep 3003")), "pid")
 	wantContains(t, "ps in a", sh(t, c, "pid", "a", "ps"), "sleep 3003")
 	deletePod(t, c, "pid")
 }
@@ -116,20 +86,8 @@ spec:
 func TestHostnameHostsResolv(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: plain-name}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: a
-    image: busybox:1.28
-    command: ["sh", "-c", "` + forever + `"]
-`)
-	applyReady(t, c, `apiVersion: v1
-kind: Pod
-metadata: {name: named}
-spec:
+	c.Apply(podOf("plain-name", 1, nil, busybox("a", forever)))
+	applyPodReady(t, c, "named", `
   hostname: web
   subdomain: sub
   terminationGracePeriodSeconds: 1
@@ -147,7 +105,7 @@ spec:
   - name: a
     image: busybox:1.28
     command: ["sh", "-c", "`+forever+`"]
-`, "named")
+`)
 	c.WaitFor("plain-name", "Ready", 60*time.Second, harness.PodReady)
 	want(t, "hostname of plain-name", sh(t, c, "plain-name", "a", "hostname"), "plain-name")
 	// Default dnsPolicy (ClusterFirst) without a cluster DNS falls back to

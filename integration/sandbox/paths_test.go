@@ -25,36 +25,18 @@ const swapVictims = 8
 // /report/tries, note in /report/seen when they see the host's marker and
 // try to write into what they got, then crash to be restarted.
 func swapPod(hostDir string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: v1
-kind: Pod
-metadata: {name: swap}
-spec:
-  terminationGracePeriodSeconds: 1
-  volumes:
-  - name: shared
-    emptyDir: {}
-  - name: report
-    emptyDir: {}
-  initContainers:
-  - name: plant
-    image: busybox:1.28
-    command: ["sh", "-c", "mkdir -p /v/sub && ln -sfn %s /v/swap"]
-    volumeMounts: [{name: shared, mountPath: /v}]
-  containers:
-  - name: attacker
-    image: %s
-    command: ["/bin/swapper", "/v/sub", "/v/swap", "600"]
-    volumeMounts: [{name: shared, mountPath: /v}, {name: report, mountPath: /report}]
-`, hostDir, harness.ImageSwapper)
+	ctrs := []harness.Container{{Name: "attacker", Image: harness.ImageSwapper, Command: []string{"/bin/swapper", "/v/sub", "/v/swap", "600"},
+		Extra: "    volumeMounts: [{name: shared, mountPath: /v}, {name: report, mountPath: /report}]\n"}}
 	for i := range swapVictims {
-		fmt.Fprintf(&b, `  - name: victim%[1]d
-    image: busybox:1.28
-    command: ["sh", "-c", "echo v%[1]d >> /report/tries; if [ -e /s/marker ]; then echo v%[1]d >> /report/seen; fi; echo x > /s/written-v%[1]d-$RANDOM; sleep 1; exit 1"]
-    volumeMounts: [{name: shared, mountPath: /s, subPath: sub}, {name: report, mountPath: /report}]
-`, i)
+		ctrs = append(ctrs, busybox(fmt.Sprintf("victim%d", i),
+			fmt.Sprintf("echo v%[1]d >> /report/tries; if [ -e /s/marker ]; then echo v%[1]d >> /report/seen; fi; echo x > /s/written-v%[1]d-$RANDOM; sleep 1; exit 1", i),
+			"volumeMounts: [{name: shared, mountPath: /s, subPath: sub}, {name: report, mountPath: /report}]"))
 	}
-	return b.String()
+	return harness.Pod{Name: "swap", Grace: 1, NoSharedDir: true,
+		Extra: "  volumes: [{name: shared, emptyDir: {}}, {name: report, emptyDir: {}}]\n",
+		Inits: []harness.Container{busybox("plant", "mkdir -p /v/sub && ln -sfn "+hostDir+" /v/swap",
+			"volumeMounts: [{name: shared, mountPath: /v}]")},
+		Containers: ctrs}.YAML("")
 }
 
 // TestSubPathExchangeAttack (CVE-2021-25741 class): however the attacker's
@@ -138,45 +120,16 @@ func TestHostPathPrefixEscape(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	dir := filepath.Join(c.HostDir, "prefixed")
-	c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: plant}
-spec:
-  restartPolicy: Never
-  volumes:
-  - name: h
-    hostPath: {path: %s, type: DirectoryOrCreate}
-  containers:
-  - name: plant
-    image: busybox:1.28
-    command: ["sh", "-c", "ln -s / /h/escape"]
-    volumeMounts: [{name: h, mountPath: /h}]
-`, dir))
+	c.Apply(podOf("plant", 0, []string{"restartPolicy: Never", "volumes: [{name: h, hostPath: {path: " + dir + ", type: DirectoryOrCreate}}]"},
+		busybox("plant", "ln -s / /h/escape", "volumeMounts: [{name: h, mountPath: /h}]")))
 	c.WaitFor("plant", "Succeeded", 90*time.Second, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodSucceeded })
 	if target, err := os.Readlink(filepath.Join(dir, "escape")); err != nil || target != "/" {
 		t.Fatalf("planted link: %q, %v", target, err)
 	}
 	escape := filepath.Join(dir, "escape")
-	c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: reader}
-spec:
-  terminationGracePeriodSeconds: 1
-  volumes:
-  - name: root
-    hostPath: {path: %s}
-  - name: etc
-    hostPath: {path: %s/etc, type: Directory}
-  containers:
-  - name: read
-    image: busybox:1.28
-    command: ["sh", "-c", "cat /host/etc/shadow; %s"]
-    volumeMounts: [{name: root, mountPath: /host}]
-  - name: etc
-    image: busybox:1.28
-    command: ["sh", "-c", "cat /etc2/shadow; %s"]
-    volumeMounts: [{name: etc, mountPath: /etc2}]
-`, escape, escape, forever, forever))
+	c.Apply(podOf("reader", 1, []string{"volumes: [{name: root, hostPath: {path: " + escape + "}}, {name: etc, hostPath: {path: " + escape + "/etc, type: Directory}}]"},
+		busybox("read", "cat /host/etc/shadow; "+forever, "volumeMounts: [{name: root, mountPath: /host}]"),
+		busybox("etc", "cat /etc2/shadow; "+forever, "volumeMounts: [{name: etc, mountPath: /etc2}]")))
 	for _, ctr := range []string{"read", "etc"} {
 		p := c.WaitFor("reader", ctr+" refused or running", 90*time.Second, func(p *corev1.Pod) bool {
 			w := harness.Waiting(p, ctr)
@@ -208,10 +161,7 @@ spec:
 func TestTerminationLogNonRoot(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: termlog}
-spec:
+	c.Apply(harness.PodManifest("termlog", `
   restartPolicy: Never
   securityContext: {runAsUser: 1000, runAsGroup: 1000}
   containers:
@@ -222,7 +172,7 @@ spec:
     image: busybox:1.28
     terminationMessagePath: /tmp/last-words
     command: ["sh", "-c", "echo -n custom-1000 > /tmp/last-words; exit 4"]
-`)
+`))
 	p := c.WaitFor("termlog", "both terminated", 90*time.Second, func(p *corev1.Pod) bool {
 		return harness.Terminated(p, "default") != nil && harness.Terminated(p, "custom") != nil
 	})

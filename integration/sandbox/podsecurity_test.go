@@ -95,19 +95,9 @@ func TestPodSecurityBaseline(t *testing.T) {
 				msgHead + `non-default capabilities (container "app" must not include "SYS_ADMIN" in securityContext.capabilities.add), ` +
 					`procMount (container "app" must not set securityContext.procMount to "Unmasked"), ` +
 					`seccompProfile (container "app" must not set securityContext.seccompProfile.type to "Unconfined")`},
-			"privileged Job template": {`apiVersion: batch/v1
-kind: Job
-metadata: {name: bad}
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-      - name: work
-        image: busybox:1.28
-        command: ["true"]
-        securityContext: {privileged: true}
-`, `jobs.batch "bad" is forbidden: violates PodSecurity "baseline:latest": privileged (container "work" must not set securityContext.privileged=true)`},
+			"privileged Job template": {harness.JobManifest("bad", "", harness.Pod{RestartPolicy: "Never", NoSharedDir: true,
+				Containers: []harness.Container{{Name: "work", Command: []string{"true"}, Extra: "    securityContext: {privileged: true}\n"}}}, ""),
+				`jobs.batch "bad" is forbidden: violates PodSecurity "baseline:latest": privileged (container "work" must not set securityContext.privileged=true)`},
 		}
 		for name, tc := range cases {
 			path := c.PodPath("")

@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/integration/harness"
 )
 
 // cgroupV2 reports whether the host runs the unified hierarchy only.
@@ -24,19 +26,8 @@ func cgroupV2(t *testing.T) bool {
 func TestCgroupLimits(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	p := applyReady(t, c, `apiVersion: v1
-kind: Pod
-metadata: {name: limits}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", "`+forever+`"]
-    resources:
-      requests: {cpu: 500m, memory: 32Mi}
-      limits: {cpu: 500m, memory: 64Mi}
-`, "limits")
+	p := applyReady(t, c, podOf("limits", 1, nil, busybox("app", forever,
+		"resources: {requests: {cpu: 500m, memory: 32Mi}, limits: {cpu: 500m, memory: 64Mi}}")), "limits")
 	wantContains(t, "/proc/self/cgroup", sh(t, c, "limits", "app", "cat /proc/self/cgroup"), "/podrun/pod"+string(p.UID)+"/")
 	if cgroupV2(t) {
 		want(t, "cpu.max", sh(t, c, "limits", "app", "cat /sys/fs/cgroup/cpu.max"), "50000 100000")
@@ -60,32 +51,25 @@ const oomCommand = `["sh", "-c", "exec dd if=/dev/zero of=/dev/null bs=64M count
 func TestOOMKilled(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: oom}
-spec:
+	c.Apply(harness.PodManifest("oom", `
   restartPolicy: Never
   containers:
   - name: hog
     image: busybox:1.28
-    command: ` + oomCommand + `
+    command: `+oomCommand+`
     resources: {limits: {memory: 16Mi}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: oom-init}
-spec:
+`) + "---\n" + harness.PodManifest("oom-init", `
   restartPolicy: Never
   initContainers:
   - name: hog
     image: busybox:1.28
-    command: ` + oomCommand + `
+    command: `+oomCommand+`
     resources: {limits: {memory: 16Mi}}
   containers:
   - name: app
     image: busybox:1.28
     command: ["true"]
-`)
+`))
 	p := c.WaitFor("oom", "Failed", 60*time.Second, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
 	if s := status(p, "hog"); s == nil || s.State.Terminated == nil || s.State.Terminated.Reason != "OOMKilled" || s.State.Terminated.ExitCode != 137 {
 		t.Errorf("oom: hog status %+v; want terminated OOMKilled exit 137", s)

@@ -50,10 +50,7 @@ func TestSecurityContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	applyReady(t, c, `apiVersion: v1
-kind: Pod
-metadata: {name: sec}
-spec:
+	applyPodReady(t, c, "sec", `
   terminationGracePeriodSeconds: 1
   securityContext:
     runAsUser: 1000
@@ -92,7 +89,7 @@ spec:
     image: busybox:1.28
     command: ["sh", "-c", "`+forever+`"]
     securityContext: {runAsUser: 0, runAsGroup: 0}
-`, "sec")
+`)
 	wantOutputs(t, c, "sec", "ids",
 		output{"id -u", "id -u", "1000"},
 		output{"id -g", "id -g", "3000"})
@@ -145,20 +142,17 @@ spec:
 func TestRunAsNonRoot(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	c.Apply(`apiVersion: v1
-kind: Pod
-metadata: {name: nonroot}
-spec:
+	c.Apply(harness.PodManifest("nonroot", `
   terminationGracePeriodSeconds: 1
   securityContext: {runAsNonRoot: true}
   containers:
   - name: rootimg
     image: busybox:1.28
-    command: ["sh", "-c", "` + forever + `"]
+    command: ["sh", "-c", "`+forever+`"]
   - name: userimg
-    image: ` + harness.ImageUser + `
-    command: ["sh", "-c", "` + forever + `"]
-`)
+    image: `+harness.ImageUser+`
+    command: ["sh", "-c", "`+forever+`"]
+`))
 	p := c.WaitFor("nonroot", "rootimg refused, userimg running", 60*time.Second, func(p *corev1.Pod) bool {
 		w := harness.Waiting(p, "rootimg")
 		s := status(p, "userimg")
@@ -176,7 +170,7 @@ spec:
 func TestPolicyRefusals(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
-	head := "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec:\n"
+	head := harness.PodManifest("bad", "")
 	ctr := "  containers:\n  - name: app\n    image: busybox:1.28\n"
 	cases := map[string]struct{ yaml, path string }{
 		"hostPath": {head + "  volumes:\n  - name: h\n    hostPath: {path: /etc}\n" + ctr, "/etc"},

@@ -181,21 +181,8 @@ func TestHostPathFileMissing(t *testing.T) {
 	t.Parallel()
 	c := env.Client(t)
 	path := filepath.Join(c.HostDir, "missing.txt")
-	c.Apply(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: hp}
-spec:
-  terminationGracePeriodSeconds: 1
-  volumes:
-  - name: f
-    hostPath: {path: %s, type: File}
-  containers:
-  - name: app
-    image: busybox:1.28
-    command: ["sh", "-c", "cat /f; %s"]
-    volumeMounts:
-    - {name: f, mountPath: /f}
-`, path, forever))
+	c.Apply(podOf("hp", 1, []string{"volumes: [{name: f, hostPath: {path: " + path + ", type: File}}]"},
+		busybox("app", "cat /f; "+forever, "volumeMounts: [{name: f, mountPath: /f}]")))
 	p := c.WaitFor("hp", "waiting with a hostPath message", 60*time.Second, func(p *corev1.Pod) bool {
 		w := harness.Waiting(p, "app")
 		return w != nil && strings.Contains(w.Message, path)
