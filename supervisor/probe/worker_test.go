@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/internal/poll"
 	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	testingclock "k8s.io/utils/clock/testing"
@@ -311,12 +312,8 @@ func TestR42AdoptedInstanceSpread(t *testing.T) {
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now().Add(-time.Hour))
 	defer m.RemoveInstance("i1")
-	deadline := time.Now().Add(wait)
-	for !clk.HasWaiters() { // the spreading timer
-		if time.Now().After(deadline) {
-			t.Fatal("no spreading timer")
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Within(wait, time.Millisecond, clk.HasWaiters) { // the spreading timer
+		t.Fatal("no spreading timer")
 	}
 	noCall(t, f, "live")
 	clk.Step(10 * time.Second) // the delay is below one period
