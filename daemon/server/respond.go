@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/podrun/podrun/api"
@@ -162,6 +163,32 @@ func (s *Server) answer(w http.ResponseWriter, code int, obj any, err error) {
 		return
 	}
 	s.writeJSON(w, code, obj)
+}
+
+// readWrite reads what a create (POST) or update (PUT) starts from: the
+// query's options (objects.CreateOptions or objects.UpdateOptions), then
+// the body through decode. It answers the first error itself; ok is false
+// then.
+func readWrite[T any](s *Server, w http.ResponseWriter, r *http.Request,
+	options func(url.Values, string) (objects.WriteOptions, error), decode func() (T, error)) (opts objects.WriteOptions, obj T, ok bool) {
+	opts, err := options(r.URL.Query(), r.UserAgent())
+	if err == nil {
+		obj, err = decode()
+	}
+	if err != nil {
+		s.writeError(w, err)
+		return opts, obj, false
+	}
+	return opts, obj, true
+}
+
+// patchedCode is a PATCH's status: 201 when the patch created the object
+// (server-side apply), else 200.
+func patchedCode(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }
 
 // readOptionalBody reads a body that may be empty (a DELETE's options),
