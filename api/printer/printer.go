@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podrun/podrun/api"
@@ -176,23 +178,24 @@ func withTypeMeta(obj any) any {
 // ResourceName is kubectl's name of an object: pod/NAME, job.batch/NAME,
 // configmap/NAME, secret/NAME, event/NAME, image/NAME.
 func ResourceName(obj any) string {
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		return "pod/" + o.Name
-	case *batchv1.Job:
-		return "job.batch/" + o.Name
-	case *batchv1.CronJob:
-		return "cronjob.batch/" + o.Name
-	case *corev1.ConfigMap:
-		return "configmap/" + o.Name
-	case *corev1.Secret:
-		return "secret/" + o.Name
-	case *corev1.Event:
-		return "event/" + o.Name
-	case *api.Image:
-		return "image/" + o.Name
+	if img, ok := obj.(*api.Image); ok {
+		return "image/" + img.Name
+	}
+	if resource, ok := resourceNames[reflect.TypeOf(obj)]; ok {
+		return resource + "/" + obj.(metav1.Object).GetName()
 	}
 	return fmt.Sprintf("%T", obj)
+}
+
+// resourceNames is kubectl's resource name of each object type podrun
+// serves.
+var resourceNames = map[reflect.Type]string{
+	reflect.TypeFor[*corev1.Pod]():       "pod",
+	reflect.TypeFor[*batchv1.Job]():      "job.batch",
+	reflect.TypeFor[*batchv1.CronJob]():  "cronjob.batch",
+	reflect.TypeFor[*corev1.ConfigMap](): "configmap",
+	reflect.TypeFor[*corev1.Secret]():    "secret",
+	reflect.TypeFor[*corev1.Event]():     "event",
 }
 
 // table writes rows (and the header when header is set) kubectl's way:
