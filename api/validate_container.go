@@ -17,13 +17,9 @@ const forbiddenOnPlainInit = "may not be set for init containers without restart
 // validateInitContainers applies R3, R4, R5 (host ports per init
 // container), R8 and R100 on top of the checks every container gets.
 func validateInitContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
-	var errs field.ErrorList
 	grace := ptr.Deref(spec.TerminationGracePeriodSeconds, DefaultTerminationGracePeriodSeconds)
-	for i := range spec.InitContainers {
-		c := &spec.InitContainers[i]
-		p := fldPath.Index(i)
-		errs = append(errs, validateContainerCommon(c, volumes, p)...)
-		errs = append(errs, validateInitContainerRestartPolicy(c, p)...)
+	return validateEachContainer(spec.InitContainers, volumes, fldPath, func(i int, c *corev1.Container, p *field.Path) field.ErrorList {
+		errs := validateInitContainerRestartPolicy(c, p)
 		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 		if sidecar { // R4: validated exactly as on regular containers
 			errs = append(errs, validateProbesAndLifecycle(c, grace, p)...)
@@ -34,25 +30,32 @@ func validateInitContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldP
 			errs = append(errs, field.Forbidden(p.Child("resizePolicy"), "must not be set for init containers"))
 		}
 		// R5: init containers run one at a time, so host ports only clash within one.
-		errs = append(errs, validateHostPorts(spec.InitContainers[i:i+1], p.Child("ports"), false)...)
-	}
-	return errs
+		return append(errs, validateHostPorts(spec.InitContainers[i:i+1], p.Child("ports"), false)...)
+	})
 }
 
 // validateContainers checks regular containers (R4, R5, R100).
 func validateContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
-	var errs field.ErrorList
 	grace := ptr.Deref(spec.TerminationGracePeriodSeconds, DefaultTerminationGracePeriodSeconds)
-	for i := range spec.Containers {
-		c := &spec.Containers[i]
-		p := fldPath.Index(i)
-		errs = append(errs, validateContainerCommon(c, volumes, p)...)
-		errs = append(errs, validateContainerRestartPolicy(c, p)...) // R100
+	errs := validateEachContainer(spec.Containers, volumes, fldPath, func(_ int, c *corev1.Container, p *field.Path) field.ErrorList {
+		errs := validateContainerRestartPolicy(c, p) // R100
 		errs = append(errs, validateProbesAndLifecycle(c, grace, p)...)
-		errs = append(errs, validateResizePolicy(c.ResizePolicy, spec.RestartPolicy, p.Child("resizePolicy"))...)
-	}
+		return append(errs, validateResizePolicy(c.ResizePolicy, spec.RestartPolicy, p.Child("resizePolicy"))...)
+	})
 	// R5: regular containers run together, so their host ports are checked together.
-	errs = append(errs, validateHostPorts(spec.Containers, fldPath, true)...)
+	return append(errs, validateHostPorts(spec.Containers, fldPath, true)...)
+}
+
+// validateEachContainer runs the checks every container gets and then
+// check, the ones of its kind, on each of cs in order.
+func validateEachContainer(cs []corev1.Container, volumes sets.Set[string], fldPath *field.Path,
+	check func(i int, c *corev1.Container, p *field.Path) field.ErrorList) field.ErrorList {
+	var errs field.ErrorList
+	for i := range cs {
+		p := fldPath.Index(i)
+		errs = append(errs, validateContainerCommon(&cs[i], volumes, p)...)
+		errs = append(errs, check(i, &cs[i], p)...)
+	}
 	return errs
 }
 
