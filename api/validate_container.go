@@ -82,22 +82,10 @@ func validateContainerCommon(c *corev1.Container, volumes sets.Set[string], p *f
 	if c.Image == "" {
 		errs = append(errs, field.Required(p.Child("image"), ""))
 	}
-	switch c.ImagePullPolicy {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	case "":
-		errs = append(errs, field.Required(p.Child("imagePullPolicy"), ""))
-	default:
-		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy,
-			[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
-	}
-	switch c.TerminationMessagePolicy {
-	case corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
-	case "":
-		errs = append(errs, field.Required(p.Child("terminationMessagePolicy"), ""))
-	default:
-		errs = append(errs, field.NotSupported(p.Child("terminationMessagePolicy"), c.TerminationMessagePolicy,
-			[]corev1.TerminationMessagePolicy{corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError}))
-	}
+	errs = append(errs, validateEnum(c.ImagePullPolicy, p.Child("imagePullPolicy"),
+		corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever)...)
+	errs = append(errs, validateEnum(c.TerminationMessagePolicy, p.Child("terminationMessagePolicy"),
+		corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError)...)
 	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
 		errs = append(errs, field.Invalid(p.Child("workingDir"), c.WorkingDir, "must be an absolute path"))
 	}
@@ -134,14 +122,8 @@ func validatePorts(ports []corev1.ContainerPort, fldPath *field.Path) field.Erro
 		if port.HostPort != 0 {
 			errs = append(errs, invalidEach(p.Child("hostPort"), port.HostPort, validation.IsValidPortNum(int(port.HostPort)))...)
 		}
-		switch port.Protocol {
-		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
-		case "":
-			errs = append(errs, field.Required(p.Child("protocol"), ""))
-		default:
-			errs = append(errs, field.NotSupported(p.Child("protocol"), port.Protocol,
-				[]corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}))
-		}
+		errs = append(errs, validateEnum(port.Protocol, p.Child("protocol"),
+			corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP)...)
 	}
 	return errs
 }
