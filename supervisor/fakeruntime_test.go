@@ -166,12 +166,8 @@ func (f *fakeRuntime) CreateContainer(ctx context.Context, req CreateRequest) (I
 		f.record("held %s", req.Container.Name)
 	}
 	f.mu.Unlock()
-	if gate != nil {
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return Instance{}, ctx.Err()
-		}
+	if err := waitGate(ctx, gate); err != nil {
+		return Instance{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -266,10 +262,8 @@ func (f *fakeRuntime) Reap(ctx context.Context, id string) (ExitStatus, error) {
 	if gate := f.reapGate[nameOf(c)]; gate != nil {
 		f.reaping = append(f.reaping, c.name)
 		f.mu.Unlock()
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return ExitStatus{}, ctx.Err()
+		if err := waitGate(ctx, gate); err != nil {
+			return ExitStatus{}, err
 		}
 		f.mu.Lock()
 	}
@@ -553,4 +547,18 @@ func testPod(policy corev1.RestartPolicy, inits []string, regulars ...string) *c
 		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: n, Image: "busybox:1.28"})
 	}
 	return pod
+}
+
+// waitGate holds a call until gate is closed (at once for no gate) or ctx
+// ends.
+func waitGate(ctx context.Context, gate <-chan struct{}) error {
+	if gate == nil {
+		return nil
+	}
+	select {
+	case <-gate:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
