@@ -39,9 +39,8 @@ func podList(items []*corev1.Pod, lm metav1.ListMeta) *corev1.PodList {
 }
 
 func (s *Server) getPod(w http.ResponseWriter, r *http.Request) {
-	rec, err := s.obj.Pod(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
-	if err != nil {
-		s.writeError(w, err)
+	rec, ok := s.pathPod(w, r, s.obj.Pod)
+	if !ok {
 		return
 	}
 	s.writeJSON(w, http.StatusOK, publicPod(rec))

@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/daemon/kubeapi"
 	"github.com/podrun/podrun/daemon/objects"
+	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -180,6 +182,19 @@ func readWrite[T any](s *Server, w http.ResponseWriter, r *http.Request,
 		return opts, obj, false
 	}
 	return opts, obj, true
+}
+
+// pathPod reads the pod the path's {ns} and {name} name through get
+// (Objects.Pod, or Objects.LivePod for what only a live pod has). It
+// answers a failure itself; ok is false then.
+func (s *Server) pathPod(w http.ResponseWriter, r *http.Request,
+	get func(ctx context.Context, ns, name string) (*supervisor.PodRecord, error)) (rec *supervisor.PodRecord, ok bool) {
+	rec, err := get(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
+	if err != nil {
+		s.writeError(w, err)
+		return nil, false
+	}
+	return rec, true
 }
 
 // patchedCode is a PATCH's status: 201 when the patch created the object
