@@ -111,6 +111,16 @@ func execProbeSpec(name string, period, failure, success int32) *corev1.Probe {
 	}
 }
 
+// scriptedManager is a manager over a fake prober whose exec probes
+// answer from a script: res.set(name, codes...) gives the exit codes of
+// the probe named name.
+func scriptedManager() (res *execScript, f *fakeProber, m *Manager, clk *testingclock.FakeClock) {
+	res = newExecScript()
+	f = newFakeProber(res.exec)
+	m, clk = newTestManager(f)
+	return res, f, m, clk
+}
+
 func newTestManager(p Prober) (*Manager, *testingclock.FakeClock) {
 	clk := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	return NewManager(p, clk, nil), clk

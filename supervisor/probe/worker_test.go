@@ -16,10 +16,8 @@ import (
 // R40, R42, R43: liveness starts as Success, needs failureThreshold
 // consecutive failures, reports the Failure once and then holds.
 func TestR42LivenessFailureThreshold(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("live", 0, 1, 0, 1, 1, 1)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
 	defer m.RemoveInstance("i1")
@@ -44,10 +42,8 @@ func TestR42LivenessFailureThreshold(t *testing.T) {
 // R40, R42: readiness starts as Failure; successThreshold consecutive
 // successes make it Success; only changes are reported.
 func TestR42ReadinessSuccessThreshold(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("ready", 0, 0, 0, 1, 1, 0)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 5, 2, 2)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
 	defer m.RemoveInstance("i1")
@@ -149,10 +145,8 @@ func TestExecErrorIsDiscarded(t *testing.T) {
 // R43, R45: liveness and readiness wait for the startup probe; startup
 // stops once it succeeded; readiness is probed at once then (R44).
 func TestR43StartupGating(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("startup", 1, 1, 0)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{
 		Name:           "side",
 		StartupProbe:   execProbeSpec("startup", 10, 30, 1),
@@ -180,10 +174,8 @@ func TestR43StartupGating(t *testing.T) {
 
 // R43: a startup Failure reaching the threshold is reported and holds.
 func TestR43StartupFailureHolds(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("startup", 1)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", StartupProbe: execProbeSpec("startup", 1, 2, 1),
 		ReadinessProbe: execProbeSpec("ready", 1, 1, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
@@ -220,11 +212,9 @@ func TestR44ReadinessNow(t *testing.T) {
 // R49: termination stops liveness and startup (forced to Success, so the
 // container counts as started) while readiness goes on.
 func TestR49StopLivenessAndStartup(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("startup", 1)
 	res.set("ready", 1)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	pod := testPod("p")
 	c := &corev1.Container{Name: "app", StartupProbe: execProbeSpec("startup", 1, 100, 1),
 		ReadinessProbe: execProbeSpec("ready", 1, 1, 1)}
@@ -276,10 +266,8 @@ func TestR49StopLivenessAndStartup(t *testing.T) {
 
 // R40: a new instance starts from the initial results and probes again.
 func TestR40NewInstanceResets(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("live", 1)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 1, 1, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
 	expectUpdate(t, m, results.Liveness, results.Failure)
@@ -330,11 +318,9 @@ func TestR42AdoptedInstanceSpread(t *testing.T) {
 // failure threshold and for a readiness probe that never succeeded, so the
 // engine records one Unhealthy event per failure; successes are not.
 func TestFailureNotices(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("live", 1, 1, 0)
 	res.set("ready", 1, 1, 0)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app",
 		LivenessProbe:  execProbeSpec("live", 10, 3, 1),
 		ReadinessProbe: execProbeSpec("ready", 10, 3, 1)}
