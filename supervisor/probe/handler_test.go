@@ -268,8 +268,7 @@ func TestR41GRPCProbe(t *testing.T) {
 // Warning set (ProbeWarning event).
 func TestR41WarningUpdate(t *testing.T) {
 	srv, _ := newHTTPServer(t, false)
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, _, m, clk := scriptedManager()
 	p := httpSpec("", intstr.FromInt32(int32(serverPort(t, srv.URL))), "/other")
 	p.PeriodSeconds = 1
 	m.AddInstance(testPod("p"), &corev1.Container{Name: "app", ReadinessProbe: p}, "i1", clk.Now())

@@ -68,8 +68,7 @@ func ptr[T any](v T) *T { return &v }
 
 // R42: ticks are skipped while now - startedAt < initialDelaySeconds.
 func TestR42InitialDelay(t *testing.T) {
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, f, m, clk := scriptedManager()
 	p := execProbeSpec("ready", 10, 3, 1)
 	p.InitialDelaySeconds = 15
 	c := &corev1.Container{Name: "app", ReadinessProbe: p}
@@ -86,8 +85,7 @@ func TestR42InitialDelay(t *testing.T) {
 
 // R42: one attempt per period, none in between.
 func TestR42Period(t *testing.T) {
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, f, m, clk := scriptedManager()
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 7, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
 	defer m.RemoveInstance("i1")
@@ -191,8 +189,7 @@ func TestR43StartupFailureHolds(t *testing.T) {
 
 // R44: ProbeReadinessNow probes at once and restarts the period.
 func TestR44ReadinessNow(t *testing.T) {
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, f, m, clk := scriptedManager()
 	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 30, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
 	defer m.RemoveInstance("i1")
@@ -295,8 +292,7 @@ func TestExecCommandExpansion(t *testing.T) {
 // R42: probes of an instance adopted after a podrund restart (started before
 // the manager) begin after a random part of one period, not all at once.
 func TestR42AdoptedInstanceSpread(t *testing.T) {
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, f, m, clk := scriptedManager()
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now().Add(-time.Hour))
 	defer m.RemoveInstance("i1")
