@@ -127,37 +127,9 @@ func optional(b *bool) bool { return b != nil && *b }
 func (e *envResolver) valueFrom(ctx context.Context, c *corev1.Container, src *corev1.EnvVarSource) (string, bool, error) {
 	switch {
 	case src.ConfigMapKeyRef != nil:
-		ref := src.ConfigMapKeyRef
-		cm, err := e.configMap(ctx, ref.Name, optional(ref.Optional))
-		if err != nil || cm == nil {
-			return "", false, err
-		}
-		if v, ok := cm.Data[ref.Key]; ok {
-			return v, true, nil
-		}
-		if v, ok := cm.BinaryData[ref.Key]; ok {
-			return string(v), true, nil
-		}
-		if optional(ref.Optional) {
-			return "", false, nil
-		}
-		return "", false, configError("couldn't find key %s in ConfigMap %s/%s", ref.Key, e.pod.Namespace, ref.Name)
+		return e.configMapKey(ctx, src.ConfigMapKeyRef)
 	case src.SecretKeyRef != nil:
-		ref := src.SecretKeyRef
-		s, err := e.secret(ctx, ref.Name, optional(ref.Optional))
-		if err != nil || s == nil {
-			return "", false, err
-		}
-		if v, ok := s.Data[ref.Key]; ok {
-			return string(v), true, nil
-		}
-		if v, ok := s.StringData[ref.Key]; ok {
-			return v, true, nil
-		}
-		if optional(ref.Optional) {
-			return "", false, nil
-		}
-		return "", false, configError("couldn't find key %s in Secret %s/%s", ref.Key, e.pod.Namespace, ref.Name)
+		return e.secretKey(ctx, src.SecretKeyRef)
 	case src.FieldRef != nil:
 		v, err := e.fieldValue(src.FieldRef.FieldPath)
 		return v, err == nil, err
@@ -166,6 +138,46 @@ func (e *envResolver) valueFrom(ctx context.Context, c *corev1.Container, src *c
 		return v, err == nil, err
 	}
 	return "", false, nil
+}
+
+// configMapKey resolves a configMapKeyRef: Data first, then BinaryData.
+func (e *envResolver) configMapKey(ctx context.Context, ref *corev1.ConfigMapKeySelector) (string, bool, error) {
+	cm, err := e.configMap(ctx, ref.Name, optional(ref.Optional))
+	if err != nil || cm == nil {
+		return "", false, err
+	}
+	return e.keyValue("ConfigMap", ref.Name, ref.Key, optional(ref.Optional), lookupIn(cm.Data), lookupIn(cm.BinaryData))
+}
+
+// secretKey resolves a secretKeyRef: Data first, then StringData.
+func (e *envResolver) secretKey(ctx context.Context, ref *corev1.SecretKeySelector) (string, bool, error) {
+	s, err := e.secret(ctx, ref.Name, optional(ref.Optional))
+	if err != nil || s == nil {
+		return "", false, err
+	}
+	return e.keyValue("Secret", ref.Name, ref.Key, optional(ref.Optional), lookupIn(s.Data), lookupIn(s.StringData))
+}
+
+// keyValue is the value of key in the first of an object's maps that has
+// it; a missing key is no value when optional, else a config error.
+func (e *envResolver) keyValue(kind, name, key string, opt bool, maps ...func(key string) (string, bool)) (string, bool, error) {
+	for _, lookup := range maps {
+		if v, ok := lookup(key); ok {
+			return v, true, nil
+		}
+	}
+	if opt {
+		return "", false, nil
+	}
+	return "", false, configError("couldn't find key %s in %s %s/%s", key, kind, e.pod.Namespace, name)
+}
+
+// lookupIn looks a key up in a Data, BinaryData or StringData map.
+func lookupIn[V string | []byte](m map[string]V) func(key string) (string, bool) {
+	return func(key string) (string, bool) {
+		v, ok := m[key]
+		return string(v), ok
+	}
 }
 
 func (e *envResolver) configMap(ctx context.Context, name string, opt bool) (*corev1.ConfigMap, error) {

@@ -107,6 +107,35 @@ func TestEnvOrderSourcesAndExpansion(t *testing.T) {
 	}
 }
 
+// A key ref reads a ConfigMap's Data before its BinaryData and a Secret's
+// Data before its StringData.
+func TestEnvKeyRefSecondMaps(t *testing.T) {
+	objs := fakeObjects{
+		cms: map[string]*corev1.ConfigMap{"ns/cfg": {Data: map[string]string{"both": "data"},
+			BinaryData: map[string][]byte{"both": []byte("binary"), "bin": []byte("b")}}},
+		secrets: map[string]*corev1.Secret{"ns/sec": {Data: map[string][]byte{"both": []byte("data")},
+			StringData: map[string]string{"both": "string", "str": "s"}}},
+	}
+	ref := func(name, kind, key string) corev1.EnvVar {
+		src := &corev1.EnvVarSource{}
+		lor := corev1.LocalObjectReference{Name: kind}
+		if kind == "cfg" {
+			src.ConfigMapKeyRef = &corev1.ConfigMapKeySelector{LocalObjectReference: lor, Key: key}
+		} else {
+			src.SecretKeyRef = &corev1.SecretKeySelector{LocalObjectReference: lor, Key: key}
+		}
+		return corev1.EnvVar{Name: name, ValueFrom: src}
+	}
+	pod := testPod()
+	pod.Spec.Containers = []corev1.Container{{Name: "app", Env: []corev1.EnvVar{
+		ref("CM_BOTH", "cfg", "both"), ref("CM_BIN", "cfg", "bin"), ref("S_BOTH", "sec", "both"), ref("S_STR", "sec", "str")}}}
+	r := &envResolver{objects: objs, pod: pod, cms: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}}
+	env, err := r.resolve(context.Background(), &pod.Spec.Containers[0])
+	if want := []string{"CM_BOTH=data", "CM_BIN=b", "S_BOTH=data", "S_STR=s"}; err != nil || !slices.Equal(env, want) {
+		t.Fatalf("env = %v, %v; want %v", env, err, want)
+	}
+}
+
 func TestEnvMissingObjectsAreConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
