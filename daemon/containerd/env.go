@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/podrun/podrun/daemon/volumes"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -216,39 +217,33 @@ func lookup[T any](ctx context.Context, e *envResolver, cache map[string]*T, kin
 	return obj, nil
 }
 
-// fieldValue is the downward API for env (kubelet podFieldSelectorRuntimeValue).
+// fieldValue is the downward API for env (kubelet
+// podFieldSelectorRuntimeValue): the volumes' FieldRefValue over the pod
+// as it runs, with the sandbox's addresses and, without a nodeName, the
+// host's name. Whole label and annotation maps are for volumes only.
 func (e *envResolver) fieldValue(path string) (string, error) {
-	p := e.pod
-	if k, ok := bracketKey(path, "metadata.labels"); ok {
-		return p.Labels[k], nil
+	if path == "metadata.labels" || path == "metadata.annotations" {
+		return "", configError("unsupported fieldRef fieldPath %q", path)
 	}
-	if k, ok := bracketKey(path, "metadata.annotations"); ok {
-		return p.Annotations[k], nil
+	p := *e.pod
+	ip := e.podIP()
+	p.Status.PodIP, p.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+	p.Status.HostIP, p.Status.HostIPs = first(e.sandbox.HostIPs), nil
+	for _, hip := range e.sandbox.HostIPs {
+		p.Status.HostIPs = append(p.Status.HostIPs, corev1.HostIP{IP: hip})
 	}
-	switch path {
-	case "metadata.name":
-		return p.Name, nil
-	case "metadata.namespace":
-		return p.Namespace, nil
-	case "metadata.uid":
-		return string(p.UID), nil
-	case "spec.nodeName":
-		if p.Spec.NodeName != "" {
-			return p.Spec.NodeName, nil
+	if path == "spec.nodeName" && p.Spec.NodeName == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return "", err
 		}
-		return os.Hostname()
-	case "spec.serviceAccountName":
-		return p.Spec.ServiceAccountName, nil
-	case "status.hostIP":
-		return first(e.sandbox.HostIPs), nil
-	case "status.hostIPs":
-		return strings.Join(e.sandbox.HostIPs, ","), nil
-	case "status.podIP":
-		return e.podIP(), nil
-	case "status.podIPs":
-		return e.podIP(), nil
+		p.Spec.NodeName = host
 	}
-	return "", configError("unsupported fieldRef fieldPath %q", path)
+	v, err := volumes.FieldRefValue(&p, path)
+	if err != nil { // the one error: a path it does not resolve
+		return "", configError("unsupported fieldRef fieldPath %q", path)
+	}
+	return v, nil
 }
 
 // podIP is the sandbox's IP; with hostNetwork the pod has the host's IPs.
@@ -264,15 +259,6 @@ func first(s []string) string {
 		return ""
 	}
 	return s[0]
-}
-
-// bracketKey parses prefix['key'].
-func bracketKey(path, prefix string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, prefix+"['")
-	if !ok || !strings.HasSuffix(rest, "']") {
-		return "", false
-	}
-	return strings.TrimSuffix(rest, "']"), true
 }
 
 // resourceValue is kubelet's ExtractContainerResourceValue; an unset limit
