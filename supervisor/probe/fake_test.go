@@ -121,6 +121,13 @@ func scriptedManager() (res *execScript, f *fakeProber, m *Manager, clk *testing
 	return res, f, m, clk
 }
 
+// addApp adds c as instance i1 of pod p, started now, and removes it
+// when the test ends.
+func addApp(t *testing.T, m *Manager, clk *testingclock.FakeClock, c *corev1.Container) {
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	t.Cleanup(func() { m.RemoveInstance("i1") })
+}
+
 func newTestManager(p Prober) (*Manager, *testingclock.FakeClock) {
 	clk := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	return NewManager(p, clk, nil), clk

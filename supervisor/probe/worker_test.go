@@ -19,8 +19,7 @@ func TestR42LivenessFailureThreshold(t *testing.T) {
 	res, f, m, clk := scriptedManager()
 	res.set("live", 0, 1, 0, 1, 1, 1)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	nextCall(t, f, "live") // at worker start, no initial delay
 	for i := 0; i < 4; i++ {
@@ -45,8 +44,7 @@ func TestR42ReadinessSuccessThreshold(t *testing.T) {
 	res, f, m, clk := scriptedManager()
 	res.set("ready", 0, 0, 0, 1, 1, 0)
 	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 5, 2, 2)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	want := []*results.Result{nil, ptr(results.Success), nil, nil, ptr(results.Failure), nil}
 	for i, w := range want {
@@ -72,8 +70,7 @@ func TestR42InitialDelay(t *testing.T) {
 	p := execProbeSpec("ready", 10, 3, 1)
 	p.InitialDelaySeconds = 15
 	c := &corev1.Container{Name: "app", ReadinessProbe: p}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	noCall(t, f, "ready") // t=0
 	clk.Step(10 * time.Second)
@@ -87,8 +84,7 @@ func TestR42InitialDelay(t *testing.T) {
 func TestR42Period(t *testing.T) {
 	_, f, m, clk := scriptedManager()
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 7, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	nextCall(t, f, "live")
 	for i := 0; i < 3; i++ {
@@ -131,8 +127,7 @@ func TestExecErrorIsDiscarded(t *testing.T) {
 	})
 	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 1, 1, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 	for i := 0; i < 3; i++ {
 		nextCall(t, f, "live")
 		clk.Step(time.Second)
@@ -151,8 +146,7 @@ func TestR43StartupGating(t *testing.T) {
 		LivenessProbe:  execProbeSpec("live", 10, 3, 1),
 		ReadinessProbe: execProbeSpec("ready", 30, 3, 1),
 	}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	nextCall(t, f, "startup")
 	noCall(t, f, "live")
@@ -176,8 +170,7 @@ func TestR43StartupFailureHolds(t *testing.T) {
 	res.set("startup", 1)
 	c := &corev1.Container{Name: "app", StartupProbe: execProbeSpec("startup", 1, 2, 1),
 		ReadinessProbe: execProbeSpec("ready", 1, 1, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 	nextCall(t, f, "startup")
 	clk.Step(time.Second)
 	nextCall(t, f, "startup")
@@ -191,8 +184,7 @@ func TestR43StartupFailureHolds(t *testing.T) {
 func TestR44ReadinessNow(t *testing.T) {
 	_, f, m, clk := scriptedManager()
 	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 30, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 	nextCall(t, f, "ready")
 	expectUpdate(t, m, results.Readiness, results.Success)
 
@@ -320,8 +312,7 @@ func TestFailureNotices(t *testing.T) {
 	c := &corev1.Container{Name: "app",
 		LivenessProbe:  execProbeSpec("live", 10, 3, 1),
 		ReadinessProbe: execProbeSpec("ready", 10, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	count := map[results.Kind]int{}
 	for attempt := 0; attempt < 3; attempt++ {
@@ -364,8 +355,7 @@ func TestObserverSeesEveryUpdate(t *testing.T) {
 	clk := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	m := NewManager(f, clk, nil, WithObserver(func(u results.Update) { observed <- u }))
 	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 10, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	nextCall(t, f, "ready")
 	u := expectUpdate(t, m, results.Readiness, results.Success)
