@@ -138,22 +138,18 @@ func NewRequestEntityTooLarge(msg string) *StatusError {
 // NewUnsupportedMediaType is the 415 for a body whose Content-Type
 // podrund does not decode.
 func NewUnsupportedMediaType(msg string) *StatusError {
-	return &StatusError{ErrStatus: metav1.Status{
-		Status:  metav1.StatusFailure,
-		Code:    http.StatusUnsupportedMediaType,
-		Reason:  metav1.StatusReasonUnsupportedMediaType,
-		Message: msg,
-	}}
+	return newFailure(http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, msg)
 }
 
 // NewMethodNotAllowed is the 405 for a verb a path does not serve.
 func NewMethodNotAllowed(msg string) *StatusError {
-	return &StatusError{ErrStatus: metav1.Status{
-		Status:  metav1.StatusFailure,
-		Code:    http.StatusMethodNotAllowed,
-		Reason:  metav1.StatusReasonMethodNotAllowed,
-		Message: msg,
-	}}
+	return newFailure(http.StatusMethodNotAllowed, metav1.StatusReasonMethodNotAllowed, msg)
+}
+
+// newFailure is a Failure Status with only a code, a reason and a message,
+// for the codes apimachinery's errors package has no constructor of.
+func newFailure(code int32, reason metav1.StatusReason, msg string) *StatusError {
+	return &StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: code, Reason: reason, Message: msg}}
 }
 
 // NewInternal is the 500 for an error the client cannot fix.

@@ -76,6 +76,15 @@ func invalidEach(fldPath *field.Path, value any, msgs []string) field.ErrorList 
 	return errs
 }
 
+// requiredValid is Required for an empty value, else one Invalid per
+// problem check finds in it.
+func requiredValid(fldPath *field.Path, value string, check func(string) []string) field.ErrorList {
+	if value == "" {
+		return field.ErrorList{field.Required(fldPath, "")}
+	}
+	return invalidEach(fldPath, value, check(value))
+}
+
 // validateDNSSubdomain returns one Invalid per problem of a DNS-1123 subdomain.
 func validateDNSSubdomain(value string, fldPath *field.Path) field.ErrorList {
 	return invalidEach(fldPath, value, validation.IsDNS1123Subdomain(value))

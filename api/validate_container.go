@@ -17,13 +17,9 @@ const forbiddenOnPlainInit = "may not be set for init containers without restart
 // validateInitContainers applies R3, R4, R5 (host ports per init
 // container), R8 and R100 on top of the checks every container gets.
 func validateInitContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
-	var errs field.ErrorList
 	grace := ptr.Deref(spec.TerminationGracePeriodSeconds, DefaultTerminationGracePeriodSeconds)
-	for i := range spec.InitContainers {
-		c := &spec.InitContainers[i]
-		p := fldPath.Index(i)
-		errs = append(errs, validateContainerCommon(c, volumes, p)...)
-		errs = append(errs, validateInitContainerRestartPolicy(c, p)...)
+	return validateEachContainer(spec.InitContainers, volumes, fldPath, func(i int, c *corev1.Container, p *field.Path) field.ErrorList {
+		errs := validateInitContainerRestartPolicy(c, p)
 		sidecar := c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 		if sidecar { // R4: validated exactly as on regular containers
 			errs = append(errs, validateProbesAndLifecycle(c, grace, p)...)
@@ -34,25 +30,32 @@ func validateInitContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldP
 			errs = append(errs, field.Forbidden(p.Child("resizePolicy"), "must not be set for init containers"))
 		}
 		// R5: init containers run one at a time, so host ports only clash within one.
-		errs = append(errs, validateHostPorts(spec.InitContainers[i:i+1], p.Child("ports"), false)...)
-	}
-	return errs
+		return append(errs, validateHostPorts(spec.InitContainers[i:i+1], p.Child("ports"), false)...)
+	})
 }
 
 // validateContainers checks regular containers (R4, R5, R100).
 func validateContainers(spec *corev1.PodSpec, volumes sets.Set[string], fldPath *field.Path) field.ErrorList {
-	var errs field.ErrorList
 	grace := ptr.Deref(spec.TerminationGracePeriodSeconds, DefaultTerminationGracePeriodSeconds)
-	for i := range spec.Containers {
-		c := &spec.Containers[i]
-		p := fldPath.Index(i)
-		errs = append(errs, validateContainerCommon(c, volumes, p)...)
-		errs = append(errs, validateContainerRestartPolicy(c, p)...) // R100
+	errs := validateEachContainer(spec.Containers, volumes, fldPath, func(_ int, c *corev1.Container, p *field.Path) field.ErrorList {
+		errs := validateContainerRestartPolicy(c, p) // R100
 		errs = append(errs, validateProbesAndLifecycle(c, grace, p)...)
-		errs = append(errs, validateResizePolicy(c.ResizePolicy, spec.RestartPolicy, p.Child("resizePolicy"))...)
-	}
+		return append(errs, validateResizePolicy(c.ResizePolicy, spec.RestartPolicy, p.Child("resizePolicy"))...)
+	})
 	// R5: regular containers run together, so their host ports are checked together.
-	errs = append(errs, validateHostPorts(spec.Containers, fldPath, true)...)
+	return append(errs, validateHostPorts(spec.Containers, fldPath, true)...)
+}
+
+// validateEachContainer runs the checks every container gets and then
+// check, the ones of its kind, on each of cs in order.
+func validateEachContainer(cs []corev1.Container, volumes sets.Set[string], fldPath *field.Path,
+	check func(i int, c *corev1.Container, p *field.Path) field.ErrorList) field.ErrorList {
+	var errs field.ErrorList
+	for i := range cs {
+		p := fldPath.Index(i)
+		errs = append(errs, validateContainerCommon(&cs[i], volumes, p)...)
+		errs = append(errs, check(i, &cs[i], p)...)
+	}
 	return errs
 }
 
@@ -79,22 +82,10 @@ func validateContainerCommon(c *corev1.Container, volumes sets.Set[string], p *f
 	if c.Image == "" {
 		errs = append(errs, field.Required(p.Child("image"), ""))
 	}
-	switch c.ImagePullPolicy {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	case "":
-		errs = append(errs, field.Required(p.Child("imagePullPolicy"), ""))
-	default:
-		errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.ImagePullPolicy,
-			[]corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}))
-	}
-	switch c.TerminationMessagePolicy {
-	case corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError:
-	case "":
-		errs = append(errs, field.Required(p.Child("terminationMessagePolicy"), ""))
-	default:
-		errs = append(errs, field.NotSupported(p.Child("terminationMessagePolicy"), c.TerminationMessagePolicy,
-			[]corev1.TerminationMessagePolicy{corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError}))
-	}
+	errs = append(errs, validateEnum(c.ImagePullPolicy, p.Child("imagePullPolicy"),
+		corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever)...)
+	errs = append(errs, validateEnum(c.TerminationMessagePolicy, p.Child("terminationMessagePolicy"),
+		corev1.TerminationMessageReadFile, corev1.TerminationMessageFallbackToLogsOnError)...)
 	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
 		errs = append(errs, field.Invalid(p.Child("workingDir"), c.WorkingDir, "must be an absolute path"))
 	}
@@ -131,14 +122,8 @@ func validatePorts(ports []corev1.ContainerPort, fldPath *field.Path) field.Erro
 		if port.HostPort != 0 {
 			errs = append(errs, invalidEach(p.Child("hostPort"), port.HostPort, validation.IsValidPortNum(int(port.HostPort)))...)
 		}
-		switch port.Protocol {
-		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
-		case "":
-			errs = append(errs, field.Required(p.Child("protocol"), ""))
-		default:
-			errs = append(errs, field.NotSupported(p.Child("protocol"), port.Protocol,
-				[]corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}))
-		}
+		errs = append(errs, validateEnum(port.Protocol, p.Child("protocol"),
+			corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP)...)
 	}
 	return errs
 }

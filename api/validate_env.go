@@ -34,12 +34,8 @@ func validateEnv(env []corev1.EnvVar, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, ev := range env {
 		p := fldPath.Index(i)
-		if ev.Name == "" {
-			errs = append(errs, field.Required(p.Child("name"), ""))
-		} else {
-			// RelaxedEnvironmentVariableValidation is GA (1.34): any printable ASCII but '='.
-			errs = append(errs, invalidEach(p.Child("name"), ev.Name, validation.IsRelaxedEnvVarName(ev.Name))...)
-		}
+		// RelaxedEnvironmentVariableValidation is GA (1.34): any printable ASCII but '='.
+		errs = append(errs, requiredValid(p.Child("name"), ev.Name, validation.IsRelaxedEnvVarName)...)
 		if ev.ValueFrom != nil {
 			errs = append(errs, validateEnvVarSource(ev, p.Child("valueFrom"))...)
 		}
@@ -127,12 +123,7 @@ func validateKeyRef(name, key string, p *field.Path) field.ErrorList {
 	if name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
 	}
-	if key == "" {
-		errs = append(errs, field.Required(p.Child("key"), ""))
-	} else {
-		errs = append(errs, invalidEach(p.Child("key"), key, validation.IsConfigMapKey(key))...)
-	}
-	return errs
+	return append(errs, requiredValid(p.Child("key"), key, validation.IsConfigMapKey)...)
 }
 
 func validateEnvFrom(from []corev1.EnvFromSource, fldPath *field.Path) field.ErrorList {

@@ -33,11 +33,7 @@ func TestValidateJobValid(t *testing.T) {
 }
 
 func TestValidateJobRules(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(j *batchv1.Job)
-		want   []string
-	}{
+	tests := []jobCase{
 		{"template restartPolicy Always is refused", func(j *batchv1.Job) {
 			j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
 		}, []string{`spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"`}},
@@ -123,13 +119,7 @@ func TestValidateJobRules(t *testing.T) {
 			`spec.template.spec.initContainers[0].restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"`,
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			j := baseJob()
-			tc.mutate(j)
-			checkErrs(t, ValidateJob(j), tc.want)
-		})
-	}
+	runMutateCases(t, baseJob, ValidateJob, tests)
 }
 
 func TestParseIndexes(t *testing.T) {

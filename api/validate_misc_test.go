@@ -10,11 +10,7 @@ import (
 )
 
 func TestValidateHandlersAndMisc(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(p *corev1.Pod)
-		want   []string
-	}{
+	tests := []podCase{
 		{"httpGet port and scheme, tcpSocket port name, grpc port, exec command", func(p *corev1.Pod) {
 			c := &p.Spec.Containers[0]
 			c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
@@ -74,13 +70,7 @@ func TestValidateHandlersAndMisc(t *testing.T) {
 			`spec.containers[0].restartPolicyRules[0].exitCodes: Required value: must be specified`,
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := basePod()
-			tc.mutate(p)
-			checkErrs(t, ValidatePod(p), tc.want)
-		})
-	}
+	runMutateCases(t, basePod, ValidatePod, tests)
 }
 
 // The issue's "bad input" list, end to end through Decode, Default and

@@ -103,14 +103,7 @@ func validateContainerNames(spec *corev1.PodSpec, fldPath *field.Path) field.Err
 }
 
 func validateRestartPolicy(p corev1.RestartPolicy, fldPath *field.Path) field.ErrorList {
-	switch p {
-	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
-		return nil
-	case "":
-		return field.ErrorList{field.Required(fldPath, "")}
-	}
-	return field.ErrorList{field.NotSupported(fldPath, p, []corev1.RestartPolicy{
-		corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever})}
+	return validateEnum(p, fldPath, corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever)
 }
 
 func validateDNS(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {

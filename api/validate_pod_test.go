@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,16 +51,37 @@ func checkErrs(t *testing.T, errs field.ErrorList, want []string) {
 	}
 }
 
+// mutateCase is one row of a validation table: a change to a valid
+// object and the exact errors the change must give.
+type mutateCase[T any] struct {
+	name   string
+	mutate func(T)
+	want   []string
+}
+
+type (
+	podCase = mutateCase[*corev1.Pod]
+	jobCase = mutateCase[*batchv1.Job]
+)
+
+// runMutateCases validates each case's change to a fresh valid object.
+func runMutateCases[T any](t *testing.T, base func() T, validate func(T) field.ErrorList, cases []mutateCase[T]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			obj := base()
+			tc.mutate(obj)
+			checkErrs(t, validate(obj), tc.want)
+		})
+	}
+}
+
 func TestValidatePodValid(t *testing.T) {
 	checkErrs(t, ValidatePod(basePod()), nil)
 }
 
 func TestValidatePodRules(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(p *corev1.Pod)
-		want   []string
-	}{
+	tests := []podCase{
 		{"R100 init restartPolicy not a container restart policy", func(p *corev1.Pod) {
 			p.Spec.InitContainers[0].RestartPolicy = ptr.To(corev1.ContainerRestartPolicy("Sometimes"))
 		}, []string{`spec.initContainers[0].restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"`}},
@@ -212,11 +234,5 @@ func TestValidatePodRules(t *testing.T) {
 			`spec.containers[0].resources.requests: Invalid value: "200m": must be less than or equal to cpu limit of 100m`,
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := basePod()
-			tc.mutate(p)
-			checkErrs(t, ValidatePod(p), tc.want)
-		})
-	}
+	runMutateCases(t, basePod, ValidatePod, tests)
 }

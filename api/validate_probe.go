@@ -14,14 +14,7 @@ const moreThanOneHandler = "may not specify more than 1 handler type"
 // validateProbesAndLifecycle validates probes and hooks of a regular
 // container or a sidecar (R4, R6).
 func validateProbesAndLifecycle(c *corev1.Container, grace int64, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	if pr := c.LivenessProbe; pr != nil {
-		lp := p.Child("livenessProbe")
-		errs = append(errs, validateProbe(pr, lp)...)
-		if pr.SuccessThreshold != 1 {
-			errs = append(errs, field.Invalid(lp.Child("successThreshold"), pr.SuccessThreshold, "must be 1"))
-		}
-	}
+	errs := validateSingleSuccessProbe(c.LivenessProbe, p.Child("livenessProbe"))
 	if pr := c.ReadinessProbe; pr != nil {
 		rp := p.Child("readinessProbe")
 		errs = append(errs, validateProbe(pr, rp)...)
@@ -30,13 +23,7 @@ func validateProbesAndLifecycle(c *corev1.Container, grace int64, p *field.Path)
 				"must not be set for readinessProbes"))
 		}
 	}
-	if pr := c.StartupProbe; pr != nil {
-		sp := p.Child("startupProbe")
-		errs = append(errs, validateProbe(pr, sp)...)
-		if pr.SuccessThreshold != 1 {
-			errs = append(errs, field.Invalid(sp.Child("successThreshold"), pr.SuccessThreshold, "must be 1"))
-		}
-	}
+	errs = append(errs, validateSingleSuccessProbe(c.StartupProbe, p.Child("startupProbe"))...)
 	if lc := c.Lifecycle; lc != nil {
 		lp := p.Child("lifecycle")
 		if lc.PostStart != nil {
@@ -45,6 +32,19 @@ func validateProbesAndLifecycle(c *corev1.Container, grace int64, p *field.Path)
 		if lc.PreStop != nil {
 			errs = append(errs, validateLifecycleHandler(lc.PreStop, grace, lp.Child("preStop"))...)
 		}
+	}
+	return errs
+}
+
+// validateSingleSuccessProbe checks a liveness or startup probe (nil: not
+// set), whose successThreshold must be 1.
+func validateSingleSuccessProbe(pr *corev1.Probe, p *field.Path) field.ErrorList {
+	if pr == nil {
+		return nil
+	}
+	errs := validateProbe(pr, p)
+	if pr.SuccessThreshold != 1 {
+		errs = append(errs, field.Invalid(p.Child("successThreshold"), pr.SuccessThreshold, "must be 1"))
 	}
 	return errs
 }

@@ -22,11 +22,7 @@ func TestValidateContainerRestartRules(t *testing.T) {
 	onFailure := ptr.To(corev1.ContainerRestartPolicyOnFailure)
 	always := ptr.To(corev1.ContainerRestartPolicyAlways)
 	in42 := restartOn(corev1.ContainerRestartRuleOnExitCodesOpIn, 42)
-	tests := []struct {
-		name   string
-		mutate func(p *corev1.Pod)
-		want   []string
-	}{
+	tests := []podCase{
 		{"regular container Never under pod Always", func(p *corev1.Pod) {
 			p.Spec.Containers[0].RestartPolicy = never
 		}, nil},
@@ -111,13 +107,7 @@ func TestValidateContainerRestartRules(t *testing.T) {
 			DefaultPod(p)
 		}, []string{`spec.initContainers[0].livenessProbe: Forbidden: may not be set for init containers without restartPolicy=Always`}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := basePod()
-			tc.mutate(p)
-			checkErrs(t, ValidatePod(p), tc.want)
-		})
-	}
+	runMutateCases(t, basePod, ValidatePod, tests)
 }
 
 // TestValidateRestartRulesHugeInput: a rule list far over the limits gives

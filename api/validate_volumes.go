@@ -97,20 +97,10 @@ func validateVolumeSource(s *corev1.VolumeSource, p *field.Path) field.ErrorList
 		errs = append(errs, validateHostPath(h, p.Child("hostPath"))...)
 	}
 	if c := s.ConfigMap; c != nil {
-		cp := p.Child("configMap")
-		if c.Name == "" {
-			errs = append(errs, field.Required(cp.Child("name"), ""))
-		}
-		errs = append(errs, validateMode(c.DefaultMode, cp.Child("defaultMode"))...)
-		errs = append(errs, validateKeyToPaths(c.Items, cp.Child("items"))...)
+		errs = append(errs, validateKeyedVolume(p.Child("configMap"), "name", c.Name, c.DefaultMode, c.Items)...)
 	}
 	if sec := s.Secret; sec != nil {
-		sp := p.Child("secret")
-		if sec.SecretName == "" {
-			errs = append(errs, field.Required(sp.Child("secretName"), ""))
-		}
-		errs = append(errs, validateMode(sec.DefaultMode, sp.Child("defaultMode"))...)
-		errs = append(errs, validateKeyToPaths(sec.Items, sp.Child("items"))...)
+		errs = append(errs, validateKeyedVolume(p.Child("secret"), "secretName", sec.SecretName, sec.DefaultMode, sec.Items)...)
 	}
 	if d := s.DownwardAPI; d != nil {
 		dp := p.Child("downwardAPI")
@@ -151,15 +141,22 @@ func validateMode(mode *int32, p *field.Path) field.ErrorList {
 	return nil
 }
 
+// validateKeyedVolume checks what configMap and secret volumes share: the
+// source's name (in the field nameField), the default mode and the items.
+func validateKeyedVolume(p *field.Path, nameField, name string, mode *int32, items []corev1.KeyToPath) field.ErrorList {
+	var errs field.ErrorList
+	if name == "" {
+		errs = append(errs, field.Required(p.Child(nameField), ""))
+	}
+	errs = append(errs, validateMode(mode, p.Child("defaultMode"))...)
+	return append(errs, validateKeyToPaths(items, p.Child("items"))...)
+}
+
 func validateKeyToPaths(items []corev1.KeyToPath, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, it := range items {
 		p := fldPath.Index(i)
-		if it.Key == "" {
-			errs = append(errs, field.Required(p.Child("key"), ""))
-		} else {
-			errs = append(errs, invalidEach(p.Child("key"), it.Key, validation.IsConfigMapKey(it.Key))...)
-		}
+		errs = append(errs, requiredValid(p.Child("key"), it.Key, validation.IsConfigMapKey)...)
 		errs = append(errs, validateLocalNonReservedPath(it.Path, p.Child("path"))...)
 		errs = append(errs, validateMode(it.Mode, p.Child("mode"))...)
 	}

@@ -9,11 +9,7 @@ import (
 )
 
 func TestValidateVolumesMountsEnv(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(p *corev1.Pod)
-		want   []string
-	}{
+	tests := []podCase{
 		{"volume names unique DNS labels, one source each", func(p *corev1.Pod) {
 			p.Spec.Volumes = append(p.Spec.Volumes,
 				corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
@@ -120,13 +116,7 @@ func TestValidateVolumesMountsEnv(t *testing.T) {
 			}
 		}, []string{`spec.volumes[1].emptyDir.sizeLimit: Invalid value: "-1Mi": must be greater than or equal to 0`}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := basePod()
-			tc.mutate(p)
-			checkErrs(t, ValidatePod(p), tc.want)
-		})
-	}
+	runMutateCases(t, basePod, ValidatePod, tests)
 }
 
 func TestValidateReportsEveryViolation(t *testing.T) {

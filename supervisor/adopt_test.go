@@ -24,24 +24,19 @@ type fakeProbes struct {
 func newFakeProbes() *fakeProbes { return &fakeProbes{ch: make(chan results.Update, 100)} }
 
 func (p *fakeProbes) AddInstance(pod *corev1.Pod, c *corev1.Container, id string, startedAt time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.added = append(p.added, id)
+	appendLocked(&p.mu, &p.added, id)
 }
-func (p *fakeProbes) RemoveInstance(id string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.removed = append(p.removed, id)
-}
+func (p *fakeProbes) RemoveInstance(id string) { appendLocked(&p.mu, &p.removed, id) }
 func (p *fakeProbes) StopLivenessAndStartup(uid types.UID) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stopped = append(p.stopped, uid)
+	appendLocked(&p.mu, &p.stopped, uid)
 }
-func (p *fakeProbes) ProbeReadinessNow(id string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.now = append(p.now, id)
+func (p *fakeProbes) ProbeReadinessNow(id string) { appendLocked(&p.mu, &p.now, id) }
+
+// appendLocked records one call in calls under mu.
+func appendLocked[T any](mu *sync.Mutex, calls *[]T, v T) {
+	mu.Lock()
+	defer mu.Unlock()
+	*calls = append(*calls, v)
 }
 func (p *fakeProbes) Updates() <-chan results.Update { return p.ch }
 

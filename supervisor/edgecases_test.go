@@ -10,10 +10,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-func hookOpts(hooks *sleepHooks) Options {
-	return Options{RunHook: func(ctx context.Context, p *corev1.Pod, c *corev1.Container, id string, hd *corev1.LifecycleHandler) error {
-		return hooks.run(ctx, p, c, id, hd)
-	}}
+// newHookHarness is a harness with opts whose lifecycle hooks run as
+// sleepHooks on the harness's fake clock.
+func newHookHarness(t *testing.T, opts Options) (*harness, *sleepHooks) {
+	hooks := &sleepHooks{starts: map[string]time.Time{}}
+	opts.RunHook = hooks.run
+	h := newHarness(t, opts)
+	hooks.clk = h.clk
+	return h, hooks
 }
 
 func (h *harness) count(call string) int { return countCalls(h.rt.callLog(), call) }
@@ -100,9 +104,7 @@ func TestEdgeCase3_RegularsSequentialBlockedByPostStart(t *testing.T) {
 // EdgeCase 4: Job-style completion stops sidecars in reverse order with all
 // preStops fired at once.
 func TestEdgeCase4_JobCompletionReverseOrderPreStopsAtOnce(t *testing.T) {
-	hooks := &sleepHooks{starts: map[string]time.Time{}}
-	h := newHarness(t, hookOpts(hooks))
-	hooks.clk = h.clk
+	h, hooks := newHookHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyNever, []string{"s1:sidecar", "s2:sidecar"}, "r")
 	for _, n := range []string{"s1", "s2"} {
 		withPreStop(pod, n, 3)

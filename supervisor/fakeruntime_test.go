@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/podrun/podrun/internal/poll"
 )
 
 // termBehaviour says how a fake container reacts to its stop signal.
@@ -164,12 +166,8 @@ func (f *fakeRuntime) CreateContainer(ctx context.Context, req CreateRequest) (I
 		f.record("held %s", req.Container.Name)
 	}
 	f.mu.Unlock()
-	if gate != nil {
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return Instance{}, ctx.Err()
-		}
+	if err := waitGate(ctx, gate); err != nil {
+		return Instance{}, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -264,10 +262,8 @@ func (f *fakeRuntime) Reap(ctx context.Context, id string) (ExitStatus, error) {
 	if gate := f.reapGate[nameOf(c)]; gate != nil {
 		f.reaping = append(f.reaping, c.name)
 		f.mu.Unlock()
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return ExitStatus{}, ctx.Err()
+		if err := waitGate(ctx, gate); err != nil {
+			return ExitStatus{}, err
 		}
 		f.mu.Lock()
 	}
@@ -450,10 +446,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 func (h *harness) stop() {
 	h.cancel()
 	<-h.done
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > h.before && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Within(2*time.Second, 5*time.Millisecond, func() bool { return runtime.NumGoroutine() <= h.before })
 	if n := runtime.NumGoroutine(); n > h.before {
 		buf := make([]byte, 1<<16)
 		h.t.Errorf("goroutine leak: %d before, %d after\n%s", h.before, n, buf[:runtime.Stack(buf, true)])
@@ -470,12 +463,8 @@ func (h *harness) start(pod *corev1.Pod) {
 // waitFor polls cond in real time (the engine runs in goroutines).
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s; calls: %v", what, h.rt.callLog())
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Within(5*time.Second, time.Millisecond, cond) {
+		h.t.Fatalf("timed out waiting for %s; calls: %v", what, h.rt.callLog())
 	}
 }
 
@@ -558,4 +547,18 @@ func testPod(policy corev1.RestartPolicy, inits []string, regulars ...string) *c
 		pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: n, Image: "busybox:1.28"})
 	}
 	return pod
+}
+
+// waitGate holds a call until gate is closed (at once for no gate) or ctx
+// ends.
+func waitGate(ctx context.Context, gate <-chan struct{}) error {
+	if gate == nil {
+		return nil
+	}
+	select {
+	case <-gate:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -92,14 +92,22 @@ func TestImagePullBackOff_R34_R87(t *testing.T) {
 	h.waitFor("third pull", func() bool { return countCalls(h.rt.callLog(), "pull nope:1") == 3 })
 }
 
-// TestImageAlwaysPullFailsButPresent: with Always, a failed pull of a
-// present image runs the present image and records a Warning.
-func TestImageAlwaysPullFailsButPresent(t *testing.T) {
+// startAlwaysPullOffline starts a pod whose one container r has
+// imagePullPolicy Always and an image that is present but whose registry
+// cannot be reached.
+func startAlwaysPullOffline(t *testing.T) (*harness, *corev1.Pod) {
 	h := newHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
 	pod.Spec.Containers[0].ImagePullPolicy = corev1.PullAlways
 	h.rt.pullErr["busybox:1.28"] = errors.New("registry unreachable")
 	h.start(pod)
+	return h, pod
+}
+
+// TestImageAlwaysPullFailsButPresent: with Always, a failed pull of a
+// present image runs the present image and records a Warning.
+func TestImageAlwaysPullFailsButPresent(t *testing.T) {
+	h, _ := startAlwaysPullOffline(t)
 	h.waitRunning("r")
 	h.waitFor("Warning event for the failed pull", func() bool {
 		for _, e := range h.sink.eventList() {
@@ -129,11 +137,7 @@ func TestPullPolicyDefault(t *testing.T) {
 // delaying every restart of a `:latest` container on an offline host by the
 // pull back-off although the image it had just run was there.
 func TestImageAlwaysPullFailsButPresentRestarts(t *testing.T) {
-	h := newHarness(t, Options{})
-	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
-	pod.Spec.Containers[0].ImagePullPolicy = corev1.PullAlways
-	h.rt.pullErr["busybox:1.28"] = errors.New("registry unreachable")
-	h.start(pod)
+	h, pod := startAlwaysPullOffline(t)
 	first := h.waitRunning("r")
 	h.rt.exit(first, 1)
 	// 1st restart: no crash back-off; the pull back-off (10 s) is running.

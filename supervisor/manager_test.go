@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podrun/podrun/internal/poll"
 )
 
 // TestPostStartFailure_R53: FailedPostStartHook event, the instance is
@@ -196,10 +198,7 @@ func TestWorkerEndsWithPod(t *testing.T) {
 		_ = h.m.Delete(context.Background(), pod.UID, nil)
 		h.waitFinished(pod.UID)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for goroutines() > base && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Within(2*time.Second, 5*time.Millisecond, func() bool { return goroutines() <= base })
 	if n := goroutines(); n > base {
 		t.Fatalf("%d goroutines left after the pods finished, %d before", n, base)
 	}

@@ -14,11 +14,7 @@ import (
 // containers never start and the pod stays Pending.
 func TestSidecarStartupFailure_R23(t *testing.T) {
 	probes := newFakeProbes()
-	hooks := &sleepHooks{starts: map[string]time.Time{}}
-	opts := hookOpts(hooks)
-	opts.Probes = probes
-	h := newHarness(t, opts)
-	hooks.clk = h.clk
+	h, hooks := newHookHarness(t, Options{Probes: probes})
 	pod := testPod(corev1.RestartPolicyNever, []string{"s:sidecar", "i"}, "r")
 	pod.Spec.InitContainers[0].StartupProbe = &corev1.Probe{}
 	withPreStop(pod, "s", 0)

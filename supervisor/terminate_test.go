@@ -147,11 +147,7 @@ func TestGraceSharedClock_R58_R63_R64(t *testing.T) {
 // TestSidecarPreStopBudget_R65_R57: a sidecar's 30 s preStop with TGPS 5 is
 // abandoned at 5 s, then TERM with 2 s and KILL; all preStops begin together.
 func TestSidecarPreStopBudget_R65_R57(t *testing.T) {
-	hooks := &sleepHooks{starts: map[string]time.Time{}}
-	h := newHarness(t, Options{RunHook: func(ctx context.Context, p *corev1.Pod, c *corev1.Container, id string, hd *corev1.LifecycleHandler) error {
-		return hooks.run(ctx, p, c, id, hd)
-	}})
-	hooks.clk = h.clk
+	h, hooks := newHookHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyAlways, []string{"s1:sidecar", "s2:sidecar"}, "r")
 	setGrace(pod, 5)
 	withPreStop(pod, "s1", 30)
@@ -211,11 +207,7 @@ func TestJobCompletionOrder_R72_R73_R74(t *testing.T) {
 // all hooks begin at t, are abandoned at t+30, TERM with 2 s, KILL ≈ t+32,
 // all sidecars 137, pod still Succeeded.
 func TestJobCompletionPreStopForever_R74(t *testing.T) {
-	hooks := &sleepHooks{starts: map[string]time.Time{}}
-	h := newHarness(t, Options{RunHook: func(ctx context.Context, p *corev1.Pod, c *corev1.Container, id string, hd *corev1.LifecycleHandler) error {
-		return hooks.run(ctx, p, c, id, hd)
-	}})
-	hooks.clk = h.clk
+	h, _ := newHookHarness(t, Options{})
 	pod := testPod(corev1.RestartPolicyOnFailure, []string{"s1:sidecar", "s2:sidecar"}, "r")
 	for _, n := range []string{"s1", "s2"} {
 		withPreStop(pod, n, 100000)

@@ -63,27 +63,20 @@ func statusErrorFrom(resp *http.Response) error {
 	return &StatusError{ErrStatus: metav1.Status{
 		Status:  metav1.StatusFailure,
 		Code:    int32(resp.StatusCode),
-		Reason:  reasonForCode(resp.StatusCode),
+		Reason:  reasonForCode[resp.StatusCode],
 		Message: msg,
 	}}
 }
 
-func reasonForCode(code int) metav1.StatusReason {
-	switch code {
-	case http.StatusNotFound:
-		return metav1.StatusReasonNotFound
-	case http.StatusConflict:
-		return metav1.StatusReasonAlreadyExists
-	case http.StatusBadRequest:
-		return metav1.StatusReasonBadRequest
-	case http.StatusUnprocessableEntity:
-		return metav1.StatusReasonInvalid
-	case http.StatusRequestEntityTooLarge:
-		return metav1.StatusReasonRequestEntityTooLarge
-	case http.StatusInternalServerError:
-		return metav1.StatusReasonInternalError
-	}
-	return metav1.StatusReasonUnknown
+// reasonForCode is the reason of a Status-less error answer by its code;
+// a code not listed is StatusReasonUnknown.
+var reasonForCode = map[int]metav1.StatusReason{
+	http.StatusNotFound:              metav1.StatusReasonNotFound,
+	http.StatusConflict:              metav1.StatusReasonAlreadyExists,
+	http.StatusBadRequest:            metav1.StatusReasonBadRequest,
+	http.StatusUnprocessableEntity:   metav1.StatusReasonInvalid,
+	http.StatusRequestEntityTooLarge: metav1.StatusReasonRequestEntityTooLarge,
+	http.StatusInternalServerError:   metav1.StatusReasonInternalError,
 }
 
 // IsNotFound reports whether err is a NotFound answer.

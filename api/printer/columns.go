@@ -228,23 +228,21 @@ func eventLastSeen(ev *corev1.Event, now time.Time) string {
 }
 
 func eventLast(ev *corev1.Event) time.Time {
-	switch {
-	case !ev.LastTimestamp.IsZero():
-		return ev.LastTimestamp.Time
-	case !ev.EventTime.IsZero():
-		return ev.EventTime.Time
-	}
-	return ev.FirstTimestamp.Time
+	return firstSet(ev.LastTimestamp.Time, ev.EventTime.Time, ev.FirstTimestamp.Time)
 }
 
 func eventFirst(ev *corev1.Event) time.Time {
-	switch {
-	case !ev.FirstTimestamp.IsZero():
-		return ev.FirstTimestamp.Time
-	case !ev.EventTime.IsZero():
-		return ev.EventTime.Time
+	return firstSet(ev.FirstTimestamp.Time, ev.EventTime.Time, ev.LastTimestamp.Time)
+}
+
+// firstSet is the first of ts that is not zero; the last one when all are.
+func firstSet(ts ...time.Time) time.Time {
+	for _, t := range ts[:len(ts)-1] {
+		if !t.IsZero() {
+			return t
+		}
 	}
-	return ev.LastTimestamp.Time
+	return ts[len(ts)-1]
 }
 
 func eventSource(ev *corev1.Event) string {

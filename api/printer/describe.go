@@ -37,6 +37,18 @@ func (d *describer) line(level int, format string, args ...any) {
 	fmt.Fprintf(d.tw, strings.Repeat("  ", level)+format+"\n", args...)
 }
 
+// section writes a section's heading at level: "title:" when it has
+// items (n > 0), else kubectl's "title:\t<none>". It reports whether the
+// items follow.
+func (d *describer) section(level int, title string, n int) bool {
+	if n == 0 {
+		d.line(level, "%s:\t<none>", title)
+		return false
+	}
+	d.line(level, "%s:", title)
+	return true
+}
+
 func (d *describer) flush() error { return d.tw.Flush() }
 
 // DescribePod writes the kubectl-style description of a pod.
@@ -142,13 +154,11 @@ func (d *describer) waitingFor(lines []string) {
 
 // events writes the Events table, oldest first.
 func (d *describer) events(evs []corev1.Event) {
-	if len(evs) == 0 {
-		d.line(0, "Events:\t<none>")
+	if !d.section(0, "Events", len(evs)) {
 		return
 	}
 	evs = append([]corev1.Event(nil), evs...)
 	SortEvents(evs)
-	d.line(0, "Events:")
 	d.line(1, "Type\tReason\tAge\tFrom\tMessage")
 	d.line(1, "----\t------\t----\t----\t-------")
 	for i := range evs {

@@ -180,10 +180,7 @@ func DescribeProbe(p *corev1.Probe) string {
 }
 
 func (d *describer) env(c *corev1.Container) {
-	if len(c.Env) == 0 {
-		d.line(2, "Environment:\t<none>")
-	} else {
-		d.line(2, "Environment:")
+	if d.section(2, "Environment", len(c.Env)) {
 		for _, e := range c.Env {
 			d.line(3, "%s:\t%s", e.Name, envValue(e))
 		}
@@ -224,11 +221,9 @@ func envValue(e corev1.EnvVar) string {
 func optional(b *bool) bool { return b != nil && *b }
 
 func (d *describer) mounts(ms []corev1.VolumeMount) {
-	if len(ms) == 0 {
-		d.line(2, "Mounts:\t<none>")
+	if !d.section(2, "Mounts", len(ms)) {
 		return
 	}
-	d.line(2, "Mounts:")
 	for _, m := range ms {
 		flags := []string{"rw"}
 		if m.ReadOnly {
@@ -242,11 +237,9 @@ func (d *describer) mounts(ms []corev1.VolumeMount) {
 }
 
 func (d *describer) volumes(vols []corev1.Volume) {
-	if len(vols) == 0 {
-		d.line(0, "Volumes:\t<none>")
+	if !d.section(0, "Volumes", len(vols)) {
 		return
 	}
-	d.line(0, "Volumes:")
 	for _, v := range vols {
 		d.line(1, "%s:", v.Name)
 		s := v.VolumeSource

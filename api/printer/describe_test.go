@@ -84,6 +84,25 @@ func TestDescribePod(t *testing.T) {
 	}
 }
 
+// Empty sections say <none> on their heading line, as kubectl's do.
+func TestDescribeEmptySections(t *testing.T) {
+	pod := describedPod()
+	pod.Spec.Volumes = nil
+	for i := range pod.Spec.Containers {
+		pod.Spec.Containers[i].Env, pod.Spec.Containers[i].VolumeMounts = nil, nil
+	}
+	var buf bytes.Buffer
+	if err := DescribePod(&buf, PodDescription{Pod: pod}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	out := squash(buf.String())
+	for _, want := range []string{" Environment: <none>\n", " Mounts: <none>\n", "\nVolumes: <none>\n", "\nEvents: <none>\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe lacks %q; got:\n%s", want, buf.String())
+		}
+	}
+}
+
 func TestDescribeTerminatingPod(t *testing.T) {
 	pod := describedPod()
 	del := ago(4 * time.Second)

@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podrun/podrun/api"
@@ -156,19 +160,8 @@ func listOf(objs []any) any {
 // withTypeMeta sets apiVersion and kind, which list items from a server
 // usually lack, so every printed object names its type.
 func withTypeMeta(obj any) any {
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		o.APIVersion, o.Kind = "v1", "Pod"
-	case *batchv1.Job:
-		o.APIVersion, o.Kind = "batch/v1", "Job"
-	case *batchv1.CronJob:
-		o.APIVersion, o.Kind = "batch/v1", "CronJob"
-	case *corev1.ConfigMap:
-		o.APIVersion, o.Kind = "v1", "ConfigMap"
-	case *corev1.Secret:
-		o.APIVersion, o.Kind = "v1", "Secret"
-	case *corev1.Event:
-		o.APIVersion, o.Kind = "v1", "Event"
+	if k, ok := servedKinds[reflect.TypeOf(obj)]; ok {
+		obj.(runtime.Object).GetObjectKind().SetGroupVersionKind(k.gvk)
 	}
 	return obj
 }
@@ -176,23 +169,27 @@ func withTypeMeta(obj any) any {
 // ResourceName is kubectl's name of an object: pod/NAME, job.batch/NAME,
 // configmap/NAME, secret/NAME, event/NAME, image/NAME.
 func ResourceName(obj any) string {
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		return "pod/" + o.Name
-	case *batchv1.Job:
-		return "job.batch/" + o.Name
-	case *batchv1.CronJob:
-		return "cronjob.batch/" + o.Name
-	case *corev1.ConfigMap:
-		return "configmap/" + o.Name
-	case *corev1.Secret:
-		return "secret/" + o.Name
-	case *corev1.Event:
-		return "event/" + o.Name
-	case *api.Image:
-		return "image/" + o.Name
+	if img, ok := obj.(*api.Image); ok {
+		return "image/" + img.Name
+	}
+	if k, ok := servedKinds[reflect.TypeOf(obj)]; ok {
+		return k.resource + "/" + obj.(metav1.Object).GetName()
 	}
 	return fmt.Sprintf("%T", obj)
+}
+
+// servedKinds is each object type podrun serves: its group, version and kind,
+// and kubectl's resource name of it.
+var servedKinds = map[reflect.Type]struct {
+	gvk      schema.GroupVersionKind
+	resource string
+}{
+	reflect.TypeFor[*corev1.Pod]():       {corev1.SchemeGroupVersion.WithKind("Pod"), "pod"},
+	reflect.TypeFor[*batchv1.Job]():      {batchv1.SchemeGroupVersion.WithKind("Job"), "job.batch"},
+	reflect.TypeFor[*batchv1.CronJob]():  {batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjob.batch"},
+	reflect.TypeFor[*corev1.ConfigMap](): {corev1.SchemeGroupVersion.WithKind("ConfigMap"), "configmap"},
+	reflect.TypeFor[*corev1.Secret]():    {corev1.SchemeGroupVersion.WithKind("Secret"), "secret"},
+	reflect.TypeFor[*corev1.Event]():     {corev1.SchemeGroupVersion.WithKind("Event"), "event"},
 }
 
 // table writes rows (and the header when header is set) kubectl's way:

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podrun/podrun/api/client"
@@ -18,11 +19,7 @@ func newDescribeCommand(g *globals) *cobra.Command {
 		Use:   "describe pod|job|cronjob NAME",
 		Short: "Show a pod, job or cronjob in detail, with its events",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := kindByName(args[0])
-			if err != nil {
-				return err
-			}
+		RunE: withKind(func(cmd *cobra.Command, k kind, args []string) error {
 			ctx := cmd.Context()
 			switch k.res {
 			case client.Pods:
@@ -33,17 +30,14 @@ func newDescribeCommand(g *globals) *cobra.Command {
 				return describeCronJob(ctx, g, args[1])
 			}
 			return fmt.Errorf("describe supports pods, jobs and cronjobs, not %s", args[0])
-		},
+		}),
 	}
 }
 
 func describePod(ctx context.Context, g *globals, name string) error {
 	c := g.client()
 	var pod corev1.Pod
-	if err := c.Get(ctx, client.Pods, g.namespace, name, &pod); err != nil {
-		return err
-	}
-	evs, err := eventsFor(ctx, c, g.namespace, "Pod", name, pod.UID)
+	evs, err := getWithEvents(ctx, c, g.namespace, client.Pods, "Pod", name, &pod)
 	if err != nil {
 		return err
 	}
@@ -106,10 +100,7 @@ func ownedBy(p *corev1.Pod, uid types.UID) bool {
 func describeJob(ctx context.Context, g *globals, name string) error {
 	c := g.client()
 	var job batchv1.Job
-	if err := c.Get(ctx, client.Jobs, g.namespace, name, &job); err != nil {
-		return err
-	}
-	evs, err := eventsFor(ctx, c, g.namespace, "Job", name, job.UID)
+	evs, err := getWithEvents(ctx, c, g.namespace, client.Jobs, "Job", name, &job)
 	if err != nil {
 		return err
 	}
@@ -118,6 +109,15 @@ func describeJob(ctx context.Context, g *globals, name string) error {
 		return err
 	}
 	return printer.DescribeJob(g.Out, printer.JobDescription{Job: &job, Events: evs, WaitingFor: waiting}, g.now())
+}
+
+// getWithEvents reads one object into obj and returns its events: what
+// every describe starts from.
+func getWithEvents(ctx context.Context, c *client.Client, ns string, res client.Resource, kind, name string, obj metav1.Object) ([]corev1.Event, error) {
+	if err := c.Get(ctx, res, ns, name, obj); err != nil {
+		return nil, err
+	}
+	return eventsFor(ctx, c, ns, kind, name, obj.GetUID())
 }
 
 // eventsFor lists the events of one object. Events of an earlier object of
@@ -142,12 +142,8 @@ func eventsFor(ctx context.Context, c *client.Client, ns, kind, name string, uid
 }
 
 func describeCronJob(ctx context.Context, g *globals, name string) error {
-	c := g.client()
 	var cj batchv1.CronJob
-	if err := c.Get(ctx, client.CronJobs, g.namespace, name, &cj); err != nil {
-		return err
-	}
-	evs, err := eventsFor(ctx, c, g.namespace, "CronJob", name, cj.UID)
+	evs, err := getWithEvents(ctx, g.client(), g.namespace, client.CronJobs, "CronJob", name, &cj)
 	if err != nil {
 		return err
 	}

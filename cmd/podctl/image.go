@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/api/client"
 )
 
 func newImageCommand(g *globals) *cobra.Command {
@@ -36,33 +37,28 @@ func newImageCommand(g *globals) *cobra.Command {
 				return getImages(cmd.Context(), g, "")
 			},
 		},
-		&cobra.Command{
-			Use:   "pull REF",
-			Short: "Pull an image from its registry",
-			Args:  cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				img, err := g.client().PullImage(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				return printImages(g, "pulled", img)
-			},
-		},
-		&cobra.Command{
-			Use:     "rm REF",
-			Aliases: []string{"remove"},
-			Short:   "Remove an image",
-			Args:    cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				img, err := g.client().RemoveImage(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				return printImages(g, "removed", img)
-			},
-		},
+		imageRefCommand(g, "pull REF", "Pull an image from its registry", "pulled", (*client.Client).PullImage),
+		imageRefCommand(g, "rm REF", "Remove an image", "removed", (*client.Client).RemoveImage, "remove"),
 	)
 	return cmd
+}
+
+// imageRefCommand is `image pull REF` and `image rm REF`: one call on the
+// reference, then the image it acted on, with verb.
+func imageRefCommand(g *globals, use, short, verb string, call func(*client.Client, context.Context, string) (*api.Image, error), aliases ...string) *cobra.Command {
+	return &cobra.Command{
+		Use:     use,
+		Aliases: aliases,
+		Short:   short,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			img, err := call(g.client(), cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return printImages(g, verb, img)
+		},
+	}
 }
 
 func importImage(ctx context.Context, g *globals, path string) error {

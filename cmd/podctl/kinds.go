@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 
+	"github.com/spf13/cobra"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,42 +25,57 @@ type kind struct {
 	newObj   func() runtime.Object
 }
 
+// kinds is every type podctl handles, with the names and aliases the
+// command line accepts for it (kubectl's).
+var kinds = []struct {
+	names []string
+	kind
+}{
+	{[]string{"po", "pod", "pods"},
+		kind{client.Pods, "pod", func() runtime.Object { return &corev1.Pod{} }}},
+	{[]string{"job", "jobs", "job.batch", "jobs.batch"},
+		kind{client.Jobs, "job.batch", func() runtime.Object { return &batchv1.Job{} }}},
+	{[]string{"cj", "cronjob", "cronjobs", "cronjob.batch", "cronjobs.batch"},
+		kind{client.CronJobs, "cronjob.batch", func() runtime.Object { return &batchv1.CronJob{} }}},
+	{[]string{"cm", "configmap", "configmaps"},
+		kind{client.ConfigMaps, "configmap", func() runtime.Object { return &corev1.ConfigMap{} }}},
+	{[]string{"secret", "secrets"},
+		kind{client.Secrets, "secret", func() runtime.Object { return &corev1.Secret{} }}},
+	{[]string{"ev", "event", "events"},
+		kind{client.Events, "event", func() runtime.Object { return &corev1.Event{} }}},
+}
+
 // kindByName resolves a command-line type name or alias (po, pods, cm, ...).
 func kindByName(name string) (kind, error) {
-	switch strings.ToLower(name) {
-	case "po", "pod", "pods":
-		return kind{client.Pods, "pod", func() runtime.Object { return &corev1.Pod{} }}, nil
-	case "job", "jobs", "job.batch", "jobs.batch":
-		return kind{client.Jobs, "job.batch", func() runtime.Object { return &batchv1.Job{} }}, nil
-	case "cj", "cronjob", "cronjobs", "cronjob.batch", "cronjobs.batch":
-		return kind{client.CronJobs, "cronjob.batch", func() runtime.Object { return &batchv1.CronJob{} }}, nil
-	case "cm", "configmap", "configmaps":
-		return kind{client.ConfigMaps, "configmap", func() runtime.Object { return &corev1.ConfigMap{} }}, nil
-	case "secret", "secrets":
-		return kind{client.Secrets, "secret", func() runtime.Object { return &corev1.Secret{} }}, nil
-	case "ev", "event", "events":
-		return kind{client.Events, "event", func() runtime.Object { return &corev1.Event{} }}, nil
+	lower := strings.ToLower(name)
+	for _, k := range kinds {
+		if slices.Contains(k.names, lower) {
+			return k.kind, nil
+		}
 	}
 	return kind{}, fmt.Errorf("the server doesn't have a resource type %q", name)
 }
 
-// kindOf is the kind of a decoded object.
+// kindOf is the kind of a decoded object: the one whose newObj makes its type.
 func kindOf(obj runtime.Object) (kind, error) {
-	switch obj.(type) {
-	case *corev1.Pod:
-		return kindByName("pod")
-	case *batchv1.Job:
-		return kindByName("job")
-	case *batchv1.CronJob:
-		return kindByName("cronjob")
-	case *corev1.ConfigMap:
-		return kindByName("configmap")
-	case *corev1.Secret:
-		return kindByName("secret")
-	case *corev1.Event:
-		return kindByName("event")
+	for _, k := range kinds {
+		if reflect.TypeOf(k.newObj()) == reflect.TypeOf(obj) {
+			return k.kind, nil
+		}
 	}
 	return kind{}, fmt.Errorf("podctl cannot handle objects of type %T", obj)
+}
+
+// withKind makes the RunE of a `podctl VERB TYPE ...` command: run gets
+// the kind args[0] names, or the command fails with kindByName's error.
+func withKind(run func(cmd *cobra.Command, k kind, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		k, err := kindByName(args[0])
+		if err != nil {
+			return err
+		}
+		return run(cmd, k, args)
+	}
 }
 
 // decode reads one object of this kind from JSON.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/podrun/podrun/api/client"
 	"github.com/podrun/podrun/api/client/fake"
+	"github.com/podrun/podrun/internal/poll"
 )
 
 // result is one podctl run.
@@ -111,12 +112,8 @@ func readyCond(ok bool) corev1.PodCondition {
 // eventually polls cond in the test only (podctl itself never polls).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Within(10*time.Second, 10*time.Millisecond, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

@@ -22,11 +22,7 @@ func newWaitCommand(g *globals) *cobra.Command {
 		Use:   "wait pod|job NAME --for=condition=Ready|--for=delete|--for=jsonpath={.status.phase}=Succeeded",
 		Short: "Wait until an object meets a condition or is deleted",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := kindByName(args[0])
-			if err != nil {
-				return err
-			}
+		RunE: withKind(func(cmd *cobra.Command, k kind, args []string) error {
 			cond, err := parseFor(forExpr)
 			if err != nil {
 				return err
@@ -42,7 +38,7 @@ func newWaitCommand(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(g.Out, "%s/%s condition met\n", k.singular, args[1])
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&forExpr, "for", "", "delete, condition=NAME[=VALUE] or jsonpath={PATH}[=VALUE]")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait (0: forever)")

@@ -11,6 +11,7 @@ import (
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/podrun/podrun/daemon/server"
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // listen returns the API listener: the socket systemd passed (socket
@@ -93,20 +94,14 @@ func watchdog(ctx context.Context, healthy func() bool, log *zap.Logger) {
 	if err != nil || interval == 0 {
 		return
 	}
-	t := time.NewTicker(interval / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if !healthy() {
-				log.Warn("not pinging the systemd watchdog: podrund is unhealthy")
-				continue
-			}
-			if _, err := sddaemon.SdNotify(false, sddaemon.SdNotifyWatchdog); err != nil {
-				log.Warn("sd_notify WATCHDOG=1", zap.Error(err))
-			}
+	_ = wait.PollUntilContextCancel(ctx, interval/2, false, func(context.Context) (bool, error) {
+		if !healthy() {
+			log.Warn("not pinging the systemd watchdog: podrund is unhealthy")
+			return false, nil
 		}
-	}
+		if _, err := sddaemon.SdNotify(false, sddaemon.SdNotifyWatchdog); err != nil {
+			log.Warn("sd_notify WATCHDOG=1", zap.Error(err))
+		}
+		return false, nil
+	})
 }

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/podrun/podrun/daemon/volumes"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -127,37 +128,9 @@ func optional(b *bool) bool { return b != nil && *b }
 func (e *envResolver) valueFrom(ctx context.Context, c *corev1.Container, src *corev1.EnvVarSource) (string, bool, error) {
 	switch {
 	case src.ConfigMapKeyRef != nil:
-		ref := src.ConfigMapKeyRef
-		cm, err := e.configMap(ctx, ref.Name, optional(ref.Optional))
-		if err != nil || cm == nil {
-			return "", false, err
-		}
-		if v, ok := cm.Data[ref.Key]; ok {
-			return v, true, nil
-		}
-		if v, ok := cm.BinaryData[ref.Key]; ok {
-			return string(v), true, nil
-		}
-		if optional(ref.Optional) {
-			return "", false, nil
-		}
-		return "", false, configError("couldn't find key %s in ConfigMap %s/%s", ref.Key, e.pod.Namespace, ref.Name)
+		return e.configMapKey(ctx, src.ConfigMapKeyRef)
 	case src.SecretKeyRef != nil:
-		ref := src.SecretKeyRef
-		s, err := e.secret(ctx, ref.Name, optional(ref.Optional))
-		if err != nil || s == nil {
-			return "", false, err
-		}
-		if v, ok := s.Data[ref.Key]; ok {
-			return string(v), true, nil
-		}
-		if v, ok := s.StringData[ref.Key]; ok {
-			return v, true, nil
-		}
-		if optional(ref.Optional) {
-			return "", false, nil
-		}
-		return "", false, configError("couldn't find key %s in Secret %s/%s", ref.Key, e.pod.Namespace, ref.Name)
+		return e.secretKey(ctx, src.SecretKeyRef)
 	case src.FieldRef != nil:
 		v, err := e.fieldValue(src.FieldRef.FieldPath)
 		return v, err == nil, err
@@ -166,6 +139,46 @@ func (e *envResolver) valueFrom(ctx context.Context, c *corev1.Container, src *c
 		return v, err == nil, err
 	}
 	return "", false, nil
+}
+
+// configMapKey resolves a configMapKeyRef: Data first, then BinaryData.
+func (e *envResolver) configMapKey(ctx context.Context, ref *corev1.ConfigMapKeySelector) (string, bool, error) {
+	cm, err := e.configMap(ctx, ref.Name, optional(ref.Optional))
+	if err != nil || cm == nil {
+		return "", false, err
+	}
+	return e.keyValue("ConfigMap", ref.Name, ref.Key, optional(ref.Optional), lookupIn(cm.Data), lookupIn(cm.BinaryData))
+}
+
+// secretKey resolves a secretKeyRef: Data first, then StringData.
+func (e *envResolver) secretKey(ctx context.Context, ref *corev1.SecretKeySelector) (string, bool, error) {
+	s, err := e.secret(ctx, ref.Name, optional(ref.Optional))
+	if err != nil || s == nil {
+		return "", false, err
+	}
+	return e.keyValue("Secret", ref.Name, ref.Key, optional(ref.Optional), lookupIn(s.Data), lookupIn(s.StringData))
+}
+
+// keyValue is the value of key in the first of an object's maps that has
+// it; a missing key is no value when optional, else a config error.
+func (e *envResolver) keyValue(kind, name, key string, opt bool, maps ...func(key string) (string, bool)) (string, bool, error) {
+	for _, lookup := range maps {
+		if v, ok := lookup(key); ok {
+			return v, true, nil
+		}
+	}
+	if opt {
+		return "", false, nil
+	}
+	return "", false, configError("couldn't find key %s in %s %s/%s", key, kind, e.pod.Namespace, name)
+}
+
+// lookupIn looks a key up in a Data, BinaryData or StringData map.
+func lookupIn[V string | []byte](m map[string]V) func(key string) (string, bool) {
+	return func(key string) (string, bool) {
+		v, ok := m[key]
+		return string(v), ok
+	}
 }
 
 func (e *envResolver) configMap(ctx context.Context, name string, opt bool) (*corev1.ConfigMap, error) {
@@ -204,39 +217,33 @@ func lookup[T any](ctx context.Context, e *envResolver, cache map[string]*T, kin
 	return obj, nil
 }
 
-// fieldValue is the downward API for env (kubelet podFieldSelectorRuntimeValue).
+// fieldValue is the downward API for env (kubelet
+// podFieldSelectorRuntimeValue): the volumes' FieldRefValue over the pod
+// as it runs, with the sandbox's addresses and, without a nodeName, the
+// host's name. Whole label and annotation maps are for volumes only.
 func (e *envResolver) fieldValue(path string) (string, error) {
-	p := e.pod
-	if k, ok := bracketKey(path, "metadata.labels"); ok {
-		return p.Labels[k], nil
+	if path == "metadata.labels" || path == "metadata.annotations" {
+		return "", configError("unsupported fieldRef fieldPath %q", path)
 	}
-	if k, ok := bracketKey(path, "metadata.annotations"); ok {
-		return p.Annotations[k], nil
+	p := *e.pod
+	ip := e.podIP()
+	p.Status.PodIP, p.Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+	p.Status.HostIP, p.Status.HostIPs = first(e.sandbox.HostIPs), nil
+	for _, hip := range e.sandbox.HostIPs {
+		p.Status.HostIPs = append(p.Status.HostIPs, corev1.HostIP{IP: hip})
 	}
-	switch path {
-	case "metadata.name":
-		return p.Name, nil
-	case "metadata.namespace":
-		return p.Namespace, nil
-	case "metadata.uid":
-		return string(p.UID), nil
-	case "spec.nodeName":
-		if p.Spec.NodeName != "" {
-			return p.Spec.NodeName, nil
+	if path == "spec.nodeName" && p.Spec.NodeName == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return "", err
 		}
-		return os.Hostname()
-	case "spec.serviceAccountName":
-		return p.Spec.ServiceAccountName, nil
-	case "status.hostIP":
-		return first(e.sandbox.HostIPs), nil
-	case "status.hostIPs":
-		return strings.Join(e.sandbox.HostIPs, ","), nil
-	case "status.podIP":
-		return e.podIP(), nil
-	case "status.podIPs":
-		return e.podIP(), nil
+		p.Spec.NodeName = host
 	}
-	return "", configError("unsupported fieldRef fieldPath %q", path)
+	v, err := volumes.FieldRefValue(&p, path)
+	if err != nil { // the one error: a path it does not resolve
+		return "", configError("unsupported fieldRef fieldPath %q", path)
+	}
+	return v, nil
 }
 
 // podIP is the sandbox's IP; with hostNetwork the pod has the host's IPs.
@@ -252,15 +259,6 @@ func first(s []string) string {
 		return ""
 	}
 	return s[0]
-}
-
-// bracketKey parses prefix['key'].
-func bracketKey(path, prefix string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, prefix+"['")
-	if !ok || !strings.HasSuffix(rest, "']") {
-		return "", false
-	}
-	return strings.TrimSuffix(rest, "']"), true
 }
 
 // resourceValue is kubelet's ExtractContainerResourceValue; an unset limit

@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -107,6 +108,35 @@ func TestEnvOrderSourcesAndExpansion(t *testing.T) {
 	}
 }
 
+// A key ref reads a ConfigMap's Data before its BinaryData and a Secret's
+// Data before its StringData.
+func TestEnvKeyRefSecondMaps(t *testing.T) {
+	objs := fakeObjects{
+		cms: map[string]*corev1.ConfigMap{"ns/cfg": {Data: map[string]string{"both": "data"},
+			BinaryData: map[string][]byte{"both": []byte("binary"), "bin": []byte("b")}}},
+		secrets: map[string]*corev1.Secret{"ns/sec": {Data: map[string][]byte{"both": []byte("data")},
+			StringData: map[string]string{"both": "string", "str": "s"}}},
+	}
+	ref := func(name, kind, key string) corev1.EnvVar {
+		src := &corev1.EnvVarSource{}
+		lor := corev1.LocalObjectReference{Name: kind}
+		if kind == "cfg" {
+			src.ConfigMapKeyRef = &corev1.ConfigMapKeySelector{LocalObjectReference: lor, Key: key}
+		} else {
+			src.SecretKeyRef = &corev1.SecretKeySelector{LocalObjectReference: lor, Key: key}
+		}
+		return corev1.EnvVar{Name: name, ValueFrom: src}
+	}
+	pod := testPod()
+	pod.Spec.Containers = []corev1.Container{{Name: "app", Env: []corev1.EnvVar{
+		ref("CM_BOTH", "cfg", "both"), ref("CM_BIN", "cfg", "bin"), ref("S_BOTH", "sec", "both"), ref("S_STR", "sec", "str")}}}
+	r := &envResolver{objects: objs, pod: pod, cms: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}}
+	env, err := r.resolve(context.Background(), &pod.Spec.Containers[0])
+	if want := []string{"CM_BOTH=data", "CM_BIN=b", "S_BOTH=data", "S_STR=s"}; err != nil || !slices.Equal(env, want) {
+		t.Fatalf("env = %v, %v; want %v", env, err, want)
+	}
+}
+
 func TestEnvMissingObjectsAreConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -151,5 +181,59 @@ func TestEnvResourceFieldRef(t *testing.T) {
 	want := []string{"CPU=2", "CPUM=250", "MEM=64"}
 	if !slices.Equal(env, want) {
 		t.Fatalf("env = %q, want %q", env, want)
+	}
+}
+
+// Every env fieldRef path, as the kubelet resolves it: the sandbox's
+// addresses (the host's under hostNetwork), the host's name without a
+// nodeName, and a config error for what env does not resolve.
+func TestEnvFieldRefPaths(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := supervisor.Sandbox{PodIP: "10.0.0.5", HostIPs: []string{"192.168.1.2", "fd00::2"}}
+	for _, tc := range []struct {
+		path    string
+		mutate  func(*corev1.Pod, *supervisor.Sandbox)
+		want    string
+		wantErr string
+	}{
+		{"metadata.name", nil, "web", ""},
+		{"metadata.namespace", nil, "ns", ""},
+		{"metadata.uid", nil, "uid-1", ""},
+		{"metadata.labels['app']", nil, "web", ""},
+		{"metadata.labels['none']", nil, "", ""},
+		{"metadata.annotations['a/b']", nil, "c", ""},
+		{"spec.nodeName", nil, "node1", ""},
+		{"spec.nodeName", func(p *corev1.Pod, _ *supervisor.Sandbox) { p.Spec.NodeName = "" }, host, ""},
+		{"spec.serviceAccountName", nil, "sa", ""},
+		{"status.podIP", nil, "10.0.0.5", ""},
+		{"status.podIPs", nil, "10.0.0.5", ""},
+		{"status.hostIP", nil, "192.168.1.2", ""},
+		{"status.hostIPs", nil, "192.168.1.2,fd00::2", ""},
+		{"status.podIP", func(p *corev1.Pod, s *supervisor.Sandbox) { p.Spec.HostNetwork, s.PodIP = true, "" }, "192.168.1.2", ""},
+		{"status.hostIPs", func(_ *corev1.Pod, s *supervisor.Sandbox) { s.HostIPs = nil }, "", ""},
+		{"metadata.labels", nil, "", `unsupported fieldRef fieldPath "metadata.labels"`},
+		{"metadata.annotations", nil, "", `unsupported fieldRef fieldPath "metadata.annotations"`},
+		{"metadata.labels[']", nil, "", `unsupported fieldRef fieldPath "metadata.labels[']"`},
+		{"spec.restartPolicy", nil, "", `unsupported fieldRef fieldPath "spec.restartPolicy"`},
+	} {
+		pod, sandbox := testPod(), sb
+		if tc.mutate != nil {
+			tc.mutate(pod, &sandbox)
+		}
+		r := &envResolver{pod: pod, sandbox: sandbox}
+		v, err := r.fieldValue(tc.path)
+		if tc.wantErr != "" {
+			var se *supervisor.StartError
+			if !errors.As(err, &se) || se.Reason != "CreateContainerConfigError" || se.Message != tc.wantErr {
+				t.Errorf("%s: %q, %v; want CreateContainerConfigError %q", tc.path, v, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || v != tc.want {
+			t.Errorf("%s: %q, %v; want %q", tc.path, v, err, tc.want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"go.uber.org/zap"
 
+	"github.com/podrun/podrun/internal/chans"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -116,18 +117,10 @@ func waitIO(i cio.IO) {
 }
 
 func forwardResize(ctx context.Context, proc containerd.Process, sizes <-chan supervisor.TerminalSize) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case s, ok := <-sizes:
-			if !ok {
-				return
-			}
-			// A failed resize only affects the display.
-			_ = proc.Resize(ctx, uint32(s.Width), uint32(s.Height))
-		}
-	}
+	chans.Each(ctx, sizes, func(s supervisor.TerminalSize) {
+		// A failed resize only affects the display.
+		_ = proc.Resize(ctx, uint32(s.Width), uint32(s.Height))
+	})
 }
 
 // stdinCloser tells the shim to close the process's stdin when the

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/podrun/podrun/supervisor"
 )
@@ -52,16 +53,10 @@ func NewMonitor(o Options) *Monitor {
 
 // Run checks every Interval until ctx ends.
 func (m *Monitor) Run(ctx context.Context) {
-	t := time.NewTicker(m.o.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			m.CheckOnce(ctx)
-		}
-	}
+	_ = wait.PollUntilContextCancel(ctx, m.o.Interval, false, func(ctx context.Context) (bool, error) {
+		m.CheckOnce(ctx)
+		return false, nil
+	})
 }
 
 // CheckOnce measures every active pod with a limit and evicts those over.

@@ -27,29 +27,30 @@ func newTestReleaser() (*Releaser, *clocktesting.FakeClock, *atomic.Int32) {
 	return h, clk, &released
 }
 
+// wantReleased fails the test unless the heap was released want times
+// by now (when says when).
+func wantReleased(t *testing.T, released *atomic.Int32, want int32, when string) {
+	t.Helper()
+	if n := released.Load(); n != want {
+		t.Fatalf("released %d times %s, want %d", n, when, want)
+	}
+}
+
 func TestHeapReleasedOnceAfterTheLastTransfer(t *testing.T) {
 	h, clk, released := newTestReleaser()
 	endA := h.begin()
 	endB := h.begin()
 	endA()
 	clk.Step(time.Hour)
-	if n := released.Load(); n != 0 {
-		t.Fatalf("released %d times while a transfer still ran", n)
-	}
+	wantReleased(t, released, 0, "while a transfer still ran")
 	endB()
 	clk.Step(testDelay - time.Millisecond)
-	if n := released.Load(); n != 0 {
-		t.Fatalf("released %d times before the delay passed", n)
-	}
+	wantReleased(t, released, 0, "before the delay passed")
 	clk.Step(time.Millisecond)
-	if n := released.Load(); n != 1 {
-		t.Fatalf("released %d times after the last transfer, want 1", n)
-	}
+	wantReleased(t, released, 1, "after the last transfer")
 	endB() // a second call of the same end func changes nothing
 	clk.Step(time.Hour)
-	if n := released.Load(); n != 1 {
-		t.Fatalf("a repeated end released again: %d", n)
-	}
+	wantReleased(t, released, 1, "after a repeated end")
 }
 
 func TestHeapReleaseWaitsForATransferThatBeganDuringTheDelay(t *testing.T) {
@@ -58,19 +59,13 @@ func TestHeapReleaseWaitsForATransferThatBeganDuringTheDelay(t *testing.T) {
 	clk.Step(testDelay / 2)
 	end := h.begin() // the pending release is now stale
 	clk.Step(testDelay)
-	if n := released.Load(); n != 0 {
-		t.Fatalf("released %d times while the second transfer ran", n)
-	}
+	wantReleased(t, released, 0, "while the second transfer ran")
 	end()
 	h.begin()() // a third, short transfer: the release moves after it
 	clk.Step(testDelay - time.Millisecond)
-	if n := released.Load(); n != 0 {
-		t.Fatalf("released %d times before the delay after the last transfer passed", n)
-	}
+	wantReleased(t, released, 0, "before the delay after the last transfer passed")
 	clk.Step(time.Millisecond)
-	if n := released.Load(); n != 1 {
-		t.Fatalf("released %d times after the last transfer, want 1", n)
-	}
+	wantReleased(t, released, 1, "after the last transfer")
 }
 
 // fakeImages counts the calls the wrapper passes through and checks that
@@ -119,17 +114,13 @@ func TestImageTransfersReleaseTheHeap(t *testing.T) {
 		t.Fatalf("the wrapper made %d calls, want 2", inner.calls)
 	}
 	clk.Step(testDelay)
-	if n := released.Load(); n != 1 {
-		t.Fatalf("released %d times after two transfers in a row, want 1", n)
-	}
+	wantReleased(t, released, 1, "after two transfers in a row")
 	engine.Runtime = pullOnly{f: inner}
 	if _, err := engine.PullImage(context.Background(), "busybox", nil); err != nil {
 		t.Fatal(err)
 	}
 	clk.Step(testDelay)
-	if n := released.Load(); n != 2 {
-		t.Fatalf("released %d times after the engine's pull, want 2", n)
-	}
+	wantReleased(t, released, 2, "after the engine's pull")
 }
 
 // pullOnly is a supervisor.Runtime whose only working call is PullImage.

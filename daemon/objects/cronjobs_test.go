@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/daemon/store"
+	"github.com/podrun/podrun/internal/poll"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -80,10 +81,7 @@ func TestCronJobFeedResyncsAfterFallingBehind(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !poll.Within(5*time.Second, 5*time.Millisecond, cond) {
+		t.Fatal("condition not met within 5s")
 	}
 }

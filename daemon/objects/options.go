@@ -31,6 +31,16 @@ func decodeParams(q url.Values, opts runtime.Object) error {
 	return nil
 }
 
+// decodeValidParams reads the query into opts, then checks them with
+// validate: a 400 for what does not decode, a 422 naming kind for what
+// the API server would refuse.
+func decodeValidParams[P runtime.Object](q url.Values, opts P, kind string, validate func(P) field.ErrorList) error {
+	if err := decodeParams(q, opts); err != nil {
+		return err
+	}
+	return invalidOptions(kind, validate(opts))
+}
+
 // invalidOptions is the API server's 422 for bad request options, e.g.
 // `CreateOptions.meta.k8s.io "" is invalid: dryRun[0]: Unsupported value`.
 func invalidOptions(kind string, errs field.ErrorList) error {
@@ -52,10 +62,9 @@ type ListRequest struct {
 // timeoutSeconds.
 func NewListRequest(bucket, ns string, q url.Values) (*ListRequest, error) {
 	req := &ListRequest{}
-	if err := decodeParams(q, &req.Opts); err != nil {
-		return nil, err
-	}
-	if err := invalidOptions("ListOptions", metainternalversionvalidation.ValidateListOptions(&req.Opts, true)); err != nil {
+	if err := decodeValidParams(q, &req.Opts, "ListOptions", func(o *metainternalversion.ListOptions) field.ErrorList {
+		return metainternalversionvalidation.ValidateListOptions(o, true)
+	}); err != nil {
 		return nil, err
 	}
 	f, err := newFilter(bucket, ns, &req.Opts)
@@ -79,37 +88,27 @@ type WriteOptions struct {
 	applied bool
 }
 
-func writeOptions(dryRun []string, manager, userAgent string) WriteOptions {
-	return WriteOptions{DryRun: len(dryRun) > 0, FieldManager: ManagerOrUserAgent(manager, userAgent)}
+func writeOptions(q url.Values, dryRun []string, manager, userAgent string) WriteOptions {
+	return WriteOptions{DryRun: len(dryRun) > 0, FieldManager: ManagerOrUserAgent(manager, userAgent), FileForced: Forced(q)}
 }
 
 // CreateOptions reads a POST's query (dryRun, fieldManager,
 // fieldValidation); userAgent names the manager when fieldManager does not.
 func CreateOptions(q url.Values, userAgent string) (WriteOptions, error) {
 	var o metav1.CreateOptions
-	if err := decodeParams(q, &o); err != nil {
+	if err := decodeValidParams(q, &o, "CreateOptions", metav1validation.ValidateCreateOptions); err != nil {
 		return WriteOptions{}, err
 	}
-	if err := invalidOptions("CreateOptions", metav1validation.ValidateCreateOptions(&o)); err != nil {
-		return WriteOptions{}, err
-	}
-	wo := writeOptions(o.DryRun, o.FieldManager, userAgent)
-	wo.FileForced = Forced(q)
-	return wo, nil
+	return writeOptions(q, o.DryRun, o.FieldManager, userAgent), nil
 }
 
 // UpdateOptions reads a PUT's query.
 func UpdateOptions(q url.Values, userAgent string) (WriteOptions, error) {
 	var o metav1.UpdateOptions
-	if err := decodeParams(q, &o); err != nil {
+	if err := decodeValidParams(q, &o, "UpdateOptions", metav1validation.ValidateUpdateOptions); err != nil {
 		return WriteOptions{}, err
 	}
-	if err := invalidOptions("UpdateOptions", metav1validation.ValidateUpdateOptions(&o)); err != nil {
-		return WriteOptions{}, err
-	}
-	wo := writeOptions(o.DryRun, o.FieldManager, userAgent)
-	wo.FileForced = Forced(q)
-	return wo, nil
+	return writeOptions(q, o.DryRun, o.FieldManager, userAgent), nil
 }
 
 // PatchRequest is a decoded PATCH: its type, body and options.
@@ -125,16 +124,14 @@ type PatchRequest struct {
 // is allowed only there, as the API server checks.
 func NewPatchRequest(q url.Values, pt types.PatchType, body []byte, userAgent string) (*PatchRequest, error) {
 	var o metav1.PatchOptions
-	if err := decodeParams(q, &o); err != nil {
-		return nil, err
-	}
-	if err := invalidOptions("PatchOptions", metav1validation.ValidatePatchOptions(&o, pt)); err != nil {
+	if err := decodeValidParams(q, &o, "PatchOptions", func(o *metav1.PatchOptions) field.ErrorList {
+		return metav1validation.ValidatePatchOptions(o, pt)
+	}); err != nil {
 		return nil, err
 	}
 	pr := &PatchRequest{Type: pt, Body: body, Force: o.Force != nil && *o.Force,
-		WriteOptions: writeOptions(o.DryRun, o.FieldManager, userAgent)}
+		WriteOptions: writeOptions(q, o.DryRun, o.FieldManager, userAgent)}
 	pr.applied = pr.isApply()
-	pr.FileForced = Forced(q)
 	return pr, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	utilexec "k8s.io/utils/exec"
 
 	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/internal/chans"
 	"github.com/podrun/podrun/supervisor"
 )
 
@@ -182,20 +183,11 @@ func (e containerExecutor) ExecInContainer(ctx context.Context, _, _, _ string, 
 // forwardSizes copies terminal sizes until the client stops sending or
 // the session ends; a burst keeps only what the runtime takes in time.
 func forwardSizes(ctx context.Context, from <-chan remotecommand.TerminalSize, to chan<- supervisor.TerminalSize) {
-	for {
+	chans.Each(ctx, from, func(sz remotecommand.TerminalSize) {
 		select {
-		case <-ctx.Done():
-			return
-		case sz, ok := <-from:
-			if !ok {
-				return
-			}
-			select {
-			case to <- supervisor.TerminalSize{Width: sz.Width, Height: sz.Height}:
-			case <-ctx.Done():
-				return
-			default:
-			}
+		case to <- supervisor.TerminalSize{Width: sz.Width, Height: sz.Height}:
+		case <-ctx.Done(): // Each returns next
+		default:
 		}
-	}
+	})
 }

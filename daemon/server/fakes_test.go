@@ -18,6 +18,7 @@ import (
 	"github.com/podrun/podrun/daemon/metrics"
 	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/daemon/store"
+	"github.com/podrun/podrun/internal/poll"
 	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap/zaptest"
 	batchv1 "k8s.io/api/batch/v1"
@@ -298,12 +299,8 @@ func (ts *testServer) pod(data []byte) *corev1.Pod {
 // eventually polls cond for up to 5 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !poll.Within(5*time.Second, 10*time.Millisecond, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podrun/podrun/internal/poll"
 )
 
 // expectTooMany checks a refused session: 429, reason TooManyRequests in
@@ -48,12 +50,8 @@ func (ts *testServer) get(path string) *http.Response {
 // waitFree waits until the server has noticed a closed session.
 func waitFree(t *testing.T, s *slots, want int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for s.inUse() != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s in use: %d, want %d: a closed session kept its slot", s.what, s.inUse(), want)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !poll.Within(10*time.Second, 5*time.Millisecond, func() bool { return s.inUse() == want }) {
+		t.Fatalf("%s in use: %d, want %d: a closed session kept its slot", s.what, s.inUse(), want)
 	}
 }
 

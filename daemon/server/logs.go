@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/daemon/crilog"
 	"github.com/podrun/podrun/supervisor"
@@ -20,10 +19,8 @@ import (
 // lines or those of the last sinceSeconds; follow=true streams until the
 // instance has exited and its log is drained.
 func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
-	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	rec, err := s.obj.Pod(r.Context(), ns, name)
-	if err != nil {
-		s.writeError(w, err)
+	rec, ok := s.pathPod(w, r, s.obj.Pod)
+	if !ok {
 		return
 	}
 	opts, previous, err := s.logQuery(r)
@@ -59,7 +56,7 @@ func (s *Server) getLog(w http.ResponseWriter, r *http.Request) {
 	}
 	path := inst.LogPath
 	if path == "" {
-		p := crilog.Pod{Namespace: ns, Name: name, UID: string(rec.Pod.UID)}
+		p := crilog.Pod{Namespace: rec.Pod.Namespace, Name: rec.Pod.Name, UID: string(rec.Pod.UID)}
 		path = crilog.Path(s.o.Root, p, container, inst.Attempt)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -73,14 +73,8 @@ func (o *objectResource[T]) read(w http.ResponseWriter, r *http.Request, name st
 }
 
 func (o *objectResource[T]) handleCreate(w http.ResponseWriter, r *http.Request) {
-	opts, err := objects.CreateOptions(r.URL.Query(), r.UserAgent())
-	if err != nil {
-		o.s.writeError(w, err)
-		return
-	}
-	obj, err := o.read(w, r, "")
-	if err != nil {
-		o.s.writeError(w, err)
+	opts, obj, ok := readWrite(o.s, w, r, objects.CreateOptions, func() (T, error) { return o.read(w, r, "") })
+	if !ok {
 		return
 	}
 	created, err := o.res.Create(r.Context(), obj, opts)
@@ -88,14 +82,8 @@ func (o *objectResource[T]) handleCreate(w http.ResponseWriter, r *http.Request)
 }
 
 func (o *objectResource[T]) handlePut(w http.ResponseWriter, r *http.Request) {
-	opts, err := objects.UpdateOptions(r.URL.Query(), r.UserAgent())
-	if err != nil {
-		o.s.writeError(w, err)
-		return
-	}
-	obj, err := o.read(w, r, chi.URLParam(r, "name"))
-	if err != nil {
-		o.s.writeError(w, err)
+	opts, obj, ok := readWrite(o.s, w, r, objects.UpdateOptions, func() (T, error) { return o.read(w, r, chi.URLParam(r, "name")) })
+	if !ok {
 		return
 	}
 	updated, err := o.res.Update(r.Context(), obj, opts)
@@ -109,11 +97,7 @@ func (o *objectResource[T]) handlePatch(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	patched, created, err := o.res.Patch(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"), pr)
-	code := http.StatusOK
-	if created {
-		code = http.StatusCreated
-	}
-	o.s.answer(w, code, patched, err)
+	o.s.answer(w, patchedCode(created), patched, err)
 }
 
 func (o *objectResource[T]) handleDelete(w http.ResponseWriter, r *http.Request) {

@@ -26,10 +26,8 @@ type CgroupSampler interface {
 // getBlockers serves GET .../pods/NAME/blockers: what holds the pod back
 // now, one line each (supervisor.Blockers).
 func (s *Server) getBlockers(w http.ResponseWriter, r *http.Request) {
-	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	rec, err := s.obj.LivePod(r.Context(), ns, name)
-	if err != nil {
-		s.writeError(w, err)
+	rec, ok := s.pathPod(w, r, s.obj.LivePod)
+	if !ok {
 		return
 	}
 	d := &supervisor.PodDiagnosis{Record: rec}
@@ -39,7 +37,7 @@ func (s *Server) getBlockers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := s.clk.Now()
-	out := api.PodBlockers{Pod: name, Time: now, Items: []api.Blocker{}}
+	out := api.PodBlockers{Pod: rec.Pod.Name, Time: now, Items: []api.Blocker{}}
 	for _, b := range supervisor.Blockers(d, now) {
 		out.Items = append(out.Items, api.Blocker{Container: b.Container, Class: string(b.Class),
 			Reason: b.Reason, Message: b.Message, Until: timePtr(b.Until)})
@@ -50,12 +48,11 @@ func (s *Server) getBlockers(w http.ResponseWriter, r *http.Request) {
 // getTimeline serves GET .../pods/NAME/timeline: the engine's instance
 // history and the pod's Killing and BackOff events.
 func (s *Server) getTimeline(w http.ResponseWriter, r *http.Request) {
-	ns, name := chi.URLParam(r, "ns"), chi.URLParam(r, "name")
-	rec, err := s.obj.LivePod(r.Context(), ns, name)
-	if err != nil {
-		s.writeError(w, err)
+	rec, ok := s.pathPod(w, r, s.obj.LivePod)
+	if !ok {
 		return
 	}
+	ns, name := rec.Pod.Namespace, rec.Pod.Name
 	evs, _, err := s.obj.Events().List(r.Context(), ns)
 	if err != nil {
 		s.writeError(w, fmt.Errorf("list events of pod %s/%s: %w", ns, name, err))
@@ -77,9 +74,8 @@ func (s *Server) getStats(w http.ResponseWriter, r *http.Request) {
 		}
 		window = d
 	}
-	rec, err := s.obj.LivePod(r.Context(), ns, name)
-	if err != nil {
-		s.writeError(w, err)
+	rec, ok := s.pathPod(w, r, s.obj.LivePod)
+	if !ok {
 		return
 	}
 	sampler := s.o.Stats

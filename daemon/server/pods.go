@@ -39,9 +39,8 @@ func podList(items []*corev1.Pod, lm metav1.ListMeta) *corev1.PodList {
 }
 
 func (s *Server) getPod(w http.ResponseWriter, r *http.Request) {
-	rec, err := s.obj.Pod(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
-	if err != nil {
-		s.writeError(w, err)
+	rec, ok := s.pathPod(w, r, s.obj.Pod)
+	if !ok {
 		return
 	}
 	s.writeJSON(w, http.StatusOK, publicPod(rec))
@@ -91,14 +90,10 @@ func checkPathMeta(m *metav1.ObjectMeta, ns, name string) error {
 }
 
 func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
-	opts, err := objects.CreateOptions(r.URL.Query(), r.UserAgent())
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	pod, err := s.decodePod(w, r, chi.URLParam(r, "ns"), "")
-	if err != nil {
-		s.writeError(w, err)
+	opts, pod, ok := readWrite(s, w, r, objects.CreateOptions, func() (*corev1.Pod, error) {
+		return s.decodePod(w, r, chi.URLParam(r, "ns"), "")
+	})
+	if !ok {
 		return
 	}
 	out, err := s.obj.CreatePodAs(r.Context(), pod, opts)
@@ -106,14 +101,10 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putPod(w http.ResponseWriter, r *http.Request) {
-	opts, err := objects.UpdateOptions(r.URL.Query(), r.UserAgent())
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	next, err := s.decodePod(w, r, chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
-	if err != nil {
-		s.writeError(w, err)
+	opts, next, ok := readWrite(s, w, r, objects.UpdateOptions, func() (*corev1.Pod, error) {
+		return s.decodePod(w, r, chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
+	})
+	if !ok {
 		return
 	}
 	out, err := s.obj.UpdatePod(r.Context(), next, opts)
@@ -130,11 +121,7 @@ func (s *Server) patchPod(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		warnPod(w, out)
 	}
-	code := http.StatusOK
-	if created {
-		code = http.StatusCreated
-	}
-	s.answer(w, code, typedPod(out), err)
+	s.answer(w, patchedCode(created), typedPod(out), err)
 }
 
 func (s *Server) deletePod(w http.ResponseWriter, r *http.Request) {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
 	gwebsocket "github.com/gorilla/websocket"
 	corev1 "k8s.io/api/core/v1"
 	pfconst "k8s.io/apimachinery/pkg/util/portforward"
@@ -44,9 +43,8 @@ func (s *Server) portForward(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, api.NewServiceUnavailable("port forwarding is not available: no pod network dialer"))
 		return
 	}
-	rec, err := s.obj.Pod(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
-	if err != nil {
-		s.writeError(w, err)
+	rec, ok := s.pathPod(w, r, s.obj.Pod)
+	if !ok {
 		return
 	}
 	pod := rec.Pod

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/daemon/kubeapi"
 	"github.com/podrun/podrun/daemon/objects"
+	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -162,6 +165,45 @@ func (s *Server) answer(w http.ResponseWriter, code int, obj any, err error) {
 		return
 	}
 	s.writeJSON(w, code, obj)
+}
+
+// readWrite reads what a create (POST) or update (PUT) starts from: the
+// query's options (objects.CreateOptions or objects.UpdateOptions), then
+// the body through decode. It answers the first error itself; ok is false
+// then.
+func readWrite[T any](s *Server, w http.ResponseWriter, r *http.Request,
+	options func(url.Values, string) (objects.WriteOptions, error), decode func() (T, error)) (opts objects.WriteOptions, obj T, ok bool) {
+	opts, err := options(r.URL.Query(), r.UserAgent())
+	if err == nil {
+		obj, err = decode()
+	}
+	if err != nil {
+		s.writeError(w, err)
+		return opts, obj, false
+	}
+	return opts, obj, true
+}
+
+// pathPod reads the pod the path's {ns} and {name} name through get
+// (Objects.Pod, or Objects.LivePod for what only a live pod has). It
+// answers a failure itself; ok is false then.
+func (s *Server) pathPod(w http.ResponseWriter, r *http.Request,
+	get func(ctx context.Context, ns, name string) (*supervisor.PodRecord, error)) (rec *supervisor.PodRecord, ok bool) {
+	rec, err := get(r.Context(), chi.URLParam(r, "ns"), chi.URLParam(r, "name"))
+	if err != nil {
+		s.writeError(w, err)
+		return nil, false
+	}
+	return rec, true
+}
+
+// patchedCode is a PATCH's status: 201 when the patch created the object
+// (server-side apply), else 200.
+func patchedCode(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
 }
 
 // readOptionalBody reads a body that may be empty (a DELETE's options),

@@ -58,15 +58,8 @@ func sampleV2(dir string) (Sample, error) {
 		return s, err
 	}
 	s.CPUUsageNanos = cpu["usage_usec"] * 1000
-	if s.MemoryUsage, err = readUint(filepath.Join(dir, "memory.current")); err != nil {
-		return s, err
-	}
-	mem, err := readKeyed(filepath.Join(dir, "memory.stat"))
-	if err != nil {
-		return s, err
-	}
-	s.WorkingSet = workingSet(s.MemoryUsage, mem["inactive_file"])
-	return s, nil
+	s.MemoryUsage, s.WorkingSet, err = readMemory(dir, "memory.current", "inactive_file")
+	return s, err
 }
 
 func (r *Reader) sampleV1(rel string) (Sample, error) {
@@ -78,16 +71,21 @@ func (r *Reader) sampleV1(rel string) (Sample, error) {
 	if s.CPUUsageNanos, err = readUint(filepath.Join(cpuDir, rel, "cpuacct.usage")); err != nil {
 		return s, err
 	}
-	memDir := filepath.Join(r.Root, "memory", rel)
-	if s.MemoryUsage, err = readUint(filepath.Join(memDir, "memory.usage_in_bytes")); err != nil {
-		return s, err
+	s.MemoryUsage, s.WorkingSet, err = readMemory(filepath.Join(r.Root, "memory", rel), "memory.usage_in_bytes", "total_inactive_file")
+	return s, err
+}
+
+// readMemory reads a memory cgroup's usage from usageFile and its working
+// set: the usage less the memory.stat key inactiveKey, as the kubelet's.
+func readMemory(dir, usageFile, inactiveKey string) (usage, workingSetBytes uint64, err error) {
+	if usage, err = readUint(filepath.Join(dir, usageFile)); err != nil {
+		return usage, 0, err
 	}
-	mem, err := readKeyed(filepath.Join(memDir, "memory.stat"))
+	mem, err := readKeyed(filepath.Join(dir, "memory.stat"))
 	if err != nil {
-		return s, err
+		return usage, 0, err
 	}
-	s.WorkingSet = workingSet(s.MemoryUsage, mem["total_inactive_file"])
-	return s, nil
+	return usage, workingSet(usage, mem[inactiveKey]), nil
 }
 
 // v1Hierarchy finds where a v1 controller is mounted: its own directory or

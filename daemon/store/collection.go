@@ -46,12 +46,8 @@ func (c *Collection[T]) b(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket([]byte(c.
 func (c *Collection[T]) Get(ctx context.Context, namespace, name string) (T, error) {
 	var out T
 	err := c.s.db.View(func(tx *bolt.Tx) error {
-		v := c.b(tx).Get(Key(namespace, name))
-		if v == nil {
-			return c.notFound(name)
-		}
 		var err error
-		out, err = c.decode(v)
+		out, _, err = c.getTx(tx, Key(namespace, name), name)
 		return err
 	})
 	return out, err
@@ -160,14 +156,21 @@ func (c *Collection[T]) Mutate(ctx context.Context, namespace, name string, fn f
 	return out, err
 }
 
+// getTx reads and decodes the object stored at key; raw is its stored
+// encoding. A missing object is NotFound (naming name).
+func (c *Collection[T]) getTx(tx *bolt.Tx, key []byte, name string) (obj T, raw []byte, err error) {
+	raw = c.b(tx).Get(key)
+	if raw == nil {
+		return obj, nil, c.notFound(name)
+	}
+	obj, err = c.decode(raw)
+	return obj, raw, err
+}
+
 func (c *Collection[T]) mutateTx(w *writeTx, namespace, name string, fn func(T) (T, error)) (T, error) {
 	var zero T
 	key := Key(namespace, name)
-	old := c.b(w.tx).Get(key)
-	if old == nil {
-		return zero, c.notFound(name)
-	}
-	cur, err := c.decode(old)
+	cur, old, err := c.getTx(w.tx, key, name)
 	if err != nil {
 		return zero, err
 	}
@@ -239,11 +242,7 @@ func (c *Collection[T]) Delete(ctx context.Context, namespace, name string, uid 
 func (c *Collection[T]) DeleteChecked(ctx context.Context, namespace, name string, check func(stored T) error) (T, error) {
 	var out T
 	err := c.s.update(ctx, func(w *writeTx) error {
-		v := c.b(w.tx).Get(Key(namespace, name))
-		if v == nil {
-			return c.notFound(name)
-		}
-		obj, err := c.decode(v)
+		obj, _, err := c.getTx(w.tx, Key(namespace, name), name)
 		if err != nil {
 			return err
 		}
@@ -259,11 +258,7 @@ func (c *Collection[T]) DeleteChecked(ctx context.Context, namespace, name strin
 func (c *Collection[T]) deleteTx(w *writeTx, namespace, name string, uid types.UID, final func(T) T) (T, error) {
 	var zero T
 	key := Key(namespace, name)
-	v := c.b(w.tx).Get(key)
-	if v == nil {
-		return zero, c.notFound(name)
-	}
-	obj, err := c.decode(v)
+	obj, _, err := c.getTx(w.tx, key, name)
 	if err != nil {
 		return zero, err
 	}

@@ -13,8 +13,7 @@ import (
 // set, whatever the caller stored; the caller's object is left alone.
 func TestChangesCarryTheKind(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	var got []string
 	s.SetNotifier(func(c Change) {
 		gvk := c.Object.GetObjectKind().GroupVersionKind()

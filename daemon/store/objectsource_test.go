@@ -14,8 +14,7 @@ var _ volumes.ObjectSource = (*Store)(nil)
 
 func TestObjectSource(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	var src volumes.ObjectSource = s
 	if _, err := src.Secret(ctx, "d", "nope"); !apierrors.IsNotFound(err) {
 		t.Fatalf("missing secret: %v", err)

@@ -26,8 +26,7 @@ func lastTxID(t *testing.T, s *Store) int {
 // pod that is gone are kept.
 func TestSavePodWithEventsIsOneTransaction(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "d", Name: "p", UID: "u"}}
 	if _, err := s.Pods().Create(ctx, &supervisor.PodRecord{Pod: pod}); err != nil {
 		t.Fatal(err)

@@ -27,14 +27,21 @@ func openTest(t *testing.T, dir string) *Store {
 	return s
 }
 
+// openTemp opens a store in a fresh directory, closed when the test ends.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s := openTest(t, t.TempDir())
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 func cm(ns, name, v string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{"k": v}}
 }
 
 func TestCollectionRoundTripAndErrors(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	c := s.ConfigMaps()
 	created, err := c.Create(ctx, cm("default", "a", "1"))
 	if err != nil {
@@ -87,8 +94,7 @@ func TestCollectionRoundTripAndErrors(t *testing.T) {
 
 func TestNotifierSeesCommitOrder(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	var mu sync.Mutex
 	var got []string
 	s.SetNotifier(func(c Change) {
@@ -184,8 +190,7 @@ func TestTornStoreIsMovedAside(t *testing.T) {
 
 func TestFinishPodPromotesPending(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	var changes []string
 	s.SetNotifier(func(c Change) {
 		changes = append(changes, c.Type+":"+string(c.Object.(*corev1.Pod).UID))
@@ -222,8 +227,7 @@ func TestFinishPodPromotesPending(t *testing.T) {
 
 func TestEventsAggregateAndCap(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	s.EventsPerPod = 3
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ev := func(reason string) *corev1.Event {
@@ -256,8 +260,7 @@ func TestEventsAggregateAndCap(t *testing.T) {
 // resourceVersion or a watch event (apply keeps saying "unchanged").
 func TestPrivateStateChangeIsQuiet(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	var changes int
 	s.SetNotifier(func(Change) { changes++ })
 	rec := &supervisor.PodRecord{Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "d", Name: "p", UID: "u"}}}
@@ -285,8 +288,7 @@ func TestPrivateStateChangeIsQuiet(t *testing.T) {
 
 func TestUndecodableObjectIsSkippedInLists(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	_, _ = s.ConfigMaps().Create(ctx, cm("d", "good", "1"))
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(BucketConfigMaps)).Put(Key("d", "bad"), []byte("{not json"))
@@ -308,8 +310,7 @@ func TestUndecodableObjectIsSkippedInLists(t *testing.T) {
 // UID, so a replaced pod of the same name does not evict the new one's.
 func TestEventsTotalCapAndReplacedPods(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	s.EventsPerPod, s.EventsTotal = 4, 10
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ev := func(pod, uid, reason string) *corev1.Event {
@@ -374,8 +375,7 @@ func TestStoreFilePrivate(t *testing.T) {
 // object and a refusal deletes nothing; the same check passing deletes.
 func TestDeleteCheckedDecidesInTheTransaction(t *testing.T) {
 	ctx := context.Background()
-	s := openTest(t, t.TempDir())
-	defer s.Close()
+	s := openTemp(t)
 	c := s.ConfigMaps()
 	if _, err := c.Create(ctx, cm("default", "a", "1")); err != nil {
 		t.Fatal(err)

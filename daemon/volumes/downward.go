@@ -61,12 +61,15 @@ func FieldRefValue(pod *corev1.Pod, fieldPath string) (string, error) {
 	return "", fmt.Errorf("unsupported fieldRef %q", fieldPath)
 }
 
-// subscript parses "prefix['key']".
+// subscript parses "prefix['key']". The "']" must follow the "['": in
+// "prefix[']" the two overlap, and that is no subscript (the kubelet's
+// fieldpath.SplitMaybeSubscriptedPath refuses it too).
 func subscript(path, prefix string) (string, bool) {
-	if !strings.HasPrefix(path, prefix+"['") || !strings.HasSuffix(path, "']") {
+	rest, ok := strings.CutPrefix(path, prefix+"['")
+	if !ok || !strings.HasSuffix(rest, "']") {
 		return "", false
 	}
-	return path[len(prefix)+2 : len(path)-2], true
+	return strings.TrimSuffix(rest, "']"), true
 }
 
 // formatMap renders labels/annotations as the kubelet does: sorted

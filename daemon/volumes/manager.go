@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Manager prepares and removes pod volumes.
@@ -228,24 +229,24 @@ func (m *Manager) Refresh(ctx context.Context, pod *corev1.Pod) error {
 // Run refreshes every pod known from Mounts or Refresh each interval until
 // ctx ends; a removed object keeps the last projected files, as under the kubelet.
 func (m *Manager) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		m.mu.Lock()
-		pods := make([]*corev1.Pod, 0, len(m.pods))
-		for _, p := range m.pods {
-			pods = append(pods, p)
-		}
-		m.mu.Unlock()
-		for _, p := range pods {
-			if err := m.Refresh(ctx, p); err != nil {
-				m.log.Debug("refresh volumes", zap.String("pod", p.Namespace+"/"+p.Name), zap.Error(err))
-			}
+	_ = wait.PollUntilContextCancel(ctx, interval, false, func(ctx context.Context) (bool, error) {
+		m.refreshAll(ctx)
+		return false, nil
+	})
+}
+
+// refreshAll refreshes a snapshot of the known pods, so that Refresh runs
+// without m.mu held.
+func (m *Manager) refreshAll(ctx context.Context) {
+	m.mu.Lock()
+	pods := make([]*corev1.Pod, 0, len(m.pods))
+	for _, p := range m.pods {
+		pods = append(pods, p)
+	}
+	m.mu.Unlock()
+	for _, p := range pods {
+		if err := m.Refresh(ctx, p); err != nil {
+			m.log.Debug("refresh volumes", zap.String("pod", p.Namespace+"/"+p.Name), zap.Error(err))
 		}
 	}
 }

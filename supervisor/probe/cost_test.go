@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/internal/poll"
 	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -58,14 +59,10 @@ func TestRemoveInstanceLeavesNoGoroutine(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		m.RemoveInstance("i" + strconv.Itoa(i))
 	}
-	deadline := time.Now().Add(wait)
-	for runtime.NumGoroutine() > baseline+2 {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, baseline %d:\n%s", runtime.NumGoroutine(), baseline,
-				buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !poll.Within(wait, 20*time.Millisecond, func() bool { return runtime.NumGoroutine() <= baseline+2 }) {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines, baseline %d:\n%s", runtime.NumGoroutine(), baseline,
+			buf[:runtime.Stack(buf, true)])
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -111,6 +111,23 @@ func execProbeSpec(name string, period, failure, success int32) *corev1.Probe {
 	}
 }
 
+// scriptedManager is a manager over a fake prober whose exec probes
+// answer from a script: res.set(name, codes...) gives the exit codes of
+// the probe named name.
+func scriptedManager() (res *execScript, f *fakeProber, m *Manager, clk *testingclock.FakeClock) {
+	res = newExecScript()
+	f = newFakeProber(res.exec)
+	m, clk = newTestManager(f)
+	return res, f, m, clk
+}
+
+// addApp adds c as instance i1 of pod p, started now, and removes it
+// when the test ends.
+func addApp(t *testing.T, m *Manager, clk *testingclock.FakeClock, c *corev1.Container) {
+	m.AddInstance(testPod("p"), c, "i1", clk.Now())
+	t.Cleanup(func() { m.RemoveInstance("i1") })
+}
+
 func newTestManager(p Prober) (*Manager, *testingclock.FakeClock) {
 	clk := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	return NewManager(p, clk, nil), clk

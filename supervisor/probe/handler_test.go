@@ -81,6 +81,13 @@ func closedPort(t *testing.T) int {
 	return port
 }
 
+// newAppTarget is a target for container app over a fake prober with no
+// exec script.
+func newAppTarget() (*fakeProber, *target) {
+	f := newFakeProber(newExecScript().exec)
+	return f, newTarget(f, &corev1.Container{Name: "app"})
+}
+
 func newTarget(f *fakeProber, c *corev1.Container) *target {
 	pod := testPod("p")
 	return &target{prober: f, pod: pod, container: c, instanceID: "i1", transport: newTransport(f, func() *corev1.Pod { return pod })}
@@ -140,8 +147,7 @@ func TestR41HTTPProbe(t *testing.T) {
 func TestR41HTTPHeadersAndHost(t *testing.T) {
 	srv, reqs := newHTTPServer(t, false)
 	port := serverPort(t, srv.URL)
-	f := newFakeProber(newExecScript().exec)
-	tg := newTarget(f, &corev1.Container{Name: "app"})
+	f, tg := newAppTarget()
 	o := runProbe(context.Background(), tg, httpSpec("HTTP", intstr.FromInt32(int32(port)), "/ok",
 		corev1.HTTPHeader{Name: "Host", Value: "example.test"},
 		corev1.HTTPHeader{Name: "X-Custom", Value: "v1"},
@@ -163,8 +169,7 @@ func TestR41HTTPHeadersAndHost(t *testing.T) {
 func TestR41HTTPSAndNoPodIP(t *testing.T) {
 	srv, _ := newHTTPServer(t, true)
 	port := serverPort(t, srv.URL)
-	f := newFakeProber(newExecScript().exec)
-	tg := newTarget(f, &corev1.Container{Name: "app"})
+	_, tg := newAppTarget()
 	tg.pod.Status.PodIP = ""
 	o := runProbe(context.Background(), tg, httpSpec("HTTPS", intstr.FromInt32(int32(port)), "/ok"))
 	if o.result != results.Success || o.output != "fine" {
@@ -175,8 +180,7 @@ func TestR41HTTPSAndNoPodIP(t *testing.T) {
 // R41: timeoutSeconds bounds an HTTP attempt.
 func TestR41HTTPTimeout(t *testing.T) {
 	srv, _ := newHTTPServer(t, false)
-	f := newFakeProber(newExecScript().exec)
-	tg := newTarget(f, &corev1.Container{Name: "app"})
+	_, tg := newAppTarget()
 	start := time.Now()
 	o := runProbe(context.Background(), tg, httpSpec("", intstr.FromInt32(int32(serverPort(t, srv.URL))), "/slow"))
 	if o.result != results.Failure || !strings.Contains(o.output, "Client.Timeout exceeded") {
@@ -235,8 +239,7 @@ func TestR41GRPCProbe(t *testing.T) {
 	port := int32(l.Addr().(*net.TCPAddr).Port)
 	refused := int32(closedPort(t))
 
-	f := newFakeProber(newExecScript().exec)
-	tg := newTarget(f, &corev1.Container{Name: "app"})
+	_, tg := newAppTarget()
 	spec := func(port int32, service *string) *corev1.Probe {
 		return &corev1.Probe{TimeoutSeconds: 1, ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: port, Service: service}}}
 	}
@@ -265,8 +268,7 @@ func TestR41GRPCProbe(t *testing.T) {
 // Warning set (ProbeWarning event).
 func TestR41WarningUpdate(t *testing.T) {
 	srv, _ := newHTTPServer(t, false)
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, _, m, clk := scriptedManager()
 	p := httpSpec("", intstr.FromInt32(int32(serverPort(t, srv.URL))), "/other")
 	p.PeriodSeconds = 1
 	m.AddInstance(testPod("p"), &corev1.Container{Name: "app", ReadinessProbe: p}, "i1", clk.Now())

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podrun/podrun/internal/poll"
 	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	testingclock "k8s.io/utils/clock/testing"
@@ -15,13 +16,10 @@ import (
 // R40, R42, R43: liveness starts as Success, needs failureThreshold
 // consecutive failures, reports the Failure once and then holds.
 func TestR42LivenessFailureThreshold(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("live", 0, 1, 0, 1, 1, 1)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	nextCall(t, f, "live") // at worker start, no initial delay
 	for i := 0; i < 4; i++ {
@@ -43,13 +41,10 @@ func TestR42LivenessFailureThreshold(t *testing.T) {
 // R40, R42: readiness starts as Failure; successThreshold consecutive
 // successes make it Success; only changes are reported.
 func TestR42ReadinessSuccessThreshold(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("ready", 0, 0, 0, 1, 1, 0)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 5, 2, 2)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	want := []*results.Result{nil, ptr(results.Success), nil, nil, ptr(results.Failure), nil}
 	for i, w := range want {
@@ -71,13 +66,11 @@ func ptr[T any](v T) *T { return &v }
 
 // R42: ticks are skipped while now - startedAt < initialDelaySeconds.
 func TestR42InitialDelay(t *testing.T) {
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, f, m, clk := scriptedManager()
 	p := execProbeSpec("ready", 10, 3, 1)
 	p.InitialDelaySeconds = 15
 	c := &corev1.Container{Name: "app", ReadinessProbe: p}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	noCall(t, f, "ready") // t=0
 	clk.Step(10 * time.Second)
@@ -89,11 +82,9 @@ func TestR42InitialDelay(t *testing.T) {
 
 // R42: one attempt per period, none in between.
 func TestR42Period(t *testing.T) {
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, f, m, clk := scriptedManager()
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 7, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	nextCall(t, f, "live")
 	for i := 0; i < 3; i++ {
@@ -136,8 +127,7 @@ func TestExecErrorIsDiscarded(t *testing.T) {
 	})
 	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 1, 1, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 	for i := 0; i < 3; i++ {
 		nextCall(t, f, "live")
 		clk.Step(time.Second)
@@ -148,18 +138,15 @@ func TestExecErrorIsDiscarded(t *testing.T) {
 // R43, R45: liveness and readiness wait for the startup probe; startup
 // stops once it succeeded; readiness is probed at once then (R44).
 func TestR43StartupGating(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("startup", 1, 1, 0)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{
 		Name:           "side",
 		StartupProbe:   execProbeSpec("startup", 10, 30, 1),
 		LivenessProbe:  execProbeSpec("live", 10, 3, 1),
 		ReadinessProbe: execProbeSpec("ready", 30, 3, 1),
 	}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	nextCall(t, f, "startup")
 	noCall(t, f, "live")
@@ -179,14 +166,11 @@ func TestR43StartupGating(t *testing.T) {
 
 // R43: a startup Failure reaching the threshold is reported and holds.
 func TestR43StartupFailureHolds(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("startup", 1)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", StartupProbe: execProbeSpec("startup", 1, 2, 1),
 		ReadinessProbe: execProbeSpec("ready", 1, 1, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 	nextCall(t, f, "startup")
 	clk.Step(time.Second)
 	nextCall(t, f, "startup")
@@ -198,11 +182,9 @@ func TestR43StartupFailureHolds(t *testing.T) {
 
 // R44: ProbeReadinessNow probes at once and restarts the period.
 func TestR44ReadinessNow(t *testing.T) {
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, f, m, clk := scriptedManager()
 	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 30, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 	nextCall(t, f, "ready")
 	expectUpdate(t, m, results.Readiness, results.Success)
 
@@ -219,11 +201,9 @@ func TestR44ReadinessNow(t *testing.T) {
 // R49: termination stops liveness and startup (forced to Success, so the
 // container counts as started) while readiness goes on.
 func TestR49StopLivenessAndStartup(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("startup", 1)
 	res.set("ready", 1)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	pod := testPod("p")
 	c := &corev1.Container{Name: "app", StartupProbe: execProbeSpec("startup", 1, 100, 1),
 		ReadinessProbe: execProbeSpec("ready", 1, 1, 1)}
@@ -275,10 +255,8 @@ func TestR49StopLivenessAndStartup(t *testing.T) {
 
 // R40: a new instance starts from the initial results and probes again.
 func TestR40NewInstanceResets(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("live", 1)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 1, 1, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now())
 	expectUpdate(t, m, results.Liveness, results.Failure)
@@ -306,17 +284,12 @@ func TestExecCommandExpansion(t *testing.T) {
 // R42: probes of an instance adopted after a podrund restart (started before
 // the manager) begin after a random part of one period, not all at once.
 func TestR42AdoptedInstanceSpread(t *testing.T) {
-	f := newFakeProber(newExecScript().exec)
-	m, clk := newTestManager(f)
+	_, f, m, clk := scriptedManager()
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now().Add(-time.Hour))
 	defer m.RemoveInstance("i1")
-	deadline := time.Now().Add(wait)
-	for !clk.HasWaiters() { // the spreading timer
-		if time.Now().After(deadline) {
-			t.Fatal("no spreading timer")
-		}
-		time.Sleep(time.Millisecond)
+	if !poll.Within(wait, time.Millisecond, clk.HasWaiters) { // the spreading timer
+		t.Fatal("no spreading timer")
 	}
 	noCall(t, f, "live")
 	clk.Step(10 * time.Second) // the delay is below one period
@@ -333,16 +306,13 @@ func TestR42AdoptedInstanceSpread(t *testing.T) {
 // failure threshold and for a readiness probe that never succeeded, so the
 // engine records one Unhealthy event per failure; successes are not.
 func TestFailureNotices(t *testing.T) {
-	res := newExecScript()
+	res, f, m, clk := scriptedManager()
 	res.set("live", 1, 1, 0)
 	res.set("ready", 1, 1, 0)
-	f := newFakeProber(res.exec)
-	m, clk := newTestManager(f)
 	c := &corev1.Container{Name: "app",
 		LivenessProbe:  execProbeSpec("live", 10, 3, 1),
 		ReadinessProbe: execProbeSpec("ready", 10, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	count := map[results.Kind]int{}
 	for attempt := 0; attempt < 3; attempt++ {
@@ -385,8 +355,7 @@ func TestObserverSeesEveryUpdate(t *testing.T) {
 	clk := testingclock.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	m := NewManager(f, clk, nil, WithObserver(func(u results.Update) { observed <- u }))
 	c := &corev1.Container{Name: "app", ReadinessProbe: execProbeSpec("ready", 10, 3, 1)}
-	m.AddInstance(testPod("p"), c, "i1", clk.Now())
-	defer m.RemoveInstance("i1")
+	addApp(t, m, clk, c)
 
 	nextCall(t, f, "ready")
 	u := expectUpdate(t, m, results.Readiness, results.Success)
