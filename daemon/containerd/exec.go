@@ -13,7 +13,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"go.uber.org/zap"
 
-	"github.com/podrun/podrun/internal/chans"
+	"github.com/podrun/podrun/daemon/internal/chans"
 	"github.com/podrun/podrun/supervisor"
 )
 

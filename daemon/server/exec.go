@@ -14,7 +14,7 @@ import (
 	utilexec "k8s.io/utils/exec"
 
 	"github.com/podrun/podrun/api"
-	"github.com/podrun/podrun/internal/chans"
+	"github.com/podrun/podrun/daemon/internal/chans"
 	"github.com/podrun/podrun/supervisor"
 )
 
