@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/podrun/podrun/internal/poll"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // termBehaviour says how a fake container reacts to its stop signal.
@@ -446,7 +446,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 func (h *harness) stop() {
 	h.cancel()
 	<-h.done
-	poll.Within(2*time.Second, 5*time.Millisecond, func() bool { return runtime.NumGoroutine() <= h.before })
+	_ = wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 2*time.Second, true, func(context.Context) (bool, error) { return runtime.NumGoroutine() <= h.before, nil })
 	if n := runtime.NumGoroutine(); n > h.before {
 		buf := make([]byte, 1<<16)
 		h.t.Errorf("goroutine leak: %d before, %d after\n%s", h.before, n, buf[:runtime.Stack(buf, true)])
@@ -463,7 +463,7 @@ func (h *harness) start(pod *corev1.Pod) {
 // waitFor polls cond in real time (the engine runs in goroutines).
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	if !poll.Within(5*time.Second, time.Millisecond, cond) {
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
 		h.t.Fatalf("timed out waiting for %s; calls: %v", what, h.rt.callLog())
 	}
 }

@@ -11,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/podrun/podrun/internal/poll"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // TestPostStartFailure_R53: FailedPostStartHook event, the instance is
@@ -198,7 +198,7 @@ func TestWorkerEndsWithPod(t *testing.T) {
 		_ = h.m.Delete(context.Background(), pod.UID, nil)
 		h.waitFinished(pod.UID)
 	}
-	poll.Within(2*time.Second, 5*time.Millisecond, func() bool { return goroutines() <= base })
+	_ = wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 2*time.Second, true, func(context.Context) (bool, error) { return goroutines() <= base, nil })
 	if n := goroutines(); n > base {
 		t.Fatalf("%d goroutines left after the pods finished, %d before", n, base)
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/podrun/podrun/api/client"
 	"github.com/podrun/podrun/api/client/fake"
-	"github.com/podrun/podrun/internal/poll"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // result is one podctl run.
@@ -112,7 +112,7 @@ func readyCond(ok bool) corev1.PodCondition {
 // eventually polls cond in the test only (podctl itself never polls).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	if !poll.Within(10*time.Second, 10*time.Millisecond, cond) {
+	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
 		t.Fatalf("timed out waiting for %s", what)
 	}
 }

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/daemon/store"
-	"github.com/podrun/podrun/internal/poll"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // slowHooks blocks on the first Job it hears of until released, and
@@ -81,7 +81,7 @@ func TestCronJobFeedResyncsAfterFallingBehind(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	if !poll.Within(5*time.Second, 5*time.Millisecond, cond) {
+	if err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
 		t.Fatal("condition not met within 5s")
 	}
 }

@@ -18,13 +18,13 @@ import (
 	"github.com/podrun/podrun/daemon/metrics"
 	"github.com/podrun/podrun/daemon/objects"
 	"github.com/podrun/podrun/daemon/store"
-	"github.com/podrun/podrun/internal/poll"
 	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap/zaptest"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // fakeEngine stands in for supervisor.Manager: it remembers the pods it
@@ -299,7 +299,7 @@ func (ts *testServer) pod(data []byte) *corev1.Pod {
 // eventually polls cond for up to 5 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	if !poll.Within(5*time.Second, 10*time.Millisecond, cond) {
+	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
 		t.Fatalf("timed out waiting for %s", what)
 	}
 }

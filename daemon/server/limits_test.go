@@ -13,7 +13,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/podrun/podrun/internal/poll"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // expectTooMany checks a refused session: 429, reason TooManyRequests in
@@ -50,7 +50,7 @@ func (ts *testServer) get(path string) *http.Response {
 // waitFree waits until the server has noticed a closed session.
 func waitFree(t *testing.T, s *slots, want int) {
 	t.Helper()
-	if !poll.Within(10*time.Second, 5*time.Millisecond, func() bool { return s.inUse() == want }) {
+	if err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) { return s.inUse() == want, nil }); err != nil {
 		t.Fatalf("%s in use: %d, want %d: a closed session kept its slot", s.what, s.inUse(), want)
 	}
 }

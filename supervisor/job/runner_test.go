@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/podrun/podrun/internal/poll"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // GetJob and ListJobs make fakeCluster a JobSource.
@@ -35,7 +35,7 @@ func (f *fakeCluster) ListJobs(context.Context) ([]*batchv1.Job, error) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	if !poll.Within(5*time.Second, 2*time.Millisecond, cond) {
+	if err := wait.PollUntilContextTimeout(context.Background(), 2*time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) { return cond(), nil }); err != nil {
 		t.Fatalf("timed out waiting for %s", what)
 	}
 }

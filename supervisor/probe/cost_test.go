@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/internal/poll"
 	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/clock"
 
 	"google.golang.org/grpc"
@@ -59,7 +59,7 @@ func TestRemoveInstanceLeavesNoGoroutine(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		m.RemoveInstance("i" + strconv.Itoa(i))
 	}
-	if !poll.Within(wait, 20*time.Millisecond, func() bool { return runtime.NumGoroutine() <= baseline+2 }) {
+	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, waitLimit, true, func(context.Context) (bool, error) { return runtime.NumGoroutine() <= baseline+2, nil }); err != nil {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines, baseline %d:\n%s", runtime.NumGoroutine(), baseline,
 			buf[:runtime.Stack(buf, true)])

@@ -16,8 +16,8 @@ import (
 	testingclock "k8s.io/utils/clock/testing"
 )
 
-// wait bounds every real-time wait of the tests.
-const wait = 5 * time.Second
+// waitLimit bounds every real-time waitLimit of the tests.
+const waitLimit = 5 * time.Second
 
 // execCall is one Exec seen by the fake runtime.
 type execCall struct {
@@ -137,7 +137,7 @@ func newTestManager(p Prober) (*Manager, *testingclock.FakeClock) {
 // commands are skipped.
 func nextCall(t *testing.T, f *fakeProber, name string) execCall {
 	t.Helper()
-	deadline := time.After(wait)
+	deadline := time.After(waitLimit)
 	for {
 		select {
 		case c := <-f.calls:
@@ -145,7 +145,7 @@ func nextCall(t *testing.T, f *fakeProber, name string) execCall {
 				return c
 			}
 		case <-deadline:
-			t.Fatalf("no %s probe within %v", name, wait)
+			t.Fatalf("no %s probe within %v", name, waitLimit)
 		}
 	}
 }
@@ -158,13 +158,13 @@ func callsOf(t *testing.T, f *fakeProber, names ...string) {
 	for _, n := range names {
 		want[n] = true
 	}
-	deadline := time.After(wait)
+	deadline := time.After(waitLimit)
 	for len(want) > 0 {
 		select {
 		case c := <-f.calls:
 			delete(want, c.command[0])
 		case <-deadline:
-			t.Fatalf("probes %v did not run within %v", want, wait)
+			t.Fatalf("probes %v did not run within %v", want, waitLimit)
 		}
 	}
 }
@@ -193,7 +193,7 @@ func isFailureNotice(u results.Update) bool { return u.Failed && u.Result != res
 
 func nextUpdate(t *testing.T, m *Manager) results.Update {
 	t.Helper()
-	deadline := time.After(wait)
+	deadline := time.After(waitLimit)
 	for {
 		select {
 		case u := <-m.Updates():
@@ -202,7 +202,7 @@ func nextUpdate(t *testing.T, m *Manager) results.Update {
 			}
 			return u
 		case <-deadline:
-			t.Fatalf("no update within %v", wait)
+			t.Fatalf("no update within %v", waitLimit)
 			return results.Update{}
 		}
 	}

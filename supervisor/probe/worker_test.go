@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podrun/podrun/internal/poll"
 	"github.com/podrun/podrun/supervisor/probe/results"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	testingclock "k8s.io/utils/clock/testing"
 )
 
@@ -239,7 +239,7 @@ func TestR49StopLivenessAndStartup(t *testing.T) {
 				t.Fatalf("%s probed during termination", call.command[0])
 			}
 			expectReadinessNotice()
-		case <-time.After(wait):
+		case <-time.After(waitLimit):
 			t.Fatal("readiness stopped during termination")
 		}
 	}
@@ -288,7 +288,7 @@ func TestR42AdoptedInstanceSpread(t *testing.T) {
 	c := &corev1.Container{Name: "app", LivenessProbe: execProbeSpec("live", 10, 3, 1)}
 	m.AddInstance(testPod("p"), c, "i1", clk.Now().Add(-time.Hour))
 	defer m.RemoveInstance("i1")
-	if !poll.Within(wait, time.Millisecond, clk.HasWaiters) { // the spreading timer
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, waitLimit, true, func(context.Context) (bool, error) { return clk.HasWaiters(), nil }); err != nil { // the spreading timer
 		t.Fatal("no spreading timer")
 	}
 	noCall(t, f, "live")
@@ -364,7 +364,7 @@ func TestObserverSeesEveryUpdate(t *testing.T) {
 		if o != u {
 			t.Fatalf("observed %+v, the engine got %+v", o, u)
 		}
-	case <-time.After(wait):
+	case <-time.After(waitLimit):
 		t.Fatal("the observer saw no update")
 	}
 }
