@@ -1,14 +1,21 @@
-// Command podrund-logger is podrund's container log writer, run by
-// containerd's shim once per container (binary:// log driver) as
+// Command podrund-logger is podrund's container log writer. As the shared
+// writer podrund starts it once, detached, as
+//
+//	podrund-logger serve --state DIR
+//
+// and it writes the logs of every container from their FIFOs, outliving
+// podrund restarts (crilog.Serve). Without it, or as the fallback, the
+// shim runs it once per container (binary:// log driver) as
 //
 //	podrund-logger cri-logger MAXBYTES,MAXFILES,PATH
 //
 // the same argv as the fallback "podrund cri-logger" subcommand. It is a
-// separate, standard-library-only binary so that each of these processes
-// starts fast and stays small (daemon/crilog). Install it beside podrund.
+// separate, standard-library-only binary so that it starts fast and stays
+// small (daemon/crilog). Install it beside podrund.
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 
@@ -16,10 +23,31 @@ import (
 )
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == crilog.ServeCommand {
+		os.Exit(serve(os.Args[2:]))
+	}
 	if len(os.Args) < 2 || os.Args[1] != crilog.Command {
-		fmt.Fprintf(os.Stderr, "usage: %s %s MAXBYTES,MAXFILES,PATH (run by containerd's shim for podrund)\n",
-			os.Args[0], crilog.Command)
+		fmt.Fprintf(os.Stderr, "usage: %s %s MAXBYTES,MAXFILES,PATH (run by containerd's shim for podrund)\n"+
+			"       %s %s --state DIR (the shared writer, started by podrund)\n",
+			os.Args[0], crilog.Command, os.Args[0], crilog.ServeCommand)
 		os.Exit(2)
 	}
 	os.Exit(crilog.Main(os.Args[2:]))
+}
+
+func serve(args []string) int {
+	fs := flag.NewFlagSet(crilog.ServeCommand, flag.ContinueOnError)
+	state := fs.String("state", "", "the writer's private state dir (socket, attachments)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *state == "" || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: podrund-logger serve --state DIR")
+		return 2
+	}
+	if err := crilog.Serve(*state, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "podrund-logger:", err)
+		return 1
+	}
+	return 0
 }
