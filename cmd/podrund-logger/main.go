@@ -1,7 +1,7 @@
 // Command podrund-logger is podrund's container log writer. As the shared
 // writer podrund starts it once, detached, as
 //
-//	podrund-logger serve --state DIR
+//	podrund-logger log-writer --state DIR
 //
 // and it writes the logs of every container from their FIFOs, outliving
 // podrund restarts (crilog.Serve). Without it, or as the fallback, the
@@ -15,7 +15,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 
@@ -24,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) >= 2 && os.Args[1] == crilog.ServeCommand {
-		os.Exit(serve(os.Args[2:]))
+		os.Exit(crilog.ServeMain(os.Args[2:]))
 	}
 	if len(os.Args) < 2 || os.Args[1] != crilog.Command {
 		fmt.Fprintf(os.Stderr, "usage: %s %s MAXBYTES,MAXFILES,PATH (run by containerd's shim for podrund)\n"+
@@ -33,21 +32,4 @@ func main() {
 		os.Exit(2)
 	}
 	os.Exit(crilog.Main(os.Args[2:]))
-}
-
-func serve(args []string) int {
-	fs := flag.NewFlagSet(crilog.ServeCommand, flag.ContinueOnError)
-	state := fs.String("state", "", "the writer's private state dir (socket, attachments)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *state == "" || fs.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: podrund-logger serve --state DIR")
-		return 2
-	}
-	if err := crilog.Serve(*state, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "podrund-logger:", err)
-		return 1
-	}
-	return 0
 }

@@ -44,6 +44,16 @@ type Writer struct {
 // writer's private dir, which no other local user may enter.
 func (w *Writer) FIFODir(id string) string { return filepath.Join(w.State, "fifos", id) }
 
+// FIFOOwners lists the containers that have a FIFO dir.
+func (w *Writer) FIFOOwners() []string {
+	entries, _ := os.ReadDir(filepath.Join(w.State, "fifos"))
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		ids = append(ids, e.Name())
+	}
+	return ids
+}
+
 // MakeFIFOs creates the container's FIFOs (stderr too unless tty) and
 // returns the attachment to register.
 func (w *Writer) MakeFIFOs(id string, log Spec, tty bool) (Attachment, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -18,11 +19,31 @@ import (
 )
 
 // ServeCommand is the shared writer's first argument:
-// "podrund-logger serve --socket PATH --state DIR". One such process
+// "podrund-logger log-writer --state DIR" (or podrund's own subcommand
+// without podrund-logger). One such process
 // writes the logs of every container, instead of one process per
 // container, and outlives podrund: it is started detached and exits once
 // no container is attached.
-const ServeCommand = "serve"
+const ServeCommand = "log-writer"
+
+// ServeMain runs the shared writer with the arguments after ServeCommand
+// and returns the exit code: 2 for bad arguments, 1 when serving failed.
+func ServeMain(args []string) int {
+	fs := flag.NewFlagSet(ServeCommand, flag.ContinueOnError)
+	state := fs.String("state", "", "the writer's private state dir (socket, attachments, FIFOs)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *state == "" || fs.NArg() != 0 {
+		fmt.Fprintf(os.Stderr, "usage: %s --state DIR\n", ServeCommand)
+		return 2
+	}
+	if err := Serve(*state, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "log writer:", err)
+		return 1
+	}
+	return 0
+}
 
 // Attachment is one container's streams and log, as podrund registers it.
 type Attachment struct {
