@@ -157,7 +157,13 @@ func (w *Writer) call(req request, done func() bool) error {
 			continue
 		}
 		resp, err := roundTrip(conn, req)
+		pid := peerPID(conn)
 		conn.Close()
+		if err == nil && resp.Error == "" && req.Op == opDrained && len(w.Stored()) == 0 {
+			// The writer exits with its last container: let it be gone
+			// before the caller reports the container removed.
+			waitExit(pid, exitWait)
+		}
 		switch {
 		case err != nil:
 			last = err // the writer exited or died meanwhile: again
@@ -172,6 +178,44 @@ func (w *Writer) call(req request, done func() bool) error {
 		}
 	}
 	return fmt.Errorf("log writer %s: %w", req.Op, last)
+}
+
+// exitWait bounds the wait for a writer that is exiting.
+const exitWait = time.Second
+
+// peerPID is the pid of the process at the other end of conn, 0 if
+// unknown.
+func peerPID(conn net.Conn) int {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return 0
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	pid := 0
+	_ = raw.Control(func(fd uintptr) {
+		if cred, err := syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED); err == nil {
+			pid = int(cred.Pid)
+		}
+	})
+	return pid
+}
+
+// waitExit waits up to limit until process pid is gone or a zombie (its
+// cmdline is empty then).
+func waitExit(pid int, limit time.Duration) {
+	if pid <= 0 {
+		return
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err != nil || len(b) == 0 {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 func roundTrip(conn net.Conn, req request) (response, error) {
