@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -79,11 +78,25 @@ const startupGrace = 10 * time.Second
 // exiting, to release the state dir.
 const lockWait = 5 * time.Second
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+// validID: 1-128 of [A-Za-z0-9_.-], not starting with '_', '.' or '-':
+// an attachment's file is named by it. (A loop, not a regexp compiled at
+// every start of the per-container writer too.)
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 128 || strings.ContainsRune("_.-", rune(id[0])) {
+		return false
+	}
+	for _, c := range []byte(id) {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks an attachment before anything is opened or stored.
 func (a Attachment) Validate() error {
-	if !validID.MatchString(a.ID) {
+	if !validID(a.ID) {
 		return fmt.Errorf("attachment id %q: want 1-128 letters, digits, '_', '.', '-'", a.ID)
 	}
 	for name, p := range map[string]string{"stdout": a.Stdout, "log.path": a.Log.Path} {

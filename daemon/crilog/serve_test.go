@@ -356,3 +356,15 @@ func TestSharedWriterRefusesOtherUsers(t *testing.T) {
 		os.Chmod(w.FIFODir(a.ID), 0o755)
 	}
 }
+
+func TestValidID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"0123abcDEF": true, "a_b.c-d": true, strings.Repeat("a", 128): true,
+		"": false, strings.Repeat("a", 129): false, ".": false, "..": false, "../x": false,
+		"-x": false, "_x": false, "a/b": false, "a b": false, "a\x00": false, "é": false,
+	} {
+		if got := validID(id); got != want {
+			t.Errorf("validID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
