@@ -52,7 +52,7 @@ type shimEnds struct{ w, r *os.File }
 
 // openShim opens the FIFO as the shim does; the write end's open waits for
 // the writer's read end.
-func openShim(t *testing.T, path string) *shimEnds {
+func openShim(t testing.TB, path string) *shimEnds {
 	t.Helper()
 	w, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
@@ -68,7 +68,7 @@ func openShim(t *testing.T, path string) *shimEnds {
 func (s *shimEnds) Close() { s.w.Close(); s.r.Close() }
 
 // attach registers a container with a log below the writer's test dir.
-func attach(t *testing.T, w *Writer, id string, tty bool) (Attachment, string) {
+func attach(t testing.TB, w *Writer, id string, tty bool) (Attachment, string) {
 	t.Helper()
 	path := filepath.Join(filepath.Dir(w.State), "logs", id, "0.log")
 	a, err := w.MakeFIFOs(id, Spec{Path: path, MaxBytes: 1 << 20, MaxFiles: 2}, tty)
@@ -366,5 +366,32 @@ func TestValidID(t *testing.T) {
 		if got := validID(id); got != want {
 			t.Errorf("validID(%q) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// BenchmarkSharedWriterAttach is the shared writer's cost per container
+// start, what the shim's fork and exec of a writer process used to be:
+// making the FIFOs and registering them (the log is open on return), then
+// the shim's open of the write end. The drain at the container's end is
+// outside the timing.
+func BenchmarkSharedWriterAttach(b *testing.B) {
+	w := &Writer{Binary: os.Args[0], State: filepath.Join(b.TempDir(), "state"), Stderr: os.Stderr}
+	defer func() {
+		w.Close()
+		if pid := writerPID(w); pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}()
+	attach(b, w, "keep", true) // the writer runs throughout
+	b.ResetTimer()
+	for i := range b.N {
+		a, _ := attach(b, w, fmt.Sprintf("c%d", i), true)
+		shim := openShim(b, a.Stdout)
+		b.StopTimer()
+		shim.Close()
+		if err := w.Drained(a.ID); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
 	}
 }
