@@ -187,6 +187,8 @@ func TestSharedWriterSIGKILLLosesNoLine(t *testing.T) {
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
+		// Dead before the burst: a dying writer must not take a line.
+		waitExit(pid, hang)
 		burst(kill*100+1, kill*100+100)
 		eventually(t, "the restarted writer writes what waited", func() bool { return lines() == kill*100+100 })
 		if now := writerPID(w); now == pid || now == 0 {

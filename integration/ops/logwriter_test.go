@@ -81,11 +81,19 @@ until [ -e /shared/stop ]; do sleep 0.05; done`, bursts, perBurst)
 			return ""
 		})
 	}
+	// kill returns once the process is dead (gone or a zombie): a dying
+	// writer must not read what the next burst writes.
 	kill := func(pid int) {
 		t.Helper()
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
+		harness.Eventually(t, 30*time.Second, func() string {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && len(b) > 0 {
+				return fmt.Sprintf("writer %d still runs after SIGKILL", pid)
+			}
+			return ""
+		})
 	}
 	ctx := t.Context()
 	touch("go1")
