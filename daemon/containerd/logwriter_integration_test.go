@@ -59,3 +59,29 @@ func TestContainerLogWriters(t *testing.T) {
 		})
 	}
 }
+
+// TestLogWriterAttachmentsOfLostContainersDroppedAtStart: podrund died
+// between registering a container's FIFOs and creating its task, so the
+// writer holds an attachment no shim will ever open. The next podrund
+// drops it at start, and the writer, with nothing left, exits.
+func TestLogWriterAttachmentsOfLostContainersDroppedAtStart(t *testing.T) {
+	e := newTestEnv(t)
+	spec := LoggerSpec{Path: filepath.Join(e.root, "logs", "ghost", "0.log")}
+	if _, err := e.rt.attachLog("ghost", spec, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.rt.logw.Stored(); !slices.Equal(got, []string{"ghost"}) {
+		t.Fatalf("stored attachments %q, want ghost", got)
+	}
+	next, err := New(e.ctx, e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	if left := next.logw.Stored(); len(left) > 0 {
+		t.Errorf("attachments left after start: %v", left)
+	}
+	if left := next.logw.FIFOOwners(); len(left) > 0 {
+		t.Errorf("FIFO dirs left after start: %v", left)
+	}
+}
