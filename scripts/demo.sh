@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Demo: build podrund (with podrund-logger, its per-container log writer) and podctl,
+# Demo: build podrund (with podrund-logger, its container log writer) and podctl,
 # start podrund in the background (with --embedded-containerd it starts its own containerd
 # when none answers, as k3s does), import the busybox test image, run a pod
 # with a native sidecar (scripts/demo-pod.yaml = seed example 01) and show it.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds podrund, podrund-logger (the per-container log writer podrund looks for beside
+# Builds podrund, podrund-logger (the container log writer podrund looks for beside
 # itself) and podctl, installs them to /usr/local/bin and installs and starts the systemd
 # units (podrund.socket + podrund.service). Run as root.
 set -euo pipefail

@@ -36,6 +36,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == containerd.LoggerCommand {
 		os.Exit(containerd.LoggerMain(os.Args[2:]))
 	}
+	// …and the shared one: "podrund log-writer --state DIR".
+	if len(os.Args) > 1 && os.Args[1] == containerd.WriterCommand {
+		os.Exit(containerd.WriterMain(os.Args[2:]))
+	}
 	// Image archives are imported in a child: "podrund import-image …".
 	if len(os.Args) > 1 && os.Args[1] == containerd.ImportCommand {
 		os.Exit(containerd.ImportMain(os.Args[2:]))

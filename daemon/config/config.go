@@ -71,6 +71,12 @@ type Config struct {
 	// there, to clients with a certificate of podrund's own CA only
 	// (podctl kubeconfig makes one); empty: the unix socket alone.
 	ListenHTTPS string `json:"listenHTTPS,omitempty"`
+	// LogWriter is who writes the container logs: "shared", one
+	// podrund-logger process for all containers that outlives podrund
+	// restarts, or "perContainer", one started by the shim per container
+	// (containerd's binary:// log driver; also the fallback when the
+	// shared one cannot be started).
+	LogWriter string `json:"logWriter,omitempty"`
 }
 
 // Limits cap what API clients can hold open at once (one more gets 429
@@ -159,6 +165,12 @@ type CNI struct {
 	BinDir  string `json:"binDir,omitempty"`
 }
 
+// The values of Config.LogWriter.
+const (
+	LogWriterShared       = "shared"
+	LogWriterPerContainer = "perContainer"
+)
+
 // LogRotation bounds each container instance's log file.
 type LogRotation struct {
 	MaxSizeBytes int64 `json:"maxSizeBytes,omitempty"`
@@ -199,6 +211,7 @@ func Defaults() Config {
 		LogLevel:            "info",
 		CNI:                 CNI{BinDir: "/opt/cni/bin:/usr/lib/cni"},
 		LogRotation:         LogRotation{MaxSizeBytes: 10 << 20, MaxFiles: 5},
+		LogWriter:           LogWriterShared,
 		ShutdownGracePeriod: metav1.Duration{Duration: 30 * time.Second},
 		ConcurrentPodStarts: 4,
 		Memory:              Memory{GCPercent: DefaultGCPercent, SoftLimitBytes: DefaultSoftLimitBytes},
@@ -259,6 +272,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogRotation.MaxSizeBytes < 0 || c.LogRotation.MaxFiles < 0 {
 		errs = append(errs, errors.New("logRotation: maxSizeBytes and maxFiles must not be negative"))
+	}
+	if c.LogWriter != "" && c.LogWriter != LogWriterShared && c.LogWriter != LogWriterPerContainer {
+		errs = append(errs, fmt.Errorf("logWriter %q: must be %s or %s", c.LogWriter, LogWriterShared, LogWriterPerContainer))
 	}
 	if c.ShutdownGracePeriod.Duration < 0 {
 		errs = append(errs, errors.New("shutdownGracePeriod must not be negative"))

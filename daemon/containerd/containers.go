@@ -390,6 +390,7 @@ func (r *Runtime) deleteContainer(ctx context.Context, cont containerd.Container
 		return fmt.Errorf("delete container %s: %w", cont.ID(), err)
 	}
 	removeTerminationLog(labels[labelTermLog])
+	r.drainLog(cont.ID())
 	r.forgetPod(cont.ID())
 	r.takeCreated(cont.ID())
 	return nil

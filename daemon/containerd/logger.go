@@ -26,6 +26,15 @@ type LoggerSpec = crilog.Spec
 // calls os.Exit(LoggerMain(os.Args[2:])). See crilog.Main.
 func LoggerMain(args []string) int { return crilog.Main(args) }
 
+// WriterCommand is the shared log writer's first argument, for
+// podrund-logger and podrund's fallback subcommand alike:
+// "<bin> log-writer --state DIR".
+const WriterCommand = crilog.ServeCommand
+
+// WriterMain is podrund's fallback shared log writer: cmd/podrund
+// dispatches on os.Args[1] == WriterCommand. See crilog.ServeMain.
+func WriterMain(args []string) int { return crilog.ServeMain(args) }
+
 // LoggerChoice is the log writer the shims will run.
 type LoggerChoice struct {
 	Path     string // executable

@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == LoggerCommand {
 		os.Exit(LoggerMain(os.Args[2:]))
 	}
+	// …and as the shared one, "<exe> log-writer --state DIR".
+	if len(os.Args) > 1 && os.Args[1] == WriterCommand {
+		os.Exit(WriterMain(os.Args[2:]))
+	}
 	// …and as the import child, "<exe> import-image ADDRESS NS SNAPSHOTTER".
 	if len(os.Args) > 1 && os.Args[1] == ImportCommand {
 		os.Exit(ImportMain(os.Args[2:]))

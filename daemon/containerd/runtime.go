@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podrun/podrun/daemon/crilog"
 	"github.com/podrun/podrun/daemon/secopts"
 	"github.com/podrun/podrun/supervisor"
 )
@@ -69,8 +70,14 @@ type Options struct {
 	LogMaxBytes int64
 	LogMaxFiles int
 	// LoggerBinary is the executable the shim runs as the log writer with
-	// the argv documented at LoggerMain; empty: FindLogger's choice.
+	// the argv documented at LoggerMain, and podrund as the shared writer
+	// (WriterMain); empty: FindLogger's choice.
 	LoggerBinary string
+	// PerContainerLogWriter has the shim run one log writer per container
+	// (binary://) instead of registering the container with the shared
+	// writer (crilog.Serve), which is also the fallback when the shared
+	// writer cannot be started.
+	PerContainerLogWriter bool
 	// DockerConfig is the config.json with registry credentials; empty:
 	// $HOME/.docker/config.json.
 	DockerConfig string
@@ -90,7 +97,9 @@ type Runtime struct {
 	log         *zap.Logger
 	snapshotter string
 	loggerBin   string
-	images      imageCache // image content facts by target digest
+	logw        *crilog.Writer // the shared writer's client; nil without State
+	sharedLogs  bool           // new containers log through logw
+	images      imageCache     // image content facts by target digest
 
 	mu      sync.Mutex
 	podUIDs map[string]string      // container ID → pod UID, for events
@@ -131,12 +140,13 @@ func New(ctx context.Context, o Options) (*Runtime, error) {
 	}
 	r.log.Info("connected to containerd", zap.String("address", o.Address),
 		zap.String("namespace", o.Namespace), zap.String("snapshotter", r.snapshotter))
+	r.setUpLogWriter(ctx, logger.Path)
 	if logger.Fallback {
 		r.log.Warn("container log writer: "+LoggerBinaryName+" not found beside podrund or on PATH, "+
 			"using podrund's own cri-logger subcommand (slower container starts, more memory per container)",
 			zap.String("path", logger.Path))
 	} else {
-		r.log.Info("container log writer", zap.String("path", logger.Path))
+		r.log.Info("container log writer", zap.String("path", logger.Path), zap.Bool("shared", r.sharedLogs))
 	}
 	return r, nil
 }
@@ -162,8 +172,14 @@ func (r *Runtime) Version(ctx context.Context) (string, error) {
 	return v.Version, nil
 }
 
-// Close closes the containerd connection; tasks keep running in their shims.
-func (r *Runtime) Close() error { return r.client.Close() }
+// Close closes the containerd connection; tasks keep running in their
+// shims, and their logs in the shared writer.
+func (r *Runtime) Close() error {
+	if r.logw != nil {
+		r.logw.Close()
+	}
+	return r.client.Close()
+}
 
 // Client gives the containerd client (for tests and diagnostics).
 func (r *Runtime) Client() *containerd.Client { return r.client }

@@ -155,6 +155,7 @@ func (r *Runtime) Reap(ctx context.Context, id string) (supervisor.ExitStatus, e
 		return supervisor.ExitStatus{}, fmt.Errorf("load task of %s: %w", id, err)
 	}
 	es.OOMKilled = labels[labelOOMKilled] == "true"
+	r.drainLog(id) // the message may fall back to the log's tail
 	es.Message = terminationMessage(labels, es.ExitCode)
 	if err := r.deleteContainer(ctx, cont); err != nil {
 		return supervisor.ExitStatus{}, err

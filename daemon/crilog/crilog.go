@@ -1,8 +1,10 @@
 // Package crilog owns podrun's container logs. Its writer turns a
 // container's stdout and stderr into a CRI-format log file ("TIMESTAMP
-// STREAM F|P LINE"), rotated by size; containerd's shim runs it once per
-// container through the binary:// log driver, so logging goes on while
-// podrund is down. Its reader (Streamer, Tail) is the one parser of those
+// STREAM F|P LINE"), rotated by size. It runs outside podrund, so logging
+// goes on while podrund is down: as one shared process for all containers
+// (Serve, reading the FIFOs the shims write; podrund's side is Writer), or,
+// as the fallback, once per container started by containerd's shim through
+// the binary:// log driver (Main). Its reader (Streamer, Tail) is the one parser of those
 // records, for the log endpoint and termination messages. And it alone
 // knows where the files are and how rotated ones are named (layout.go),
 // for the runtime that creates and removes them and the eviction monitor

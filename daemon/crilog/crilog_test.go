@@ -13,10 +13,18 @@ import (
 )
 
 // TestMain lets the tests run this binary as the shim runs the writer:
-// "<exe> cri-logger SPEC" with the streams on fds 3 and 4.
+// "<exe> cri-logger SPEC" with the streams on fds 3 and 4; as podrund runs
+// the shared writer, "<exe> log-writer --state DIR"; and as the local user
+// probing it (serve_test.go).
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == Command {
 		os.Exit(Main(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == ServeCommand {
+		os.Exit(ServeMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == probeCommand {
+		os.Exit(probe(os.Args[2:]))
 	}
 	os.Exit(m.Run())
 }

@@ -62,6 +62,13 @@ func Run(ctx context.Context, spec Spec, stdout, stderr io.Reader, ready func() 
 	if err := ready(); err != nil {
 		return fmt.Errorf("signal logger ready: %w", err)
 	}
+	return copyStreams(ctx, l, stdout, stderr)
+}
+
+// copyStreams writes both streams to l until they end, or until ctx ends
+// and what is left has drained for at most drainWait: the one copy loop of
+// the per-container writer (Run) and the shared one (Serve).
+func copyStreams(ctx context.Context, l *Log, stdout, stderr io.Reader) error {
 	errs := make(chan error, 2)
 	go func() { errs <- l.CopyStream("stdout", stdout) }()
 	go func() { errs <- l.CopyStream("stderr", stderr) }()

@@ -80,12 +80,17 @@ type CNIConfig struct {
 }
 
 // daemonConfig is podrund's --config file: hostPaths below the run's base
-// dir and, when cni is set, CNI networking.
+// dir, when cni is set, CNI networking, and the log writer.
 func daemonConfig(base string, cni *CNIConfig) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "policy:\n  allowedHostPaths:\n  - %s\n", base)
 	if cni != nil {
 		fmt.Fprintf(&b, "cni:\n  confDir: %s\n  binDir: %s\n", cni.ConfDir, cni.BinDir)
+	}
+	// BENCH_LOG_WRITER=perContainer measures the old log path against the
+	// shared writer, the default.
+	if v := os.Getenv("BENCH_LOG_WRITER"); v != "" {
+		fmt.Fprintf(&b, "logWriter: %s\n", v)
 	}
 	return b.String()
 }

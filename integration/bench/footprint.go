@@ -35,8 +35,8 @@ type FootprintResult struct {
 	ContainerdCPU   CPU      `json:"containerdCPU"`   // containerd over the probe window, for context
 	ProbeStartupSec float64  `json:"probeStartupSec"` // time to start the probed pods
 	ProbeRestarts   int32    `json:"probeRestarts"`   // restarts of the probed pods' containers by the window's end
-	// podrund's log writers: one "podrund-logger cri-logger" process (or "podrund cri-logger" without it) per running
-	// container (containerd's binary log driver), not part of podrund's RSS.
+	// podrund's log writers, not part of podrund's RSS: the one shared "podrund-logger log-writer", or with
+	// logWriter: perContainer one "podrund-logger cri-logger" process per running container (binary log driver).
 	Loggers      int     `json:"loggers"`
 	LoggersRSSMi float64 `json:"loggersRSSMiB"` // summed RSS: counts their shared text once per process
 	LoggersPSSMi float64 `json:"loggersPSSMiB"` // summed PSS: shared pages split among the sharers
@@ -276,12 +276,12 @@ func shimProcesses(namespace string) (n int, pssMiB float64) {
 	return n, round2(float64(pss) / 1024)
 }
 
-// loggerProcesses counts the log-writer processes ("… cri-logger …") of the daemon
+// loggerProcesses counts the log-writer processes ("… log-writer …", "… cri-logger …") of the daemon
 // whose files live below dir, and their summed RSS and PSS in MiB.
 func loggerProcesses(dir string) (n int, rssMiB, pssMiB float64) {
 	var rss, pss int64
 	for _, p := range harness.ProcessesMentioning(dir) {
-		if !strings.Contains(p.Cmdline, " cri-logger ") {
+		if !strings.Contains(p.Cmdline, " cri-logger ") && !strings.Contains(p.Cmdline, " log-writer ") {
 			continue
 		}
 		if st, err := readProcStat(p.PID); err == nil {
@@ -356,7 +356,7 @@ func (f *FootprintResult) writeTable(w io.Writer) {
 	row(fmt.Sprintf("%d pods, exec + httpGet probes every 1 s", f.Pods), f.WithProbes, f.WithProbesCPU)
 	fmt.Fprintf(w, "\ncontainerd over the probe window: %.2f s CPU (%.1f%% of a core); restarts of probed containers: %d; "+
 		"probed pods took %.1f s to start\n", f.ContainerdCPU.CPUSec, f.ContainerdCPU.Percent, f.ProbeRestarts, f.ProbeStartupSec)
-	fmt.Fprintf(w, "\nOutside podrund: %d log-writer processes (`podrund-logger`, one per running container) with %d pods: "+
+	fmt.Fprintf(w, "\nOutside podrund: %d log-writer processes (`podrund-logger`) with %d pods: "+
 		"%.1f MiB PSS in all (%.1f MiB summed RSS, shared text counted in each).\n", f.Loggers, f.Pods, f.LoggersPSSMi, f.LoggersRSSMi)
 	stack := f.PodrundPSSMi + f.ShimsPSSMi + f.LoggersPSSMi
 	fmt.Fprintf(w, "The stack below containerd with %d pods × 3 containers: podrund %.1f MiB + %d shims %.1f MiB + %d log writers %.1f MiB = "+

@@ -40,6 +40,11 @@ func logBombBytes(t *testing.T) int64 {
 // under this (the measured peak is in the log of the test).
 const rssLimit = 100 << 20
 
+// writerRSSLimit is what the shared log writer may reach while it writes
+// the bomb: it holds one 16 KiB record per stream, whatever the line's
+// length.
+const writerRSSLimit = 32 << 20
+
 // abortRSS ends the test early once podrund is plainly unbounded.
 const abortRSS = 1 << 30
 
@@ -60,6 +65,7 @@ func TestLogBombFollowStaysBounded(t *testing.T) {
 	c.Apply(ps.YAML(c.HostDir))
 	c.WaitFor("bomb", "Running", 60*time.Second, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 
+	writer := sharedWriter(t, c.Daemon)
 	follow, stdout, stderr := c.StartPodctl(context.Background(), "logs", "-f", "bomb")
 	defer func() { _ = follow.Process.Kill(); _ = follow.Wait() }()
 	var received atomic.Int64
@@ -90,7 +96,7 @@ func TestLogBombFollowStaysBounded(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(c.HostDir, "bomb", "go"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var peak int64
+	var peak, writerPeak int64
 	var growing int // samples during which the follower received more
 	last := int64(0)
 	deadline := time.Now().Add(10 * time.Minute)
@@ -104,6 +110,7 @@ func TestLogBombFollowStaysBounded(t *testing.T) {
 		if rss > peak {
 			peak = rss
 		}
+		writerPeak = max(writerPeak, rssOrZero(writer))
 		if r := received.Load(); r > last {
 			growing++
 			last = r
@@ -118,6 +125,10 @@ func TestLogBombFollowStaysBounded(t *testing.T) {
 	got := received.Load()
 	t.Logf("bomb of %d MiB: podrund peak RSS %.1f MiB, follower received %d MiB in %s (%.0f MiB/s), growing in %d samples",
 		size>>20, float64(peak)/(1<<20), got>>20, took.Round(time.Millisecond), float64(got)/(1<<20)/took.Seconds(), growing)
+	t.Logf("shared log writer peak RSS %.1f MiB", float64(writerPeak)/(1<<20))
+	if writerPeak > writerRSSLimit {
+		t.Errorf("shared log writer peak RSS %d MiB while writing the bomb, want < %d MiB", writerPeak>>20, writerRSSLimit>>20)
+	}
 	if peak > rssLimit {
 		t.Errorf("podrund peak RSS %d MiB while following the bomb, want < %d MiB", peak>>20, rssLimit>>20)
 	}
@@ -143,6 +154,37 @@ func TestLogBombFollowStaysBounded(t *testing.T) {
 	if rss := vmRSS(t, pid); rss > rssLimit {
 		t.Errorf("podrund RSS %d MiB after the pod was deleted, want < %d MiB", rss>>20, rssLimit>>20)
 	}
+}
+
+// sharedWriter is the pid of daemon d's shared log writer.
+func sharedWriter(t *testing.T, d *harness.Podrund) int {
+	t.Helper()
+	var pid int
+	harness.Eventually(t, 30*time.Second, func() string {
+		for _, p := range harness.ProcessesMentioning(d.Dir) {
+			if strings.Contains(p.Cmdline, " log-writer ") {
+				pid = p.PID
+				return ""
+			}
+		}
+		return "no shared log writer runs"
+	})
+	return pid
+}
+
+// rssOrZero is a process's VmRSS, 0 once it is gone.
+func rssOrZero(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // softLimit is the softLimitBytes podrund logged applying at start.
@@ -174,19 +216,9 @@ func softLimit(t *testing.T, logPath string) int64 {
 // vmRSS reads a process's resident set size from /proc.
 func vmRSS(t *testing.T, pid int) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatalf("read podrund status: %v", err)
+	rss := rssOrZero(pid)
+	if rss == 0 {
+		t.Fatalf("no VmRSS in /proc/%d/status", pid)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				t.Fatalf("VmRSS %q: %v", l, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmRSS in /proc/%d/status", pid)
-	return 0
+	return rss
 }
