@@ -164,7 +164,7 @@ func (d *daemon) wire(ctx context.Context) error {
 		State: cfg.State, Objects: d.st, Sandboxes: sb, Volumes: d.vols, Logger: log.Named("runtime"),
 		LogMaxBytes: cfg.LogRotation.MaxSizeBytes, LogMaxFiles: cfg.LogRotation.MaxFiles,
 		DockerConfig: cfg.ImagePull.DockerConfig, Security: secopts.Config{SeccompRoot: seccompRoot(cfg), OOMScore: oom}.SpecOpts,
-		ImportBinary: importBinary(log)})
+		ImportBinary: importBinary(log), ShimPerNode: cfg.ShimGrouping == config.ShimGroupingNode})
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)
 	}
