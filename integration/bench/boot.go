@@ -44,17 +44,11 @@ func (r *run) boot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pw, err := watchPods(ctx, d.C, ns)
-	if err != nil {
-		return err
-	}
 	pods := make([]*corev1.Pod, BootPods)
 	for i := range pods {
 		pods[i] = threeContainerPod(fmt.Sprintf("boot-%d", i))
 	}
-	_, _, err = startPods(ctx, d, pw, ns, pods, 8, r.s.ReadyTimeout*4)
-	pw.Close()
-	if err != nil {
+	if err := runPods(ctx, d, ns, pods, r.s.ReadyTimeout*4); err != nil {
 		return err
 	}
 	if err := r.env.crashHost(d); err != nil {

@@ -85,3 +85,37 @@ func TestParseTimestamped(t *testing.T) {
 		t.Fatal("a line without a timestamp was accepted")
 	}
 }
+
+// The stack's goal is stated per shimGrouping, and only for the pod count
+// it is set for; the report prints each stack's parts.
+func TestStackTargets(t *testing.T) {
+	stacks := []StackPSS{
+		{ShimGrouping: "pod", PodrundPSSMi: 31.3, Shims: 10, ShimsPSSMi: 35.7, Loggers: 30, LoggersPSSMi: 21.2},
+		{ShimGrouping: "node", PodrundPSSMi: 31.3, Shims: 1, ShimsPSSMi: 5.5, Loggers: 30, LoggersPSSMi: 21.2},
+	}
+	for _, tc := range []struct {
+		pods      int
+		pod, node string
+	}{{10, "missed", "met"}, {50, "not measured", "not measured"}} {
+		r := &Results{Settings: DefaultSettings(false)}
+		r.Footprint = &FootprintResult{Pods: tc.pods, Stacks: stacks}
+		r.evaluateTargets()
+		got := map[string]string{}
+		for _, tg := range r.Targets {
+			got[tg.Name] = tg.Status
+		}
+		if got["stack below containerd, shimGrouping pod"] != tc.pod || got["stack below containerd, shimGrouping node"] != tc.node {
+			t.Errorf("%d pods: stack targets %v, want pod %s and node %s", tc.pods, got, tc.pod, tc.node)
+		}
+	}
+	var out bytes.Buffer
+	(&FootprintResult{Pods: 10, Stacks: stacks}).writeTable(&out)
+	for _, want := range []string{
+		"shimGrouping pod: podrund 31.3 MiB + 10 shims 35.7 MiB + 30 log writers 21.2 MiB = 88.2 MiB PSS (8.8 MiB per pod)",
+		"shimGrouping node: podrund 31.3 MiB + 1 shims 5.5 MiB + 30 log writers 21.2 MiB = 58.0 MiB PSS (5.8 MiB per pod)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the footprint table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
