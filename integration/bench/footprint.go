@@ -259,10 +259,11 @@ func (r *run) restartWrites(ctx context.Context, d *Daemon, pw *podWatch, ns str
 	return fmt.Errorf("%s never restarted", pod.Name)
 }
 
-// shimProcesses counts the runc shims serving namespace and their summed
-// PSS in MiB.
-func shimProcesses(namespace string) (n int, pssMiB float64) {
-	var pss int64
+// shimPIDs lists the runc shims serving daemon d's containerd namespace
+// on its containerd: another benchmark on the host may use the same
+// namespace name on a containerd of its own.
+func shimPIDs(d *Daemon) []int {
+	var pids []int
 	entries, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, e := range entries {
 		b, err := os.ReadFile(e)
@@ -270,31 +271,48 @@ func shimProcesses(namespace string) (n int, pssMiB float64) {
 			continue
 		}
 		args := strings.Split(string(b), "\x00")
-		if len(args) < 3 || !strings.Contains(args[0], "containerd-shim") || !slices.Contains(args, namespace) {
+		if len(args) < 3 || !strings.Contains(args[0], "containerd-shim") || !slices.Contains(args, d.P.Namespace) ||
+			!slices.Contains(args, d.P.ContainerdAddress) {
 			continue
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(e)))
-		n++
-		pss += readPSS(pid)
+		pids = append(pids, pid)
 	}
-	return n, round2(float64(pss) / 1024)
+	return pids
 }
 
-// loggerProcesses counts the log-writer processes ("… cri-logger …") of the daemon
-// whose files live below dir, and their summed RSS and PSS in MiB.
+// loggerProcesses counts the log-writer processes of the daemon whose
+// files live below dir, and their summed RSS and PSS in MiB.
 func loggerProcesses(dir string) (n int, rssMiB, pssMiB float64) {
-	var rss, pss int64
-	for _, p := range harness.ProcessesMentioning(dir) {
-		if !strings.Contains(p.Cmdline, " cri-logger ") {
-			continue
-		}
-		if st, err := readProcStat(p.PID); err == nil {
-			n++
+	var rss int64
+	pids := loggerPIDs(dir)
+	for _, pid := range pids {
+		if st, err := readProcStat(pid); err == nil {
 			rss += st.RSSKiB
-			pss += readPSS(p.PID)
 		}
 	}
-	return n, round2(float64(rss) / 1024), round2(float64(pss) / 1024)
+	return len(pids), round2(float64(rss) / 1024), summedPSSMiB(pids)
+}
+
+// loggerPIDs lists the log-writer processes ("… cri-logger …") of the
+// daemon whose files live below dir.
+func loggerPIDs(dir string) []int {
+	var pids []int
+	for _, p := range harness.ProcessesMentioning(dir) {
+		if strings.Contains(p.Cmdline, " cri-logger ") {
+			pids = append(pids, p.PID)
+		}
+	}
+	return pids
+}
+
+// summedPSSMiB is the processes' summed PSS in MiB.
+func summedPSSMiB(pids []int) float64 {
+	var pss int64
+	for _, pid := range pids {
+		pss += readPSS(pid)
+	}
+	return round2(float64(pss) / 1024)
 }
 
 // startPods applies pods with at most par requests in flight and waits
@@ -363,8 +381,7 @@ func (f *FootprintResult) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "\nOutside podrund: %d log-writer processes (`podrund-logger`, one per running container) with %d pods: "+
 		"%.1f MiB PSS in all (%.1f MiB summed RSS, shared text counted in each).\n", f.Loggers, f.Pods, f.LoggersPSSMi, f.LoggersRSSMi)
 	for _, s := range f.Stacks {
-		fmt.Fprintf(w, "The stack below containerd with %d pods × 3 containers, %s (%.1f MiB per pod).\n",
-			f.Pods, s, s.TotalMiB()/float64(max(f.Pods, 1)))
+		fmt.Fprintf(w, "The stack below containerd with %d pods × 3 containers, %s.\n", f.Pods, s)
 	}
 	fmt.Fprintf(w, "Flash writes by podrund: %d B written and the store grew %d B over %v with %d running pods and nothing changing "+
 		"(%.1f KiB per hour); one container restart: %d B written, store +%d B.\n", f.IdleWriteBytes, f.IdleStoreGrowth,
