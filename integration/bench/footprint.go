@@ -44,7 +44,7 @@ type FootprintResult struct {
 	// Stacks is the stack below containerd with the plain pods running,
 	// once per shimGrouping: the default (pod) on the daemon measured
 	// above, then node on a daemon of its own (stack.go).
-	Stacks []StackPSS `json:"stacks"`
+	Stacks []StackMemory `json:"stacks"`
 	// Flash wear: bytes podrund had written to storage (/proc/PID/io
 	// write_bytes) and the store file's growth over the idle window with
 	// the plain pods running, and over one container restart.

@@ -90,7 +90,7 @@ func TestParseTimestamped(t *testing.T) {
 // distinct pages), only for the pod count it is set for; the report
 // prints each stack's parts, both measures.
 func TestStackTargets(t *testing.T) {
-	stacks := []StackPSS{
+	stacks := []StackMemory{
 		{ShimGrouping: "pod", Shims: 10, Loggers: 30, PSS: StackMiB{41.5, 35.3, 21.1, 97.9}, Alone: StackMiB{41.6, 36.2, 21.5, 99.2}},
 		{ShimGrouping: "node", Shims: 1, Loggers: 30, PSS: StackMiB{40.4, 6.0, 20.9, 67.3}, Alone: StackMiB{40.5, 14.2, 2.0, 56.6}},
 		{ShimGrouping: "rootless", AloneErr: errNoFrameNumbers.Error()},

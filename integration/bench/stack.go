@@ -10,13 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// StackPSS is the memory of the stack below containerd with the plain
+// StackMemory is the memory of the stack below containerd with the plain
 // pods running, under one shimGrouping: podrund, the runc shims of its
 // containerd namespace and its log writers. PSS is their summed PSS
 // (/proc/PID/smaps_rollup) on this machine; Alone counts their distinct
 // resident pages (pageFrames), which is their PSS on a device where
 // nothing else maps their binaries, and is what the goal is stated for.
-type StackPSS struct {
+type StackMemory struct {
 	ShimGrouping string   `json:"shimGrouping"`
 	Shims        int      `json:"shims"`
 	Loggers      int      `json:"loggers"`
@@ -38,7 +38,7 @@ func (m StackMiB) String() string {
 	return fmt.Sprintf("podrund %.1f + shims %.1f + log writers %.1f = %.1f MiB", m.Podrund, m.Shims, m.Loggers, m.Total)
 }
 
-func (s StackPSS) String() string {
+func (s StackMemory) String() string {
 	alone := "not measured: " + s.AloneErr
 	if s.AloneErr == "" {
 		alone = s.Alone.String()
@@ -48,9 +48,9 @@ func (s StackPSS) String() string {
 }
 
 // measureStack reads the stack of daemon d, whose shimGrouping is grouping.
-func measureStack(d *Daemon, grouping string) StackPSS {
+func measureStack(d *Daemon, grouping string) StackMemory {
 	podrund, shims, loggers := []int{d.P.PID()}, shimPIDs(d), loggerPIDs(d.P.Dir)
-	s := StackPSS{ShimGrouping: grouping, Shims: len(shims), Loggers: len(loggers)}
+	s := StackMemory{ShimGrouping: grouping, Shims: len(shims), Loggers: len(loggers)}
 	s.PSS = StackMiB{Podrund: summedPSSMiB(podrund), Shims: summedPSSMiB(shims), Loggers: summedPSSMiB(loggers)}
 	s.PSS.Total = round2(s.PSS.Podrund + s.PSS.Shims + s.PSS.Loggers)
 	var errs [4]error

@@ -67,7 +67,7 @@ const stackPods = 10
 
 // stackTargets states the edge host's goal for the stack below
 // containerd, under each shimGrouping measured: under 60 MiB of PSS on the
-// device (the stack's distinct pages, StackPSS.Alone) with 10 pods of 3
+// device (the stack's distinct pages, StackMemory.Alone) with 10 pods of 3
 // containers. Another pod count does not measure it.
 func (r *Results) stackTargets(f *FootprintResult) {
 	for _, s := range f.Stacks {
