@@ -81,6 +81,22 @@ func shimOf(t *testing.T, m marks, ns ...int) int {
 	return shim
 }
 
+// waitReaped waits until containerd holds only daemon d's n running
+// containers: b's first instance is reaped (its container deleted) before
+// the test stops containerd or kills the shim. A reap cut off by either is
+// another matter than the shim's: retried later, it can outlive the pod's
+// sandbox and leave the pod directory behind.
+func waitReaped(t *testing.T, ctrd *harness.Containerd, d *harness.Podrund, n int) {
+	t.Helper()
+	harness.Eventually(t, 30*time.Second, func() string {
+		out, err := ctrd.Ctr(t.Context(), d.Namespace, "containers", "ls", "-q")
+		if got := len(strings.Fields(out)); err != nil || got != n {
+			return fmt.Sprintf("containerd holds %d containers, want the %d running ones (%v):\n%s", got, n, err, out)
+		}
+		return ""
+	})
+}
+
 func isShim(pid int) bool { return strings.Contains(cmdline(pid), "containerd-shim") }
 
 // waitShimGone waits until the shim process has exited.
@@ -144,6 +160,7 @@ func TestOneShimPerNode(t *testing.T) {
 		t.Fatalf("b restarted %d times, want 1", n)
 	}
 	pids := m.processes(1, 2, 3, 4)
+	waitReaped(t, ctrd, d, len(pids))
 
 	if err := ctrd.Stop(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -206,6 +223,7 @@ func TestNodeShimKilled(t *testing.T) {
 	onePod(c, "never", "Never", m, 5)
 	shim := shimOf(t, m, 1, 2, 3, 4, 5)
 	old := m.processes(1, 2, 3, 4, 5)
+	waitReaped(t, env.Containerd, d, len(old))
 	if err := syscall.Kill(shim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
