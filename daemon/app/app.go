@@ -164,7 +164,8 @@ func (d *daemon) wire(ctx context.Context) error {
 		State: cfg.State, Objects: d.st, Sandboxes: sb, Volumes: d.vols, Logger: log.Named("runtime"),
 		LogMaxBytes: cfg.LogRotation.MaxSizeBytes, LogMaxFiles: cfg.LogRotation.MaxFiles,
 		DockerConfig: cfg.ImagePull.DockerConfig, Security: secopts.Config{SeccompRoot: seccompRoot(cfg), OOMScore: oom}.SpecOpts,
-		ImportBinary: importBinary(log), PerContainerLogWriter: cfg.LogWriter == config.LogWriterPerContainer})
+		ImportBinary: importBinary(log), PerContainerLogWriter: cfg.LogWriter == config.LogWriterPerContainer,
+		ShimPerNode: cfg.ShimGrouping == config.ShimGroupingNode})
 	if err != nil {
 		return fmt.Errorf("containerd runtime: %w", err)
 	}

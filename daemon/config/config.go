@@ -77,7 +77,23 @@ type Config struct {
 	// (containerd's binary:// log driver; also the fallback when the
 	// shared one cannot be started).
 	LogWriter string `json:"logWriter,omitempty"`
+	// ShimGrouping says which containers share one containerd runc v2
+	// shim: ShimGroupingPod or ShimGroupingNode (ShimGroupings).
+	ShimGrouping string `json:"shimGrouping,omitempty"`
 }
+
+// The shimGrouping values. pod runs one shim per pod, as containerd's CRI
+// plugin groups a sandbox's containers: a shim that dies takes one pod's
+// containers with it. node runs one shim for every pod of this podrund:
+// one shim's memory instead of one per pod, but a shim that dies takes
+// every pod's containers (BENCHMARKS.md, "The device").
+const (
+	ShimGroupingPod  = "pod"
+	ShimGroupingNode = "node"
+)
+
+// ShimGroupings are the values shimGrouping accepts.
+var ShimGroupings = []string{ShimGroupingPod, ShimGroupingNode}
 
 // Limits cap what API clients can hold open at once (one more gets 429
 // TooManyRequests with Retry-After) and how long an ordinary request may
@@ -227,6 +243,8 @@ func Defaults() Config {
 			RequestTimeout: metav1.Duration{Duration: 60 * time.Second}, MaxJobPodCreatesPerSync: 500},
 		ManifestDir: "/etc/podrun/manifests",
 		ImageDir:    "/var/lib/podrun/images",
+		// The CRI plugin's grouping: a shim crash costs one pod.
+		ShimGrouping: ShimGroupingPod,
 	}
 }
 
@@ -310,6 +328,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %q: must be an absolute path (or empty: none)", key, dir))
 		}
 	}
+	if !slices.Contains(ShimGroupings, c.ShimGrouping) {
+		errs = append(errs, fmt.Errorf("shimGrouping %q: must be one of %s", c.ShimGrouping, strings.Join(ShimGroupings, ", ")))
+	}
 	if c.ConcurrentPodStarts < 1 {
 		errs = append(errs, fmt.Errorf("concurrentPodStarts %d: must be at least 1", c.ConcurrentPodStarts))
 	}
@@ -350,6 +371,9 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 		"directory of image archives imported at start and on every change; empty: none")
 	fs.StringVar(&f.v.ListenHTTPS, "listen-https", d.ListenHTTPS,
 		"also serve the API over HTTPS on HOST:PORT, to client certificates of podrund's own CA only (podctl kubeconfig)")
+	fs.StringVar(&f.v.ShimGrouping, "shim-grouping", d.ShimGrouping,
+		"containers sharing one runc shim: pod (one shim per pod) or node (one shim for all pods: less memory, "+
+			"but a shim crash restarts every pod's containers)")
 	return f
 }
 
@@ -376,6 +400,7 @@ func (f *Flags) Resolve() (Config, error) {
 		"manifest-dir":       func() { c.ManifestDir = f.v.ManifestDir },
 		"image-dir":          func() { c.ImageDir = f.v.ImageDir },
 		"listen-https":       func() { c.ListenHTTPS = f.v.ListenHTTPS },
+		"shim-grouping":      func() { c.ShimGrouping = f.v.ShimGrouping },
 	}
 	for name, apply := range set {
 		if f.fs.Changed(name) {

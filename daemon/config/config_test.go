@@ -316,3 +316,36 @@ func TestDeviceDirectorySettings(t *testing.T) {
 		t.Errorf("a relative manifestDir: %v", err)
 	}
 }
+
+// shimGrouping is pod by default; a file or the flag sets node; any other
+// value is refused with an error naming the key and the values.
+func TestShimGroupingSetting(t *testing.T) {
+	if got := resolveArgs(t, "").ShimGrouping; got != ShimGroupingPod {
+		t.Errorf("no setting gave shimGrouping %q, want %q", got, ShimGroupingPod)
+	}
+	for _, tc := range []struct {
+		file string
+		args []string
+		want string
+	}{
+		{"shimGrouping: node\n", nil, ShimGroupingNode},
+		{"shimGrouping: pod\n", nil, ShimGroupingPod},
+		{"", []string{"--shim-grouping=node"}, ShimGroupingNode},
+		{"shimGrouping: node\n", []string{"--shim-grouping=pod"}, ShimGroupingPod},
+	} {
+		if got := resolveArgs(t, tc.file, tc.args...).ShimGrouping; got != tc.want {
+			t.Errorf("file %q flags %v: shimGrouping %q, want %q", tc.file, tc.args, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "container", "Node", "node ", strings.Repeat("x", 1<<16)} {
+		c := Defaults()
+		c.ShimGrouping = bad
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "shimGrouping") || !strings.Contains(err.Error(), "must be one of pod, node") {
+			t.Errorf("shimGrouping %.20q: Validate error %v, want one naming the key and its values", bad, err)
+		}
+	}
+	if _, err := Parse([]byte("shimGrouping: [node]\n"), Defaults()); err == nil || !strings.Contains(err.Error(), "shimGrouping") {
+		t.Errorf("a list for shimGrouping: error %v, want one naming the key", err)
+	}
+}

@@ -238,7 +238,7 @@ func (r *Runtime) containerOpts(ctx context.Context, req supervisor.CreateReques
 		return nil, labels, err
 	}
 	specOpts = append(specOpts, more...)
-	specOpts = append(specOpts, withAnnotations(labels))
+	specOpts = append(specOpts, withAnnotations(labels, r.shimGroup(labels[labelPodUID])))
 	return []containerd.NewContainerOpts{
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(r.snapshotter),

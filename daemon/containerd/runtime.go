@@ -87,6 +87,9 @@ type Options struct {
 	// ImportBinary, when set, is the podrund executable that imports image
 	// archives in a child process (ImportMain); empty: in this process.
 	ImportBinary string
+	// ShimPerNode runs every container of every pod in one runc shim
+	// (config shimGrouping: node) instead of one shim per pod.
+	ShimPerNode bool
 }
 
 // Runtime implements supervisor.Runtime on containerd.
@@ -139,7 +142,7 @@ func New(ctx context.Context, o Options) (*Runtime, error) {
 		r.snapshotter = r.pickSnapshotter(ctx)
 	}
 	r.log.Info("connected to containerd", zap.String("address", o.Address),
-		zap.String("namespace", o.Namespace), zap.String("snapshotter", r.snapshotter))
+		zap.String("namespace", o.Namespace), zap.String("snapshotter", r.snapshotter), zap.Bool("shimPerNode", o.ShimPerNode))
 	r.setUpLogWriter(ctx, logger.Path)
 	if logger.Fallback {
 		r.log.Warn("container log writer: "+LoggerBinaryName+" not found beside podrund or on PATH, "+

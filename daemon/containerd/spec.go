@@ -132,17 +132,30 @@ func withVolumeMounts(mounts []specs.Mount) oci.SpecOpts { return oci.WithMounts
 
 // shimGroupAnnotation makes containerd's runc v2 shim serve every
 // container carrying the same value from one process, as the CRI plugin
-// groups a sandbox's containers. A shim is about 2.8 MiB of PSS; one per
-// pod instead of one per container is most of podrun's memory per pod
-// (BENCHMARKS.md, "Where the time and the memory go").
+// groups a sandbox's containers. Every shim is a Go process of a few MiB
+// of PSS; one per pod instead of one per container is most of podrun's
+// memory per pod (BENCHMARKS.md, "Where the time and the memory go").
 const shimGroupAnnotation = "io.containerd.runc.v2.group"
 
+// shimGroup is the shim group of a container of the pod with uid: the
+// pod's own, or with Options.ShimPerNode one for every pod of the
+// namespace. The shim hashes its socket address from containerd's
+// address, the namespace and this value, so the node group of another
+// podrund (another namespace) is another shim anyway; the namespace in
+// the value says so to whoever reads the bundle.
+func (r *Runtime) shimGroup(podUID string) string {
+	if r.opts.ShimPerNode {
+		return "podrun-node-" + r.ns
+	}
+	return "podrun-" + podUID
+}
+
 // withAnnotations records the instance's identity in the OCI spec for
-// tools that only read the bundle, and groups the pod's containers under
-// one shim.
-func withAnnotations(labels map[string]string) oci.SpecOpts {
+// tools that only read the bundle, and names the shim group the
+// container joins.
+func withAnnotations(labels map[string]string, shimGroup string) oci.SpecOpts {
 	return oci.WithAnnotations(map[string]string{
-		shimGroupAnnotation: "podrun-" + labels[labelPodUID],
+		shimGroupAnnotation: shimGroup,
 		labelPodUID:         labels[labelPodUID],
 		labelPodName:        labels[labelPodName],
 		labelPodNamespace:   labels[labelPodNamespace],

@@ -6,7 +6,8 @@
 //     loopback-only and with CNI bridge networking;
 //   - reaction times from containerd's exit events to podrund's next action;
 //   - podrund's footprint (RSS, CPU) idle and with 50 pods, with and
-//     without 1 s probes;
+//     without 1 s probes, and the stack below containerd (PSS of podrund,
+//     shims, log writers) under each shimGrouping;
 //   - scale (100 pods at once, API list latency);
 //   - churn (apply/delete cycles) followed by a leak check;
 //   - boot: 20 stored pods brought back after a simulated host crash.

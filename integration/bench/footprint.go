@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/api/client"
+	"github.com/podrun/podrun/daemon/config"
 	"github.com/podrun/podrun/integration/harness"
 )
 
@@ -40,12 +41,10 @@ type FootprintResult struct {
 	Loggers      int     `json:"loggers"`
 	LoggersRSSMi float64 `json:"loggersRSSMiB"` // summed RSS: counts their shared text once per process
 	LoggersPSSMi float64 `json:"loggersPSSMiB"` // summed PSS: shared pages split among the sharers
-	// The stack below containerd with the plain pods running, in PSS:
-	// podrund, the log writers, and the runc shims of the daemon's
-	// namespace (one per pod since the shim group annotation).
-	PodrundPSSMi float64 `json:"podrundPSSMiB"`
-	Shims        int     `json:"shims"`
-	ShimsPSSMi   float64 `json:"shimsPSSMiB"`
+	// Stacks is the stack below containerd with the plain pods running,
+	// once per shimGrouping: the default (pod) on the daemon measured
+	// above, then node on a daemon of its own (stack.go).
+	Stacks []StackMemory `json:"stacks"`
 	// Flash wear: bytes podrund had written to storage (/proc/PID/io
 	// write_bytes) and the store file's growth over the idle window with
 	// the plain pods running, and over one container restart.
@@ -117,7 +116,17 @@ func cpuPair(ctx context.Context, pidA, pidB int, window time.Duration) (a, b CP
 	return a, b, errors.Join(err, errB)
 }
 
+// footprint measures the default daemon (footprintDefault), then, once
+// it is gone, the stack of a daemon with shimGrouping node: two podrunds
+// at once would share their binary's pages and halve each one's PSS.
 func (r *run) footprint(ctx context.Context) error {
+	if err := r.footprintDefault(ctx); err != nil {
+		return err
+	}
+	return r.footprintStack(ctx, config.ShimGroupingNode)
+}
+
+func (r *run) footprintDefault(ctx context.Context) error {
 	d, err := r.env.StartDaemon(ctx, "footprint", nil)
 	const ns = "bench-footprint"
 	if d != nil {
@@ -141,11 +150,7 @@ func (r *run) footprint(ctx context.Context) error {
 		return err
 	}
 	defer pw.Close()
-	plain := make([]*corev1.Pod, r.s.FootprintPods)
-	for i := range plain {
-		plain[i] = threeContainerPod(fmt.Sprintf("idle-%d", i))
-	}
-	if _, _, err := startPods(ctx, d, pw, ns, plain, 8, r.s.ReadyTimeout*4); err != nil {
+	if _, _, err := startPods(ctx, d, pw, ns, idlePods(r.s.FootprintPods), 8, r.s.ReadyTimeout*4); err != nil {
 		return err
 	}
 	settle(ctx, 3*time.Second)
@@ -158,10 +163,9 @@ func (r *run) footprint(ctx context.Context) error {
 	}
 	res.IdleWriteBytes, res.IdleStoreGrowth = writesOf(d).since(before)
 	res.Loggers, res.LoggersRSSMi, res.LoggersPSSMi = loggerProcesses(d.P.Dir)
-	res.PodrundPSSMi = round2(float64(readPSS(d.P.PID())) / 1024)
-	res.Shims, res.ShimsPSSMi = shimProcesses(d.P.Namespace)
-	r.progress("footprint %d pods: stack PSS podrund %.1f MiB + %d shims %.1f MiB + loggers %.1f MiB; idle writes %d B, store +%d B over %v",
-		res.Pods, res.PodrundPSSMi, res.Shims, res.ShimsPSSMi, res.LoggersPSSMi, res.IdleWriteBytes, res.IdleStoreGrowth, r.s.IdleWindow)
+	res.Stacks = append(res.Stacks, measureStack(d, config.Defaults().ShimGrouping))
+	r.progress("footprint %d pods: %s; idle writes %d B, store +%d B over %v",
+		res.Pods, res.Stacks[0], res.IdleWriteBytes, res.IdleStoreGrowth, r.s.IdleWindow)
 	if err := r.restartWrites(ctx, d, pw, ns, res); err != nil {
 		return err
 	}
@@ -255,10 +259,11 @@ func (r *run) restartWrites(ctx context.Context, d *Daemon, pw *podWatch, ns str
 	return fmt.Errorf("%s never restarted", pod.Name)
 }
 
-// shimProcesses counts the runc shims serving namespace and their summed
-// PSS in MiB.
-func shimProcesses(namespace string) (n int, pssMiB float64) {
-	var pss int64
+// shimPIDs lists the runc shims serving daemon d's containerd namespace
+// on its containerd: another benchmark on the host may use the same
+// namespace name on a containerd of its own.
+func shimPIDs(d *Daemon) []int {
+	var pids []int
 	entries, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, e := range entries {
 		b, err := os.ReadFile(e)
@@ -266,31 +271,49 @@ func shimProcesses(namespace string) (n int, pssMiB float64) {
 			continue
 		}
 		args := strings.Split(string(b), "\x00")
-		if len(args) < 3 || !strings.Contains(args[0], "containerd-shim") || !slices.Contains(args, namespace) {
+		if len(args) < 3 || !strings.Contains(args[0], "containerd-shim") || !slices.Contains(args, d.P.Namespace) ||
+			!slices.Contains(args, d.P.ContainerdAddress) {
 			continue
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(e)))
-		n++
-		pss += readPSS(pid)
+		pids = append(pids, pid)
 	}
-	return n, round2(float64(pss) / 1024)
+	return pids
 }
 
-// loggerProcesses counts the log-writer processes ("… log-writer …", "… cri-logger …") of the daemon
-// whose files live below dir, and their summed RSS and PSS in MiB.
+// loggerProcesses counts the log-writer processes of the daemon whose
+// files live below dir, and their summed RSS and PSS in MiB.
 func loggerProcesses(dir string) (n int, rssMiB, pssMiB float64) {
-	var rss, pss int64
-	for _, p := range harness.ProcessesMentioning(dir) {
-		if !strings.Contains(p.Cmdline, " cri-logger ") && !strings.Contains(p.Cmdline, " log-writer ") {
-			continue
-		}
-		if st, err := readProcStat(p.PID); err == nil {
-			n++
+	var rss int64
+	pids := loggerPIDs(dir)
+	for _, pid := range pids {
+		if st, err := readProcStat(pid); err == nil {
 			rss += st.RSSKiB
-			pss += readPSS(p.PID)
 		}
 	}
-	return n, round2(float64(rss) / 1024), round2(float64(pss) / 1024)
+	return len(pids), round2(float64(rss) / 1024), summedPSSMiB(pids)
+}
+
+// loggerPIDs lists the log-writer processes ("… cri-logger …" per
+// container, "… log-writer …" shared) of the daemon whose files live below
+// dir.
+func loggerPIDs(dir string) []int {
+	var pids []int
+	for _, p := range harness.ProcessesMentioning(dir) {
+		if strings.Contains(p.Cmdline, " cri-logger ") || strings.Contains(p.Cmdline, " log-writer ") {
+			pids = append(pids, p.PID)
+		}
+	}
+	return pids
+}
+
+// summedPSSMiB is the processes' summed PSS in MiB.
+func summedPSSMiB(pids []int) float64 {
+	var pss int64
+	for _, pid := range pids {
+		pss += readPSS(pid)
+	}
+	return round2(float64(pss) / 1024)
 }
 
 // startPods applies pods with at most par requests in flight and waits
@@ -358,9 +381,9 @@ func (f *FootprintResult) writeTable(w io.Writer) {
 		"probed pods took %.1f s to start\n", f.ContainerdCPU.CPUSec, f.ContainerdCPU.Percent, f.ProbeRestarts, f.ProbeStartupSec)
 	fmt.Fprintf(w, "\nOutside podrund: %d log-writer processes (`podrund-logger`) with %d pods: "+
 		"%.1f MiB PSS in all (%.1f MiB summed RSS, shared text counted in each).\n", f.Loggers, f.Pods, f.LoggersPSSMi, f.LoggersRSSMi)
-	stack := f.PodrundPSSMi + f.ShimsPSSMi + f.LoggersPSSMi
-	fmt.Fprintf(w, "The stack below containerd with %d pods × 3 containers: podrund %.1f MiB + %d shims %.1f MiB + %d log writers %.1f MiB = "+
-		"%.1f MiB PSS (%.1f MiB per pod).\n", f.Pods, f.PodrundPSSMi, f.Shims, f.ShimsPSSMi, f.Loggers, f.LoggersPSSMi, stack, stack/float64(max(f.Pods, 1)))
+	for _, s := range f.Stacks {
+		fmt.Fprintf(w, "The stack below containerd with %d pods × 3 containers, %s.\n", f.Pods, s)
+	}
 	fmt.Fprintf(w, "Flash writes by podrund: %d B written and the store grew %d B over %v with %d running pods and nothing changing "+
 		"(%.1f KiB per hour); one container restart: %d B written, store +%d B.\n", f.IdleWriteBytes, f.IdleStoreGrowth,
 		time.Duration(f.WithPodsCPU.WindowSec*float64(time.Second)), f.Pods,

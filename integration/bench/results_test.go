@@ -85,3 +85,44 @@ func TestParseTimestamped(t *testing.T) {
 		t.Fatal("a line without a timestamp was accepted")
 	}
 }
+
+// The stack's goal is stated per shimGrouping on the device figure (the
+// distinct pages), only for the pod count it is set for; the report
+// prints each stack's parts, both measures.
+func TestStackTargets(t *testing.T) {
+	stacks := []StackMemory{
+		{ShimGrouping: "pod", Shims: 10, Loggers: 30, PSS: StackMiB{41.5, 35.3, 21.1, 97.9}, Alone: StackMiB{41.6, 36.2, 21.5, 99.2}},
+		{ShimGrouping: "node", Shims: 1, Loggers: 30, PSS: StackMiB{40.4, 6.0, 20.9, 67.3}, Alone: StackMiB{40.5, 14.2, 2.0, 56.6}},
+		{ShimGrouping: "rootless", AloneErr: errNoFrameNumbers.Error()},
+	}
+	for _, tc := range []struct {
+		pods            int
+		pod, node, none string
+	}{{10, "missed", "met", "not measured"}, {50, "not measured", "not measured", "not measured"}} {
+		r := &Results{Settings: DefaultSettings(false)}
+		r.Footprint = &FootprintResult{Pods: tc.pods, Stacks: stacks}
+		r.evaluateTargets()
+		got := map[string]string{}
+		for _, tg := range r.Targets {
+			got[tg.Name] = tg.Status
+		}
+		for grouping, want := range map[string]string{"pod": tc.pod, "node": tc.node, "rootless": tc.none} {
+			if g := got["stack below containerd, shimGrouping "+grouping]; g != want {
+				t.Errorf("%d pods, shimGrouping %s: target %q, want %q", tc.pods, grouping, g, want)
+			}
+		}
+	}
+	var out bytes.Buffer
+	(&FootprintResult{Pods: 10, Stacks: stacks}).writeTable(&out)
+	for _, want := range []string{
+		"shimGrouping pod, 10 shims and 30 log writers: PSS here podrund 41.5 + shims 35.3 + log writers 21.1 = 97.9 MiB; " +
+			"alone on the device (distinct pages) podrund 41.6 + shims 36.2 + log writers 21.5 = 99.2 MiB",
+		"shimGrouping node, 1 shims and 30 log writers: PSS here podrund 40.4 + shims 6.0 + log writers 20.9 = 67.3 MiB; " +
+			"alone on the device (distinct pages) podrund 40.5 + shims 14.2 + log writers 2.0 = 56.6 MiB",
+		"alone on the device (distinct pages) not measured: " + errNoFrameNumbers.Error(),
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the footprint table lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -27,6 +27,9 @@ func (r *Results) evaluateTargets() {
 	r.target("podrund RSS idle", "< 25 MiB", fmt.Sprintf("%.1f MiB", idle), idle < 25, f != nil && f.Idle.RSSKiB > 0)
 	r.target(fmt.Sprintf("podrund RSS with %d pods", r.Settings.FootprintPods), "< 60 MiB", fmt.Sprintf("%.1f MiB", pods),
 		pods < 60, f != nil && f.WithPods.RSSKiB > 0)
+	if f != nil {
+		r.stackTargets(f)
+	}
 	c := r.Churn
 	val := ""
 	if c != nil {
@@ -57,4 +60,20 @@ func findStart(ps []PodStartResult, network string, ahead bool) PodStartResult {
 		}
 	}
 	return PodStartResult{Network: network, PreparedAhead: ahead}
+}
+
+// stackPods is the pod count the stack's goal is set for.
+const stackPods = 10
+
+// stackTargets states the edge host's goal for the stack below
+// containerd, under each shimGrouping measured: under 60 MiB of PSS on the
+// device (the stack's distinct pages, StackMemory.Alone) with 10 pods of 3
+// containers. Another pod count does not measure it.
+func (r *Results) stackTargets(f *FootprintResult) {
+	for _, s := range f.Stacks {
+		total := s.Alone.Total
+		r.target(fmt.Sprintf("stack below containerd, shimGrouping %s", s.ShimGrouping),
+			fmt.Sprintf("< 60 MiB PSS alone on the device, %d pods × 3 containers", stackPods), fmt.Sprintf("%.1f MiB", total),
+			total < 60, f.Pods == stackPods && total > 0)
+	}
 }
