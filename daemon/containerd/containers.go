@@ -399,15 +399,22 @@ func (r *Runtime) deleteContainer(ctx context.Context, cont containerd.Container
 // removeTerminationLog deletes <pod dir>/containers/<container>/<attempt>
 // and the parents it leaves empty, so the pod directory can go with the
 // pod (sandbox and volumes remove their parts and then the empty dir).
+// The pod directory itself is among those parents: an instance whose
+// removal was cut short (containerd restarted under it) is removed
+// again later, after the sandbox already tried to remove the pod dir
+// and found containers/ still there.
 func removeTerminationLog(path string) {
 	if path == "" {
 		return
 	}
 	attemptDir := filepath.Dir(path)
 	os.RemoveAll(attemptDir)
-	containerDir := filepath.Dir(attemptDir)
-	if os.Remove(containerDir) == nil {
-		os.Remove(filepath.Dir(containerDir)) // containers/
+	dir := filepath.Dir(attemptDir)
+	for range 3 { // the container's dir, containers/, the pod's dir
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
 	}
 }
 

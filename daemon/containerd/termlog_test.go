@@ -64,3 +64,50 @@ func TestCreateTerminationLog(t *testing.T) {
 		t.Errorf("directory created through the symlink")
 	}
 }
+
+// An instance removed after its pod's sandbox is gone takes the pod's
+// directory with it; one removed while the pod still holds other files
+// leaves the directory and those files alone.
+func TestRemoveTerminationLogTakesEmptyParents(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		sibling    string // a file the pod still holds, relative to its dir
+		podDirGone bool
+	}{
+		{name: "last instance of a removed pod", podDirGone: true},
+		{name: "pod still has a sandbox file", sibling: "hosts"},
+		{name: "another container's log", sibling: "containers/other/0/termination-log"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			podDir := filepath.Join(t.TempDir(), "pods", "uid")
+			termLog := filepath.Join(podDir, "containers", "app", "0", "termination-log")
+			for _, f := range []string{termLog, filepath.Join(podDir, tc.sibling)} {
+				if f == podDir {
+					continue
+				}
+				if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(f, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			removeTerminationLog(termLog)
+			if _, err := os.Stat(filepath.Dir(termLog)); !os.IsNotExist(err) {
+				t.Fatalf("attempt dir still there: %v", err)
+			}
+			_, err := os.Stat(podDir)
+			if gone := os.IsNotExist(err); gone != tc.podDirGone {
+				t.Fatalf("pod dir gone %v, want %v", gone, tc.podDirGone)
+			}
+			if tc.sibling != "" {
+				if _, err := os.Stat(filepath.Join(podDir, tc.sibling)); err != nil {
+					t.Fatalf("sibling %s: %v", tc.sibling, err)
+				}
+			}
+			if _, err := os.Stat(filepath.Dir(podDir)); err != nil {
+				t.Fatalf("pods/ must stay: %v", err)
+			}
+		})
+	}
+}
