@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"sync"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -146,29 +145,24 @@ func servedKinds() []string {
 	return names
 }
 
-var (
-	definitionsOnce sync.Once
-	definitions     spec.Definitions
-	definitionsErr  error
-)
-
 // Definitions are the v2 definitions of every served kind and the types
 // they reference, keyed by REST-friendly name, tagged with GVKExtension.
-// They are built once; callers must not modify them.
+// Each call builds them anew and nothing here keeps them: they are about
+// 1.4 MiB of live heap, wanted only while a document or the type
+// converter is built (both are kept in their own, smaller forms), so
+// keeping them would hold that heap for the daemon's life.
 func Definitions() (spec.Definitions, error) {
-	definitionsOnce.Do(func() {
-		sw, err := builder.BuildOpenAPIDefinitionsForResources(Config(), servedKinds()...)
-		if err != nil {
-			definitionsErr = fmt.Errorf("build the OpenAPI definitions: %w", err)
-			return
-		}
-		definitions = sw.Definitions
-	})
-	return definitions, definitionsErr
+	sw, err := builder.BuildOpenAPIDefinitionsForResources(Config(), servedKinds()...)
+	if err != nil {
+		return nil, fmt.Errorf("build the OpenAPI definitions: %w", err)
+	}
+	return sw.Definitions, nil
 }
 
 // TypeConverter converts the served kinds to and from structured-merge-diff
-// typed values, for server-side apply's managed fields.
+// typed values, for server-side apply's managed fields. It keeps only
+// structured-merge-diff's schema (about 0.3 MiB), not the definitions it
+// is built from.
 func TypeConverter() (managedfields.TypeConverter, error) {
 	defs, err := Definitions()
 	if err != nil {
