@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"bytes"
 	"runtime"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/podrun/podrun/daemon/openapi/internal/generated"
 )
 
 func TestDefinitionsNameAndTagTheServedKinds(t *testing.T) {
@@ -125,4 +128,32 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// definitions.json is what openapi-gen's code builds: regenerate it
+// (go generate ./daemon/openapi) with the generated code. And what
+// podrund decodes from it encodes back to it, so the documents and the
+// type converter are what they were with the code.
+func TestEmbeddedDefinitionsAreTheGeneratedOnes(t *testing.T) {
+	built, err := BuildDefinitions(generated.GetOpenAPIDefinitions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := EncodeDefinitions(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(want, definitionsJSON) {
+		t.Fatal("definitions.json differs from the generated code's definitions: go generate ./daemon/openapi")
+	}
+	// Decoded, a number is a float64 where the code wrote an int (a
+	// default of 0): the same JSON, which is all documents and the type
+	// converter read of it.
+	decoded, err := Definitions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := EncodeDefinitions(decoded); err != nil || !bytes.Equal(again, definitionsJSON) {
+		t.Fatalf("the decoded definitions encode differently (err %v)", err)
+	}
 }
