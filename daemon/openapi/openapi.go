@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"sync"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -215,11 +216,24 @@ func EncodeDefinitions(defs spec.Definitions) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+var (
+	converterOnce sync.Once
+	converter     managedfields.TypeConverter
+	converterErr  error
+)
+
 // TypeConverter converts the served kinds to and from structured-merge-diff
-// typed values, for server-side apply's managed fields. It keeps only
+// typed values, for server-side apply's managed fields. It is built on the
+// first call (the first write that records managed fields: ~30 ms to
+// decode the definitions) and shared: it is immutable. It keeps only
 // structured-merge-diff's schema (about 0.3 MiB), not the definitions it
 // is built from.
 func TypeConverter() (managedfields.TypeConverter, error) {
+	converterOnce.Do(func() { converter, converterErr = newTypeConverter() })
+	return converter, converterErr
+}
+
+func newTypeConverter() (managedfields.TypeConverter, error) {
 	defs, err := Definitions()
 	if err != nil {
 		return nil, err
