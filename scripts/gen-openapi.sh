@@ -1,6 +1,8 @@
 #!/bin/sh
-# Regenerates daemon/openapi/zz_generated.openapi.go from the k8s.io/api
-# types podrund serves, with the kube-openapi version go.mod pins.
+# Regenerates daemon/openapi/internal/generated/zz_generated.openapi.go
+# from the k8s.io/api types podrund serves, with the kube-openapi version
+# go.mod pins, then daemon/openapi/definitions.json from it (what podrund
+# embeds instead of linking the generated code).
 # Run from anywhere: go generate ./daemon/openapi
 set -eu
 cd "$(dirname "$0")/.."
@@ -14,9 +16,10 @@ readonly=""
 for p in $pkgs; do readonly="$readonly --readonly-pkg $p"; done
 # shellcheck disable=SC2086 # the package lists are word lists
 go run "k8s.io/kube-openapi/cmd/openapi-gen@$version" \
-	--output-dir daemon/openapi \
-	--output-pkg github.com/podrun/podrun/daemon/openapi \
+	--output-dir daemon/openapi/internal/generated \
+	--output-pkg github.com/podrun/podrun/daemon/openapi/internal/generated \
 	--output-file zz_generated.openapi.go \
 	--go-header-file daemon/openapi/boilerplate.go.txt \
 	--report-filename /dev/null \
 	$readonly $pkgs
+go run ./daemon/openapi/internal/gendefs daemon/openapi/definitions.json

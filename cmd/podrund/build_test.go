@@ -51,3 +51,20 @@ func dedup(s []string) []string {
 	}
 	return out
 }
+
+// TestGeneratedOpenAPICodeNotLinked guards podrund's resident pages:
+// openapi-gen's code (about 0.8 MiB of machine code with its strings and
+// tables) is only for go generate; podrund embeds the definitions it
+// builds (daemon/openapi/definitions.json).
+func TestGeneratedOpenAPICodeNotLinked(t *testing.T) {
+	const generated = "github.com/podrun/podrun/daemon/openapi/internal/generated"
+	out, err := exec.Command("go", "list", "-tags", buildTags, "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%.2000s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == generated {
+			t.Fatalf("podrund links %s", generated)
+		}
+	}
+}

@@ -8,8 +8,6 @@ import (
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/daemon/openapi"
 	"go.uber.org/zap"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -26,12 +24,13 @@ import (
 // manager set unless forced. The field managers are
 // k8s.io/apimachinery's, over the OpenAPI models of daemon/openapi.
 
-// fieldManagers builds and keeps one field manager per served kind.
+// fieldManagers builds and keeps one field manager per served kind, over
+// the served kinds' scheme (openapi.Scheme) and a type converter built on
+// the first write.
 type fieldManagers struct {
-	once   sync.Once
-	scheme *runtime.Scheme
-	tc     managedfields.TypeConverter
-	err    error
+	once sync.Once
+	tc   managedfields.TypeConverter
+	err  error
 
 	mu  sync.Mutex
 	fms map[schema.GroupVersionKind]*managedfields.FieldManager
@@ -39,15 +38,6 @@ type fieldManagers struct {
 
 func (f *fieldManagers) get(gvk schema.GroupVersionKind) (*managedfields.FieldManager, error) {
 	f.once.Do(func() {
-		f.scheme = runtime.NewScheme()
-		if err := corev1.AddToScheme(f.scheme); err != nil {
-			f.err = err
-			return
-		}
-		if err := batchv1.AddToScheme(f.scheme); err != nil {
-			f.err = err
-			return
-		}
 		f.tc, f.err = openapi.TypeConverter()
 		f.fms = map[schema.GroupVersionKind]*managedfields.FieldManager{}
 	})
@@ -59,7 +49,8 @@ func (f *fieldManagers) get(gvk schema.GroupVersionKind) (*managedfields.FieldMa
 	if fm, ok := f.fms[gvk]; ok {
 		return fm, nil
 	}
-	fm, err := managedfields.NewDefaultFieldManager(f.tc, f.scheme, f.scheme, f.scheme, gvk, gvk.GroupVersion(), "", nil)
+	s := openapi.Scheme
+	fm, err := managedfields.NewDefaultFieldManager(f.tc, s, s, s, gvk, gvk.GroupVersion(), "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("field manager for %s: %w", gvk.Kind, err)
 	}

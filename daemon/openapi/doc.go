@@ -1,5 +1,7 @@
 // Package openapi is podrund's OpenAPI: the definitions generated from the
-// k8s.io/api Go types podrund serves (zz_generated.openapi.go), named as
+// k8s.io/api Go types podrund serves (internal/generated, built at go
+// generate time into definitions.json, which podrund embeds and decodes
+// when it needs them), named as
 // the API server names them (io.k8s.api.core.v1.Pod) and tagged with
 // x-kubernetes-group-version-kind, the v2 and v3 documents built from
 // them with the served paths, and the type converter that server-side

@@ -1,6 +1,9 @@
 package openapi
 
 import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -106,18 +109,20 @@ func (n *namer) definitionName(name string) (string, spec.Extensions) {
 	return name, spec.Extensions{GVKExtension: ext}
 }
 
-// Config is the kube-openapi builder configuration over the generated
-// definitions: title, version and naming as the API server's.
-func Config() *common.Config {
-	n := newNamer()
+// Config is the kube-openapi builder configuration over the definitions
+// get returns (openapi-gen's): title, version and naming as the API
+// server's.
+func Config(get common.GetOpenAPIDefinitions) *common.Config {
 	return &common.Config{
-		Info: &spec.Info{InfoProps: spec.InfoProps{
-			Title:   "Kubernetes",
-			Version: "v1.37.2",
-		}},
-		GetDefinitions:    GetOpenAPIDefinitions,
-		GetDefinitionName: n.definitionName,
+		Info:              info(),
+		GetDefinitions:    get,
+		GetDefinitionName: newNamer().definitionName,
 	}
+}
+
+// info is the documents' title and version, the API server's.
+func info() *spec.Info {
+	return &spec.Info{InfoProps: spec.InfoProps{Title: "Kubernetes", Version: "v1.37.2"}}
 }
 
 // servedKinds are the root types whose definitions (with everything they
@@ -146,30 +151,89 @@ func servedKinds() []string {
 	return names
 }
 
-var (
-	definitionsOnce sync.Once
-	definitions     spec.Definitions
-	definitionsErr  error
-)
+// definitionsJSON are the definitions as BuildDefinitions makes them from
+// openapi-gen's code, encoded by EncodeDefinitions at go generate time.
+// podrund links this file, about 0.5 MB, instead of the generated code:
+// that code is ~0.8 MiB of machine code, its descriptions and tables, in
+// every podrund's resident pages, to produce the same data once.
+//
+//go:embed definitions.json
+var definitionsJSON []byte
 
 // Definitions are the v2 definitions of every served kind and the types
 // they reference, keyed by REST-friendly name, tagged with GVKExtension.
-// They are built once; callers must not modify them.
+// Each call decodes them anew and nothing here keeps them: they are about
+// 1.4 MiB of live heap, wanted only while a document or the type
+// converter is built (both are kept in their own, smaller forms), so
+// keeping them would hold that heap for the daemon's life.
 func Definitions() (spec.Definitions, error) {
-	definitionsOnce.Do(func() {
-		sw, err := builder.BuildOpenAPIDefinitionsForResources(Config(), servedKinds()...)
-		if err != nil {
-			definitionsErr = fmt.Errorf("build the OpenAPI definitions: %w", err)
-			return
-		}
-		definitions = sw.Definitions
-	})
-	return definitions, definitionsErr
+	var defs spec.Definitions
+	if err := json.Unmarshal(definitionsJSON, &defs); err != nil {
+		return nil, fmt.Errorf("decode the OpenAPI definitions: %w", err)
+	}
+	return defs, nil
 }
 
+// BuildDefinitions builds the definitions of the served kinds and their
+// closure from openapi-gen's get (daemon/openapi/internal/generated).
+func BuildDefinitions(get common.GetOpenAPIDefinitions) (spec.Definitions, error) {
+	sw, err := builder.BuildOpenAPIDefinitionsForResources(Config(get), servedKinds()...)
+	if err != nil {
+		return nil, fmt.Errorf("build the OpenAPI definitions: %w", err)
+	}
+	return sw.Definitions, nil
+}
+
+// EncodeDefinitions is the form definitions.json keeps defs in: one JSON
+// object, one definition a line in name order, so that a regeneration's
+// diff shows the definitions that changed.
+func EncodeDefinitions(defs spec.Definitions) ([]byte, error) {
+	names := make([]string, 0, len(defs))
+	for name := range defs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	b.WriteString("{\n")
+	for i, name := range names {
+		key, err := json.Marshal(name)
+		if err != nil {
+			return nil, err
+		}
+		value, err := json.Marshal(defs[name])
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", name, err)
+		}
+		b.Write(key)
+		b.WriteByte(':')
+		b.Write(value)
+		if i < len(names)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("}\n")
+	return b.Bytes(), nil
+}
+
+var (
+	converterOnce sync.Once
+	converter     managedfields.TypeConverter
+	converterErr  error
+)
+
 // TypeConverter converts the served kinds to and from structured-merge-diff
-// typed values, for server-side apply's managed fields.
+// typed values, for server-side apply's managed fields. It is built on the
+// first call (the first write that records managed fields: ~30 ms to
+// decode the definitions) and shared: it is immutable. It keeps only
+// structured-merge-diff's schema (about 0.3 MiB), not the definitions it
+// is built from.
 func TypeConverter() (managedfields.TypeConverter, error) {
+	converterOnce.Do(func() { converter, converterErr = newTypeConverter() })
+	return converter, converterErr
+}
+
+func newTypeConverter() (managedfields.TypeConverter, error) {
 	defs, err := Definitions()
 	if err != nil {
 		return nil, err

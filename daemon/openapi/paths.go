@@ -39,10 +39,9 @@ func SpecV2(resources []Resource) (*spec.Swagger, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := Config()
 	sw := &spec.Swagger{SwaggerProps: spec.SwaggerProps{
 		Swagger:     "2.0",
-		Info:        cfg.Info,
+		Info:        info(),
 		Definitions: defs,
 		Paths:       &spec.Paths{Paths: map[string]spec.PathItem{}},
 	}}

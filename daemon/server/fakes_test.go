@@ -17,6 +17,7 @@ import (
 
 	"github.com/podrun/podrun/daemon/metrics"
 	"github.com/podrun/podrun/daemon/objects"
+	"github.com/podrun/podrun/daemon/openapi"
 	"github.com/podrun/podrun/daemon/store"
 	"github.com/podrun/podrun/supervisor"
 	"go.uber.org/zap/zaptest"
@@ -194,6 +195,12 @@ func newTestServer(t *testing.T, mod func(*Options)) *testServer {
 // object layer's options.
 func newTestServerObjects(t *testing.T, mod func(*Options), objMod func(*objects.Options)) *testServer {
 	t.Helper()
+	// Server-side apply's type converter is built once per process, on
+	// the first write that records managed fields (~0.5 s under -race):
+	// built here, it never meets a test's short RequestTimeout.
+	if _, err := openapi.TypeConverter(); err != nil {
+		t.Fatal(err)
+	}
 	root := t.TempDir()
 	st, err := store.Open(context.Background(), root, zaptest.NewLogger(t))
 	if err != nil {
