@@ -238,7 +238,7 @@ func (e *Env) LeakCheckOn(ctx context.Context, d *Podrund, ctrd *Containerd) []s
 		}
 		shim := strings.Contains(p.Cmdline, "-namespace "+d.Namespace+" ")
 		inContainer := strings.Contains(p.Root, "/"+d.Namespace+"/")
-		if shim || inContainer || strings.Contains(p.Cmdline, d.Dir) {
+		if shim || inContainer || mentionsPath(p.Cmdline, d.Dir) {
 			leaks = append(leaks, "process: "+p.String())
 		}
 	}

@@ -55,3 +55,26 @@ func TestLeakCheckFindsLeftovers(t *testing.T) {
 		return ""
 	})
 }
+
+// TestMentionsPath: a daemon's dir is found in command lines that name it
+// or a path below it, never in those of a daemon whose dir only starts
+// with the same characters (d1 and d12 of one run).
+func TestMentionsPath(t *testing.T) {
+	const dir = "/tmp/podrun-it-1/d1"
+	for _, c := range []struct {
+		s    string
+		want bool
+	}{
+		{"podrund --socket /tmp/podrun-it-1/d1/podrund.sock --root /tmp/podrun-it-1/d1/root", true},
+		{"podrund --socket /tmp/podrun-it-1/d12/podrund.sock", false},
+		{"logger /tmp/podrun-it-1/d12/root/logs/x /tmp/podrun-it-1/d1 --end", true},
+		{"ends with /tmp/podrun-it-1/d1", true},
+		{"/tmp/podrun-it-1/d10/x /tmp/podrun-it-1/d1/y", true},
+		{"/tmp/podrun-it-1/d10 /tmp/podrun-it-1/d11", false},
+		{"", false},
+	} {
+		if got := mentionsPath(c.s, dir); got != c.want {
+			t.Errorf("mentionsPath(%q, %q) = %v, want %v", c.s, dir, got, c.want)
+		}
+	}
+}
