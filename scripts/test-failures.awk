@@ -4,13 +4,15 @@
 # lines that continue it), then what a package printed outside its tests
 # (a panic, a data race, TestMain's leak check or setup failure). CI shows
 # only stdout, and scripts/test.sh keeps only the summary lines there, so
-# this is what makes a failure explain itself. Bounded: at most per_test
-# lines of one test and max lines in all (awk -v max=N -v per_test=N).
+# this is what makes a failure explain itself. Bounded: at most per_msg
+# lines of one message, per_test of one test and max in all
+# (awk -v max=N -v per_test=N -v per_msg=N).
 #   awk -f scripts/test-failures.awk /tmp/podrun-integration.log
 
 BEGIN {
 	if (max == "") max = 150
-	if (per_test == "") per_test = 60
+	if (per_test == "") per_test = 100
+	if (per_msg == "") per_msg = 40
 	printed = 0; cut = 0
 	reset()
 }
@@ -28,7 +30,19 @@ function out(s) {
 	printed++
 }
 
-function keep(test, s) {
+# keep adds a line to test's messages. A message keeps its first per_msg
+# lines, so that one long message (a log dump) does not hide the next (a
+# leak check at cleanup); a test keeps per_test lines.
+function keep(test, s, start) {
+	if (start) msg_lines = 0
+	if (++msg_lines > per_msg) {
+		if (msg_lines == per_msg + 1) add(test, "        ... (more in the full log)")
+		return
+	}
+	add(test, s)
+}
+
+function add(test, s) {
 	if (count[test] >= per_test) { if (count[test] == per_test) lines[test] = lines[test] "\n    ... (more in the full log)"; count[test]++; return }
 	lines[test] = (count[test] ? lines[test] "\n" : "") s
 	count[test]++
@@ -92,11 +106,11 @@ block != "" { keep_extra($0); next }
 }
 
 /^ +[^ ]+\.go:[0-9]+: / {
-	if (cur != "") { keep(cur, $0); in_msg = 1; indent = leading($0) }
+	if (cur != "") { keep(cur, $0, 1); in_msg = 1; indent = leading($0) }
 	next
 }
 
-in_msg && (leading($0) > indent || $0 ~ /^ *$/) { keep(cur, $0); next }
+in_msg && (leading($0) > indent || $0 ~ /^ *$/) { keep(cur, $0, 0); next }
 { in_msg = 0 }
 
 END {

@@ -48,6 +48,15 @@ func TestLong(t *testing.T) {
 	t.Fail()
 }
 
+func TestDumpThenLeak(t *testing.T) {
+	dump := "podrund log:"
+	for i := 0; i < 80; i++ {
+		dump += "\n  log line"
+	}
+	t.Log(dump)
+	t.Error("LEAK CHECK: a task remains")
+}
+
 func TestPanics(t *testing.T) {
 	if os.Getenv("DEMO_PANIC") != "" {
 		var m map[string]int
@@ -135,6 +144,11 @@ func TestFailuresBounded(t *testing.T) {
 	}
 	if !strings.Contains(got, "other broke") {
 		t.Errorf("the next test's message is missing after a long one:\n%s", got)
+	}
+	// One long message (a log dump at cleanup) does not hide the next.
+	got = failures(t, runDemo(t, nil, "-v", "-run", "DumpThenLeak"), "per_msg=10")
+	if !strings.Contains(got, "LEAK CHECK: a task remains") || strings.Count(got, "log line") != 9 {
+		t.Errorf("per-message bound of 10 lines:\n%s", got)
 	}
 	got = failures(t, log, "max=5")
 	if n := strings.Count(got, "\n"); n != 6 || !strings.Contains(got, " more lines; see the full log") {
