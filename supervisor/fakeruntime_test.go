@@ -77,6 +77,9 @@ type fakeRuntime struct {
 	// the pods whose logs were removed.
 	leftovers   []PodRef
 	removedLogs []types.UID
+	// listErrs makes that many ListContainers calls fail (a shim dying
+	// while containerd lists its task); lists counts the calls.
+	listErrs, lists int
 }
 
 func newFakeRuntime(clk *clocktesting.FakeClock) *fakeRuntime {
@@ -326,6 +329,11 @@ func (f *fakeRuntime) RemoveContainer(ctx context.Context, id string) error {
 func (f *fakeRuntime) ListContainers(ctx context.Context) ([]RuntimeContainer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lists++
+	if f.listErrs > 0 {
+		f.listErrs--
+		return nil, errors.New("task status: ttrpc: closed")
+	}
 	var out []RuntimeContainer
 	for _, c := range f.containers {
 		out = append(out, RuntimeContainer{ID: c.id, PodUID: c.podUID, Container: c.name,

@@ -192,8 +192,8 @@ func (w *worker) firstSync(ctx context.Context) bool {
 			return false
 		}
 	}
-	if w.adopt {
-		w.adoptInstances(ctx)
+	if w.adopt && !w.adoptInstances(ctx) {
+		return false
 	}
 	// Inputs that arrived while waiting for the slot (a delete above all)
 	// count before anything is started.
