@@ -245,7 +245,10 @@ func (f *fakeRuntime) StopContainer(ctx context.Context, id string, sig syscall.
 }
 
 // exit ends a running fake container and emits its exit event.
-func (f *fakeRuntime) exit(id string, code int32) {
+func (f *fakeRuntime) exit(id string, code int32) { f.exitAt(id, code, f.clk.Now()) }
+
+// exitAt is exit with containerd's exit time at.
+func (f *fakeRuntime) exitAt(id string, code int32, at time.Time) {
 	f.mu.Lock()
 	c := f.containers[id]
 	if c == nil || c.state != InstanceRunning {
@@ -254,9 +257,9 @@ func (f *fakeRuntime) exit(id string, code int32) {
 	}
 	c.state = InstanceExited
 	close(c.exited)
-	c.exit = &ExitStatus{ExitCode: code, FinishedAt: f.clk.Now()}
+	c.exit = &ExitStatus{ExitCode: code, FinishedAt: at}
 	f.record("exit %s %d", c.name, code)
-	ev := RuntimeEvent{Kind: EventExit, PodUID: c.podUID, ContainerID: id, ExitCode: code, At: f.clk.Now()}
+	ev := RuntimeEvent{Kind: EventExit, PodUID: c.podUID, ContainerID: id, ExitCode: code, At: at}
 	f.mu.Unlock()
 	f.events <- ev
 }

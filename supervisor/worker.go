@@ -256,6 +256,13 @@ func (w *worker) recordExit(in *Instance, es ExitStatus) {
 	if in.FinishedAt.IsZero() {
 		in.FinishedAt = w.m.clk.Now()
 	}
+	if in.StartedAt.After(in.FinishedAt) {
+		// The start time is read once the runtime's start call returned,
+		// the exit time is containerd's: a process that exits at once can
+		// seem to have exited before it started, and its status and
+		// timeline would show it so.
+		in.StartedAt = in.FinishedAt
+	}
 	in.Message = es.Message
 	switch {
 	case es.OOMKilled || w.oom[in.ID]:
