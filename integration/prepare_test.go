@@ -49,7 +49,7 @@ func instancesOf(t *testing.T, d *harness.Podrund, name string) []string {
 	out, err := d.Ctrd.Ctr(t.Context(), d.Namespace, "containers", "ls", "-q",
 		`labels."io.podrun.container.name"==`+name)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\ncontainerd log:\n%s", err, d.Ctrd.LogTail(20))
 	}
 	return strings.Fields(out)
 }

@@ -4,6 +4,8 @@
 # private containerd (needs root). Exits non-zero on any failure.
 #   bash scripts/test.sh            everything
 #   UNIT_ONLY=1 bash scripts/test.sh    skip the integration tests
+# CI shows only stdout: after a failed run the failed tests' messages are
+# printed there (scripts/test-failures.awk), besides the summary lines.
 set -uo pipefail
 # The integration tests need root; re-run under sudo (keeping the environment) when not root.
 if [ "$(id -u)" -ne 0 ] && [ -z "${UNIT_ONLY:-}" ]; then exec sudo -E bash "$0" "$@"; fi
@@ -48,7 +50,10 @@ unit_pkgs=$(go list ./... | grep -v '/integration')
 go test -race -count=1 -timeout 10m $unit_pkgs > /tmp/podrun-unit.log 2>&1
 unit_rc=$?
 grep -E '^(ok|FAIL|--- FAIL|panic|\?)' /tmp/podrun-unit.log
-[ "$unit_rc" = 0 ] || fail "unit tests (full log: /tmp/podrun-unit.log)"
+if [ "$unit_rc" != 0 ]; then
+	awk -f scripts/test-failures.awk /tmp/podrun-unit.log
+	fail "unit tests (full log: /tmp/podrun-unit.log)"
+fi
 
 step "differential test against the API server's validation (integration/apivalidation)"
 # Its own module: it imports k8s.io/kubernetes, which podrun's go.mod never
@@ -67,7 +72,10 @@ if [ -z "${UNIT_ONLY:-}" ]; then
 		it_rc=$?
 		grep -E '^(ok|FAIL|--- (PASS|FAIL)|panic|LEAK)' /tmp/podrun-integration.log
 		echo "integration run took $(( $(date +%s) - it_start ))s (full log: /tmp/podrun-integration.log)"
-		[ "$it_rc" = 0 ] || fail "integration tests"
+		if [ "$it_rc" != 0 ]; then
+			awk -f scripts/test-failures.awk /tmp/podrun-integration.log
+			fail "integration tests"
+		fi
 	fi
 fi
 

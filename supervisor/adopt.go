@@ -2,17 +2,23 @@ package supervisor
 
 import (
 	"context"
+	"time"
 
 	"github.com/podrun/podrun/supervisor/probe/results"
 	"go.uber.org/zap"
 )
 
+// adoptListRetry is how soon adoption lists the runtime again after the
+// listing failed: the kubelet's relist period (R96).
+const adoptListRetry = time.Second
+
 // adoptInstances reconciles a pod from the store with the runtime after a
 // podrund restart (R94): running instances are adopted with their Started
 // and Ready values, instances that exited meanwhile are reaped as if
 // podrund had been there, lost ones become ContainerStatusUnknown (R88),
-// and a lost sandbox leads to re-initialization (R14, R95).
-func (w *worker) adoptInstances(ctx context.Context) {
+// and a lost sandbox leads to re-initialization (R14, R95). It returns
+// false when ctx ended before the runtime could be listed.
+func (w *worker) adoptInstances(ctx context.Context) bool {
 	st := &w.rec.Engine
 	pod := w.rec.Pod
 	if t := st.Terminating; t != nil && t.Reason == TermShutdown {
@@ -33,13 +39,35 @@ func (w *worker) adoptInstances(ctx context.Context) {
 			}
 		}
 	}
-	listed, err := w.m.runtimeContainers(ctx, w.uid)
-	if err != nil {
-		w.log.Warn("list runtime containers", zap.Error(err))
-		return
+	listed, ok := w.listForAdoption(ctx)
+	if !ok {
+		return false
 	}
 	w.reconcile(ctx, listed)
 	w.adoptUnrecorded(ctx, listed)
+	return true
+}
+
+// listForAdoption lists this pod's runtime containers, again every
+// adoptListRetry while the runtime answers with an error (a shim that a
+// SIGKILLed podrund left half-created dies while containerd reads its
+// task). Nothing may be started before the runtime was seen: an instance
+// the stopped podrund started without recording it would run a second
+// time (R94). The kubelet, too, syncs a pod only after a relist succeeded.
+func (w *worker) listForAdoption(ctx context.Context) (map[string]RuntimeContainer, bool) {
+	for {
+		listed, err := w.m.runtimeContainers(ctx, w.uid)
+		if err == nil {
+			return listed, true
+		}
+		w.log.Warn("list runtime containers for adoption; trying again",
+			zap.Duration("in", adoptListRetry), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-w.m.clk.After(adoptListRetry):
+		}
+	}
 }
 
 // reobserve re-reads the runtime after a reconnect: exits missed while the

@@ -93,6 +93,32 @@ func TestAdoptUnrecordedRunning_R94(t *testing.T) {
 	})
 }
 
+// TestAdoptAfterListFailure_R94: the runtime listing at adoption fails
+// (containerd answers an error for one task, as when a shim left by the
+// SIGKILLed podrund dies meanwhile). Nothing is started before a listing
+// succeeded: the instance the stopped podrund started without recording
+// it is adopted, not started a second time.
+func TestAdoptAfterListFailure_R94(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyAlways, nil, "r")
+	h.rt.leftBehind(pod, &fakeContainer{id: "r-left", name: "r", sandbox: 1, state: InstanceRunning, startedAt: t0})
+	h.rt.mu.Lock()
+	h.rt.listErrs = 2
+	h.rt.mu.Unlock()
+	h.start(pod)
+	h.stepUntil("adopted", 100*time.Millisecond, func() bool {
+		cs := statusOf(h.status(pod.UID), "r")
+		return cs != nil && cs.ContainerID == "containerd://r-left" && cs.State.Running != nil
+	})
+	h.settle()
+	noCalls(t, h.rt.callLog(), "create", "start", "stop")
+	h.rt.mu.Lock()
+	defer h.rt.mu.Unlock()
+	if h.rt.lists != 3 {
+		t.Fatalf("listed %d times, want 3 (two failures, then the listing adopted from)", h.rt.lists)
+	}
+}
+
 // TestAdoptUnrecordedExited_R94: a Job-style pod (Never) whose container
 // was started by a podrund SIGKILLed before recording it, and exited 0
 // while podrund was down: it is reaped once and counted (Succeeded), never

@@ -79,6 +79,9 @@ type fakeRuntime struct {
 	// the pods whose logs were removed.
 	leftovers   []PodRef
 	removedLogs []types.UID
+	// listErrs makes that many ListContainers calls fail (a shim dying
+	// while containerd lists its task); lists counts the calls.
+	listErrs, lists int
 }
 
 func newFakeRuntime(clk *clocktesting.FakeClock) *fakeRuntime {
@@ -240,7 +243,10 @@ func (f *fakeRuntime) StopContainer(ctx context.Context, id string, sig syscall.
 }
 
 // exit ends a running fake container and emits its exit event.
-func (f *fakeRuntime) exit(id string, code int32) {
+func (f *fakeRuntime) exit(id string, code int32) { f.exitAt(id, code, f.clk.Now()) }
+
+// exitAt is exit with containerd's exit time at.
+func (f *fakeRuntime) exitAt(id string, code int32, at time.Time) {
 	f.mu.Lock()
 	c := f.containers[id]
 	if c == nil || c.state != InstanceRunning {
@@ -249,9 +255,9 @@ func (f *fakeRuntime) exit(id string, code int32) {
 	}
 	c.state = InstanceExited
 	close(c.exited)
-	c.exit = &ExitStatus{ExitCode: code, FinishedAt: f.clk.Now()}
+	c.exit = &ExitStatus{ExitCode: code, FinishedAt: at}
 	f.record("exit %s %d", c.name, code)
-	ev := RuntimeEvent{Kind: EventExit, PodUID: c.podUID, ContainerID: id, ExitCode: code, At: f.clk.Now()}
+	ev := RuntimeEvent{Kind: EventExit, PodUID: c.podUID, ContainerID: id, ExitCode: code, At: at}
 	f.mu.Unlock()
 	f.events <- ev
 }
@@ -322,6 +328,11 @@ func (f *fakeRuntime) RemoveContainer(ctx context.Context, id string) error {
 func (f *fakeRuntime) ListContainers(ctx context.Context) ([]RuntimeContainer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lists++
+	if f.listErrs > 0 {
+		f.listErrs--
+		return nil, errors.New("task status: ttrpc: closed")
+	}
 	var out []RuntimeContainer
 	for _, c := range f.containers {
 		out = append(out, RuntimeContainer{ID: c.id, PodUID: c.podUID, Container: c.name,

@@ -192,8 +192,8 @@ func (w *worker) firstSync(ctx context.Context) bool {
 			return false
 		}
 	}
-	if w.adopt {
-		w.adoptInstances(ctx)
+	if w.adopt && !w.adoptInstances(ctx) {
+		return false
 	}
 	// Inputs that arrived while waiting for the slot (a delete above all)
 	// count before anything is started.
@@ -255,6 +255,13 @@ func (w *worker) recordExit(in *Instance, es ExitStatus) {
 	in.FinishedAt = es.FinishedAt
 	if in.FinishedAt.IsZero() {
 		in.FinishedAt = w.m.clk.Now()
+	}
+	if in.StartedAt.After(in.FinishedAt) {
+		// The start time is read once the runtime's start call returned,
+		// the exit time is containerd's: a process that exits at once can
+		// seem to have exited before it started, and its status and
+		// timeline would show it so.
+		in.StartedAt = in.FinishedAt
 	}
 	in.Message = es.Message
 	switch {

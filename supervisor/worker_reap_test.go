@@ -210,3 +210,23 @@ func newestOf(rec *PodRecord, name string) *Instance {
 	}
 	return out
 }
+
+// TestExitBeforeRecordedStart: a process that exits at once can carry an
+// exit time (containerd's) earlier than the start time podrund read after
+// the start call returned. The terminated status never shows a start
+// after the exit.
+func TestExitBeforeRecordedStart(t *testing.T) {
+	h := newHarness(t, Options{})
+	pod := testPod(corev1.RestartPolicyNever, nil, "r")
+	h.start(pod)
+	id := h.waitRunning("r")
+	h.rt.exitAt(id, 3, t0.Add(-5*time.Millisecond))
+	h.waitPhase(pod.UID, corev1.PodFailed)
+	cs := statusOf(h.status(pod.UID), "r")
+	if cs == nil || cs.State.Terminated == nil {
+		t.Fatalf("status of r: %+v", cs)
+	}
+	if term := cs.State.Terminated; term.StartedAt.After(term.FinishedAt.Time) {
+		t.Fatalf("terminated state starts at %v, after its exit at %v", term.StartedAt, term.FinishedAt)
+	}
+}

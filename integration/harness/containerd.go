@@ -192,6 +192,9 @@ func (c *Containerd) Ctr(ctx context.Context, ns string, args ...string) (string
 	return string(out), nil
 }
 
+// LogTail returns the last n lines of containerd's log.
+func (c *Containerd) LogTail(n int) string { return tail(c.logPath, n) }
+
 // Leftovers lists what is still present in containerd namespace ns:
 // containers, tasks and active snapshots (one line each). Committed
 // snapshots are the unpacked image layers and belong to the images.

@@ -210,8 +210,32 @@ func (e *Env) LeakCheck(ctx context.Context, d *Podrund) []string {
 	return e.LeakCheckOn(ctx, d, e.Containerd)
 }
 
-// LeakCheckOn is LeakCheck for a daemon on the given containerd.
+// leakSettle bounds how long a leak check waits for leftovers to go on
+// their own: containerd's task delete returns before the task's shim
+// process has exited, so a check right after a pod's deletion (podrund
+// stopped at a test's cleanup, the last test of a binary) can find a shim
+// that is on its way out; on a loaded host it was seen there.
+const leakSettle = 5 * time.Second
+
+// LeakCheckOn is LeakCheck for a daemon on the given containerd. It looks
+// again every 200 ms while something is left, for up to leakSettle, and
+// reports what is still there then.
 func (e *Env) LeakCheckOn(ctx context.Context, d *Podrund, ctrd *Containerd) []string {
+	deadline := time.Now().Add(leakSettle)
+	for {
+		leaks := e.leaksOn(ctx, d, ctrd)
+		if len(leaks) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return leaks
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// leaksOn is one look for what daemon d left (LeakCheckOn).
+func (e *Env) leaksOn(ctx context.Context, d *Podrund, ctrd *Containerd) []string {
 	var leaks []string
 	left, err := ctrd.Leftovers(ctx, d.Namespace)
 	if err != nil {
@@ -238,7 +262,7 @@ func (e *Env) LeakCheckOn(ctx context.Context, d *Podrund, ctrd *Containerd) []s
 		}
 		shim := strings.Contains(p.Cmdline, "-namespace "+d.Namespace+" ")
 		inContainer := strings.Contains(p.Root, "/"+d.Namespace+"/")
-		if shim || inContainer || strings.Contains(p.Cmdline, d.Dir) {
+		if shim || inContainer || mentionsPath(p.Cmdline, d.Dir) {
 			leaks = append(leaks, "process: "+p.String())
 		}
 	}

@@ -72,11 +72,28 @@ func ProcessesMentioning(dir string) []Process {
 		}
 		cmdline := string(bytes.ReplaceAll(bytes.TrimRight(raw, "\x00"), []byte{0}, []byte{' '}))
 		root, _ := os.Readlink(filepath.Join("/proc", e.Name(), "root"))
-		if strings.Contains(cmdline, dir) || strings.HasPrefix(root, dir) {
+		if mentionsPath(cmdline, dir) || root == dir || strings.HasPrefix(root, dir+"/") {
 			out = append(out, Process{PID: pid, Cmdline: cmdline, Root: root})
 		}
 	}
 	return out
+}
+
+// mentionsPath reports whether s names dir or a path below it: dir ends
+// at a path boundary, so that .../d1 is not found in .../d12/podrund.sock
+// (the cleanup of one test's daemon must not kill another's).
+func mentionsPath(s, dir string) bool {
+	for i := strings.Index(s, dir); i >= 0; {
+		if end := i + len(dir); end == len(s) || s[end] == '/' || s[end] == ' ' {
+			return true
+		}
+		next := strings.Index(s[i+1:], dir)
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
 }
 
 // KillProcessesMentioning SIGKILLs what ProcessesMentioning finds (cleanup

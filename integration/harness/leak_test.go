@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,4 +55,37 @@ func TestLeakCheckFindsLeftovers(t *testing.T) {
 		}
 		return ""
 	})
+	// A process on its way out (a shim after its task's delete) is not a
+	// leak: the check waits for it, as long as it goes within leakSettle.
+	exiting := exec.Command("sh", "-c", "sleep 1", d.Dir)
+	if err := exiting.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = exiting.Wait() }()
+	if got := e.LeakCheckOn(ctx, d, c); len(got) > 0 {
+		t.Errorf("a process that exits within a second reported as a leak: %v", got)
+	}
+}
+
+// TestMentionsPath: a daemon's dir is found in command lines that name it
+// or a path below it, never in those of a daemon whose dir only starts
+// with the same characters (d1 and d12 of one run).
+func TestMentionsPath(t *testing.T) {
+	const dir = "/tmp/podrun-it-1/d1"
+	for _, c := range []struct {
+		s    string
+		want bool
+	}{
+		{"podrund --socket /tmp/podrun-it-1/d1/podrund.sock --root /tmp/podrun-it-1/d1/root", true},
+		{"podrund --socket /tmp/podrun-it-1/d12/podrund.sock", false},
+		{"logger /tmp/podrun-it-1/d12/root/logs/x /tmp/podrun-it-1/d1 --end", true},
+		{"ends with /tmp/podrun-it-1/d1", true},
+		{"/tmp/podrun-it-1/d10/x /tmp/podrun-it-1/d1/y", true},
+		{"/tmp/podrun-it-1/d10 /tmp/podrun-it-1/d11", false},
+		{"", false},
+	} {
+		if got := mentionsPath(c.s, dir); got != c.want {
+			t.Errorf("mentionsPath(%q, %q) = %v, want %v", c.s, dir, got, c.want)
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package harness
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -54,5 +57,32 @@ func TestExpectOrderReportsWrongOrder(t *testing.T) {
 	if good.failed || !bad.failed || !missing.failed {
 		t.Errorf("failed: in order %v, reversed %v, missing %v; want false, true, true",
 			good.failed, bad.failed, missing.failed)
+	}
+}
+
+// TestOrderMark runs the mark in a POSIX shell (the test image's busybox
+// sh takes the same syntax): one line with the host's uptime and the
+// expanded name; as one compound command it is skipped whole after a
+// failed &&; and it forks nothing (no command substitution), so a TERM
+// trap writes it even on a starved CPU.
+func TestOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	mark := strings.ReplaceAll(OrderMark("$POD_NAME", "TERM"), "/shared/", dir+"/")
+	if strings.Contains(mark, "$(") || strings.Contains(mark, "`") {
+		t.Fatalf("the mark forks a command: %s", mark)
+	}
+	script := mark + "; false && " + mark + "; true"
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Env = append(os.Environ(), "POD_NAME=web-1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sh -c %q: %v\n%s", script, err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, OrderFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := ParseOrder(string(raw))
+	if err != nil || len(o) != 1 || o[0].Name != "web-1" || o[0].Event != "TERM" || o[0].At <= 0 {
+		t.Fatalf("order file %q: %v, %v", raw, o, err)
 	}
 }
